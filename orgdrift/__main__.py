@@ -1,0 +1,3 @@
+from orgdrift.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,203 @@
+"""Values that cross module boundaries: the spec, the live state, findings and the report.
+
+Types only; no I/O. Raw API payloads stay JSON objects (`RawObject`) because Auth0 adds fields
+over time and a snapshot must keep them verbatim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+RawObject = dict[str, Any]
+"""A JSON object exactly as decoded from the API or a snapshot file."""
+
+ConnectionsPolicy = Literal["exact", "allowlist"]
+UnmanagedPolicy = Literal["ignore", "report", "fail"]
+
+CONNECTION_FLAGS: tuple[str, ...] = ("assign_membership_on_login", "is_signup_enabled", "show_as_button")
+"""The per-connection flags a spec may declare, in report order."""
+
+API_FLAG_DEFAULTS: Mapping[str, bool] = {
+    "assign_membership_on_login": False,
+    "is_signup_enabled": False,
+    "show_as_button": True,
+}
+"""What the API means when it omits a flag (OAS defaults; auth0-api.md section 4)."""
+
+ORG_FIELDS: tuple[str, ...] = ("name", "display_name", "branding", "metadata")
+"""Organization fields a spec may declare and orgdrift compares."""
+
+
+# --- the spec ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    file: str
+    line: int  # 1-based
+    column: int  # 1-based
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class SpecFile:
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionDecl:
+    """One declared connection of an organization, matched by name or by connection_id."""
+
+    name: str | None
+    connection_id: str | None
+    flags: Mapping[str, bool]  # declared flags, `defaults.connection` already applied
+    location: Location
+    flag_locations: Mapping[str, Location] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.name if self.name is not None else str(self.connection_id)
+
+
+@dataclass(frozen=True, slots=True)
+class OrgDecl:
+    """One declared organization. `fields` holds only what the spec declares."""
+
+    name: str | None
+    id: str | None
+    fields: Mapping[str, Any]  # subset of display_name, branding, metadata
+    connections: tuple[ConnectionDecl, ...] | None  # None: connections are not managed
+    connections_policy: ConnectionsPolicy
+    location: Location
+    # Locations of declared values, keyed by dotted path inside the organization:
+    # "display_name", "branding", "branding.colors.primary", "metadata.tier", "connections".
+    locations: Mapping[str, Location] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.name if self.name is not None else str(self.id)
+
+    def locate(self, path: str) -> Location:
+        """The most specific declared location for `path`, else the organization's own."""
+        probe = path
+        while probe:
+            found = self.locations.get(probe)
+            if found is not None:
+                return found
+            probe = probe.rpartition(".")[0]
+        return self.location
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    files: tuple[SpecFile, ...]
+    organizations: tuple[OrgDecl, ...]
+    tenant_domain: str | None = None
+    unmanaged_organizations: UnmanagedPolicy = "ignore"
+
+
+# --- the live state ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOrganization:
+    data: RawObject  # the organization as the API returns it
+    connections: tuple[RawObject, ...] | None  # enabled connections as returned; None: not read
+
+    @property
+    def id(self) -> str:
+        return str(self.data.get("id", ""))
+
+    @property
+    def name(self) -> str:
+        return str(self.data.get("name", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    organizations: tuple[LiveOrganization, ...]
+    tenant: str | None = None
+    taken_at: str | None = None
+    complete: bool = False  # True when `organizations` lists every organization of the tenant
+
+
+# --- findings and the report ---------------------------------------------------------------
+
+
+class FindingKind(StrEnum):
+    ORGANIZATION_MISSING = "organization_missing"
+    ORGANIZATION_UNMANAGED = "organization_unmanaged"
+    FIELD_CHANGED = "field_changed"
+    CONNECTION_NOT_ALLOWED = "connection_not_allowed"
+    CONNECTION_MISSING = "connection_missing"
+    CONNECTION_SETTING_CHANGED = "connection_setting_changed"
+
+
+class Severity(StrEnum):
+    ERROR = "error"  # counts as drift: exit 1
+    WARNING = "warning"  # reported only (unmanaged organizations under policy `report`)
+
+
+class OrgStatus(StrEnum):
+    IN_SYNC = "in_sync"
+    DRIFTED = "drifted"
+    MISSING = "missing"
+    UNMANAGED = "unmanaged"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    kind: FindingKind
+    organization: str
+    path: str
+    expected: Any
+    actual: Any
+    message: str
+    source: Location | None
+    severity: Severity = Severity.ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class OrgResult:
+    name: str | None
+    id: str | None
+    status: OrgStatus
+    findings: tuple[Finding, ...]
+    source: Location | None
+
+    @property
+    def label(self) -> str:
+        return self.name if self.name is not None else str(self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    tool_version: str
+    tenant: str | None
+    checked_at: str
+    spec_files: tuple[SpecFile, ...]
+    organizations: tuple[OrgResult, ...]
+    stats: Stats
+    source: Literal["api", "snapshot"] = "api"
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for org in self.organizations for f in org.findings)
+
+    @property
+    def in_sync(self) -> bool:
+        return not any(f.severity is Severity.ERROR for f in self.findings)

@@ -1,0 +1,325 @@
+"""Spec files -> `Spec`: safe YAML, `${VAR}` interpolation, JSON Schema, semantic checks.
+
+Every problem of every file is collected and raised together as one `SpecError`, each located at
+`file:line:column` with its JSON path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path as FsPath
+from typing import Any, cast
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from orgdrift.errors import Problem, SpecError
+from orgdrift.models import (
+    CONNECTION_FLAGS,
+    ConnectionDecl,
+    ConnectionsPolicy,
+    Location,
+    OrgDecl,
+    Spec,
+    SpecFile,
+    UnmanagedPolicy,
+)
+from orgdrift.resources import SPEC_SCHEMA, load_schema
+from orgdrift.yamlload import LoadedDocument, Path, json_path, load_yaml, read_text
+
+_VAR = re.compile(r"\$\$|\$\{([^}]*)\}")
+_ALLOWED_VAR = re.compile(r"^(AUTH0_DOMAIN|ORGDRIFT_[A-Z0-9_]+)$")
+_UNMANAGED_ORDER: tuple[UnmanagedPolicy, ...] = ("ignore", "report", "fail")
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    doc: LoadedDocument
+    sha256: str
+
+
+def load_specs(paths: Sequence[str], env: Mapping[str, str]) -> Spec:
+    """Read, check and merge spec files. Raises SpecError listing every problem."""
+    problems: list[Problem] = []
+    sources: list[_Source] = []
+    for path in paths:
+        try:
+            source, found = _load_one(path, env)
+        except SpecError as exc:  # unreadable, not UTF-8, not YAML: nothing more to check
+            problems.extend(exc.problems)
+            continue
+        sources.append(source)
+        problems.extend(found)
+    problems.extend(_cross_file_problems(sources))
+    if problems:
+        raise SpecError(sorted(problems, key=lambda p: (p.file, p.line, p.column, p.message)))
+    return _build(sources)
+
+
+def _load_one(path: str, env: Mapping[str, str]) -> tuple[_Source, list[Problem]]:
+    try:
+        raw = FsPath(path).read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SpecError([Problem(path, 0, 0, "", f"cannot read file: {reason}")]) from None
+    doc = load_yaml(path, read_text(path, raw))
+    problems = _interpolate(doc, env)
+    problems.extend(_schema_problems(doc))
+    problems.extend(_file_problems(doc))
+    return _Source(doc, hashlib.sha256(raw).hexdigest()), problems
+
+
+# --- ${VAR} interpolation ------------------------------------------------------------------
+
+
+def _interpolate(doc: LoadedDocument, env: Mapping[str, str]) -> list[Problem]:
+    """Replace `${VAR}` in string values in place; `$$` is a literal `$`."""
+    problems: list[Problem] = []
+
+    def substitute(text: str, path: Path) -> str:
+        def one(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            name = match.group(1)
+            problem = _variable_problem(name, env)
+            if problem:
+                mark = doc.mark_for(path)
+                problems.append(Problem(doc.file, mark.line, mark.column, json_path(path), problem))
+                return match.group(0)
+            return env[name]
+
+        return _VAR.sub(one, text) if "$" in text else text
+
+    def walk(value: Any, path: Path) -> Any:
+        if isinstance(value, str):
+            return substitute(value, path)
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                value[i] = walk(item, (*path, i))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                value[key] = walk(item, (*path, key))
+        return value
+
+    walk(doc.data, ())
+    return problems
+
+
+def _variable_problem(name: str, env: Mapping[str, str]) -> str | None:
+    if not _ALLOWED_VAR.match(name):
+        return (
+            f"${{{name}}} cannot be interpolated: only AUTH0_DOMAIN and ORGDRIFT_* variables "
+            "may appear in a spec"
+        )
+    if name not in env:
+        return f"environment variable {name} is not set"
+    return None
+
+
+# --- JSON Schema ---------------------------------------------------------------------------
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = load_schema(SPEC_SCHEMA)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _schema_problems(doc: LoadedDocument) -> list[Problem]:
+    problems: list[Problem] = []
+    for error in _validator().iter_errors(doc.data):
+        problems.extend(_describe(doc, error))
+    return problems
+
+
+def _describe(doc: LoadedDocument, error: ValidationError) -> Iterator[Problem]:
+    path: Path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(cast(dict[str, Any], error.schema).get("properties", {}))
+        for key in sorted(set(error.instance) - set(allowed)):
+            mark = doc.mark_for((*path, key), key=True)
+            hint = difflib.get_close_matches(key, allowed, n=1)
+            extra = f"; did you mean {hint[0]!r}?" if hint else f" (allowed: {', '.join(allowed)})"
+            msg = f"unknown field {key!r}{extra}"
+            yield Problem(doc.file, mark.line, mark.column, json_path((*path, key)), msg)
+        return
+    mark = doc.mark_for(path)
+    yield Problem(doc.file, mark.line, mark.column, json_path(path), _message(error))
+
+
+def _message(error: ValidationError) -> str:
+    validator = error.validator
+    schema = cast(dict[str, Any], error.schema)
+    if validator == "anyOf" and all("required" in s for s in schema.get("anyOf", [])):
+        keys = [s["required"][0] for s in schema["anyOf"]]
+        return "needs " + " or ".join(repr(k) for k in keys)
+    if validator == "required":
+        return str(error.message).replace("is a required property", "is required")
+    if validator == "pattern":
+        what, _, rule = schema.get("description", "").rstrip(".").partition(": ")
+        what = re.sub(r"^(An?|The) ", "", what) or f"value (pattern {schema['pattern']})"
+        return f"{_short(error.instance)} is not a valid {what}" + (f" ({rule})" if rule else "")
+    if validator in ("type", "enum", "const", "maxLength", "minLength", "maxProperties"):
+        return str(error.message).replace(repr(error.instance), _short(error.instance), 1)
+    return str(error.message)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --- semantic checks -----------------------------------------------------------------------
+
+
+def _file_problems(doc: LoadedDocument) -> list[Problem]:
+    """Checks within one valid document: connections listed twice in an organization."""
+    problems: list[Problem] = []
+    for i, org in _dicts(_items(doc.data, "organizations")):
+        seen: dict[tuple[str, str], int] = {}
+        for j, conn in _dicts(_items(org, "connections")):
+            for field in ("name", "connection_id"):
+                if not isinstance(conn.get(field), str):
+                    continue
+                ident = (field, conn[field])
+                if ident in seen:
+                    path: Path = ("organizations", i, "connections", j, field)
+                    mark = doc.mark_for(path)
+                    msg = f"connection {conn[field]!r} is listed twice (first at item {seen[ident]})"
+                    problems.append(Problem(doc.file, mark.line, mark.column, json_path(path), msg))
+                else:
+                    seen[ident] = j
+    return problems
+
+
+def _cross_file_problems(sources: Sequence[_Source]) -> list[Problem]:
+    """An organization declared twice (by name or id, in one file or across files); tenants."""
+    problems: list[Problem] = []
+    first: dict[tuple[str, str], str] = {}
+    domains: dict[str, str] = {}
+    for source in sources:
+        doc = source.doc
+        tenant = doc.data.get("tenant") if isinstance(doc.data, dict) else None
+        domain = tenant.get("domain") if isinstance(tenant, dict) else None
+        if isinstance(domain, str):
+            domains.setdefault(domain.lower(), doc.file)
+        for i, org in _dicts(_items(doc.data, "organizations")):
+            for field in ("name", "id"):
+                if not isinstance(org.get(field), str):
+                    continue
+                ident = (field, org[field])
+                path: Path = ("organizations", i, field)
+                mark = doc.mark_for(path)
+                where = f"{doc.file}:{mark.line}"
+                if ident in first:
+                    msg = f"organization {field} {org[field]!r} is declared twice (first at {first[ident]})"
+                    problems.append(Problem(doc.file, mark.line, mark.column, json_path(path), msg))
+                else:
+                    first[ident] = where
+    if len(domains) > 1:
+        names = ", ".join(f"{d} ({f})" for d, f in domains.items())
+        problems.append(Problem(sources[-1].doc.file, 0, 0, "$.tenant.domain", f"spec files name different tenants: {names}"))
+    return problems
+
+
+def _items(container: Any, key: str) -> list[Any]:
+    value = container.get(key) if isinstance(container, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def _dicts(items: list[Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+    return ((i, item) for i, item in enumerate(items) if isinstance(item, dict))
+
+
+# --- building the Spec ---------------------------------------------------------------------
+
+
+def _build(sources: Sequence[_Source]) -> Spec:
+    orgs: list[OrgDecl] = []
+    unmanaged: UnmanagedPolicy = "ignore"
+    domain: str | None = None
+    for source in sources:
+        data = source.doc.data
+        policy = data.get("policy", {})
+        file_unmanaged = policy.get("unmanaged_organizations", "ignore")
+        if _UNMANAGED_ORDER.index(file_unmanaged) > _UNMANAGED_ORDER.index(unmanaged):
+            unmanaged = file_unmanaged  # several files: the strictest policy applies
+        domain = domain or data.get("tenant", {}).get("domain")
+        conn_policy: ConnectionsPolicy = policy.get("connections", "exact")
+        defaults = data.get("defaults", {}).get("connection", {})
+        for i, org in enumerate(data.get("organizations", [])):
+            orgs.append(_org(source.doc, i, org, conn_policy, defaults))
+    files = tuple(SpecFile(s.doc.file, s.sha256) for s in sources)
+    return Spec(files, tuple(orgs), domain, unmanaged)
+
+
+def _loc(doc: LoadedDocument, path: Path) -> Location:
+    mark = doc.mark_for(path)
+    return Location(doc.file, mark.line, mark.column)
+
+
+def _org(
+    doc: LoadedDocument,
+    index: int,
+    org: dict[str, Any],
+    policy: ConnectionsPolicy,
+    defaults: Mapping[str, bool],
+) -> OrgDecl:
+    base: Path = ("organizations", index)
+    fields: dict[str, Any] = {k: org[k] for k in ("display_name", "branding", "metadata") if k in org}
+    locations: dict[str, Location] = {}
+    for key in ("name", "id", *fields):
+        if key in org:
+            locations[key] = _loc(doc, (*base, key))
+            for sub_path, _ in _leaves(org[key], (key,)):
+                locations[".".join(map(str, sub_path))] = _loc(doc, (*base, *sub_path))
+    connections: tuple[ConnectionDecl, ...] | None = None
+    if "connections" in org:
+        locations["connections"] = _loc(doc, (*base, "connections"))
+        connections = tuple(
+            _connection(doc, (*base, "connections", j), conn, defaults)
+            for j, conn in enumerate(org["connections"])
+        )
+    org_policy: ConnectionsPolicy = org.get("policy", {}).get("connections", policy)
+    return OrgDecl(
+        name=org.get("name"),
+        id=org.get("id"),
+        fields=fields,
+        connections=connections,
+        connections_policy=org_policy,
+        location=_loc(doc, base),
+        locations=locations,
+    )
+
+
+def _leaves(value: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield (*path, key), item
+            yield from _leaves(item, (*path, key))
+
+
+def _connection(
+    doc: LoadedDocument, path: Path, conn: dict[str, Any], defaults: Mapping[str, bool]
+) -> ConnectionDecl:
+    flags: dict[str, bool] = {}
+    flag_locations: dict[str, Location] = {}
+    for flag in CONNECTION_FLAGS:
+        if flag in conn:
+            flags[flag] = conn[flag]
+            flag_locations[flag] = _loc(doc, (*path, flag))
+        elif flag in defaults:
+            flags[flag] = defaults[flag]
+            flag_locations[flag] = _loc(doc, ("defaults", "connection", flag))
+    return ConnectionDecl(
+        name=conn.get("name"),
+        connection_id=conn.get("connection_id"),
+        flags=flags,
+        location=_loc(doc, path),
+        flag_locations=flag_locations,
+    )
