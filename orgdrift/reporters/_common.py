@@ -1,0 +1,245 @@
+"""Helpers shared by the reporters: stable ordering, counts, the summary sentence, JSON values.
+
+Pure functions over `Report`; no I/O.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from orgdrift.models import (
+    Finding,
+    FindingKind,
+    Location,
+    OrgResult,
+    OrgStatus,
+    Report,
+    Severity,
+    SpecFile,
+)
+
+TOOL_NAME = "orgdrift"
+INFORMATION_URI = "https://pypi.org/project/orgdrift/"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """How to render: the CLI decides colour (TTY, NO_COLOR, --color) and verbosity."""
+
+    color: bool = False
+    verbose: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KindInfo:
+    """How a finding kind is named and explained to people (SARIF rules, help text)."""
+
+    title: str
+    description: str
+    help: str
+
+
+KIND_INFO: Mapping[FindingKind, KindInfo] = {
+    FindingKind.ORGANIZATION_MISSING: KindInfo(
+        "OrganizationMissing",
+        "A declared organization does not exist in the live tenant.",
+        "Create the organization in Auth0, or remove its declaration from the spec.",
+    ),
+    FindingKind.ORGANIZATION_UNMANAGED: KindInfo(
+        "OrganizationUnmanaged",
+        "An organization exists in the live tenant but the spec does not declare it.",
+        "Declare the organization in the spec, delete it from Auth0, or set "
+        "policy.unmanaged_organizations to ignore.",
+    ),
+    FindingKind.FIELD_CHANGED: KindInfo(
+        "FieldChanged",
+        "A declared organization field differs from its live value.",
+        "Update the organization in Auth0 to the declared value, or change the spec to "
+        "the live value if the change was intended.",
+    ),
+    FindingKind.CONNECTION_NOT_ALLOWED: KindInfo(
+        "ConnectionNotAllowed",
+        "A connection is enabled for the organization but the spec does not declare it.",
+        "Disable the connection for the organization in Auth0, or declare it in the spec.",
+    ),
+    FindingKind.CONNECTION_MISSING: KindInfo(
+        "ConnectionMissing",
+        "A declared connection is not enabled for the organization (policy exact).",
+        "Enable the connection for the organization in Auth0, or remove it from the spec.",
+    ),
+    FindingKind.CONNECTION_SETTING_CHANGED: KindInfo(
+        "ConnectionSettingChanged",
+        "A declared flag of an enabled connection differs from its live value.",
+        "Set the flag on the organization's connection in Auth0 to the declared value, "
+        "or change the spec.",
+    ),
+}
+
+
+# --- ordering --------------------------------------------------------------------------------
+
+SortKey = tuple[int, int, str, int, int, str, str, str]
+
+
+@functools.lru_cache(maxsize=16)
+def _file_ranks(spec_files: tuple[SpecFile, ...]) -> Mapping[str, int]:
+    return MappingProxyType({spec.path: index for index, spec in enumerate(spec_files)})
+
+
+def _location_key(report: Report, source: Location | None) -> tuple[int, int, str, int, int]:
+    """Spec files in the order given (unknown files after, by name); no source sorts last."""
+    if source is None:
+        return (1, 0, "", 0, 0)
+    ranks = _file_ranks(report.spec_files)
+    rank = ranks.get(source.file, len(ranks))
+    return (0, rank, source.file, source.line, source.column)
+
+
+def finding_key(report: Report, finding: Finding) -> SortKey:
+    return (
+        *_location_key(report, finding.source),
+        finding.organization,
+        finding.path,
+        finding.kind.value,
+    )
+
+
+def ordered_findings(report: Report) -> list[Finding]:
+    """Every finding, by source file, line, column, organization, path (sourceless last)."""
+    return sorted(report.findings, key=lambda finding: finding_key(report, finding))
+
+
+def org_findings(report: Report, org: OrgResult) -> list[Finding]:
+    return sorted(org.findings, key=lambda finding: finding_key(report, finding))
+
+
+def ordered_organizations(report: Report) -> list[OrgResult]:
+    """Organizations by declaration (file, line), undeclared ones last by name then id."""
+    return sorted(
+        report.organizations,
+        key=lambda org: (*_location_key(report, org.source), org.label, org.id or ""),
+    )
+
+
+# --- counts ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    organizations: int
+    declared: int
+    in_sync: int
+    drifted: int
+    missing: int
+    unmanaged: int
+    findings: int
+    errors: int
+    warnings: int
+    failing: int  # organizations with at least one error finding
+
+    @classmethod
+    def of(cls, report: Report) -> Counts:
+        statuses = [org.status for org in report.organizations]
+        findings = report.findings
+        errors = sum(1 for f in findings if f.severity is Severity.ERROR)
+        return cls(
+            organizations=len(statuses),
+            declared=sum(1 for s in statuses if s is not OrgStatus.UNMANAGED),
+            in_sync=statuses.count(OrgStatus.IN_SYNC),
+            drifted=statuses.count(OrgStatus.DRIFTED),
+            missing=statuses.count(OrgStatus.MISSING),
+            unmanaged=statuses.count(OrgStatus.UNMANAGED),
+            findings=len(findings),
+            errors=errors,
+            warnings=len(findings) - errors,
+            failing=sum(1 for org in report.organizations if org_fails(org)),
+        )
+
+
+def org_fails(org: OrgResult) -> bool:
+    return any(f.severity is Severity.ERROR for f in org.findings)
+
+
+def plural(count: int, noun: str) -> str:
+    if count == 1:
+        return f"{count} {noun}"
+    return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
+
+
+def summary_line(report: Report) -> str:
+    """`drift: 3 findings in 2 of 5 organizations (1 missing)` or `in sync: 5 organizations checked`."""
+    counts = Counts.of(report)
+    warnings = f", {plural(counts.warnings, 'warning')}" if counts.warnings else ""
+    if report.in_sync:
+        return f"in sync: {plural(counts.organizations, 'organization')} checked{warnings}"
+    details = [f"{counts.missing} missing"] if counts.missing else []
+    failing_unmanaged = sum(
+        1 for org in report.organizations if org.status is OrgStatus.UNMANAGED and org_fails(org)
+    )
+    if failing_unmanaged:
+        details.append(f"{failing_unmanaged} unmanaged")
+    detail = f" ({', '.join(details)})" if details else ""
+    return (
+        f"drift: {plural(counts.errors, 'finding')} in {counts.failing} of "
+        f"{plural(counts.organizations, 'organization')}{detail}{warnings}"
+    )
+
+
+# --- JSON values -----------------------------------------------------------------------------
+
+
+def json_value(value: Any) -> Any:
+    """A JSON-safe copy of a finding value: objects with sorted string keys, lists, scalars."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        return {str(key): json_value(value[key]) for key in sorted(value, key=str)}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [json_value(item) for item in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    return str(value)
+
+
+def location_dict(source: Location | None) -> dict[str, Any] | None:
+    if source is None:
+        return None
+    return {"file": source.file, "line": source.line, "column": source.column}
+
+
+def compact_json(value: Any) -> str:
+    """A one-line JSON rendering of a finding value, for people."""
+    return json.dumps(json_value(value), ensure_ascii=False, separators=(", ", ": "))
+
+
+# --- untrusted text --------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def visible(text: str, keep: str = "") -> str:
+    """`text` with control characters (terminal escapes included) shown as escapes.
+
+    Names and values come from a spec in a pull request or from the live tenant, so they must
+    not be able to move the cursor, recolour a terminal or forge extra lines in a CI log.
+    Characters in `keep` are left for the caller's own escaping.
+    """
+
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        if char in keep:
+            return char
+        return _NAMED.get(
+            char, f"\\u{ord(char):04x}" if ord(char) > 0xFF else f"\\x{ord(char):02x}"
+        )
+
+    return _CONTROL.sub(escape, text)

@@ -1,0 +1,86 @@
+"""The JSON report (design.md section 4; schema in schemas/report.schema.json)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from orgdrift.models import Finding, OrgResult, Report
+from orgdrift.reporters._common import (
+    TOOL_NAME,
+    Counts,
+    RenderOptions,
+    json_value,
+    location_dict,
+    ordered_organizations,
+    org_findings,
+)
+
+REPORT_VERSION = 1
+
+
+def _finding_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "kind": finding.kind.value,
+        "severity": finding.severity.value,
+        "organization": finding.organization,
+        "path": finding.path,
+        "expected": json_value(finding.expected),
+        "actual": json_value(finding.actual),
+        "message": finding.message,
+        "source": location_dict(finding.source),
+    }
+
+
+def _org_dict(report: Report, org: OrgResult) -> dict[str, Any]:
+    return {
+        "name": org.name,
+        "id": org.id,
+        "status": org.status.value,
+        "source": location_dict(org.source),
+        "findings": [_finding_dict(f) for f in org_findings(report, org)],
+    }
+
+
+def _summary_dict(report: Report) -> dict[str, int]:
+    counts = Counts.of(report)
+    return {
+        "declared": counts.declared,
+        "in_sync": counts.in_sync,
+        "drifted": counts.drifted,
+        "missing": counts.missing,
+        "unmanaged": counts.unmanaged,
+        "findings": counts.findings,
+    }
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    """The JSON report document, keys in their documented order."""
+    stats = report.stats
+    return {
+        "tool": TOOL_NAME,
+        "tool_version": report.tool_version,
+        "report_version": REPORT_VERSION,
+        "tenant": report.tenant,
+        "checked_at": report.checked_at,
+        "spec_files": [{"path": f.path, "sha256": f.sha256} for f in report.spec_files],
+        "in_sync": report.in_sync,
+        "summary": _summary_dict(report),
+        "organizations": [_org_dict(report, org) for org in ordered_organizations(report)],
+        "stats": {
+            "requests": stats.requests,
+            "retries": stats.retries,
+            "rate_limited": stats.rate_limited,
+            "seconds": round(stats.seconds, 3),
+        },
+        "source": report.source,
+    }
+
+
+class JsonReporter:
+    name: ClassVar[str] = "json"
+    description: ClassVar[str] = "the JSON report (schemas/report.schema.json)"
+    suffix: ClassVar[str] = ".json"
+
+    def render(self, report: Report, options: RenderOptions) -> str:
+        return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,86 @@
+"""Linter-like text: `orgs.yaml:14: acme: connection google-oauth2 is enabled but not allowed`."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from orgdrift.models import Finding, Location, OrgResult, OrgStatus, Report, Severity
+from orgdrift.reporters._common import (
+    RenderOptions,
+    compact_json,
+    ordered_findings,
+    ordered_organizations,
+    plural,
+    summary_line,
+    visible,
+)
+
+_RESET = "\x1b[0m"
+_BOLD = "\x1b[1m"
+_RED = "\x1b[31m"
+_GREEN = "\x1b[32m"
+_YELLOW = "\x1b[33m"
+_DIM = "\x1b[2m"
+
+
+def _paint(text: str, style: str, options: RenderOptions) -> str:
+    return f"{style}{text}{_RESET}" if options.color else text
+
+
+def _prefix(source: Location | None, organization: str, options: RenderOptions) -> str:
+    where = f"{_paint(visible(str(source)), _BOLD, options)}: " if source is not None else ""
+    return f"{where}{_paint(visible(organization), _BOLD, options)}: "
+
+
+def _finding_lines(finding: Finding, options: RenderOptions) -> list[str]:
+    level = ""
+    if finding.severity is Severity.WARNING:
+        level = _paint("warning", _YELLOW, options) + ": "
+    message = visible(finding.message)
+    if finding.severity is Severity.ERROR:
+        message = _paint(message, _RED, options)
+    lines = [f"{_prefix(finding.source, finding.organization, options)}{level}{message}"]
+    if options.verbose:
+        detail = f"    {finding.kind.value} at {visible(finding.path) or '(organization)'}"
+        lines.append(_paint(detail, _DIM, options))
+        lines.append(f"    expected: {visible(compact_json(finding.expected))}")
+        lines.append(f"    actual:   {visible(compact_json(finding.actual))}")
+    return lines
+
+
+def _in_sync_line(org: OrgResult, options: RenderOptions) -> str:
+    return f"{_prefix(org.source, org.label, options)}{_paint('in sync', _GREEN, options)}"
+
+
+def _summary(report: Report, options: RenderOptions) -> str:
+    line = summary_line(report)
+    style = _GREEN if report.in_sync else _RED
+    return _paint(line, _BOLD + style, options)
+
+
+def _stats_line(report: Report) -> str:
+    stats = report.stats
+    return (
+        f"{report.source}: {plural(stats.requests, 'request')}, "
+        f"{plural(stats.retries, 'retry')}, {stats.rate_limited} rate limited, {stats.seconds:.2f} s"
+    )
+
+
+class TextReporter:
+    name: ClassVar[str] = "text"
+    description: ClassVar[str] = "one line per finding, like a linter (default outside CI)"
+    suffix: ClassVar[str] = ".txt"
+
+    def render(self, report: Report, options: RenderOptions) -> str:
+        lines: list[str] = []
+        for finding in ordered_findings(report):
+            lines.extend(_finding_lines(finding, options))
+        if options.verbose:
+            lines.extend(
+                _in_sync_line(org, options)
+                for org in ordered_organizations(report)
+                if org.status is OrgStatus.IN_SYNC
+            )
+            lines.append(_paint(_stats_line(report), _DIM, options))
+        lines.append(_summary(report, options))
+        return "\n".join(lines) + "\n"

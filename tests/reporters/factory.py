@@ -1,0 +1,263 @@
+"""Hand-built `Report` values covering every finding kind, severity and awkward characters."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from orgdrift.models import (
+    Finding,
+    FindingKind,
+    Location,
+    OrgResult,
+    OrgStatus,
+    Report,
+    Severity,
+    SpecFile,
+    Stats,
+)
+
+ORGS = "orgs.yaml"
+TEAM = "specs/team b.yaml"
+CHECKED_AT = "2024-05-01T12:00:00Z"
+STATS = Stats(requests=7, retries=1, rate_limited=1, seconds=1.234)
+
+
+def spec_file(path: str) -> SpecFile:
+    return SpecFile(path=path, sha256=hashlib.sha256(path.encode()).hexdigest())
+
+
+def at(line: int, column: int = 3, file: str = ORGS) -> Location:
+    return Location(file=file, line=line, column=column)
+
+
+def finding(
+    kind: FindingKind,
+    organization: str,
+    path: str,
+    expected: Any,
+    actual: Any,
+    message: str,
+    source: Location | None,
+    severity: Severity = Severity.ERROR,
+) -> Finding:
+    return Finding(kind, organization, path, expected, actual, message, source, severity)
+
+
+def org(
+    name: str | None,
+    status: OrgStatus,
+    source: Location | None,
+    *findings: Finding,
+    id: str | None = None,  # mirrors OrgResult.id
+) -> OrgResult:
+    return OrgResult(name=name, id=id, status=status, findings=findings, source=source)
+
+
+def report(*orgs: OrgResult, files: tuple[str, ...] = (ORGS,), **changes: Any) -> Report:
+    values: dict[str, Any] = {
+        "tool_version": "0.1.0",
+        "tenant": "acme-prod.eu.auth0.com",
+        "checked_at": CHECKED_AT,
+        "spec_files": tuple(spec_file(f) for f in files),
+        "organizations": orgs,
+        "stats": STATS,
+        "source": "api",
+    }
+    values.update(changes)
+    return Report(**values)
+
+
+# --- the cases ---------------------------------------------------------------------------------
+
+
+def in_sync() -> Report:
+    return report(
+        org("acme", OrgStatus.IN_SYNC, at(8), id="org_acme0000000001"),
+        org("globex", OrgStatus.IN_SYNC, at(20), id="org_globex00000001"),
+        org(None, OrgStatus.IN_SYNC, at(31), id="org_W8ptrr1BXH1qvVm0"),
+    )
+
+
+def unmanaged_org(severity: Severity) -> OrgResult:
+    return org(
+        "legacy",
+        OrgStatus.UNMANAGED,
+        None,
+        finding(
+            FindingKind.ORGANIZATION_UNMANAGED,
+            "legacy",
+            "",
+            None,
+            {"id": "org_legacy0000001", "name": "legacy"},
+            "organization legacy exists but is not declared",
+            None,
+            severity,
+        ),
+        id="org_legacy0000001",
+    )
+
+
+def drift() -> Report:
+    """Every finding kind, two spec files, findings with and without a source, out of order."""
+    acme = org(
+        "acme",
+        OrgStatus.DRIFTED,
+        at(8),
+        finding(
+            FindingKind.CONNECTION_NOT_ALLOWED,
+            "acme",
+            "connections.google-oauth2",
+            None,
+            {"connection_id": "con_google", "name": "google-oauth2"},
+            "connection google-oauth2 is enabled but not allowed",
+            at(14, 5),
+        ),
+        finding(
+            FindingKind.FIELD_CHANGED,
+            "acme",
+            "display_name",
+            "Acme Inc.",
+            "ACME",
+            "display_name is 'ACME', expected 'Acme Inc.'",
+            at(9, 5),
+        ),
+        finding(
+            FindingKind.CONNECTION_SETTING_CHANGED,
+            "acme",
+            "connections.acme-saml.is_signup_enabled",
+            False,
+            True,
+            "connection acme-saml: is_signup_enabled is true, expected false",
+            at(17, 9),
+        ),
+        finding(
+            FindingKind.FIELD_CHANGED,
+            "acme",
+            "metadata",
+            {"tier": "gold"},
+            {"tier": "gold", "region": "eu"},
+            "metadata has an undeclared key region",
+            None,
+        ),
+        id="org_acme0000000001",
+    )
+    globex = org(
+        "globex",
+        OrgStatus.DRIFTED,
+        at(3, 3, TEAM),
+        finding(
+            FindingKind.CONNECTION_MISSING,
+            "globex",
+            "connections.Username-Password-Authentication",
+            {"name": "Username-Password-Authentication"},
+            None,
+            "connection Username-Password-Authentication is declared but not enabled",
+            at(6, 9, TEAM),
+        ),
+        id="org_globex00000001",
+    )
+    initech = org(
+        None,
+        OrgStatus.MISSING,
+        at(25),
+        finding(
+            FindingKind.ORGANIZATION_MISSING,
+            "org_W8ptrr1BXH1qvVm0",
+            "",
+            {"id": "org_W8ptrr1BXH1qvVm0"},
+            None,
+            "organization org_W8ptrr1BXH1qvVm0 is declared but does not exist",
+            at(25),
+        ),
+        id="org_W8ptrr1BXH1qvVm0",
+    )
+    fine = org("umbrella", OrgStatus.IN_SYNC, at(30), id="org_umbrella000001")
+    return report(unmanaged_org(Severity.ERROR), fine, globex, initech, acme, files=(ORGS, TEAM))
+
+
+def missing() -> Report:
+    return report(
+        org("acme", OrgStatus.IN_SYNC, at(8), id="org_acme0000000001"),
+        org(
+            "globex",
+            OrgStatus.MISSING,
+            at(20),
+            finding(
+                FindingKind.ORGANIZATION_MISSING,
+                "globex",
+                "",
+                {"name": "globex"},
+                None,
+                "organization globex is declared but does not exist",
+                at(20),
+            ),
+        ),
+        source="snapshot",
+        tenant=None,
+    )
+
+
+def unmanaged_report() -> Report:
+    """Policy `report`: the unmanaged organization is a warning; the run is in sync."""
+    return report(
+        org("acme", OrgStatus.IN_SYNC, at(8), id="org_acme0000000001"),
+        unmanaged_org(Severity.WARNING),
+    )
+
+
+def unmanaged_fail() -> Report:
+    """Policy `fail`: the unmanaged organization is drift."""
+    return report(
+        org("acme", OrgStatus.IN_SYNC, at(8), id="org_acme0000000001"),
+        unmanaged_org(Severity.ERROR),
+    )
+
+
+NASTY_NAME = "zoë|<b>&\"q's"
+NASTY_FILE = "odd dir/ü,n:i%.yaml"
+
+
+def nasty() -> Report:
+    """Unicode, table pipes, markup, quotes, newlines, percent signs and a terminal escape."""
+    where = at(4, 7, NASTY_FILE)
+    return report(
+        org(
+            NASTY_NAME,
+            OrgStatus.DRIFTED,
+            at(2, 3, NASTY_FILE),
+            finding(
+                FindingKind.FIELD_CHANGED,
+                NASTY_NAME,
+                "display_name",
+                "Zoë & <Co> | 100%",
+                'line one\nline "two"\r\n\x1b[31mred',
+                'display_name is "line one\\nline two", expected "Zoë & <Co> | 100%"\n'
+                "::error::forged\x1b[2J",
+                where,
+            ),
+            finding(
+                FindingKind.FIELD_CHANGED,
+                NASTY_NAME,
+                "metadata.ключ",
+                "значение",
+                "🙂\x00",
+                "metadata.ключ is '🙂', expected 'значение'",
+                None,
+                Severity.ERROR,
+            ),
+        ),
+        files=(NASTY_FILE,),
+        tenant="tenant,with:colon%.auth0.com",
+    )
+
+
+CASES: dict[str, Callable[[], Report]] = {
+    "in_sync": in_sync,
+    "drift": drift,
+    "missing": missing,
+    "unmanaged_report": unmanaged_report,
+    "unmanaged_fail": unmanaged_fail,
+    "nasty": nasty,
+}

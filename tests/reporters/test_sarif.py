@@ -1,0 +1,132 @@
+"""SARIF 2.1.0: valid against the OASIS schema, results at spec lines, stable fingerprints."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft4Validator
+
+from orgdrift.models import FindingKind, Location, Report
+from orgdrift.reporters import RenderOptions, get_reporter
+from orgdrift.reporters.sarif import FINGERPRINT_KEY, artifact_uri
+
+from .factory import CASES, drift, in_sync, unmanaged_report
+
+SARIF_SCHEMA = Path(__file__).resolve().parents[2] / ".." / "shared" / "external"
+SARIF_SCHEMA = SARIF_SCHEMA / "sarif-schema-2.1.0.json"
+
+
+def sarif(report: Report) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(get_reporter("sarif").render(report, RenderOptions()))
+    return document
+
+
+def results(report: Report) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = sarif(report)["runs"][0]["results"]
+    return found
+
+
+@pytest.fixture(scope="module")
+def validator() -> Draft4Validator:
+    if not SARIF_SCHEMA.is_file():
+        pytest.skip(f"the OASIS SARIF schema is not at {SARIF_SCHEMA} (outside the dev setup)")
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    return Draft4Validator(schema)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_valid_against_the_sarif_schema(case: str, validator: Draft4Validator) -> None:
+    errors = [e.message for e in validator.iter_errors(sarif(CASES[case]()))]
+    assert errors == []
+
+
+def test_driver_has_one_rule_per_kind() -> None:
+    run = sarif(in_sync())["runs"][0]
+    driver = run["tool"]["driver"]
+    assert (driver["name"], driver["version"]) == ("orgdrift", "0.1.0")
+    assert driver["informationUri"].startswith("https://")
+    assert [rule["id"] for rule in driver["rules"]] == [kind.value for kind in FindingKind]
+    for rule in driver["rules"]:
+        assert rule["name"] and rule["shortDescription"]["text"] and rule["help"]["text"]
+    assert run["invocations"] == [{"executionSuccessful": True}]
+    assert run["results"] == []
+
+
+def test_results_are_located_at_spec_lines() -> None:
+    found = results(drift())
+    assert len(found) == 7
+    second = found[1]
+    assert second["ruleId"] == "connection_not_allowed"
+    rules = sarif(drift())["runs"][0]["tool"]["driver"]["rules"]
+    assert rules[second["ruleIndex"]]["id"] == second["ruleId"]
+    assert second["level"] == "error"
+    assert second["message"]["text"] == "acme: connection google-oauth2 is enabled but not allowed"
+    [location] = second["locations"]
+    assert location["physicalLocation"] == {
+        "artifactLocation": {"uri": "orgs.yaml"},
+        "region": {"startLine": 14, "startColumn": 5},
+    }
+    assert location["logicalLocations"] == [{"name": "acme", "kind": "object"}]
+    assert found[4]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        "specs/team%20b.yaml"
+    )
+
+
+def test_sourceless_findings_point_at_the_first_spec_file_without_region() -> None:
+    [result] = results(unmanaged_report())
+    assert result["level"] == "warning"
+    assert result["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": "orgs.yaml"}}
+
+
+def test_without_spec_files_a_logical_location_remains() -> None:
+    [result] = results(dataclasses.replace(unmanaged_report(), spec_files=()))
+    assert result["locations"] == [{"logicalLocations": [{"name": "legacy", "kind": "object"}]}]
+
+
+def test_fingerprints_are_unique_and_survive_moved_lines() -> None:
+    report = drift()
+    before = [r["partialFingerprints"][FINGERPRINT_KEY] for r in results(report)]
+    assert len(set(before)) == len(before)
+    moved = dataclasses.replace(
+        report,
+        organizations=tuple(
+            dataclasses.replace(
+                org,
+                findings=tuple(
+                    dataclasses.replace(
+                        f,
+                        source=None
+                        if f.source is None
+                        else Location(f.source.file, f.source.line + 40, 1),
+                    )
+                    for f in org.findings
+                ),
+            )
+            for org in report.organizations
+        ),
+    )
+    after = [r["partialFingerprints"][FINGERPRINT_KEY] for r in results(moved)]
+    assert results(moved)[0]["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": 49,
+        "startColumn": 1,
+    }
+    assert sorted(after) == sorted(before)
+
+
+@pytest.mark.parametrize(
+    ("path", "uri"),
+    [
+        ("orgs.yaml", "orgs.yaml"),
+        ("./specs/orgs.yaml", "specs/orgs.yaml"),
+        ("specs\\win.yaml", "specs/win.yaml"),
+        ("a b/ü#?.yaml", "a%20b/%C3%BC%23%3F.yaml"),
+        ("/abs/orgs.yaml", "file:///abs/orgs.yaml"),
+        ("C:\\work\\orgs.yaml", "file:///C:/work/orgs.yaml"),
+    ],
+)
+def test_artifact_uri(path: str, uri: str) -> None:
+    assert artifact_uri(path) == uri
