@@ -12,15 +12,21 @@ SPEC_SCHEMA = "orgdrift.schema.json"
 REPORT_SCHEMA = "report.schema.json"
 
 
+def _packaged(folder: str, source_folder: str, name: str) -> bytes:
+    packaged = resources.files("orgdrift").joinpath(folder, name)
+    if packaged.is_file():
+        return packaged.read_bytes()
+    # a source checkout: the wheel maps these files into the package
+    return (Path(__file__).resolve().parent.parent / source_folder / name).read_bytes()
+
+
+def demo_bytes(name: str) -> bytes:
+    """`orgs.yaml` or `tenant.json`: the example spec and tenant `orgdrift demo` uses."""
+    return _packaged("demo", "examples", name)
+
+
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """Load a packaged JSON Schema by file name."""
-    packaged = resources.files("orgdrift").joinpath("schemas", name)
-    if packaged.is_file():
-        text = packaged.read_text(encoding="utf-8")
-    else:  # a source checkout: the wheel maps schemas/ into orgdrift/schemas/
-        text = (Path(__file__).resolve().parent.parent / "schemas" / name).read_text(
-            encoding="utf-8"
-        )
-    schema: dict[str, Any] = json.loads(text)
+    schema: dict[str, Any] = json.loads(_packaged("schemas", "schemas", name))
     return schema

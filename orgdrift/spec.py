@@ -61,12 +61,25 @@ def load_specs(paths: Sequence[str], env: Mapping[str, str]) -> Spec:
     return _build(sources)
 
 
+def load_spec_bytes(label: str, raw: bytes, env: Mapping[str, str]) -> Spec:
+    """One spec from bytes already read (the demo's packaged spec), labelled `label`."""
+    source, problems = _parse(label, raw, env)
+    problems.extend(_cross_file_problems([source]))
+    if problems:
+        raise SpecError(problems)
+    return _build([source])
+
+
 def _load_one(path: str, env: Mapping[str, str]) -> tuple[_Source, list[Problem]]:
     try:
         raw = FsPath(path).read_bytes()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise SpecError([Problem(path, 0, 0, "", f"cannot read file: {reason}")]) from None
+    return _parse(path, raw, env)
+
+
+def _parse(path: str, raw: bytes, env: Mapping[str, str]) -> tuple[_Source, list[Problem]]:
     doc = load_yaml(path, read_text(path, raw))
     problems = _interpolate(doc, env)
     problems.extend(_schema_problems(doc))
@@ -259,7 +272,8 @@ def _build(sources: Sequence[_Source]) -> Spec:
 
 
 def _loc(doc: LoadedDocument, path: Path) -> Location:
-    mark = doc.mark_for(path)
+    """Where `path` is declared: its key when it has one (a block value starts a line later)."""
+    mark = doc.mark_for(path, key=isinstance(path[-1], str))
     return Location(doc.file, mark.line, mark.column)
 
 

@@ -1,0 +1,107 @@
+"""Spec + live state -> results per organization -> Report. Pure: no I/O, no clock.
+
+The same function serves online checks and `--live` snapshot checks, so both give exactly the
+same findings for the same state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from orgdrift import __version__
+from orgdrift.diff import compare, live_index, missing, unmanaged
+from orgdrift.errors import IncompleteSnapshotError, UsageError
+from orgdrift.models import (
+    Finding,
+    LiveState,
+    OrgDecl,
+    OrgResult,
+    OrgStatus,
+    Report,
+    Severity,
+    Spec,
+    Stats,
+)
+
+
+def select(spec: Spec, names: Sequence[str]) -> tuple[OrgDecl, ...]:
+    """The declarations `--org NAME` selects (by name or id); all when `names` is empty."""
+    if not names:
+        return spec.organizations
+    wanted = set(names)
+    chosen = tuple(d for d in spec.organizations if {d.name, d.id} & wanted)
+    known = {d.name for d in spec.organizations} | {d.id for d in spec.organizations}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise UsageError(f"--org names organizations the spec does not declare: {', '.join(unknown)}")
+    return chosen
+
+
+def checks_unmanaged(spec: Spec, names: Sequence[str]) -> bool:
+    """Unmanaged organizations are looked for unless the policy ignores them or --org narrows."""
+    return spec.unmanaged_organizations != "ignore" and not names
+
+
+def evaluate(
+    spec: Spec, decls: Sequence[OrgDecl], live: LiveState, *, check_unmanaged: bool
+) -> tuple[OrgResult, ...]:
+    """Compare each declaration with its live organization; add unmanaged ones when asked."""
+    by_id, by_name = live_index(live.organizations)
+    results: list[OrgResult] = []
+    matched: set[str] = set()
+    for decl in decls:
+        org = by_id.get(decl.id) if decl.id is not None else by_name.get(str(decl.name))
+        if org is None:
+            results.append(OrgResult(decl.name, decl.id, OrgStatus.MISSING, (missing(decl),), decl.location))
+            continue
+        matched.add(org.id)
+        if decl.connections is not None and org.connections is None:
+            raise IncompleteSnapshotError(
+                f"the enabled connections of organization {org.name} ({org.id}) were not read"
+            )
+        findings = tuple(compare(decl, org))
+        status = OrgStatus.DRIFTED if findings else OrgStatus.IN_SYNC
+        results.append(OrgResult(decl.name or org.name, org.id, status, findings, decl.location))
+    if check_unmanaged:
+        results.extend(_unmanaged(spec, live, matched))
+    return tuple(results)
+
+
+def _unmanaged(spec: Spec, live: LiveState, matched: set[str]) -> list[OrgResult]:
+    if not live.complete:
+        raise IncompleteSnapshotError(
+            "unmanaged organizations cannot be checked: the live state does not list every "
+            "organization of the tenant (take the snapshot with --all)"
+        )
+    declared_ids = {d.id for d in spec.organizations if d.id}
+    declared_names = {d.name for d in spec.organizations if d.name}
+    extra = [
+        o
+        for o in live.organizations
+        if o.id not in matched and o.id not in declared_ids and o.name not in declared_names
+    ]
+    severity = Severity.ERROR if spec.unmanaged_organizations == "fail" else Severity.WARNING
+    findings: list[Finding] = unmanaged(extra, severity, None)
+    return [
+        OrgResult(f.organization, str(f.actual), OrgStatus.UNMANAGED, (f,), None) for f in findings
+    ]
+
+
+def build_report(
+    spec: Spec,
+    results: tuple[OrgResult, ...],
+    *,
+    tenant: str | None,
+    checked_at: str,
+    stats: Stats,
+    from_snapshot: bool = False,
+) -> Report:
+    return Report(
+        tool_version=__version__,
+        tenant=tenant,
+        checked_at=checked_at,
+        spec_files=spec.files,
+        organizations=results,
+        stats=stats,
+        source="snapshot" if from_snapshot else "api",
+    )

@@ -1,0 +1,218 @@
+"""Normalize a declared organization and its live counterpart into the same shape, compare them,
+and explain the differences as findings. The only module that imports deepdiff.
+
+Normalized documents hold only what the spec declares: `name` (when looked up by id),
+`display_name`, `branding` and `metadata` (whole values), and `connections` keyed by the label the
+spec uses (name or connection_id), each with only the declared flags. Most organizations are in
+sync, so documents are compared with `==` first and deepdiff runs only on those that differ.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from deepdiff import DeepDiff
+from deepdiff.helper import notpresent
+
+from orgdrift.models import (
+    API_FLAG_DEFAULTS,
+    ConnectionDecl,
+    Finding,
+    FindingKind,
+    LiveOrganization,
+    Location,
+    OrgDecl,
+    RawObject,
+    Severity,
+)
+
+Doc = dict[str, Any]
+
+
+def compare(decl: OrgDecl, live: LiveOrganization) -> list[Finding]:
+    """Findings for one declared organization that exists live (empty when in sync)."""
+    desired, actual = normalize(decl, live)
+    if desired == actual:
+        return []
+    diff = DeepDiff(desired, actual, view="tree", threshold_to_diff_deeper=0)
+    findings = [_finding(decl, level.path(output_format="list"), level.t1, level.t2) for level in _levels(diff)]
+    return sorted(findings, key=lambda f: (f.path, f.kind.value))
+
+
+def normalize(decl: OrgDecl, live: LiveOrganization) -> tuple[Doc, Doc]:
+    """The declared and the live organization as comparable documents of the same shape."""
+    desired: Doc = {}
+    actual: Doc = {}
+    if decl.name is not None and decl.id is not None:  # found by id: the name is checked too
+        desired["name"] = decl.name
+        actual["name"] = live.data.get("name")
+    for key, value in decl.fields.items():
+        desired[key] = value
+        actual[key] = _live_field(live.data, key)
+    if decl.connections is not None:
+        live_connections = live.connections or ()
+        desired["connections"], actual["connections"] = _connections(decl, live_connections)
+    return desired, actual
+
+
+def _live_field(data: RawObject, key: str) -> Any:
+    value = data.get(key)
+    if value is None and key in ("branding", "metadata"):
+        return {}  # Auth0 omits unset objects; `metadata: {}` declared means none
+    return value
+
+
+def _connections(decl: OrgDecl, live: Sequence[RawObject]) -> tuple[Doc, Doc]:
+    declared = decl.connections or ()
+    by_id = {c.connection_id: c for c in declared if c.connection_id is not None}
+    by_name = {c.name: c for c in declared if c.name is not None}
+    desired: Doc = {}
+    actual: Doc = {}
+    for item in live:
+        conn_id = item.get("connection_id")
+        name = (item.get("connection") or {}).get("name")
+        match = by_id.get(str(conn_id)) or by_name.get(str(name))
+        if match is None:
+            label = name if isinstance(name, str) else str(conn_id)
+            actual[label] = {}
+            continue
+        actual[match.label] = {flag: _live_flag(item, flag) for flag in match.flags}
+    for conn in declared:
+        if decl.connections_policy == "allowlist" and conn.label not in actual:
+            continue  # allowlist: a declared connection may stay disabled
+        desired[conn.label] = dict(conn.flags)
+    return desired, actual
+
+
+def _live_flag(item: RawObject, flag: str) -> Any:
+    value = item.get(flag)
+    return API_FLAG_DEFAULTS[flag] if value is None else value
+
+
+def _levels(diff: DeepDiff) -> Iterator[Any]:
+    for levels in diff.values():
+        yield from levels
+
+
+# --- deepdiff levels -> findings -----------------------------------------------------------
+
+
+def _finding(decl: OrgDecl, path: list[Any], expected: Any, actual: Any) -> Finding:
+    expected = None if expected is notpresent else expected
+    actual = None if actual is notpresent else actual
+    org = decl.label
+    if path[0] == "connections" and len(path) >= 2:
+        return _connection_finding(decl, [str(p) for p in path[1:]], expected, actual)
+    dotted = ".".join(str(p) for p in path)
+    return Finding(
+        FindingKind.FIELD_CHANGED,
+        org,
+        dotted,
+        expected,
+        actual,
+        _changed_message(dotted, expected, actual),
+        decl.locate(dotted),
+    )
+
+
+def _connection_finding(decl: OrgDecl, path: list[str], expected: Any, actual: Any) -> Finding:
+    label = path[0]
+    conn = _declared_connection(decl, label)
+    org = decl.label
+    if len(path) == 1 and expected is None:
+        return Finding(
+            FindingKind.CONNECTION_NOT_ALLOWED,
+            org,
+            f"connections.{label}",
+            None,
+            label,
+            f"connection {label} is enabled but not allowed",
+            decl.locate("connections"),
+        )
+    if len(path) == 1 and actual is None:
+        return Finding(
+            FindingKind.CONNECTION_MISSING,
+            org,
+            f"connections.{label}",
+            label,
+            None,
+            f"connection {label} is declared but not enabled",
+            conn.location if conn else decl.locate("connections"),
+        )
+    flag = path[1]
+    source: Location | None = conn.flag_locations.get(flag) if conn else None
+    return Finding(
+        FindingKind.CONNECTION_SETTING_CHANGED,
+        org,
+        f"connections.{label}.{flag}",
+        expected,
+        actual,
+        f"connection {label}: {flag} is {_show(actual)}, expected {_show(expected)}",
+        source or (conn.location if conn else decl.location),
+    )
+
+
+def _declared_connection(decl: OrgDecl, label: str) -> ConnectionDecl | None:
+    return next((c for c in decl.connections or () if c.label == label), None)
+
+
+def _changed_message(path: str, expected: Any, actual: Any) -> str:
+    if actual is None:
+        return f"{path} is not set, expected {_show(expected)}"
+    if expected is None:
+        return f"{path} is {_show(actual)}, which the spec does not declare"
+    return f"{path} is {_show(actual)}, expected {_show(expected)}"
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+# --- organizations that are missing or not declared ----------------------------------------
+
+
+def missing(decl: OrgDecl) -> Finding:
+    if decl.id is not None:
+        message = f"no organization with id {decl.id} exists"
+    else:
+        message = f"organization {decl.name} does not exist"
+    return Finding(
+        FindingKind.ORGANIZATION_MISSING,
+        decl.label,
+        "",
+        decl.id or decl.name,
+        None,
+        message,
+        decl.location,
+    )
+
+
+def unmanaged(
+    orgs: Iterable[LiveOrganization], severity: Severity, source: Location | None
+) -> list[Finding]:
+    return [
+        Finding(
+            FindingKind.ORGANIZATION_UNMANAGED,
+            org.name or org.id,
+            "",
+            None,
+            org.id,
+            f"organization {org.name} ({org.id}) exists but is not declared",
+            source,
+            severity,
+        )
+        for org in sorted(orgs, key=lambda o: (o.name, o.id))
+    ]
+
+
+def live_index(orgs: Iterable[LiveOrganization]) -> tuple[Mapping[str, LiveOrganization], Mapping[str, LiveOrganization]]:
+    """(by id, by name) indexes of live organizations."""
+    by_id: dict[str, LiveOrganization] = {}
+    by_name: dict[str, LiveOrganization] = {}
+    for org in orgs:
+        by_id[org.id] = org
+        by_name[org.name] = org
+    return by_id, by_name

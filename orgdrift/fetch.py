@@ -1,0 +1,236 @@
+"""Read the live state a spec needs, with the fewest requests.
+
+Organizations come either from listing (one request per 100, checkpoint pagination) or from
+lookups by id or name (one request each), whichever costs fewer requests for the spec at hand; the
+listing is always used when unmanaged organizations are checked. Each declared organization whose
+connections are managed then costs one request per 100 enabled connections. All requests go
+through the client, which bounds concurrency and paces them to the tenant's rate limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, TypeVar
+
+from orgdrift.errors import OrgdriftError, ProtocolError, UsageError
+from orgdrift.models import LiveOrganization, LiveState, OrgDecl, RawObject
+
+PAGE = 100
+"""Organizations per listing page (the API's maximum)."""
+
+T = TypeVar("T")
+
+Progress = Callable[[int, int], None]
+"""Called with (organizations done, organizations to do)."""
+
+
+class OrganizationReader(Protocol):
+    async def get_organization(self, org_id: str) -> RawObject | None: ...
+    async def get_organization_by_name(self, name: str) -> RawObject | None: ...
+    def iter_organization_pages(self) -> AsyncIterator[list[RawObject]]: ...
+    async def organization_page(self, page: int, per_page: int) -> tuple[list[RawObject], int]: ...
+    async def list_enabled_connections(self, org_id: str) -> list[RawObject]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How the organizations will be read, and what it costs in requests (before connections)."""
+
+    how: Literal["list", "lookup", "probe"]
+    requests: int
+
+
+def plan(declared: int, *, list_all: bool) -> Plan:
+    """The first decision, before the tenant's size is known."""
+    if list_all:
+        return Plan("list", 0)
+    if declared <= 2:  # a probe plus a listing page never costs less than two lookups
+        return Plan("lookup", declared)
+    return Plan("probe", 1)
+
+
+def after_probe(total: int, unresolved: int) -> Plan:
+    """After page 0 (100 organizations and the total): list the rest, or look the rest up."""
+    pages = math.ceil(total / PAGE)
+    rest = pages - 1 if total <= 1000 else pages  # offset paging stops at 1000 records
+    if rest <= 0 or unresolved == 0:
+        return Plan("list", 0)
+    return Plan("list", rest) if rest < unresolved else Plan("lookup", unresolved)
+
+
+async def fetch_live(
+    reader: OrganizationReader,
+    decls: Sequence[OrgDecl],
+    *,
+    list_all: bool,
+    tenant: str | None = None,
+    progress: Progress | None = None,
+) -> LiveState:
+    """The live organizations the declarations name (all of them when listing), with the
+    enabled connections of each declared organization whose connections the spec manages."""
+    listed, found = await _organizations(reader, decls, list_all=list_all)
+    managed = [(d, org) for d, org in found if d.connections is not None]
+    connections = await _connections(reader, managed, progress)
+    orgs: dict[str, LiveOrganization] = {}
+    for org in listed if listed is not None else [org for _, org in found]:
+        orgs[str(org["id"])] = LiveOrganization(org, connections.get(str(org["id"])))
+    return LiveState(tuple(orgs.values()), tenant=tenant, complete=listed is not None)
+
+
+async def fetch_everything(
+    reader: OrganizationReader,
+    names: Sequence[str],
+    *,
+    tenant: str | None = None,
+    progress: Progress | None = None,
+) -> LiveState:
+    """Every organization (or those named, by name or id) with its enabled connections."""
+    if names:
+        found = await _gather([_lookup_label(reader, n) for n in names])
+        missing = [n for n, org in zip(names, found, strict=True) if org is None]
+        if missing:
+            raise UsageError(f"no such organization in the tenant: {', '.join(missing)}")
+        orgs = [org for org in found if org is not None]
+    else:
+        orgs = await _list_checkpoint(reader)
+    connections = await _connections(reader, [(None, org) for org in orgs], progress)
+    state = [LiveOrganization(org, connections[str(org["id"])]) for org in orgs]
+    return LiveState(tuple(state), tenant=tenant, complete=not names)
+
+
+async def _lookup_label(reader: OrganizationReader, label: str) -> RawObject | None:
+    if label.startswith("org_"):
+        return await reader.get_organization(label)
+    return await reader.get_organization_by_name(label)
+
+
+async def _organizations(
+    reader: OrganizationReader, decls: Sequence[OrgDecl], *, list_all: bool
+) -> tuple[list[RawObject] | None, list[tuple[OrgDecl, RawObject]]]:
+    """(every organization when listed, else None; the declarations found with their org)."""
+    first = plan(len(decls), list_all=list_all)
+    if first.how == "list":
+        listed = await _list_checkpoint(reader)
+        return listed, _match(decls, listed)[0]
+    if first.how == "lookup":
+        return None, await _lookups(reader, decls)
+    page0, total = await reader.organization_page(0, PAGE)
+    hits, unresolved = _match(decls, page0)
+    if total <= len(page0):
+        return page0, hits
+    second = after_probe(total, len(unresolved))
+    if second.how == "lookup":
+        return None, hits + await _lookups(reader, unresolved)
+    if total <= 1000:
+        listed = page0 + await _list_offset(reader, total)
+    else:
+        listed = await _list_checkpoint(reader)
+    return listed, _match(decls, listed)[0]
+
+
+def _match(
+    decls: Sequence[OrgDecl], orgs: Sequence[RawObject]
+) -> tuple[list[tuple[OrgDecl, RawObject]], list[OrgDecl]]:
+    by_id = {str(o.get("id")): o for o in orgs}
+    by_name = {str(o.get("name")): o for o in orgs}
+    hits: list[tuple[OrgDecl, RawObject]] = []
+    unresolved: list[OrgDecl] = []
+    for decl in decls:
+        org = by_id.get(decl.id) if decl.id is not None else by_name.get(str(decl.name))
+        if org is None:
+            unresolved.append(decl)
+        else:
+            hits.append((decl, org))
+    return hits, unresolved
+
+
+async def _list_checkpoint(reader: OrganizationReader) -> list[RawObject]:
+    listed: list[RawObject] = []
+    async for page in reader.iter_organization_pages():
+        listed.extend(page)
+    _check_unique(listed)
+    return listed
+
+
+async def _list_offset(reader: OrganizationReader, total: int) -> list[RawObject]:
+    pages = range(1, math.ceil(total / PAGE))
+    results = await _gather([reader.organization_page(p, PAGE) for p in pages])
+    listed = [org for items, _ in results for org in items]
+    if len(listed) + PAGE < total:  # organizations deleted meanwhile are fine; gaps are not
+        raise ProtocolError(f"listing returned {len(listed) + PAGE} of {total} organizations")
+    return listed
+
+
+def _check_unique(orgs: Sequence[RawObject]) -> None:
+    seen: set[str] = set()
+    for org in orgs:
+        org_id = str(org.get("id"))
+        if org_id in seen:
+            raise ProtocolError(f"organization {org_id} was listed twice")
+        seen.add(org_id)
+
+
+async def _lookups(
+    reader: OrganizationReader, decls: Sequence[OrgDecl]
+) -> list[tuple[OrgDecl, RawObject]]:
+    async def one(decl: OrgDecl) -> RawObject | None:
+        if decl.id is not None:
+            return await reader.get_organization(decl.id)
+        return await reader.get_organization_by_name(str(decl.name))
+
+    results = await _gather([one(d) for d in decls])
+    return [(d, org) for d, org in zip(decls, results, strict=True) if org is not None]
+
+
+async def _connections(
+    reader: OrganizationReader,
+    managed: Sequence[tuple[OrgDecl | None, RawObject]],
+    progress: Progress | None,
+) -> dict[str, tuple[RawObject, ...]]:
+    done = 0
+    total = len(managed)
+    if progress:
+        progress(0, total)
+
+    async def one(org: RawObject) -> tuple[RawObject, ...]:
+        nonlocal done
+        items = await reader.list_enabled_connections(str(org["id"]))
+        done += 1
+        if progress:
+            progress(done, total)
+        return tuple(items)
+
+    results = await _gather([one(org) for _, org in managed])
+    return {str(org["id"]): items for (_, org), items in zip(managed, results, strict=True)}
+
+
+async def _gather(coros: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run all concurrently; on the first failure cancel the rest and raise that failure."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(c) for c in coros]
+    except BaseExceptionGroup as group_error:
+        raise _first(group_error) from None
+    return [t.result() for t in tasks]
+
+
+def _first(group_error: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to report from a failed group: an interrupt first, then our own typed errors."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group_error)
+    for kind in (KeyboardInterrupt, OrgdriftError):
+        for exc in leaves:
+            if isinstance(exc, kind):
+                return exc
+    return leaves[0]

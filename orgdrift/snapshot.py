@@ -1,0 +1,155 @@
+"""The live-state JSON format (design.md section 7), shared by `snapshot`, `check --live` and
+`emulator --state`:
+
+    {"snapshot_version": 1, "tenant": ..., "taken_at": ..., "complete": true,
+     "organizations": [<organization as the API returns it,
+                        plus "enabled_connections": [<items as the API returns them>]>]}
+
+Only `organizations` is required. An organization without `enabled_connections` had its
+connections not read (the emulator serves it with none). `complete` says the list holds every
+organization of the tenant, which unmanaged-organization checks need.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from orgdrift.errors import Problem, SpecError
+from orgdrift.models import LiveOrganization, LiveState, RawObject
+
+SNAPSHOT_VERSION = 1
+MAX_BYTES = 512 * 1024 * 1024
+_CONNECTIONS = "enabled_connections"
+
+
+def load_snapshot(path: str) -> LiveState:
+    """Read and check a live-state file; every problem is reported (exit 2)."""
+    try:
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise SpecError([Problem(path, 0, 0, "", f"cannot read file: {exc.strerror}")]) from None
+    if len(raw) > MAX_BYTES:
+        raise SpecError([Problem(path, 0, 0, "", f"file is larger than {MAX_BYTES} bytes")])
+    return parse_snapshot(path, raw)
+
+
+def parse_snapshot(path: str, raw: bytes) -> LiveState:
+    try:
+        document = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise SpecError([Problem(path, 0, 0, "", f"not valid UTF-8 at byte {exc.start}")]) from None
+    except json.JSONDecodeError as exc:
+        msg = f"not valid JSON: {exc.msg}"
+        raise SpecError([Problem(path, exc.lineno, exc.colno, "", msg)]) from None
+    except RecursionError:
+        raise SpecError([Problem(path, 0, 0, "", "JSON nested too deeply")]) from None
+    problems = list(_problems(path, document))
+    if problems:
+        raise SpecError(problems[:50])
+    return _state(document)
+
+
+def _problems(path: str, document: Any) -> list[Problem]:
+    def problem(where: str, message: str) -> Problem:
+        return Problem(path, 0, 0, where, message)
+
+    if not isinstance(document, dict):
+        return [problem("$", "expected a JSON object with an `organizations` list")]
+    found: list[Problem] = []
+    version = document.get("snapshot_version", SNAPSHOT_VERSION)
+    if version != SNAPSHOT_VERSION:
+        found.append(problem("$.snapshot_version", f"unsupported version {version!r}"))
+    for key in ("tenant", "taken_at"):
+        if document.get(key) is not None and not isinstance(document[key], str):
+            found.append(problem(f"$.{key}", "must be a string"))
+    if not isinstance(document.get("complete", False), bool):
+        found.append(problem("$.complete", "must be true or false"))
+    orgs = document.get("organizations")
+    if not isinstance(orgs, list):
+        return [*found, problem("$.organizations", "must be a list of organizations")]
+    seen: set[str] = set()
+    for i, org in enumerate(orgs):
+        found.extend(problem(f"$.organizations[{i}]{w}", m) for w, m in _org_problems(org, seen))
+    return found
+
+
+def _org_problems(org: Any, seen: set[str]) -> list[tuple[str, str]]:
+    if not isinstance(org, dict):
+        return [("", "must be an object")]
+    found: list[tuple[str, str]] = []
+    for key in ("id", "name"):
+        if not isinstance(org.get(key), str) or not org[key]:
+            found.append((f".{key}", "must be a non-empty string"))
+    if isinstance(org.get("id"), str):
+        if org["id"] in seen:
+            found.append((".id", f"organization {org['id']} appears twice"))
+        seen.add(org["id"])
+    for key in ("branding", "metadata"):
+        if org.get(key) is not None and not isinstance(org[key], dict):
+            found.append((f".{key}", "must be an object"))
+    if _CONNECTIONS in org:
+        items = org[_CONNECTIONS]
+        if not isinstance(items, list):
+            found.append((f".{_CONNECTIONS}", "must be a list"))
+        else:
+            found.extend(
+                (f".{_CONNECTIONS}[{j}]", msg)
+                for j, item in enumerate(items)
+                for msg in _connection_problems(item)
+            )
+    return found
+
+
+def _connection_problems(item: Any) -> list[str]:
+    if not isinstance(item, dict):
+        return ["must be an object"]
+    found = []
+    if not isinstance(item.get("connection_id"), str):
+        found.append("connection_id must be a string")
+    conn = item.get("connection")
+    if conn is not None and not (isinstance(conn, dict) and isinstance(conn.get("name", ""), str)):
+        found.append("connection must be an object with a string name")
+    for flag in ("assign_membership_on_login", "show_as_button", "is_signup_enabled"):
+        if item.get(flag) is not None and not isinstance(item[flag], bool):
+            found.append(f"{flag} must be true or false")
+    return found
+
+
+def _state(document: dict[str, Any]) -> LiveState:
+    orgs = []
+    for org in document["organizations"]:
+        data = {k: v for k, v in org.items() if k != _CONNECTIONS}
+        conns = org.get(_CONNECTIONS)
+        orgs.append(LiveOrganization(data, None if conns is None else tuple(conns)))
+    return LiveState(
+        organizations=tuple(orgs),
+        tenant=document.get("tenant"),
+        taken_at=document.get("taken_at"),
+        complete=bool(document.get("complete", False)),
+    )
+
+
+def dump_snapshot(state: LiveState) -> str:
+    """The live state as a deterministic JSON document (organizations sorted by name, id)."""
+    orgs: list[RawObject] = []
+    for org in sorted(state.organizations, key=lambda o: (o.name, o.id)):
+        item = dict(org.data)
+        if org.connections is not None:
+            item[_CONNECTIONS] = sorted(org.connections, key=_connection_key)
+        orgs.append(item)
+    document: dict[str, Any] = {
+        "snapshot_version": SNAPSHOT_VERSION,
+        "tenant": state.tenant,
+        "taken_at": state.taken_at,
+        "complete": state.complete,
+        "organizations": orgs,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _connection_key(item: RawObject) -> tuple[str, str]:
+    conn = item.get("connection") or {}
+    return (str(conn.get("name", "")), str(item.get("connection_id", "")))
