@@ -1,0 +1,124 @@
+"""How an emulated tenant behaves: credentials, rate limits, latency and faults."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from orgdrift.emulator.faults import FaultHook
+from orgdrift.emulator.ratelimit import Bucket
+from orgdrift.errors import UsageError
+
+READ_SCOPES: frozenset[str] = frozenset({"read:organizations", "read:organization_connections"})
+DEFAULT_TOKEN = "emulator-token"
+DEFAULT_CLIENT_ID = "emulator-client"
+DEFAULT_CLIENT_SECRET = "emulator-secret"  # a public test value, not a secret
+
+ENDPOINT_GROUPS: tuple[str, ...] = (
+    "organizations",
+    "organization_by_id",
+    "organization_by_name",
+    "enabled_connections",
+)
+
+
+def _default_tokens() -> Mapping[str, frozenset[str]]:
+    return {DEFAULT_TOKEN: READ_SCOPES}
+
+
+def _default_clients() -> Mapping[str, tuple[str, frozenset[str]]]:
+    return {DEFAULT_CLIENT_ID: (DEFAULT_CLIENT_SECRET, READ_SCOPES)}
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Everything configurable about the emulated tenant. Credentials are kept out of repr."""
+
+    tokens: Mapping[str, frozenset[str]] = field(default_factory=_default_tokens, repr=False)
+    clients: Mapping[str, tuple[str, frozenset[str]]] = field(
+        default_factory=_default_clients, repr=False
+    )
+    audience: str | None = None  # None: f"{scheme}://{Host header}/api/v2/"
+    global_bucket: Bucket | None = None  # None: unlimited
+    buckets: Mapping[str, Bucket] = field(default_factory=dict)  # keys from ENDPOINT_GROUPS
+    latency_ms: float = 0.0
+    fail_rate: float = 0.0  # probability of a 5xx answer
+    malformed_rate: float = 0.0  # probability of an HTML error page or a truncated JSON body
+    seed: int = 0
+    send_retry_after: bool = False
+    token_lifetime: int = 86400
+    faults: FaultHook | None = None
+    clock: Callable[[], float] = time.time
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.buckets) - set(ENDPOINT_GROUPS))
+        if unknown:
+            raise ValueError(f"unknown endpoint group(s) {unknown}; expected {ENDPOINT_GROUPS}")
+        for name in ("fail_rate", "malformed_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
+        if self.fail_rate + self.malformed_rate > 1.0:
+            raise ValueError("fail_rate + malformed_rate must not exceed 1")
+        if self.latency_ms < 0 or not math.isfinite(self.latency_ms):
+            raise ValueError(f"latency_ms must be a non-negative number, not {self.latency_ms!r}")
+        if self.token_lifetime < 1:
+            raise ValueError("token_lifetime must be at least 1 second")
+
+    @classmethod
+    def unlimited(cls) -> EmulatorConfig:
+        """No rate limits, no latency, no faults: the default credentials only."""
+        return cls()
+
+    @classmethod
+    def enterprise(cls) -> EmulatorConfig:
+        """Enterprise public-cloud production limits (auth0-api.md section 6)."""
+        return cls(
+            global_bucket=Bucket(rate=16.0, burst=50),
+            buckets={
+                "organizations": Bucket.per_minute(100, burst=10),
+                "organization_by_id": Bucket.per_minute(100, burst=10),
+                "organization_by_name": Bucket.per_minute(200, burst=20),
+                "enabled_connections": Bucket.per_minute(100, burst=10),
+            },
+        )
+
+
+def config_from_options(
+    *,
+    token: str | None = None,
+    rate: float | None = None,
+    burst: int | None = None,
+    latency_ms: float = 0.0,
+    fail_rate: float = 0.0,
+    malformed_rate: float = 0.0,
+    seed: int = 0,
+    send_retry_after: bool = False,
+) -> EmulatorConfig:
+    """The config for `orgdrift emulator --token T --rate R --burst B --latency-ms L --fail-rate P`.
+
+    `--rate` alone gives a burst of max(1, ceil(R)); `--burst` alone is a usage error.
+    Raises `UsageError` for out-of-range values (the message never contains the token).
+    """
+    if burst is not None and rate is None:
+        raise UsageError("--burst needs --rate")
+    try:
+        bucket = None
+        if rate is not None:
+            bucket = Bucket(
+                rate=rate, burst=burst if burst is not None else max(1, math.ceil(rate))
+            )
+        tokens = {token if token else DEFAULT_TOKEN: READ_SCOPES}
+        return EmulatorConfig(
+            tokens=tokens,
+            global_bucket=bucket,
+            latency_ms=latency_ms,
+            fail_rate=fail_rate,
+            malformed_rate=malformed_rate,
+            seed=seed,
+            send_retry_after=send_retry_after,
+        )
+    except ValueError as exc:
+        raise UsageError(f"emulator: {exc}") from None

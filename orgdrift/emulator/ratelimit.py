@@ -1,0 +1,143 @@
+"""Token buckets as Auth0 describes them: burst = capacity, sustained rate = continuous refill.
+
+Pure policy: the state is a frozen value and every function takes the current time, so tests
+inject a clock and never wait. `RateLimiter` is the only mutable piece: it holds the states of
+the global bucket and of each endpoint group's bucket (auth0-api.md section 6: a request is
+checked against the global limit first, then against its endpoint's limit).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+UNLIMITED_LIMIT = 1_000_000
+"""What `x-ratelimit-limit`/`-remaining` say when the global bucket is unlimited."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """A token-bucket limit: `rate` tokens per second are added, up to `burst` tokens."""
+
+    rate: float
+    burst: int
+
+    def __post_init__(self) -> None:
+        if not (self.rate > 0 and math.isfinite(self.rate)):
+            raise ValueError(f"bucket rate must be a positive number, not {self.rate!r}")
+        if self.burst < 1:
+            raise ValueError(f"bucket burst must be at least 1, not {self.burst!r}")
+
+    @classmethod
+    def per_minute(cls, per_minute: float, burst: int) -> Bucket:
+        return cls(rate=per_minute / 60.0, burst=burst)
+
+
+@dataclass(frozen=True, slots=True)
+class BucketState:
+    tokens: float
+    updated: float  # clock time at which `tokens` was exact
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """What the `x-ratelimit-*` headers say about one bucket."""
+
+    limit: int
+    remaining: int
+    reset: int  # epoch seconds at which at least one more request is allowed (now if not empty)
+    retry_after: int  # whole seconds to wait before a request can pass; 0 when one can pass now
+
+
+def full(bucket: Bucket, now: float) -> BucketState:
+    return BucketState(tokens=float(bucket.burst), updated=now)
+
+
+def refill(bucket: Bucket, state: BucketState, now: float) -> BucketState:
+    """Tokens added since `state.updated`, capped at the burst. A clock going back adds none."""
+    elapsed = max(0.0, now - state.updated)
+    tokens = min(float(bucket.burst), state.tokens + elapsed * bucket.rate)
+    return BucketState(tokens=tokens, updated=max(now, state.updated))
+
+
+def has_token(bucket: Bucket, state: BucketState, now: float) -> bool:
+    return refill(bucket, state, now).tokens >= 1.0
+
+
+def take(bucket: Bucket, state: BucketState, now: float) -> tuple[bool, BucketState]:
+    """Try to spend one token: (allowed, new state). A refused request spends nothing."""
+    current = refill(bucket, state, now)
+    if current.tokens < 1.0:
+        return False, current
+    return True, BucketState(tokens=current.tokens - 1.0, updated=current.updated)
+
+
+def quota(bucket: Bucket, state: BucketState, now: float) -> Quota:
+    current = refill(bucket, state, now)
+    remaining = math.floor(current.tokens + 1e-9)
+    if current.tokens >= bucket.burst:
+        wait_next = 0.0
+    else:
+        wait_next = (remaining + 1 - current.tokens) / bucket.rate
+    wait_one = max(0.0, (1.0 - current.tokens) / bucket.rate)
+    return Quota(
+        limit=bucket.burst,
+        remaining=remaining,
+        reset=math.ceil(now + wait_next),
+        retry_after=math.ceil(wait_one - 1e-9) if wait_one > 0 else 0,
+    )
+
+
+def unlimited_quota(now: float) -> Quota:
+    return Quota(
+        limit=UNLIMITED_LIMIT, remaining=UNLIMITED_LIMIT, reset=math.ceil(now), retry_after=0
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    quota: Quota  # the global bucket's quota, or the refusing bucket's when refused
+    refused_by: str | None  # "global", an endpoint group name, or None when allowed
+
+
+class RateLimiter:
+    """The tenant's buckets. `check(group)` spends one token from each bucket or from none."""
+
+    def __init__(
+        self,
+        global_bucket: Bucket | None,
+        buckets: Mapping[str, Bucket],
+        clock: Callable[[], float],
+    ) -> None:
+        self._clock = clock
+        now = clock()
+        self._global = global_bucket
+        self._global_state = full(global_bucket, now) if global_bucket is not None else None
+        self._buckets = dict(buckets)
+        self._states = {group: full(bucket, now) for group, bucket in self._buckets.items()}
+
+    def global_quota(self) -> Quota:
+        now = self._clock()
+        if self._global is None or self._global_state is None:
+            return unlimited_quota(now)
+        return quota(self._global, self._global_state, now)
+
+    def check(self, group: str) -> Decision:
+        now = self._clock()
+        if (
+            self._global is not None
+            and self._global_state is not None
+            and not has_token(self._global, self._global_state, now)
+        ):
+            return Decision(False, quota(self._global, self._global_state, now), "global")
+        bucket = self._buckets.get(group)
+        if bucket is not None:
+            allowed, state = take(bucket, self._states[group], now)
+            self._states[group] = state
+            if not allowed:
+                return Decision(False, quota(bucket, state, now), group)
+        if self._global is not None and self._global_state is not None:
+            _, self._global_state = take(self._global, self._global_state, now)
+        return Decision(True, self.global_quota(), None)

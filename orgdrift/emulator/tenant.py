@@ -1,0 +1,141 @@
+"""The emulated tenant's data: organizations in creation order, lookups, cursors, connections.
+
+Pure and read-only once built. Organizations are in the state's order, which stands for their
+creation order; each gets a synthetic `created_at` (never shown in bodies, as in Auth0) from
+which checkpoint cursors are made the way Auth0 makes them: unpadded base64 of
+`"<created_at>UTC,<org_id>"` (auth0-api.md section 1).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from orgdrift.errors import UsageError
+from orgdrift.models import LiveOrganization, LiveState, RawObject
+
+_EPOCH = datetime(2023, 3, 14, 11, 17, 19, 466000, tzinfo=UTC)
+_STEP = timedelta(seconds=37, microseconds=1234)
+_CURSOR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6})UTC,(\S{0,60})$")
+START_KEY: tuple[str, str] = ("0000-00-00 00:00:00.000000", "")
+SORT_FIELDS: tuple[str, ...] = ("name", "display_name", "created_at")
+
+CursorKey = tuple[str, str]  # (created_at, id)
+
+
+def encode_cursor(key: CursorKey) -> str:
+    raw = f"{key[0]}UTC,{key[1]}".encode()
+    return base64.b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str) -> CursorKey | None:
+    """The key a cursor stands for, or None when it is not one of ours."""
+    try:
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), validate=True).decode()
+    except (binascii.Error, ValueError):
+        return None
+    match = _CURSOR_RE.match(raw)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def organization_body(data: Mapping[str, Any]) -> RawObject:
+    """The organization as the API shows it: unset (None) keys omitted, no snapshot-only keys."""
+    return {k: v for k, v in data.items() if v is not None and k != "enabled_connections"}
+
+
+def _shuffle_key(org_id: str, connection: Mapping[str, Any]) -> str:
+    seed = f"{org_id}/{connection.get('connection_id', '')}".encode()
+    return hashlib.sha256(seed).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class TenantOrg:
+    body: RawObject
+    key: CursorKey
+    connections: tuple[RawObject, ...]  # in the emulator's (not-by-name) order
+
+
+class Tenant:
+    """Indexes of a `LiveState`, built once per app."""
+
+    def __init__(self, state: LiveState) -> None:
+        orgs: list[TenantOrg] = []
+        for index, live in enumerate(state.organizations):
+            created = (_EPOCH + _STEP * index).strftime("%Y-%m-%d %H:%M:%S.%f")
+            body = organization_body(live.data)
+            connections = tuple(
+                sorted(live.connections or (), key=lambda c: _shuffle_key(live.id, c))
+            )
+            orgs.append(TenantOrg(body=body, key=(created, live.id), connections=connections))
+        self.organizations: tuple[TenantOrg, ...] = tuple(orgs)
+        self._keys = [org.key for org in self.organizations]
+        self._by_id = {org.key[1]: org for org in self.organizations}
+        self._by_name = {str(org.body.get("name")): org for org in self.organizations}
+
+    def by_id(self, org_id: str) -> TenantOrg | None:
+        return self._by_id.get(org_id)
+
+    def by_name(self, name: str) -> TenantOrg | None:
+        return self._by_name.get(name)
+
+    def sorted_by(self, sort: str | None) -> Sequence[TenantOrg]:
+        """Organizations in `sort` order (`field:1` or `field:-1`); creation order when None."""
+        if sort is None:
+            return self.organizations
+        field, _, order = sort.partition(":")
+        reverse = order == "-1"
+        if field == "created_at":
+            return tuple(reversed(self.organizations)) if reverse else self.organizations
+        return sorted(
+            self.organizations, key=lambda org: str(org.body.get(field, "")), reverse=reverse
+        )
+
+    def after(self, key: CursorKey, take: int) -> tuple[Sequence[TenantOrg], bool]:
+        """Up to `take` organizations created after `key`, and whether more follow."""
+        start = bisect.bisect_right(self._keys, key)
+        page = self.organizations[start : start + take]
+        return page, start + take < len(self.organizations)
+
+
+def live_state_from_document(document: Mapping[str, Any]) -> LiveState:
+    """A `LiveState` from the live-state JSON format (design.md section 7), trusted input.
+
+    Each organization object may carry `enabled_connections`; it is split off into
+    `LiveOrganization.connections` (absent: None, which the emulator serves as none enabled).
+    Raises `UsageError` when the document does not have that shape.
+    """
+    raw_orgs = document.get("organizations")
+    if not isinstance(raw_orgs, list):
+        raise UsageError("live state: 'organizations' must be a list")
+    orgs: list[LiveOrganization] = []
+    for index, raw in enumerate(raw_orgs):
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+            raise UsageError(f"live state: organizations[{index}] must be an object with an id")
+        connections = raw.get("enabled_connections")
+        if connections is not None and not (
+            isinstance(connections, list) and all(isinstance(c, dict) for c in connections)
+        ):
+            raise UsageError(
+                f"live state: organizations[{index}].enabled_connections must be a list"
+            )
+        data = {k: v for k, v in raw.items() if k != "enabled_connections"}
+        orgs.append(
+            LiveOrganization(
+                data=data, connections=tuple(connections) if connections is not None else None
+            )
+        )
+    tenant = document.get("tenant")
+    taken_at = document.get("taken_at")
+    return LiveState(
+        organizations=tuple(orgs),
+        tenant=tenant if isinstance(tenant, str) else None,
+        taken_at=taken_at if isinstance(taken_at, str) else None,
+        complete=True,
+    )
