@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path as FsPath
@@ -82,7 +82,8 @@ def _load_one(path: str, env: Mapping[str, str]) -> tuple[_Source, list[Problem]
 def _parse(path: str, raw: bytes, env: Mapping[str, str]) -> tuple[_Source, list[Problem]]:
     doc = load_yaml(path, read_text(path, raw))
     problems = _interpolate(doc, env)
-    problems.extend(_schema_problems(doc))
+    unresolved = {p.path for p in problems}  # a placeholder left in place is not also a bad value
+    problems.extend(p for p in _schema_problems(doc) if p.path not in unresolved)
     problems.extend(_file_problems(doc))
     return _Source(doc, hashlib.sha256(raw).hexdigest()), problems
 
@@ -144,14 +145,145 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 
 def _schema_problems(doc: LoadedDocument) -> list[Problem]:
+    """jsonschema's problems; organizations the compiled check passes are not re-validated."""
+    checks = _fast_checks()
+    if checks is not None and checks[0](doc.data):
+        return []
+    data, keep = doc.data, None
+    orgs = data.get("organizations") if isinstance(data, dict) else None
+    if checks is not None and isinstance(orgs, list):
+        keep = [i for i, org in enumerate(orgs) if not checks[1](org)]
+        data = {**data, "organizations": [orgs[i] for i in keep]}
     problems: list[Problem] = []
-    for error in _validator().iter_errors(doc.data):
-        problems.extend(_describe(doc, error))
+    for error in _validator().iter_errors(data):
+        path: Path = tuple(error.absolute_path)
+        if keep is not None and len(path) > 1 and path[0] == "organizations":
+            path = ("organizations", keep[cast(int, path[1])], *path[2:])
+        problems.extend(_describe(doc, error, path))
     return problems
 
 
-def _describe(doc: LoadedDocument, error: ValidationError) -> Iterator[Problem]:
-    path: Path = tuple(error.absolute_path)
+# A boolean check equivalent to jsonschema's `is_valid` for the keywords this schema uses, about
+# 40 times faster: validating 10,000 organizations with jsonschema takes some 10 s. It only says
+# "valid"; every problem is still described by jsonschema itself.
+
+_Check = Callable[[Any], bool]
+_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description", "default"})
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "object": dict,
+    "array": list,
+    "boolean": bool,
+    "null": type(None),
+}
+
+
+class _Unsupported(Exception):
+    """The schema uses a keyword the compiled check does not implement."""
+
+
+@cache
+def _fast_checks() -> tuple[_Check, _Check] | None:
+    """(whole document, one organization), or None to always use jsonschema."""
+    schema = load_schema(SPEC_SCHEMA)
+    try:
+        refs: dict[str, _Check] = {}
+        return _compile(schema, schema, refs), _compile_ref("#/$defs/organization", schema, refs)
+    except _Unsupported:  # pragma: no cover - only if the schema grows a new keyword
+        return None
+
+
+def _compile_ref(ref: str, root: dict[str, Any], refs: dict[str, _Check]) -> _Check:
+    if ref not in refs:
+        if not ref.startswith("#/"):
+            raise _Unsupported(ref)
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        refs[ref] = lambda value: False  # placeholder while compiling a recursive reference
+        compiled = _compile(target, root, refs)
+        refs[ref] = compiled
+    return lambda value: refs[ref](value)
+
+
+def _compile(schema: Any, root: dict[str, Any], refs: dict[str, _Check]) -> _Check:
+    if not isinstance(schema, dict):
+        raise _Unsupported(repr(schema))
+    checks: list[_Check] = []
+    for keyword, arg in schema.items():
+        if keyword not in _ANNOTATIONS and keyword != "properties":
+            checks.append(_keyword(keyword, arg, schema, root, refs))
+    if "properties" in schema and "additionalProperties" not in schema:
+        checks.append(_properties(schema["properties"], True, root, refs))
+    if not checks:
+        return lambda value: True
+    if len(checks) == 1:
+        return checks[0]
+    return lambda value: all(check(value) for check in checks)
+
+
+def _keyword(
+    keyword: str, arg: Any, schema: dict[str, Any], root: dict[str, Any], refs: dict[str, _Check]
+) -> _Check:
+    if keyword == "type":
+        kinds = tuple(_TYPES[t] for t in ([arg] if isinstance(arg, str) else arg))
+        return lambda value: isinstance(value, kinds)
+    if keyword in ("const", "enum"):
+        options = [arg] if keyword == "const" else list(arg)
+        if not all(isinstance(o, str | int) and not isinstance(o, bool) for o in options):
+            raise _Unsupported(keyword)  # jsonschema's equality treats bools apart; keep it simple
+        return lambda value: not isinstance(value, bool) and value in options
+    if keyword == "pattern":
+        search = re.compile(arg).search
+        return lambda value: not isinstance(value, str) or search(value) is not None
+    if keyword == "minLength":
+        return lambda value: not isinstance(value, str) or len(value) >= arg
+    if keyword == "maxLength":
+        return lambda value: not isinstance(value, str) or len(value) <= arg
+    if keyword == "maxProperties":
+        return lambda value: not isinstance(value, dict) or len(value) <= arg
+    if keyword == "required":
+        return lambda value: not isinstance(value, dict) or all(k in value for k in arg)
+    if keyword == "anyOf":
+        options_ = [_compile(sub, root, refs) for sub in arg]
+        return lambda value: any(check(value) for check in options_)
+    if keyword == "items":
+        item = _compile(arg, root, refs)
+        return lambda value: not isinstance(value, list) or all(item(v) for v in value)
+    if keyword == "propertyNames":
+        name = _compile(arg, root, refs)
+        return lambda value: not isinstance(value, dict) or all(name(k) for k in value)
+    if keyword == "additionalProperties":
+        return _properties(schema.get("properties", {}), arg, root, refs)
+    if keyword == "$ref":
+        return _compile_ref(arg, root, refs)
+    raise _Unsupported(keyword)
+
+
+def _properties(
+    properties: dict[str, Any], additional: Any, root: dict[str, Any], refs: dict[str, _Check]
+) -> _Check:
+    known = {key: _compile(sub, root, refs) for key, sub in properties.items()}
+    if additional is True:
+        additional = {}
+    extra = None if additional is False else _compile(additional, root, refs)
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return True
+        for key, item in value.items():
+            sub = known.get(key)
+            if sub is None:
+                if extra is None or not extra(item):
+                    return False
+            elif not sub(item):
+                return False
+        return True
+
+    return check
+
+
+def _describe(doc: LoadedDocument, error: ValidationError, path: Path) -> Iterator[Problem]:
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(cast(dict[str, Any], error.schema).get("properties", {}))
         for key in sorted(set(error.instance) - set(allowed)):
@@ -160,6 +292,12 @@ def _describe(doc: LoadedDocument, error: ValidationError) -> Iterator[Problem]:
             extra = f"; did you mean {hint[0]!r}?" if hint else f" (allowed: {', '.join(allowed)})"
             msg = f"unknown field {key!r}{extra}"
             yield Problem(doc.file, mark.line, mark.column, json_path((*path, key)), msg)
+        return
+    if error.schema_path and "propertyNames" in error.schema_path:  # the key itself is bad
+        key = str(error.instance)
+        mark = doc.mark_for((*path, key), key=True)
+        msg = "invalid key: " + _message(error)
+        yield Problem(doc.file, mark.line, mark.column, json_path((*path, key)), msg)
         return
     mark = doc.mark_for(path)
     yield Problem(doc.file, mark.line, mark.column, json_path(path), _message(error))
@@ -177,7 +315,10 @@ def _message(error: ValidationError) -> str:
         what, _, rule = schema.get("description", "").rstrip(".").partition(": ")
         what = re.sub(r"^(An?|The) ", "", what) or f"value (pattern {schema['pattern']})"
         return f"{_short(error.instance)} is not a valid {what}" + (f" ({rule})" if rule else "")
-    if validator in ("type", "enum", "const", "maxLength", "minLength", "maxProperties"):
+    if validator == "maxProperties":
+        count = len(cast(dict[str, Any], error.instance))
+        return f"has {count} keys; at most {schema['maxProperties']} are allowed"
+    if validator in ("type", "enum", "const", "maxLength", "minLength"):
         return str(error.message).replace(repr(error.instance), _short(error.instance), 1)
     return str(error.message)
 
@@ -214,13 +355,21 @@ def _cross_file_problems(sources: Sequence[_Source]) -> list[Problem]:
     """An organization declared twice (by name or id, in one file or across files); tenants."""
     problems: list[Problem] = []
     first: dict[tuple[str, str], str] = {}
-    domains: dict[str, str] = {}
+    first_domain: tuple[str, str] | None = None  # (domain, where)
     for source in sources:
         doc = source.doc
         tenant = doc.data.get("tenant") if isinstance(doc.data, dict) else None
         domain = tenant.get("domain") if isinstance(tenant, dict) else None
         if isinstance(domain, str):
-            domains.setdefault(domain.lower(), doc.file)
+            mark = doc.mark_for(("tenant", "domain"))
+            if first_domain is None:
+                first_domain = (domain, f"{doc.file}:{mark.line}")
+            elif domain.lower() != first_domain[0].lower():
+                msg = (
+                    f"spec files name different tenants: {domain!r} here, "
+                    f"{first_domain[0]!r} at {first_domain[1]}"
+                )
+                problems.append(Problem(doc.file, mark.line, mark.column, "$.tenant.domain", msg))
         for i, org in _dicts(_items(doc.data, "organizations")):
             for field in ("name", "id"):
                 if not isinstance(org.get(field), str):
@@ -234,9 +383,6 @@ def _cross_file_problems(sources: Sequence[_Source]) -> list[Problem]:
                     problems.append(Problem(doc.file, mark.line, mark.column, json_path(path), msg))
                 else:
                     first[ident] = where
-    if len(domains) > 1:
-        names = ", ".join(f"{d} ({f})" for d, f in domains.items())
-        problems.append(Problem(sources[-1].doc.file, 0, 0, "$.tenant.domain", f"spec files name different tenants: {names}"))
     return problems
 
 

@@ -1,0 +1,64 @@
+"""The wheel ships the spec schema where `orgdrift.resources` looks for it."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGED = "orgdrift/schemas/orgdrift.schema.json"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    for module in ("build", "hatchling"):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"the {module!r} package is not installed (pip install build hatchling)")
+    outdir = tmp_path_factory.mktemp("dist")
+    # --no-isolation: use the installed hatchling instead of downloading one (works offline).
+    ran = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(outdir),
+            str(ROOT),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    (built,) = outdir.glob("orgdrift-*.whl")
+    return built
+
+
+def test_wheel_ships_the_spec_schema(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = archive.read(PACKAGED)
+    assert shipped == (ROOT / "schemas" / "orgdrift.schema.json").read_bytes()
+
+
+def test_wheel_contents(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+        scripts = archive.read(entry_points).decode()
+    assert {
+        "orgdrift/__init__.py",
+        "orgdrift/py.typed",
+        "orgdrift/spec.py",
+        "orgdrift/yamlload.py",
+    } <= names
+    assert not any(name.startswith(("tests/", "examples/")) for name in names)
+    assert "orgdrift = orgdrift.cli:main" in scripts

@@ -1,0 +1,278 @@
+"""Safe YAML loading: refused constructs, limits, encodings, YAML 1.1 scalars, and marks."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orgdrift import yamlload
+from orgdrift.errors import SpecError
+from orgdrift.yamlload import Mark, json_path, load_yaml, read_text
+
+
+def refusal(text: str) -> tuple[int, int, str, str]:
+    with pytest.raises(SpecError) as caught:
+        load_yaml("f.yaml", text)
+    (problem,) = caught.value.problems
+    assert problem.file == "f.yaml"
+    return problem.line, problem.column, problem.path, problem.message
+
+
+def billion_laughs(levels: int, width: int) -> str:
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * width) + "]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+REFUSED: dict[str, tuple[str, tuple[int, int, str, str]]] = {
+    "python object/apply": (
+        'version: !!python/object/apply:os.system ["touch PWNED"]\n',
+        (
+            1,
+            10,
+            "$.version",
+            "tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed",
+        ),
+    ),
+    "python name": (
+        "x: !!python/name:os.system\n",
+        (1, 4, "$.x", "tag 'tag:yaml.org,2002:python/name:os.system' is not allowed"),
+    ),
+    "python tuple": (
+        "x: !!python/tuple [1, 2]\n",
+        (1, 4, "$.x", "tag 'tag:yaml.org,2002:python/tuple' is not allowed"),
+    ),
+    "custom scalar tag": ("x: !env HOME\n", (1, 4, "$.x", "tag '!env' is not allowed")),
+    "custom mapping tag": ("x: !Ref {a: 1}\n", (1, 4, "$.x", "tag '!Ref' is not allowed")),
+    "binary": (
+        "x: !!binary aGVsbG8=\n",
+        (1, 4, "$.x", "tag 'tag:yaml.org,2002:binary' is not allowed"),
+    ),
+    "set": ("x: !!set {a, b}\n", (1, 4, "$.x", "tag 'tag:yaml.org,2002:set' is not allowed")),
+    "omap": ("x: !!omap [a: 1]\n", (1, 4, "$.x", "tag 'tag:yaml.org,2002:omap' is not allowed")),
+    "duplicate key": ("a: 1\nb: 2\na: 3\n", (3, 1, "$.a", "duplicate key 'a'")),
+    "nested duplicate key": (
+        "a:\n  b: 1\n  b: 2\n",
+        (3, 3, "$.a.b", "duplicate key 'b'"),
+    ),
+    "boolean key": ("yes: 1\n", (1, 1, "$", "mapping key 'yes' must be a string (quote it)")),
+    "integer key": ("a:\n  1: x\n", (2, 3, "$.a", "mapping key '1' must be a string (quote it)")),
+    "null key": ("~: x\n", (1, 1, "$", "mapping key '~' must be a string (quote it)")),
+    "collection key": (
+        "? [a]\n: x\n",
+        (1, 3, "$", "a mapping key must be a string, not a collection"),
+    ),
+    "recursive alias": ("a: &a [1, *a]\n", (1, 4, "$.a[1]", "recursive alias")),  # at the anchor
+    "recursive merge": ("a: &a {b: 1, <<: *a}\n", (1, 4, "$.a", "recursive alias")),
+    "merge of a scalar": ("<<: 1\n", (1, 5, "$", "a merge key (<<) must name a mapping")),
+    "undefined alias": (
+        "a: *nope\n",
+        (1, 4, "", "YAML syntax error: found undefined alias 'nope'"),
+    ),
+    "multiple documents": (
+        "a: 1\n---\nb: 2\n",
+        (
+            2,
+            1,
+            "",
+            "YAML syntax error: expected a single document in the stream, but found another document",
+        ),
+    ),
+    "empty": ("", (1, 1, "", "the file is empty: expected a YAML mapping")),
+    "only comments": (
+        "# nothing\n\n# here\n",
+        (1, 1, "", "the file is empty: expected a YAML mapping"),
+    ),
+    "invalid timestamp": (
+        "a: 2024-02-30\n",
+        (1, 4, "$.a", "invalid timestamp: day is out of range for month"),
+    ),
+    "nested too deep (flow)": (
+        "a: " + "[" * 70 + "]" * 70 + "\n",
+        (1, 68, "$.a" + "[0]" * 64, "values are nested more than 64 levels deep"),
+    ),
+    "nested too deep (block)": (
+        "".join("  " * i + f"k{i}:\n" for i in range(70)),
+        (
+            66,
+            131,
+            json_path(tuple(f"k{i}" for i in range(65))),
+            "values are nested more than 64 levels deep",
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), REFUSED.values(), ids=REFUSED.keys())
+def test_refused(text: str, expected: tuple[int, int, str, str]) -> None:
+    assert refusal(text) == expected
+
+
+SYNTAX_ERRORS: dict[str, tuple[str, int, int, str]] = {
+    "tab indentation": ("a:\n\tb: 1\n", 2, 1, "while scanning for the next token"),
+    "unclosed flow": ("a: [1, 2\n", 2, 1, "while parsing a flow sequence"),
+    "bad indentation": ("a:\n  b: 1\n c: 2\n", 3, 2, "while parsing a block mapping"),
+    "unclosed quote": ('a: "x\n', 2, 1, "while scanning a quoted scalar"),
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "context"), SYNTAX_ERRORS.values(), ids=SYNTAX_ERRORS.keys()
+)
+def test_syntax_errors_are_located(text: str, line: int, column: int, context: str) -> None:
+    # The wording after the context comes from libyaml (or PyYAML's pure-Python parser).
+    found_line, found_column, path, message = refusal(text)
+    assert (found_line, found_column, path) == (line, column, "")
+    assert message.startswith(f"YAML syntax error: {context}, ")
+
+
+def test_python_tag_is_never_executed(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    with pytest.raises(SpecError):
+        load_yaml("f.yaml", f'x: !!python/object/apply:os.system ["touch {marker}"]\n')
+    with pytest.raises(SpecError):
+        load_yaml(
+            "f.yaml",
+            f'x: !!python/object/apply:pathlib.Path.touch [!!python/object/apply:pathlib.Path ["{marker}"]]\n',
+        )
+    assert not marker.exists()
+
+
+def test_billion_laughs_is_refused_within_budget() -> None:
+    # 9 levels of 9 aliases expand to 9**9 (387 million) values; the budget stops at 100,000.
+    text = billion_laughs(levels=9, width=9)
+    line, column, path, message = refusal(text)
+    assert message == "aliases expand into too many values (alias bomb?)"
+    assert path.startswith("$.a")
+    assert 1 <= line <= 9
+    assert column > 1
+
+
+def test_merge_bomb_of_empty_mappings_is_refused() -> None:
+    lines = ["a0: &a0 {}"]
+    lines += [f"a{i}: &a{i} {{<<: [" + ", ".join([f"*a{i - 1}"] * 10) + "]}" for i in range(1, 10)]
+    assert refusal("\n".join(lines))[3] == "aliases expand into too many values (alias bomb?)"
+
+
+def test_modest_alias_use_is_fine() -> None:
+    doc = load_yaml("f.yaml", billion_laughs(levels=3, width=10))
+    assert len(doc.data["a2"]) == 10
+    assert doc.data["a2"][0] == ["lol"] * 10 * 0 + [["lol"] * 10] * 10
+    assert doc.data["a2"][0] is not doc.data["a2"][1]  # expanded copies, safe to mutate
+
+
+@pytest.mark.parametrize("depth", [100_000, 1_000_000])
+def test_extreme_nesting_is_an_error_not_a_crash(depth: int) -> None:
+    # libyaml's C composer overflows the C stack (SIGSEGV) somewhere near 50,000 levels.
+    assert refusal("a: " + "[" * depth + "]" * depth) == (0, 0, "", "YAML nested too deeply")
+
+
+def test_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlload, "MAX_BYTES", 10)
+    with pytest.raises(SpecError) as caught:
+        read_text("f.yaml", b"version: 1\n")
+    assert [p.message for p in caught.value.problems] == ["file is larger than 10 bytes"]
+
+
+ENCODINGS: dict[str, tuple[bytes, tuple[int, int, str] | str]] = {
+    "latin-1 byte on line 3": (b"a: 1\nb: 2\nc: caf\xe9\n", (3, 7, "not valid UTF-8 (byte 0xe9)")),
+    "first byte": (b"\xff\xfea", (1, 1, "not valid UTF-8 (byte 0xff)")),
+    "UTF-8 BOM accepted": (b"\xef\xbb\xbfa: 1\n", "a: 1\n"),
+    "UTF-8 accepted": ("a: café\n".encode(), "a: café\n"),
+}
+
+
+@pytest.mark.parametrize(("raw", "expected"), ENCODINGS.values(), ids=ENCODINGS.keys())
+def test_encoding(raw: bytes, expected: tuple[int, int, str] | str) -> None:
+    if isinstance(expected, str):
+        assert read_text("f.yaml", raw) == expected
+        return
+    with pytest.raises(SpecError) as caught:
+        read_text("f.yaml", raw)
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.column, problem.message) == expected
+
+
+@pytest.mark.parametrize("text", ["[1, 2]\n", "hello\n", "42\n"], ids=["list", "string", "int"])
+def test_non_mapping_documents_load_and_are_left_to_the_schema(text: str) -> None:
+    assert not isinstance(load_yaml("f.yaml", text).data, dict)
+
+
+# PyYAML's safe loader (YAML 1.1) gives these values; orgdrift must mean the same thing.
+SCALARS: dict[str, tuple[str, Any]] = {
+    "yes": ("yes", True),
+    "On": ("On", True),
+    "off": ("off", False),
+    "no": ("no", False),
+    "y stays a string": ("y", "y"),
+    "~": ("~", None),
+    "empty": ("", None),
+    "null": ("null", None),
+    "0o17 is a string in YAML 1.1": ("0o17", "0o17"),
+    "017 is octal": ("017", 15),
+    "0x1f": ("0x1f", 31),
+    "1_000": ("1_000", 1000),
+    "sexagesimal": ("1:30", 90),
+    "float": ("1.5", 1.5),
+    "1e3 is a string (no dot)": ("1e3", "1e3"),
+    ".inf": (".inf", float("inf")),
+    "date": ("2024-01-31", datetime.date(2024, 1, 31)),
+    "quoted yes": ('"yes"', "yes"),
+    "quoted number": ("'017'", "017"),
+    "explicit str tag": ("!!str 017", "017"),
+    "explicit int tag": ("!!int '7'", 7),
+    "hash inside a word": ("a#b", "a#b"),
+    "folded": (">-\n  a\n  b", "a b"),
+}
+
+
+@pytest.mark.parametrize(("scalar", "expected"), SCALARS.values(), ids=SCALARS.keys())
+def test_yaml_1_1_scalars_keep_pyyaml_meaning(scalar: str, expected: Any) -> None:
+    value = load_yaml("f.yaml", f"v: {scalar}\n").data["v"]
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+def test_merge_keys() -> None:
+    text = (
+        "base: &base {x: 1, y: 2}\n"
+        "more: &more {y: 3, z: 4}\n"
+        "one:\n  <<: *base\n  x: 10\n"
+        "two:\n  x: 20\n  <<: [*more, *base]\n"
+    )
+    doc = load_yaml("f.yaml", text)
+    assert doc.data["one"] == {"x": 10, "y": 2}
+    assert doc.data["two"] == {"x": 20, "y": 3, "z": 4}
+    # An explicit key wins, and so does its mark, wherever the merge key stands.
+    assert doc.values[("one", "x")] == Mark(5, 6)
+    assert doc.values[("two", "x")] == Mark(7, 6)
+    assert doc.values[("one", "y")] == Mark(1, 23)  # merged: where the value is written
+    assert doc.values[("two", "y")] == Mark(2, 17)
+
+
+def test_marks_of_values_and_keys() -> None:
+    text = "version: 1\norganizations:\n  - name: acme\n    metadata: {tier: gold}\n"
+    doc = load_yaml("f.yaml", text)
+    assert doc.values[("organizations", 0, "name")] == Mark(3, 11)
+    assert doc.keys[("organizations", 0, "name")] == Mark(3, 5)
+    assert doc.values[("organizations", 0, "metadata", "tier")] == Mark(4, 22)
+    assert doc.keys[("organizations", 0, "metadata", "tier")] == Mark(4, 16)
+    assert doc.mark_for(("organizations", 0, "nope"), key=True) == Mark(3, 5)
+    assert doc.mark_for(("nope",)) == Mark(1, 1)
+
+
+JSON_PATHS: dict[str, tuple[tuple[str | int, ...], str]] = {
+    "root": ((), "$"),
+    "keys and indexes": (("organizations", 0, "name"), "$.organizations[0].name"),
+    "non-identifier key": (("metadata", "a-b"), "$.metadata['a-b']"),
+    "empty key": (("metadata", ""), "$.metadata['']"),
+    "$schema": (("$schema",), "$['$schema']"),
+}
+
+
+@pytest.mark.parametrize(("path", "expected"), JSON_PATHS.values(), ids=JSON_PATHS.keys())
+def test_json_path(path: tuple[str | int, ...], expected: str) -> None:
+    assert json_path(path) == expected
