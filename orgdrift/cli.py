@@ -5,13 +5,20 @@ decides the exit code. Every command returns an `ExitCode`; `main` is the one er
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import TextIO
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, TextIO
 
 from orgdrift import __version__
-from orgdrift.errors import ExitCode, OrgdriftError, SpecError
+from orgdrift.errors import ExitCode, OrgdriftError, SpecError, UsageError
+
+if TYPE_CHECKING:
+    from orgdrift import pipeline
+    from orgdrift.client import RequestEvent
+    from orgdrift.models import Report
 
 Command = Callable[[argparse.Namespace], ExitCode]
 
@@ -62,7 +69,276 @@ def _cmd_validate(args: argparse.Namespace) -> ExitCode:
     return ExitCode.IN_SYNC
 
 
+def _cmd_check(args: argparse.Namespace) -> ExitCode:
+    from orgdrift import pipeline
+    from orgdrift.models import Stats
+    from orgdrift.snapshot import load_snapshot
+    from orgdrift.spec import load_specs
+
+    reports = _report_targets(args.report)
+    spec = load_specs(args.spec, os.environ)
+    pipeline.check_selection(spec, args.org)
+    if args.live:
+        live, stats = load_snapshot(args.live), Stats()
+    else:
+        tenant = _tenant(args)
+        pipeline.verify_spec_tenant(spec, tenant)
+        with _progress(args) as progress:
+            live, stats = pipeline.read_for_spec(tenant, spec, args.org, progress)
+    report = pipeline.check(spec, args.org, live, stats, from_snapshot=bool(args.live))
+    _emit(report, args, reports)
+    return pipeline.verdict(report)
+
+
+def _cmd_snapshot(args: argparse.Namespace) -> ExitCode:
+    from orgdrift import pipeline
+    from orgdrift.files import write_atomic
+    from orgdrift.snapshot import dump_snapshot
+    from orgdrift.spec import load_specs
+
+    tenant = _tenant(args)
+    with _progress(args) as progress:
+        if args.spec and not args.all:
+            spec = load_specs(args.spec, os.environ)
+            pipeline.verify_spec_tenant(spec, tenant)
+            live, stats = pipeline.read_for_spec(tenant, spec, args.org, progress)
+        else:
+            live, stats = pipeline.read_everything(tenant, args.org, progress)
+    write_atomic(args.output, dump_snapshot(live))
+    if not args.quiet:
+        _err(f"orgdrift: wrote {len(live.organizations)} organizations to {args.output} "
+             f"({stats.requests} requests, {stats.seconds:.1f} s)")
+    return ExitCode.IN_SYNC
+
+
+def _cmd_export(args: argparse.Namespace) -> ExitCode:
+    from orgdrift import pipeline
+    from orgdrift.files import write_atomic
+
+    tenant = _tenant(args)
+    with _progress(args) as progress:
+        live, _ = pipeline.read_everything(tenant, args.org, progress)
+    text = pipeline.export_spec(live)
+    if args.output and args.output != "-":
+        write_atomic(args.output, text)
+        if not args.quiet:
+            _err(f"orgdrift: wrote {len(live.organizations)} organizations to {args.output}")
+    else:
+        _out(text)
+    return ExitCode.IN_SYNC
+
+
+def _cmd_demo(args: argparse.Namespace) -> ExitCode:
+    import httpx
+
+    from orgdrift import pipeline
+    from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app
+    from orgdrift.resources import demo_bytes
+    from orgdrift.snapshot import parse_snapshot
+    from orgdrift.spec import load_spec_bytes
+
+    spec = load_spec_bytes("examples/orgs.yaml", demo_bytes("orgs.yaml"), os.environ)
+    state = parse_snapshot("examples/tenant.json", demo_bytes("tenant.json"))
+    app = create_app(state, EmulatorConfig.enterprise())
+    tenant = pipeline.Tenant(
+        domain="http://127.0.0.1",
+        env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
+        transport=httpx.ASGITransport(app=app),
+        on_event=_request_logger(args),
+    )
+    if not args.quiet:
+        _err("orgdrift demo: checking examples/orgs.yaml against an emulated tenant "
+             "(examples/tenant.json), in process, no credentials or network needed.\n")
+    live, stats = pipeline.read_for_spec(tenant, spec, args.org)
+    report = pipeline.check(spec, args.org, live, stats)
+    _emit(report, args, _report_targets(args.report))
+    return pipeline.verdict(report)
+
+
+def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
+    from orgdrift.emulator import config_from_options, create_app, serve
+    from orgdrift.snapshot import load_snapshot
+
+    state = load_snapshot(args.state)
+    config = config_from_options(
+        token=args.token,
+        rate=args.rate,
+        burst=args.burst,
+        latency_ms=args.latency_ms,
+        fail_rate=args.fail_rate,
+    )
+    app = create_app(state, config)
+
+    def ready(url: str) -> None:
+        _out(url)
+        sys.stdout.flush()
+
+    try:
+        serve(app, args.host, args.port, ready)
+    except KeyboardInterrupt:
+        return ExitCode.IN_SYNC
+    return ExitCode.IN_SYNC
+
+
+# --- shared plumbing -----------------------------------------------------------------------
+
+
+def _tenant(args: argparse.Namespace) -> pipeline.Tenant:
+    from orgdrift import pipeline
+    from orgdrift.client import ClientOptions
+
+    domain = args.domain or os.environ.get("AUTH0_DOMAIN")
+    if not domain:
+        raise UsageError("no tenant: set AUTH0_DOMAIN or pass --domain")
+    options = ClientOptions(concurrency=args.concurrency, max_rps=args.max_rps)
+    return pipeline.Tenant(
+        domain=domain,
+        env=os.environ,
+        options=options,
+        timeout=args.timeout,
+        on_event=_request_logger(args),
+    )
+
+
+def _request_logger(args: argparse.Namespace) -> Callable[[RequestEvent], None] | None:
+    if not getattr(args, "verbose", 0):
+        return None
+
+    def log(event: RequestEvent) -> None:
+        status = event.status if event.status is not None else (event.error or "error")
+        retry = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+        _err(f"orgdrift: {event.method} {event.path} -> {status} in {event.seconds:.3f} s{retry}")
+
+    return log
+
+
+class _ProgressLine:
+    """Organizations done of total, requests, rate and time left, redrawn on one stderr line."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.started = time.monotonic()
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        elapsed = time.monotonic() - self.started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = f", ~{(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
+        line = f"orgdrift: {done}/{total} organizations read, {rate:.1f}/s{left}"
+        self.stream.write("\r\x1b[2K" + line)
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+
+
+@contextlib.contextmanager
+def _progress(args: argparse.Namespace) -> Iterator[Callable[[int, int], None] | None]:
+    show = sys.stderr.isatty() and not args.no_progress and not args.quiet and not args.verbose
+    if not show:
+        yield None
+        return
+    line = _ProgressLine(sys.stderr)
+    try:
+        yield line
+    finally:
+        line.close()
+
+
+def _report_targets(values: Sequence[str]) -> list[tuple[str, str]]:
+    from orgdrift.reporters import get_reporter
+
+    targets = []
+    for value in values:
+        fmt, sep, path = value.partition("=")
+        if not sep or not path:
+            raise UsageError(f"--report takes FORMAT=PATH, got {value!r}")
+        get_reporter(fmt)  # an unknown format is a usage error before any request
+        targets.append((fmt, path))
+    return targets
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.format != "auto":
+        return str(args.format)
+    in_actions = os.environ.get("GITHUB_ACTIONS") == "true" and "GITHUB_WORKFLOW" in os.environ
+    return "github" if in_actions else "text"
+
+
+def _color(args: argparse.Namespace) -> bool:
+    if args.color == "always":
+        return True
+    if args.color == "never" or "NO_COLOR" in os.environ:
+        return False
+    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _emit(report: Report, args: argparse.Namespace, targets: Sequence[tuple[str, str]]) -> None:
+    from orgdrift.files import write_atomic
+    from orgdrift.reporters import RenderOptions, get_reporter
+
+    for fmt, path in targets:
+        write_atomic(path, get_reporter(fmt).render(report, RenderOptions()))
+    if args.quiet:
+        return
+    options = RenderOptions(color=_color(args), verbose=bool(args.verbose))
+    _out(get_reporter(_format(args)).render(report, options))
+
+
 # --- the parser ----------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
+
+
+def _add_output_options(cmd: argparse.ArgumentParser) -> None:
+    from orgdrift.reporters import REPORTERS
+
+    choices = ["auto", *REPORTERS]
+    cmd.add_argument(
+        "--format", default="auto", choices=choices,
+        help="output on stdout (default auto: github inside GitHub Actions, text elsewhere)",
+    )
+    cmd.add_argument(
+        "--report", action="append", default=[], metavar="FORMAT=PATH",
+        help=f"also write a report file; repeatable. Formats: {', '.join(REPORTERS)}",
+    )
+    cmd.add_argument(
+        "--color", default="auto", choices=["auto", "always", "never"],
+        help="color text output (auto: on a terminal, unless NO_COLOR is set)",
+    )
+
+
+def _add_common(cmd: argparse.ArgumentParser, *, online: bool = True) -> None:
+    cmd.add_argument("--org", action="append", default=[], metavar="NAME",
+                     help="only these organizations (name or id); repeatable")
+    cmd.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    cmd.add_argument("-v", "--verbose", action="count", default=0,
+                     help="log each request on stderr (credentials are never shown)")
+    if not online:
+        return
+    cmd.add_argument("--domain", help="tenant domain (default: $AUTH0_DOMAIN)")
+    cmd.add_argument("--concurrency", type=_positive_int, default=8,
+                     help="requests in flight at most (default 8)")
+    cmd.add_argument("--max-rps", type=_positive_float, default=None, metavar="R",
+                     help="never send more than R requests per second")
+    cmd.add_argument("--timeout", type=_positive_float, default=None, metavar="S",
+                     help="give up (exit 3) when the whole run takes longer than S seconds")
+    cmd.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,4 +359,65 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
     validate.add_argument("-q", "--quiet", action="store_true", help="print nothing when valid")
     validate.set_defaults(command=_cmd_validate)
+
+    check = sub.add_parser(
+        "check",
+        help="compare the live tenant (or a snapshot) with the spec; exit 1 on drift",
+        description="Compare the live tenant with the spec. Credentials come from the "
+        "environment: AUTH0_DOMAIN, and AUTH0_API_TOKEN or AUTH0_CLIENT_ID + AUTH0_CLIENT_SECRET.",
+    )
+    check.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
+    check.add_argument("--live", metavar="FILE",
+                       help="compare with a snapshot file instead of the tenant (no network)")
+    _add_common(check)
+    _add_output_options(check)
+    check.set_defaults(command=_cmd_check)
+
+    snapshot = sub.add_parser(
+        "snapshot",
+        help="save the live state as JSON (audit evidence; input of check --live)",
+        description="Save the live state of the declared organizations (or all) as JSON.",
+    )
+    snapshot.add_argument("spec", nargs="*", metavar="SPEC", help="spec file(s); none: all")
+    snapshot.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
+    snapshot.add_argument("--all", action="store_true",
+                          help="every organization of the tenant, with its connections")
+    _add_common(snapshot)
+    snapshot.set_defaults(command=_cmd_snapshot)
+
+    export = sub.add_parser(
+        "export",
+        help="write a spec from the live tenant (to adopt orgdrift on an existing tenant)",
+        description="Write a spec that declares the tenant's organizations as they are.",
+    )
+    export.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
+    _add_common(export)
+    export.set_defaults(command=_cmd_export)
+
+    demo = sub.add_parser(
+        "demo",
+        help="run a check against a built-in emulated tenant (no credentials, no network)",
+        description="Check the example spec against a built-in emulated tenant with a few drifts.",
+    )
+    demo.add_argument("--org", action="append", default=[], metavar="NAME", help=argparse.SUPPRESS)
+    demo.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    demo.add_argument("-v", "--verbose", action="count", default=0, help="log each request")
+    _add_output_options(demo)
+    demo.set_defaults(command=_cmd_demo)
+
+    emulator = sub.add_parser(
+        "emulator",
+        help="serve an emulated Management API on loopback (tests, benchmarks, trying orgdrift)",
+        description="Serve the Management API emulator over a live-state file. Prints its URL.",
+    )
+    emulator.add_argument("--state", required=True, metavar="FILE", help="live-state JSON file")
+    emulator.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
+    emulator.add_argument("--port", type=int, default=0, help="port (default 0: any free one)")
+    emulator.add_argument("--token", default=None, help="accepted bearer token (default emulator-token)")
+    emulator.add_argument("--rate", type=_positive_float, default=None,
+                          help="global bucket refill, requests/second (default: Enterprise figures)")
+    emulator.add_argument("--burst", type=_positive_int, default=None, help="global bucket size")
+    emulator.add_argument("--latency-ms", type=float, default=0.0, help="added latency per request")
+    emulator.add_argument("--fail-rate", type=float, default=0.0, help="share of requests given a 5xx")
+    emulator.set_defaults(command=_cmd_emulator)
     return parser

@@ -1,0 +1,426 @@
+"""The async Management API client: the thin I/O adapter around `orgdrift.sansio`.
+
+The caller injects the `httpx.AsyncClient` (and so its transport: a real connection pool,
+`httpx.ASGITransport` for the in-process emulator, `httpx.MockTransport` in tests) and owns its
+lifetime. Every request goes through one `Pacer` (concurrency, `--max-rps`, adaptive rates),
+is retried per the sans-I/O policy with a bounded number of attempts, and either returns whole
+data or raises a typed error from `orgdrift.errors`: never partial data as if it were whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from http import HTTPStatus
+from urllib.parse import quote, urlencode
+
+import httpx
+
+from orgdrift import __version__
+from orgdrift.auth import (
+    Credentials,
+    RawResponse,
+    Secret,
+    base_url_for,
+    check_required_scopes,
+    provider_for,
+)
+from orgdrift.errors import DeadlineExceeded, ProtocolError, TransportError
+from orgdrift.models import RawObject, Stats
+from orgdrift.pacing import TOKEN_GROUP, Pacer
+from orgdrift.sansio import (
+    ORGANIZATIONS_PAGE_SIZE,
+    BodyDecodeError,
+    CheckpointPager,
+    ConnectionsPager,
+    decode_offset_page,
+    error_from_response,
+    parse_json,
+    retry_delay,
+    should_retry,
+)
+
+MAX_BODY_RETRIES = 2
+"""A 200 whose body is not JSON (usually truncated) is retried at most this many times."""
+
+API_PREFIX = "/api/v2"
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    concurrency: int = 8
+    max_rps: float | None = None
+    max_attempts: int = 5  # attempts per request, the first one included
+    request_timeout: float = 30.0  # seconds, for each attempt
+    deadline: float | None = None  # absolute time on the client's clock; no wait goes past it
+
+
+@dataclass(frozen=True)
+class RequestEvent:
+    """One HTTP attempt, for `-v` logs and progress. Never contains credentials."""
+
+    method: str
+    path: str  # with the query string, e.g. /api/v2/organizations?take=100
+    status: int | None  # None: no response (transport error)
+    attempt: int  # 1 for the first try of a request
+    seconds: float
+    error: str | None  # short reason when the attempt failed
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    data: object  # decoded JSON for a 200 when JSON was expected, else None
+    attempts: int
+
+
+class _Transient(Exception):
+    """An attempt that failed in a retryable way without a usable response."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+Sleep = Callable[[float], Awaitable[object]]
+
+
+class ManagementClient:
+    """Reads organizations and their enabled connections from the Management API v2."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        credentials: Credentials,
+        options: ClientOptions | None = None,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+        on_event: Callable[[RequestEvent], None] | None = None,
+        pacer: Pacer | None = None,
+    ) -> None:
+        self._http = http
+        self._base_url = base_url_for(base_url)
+        self._credentials = credentials
+        self._options = options if options is not None else ClientOptions()
+        if self._options.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._sleep = sleep
+        self._clock = clock
+        self._wall = wall_clock
+        self._rng = rng if rng is not None else random.Random()
+        self._on_event = on_event
+        self._pacer = pacer or Pacer(
+            concurrency=self._options.concurrency,
+            max_rps=self._options.max_rps,
+            clock=clock,
+            wall_clock=wall_clock,
+            sleep=sleep,
+            deadline=self._options.deadline,
+        )
+        self._tokens = provider_for(credentials, self._post_token, clock=clock)
+        self._secrets = credentials.secrets()
+        self._requests = 0
+        self._retries = 0
+        self._rate_limited = 0
+        self._first_start: float | None = None
+        self._last_end: float | None = None
+
+    # --- public API ---------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def pacer(self) -> Pacer:
+        return self._pacer
+
+    @property
+    def stats(self) -> Stats:
+        """Requests sent (retries and token requests included), retries, 429s, busy seconds."""
+        seconds = 0.0
+        if self._first_start is not None and self._last_end is not None:
+            seconds = max(self._last_end - self._first_start, 0.0)
+        return Stats(
+            requests=self._requests,
+            retries=self._retries,
+            rate_limited=self._rate_limited,
+            seconds=seconds,
+        )
+
+    async def check_scopes(self) -> None:
+        """Fail before any API request when the token's scopes are known and one is missing.
+
+        For client credentials this runs the grant (the token response lists its scopes).
+        An opaque token with unknown scopes passes; the API's 403 will then tell.
+        """
+        check_required_scopes(await self._tokens.scopes())
+
+    async def get_organization(self, org_id: str) -> RawObject | None:
+        """`GET /organizations/{id}`; None when the organization does not exist (404)."""
+        data = await self._get_json(
+            f"/organizations/{quote(org_id, safe='')}", None, "organization_by_id", none_on_404=True
+        )
+        return None if data is None else _object(data, "organization")
+
+    async def get_organization_by_name(self, name: str) -> RawObject | None:
+        """`GET /organizations/name/{name}`; None when no organization has that name (404)."""
+        data = await self._get_json(
+            f"/organizations/name/{quote(name, safe='')}",
+            None,
+            "organization_by_name",
+            none_on_404=True,
+        )
+        return None if data is None else _object(data, "organization")
+
+    async def iter_organization_pages(self) -> AsyncIterator[list[RawObject]]:
+        """Every organization, 100 per request, by checkpoint (`take`/`from`): no 1000 ceiling."""
+        pager = CheckpointPager()
+        while (params := pager.params()) is not None:
+            data = await self._get_json("/organizations", params, "organizations")
+            yield pager.feed(data)
+
+    async def organization_page(
+        self, page: int, per_page: int = ORGANIZATIONS_PAGE_SIZE
+    ) -> tuple[list[RawObject], int]:
+        """One offset page `GET /organizations?page=&per_page=&include_totals=true`: (items, total).
+
+        Offset paging stops at 1000 records (Auth0 answers 400 invalid_paging beyond); use
+        `iter_organization_pages` for whole listings.
+        """
+        params = {"page": str(page), "per_page": str(per_page), "include_totals": "true"}
+        data = await self._get_json("/organizations", params, "organizations")
+        return decode_offset_page(data, page, per_page)
+
+    async def list_organizations(self) -> list[RawObject]:
+        """All organizations (convenience over `iter_organization_pages`)."""
+        return [org async for page in self.iter_organization_pages() for org in page]
+
+    async def list_enabled_connections(self, org_id: str) -> list[RawObject]:
+        """Every enabled connection of `org_id`, verbatim, 100 per request.
+
+        Stops at a short page or at `total` without a trailing empty request. An unknown
+        organization raises NotFoundError.
+        """
+        pager = ConnectionsPager()
+        path = f"/organizations/{quote(org_id, safe='')}/enabled_connections"
+        while (params := pager.params()) is not None:
+            data = await self._get_json(path, params, "enabled_connections")
+            pager.feed(data)
+        return pager.items
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    async def _get_json(
+        self,
+        path: str,
+        params: Mapping[str, str] | None,
+        group: str,
+        *,
+        none_on_404: bool = False,
+    ) -> object:
+        reply = await self._send("GET", API_PREFIX + path, params, group, authorize=True)
+        if reply.status == 200:
+            return reply.data
+        if reply.status == 404 and none_on_404:
+            return None
+        raise error_from_response(
+            reply.status,
+            reply.body,
+            method="GET",
+            path=_shown(API_PREFIX + path, params),
+            secrets=self._secrets,
+            attempts=reply.attempts,
+        )
+
+    async def _post_token(self, body: Mapping[str, str]) -> RawResponse:
+        """The provider's POST /oauth/token, with the client's pacing and retries."""
+        reply = await self._send(
+            "POST", "/oauth/token", None, TOKEN_GROUP, authorize=False, json_body=body
+        )
+        if reply.status != 200 and should_retry(reply.status):
+            raise error_from_response(
+                reply.status,
+                reply.body,
+                method="POST",
+                path="/oauth/token",
+                secrets=self._secrets,
+                attempts=reply.attempts,
+            )
+        return RawResponse(reply.status, reply.body)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        group: str,
+        *,
+        authorize: bool,
+        json_body: Mapping[str, str] | None = None,
+    ) -> _Reply:
+        """One request with retries: the final reply, or a typed error once transients run out.
+
+        Retried: transport errors, 408/429/5xx, and (at most MAX_BODY_RETRIES times) a GET
+        answered 200 with a body that is not JSON. A 401 with a client-credentials token
+        fetches a new token once, without spending an attempt.
+        """
+        shown = _shown(path, params)
+        spent = 0  # attempts counted against max_attempts
+        sent = 0  # attempts made
+        refreshed = False
+        body_failures = 0
+        while True:
+            spent += 1
+            sent += 1
+            token = await self._tokens.token() if authorize else None
+            try:
+                reply = await self._attempt(
+                    method, path, shown, params, group, token, json_body, sent
+                )
+            except _Transient as transient:
+                error = transient.error
+                if isinstance(error, BodyDecodeError):
+                    body_failures += 1
+                    if body_failures > MAX_BODY_RETRIES or spent >= self._options.max_attempts:
+                        raise ProtocolError(f"{method} {shown}: {error.message}") from None
+                elif spent >= self._options.max_attempts:
+                    raise TransportError(
+                        f"{method} {shown}: no response after {spent} attempts "
+                        f"({type(error).__name__})"
+                    ) from None
+                await self._wait(retry_delay(spent - 1, {}, self._wall(), self._rng, status=None))
+                continue
+            status = reply.status
+            if status == 401 and token is not None and self._tokens.refreshable and not refreshed:
+                refreshed = True
+                spent -= 1
+                self._tokens.invalidate(token)
+                continue
+            if not should_retry(status) or spent >= self._options.max_attempts:
+                return replace(reply, attempts=sent)
+            delay = retry_delay(spent - 1, reply.headers, self._wall(), self._rng, status=status)
+            await self._wait(delay)
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        shown: str,
+        params: Mapping[str, str] | None,
+        group: str,
+        token: Secret | None,
+        json_body: Mapping[str, str] | None,
+        attempt: int,
+    ) -> _Reply:
+        """One HTTP exchange inside a pacer slot; raises _Transient for retryable failures."""
+        url = self._base_url + path + (f"?{urlencode(params)}" if params else "")
+        headers = {"Accept": "application/json", "User-Agent": f"orgdrift/{__version__}"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token.reveal()}"
+        timeout = self._attempt_timeout()
+        async with self._pacer.slot(group) as permit:
+            started = self._begin(attempt)
+            try:
+                response = await self._http.request(
+                    method,
+                    url,
+                    headers=headers,
+                    json=dict(json_body) if json_body is not None else None,
+                    timeout=timeout,
+                    follow_redirects=False,
+                )
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                self._pacer.record(permit, None, {})
+                self._finish(method, shown, None, attempt, started, type(exc).__name__)
+                if isinstance(exc, httpx.TimeoutException) and self._past_deadline():
+                    raise DeadlineExceeded(
+                        f"{method} {shown}: the run's time limit passed during the request"
+                    ) from None
+                raise _Transient(exc) from None
+            self._pacer.record(permit, response.status_code, response.headers)
+        status = response.status_code
+        if status == 429:
+            self._rate_limited += 1
+        data: object = None
+        if status == 200 and method == "GET":
+            try:
+                data = parse_json(response.content)
+            except BodyDecodeError as exc:
+                self._finish(method, shown, status, attempt, started, "invalid JSON body")
+                raise _Transient(exc) from None
+        self._finish(method, shown, status, attempt, started, _describe(status))
+        return _Reply(status, response.headers, response.content, data, attempt)
+
+    def _begin(self, attempt: int) -> float:
+        started = self._clock()
+        self._requests += 1
+        if attempt > 1:
+            self._retries += 1
+        if self._first_start is None:
+            self._first_start = started
+        return started
+
+    def _attempt_timeout(self) -> float:
+        timeout = self._options.request_timeout
+        deadline = self._options.deadline
+        if deadline is not None:
+            left = deadline - self._clock()
+            if left <= 0:
+                raise DeadlineExceeded("the run's time limit passed before all data was read")
+            timeout = min(timeout, left)
+        return timeout
+
+    def _past_deadline(self) -> bool:
+        deadline = self._options.deadline
+        return deadline is not None and self._clock() >= deadline
+
+    async def _wait(self, delay: float) -> None:
+        deadline = self._options.deadline
+        if deadline is not None and self._clock() + delay > deadline:
+            raise DeadlineExceeded(
+                f"the run's time limit would pass during a {delay:.1f} s wait before a retry"
+            )
+        await self._sleep(delay)
+
+    def _finish(
+        self,
+        method: str,
+        shown: str,
+        status: int | None,
+        attempt: int,
+        started: float,
+        error: str | None,
+    ) -> None:
+        end = self._clock()
+        self._last_end = end if self._last_end is None else max(self._last_end, end)
+        if self._on_event is not None:
+            self._on_event(RequestEvent(method, shown, status, attempt, end - started, error))
+
+
+def _shown(path: str, params: Mapping[str, str] | None) -> str:
+    return path + (f"?{urlencode(params)}" if params else "")
+
+
+def _describe(status: int) -> str | None:
+    if status < 400:
+        return None
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def _object(data: object, what: str) -> RawObject:
+    if not isinstance(data, dict):
+        raise ProtocolError(f"expected the {what} as a JSON object, got {type(data).__name__}")
+    return data

@@ -1,0 +1,472 @@
+"""Pure Management API protocol logic: error mapping, retry policy, rate-limit headers, paging.
+
+No I/O and no httpx here (gidgethub's sans-I/O split): every function takes status codes,
+header mappings, bodies and clocks as values, so it is table-tested without a network. The
+client in `orgdrift.client` is the thin I/O adapter around it.
+
+Facts come from shared/auth0-api.md: section 5 (error envelope, rate-limit headers), sections
+1 and 4 (page shapes) and section 8 (the SDKs' retry policies this one combines).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from typing import Any
+
+from orgdrift.errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    InsufficientScopeError,
+    NotFoundError,
+    ProtocolError,
+    RateLimitError,
+    ServerError,
+)
+from orgdrift.models import RawObject
+
+# --- retry policy constants ------------------------------------------------------------------
+
+MAX_RETRY_DELAY = 60.0
+"""No single wait between attempts is longer than this (the SDKs' cap, section 8)."""
+
+MIN_RETRY_DELAY = 0.05
+"""A reset already in the past still waits this long, so a retry never hammers."""
+
+RATE_LIMIT_JITTER = 0.2
+"""A wait derived from `x-ratelimit-reset` is stretched by 0 to 20 % (spreads the herd)."""
+
+BACKOFF_429_BASE = 1.0
+"""429 without any timing header: 1 s * 2**n (the v5 SDKs' third rule)."""
+
+BACKOFF_BASE = 0.5
+BACKOFF_MAX = 8.0
+"""5xx, 408 and transport errors: min(0.5 s * 2**n, 8 s) minus up to 25 % jitter (openai-python)."""
+
+ORGANIZATIONS_PAGE_SIZE = 100
+CONNECTIONS_PAGE_SIZE = 100
+
+
+# --- header helpers ----------------------------------------------------------------------------
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive header lookup that works for plain dicts and httpx.Headers alike."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    wanted = name.lower()
+    for key, candidate in headers.items():
+        if key.lower() == wanted:
+            return candidate
+    return None
+
+
+def _parse_number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _parse_int(text: str | None) -> int | None:
+    value = _parse_number(text)
+    if value is None or value != int(value) or value < 0:
+        return None
+    return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitInfo:
+    """The tenant's global bucket as the `x-ratelimit-*` headers describe it (section 5).
+
+    `reset` is a UNIX timestamp in seconds (when more requests are added).
+    """
+
+    limit: int | None
+    remaining: int | None
+    reset: float | None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimitInfo | None:
+        """None when the response carries none of the three headers (or only garbage)."""
+        info = cls(
+            limit=_parse_int(header(headers, "x-ratelimit-limit")),
+            remaining=_parse_int(header(headers, "x-ratelimit-remaining")),
+            reset=_parse_number(header(headers, "x-ratelimit-reset")),
+        )
+        if info.limit is None and info.remaining is None and info.reset is None:
+            return None
+        return info
+
+
+# --- retry policy --------------------------------------------------------------------------------
+
+
+def should_retry(status: int) -> bool:
+    """429, 408 and every 5xx are transient; no other status is worth a second try."""
+    return status in (408, 429) or 500 <= status <= 599
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds to wait per `retry-after-ms`, or `Retry-After` as seconds or an HTTP date.
+
+    `now` is the wall clock (UNIX seconds), used for the HTTP-date form. None when absent or
+    unparseable; a value in the past gives 0.
+    """
+    millis = _parse_number(header(headers, "retry-after-ms"))
+    if millis is not None:
+        return max(millis / 1000.0, 0.0)
+    raw = header(headers, "retry-after")
+    if raw is None:
+        return None
+    seconds = _parse_number(raw)
+    if seconds is not None:
+        return max(seconds, 0.0)
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(when.timestamp() - now, 0.0)
+
+
+def _clamp(delay: float) -> float:
+    return min(max(delay, MIN_RETRY_DELAY), MAX_RETRY_DELAY)
+
+
+def backoff_delay(attempt: int, rng: random.Random, *, base: float = BACKOFF_BASE) -> float:
+    """Capped exponential backoff: min(base * 2**attempt, 8 s) minus up to 25 % jitter."""
+    nominal = min(base * 2.0 ** min(attempt, 30), BACKOFF_MAX)
+    return _clamp(nominal * (1.0 - 0.25 * rng.random()))
+
+
+def retry_delay(
+    attempt: int,
+    headers: Mapping[str, str] | None,
+    now: float,
+    rng: random.Random,
+    *,
+    status: int | None = 429,
+) -> float:
+    """Seconds to wait before retry number `attempt` (0 for the first retry).
+
+    `now` is the wall clock in UNIX seconds (to read `x-ratelimit-reset` and HTTP dates);
+    `status` is the status that failed, or None for a transport error. Rules, in order:
+
+    1. `Retry-After` (or `retry-after-ms`) when present, whatever the status;
+    2. on 429, `x-ratelimit-reset - now` stretched by 0-20 % jitter;
+    3. on 429 without either header, 1 s * 2**attempt with +-10 % jitter;
+    4. otherwise (5xx, 408, transport), `backoff_delay`.
+
+    Every result lies in [MIN_RETRY_DELAY, MAX_RETRY_DELAY]: a reset hours ahead is capped at
+    60 s, and a reset in the past still waits a short positive time.
+    """
+    headers = headers or {}
+    server = parse_retry_after(headers, now)
+    if server is not None:
+        return _clamp(server)
+    if status == 429:
+        info = RateLimitInfo.from_headers(headers)
+        if info is not None and info.reset is not None:
+            wait = max(info.reset - now, 0.0)
+            return _clamp(wait * (1.0 + RATE_LIMIT_JITTER * rng.random()) + MIN_RETRY_DELAY)
+        nominal = min(BACKOFF_429_BASE * 2.0 ** min(attempt, 30), MAX_RETRY_DELAY)
+        return _clamp(nominal * (0.9 + 0.2 * rng.random()))
+    return backoff_delay(attempt, rng)
+
+
+# --- error bodies --------------------------------------------------------------------------------
+
+
+class BodyDecodeError(ProtocolError):
+    """A body that is not valid JSON: often a truncated transfer, so the client retries it."""
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    """Replace any occurrence of a secret value by `***` (defence in depth for echoed bodies)."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def parse_json(body: bytes) -> object:
+    """Decode a JSON body or raise BodyDecodeError (never echoing the body)."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BodyDecodeError(
+            f"response body is not valid JSON ({len(body)} bytes, {type(exc).__name__})"
+        ) from None
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "HTTP error"
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorBody:
+    """The fields of an error response that orgdrift uses, read defensively."""
+
+    message: str
+    error_code: str | None
+    oauth_error: str | None  # `error` of an OAuth body such as {"error":"access_denied",...}
+
+
+def parse_error_body(status: int, body: bytes) -> ErrorBody:
+    """Read Auth0's envelope {statusCode,error,message,errorCode} or an OAuth error body.
+
+    Missing keys, wrong types and non-JSON bodies fall back to the HTTP reason phrase.
+    """
+    try:
+        data = json.loads(body) if body else None
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        suffix = " (response body is not JSON)" if body else " (empty response body)"
+        return ErrorBody(f"{_reason(status)}{suffix}", None, None)
+    description = _text(data.get("error_description"))
+    if description is not None:  # OAuth style (POST /oauth/token)
+        code = _text(data.get("error"))
+        return ErrorBody(description, code, code)
+    message = _text(data.get("message")) or _text(data.get("error")) or _reason(status)
+    code = _text(data.get("errorCode")) or _text(data.get("code"))
+    return ErrorBody(message, code, None)
+
+
+def _error_class(status: int, parsed: ErrorBody) -> type[ApiError]:
+    if status == 401:
+        return AuthenticationError
+    if status == 403:
+        if parsed.oauth_error is not None:
+            return AuthenticationError
+        if parsed.error_code == "insufficient_scope" or parsed.message.lower().startswith(
+            "insufficient scope"
+        ):
+            return InsufficientScopeError
+        return ApiError
+    by_status: dict[int, type[ApiError]] = {
+        400: BadRequestError,
+        404: NotFoundError,
+        429: RateLimitError,
+    }
+    if status in by_status:
+        return by_status[status]
+    if 500 <= status <= 599:
+        return ServerError
+    return ApiError
+
+
+def error_from_response(
+    status: int,
+    body: bytes,
+    *,
+    method: str = "GET",
+    path: str = "",
+    secrets: tuple[str, ...] = (),
+    attempts: int = 1,
+) -> ApiError:
+    """The typed exception for an error response (the caller raises it)."""
+    parsed = parse_error_body(status, body)
+    message = redact(parsed.message, secrets)
+    if attempts > 1:
+        message += f" (after {attempts} attempts)"
+    cls = _error_class(status, parsed)
+    return cls(message, status=status, error_code=parsed.error_code, method=method, path=path)
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+def _wrapper(body: object, key: str) -> tuple[Mapping[str, Any], list[RawObject]]:
+    """The wrapper object and its list of objects under `key`, validated strictly."""
+    if not isinstance(body, dict):
+        raise ProtocolError(f"expected a JSON object with {key!r}, got {type(body).__name__}")
+    items = body.get(key)
+    if not isinstance(items, list):
+        raise ProtocolError(f"response has no {key!r} list")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ProtocolError(f"{key}[{index}] is {type(item).__name__}, not an object")
+    return body, items
+
+
+def _ids(items: list[RawObject], key: str, what: str) -> list[str]:
+    ids: list[str] = []
+    for index, item in enumerate(items):
+        value = item.get(key)
+        if not isinstance(value, str) or not value:
+            raise ProtocolError(f"{what}[{index}] has no string {key!r}")
+        ids.append(value)
+    return ids
+
+
+def decode_checkpoint_page(
+    body: object, *, cursor: str | None = None
+) -> tuple[list[RawObject], str | None]:
+    """`{"organizations": [...], "next": "..."}` -> (items, next cursor or None at the end).
+
+    An absent, null or empty `next` ends the listing (the SDKs' `has_next`). A `next` equal to
+    `cursor` (the one just sent) means the cursor is not advancing: ProtocolError.
+    """
+    wrapper, items = _wrapper(body, "organizations")
+    _ids(items, "id", "organizations")
+    nxt = wrapper.get("next")
+    if nxt is None or nxt == "":
+        return items, None
+    if not isinstance(nxt, str):
+        raise ProtocolError(f"'next' is {type(nxt).__name__}, not a string")
+    if cursor is not None and nxt == cursor:
+        raise ProtocolError("checkpoint cursor is not advancing ('next' equals 'from')")
+    return items, nxt
+
+
+def _optional_count(body: Mapping[str, Any], key: str) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ProtocolError(f"{key!r} is not a non-negative number")
+    if value != int(value):
+        raise ProtocolError(f"{key!r} is not a whole number")
+    return int(value)
+
+
+def decode_connections_page(body: object, page: int, per_page: int) -> tuple[list[RawObject], bool]:
+    """`{"enabled_connections": [...], "start", "limit", "total"}` -> (items, done).
+
+    Done when the page is empty, shorter than `per_page`, or `start + len >= total`, so the
+    listing never ends with a wasted empty request. `limit` is not relied on (section 4).
+    """
+    wrapper, items = _wrapper(body, "enabled_connections")
+    _ids(items, "connection_id", "enabled_connections")
+    if len(items) > per_page:
+        raise ProtocolError(f"page has {len(items)} items, more than per_page={per_page}")
+    start = _optional_count(wrapper, "start")
+    expected_start = page * per_page
+    if start is not None and start != expected_start:
+        raise ProtocolError(f"page {page} starts at {start}, expected {expected_start}")
+    total = _optional_count(wrapper, "total")
+    end = expected_start + len(items)
+    if total is not None and end > total:
+        raise ProtocolError(f"page ends at {end}, beyond total={total}")
+    short = len(items) < per_page
+    if total is not None and short and end < total:
+        raise ProtocolError(f"short page ends at {end} but total={total}: listing cut short")
+    done = short or (total is not None and end >= total)
+    return items, done
+
+
+def decode_offset_page(body: object, page: int, per_page: int) -> tuple[list[RawObject], int]:
+    """`{"organizations": [...], "start", "limit", "total"}` (include_totals=true) -> (items, total).
+
+    `total` is required; `start`, when present, must be page * per_page.
+    """
+    wrapper, items = _wrapper(body, "organizations")
+    _ids(items, "id", "organizations")
+    if len(items) > per_page:
+        raise ProtocolError(f"page has {len(items)} items, more than per_page={per_page}")
+    total = _optional_count(wrapper, "total")
+    if total is None:
+        raise ProtocolError("offset page has no 'total'")
+    start = _optional_count(wrapper, "start")
+    if start is not None and start != page * per_page:
+        raise ProtocolError(f"page {page} starts at {start}, expected {page * per_page}")
+    if len({o["id"] for o in items}) != len(items):
+        raise ProtocolError(f"offset page {page} repeats an organization id")
+    return items, total
+
+
+@dataclass(slots=True)
+class CheckpointPager:
+    """Sans-I/O state of one checkpoint listing of `GET /organizations` (take=100, from=next).
+
+    `params()` gives the query of the next request (None when finished); `feed(body)` takes its
+    decoded JSON and returns the page's organizations. Repeated ids and cursors seen before
+    (not just the previous one) are ProtocolErrors, so a misbehaving server cannot loop us.
+    """
+
+    take: int = ORGANIZATIONS_PAGE_SIZE
+    cursor: str | None = None
+    finished: bool = False
+    pages: int = 0
+    _seen_ids: set[str] = field(default_factory=set)
+    _seen_cursors: set[str] = field(default_factory=set)
+
+    def params(self) -> dict[str, str] | None:
+        if self.finished:
+            return None
+        query = {"take": str(self.take)}
+        if self.cursor is not None:
+            query["from"] = self.cursor
+        return query
+
+    def feed(self, body: object) -> list[RawObject]:
+        if self.finished:
+            raise ProtocolError("checkpoint listing already finished")
+        items, nxt = decode_checkpoint_page(body, cursor=self.cursor)
+        ids = _ids(items, "id", "organizations")
+        repeated = sorted(
+            {i for i, n in Counter(ids).items() if n > 1} | (set(ids) & self._seen_ids)
+        )
+        if repeated:
+            raise ProtocolError(
+                f"checkpoint page {self.pages} repeats organization id(s) {', '.join(repeated[:3])}"
+            )
+        if nxt is not None and nxt in self._seen_cursors:
+            raise ProtocolError("checkpoint cursor went back to an earlier position")
+        self._seen_ids.update(ids)
+        if self.cursor is not None:
+            self._seen_cursors.add(self.cursor)
+        self.pages += 1
+        self.cursor = nxt
+        self.finished = nxt is None
+        return items
+
+
+@dataclass(slots=True)
+class ConnectionsPager:
+    """Sans-I/O state of one `GET /organizations/{id}/enabled_connections` listing."""
+
+    per_page: int = CONNECTIONS_PAGE_SIZE
+    page: int = 0
+    finished: bool = False
+    items: list[RawObject] = field(default_factory=list)
+    _seen_ids: set[str] = field(default_factory=set)
+
+    def params(self) -> dict[str, str] | None:
+        if self.finished:
+            return None
+        return {"page": str(self.page), "per_page": str(self.per_page), "include_totals": "true"}
+
+    def feed(self, body: object) -> list[RawObject]:
+        if self.finished:
+            raise ProtocolError("connection listing already finished")
+        items, done = decode_connections_page(body, self.page, self.per_page)
+        ids = _ids(items, "connection_id", "enabled_connections")
+        if len(set(ids)) != len(ids) or self._seen_ids & set(ids):
+            raise ProtocolError(f"connections page {self.page} repeats a connection_id")
+        self._seen_ids.update(ids)
+        self.items.extend(items)
+        self.page += 1
+        self.finished = done
+        return items

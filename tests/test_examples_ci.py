@@ -1,0 +1,492 @@
+"""The CI and audit examples in examples/ci: their structure, their orgdrift command lines (parsed
+by orgdrift's own argument parser) and, with a stand-in `orgdrift`, the shell logic of their steps.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from orgdrift.cli import _parser
+from orgdrift.reporters import get_reporter
+
+CI_DIR = Path(__file__).resolve().parent.parent / "examples" / "ci"
+YAML_FILES = sorted(p for p in CI_DIR.iterdir() if p.suffix in {".yml", ".yaml"})
+SPEC = "auth0/orgs.yaml"
+PLACEHOLDER = "PLACEHOLDER"
+
+# Words after which a shell word starts a new command.
+COMMAND_STARTERS = {"if", "then", "else", "elif", "do", "while", "until", "!", "time", "exec"}
+
+
+# --- reading the examples ------------------------------------------------------------------
+
+
+def load(name: str) -> Any:
+    return yaml.safe_load((CI_DIR / name).read_text(encoding="utf-8"))
+
+
+def triggers(workflow: Mapping[Any, Any]) -> Mapping[str, Any]:
+    """The `on:` of a workflow: YAML 1.1 (PyYAML) reads the unquoted key `on` as True."""
+    value = workflow["on"] if "on" in workflow else workflow[True]
+    assert isinstance(value, dict)
+    return value
+
+
+def steps(workflow: Mapping[Any, Any], job: str) -> list[dict[str, Any]]:
+    result = workflow["jobs"][job]["steps"]
+    assert isinstance(result, list)
+    return result
+
+
+def step_named(workflow: Mapping[Any, Any], job: str, name: str) -> dict[str, Any]:
+    for step in steps(workflow, job):
+        if step.get("name") == name:
+            return step
+    raise AssertionError(f"no step named {name!r} in job {job!r}")
+
+
+def step_using(workflow: Mapping[Any, Any], job: str, action: str) -> dict[str, Any]:
+    for step in steps(workflow, job):
+        if str(step.get("uses", "")).startswith(action + "@"):
+            return step
+    raise AssertionError(f"no step uses {action} in job {job!r}")
+
+
+def shell_scripts(name: str) -> list[str]:
+    """Every shell script of an example file: `run:` steps, GitLab `script:` lines, hook entries."""
+    document = load(name)
+    if name == "pre-commit-hooks.yaml":
+        return [f"{hook['entry']} {SPEC}" for hook in document]
+    if name == "gitlab-ci.yml":
+        return [
+            line
+            for job in document.values()
+            if isinstance(job, dict)
+            for key in ("before_script", "script", "after_script")
+            for line in job.get(key, [])
+        ]
+    return [step["run"] for job in document["jobs"] for step in steps(document, job) if "run" in step]
+
+
+def _resolve_expansions(script: str) -> str:
+    """Join continued lines and stand a placeholder in for `${{ expr }}`, `$VAR`, `${VAR}`, `$?`."""
+    script = re.sub(r"\\\n", " ", script)
+    script = re.sub(r"\$\{\{.*?\}\}", PLACEHOLDER, script)
+    return re.sub(r"\$(\{[^}]*\}|\w+|\?)", PLACEHOLDER, script)
+
+
+def _words(line: str) -> list[str]:
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    return list(lexer)
+
+
+def _is_operator(word: str) -> bool:
+    return bool(word) and all(char in "();<>|&" for char in word)
+
+
+def _arguments(words: list[str], start: int) -> list[str]:
+    """The words of one command from `start`, up to an operator or a redirection."""
+    args: list[str] = []
+    for index in range(start, len(words)):
+        word = words[index]
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if _is_operator(word) or (word.isdigit() and following[:1] in {"<", ">"}):
+            break
+        args.append(word)
+    return args
+
+
+def orgdrift_commands(script: str) -> Iterator[list[str]]:
+    """The arguments of each `orgdrift ...` (or `python -m orgdrift ...`) command in a script."""
+    for line in _resolve_expansions(script).splitlines():
+        words = _words(line)
+        for index, word in enumerate(words):
+            at_command = index == 0 or _is_operator(words[index - 1]) or (
+                words[index - 1] in COMMAND_STARTERS
+            )
+            if at_command and word == "orgdrift":
+                yield _arguments(words, index + 1)
+            elif at_command and words[index : index + 3] == ["python", "-m", "orgdrift"]:
+                yield _arguments(words, index + 3)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    file: str
+    args: tuple[str, ...]
+
+
+@functools.cache
+def all_invocations() -> tuple[Invocation, ...]:
+    return tuple(
+        Invocation(path.name, tuple(args))
+        for path in YAML_FILES
+        for script in shell_scripts(path.name)
+        for args in orgdrift_commands(script)
+    )
+
+
+def parse(args: list[str] | tuple[str, ...]) -> Any:
+    try:
+        return _parser().parse_args(list(args))
+    except SystemExit as exc:  # argparse reports a usage error by exiting
+        pytest.fail(f"`orgdrift {shlex.join(args)}` does not parse (exit {exc.code})")
+
+
+def reports(args: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """`--report FORMAT=PATH` options of a command as {format: path}."""
+    targets: dict[str, str] = {}
+    for value in parse(args).report:
+        fmt, _, path = value.partition("=")
+        targets[fmt] = path
+    return targets
+
+
+def only_command(name: str, subcommand: str, *, live: bool | None = None) -> list[str]:
+    found = [
+        list(inv.args)
+        for inv in all_invocations()
+        if inv.file == name and inv.args[:1] == (subcommand,)
+        and (live is None or (parse(inv.args).live is not None) == live)
+    ]
+    assert len(found) == 1, f"{name}: expected one `orgdrift {subcommand}`, found {found}"
+    return found[0]
+
+
+# --- the command-line extraction itself ----------------------------------------------------
+
+
+def test_extraction_finds_commands_at_command_position_only() -> None:
+    script = (
+        "pip install orgdrift  # not a command\n"
+        'set +e; orgdrift check a.yaml \\\n  --report markdown="$OUT" >> "$GITHUB_STEP_SUMMARY"\n'
+        "if ! orgdrift validate ${{ env.SPEC }} 2>/dev/null; then exit 1; fi\n"
+        "python -m orgdrift snapshot -o s.json && echo done\n"
+    )
+    assert list(orgdrift_commands(script)) == [
+        ["check", "a.yaml", "--report", f"markdown={PLACEHOLDER}"],
+        ["validate", PLACEHOLDER],
+        ["snapshot", "-o", "s.json"],
+    ]
+
+
+def test_every_example_yaml_file_parses_and_runs_orgdrift() -> None:
+    assert {p.name for p in YAML_FILES} == {
+        "github-actions.yml",
+        "gitlab-ci.yml",
+        "audit-scheduled.yml",
+        "pre-commit-hooks.yaml",
+    }
+    for path in YAML_FILES:
+        assert yaml.safe_load(path.read_text(encoding="utf-8")), path.name
+        assert any(inv.file == path.name for inv in all_invocations()), path.name
+    assert {inv.args[0] for inv in all_invocations()} >= {"validate", "check", "snapshot"}
+
+
+@pytest.mark.parametrize(
+    "invocation", all_invocations(), ids=lambda inv: f"{inv.file}:{' '.join(inv.args[:1])}"
+)
+def test_every_orgdrift_command_line_parses(invocation: Invocation) -> None:
+    args = parse(invocation.args)
+    assert callable(args.command)
+    for value in getattr(args, "report", []):
+        fmt, sep, path = value.partition("=")
+        assert sep and path, f"--report {value!r} is not FORMAT=PATH"
+        get_reporter(fmt)  # raises UsageError for an unknown format
+    for spec in getattr(args, "spec", []):
+        assert spec == SPEC, f"{invocation.file} checks {spec}, the examples use {SPEC}"
+
+
+# --- GitHub Actions: pull requests ---------------------------------------------------------
+
+
+GITHUB = "github-actions.yml"
+
+
+def test_github_workflow_runs_on_pull_requests_touching_the_spec() -> None:
+    on = triggers(load(GITHUB))
+    assert set(on) == {"pull_request"}, "pull_request only: pull_request_target would expose secrets"
+    assert any(fnmatch.fnmatch(SPEC, pattern) for pattern in on["pull_request"]["paths"])
+
+
+def test_github_workflow_permissions_allow_the_sarif_upload_only() -> None:
+    permissions = load(GITHUB)["permissions"]
+    assert permissions["security-events"] == "write"
+    assert permissions["contents"] == "read"
+    assert [scope for scope, level in permissions.items() if level == "write"] == ["security-events"]
+
+
+def test_github_workflow_validates_then_checks() -> None:
+    runs = [step.get("run", "") for step in steps(load(GITHUB), "orgdrift")]
+    validate = next(i for i, run in enumerate(runs) if "orgdrift validate" in run)
+    check = next(i for i, run in enumerate(runs) if "orgdrift check" in run)
+    assert validate < check
+    assert parse(only_command(GITHUB, "check")).format == "auto"  # annotations inside Actions
+
+
+def test_github_credentials_come_from_secrets() -> None:
+    workflow = load(GITHUB)
+    check = step_named(workflow, "orgdrift", "Check the live tenant")
+    env = {**workflow["jobs"]["orgdrift"].get("env", {}), **check["env"]}
+    assert env["AUTH0_DOMAIN"] == "${{ vars.AUTH0_DOMAIN }}"
+    for name in ("AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET"):
+        assert env[name] == f"${{{{ secrets.{name} }}}}"
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in check["if"]
+
+
+def test_github_reports_go_to_the_summary_and_code_scanning() -> None:
+    workflow = load(GITHUB)
+    targets = reports(only_command(GITHUB, "check"))
+    run = step_named(workflow, "orgdrift", "Check the live tenant")["run"]
+    assert f'cat {targets["markdown"]} >> "$GITHUB_STEP_SUMMARY"' in run
+    upload = step_using(workflow, "orgdrift", "github/codeql-action/upload-sarif")
+    assert upload["with"]["sarif_file"] == targets["sarif"]
+    assert "always()" in upload["if"]
+
+
+def test_github_check_step_distinguishes_drift_from_an_unreadable_tenant() -> None:
+    run = step_named(load(GITHUB), "orgdrift", "Check the live tenant")["run"]
+    assert re.search(r"^\s*1\) .*drift", run, re.MULTILINE)
+    assert re.search(r"^\s*3\) .*could not be read", run, re.MULTILINE)
+
+
+# --- running step scripts with a stand-in orgdrift -----------------------------------------
+
+FAKE_ORGDRIFT = '''\
+import json, os, sys
+args = sys.argv[1:]
+code = int(os.environ.get("FAKE_CODE", "0"))
+live = "--live" in args
+if code in (0, 1):
+    for i, word in enumerate(args):
+        if word == "--report":
+            fmt, _, path = args[i + 1].partition("=")
+            with open(path, "w") as f:
+                f.write(os.environ.get("FAKE_REPORT", "") if fmt == "json" else f"{fmt} report\\n")
+        if word in ("-o", "--output"):
+            with open(args[i + 1], "w") as f:
+                f.write("{}")
+    if "--format" in args:
+        fmt = args[args.index("--format") + 1]
+        key = "FAKE_REPLAY" if live else "FAKE_REPORT"
+        print(os.environ.get(key, "") if fmt == "json" else f"{fmt} output")
+sys.exit(int(os.environ.get("FAKE_REPLAY_CODE", code)) if live else code)
+'''
+
+
+@dataclass(frozen=True)
+class StepRun:
+    code: int
+    stdout: str
+    outputs: dict[str, str]
+    summary: str
+    workdir: Path
+
+
+Runner = Callable[[str, Mapping[str, str]], StepRun]
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Runner:
+    if shutil.which("bash") is None:
+        pytest.skip("bash is needed to run the example scripts")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "orgdrift"
+    fake.write_text(f"#!{sys.executable}\n{FAKE_ORGDRIFT}", encoding="utf-8")
+    fake.chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def run(script: str, env: Mapping[str, str]) -> StepRun:
+        output, summary = tmp_path / "output", tmp_path / "summary"
+        output.write_text("", encoding="utf-8")
+        summary.write_text("", encoding="utf-8")
+        full_env = {
+            "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            **env,
+        }
+        done = subprocess.run(
+            ["bash", "-e", "-c", script], cwd=work, env=full_env,
+            capture_output=True, text=True, timeout=30, check=False,
+        )
+        outputs = dict(
+            line.split("=", 1) for line in output.read_text(encoding="utf-8").splitlines()
+        )
+        return StepRun(
+            done.returncode, done.stdout, outputs, summary.read_text(encoding="utf-8"), work
+        )
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [(0, None), (1, "drift"), (2, "exited with 2"), (3, "could not be read completely")],
+)
+def test_github_check_step_keeps_the_exit_code(
+    runner: Runner, code: int, message: str | None
+) -> None:
+    run = step_named(load(GITHUB), "orgdrift", "Check the live tenant")["run"]
+    result = runner(run, {"FAKE_CODE": str(code)})
+    assert result.code == code
+    assert result.outputs == {"exit-code": str(code)}
+    errors = [line for line in result.stdout.splitlines() if line.startswith("::error")]
+    if message is None:
+        assert errors == []
+    else:
+        assert len(errors) == 1 and message in errors[0]
+    # a report exists only when there is a verdict
+    assert result.summary == ("markdown report\n" if code in (0, 1) else "")
+
+
+# --- GitLab CI -----------------------------------------------------------------------------
+
+
+def test_gitlab_job_publishes_the_junit_report() -> None:
+    job = load("gitlab-ci.yml")["orgdrift"]
+    targets = reports(only_command("gitlab-ci.yml", "check"))
+    assert job["artifacts"]["reports"]["junit"] == targets["junit"]
+    assert job["artifacts"]["when"] == "always"  # a failing (drifted) job still publishes it
+    assert targets["json"] in job["artifacts"]["paths"]
+    only_command("gitlab-ci.yml", "validate")
+    changes = [path for rule in job["rules"] for path in rule.get("changes", [])]
+    assert SPEC in changes
+
+
+# --- the scheduled audit -------------------------------------------------------------------
+
+AUDIT = "audit-scheduled.yml"
+
+
+def test_audit_runs_on_a_schedule_with_read_only_permissions() -> None:
+    workflow = load(AUDIT)
+    schedule = triggers(workflow)["schedule"]
+    assert schedule and all(len(entry["cron"].split()) == 5 for entry in schedule)
+    assert set(workflow["permissions"].values()) == {"read"}
+
+
+def test_audit_keeps_the_snapshot_and_the_report_and_replays_the_snapshot() -> None:
+    workflow = load(AUDIT)
+    snapshot = parse(only_command(AUDIT, "snapshot")).output
+    report = reports(only_command(AUDIT, "check", live=False))["json"]
+    replay = parse(only_command(AUDIT, "check", live=True))
+    assert replay.live == snapshot
+
+    upload = step_using(workflow, "audit", "actions/upload-artifact")
+    assert "always()" in upload["if"]
+    kept = upload["with"]["path"].split()
+    assert snapshot in kept and report in kept
+    assert int(upload["with"]["retention-days"]) > 0
+
+    names = [step.get("name") for step in steps(workflow, "audit")]
+    order = ["Take a snapshot of the tenant", "Check the live tenant",
+             "Replay the check from the snapshot"]
+    assert [names.index(name) for name in order] == sorted(names.index(name) for name in order)
+
+
+def _report(in_sync: bool, checked_at: str, source: str) -> str:
+    return json.dumps({
+        "checked_at": checked_at, "source": source, "stats": {"requests": 3},
+        "tenant": "t.eu.auth0.com", "in_sync": in_sync, "summary": {"findings": 0 if in_sync else 2},
+        "organizations": [], "spec_files": [{"path": SPEC, "sha256": "ab"}],
+    })
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="the audit's replay step uses jq")
+@pytest.mark.parametrize(
+    ("replay_in_sync", "replay_code", "passes"),
+    [(False, 1, True), (True, 1, False), (False, 0, False)],
+)
+def test_audit_replay_step_accepts_only_the_same_verdict(
+    runner: Runner, replay_in_sync: bool, replay_code: int, passes: bool
+) -> None:
+    workflow = load(AUDIT)
+    snapshot = runner(step_named(workflow, "audit", "Take a snapshot of the tenant")["run"], {})
+    assert snapshot.code == 0
+    check = runner(step_named(workflow, "audit", "Check the live tenant")["run"], {
+        "FAKE_CODE": "1", "FAKE_REPORT": _report(False, "2026-01-01T00:00:00Z", "api"),
+    })
+    assert check.code == 0  # drift is recorded; the job fails after the evidence is kept
+    assert check.outputs == {"exit-code": "1"}
+    assert check.summary == "markdown output\n"
+
+    replay = runner(step_named(workflow, "audit", "Replay the check from the snapshot")["run"], {
+        "LIVE_CODE": check.outputs["exit-code"],
+        "FAKE_CODE": "1",
+        "FAKE_REPLAY_CODE": str(replay_code),
+        "FAKE_REPLAY": _report(replay_in_sync, "2026-01-01T00:05:00Z", "snapshot"),
+    })
+    assert (replay.code == 0) == passes
+    if passes:
+        sums = (replay.workdir / "SHA256SUMS").read_text(encoding="utf-8").split()
+        assert sums[1::2] == ["snapshot.json", "report.json", "replay.json"]
+
+
+def test_audit_check_step_stops_without_a_verdict(runner: Runner) -> None:
+    run = step_named(load(AUDIT), "audit", "Check the live tenant")["run"]
+    result = runner(run, {"FAKE_CODE": "3"})
+    assert result.code == 3
+    assert "no verdict" in result.stdout
+
+
+# --- pre-commit ----------------------------------------------------------------------------
+
+HOOKS = "pre-commit-hooks.yaml"
+
+
+def test_hook_definition() -> None:
+    (hook,) = load(HOOKS)
+    assert hook["id"] == "orgdrift-validate"
+    assert hook["language"] == "python"
+    assert shlex.split(hook["entry"]) == ["orgdrift", "validate"]
+    assert hook["require_serial"] is True
+    files = re.compile(hook["files"])
+    for path in (SPEC, "orgs.yml", "infra/organizations.yaml", "team.orgdrift.yaml"):
+        assert files.search(path), path
+    for path in ("docker-compose.yml", "auth0/connections.yaml", "myorgs.yaml"):
+        assert not files.search(path), path
+
+
+def test_hook_comment_shows_a_config_that_uses_the_hook() -> None:
+    comment = [
+        line[2:] if line.startswith("# ") else ""
+        for line in (CI_DIR / HOOKS).read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    ]
+    start = next(i for i, line in enumerate(comment) if line.strip() == "repos:")
+    block: list[str] = []
+    for line in comment[start:]:
+        if block and line and not line.startswith(" "):
+            break
+        block.append(line)
+    config = yaml.safe_load("\n".join(block))
+    (repo,) = config["repos"]
+    assert repo["repo"].startswith("https://") and repo["rev"]
+    (hook,) = repo["hooks"]
+    assert hook["id"] == load(HOOKS)[0]["id"]
+    assert re.search(hook["files"], SPEC)
+
+
+def test_readme_describes_every_example() -> None:
+    readme = (CI_DIR / "README.md").read_text(encoding="utf-8")
+    for path in YAML_FILES:
+        assert f"`{path.name}`" in readme, path.name
