@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TextIO
@@ -23,11 +25,31 @@ if TYPE_CHECKING:
 Command = Callable[[argparse.Namespace], ExitCode]
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (every wait unwinds, nothing half-written) but exit 143."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `orgdrift` console script and `python -m orgdrift`."""
     parser = _parser()
     args = parser.parse_args(argv)
     command: Command = args.command
+    if threading.current_thread() is not threading.main_thread():
+        return _run(command, args)  # signals can only be handled in the main thread
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _run(command, args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(command: Command, args: argparse.Namespace) -> int:
+    name = command.__name__.removeprefix("_cmd_")
     try:
         return int(command(args))
     except SpecError as exc:
@@ -38,9 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OrgdriftError as exc:
         _err(f"orgdrift: error: {exc.message}")
         return int(exc.exit_code)
-    except KeyboardInterrupt:
-        _err("orgdrift: interrupted")
-        return int(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, _Terminated)
+        why = "terminated (SIGTERM)" if terminated else "interrupted"
+        _err(f"orgdrift: {why} during `{name}`; files are written whole or not at all")
+        return 128 + signal.SIGTERM if terminated else int(ExitCode.INTERRUPTED)
     except Exception as exc:  # noqa: BLE001  (the boundary: a bug must never look like a verdict)
         _err(f"orgdrift: internal error: {type(exc).__name__}: {exc}")
         _err("This is a bug in orgdrift; please report it with the command you ran.")
