@@ -25,7 +25,6 @@ from orgdrift.emulator.faults import (
 from orgdrift.emulator.http import ASGIApp
 from orgdrift.emulator.ratelimit import Bucket
 from orgdrift.emulator.server import running_server, serve
-from orgdrift.emulator.tenant import live_state_from_document
 
 __all__ = [
     "DEFAULT_CLIENT_ID",
@@ -46,7 +45,6 @@ __all__ = [
     "StatsSnapshot",
     "config_from_options",
     "create_app",
-    "live_state_from_document",
     "random_faults",
     "running_server",
     "serve",

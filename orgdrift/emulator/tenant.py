@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orgdrift.errors import UsageError
-from orgdrift.models import LiveOrganization, LiveState, RawObject
+from orgdrift.models import LiveState, RawObject
 
 _EPOCH = datetime(2023, 3, 14, 11, 17, 19, 466000, tzinfo=UTC)
 _STEP = timedelta(seconds=37, microseconds=1234)
@@ -102,40 +101,3 @@ class Tenant:
         start = bisect.bisect_right(self._keys, key)
         page = self.organizations[start : start + take]
         return page, start + take < len(self.organizations)
-
-
-def live_state_from_document(document: Mapping[str, Any]) -> LiveState:
-    """A `LiveState` from the live-state JSON format (design.md section 7), trusted input.
-
-    Each organization object may carry `enabled_connections`; it is split off into
-    `LiveOrganization.connections` (absent: None, which the emulator serves as none enabled).
-    Raises `UsageError` when the document does not have that shape.
-    """
-    raw_orgs = document.get("organizations")
-    if not isinstance(raw_orgs, list):
-        raise UsageError("live state: 'organizations' must be a list")
-    orgs: list[LiveOrganization] = []
-    for index, raw in enumerate(raw_orgs):
-        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-            raise UsageError(f"live state: organizations[{index}] must be an object with an id")
-        connections = raw.get("enabled_connections")
-        if connections is not None and not (
-            isinstance(connections, list) and all(isinstance(c, dict) for c in connections)
-        ):
-            raise UsageError(
-                f"live state: organizations[{index}].enabled_connections must be a list"
-            )
-        data = {k: v for k, v in raw.items() if k != "enabled_connections"}
-        orgs.append(
-            LiveOrganization(
-                data=data, connections=tuple(connections) if connections is not None else None
-            )
-        )
-    tenant = document.get("tenant")
-    taken_at = document.get("taken_at")
-    return LiveState(
-        organizations=tuple(orgs),
-        tenant=tenant if isinstance(tenant, str) else None,
-        taken_at=taken_at if isinstance(taken_at, str) else None,
-        complete=True,
-    )

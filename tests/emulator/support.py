@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from orgdrift.emulator import DEFAULT_TOKEN, EmulatorApp, live_state_from_document
+from orgdrift.emulator import DEFAULT_TOKEN, EmulatorApp
 from orgdrift.models import LiveOrganization, LiveState
+from orgdrift.snapshot import load_snapshot
 
 BASE_URL = "https://tenant.test"
 AUDIENCE = f"{BASE_URL}/api/v2/"
@@ -64,7 +64,7 @@ def make_state(count: int, connections_per_org: int = 2) -> LiveState:
 
 
 def example_state() -> LiveState:
-    return live_state_from_document(json.loads(EXAMPLE_TENANT.read_text(encoding="utf-8")))
+    return load_snapshot(str(EXAMPLE_TENANT))
 
 
 def auth(token: str = DEFAULT_TOKEN) -> dict[str, str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from orgdrift.emulator import (
@@ -13,7 +11,6 @@ from orgdrift.emulator import (
     Bucket,
     EmulatorConfig,
     config_from_options,
-    live_state_from_document,
 )
 from orgdrift.errors import UsageError
 
@@ -84,28 +81,6 @@ def test_bad_cli_options_are_usage_errors(kwargs: dict[str, float], message: str
     with pytest.raises(UsageError, match=message) as info:
         config_from_options(token="do-not-print", **kwargs)  # type: ignore[arg-type]
     assert "do-not-print" not in str(info.value)
-
-
-def test_live_state_document_parsing() -> None:
-    state = live_state_from_document(
-        {
-            "organizations": [
-                {"id": "org_1", "name": "a"},
-                {"id": "org_2", "enabled_connections": []},
-            ]
-        }
-    )
-    assert state.organizations[0].connections is None
-    assert state.organizations[1].connections == ()
-    assert "enabled_connections" not in state.organizations[1].data
-    bad_documents: list[dict[str, Any]] = [
-        {},
-        {"organizations": [1]},
-        {"organizations": [{"id": "o", "enabled_connections": 3}]},
-    ]
-    for bad in bad_documents:
-        with pytest.raises(UsageError):
-            live_state_from_document(bad)
 
 
 def test_example_tenant_contains_the_demo_drifts() -> None:
