@@ -34,6 +34,10 @@ class Tenant:
     timeout: float | None = None  # bound on the whole read
     transport: httpx.AsyncBaseTransport | None = None  # in-process emulator, tests
     on_event: Callable[[RequestEvent], None] | None = None
+    # Tests run the read in virtual time: an event loop whose clock jumps over waits, and a
+    # matching wall clock. Every wait and deadline follows the running loop's clock.
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    wall_clock: Callable[[], float] = time.time
 
     @property
     def host(self) -> str:
@@ -65,8 +69,9 @@ async def connect(tenant: Tenant) -> AsyncIterator[ManagementClient]:
     base_url = base_url_for(tenant.domain)
     credentials = credentials_from_env(tenant.env, base_url)
     options = tenant.options
+    clock = asyncio.get_running_loop().time  # time.monotonic for the default loop
     if tenant.timeout is not None:
-        options = replace(options, deadline=time.monotonic() + tenant.timeout)
+        options = replace(options, deadline=clock() + tenant.timeout)
     loopback = base_url.startswith("http://")
     async with httpx.AsyncClient(
         transport=tenant.transport,
@@ -74,9 +79,22 @@ async def connect(tenant: Tenant) -> AsyncIterator[ManagementClient]:
         follow_redirects=False,
         trust_env=not loopback,  # proxies and SSL_CERT_FILE for real tenants only
     ) as http:
-        client = ManagementClient(http, base_url, credentials, options, on_event=tenant.on_event)
+        client = ManagementClient(
+            http,
+            base_url,
+            credentials,
+            options,
+            clock=clock,
+            wall_clock=tenant.wall_clock,
+            on_event=tenant.on_event,
+        )
         await client.check_scopes()
         yield client
+
+
+def _run_read(tenant: Tenant, work: Callable[[ManagementClient], Any]) -> tuple[Any, Stats]:
+    with asyncio.Runner(loop_factory=tenant.loop_factory) as runner:
+        return runner.run(_bounded(tenant, work))
 
 
 async def _bounded(tenant: Tenant, work: Callable[[ManagementClient], Any]) -> tuple[Any, Stats]:
@@ -100,7 +118,7 @@ def read_for_spec(
     async def work(client: ManagementClient) -> LiveState:
         return await fetch_live(client, decls, list_all=list_all, tenant=tenant.host, progress=progress)
 
-    state, stats = asyncio.run(_bounded(tenant, work))
+    state, stats = _run_read(tenant, work)
     return _stamped(state), stats
 
 
@@ -112,7 +130,7 @@ def read_everything(
     async def work(client: ManagementClient) -> LiveState:
         return await fetch_everything(client, names, tenant=tenant.host, progress=progress)
 
-    state, stats = asyncio.run(_bounded(tenant, work))
+    state, stats = _run_read(tenant, work)
     return _stamped(state), stats
 
 

@@ -1,0 +1,207 @@
+"""Issue 7: a token or client secret never shows in stdout, stderr, reports, snapshots, exception
+messages or `-v` logs, under any failure; credentials go only to the configured domain; TLS
+verification is always on for real hosts, with proxies and SSL_CERT_FILE honoured."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from orgdrift import pipeline
+from orgdrift.cli import main
+from orgdrift.emulator import EmulatorConfig, Fault, FaultContext, create_app, running_server
+from orgdrift.emulator.config import READ_SCOPES
+from orgdrift.errors import OrgdriftError, UsageError
+from orgdrift.models import LiveOrganization, LiveState
+from orgdrift.reporters import REPORTERS
+from orgdrift.spec import load_specs
+
+TOKEN = f"SECRET-{uuid.uuid4()}"
+CLIENT_ID = "client-marker"
+CLIENT_SECRET = f"SECRET-{uuid.uuid4()}"
+MARKERS = (TOKEN, CLIENT_SECRET)
+ENV_VARS = ("AUTH0_DOMAIN", "AUTH0_API_TOKEN", "AUTH0_ACCESS_TOKEN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "AUTH0_AUDIENCE", "GITHUB_ACTIONS")
+SPEC = "version: 1\npolicy: {unmanaged_organizations: fail}\norganizations:\n  - name: acme\n    connections: [{name: db}]\n"
+STATE = LiveState(
+    (
+        LiveOrganization({"id": "org_aaaaaaaaaaaaaaaa", "name": "acme"}, ({"connection_id": "con_1", "connection": {"name": "other"}},)),
+        LiveOrganization({"id": "org_bbbbbbbbbbbbbbbb", "name": "stray"}, ()),
+    )
+)
+
+Hook = Callable[[FaultContext], Fault | None]
+
+
+def _leaks(text: str) -> list[str]:
+    return [m for m in MARKERS if m in text]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "orgs.yaml").write_text(SPEC, encoding="utf-8")
+
+
+def _serve(faults: Hook | None) -> Iterator[str]:
+    config = EmulatorConfig(tokens={TOKEN: READ_SCOPES}, clients={CLIENT_ID: (CLIENT_SECRET, READ_SCOPES)}, faults=faults)
+    with running_server(create_app(STATE, config)) as url:
+        yield url
+
+
+def _all(status: int | None = None, group: str | None = None, **kw: object) -> Hook:
+    fault = Fault(status=status, **kw)  # type: ignore[arg-type]
+
+    def decide(ctx: FaultContext) -> Fault | None:
+        return fault if group is None or ctx.group == group else None
+
+    return decide
+
+
+def _closed_port() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+FAULTS: dict[str, Hook | None] = {
+    "ok": None,
+    "401": _all(401),
+    "403": _all(403, "organizations"),
+    "5xx": _all(503),
+    "html": _all(malformed="html", group="organizations"),
+    "truncated": _all(malformed="truncated"),
+    "drop": _all(drop_connection=True, group="enabled_connections"),
+    "token-401": _all(401, "token"),
+    "token-403": _all(403, "token"),
+    "token-500": _all(500, "token"),
+    "token-html": _all(malformed="html", group="token"),
+    "slow": _all(delay_ms=3000.0, group="organizations"),
+}
+
+
+@pytest.mark.parametrize("grant", ["token", "client"])
+@pytest.mark.parametrize("case", list(FAULTS))
+def test_no_secret_on_any_error_path(case: str, grant: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    if grant == "token" and case.startswith("token-"):
+        pytest.skip("a static token never calls the token endpoint")
+    if grant == "token":
+        monkeypatch.setenv("AUTH0_API_TOKEN", TOKEN)
+    else:
+        monkeypatch.setenv("AUTH0_CLIENT_ID", CLIENT_ID)
+        monkeypatch.setenv("AUTH0_CLIENT_SECRET", CLIENT_SECRET)
+    reports = [f"--report={fmt}={tmp_path / ('report.' + fmt)}" for fmt in REPORTERS]
+    for url in _serve(FAULTS[case]):
+        args = ["check", "orgs.yaml", "-vv", "--domain", url, "--timeout", "2", "--format", "json", *reports]
+        code = main(args)
+        code2 = main(["snapshot", "orgs.yaml", "-v", "--domain", url, "--timeout", "2", "-o", str(tmp_path / "snap.json")])
+    out, err = capsys.readouterr()
+    assert code in (1, 3) and code2 in (0, 3), err
+    assert "Traceback" not in err
+    assert " -> " in err or case == "slow"  # the -v request log ran
+    assert not _leaks(out + err)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert not _leaks(path.read_text(encoding="utf-8", errors="replace")), path
+
+
+def test_closed_port_and_bad_domain(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AUTH0_API_TOKEN", TOKEN)
+    assert main(["check", "orgs.yaml", "-v", "--domain", _closed_port(), "--timeout", "20"]) == 3
+    assert main(["check", "orgs.yaml", "--domain", f"https://user:{TOKEN}@example.com"]) == 2
+    assert main(["check", "orgs.yaml", "--domain", f"https://example.com/{TOKEN}"]) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and not _leaks(out + err)
+
+
+def _in_process_error(env: dict[str, str], hook: Hook) -> OrgdriftError:
+    config = EmulatorConfig(tokens={TOKEN: READ_SCOPES}, clients={CLIENT_ID: (CLIENT_SECRET, READ_SCOPES)}, faults=hook)
+    tenant = pipeline.Tenant(domain="http://127.0.0.1", env=env, transport=httpx.ASGITransport(app=create_app(STATE, config)))
+    spec = load_specs(["orgs.yaml"], {})
+    with pytest.raises(OrgdriftError) as info:
+        pipeline.read_for_spec(tenant, spec, [])
+    return info.value
+
+
+@pytest.mark.parametrize("case", ["401", "403", "token-401", "token-403", "token-html"])
+def test_exception_str_and_repr_hold_no_secret(case: str) -> None:
+    hook = FAULTS[case]
+    assert hook is not None
+    for env in ({"AUTH0_API_TOKEN": TOKEN}, {"AUTH0_CLIENT_ID": CLIENT_ID, "AUTH0_CLIENT_SECRET": CLIENT_SECRET}):
+        if "AUTH0_API_TOKEN" in env and case.startswith("token-"):
+            continue
+        error = _in_process_error(env, hook)
+        chain = f"{error} {error!r} {error.args!r} {error.__cause__!r} {error.__context__!r} {vars(error)!r}"
+        assert not _leaks(chain)
+
+
+def test_spec_interpolation_never_reads_credentials(tmp_path: Path) -> None:
+    for var in ("AUTH0_CLIENT_SECRET", "AUTH0_API_TOKEN"):
+        spec = tmp_path / f"{var}.yaml"
+        spec.write_text(f"version: 1\norganizations:\n  - name: acme\n    display_name: ${{{var}}}\n", encoding="utf-8")
+        with pytest.raises(UsageError) as info:
+            load_specs([str(spec)], {var: CLIENT_SECRET})
+        assert var in str(info.value) and not _leaks(str(info.value))
+
+
+def test_spec_for_another_domain_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    seen: list[str] = []
+    (tmp_path / "other.yaml").write_text("version: 1\ntenant: {domain: evil.example.com}\norganizations: []\n", encoding="utf-8")
+    monkeypatch.setenv("AUTH0_API_TOKEN", TOKEN)
+    for url in _serve(lambda ctx: seen.append(ctx.path) or None):  # type: ignore[func-returns-value]
+        assert main(["check", "other.yaml", "--domain", url]) == 2
+    _, err = capsys.readouterr()
+    assert "evil.example.com" in err and not seen and not _leaks(err)
+
+
+def test_plain_http_to_a_real_host_is_refused_before_any_request(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AUTH0_API_TOKEN", TOKEN)
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"request sent: {request.url}")
+
+    tenant = pipeline.Tenant(domain="http://tenant.example.com", env={"AUTH0_API_TOKEN": TOKEN}, transport=httpx.MockTransport(refuse))
+    with pytest.raises(UsageError):
+        pipeline.read_for_spec(tenant, load_specs(["orgs.yaml"], {}), [])
+    assert main(["check", "orgs.yaml", "--domain", "http://tenant.example.com"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_real_host_client_verifies_tls_and_honours_proxy_and_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`connect` builds the httpx client with trust_env: HTTPS_PROXY and SSL_CERT_FILE apply, and
+    verification stays on. Inspected without network: the first request fails at the proxy."""
+    import certifi
+
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())
+    monkeypatch.setenv("HTTPS_PROXY", _closed_port())
+    seen: dict[str, object] = {}
+
+    async def inspect() -> None:
+        tenant = pipeline.Tenant(domain="tenant.example.com", env={"AUTH0_API_TOKEN": TOKEN})
+        original = httpx.AsyncClient.__init__
+
+        def spy(self: httpx.AsyncClient, *args: object, **kwargs: object) -> None:
+            original(self, *args, **kwargs)  # type: ignore[arg-type]
+            seen["client"] = self
+            seen["kwargs"] = kwargs
+
+        monkeypatch.setattr(httpx.AsyncClient, "__init__", spy)
+        async with pipeline.connect(tenant) as client:
+            await client.get_organization_by_name("acme")
+
+    with pytest.raises(OrgdriftError) as info:
+        asyncio.run(inspect())
+    kwargs = seen["kwargs"]
+    assert isinstance(kwargs, dict) and kwargs.get("trust_env") is True and kwargs.get("verify", True) is True
+    client = seen["client"]
+    assert isinstance(client, httpx.AsyncClient) and client._trust_env
+    mounts = {str(k.pattern): v for k, v in client._mounts.items()}
+    assert any("https" in k for k in mounts), "HTTPS_PROXY was not picked up"
+    assert not _leaks(str(info.value))
