@@ -1,0 +1,55 @@
+"""Smoke test of the benchmark harness (tests/benchmarks/bench_check.py): a tiny live scenario
+through the real machinery, so the harness cannot silently rot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orgdrift.emulator import Bucket
+from orgdrift.emulator import server as emulator_server
+from tests.benchmarks import bench_check as bench
+
+pytestmark = pytest.mark.loopback
+
+
+def test_minimal_plan_follows_the_fetch_plan() -> None:
+    # 300 declared of 300: a probe page, then 2 more pages beat 200 lookups.
+    assert bench.minimal_plan(300, 300).requests == {
+        "organizations": 3, "organization_by_name": 0, "enabled_connections": 300,
+    }
+    # 2 declared: two lookups, no listing.
+    assert bench.minimal_plan(2, 2).total == 2 + 2
+    # 1,000 with unmanaged organizations checked: 10 checkpoint pages.
+    assert bench.minimal_plan(1000, 1000, list_all=True).requests["organizations"] == 10
+
+
+def test_bound_counts_bursts_and_latency() -> None:
+    scenario = bench.SCENARIOS["rate-limited"]
+    minimal = bench.minimal_plan(300, 300)
+    assert bench.bound_seconds(scenario, minimal) == pytest.approx((300 - 10) / 30)
+    enterprise = bench.SCENARIOS["enterprise-1k"]
+    assert bench.bound_seconds(enterprise, bench.minimal_plan(1000, 1000)) == pytest.approx(594)
+    latency = bench.Scenario("l", 16, latency_ms=100.0)
+    # probe page, then 16 connection requests in 2 rounds of 8
+    assert bench.bound_seconds(latency, bench.minimal_plan(16, 16)) == pytest.approx(0.3)
+    assert bench.bucket_seconds(5, Bucket(rate=1.0, burst=10)) == 0.0
+
+
+def test_tiny_live_scenario_makes_the_minimal_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(emulator_server, "_bind", bench.nodelay_bind)
+    scenario = bench.Scenario("tiny", 10, min_speedup=0.0)
+    row = bench.live_row(scenario, tmp_path)
+    minimal = bench.minimal_plan(10, 10)
+    assert row.minimum == minimal.total == 1 + 10  # one probe page holds all 10
+    assert row.requests == minimal.total
+    assert row.rate_limited == 0
+    assert row.baseline_requests is not None and row.baseline_requests >= 2 * 10
+    assert row.checks and all(row.checks.values())
+    table = bench.markdown([row]).splitlines()
+    assert table[0].startswith("| scenario | orgs | requests (min) | 429s |")
+    assert table[2].startswith("| tiny | 10 | 11 (11) | 0 |")
+    assert len([line for line in table if line.startswith("| tiny ")]) == 1
