@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-import selectors
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -32,40 +31,11 @@ from orgdrift.errors import (
 )
 from orgdrift.models import LiveOrganization, LiveState, RawObject
 
+from .virtual_time import run_virtual
+
 T = TypeVar("T")
 EPOCH = 1_750_000_000.0
 IN_PROCESS = "http://127.0.0.1"
-
-
-class _VirtualSelector(selectors.DefaultSelector):
-    """Instead of blocking until the next timer, jump the virtual clock to it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.now = 0.0
-
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        events = super().select(0)
-        if events or timeout == 0:
-            return events
-        if timeout is None:
-            raise RuntimeError("virtual-time loop would block forever")
-        self.now += timeout
-        return []
-
-
-class VirtualTimeLoop(asyncio.SelectorEventLoop):
-    def __init__(self) -> None:
-        self._virtual = _VirtualSelector()
-        super().__init__(self._virtual)
-
-    def time(self) -> float:
-        return self._virtual.now
-
-
-def run_virtual(coro: Coroutine[Any, Any, T]) -> T:
-    with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
-        return runner.run(coro)
 
 
 def connection(org: int, index: int) -> RawObject:

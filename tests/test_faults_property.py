@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import selectors
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,36 +40,14 @@ from orgdrift.snapshot import dump_snapshot
 from orgdrift.spec import load_specs
 
 SOAK = os.environ.get("ORGDRIFT_SOAK") == "1"
+from .virtual_time import VirtualTimeLoop
+
 EPOCH = 1_750_000_000.0
 ORGS = 150  # two checkpoint pages of 100
 SECRET_ENV = {"AUTH0_API_TOKEN": DEFAULT_TOKEN}
 
 
 # --- virtual time ------------------------------------------------------------------------
-
-
-class _VirtualSelector(selectors.DefaultSelector):
-    def __init__(self) -> None:
-        super().__init__()
-        self.now = 0.0
-
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        events = super().select(0)
-        if events or timeout == 0:
-            return events
-        if timeout is None:
-            raise RuntimeError("virtual-time loop would block forever: a hang")
-        self.now += timeout
-        return []
-
-
-class VirtualTimeLoop(asyncio.SelectorEventLoop):
-    def __init__(self) -> None:
-        self._virtual = _VirtualSelector()
-        super().__init__(self._virtual)
-
-    def time(self) -> float:
-        return self._virtual.now
 
 
 def virtual_wall() -> float:
