@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from orgdrift.emulator import Bucket
-from orgdrift.emulator import server as emulator_server
 from tests.benchmarks import bench_check as bench
 
 pytestmark = pytest.mark.loopback
@@ -37,10 +36,7 @@ def test_bound_counts_bursts_and_latency() -> None:
     assert bench.bucket_seconds(5, Bucket(rate=1.0, burst=10)) == 0.0
 
 
-def test_tiny_live_scenario_makes_the_minimal_requests(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(emulator_server, "_bind", bench.nodelay_bind)
+def test_tiny_live_scenario_makes_the_minimal_requests(tmp_path: Path) -> None:
     scenario = bench.Scenario("tiny", 10, min_speedup=0.0)
     row = bench.live_row(scenario, tmp_path)
     minimal = bench.minimal_plan(10, 10)

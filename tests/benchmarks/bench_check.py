@@ -20,7 +20,6 @@ import contextlib
 import io
 import json
 import math
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,6 @@ if str(ROOT) not in sys.path:
 from orgdrift import cli, pipeline
 from orgdrift.client import ClientOptions
 from orgdrift.emulator import DEFAULT_TOKEN, Bucket, EmulatorConfig, create_app, running_server
-from orgdrift.emulator import server as emulator_server
 from orgdrift.fetch import PAGE, after_probe, plan
 from orgdrift.models import LiveOrganization, LiveState, RawObject
 from orgdrift.reporters import get_reporter
@@ -51,32 +49,6 @@ CONCURRENCY = 8
 HEAVY_MODULES = ("httpx", "deepdiff", "jsonschema", "yaml", "uvicorn", "auth0")
 
 # --- loopback server ---------------------------------------------------------------------------
-
-
-def nodelay_bind(host: str, port: int) -> socket.socket:
-    """Like `server._bind`, but with proto IPPROTO_TCP, so that asyncio sets TCP_NODELAY on the
-    accepted sockets (it skips sockets whose proto is 0). Without it every response waits
-    ~40 ms for the client's delayed ACK (Nagle), which swamps the scenarios' latency."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def ensure_nodelay_server() -> None:
-    """Work around `orgdrift.emulator.server._bind` creating its socket with proto 0."""
-    probe = emulator_server._bind("127.0.0.1", 0)
-    try:
-        if probe.proto == 0:
-            emulator_server._bind = nodelay_bind
-    finally:
-        probe.close()
 
 
 # --- scenarios ---------------------------------------------------------------------------------
@@ -565,7 +537,6 @@ def imports_markdown(results: Mapping[str, Mapping[str, list[str]]]) -> str:
 def run(
     names: Sequence[str], *, quick: bool, workdir: Path, enterprise_orgs: int = 100
 ) -> dict[str, Any]:
-    ensure_nodelay_server()
     rows: list[Row] = []
     for name in names:
         scenario = SCENARIOS[name]

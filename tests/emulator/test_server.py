@@ -69,3 +69,17 @@ def test_serve_refuses_a_port_in_use() -> None:
         with pytest.raises(UsageError, match=f"cannot listen on 127.0.0.1:{port}"):
             serve(create_app(example_state()), "127.0.0.1", port, ready.append)
     assert ready == []
+
+
+def test_listening_socket_says_tcp_so_responses_are_not_delayed_by_nagle() -> None:
+    """asyncio sets TCP_NODELAY on accepted sockets only when the listener's proto is TCP;
+    with proto 0 every response waited ~40 ms for a delayed ACK."""
+    import socket
+
+    from orgdrift.emulator import server
+
+    sock = server._bind("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
