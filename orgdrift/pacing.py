@@ -17,15 +17,18 @@ A request asks `Pacer.slot(group)` for permission to start and reports its respo
 4. **Per-endpoint rates**: Auth0 also limits each endpoint group with a bucket the headers do not
    reveal. A 429 proves that bucket empty at that moment; the successful requests between two
    such proofs, divided by the time between them, measure its sustainable rate. After the first
-   429 a group *probes*: its pace starts from the successes of the second before and doubles
-   every `PROBE_DOUBLING` s. The next 429 gives a first measurement; since the probe began below
-   the true rate (the bucket may have overflowed meanwhile) it can only be low, so the group then
-   climbs *cautiously* (doubling every `CAUTIOUS_DOUBLING` s, or every `DOUBLING_REQUESTS`
-   requests for slow endpoints) from `margin` times it until two measurements agree within
-   `AGREE`, and is then held *steady* at `margin` times the measurement, growing by
-   `STEADY_GROWTH` per second to follow a rate that rises. 429s of requests sent before the last
-   decision are stale and ignored; a 429 too soon to measure (under `MEASURE_WINDOW` s or
-   `MIN_SUCCESSES` successes) halves the pace and keeps the window open.
+   429 a group *probes*: its pace starts from the successes of the second before, is held for
+   `HOLD_REQUESTS` requests (a pace still too fast shows itself by another 429 first) and then
+   doubles every `PROBE_DOUBLING` s. The next 429 gives a first measurement; since the probe
+   began below the true rate (the bucket may have overflowed meanwhile) it can only be low, so
+   the group then climbs *cautiously* (doubling every `CAUTIOUS_DOUBLING` s, or every
+   `DOUBLING_REQUESTS` requests for slow endpoints) from `margin` times it until two
+   measurements agree within `AGREE`, and is then held *steady* at `margin` times the
+   measurement, growing by `STEADY_GROWTH` per second to follow a rate that rises; each
+   confirming measurement halves that growth (down to `MIN_GROWTH`), so a long run pays a 429
+   every couple of minutes rather than every few seconds. 429s of requests sent before the
+   last decision are stale and ignored; a 429 too soon to measure (under `MEASURE_WINDOW` s or
+   `MIN_SUCCESSES` successes) halves the pace, holds it, and keeps the window open.
 
 Clock and sleep are injected, so all of this is unit-tested in virtual time.
 """
@@ -50,17 +53,25 @@ MAX_RATE = 10_000.0
 MEASURE_WINDOW = 0.5
 """Two 429s at least this far apart (by send time) give a rate measurement."""
 
-PROBE_DOUBLING = 0.25
+PROBE_DOUBLING = 0.5
 CAUTIOUS_DOUBLING = 1.0
 AGREE = 0.1
 DOUBLING_REQUESTS = 4.0
 MIN_SUCCESSES = 3
 PROBE_FLOOR = 1.0
 """A probe starts from the successes of the second before the first 429, and at least 1/s."""
+HOLD_REQUESTS = 2.0
+"""After slowing down, a group holds its new pace for this many requests before it climbs: a
+pace still too fast shows itself by another 429 before growth makes it worse."""
 
 RECHECK = 0.1
+CLOCK_SLACK = 1e-9
+"""A start due less than this from now is due now: waiting for it would spin on float rounding."""
 """A waiting request re-reads the pace at least this often (a probing pace grows meanwhile)."""
 STEADY_GROWTH = 0.01
+MIN_GROWTH = 0.001
+"""Each measurement that confirms the last halves the steady growth, down to 0.1 %/s: a long run
+at a stable limit probes upward (and pays a 429) every couple of minutes, not every few seconds."""
 DEFAULT_MARGIN = 0.95
 DEFAULT_CONCURRENCY = 8
 DEFAULT_RESERVE = 0.2
@@ -88,8 +99,9 @@ class GroupRate:
     def __init__(self, *, margin: float = DEFAULT_MARGIN) -> None:
         self.margin = margin
         self._base: float | None = None
-        self._since = 0.0
+        self._grow_from = 0.0
         self._doubling: float | None = None
+        self._growth = STEADY_GROWTH
         self._anchor: float | None = None
         self._decided_at = -math.inf
         self._successes: deque[float] = deque()
@@ -101,10 +113,10 @@ class GroupRate:
         """Requests per second allowed at `now`; None while no 429 has been seen."""
         if self._base is None:
             return None
-        elapsed = max(now - self._since, 0.0)
+        elapsed = max(now - self._grow_from, 0.0)
         if self._doubling is not None:
             return min(self._base * math.pow(2.0, elapsed / self._doubling), MAX_RATE)
-        return min(self._base * (1.0 + STEADY_GROWTH * elapsed), MAX_RATE)
+        return min(self._base * (1.0 + self._growth * elapsed), MAX_RATE)
 
     def on_success(self, sent_at: float) -> None:
         self._successes.append(sent_at)
@@ -123,7 +135,8 @@ class GroupRate:
             return  # sent under the previous pace: says nothing new
         if self._anchor is None:
             seen = self._count(sent_at - 1.0, sent_at)
-            self._set(max(float(seen), PROBE_FLOOR), PROBE_DOUBLING, now)
+            start = max(float(seen), PROBE_FLOOR)
+            self._set(start, PROBE_DOUBLING, now, hold=HOLD_REQUESTS / start)
             self._anchor = sent_at
             return
         span = sent_at - self._anchor
@@ -133,23 +146,27 @@ class GroupRate:
             # A window that began below the true rate let the bucket overflow, so it measures
             # low: keep climbing (gently) until two measurements agree, then hold steady.
             settled = previous is not None and abs(self.measured - previous) <= AGREE * previous
+            if settled and self._doubling is None:
+                self._growth = max(self._growth / 2.0, MIN_GROWTH)
             doubling = None if settled else CAUTIOUS_DOUBLING
-            self._set(max(self.measured * self.margin, MIN_RATE), doubling, now)
+            rate = max(self.measured * self.margin, MIN_RATE)
+            self._set(rate, doubling, now)
             self._anchor = sent_at
             return
         # Too soon to measure: slow down below what the window suggests, keep the anchor so
         # the window grows, and climb back gently.
         current = self.rate_at(now) or PROBE_FLOOR
         bound = (successes + 1) / max(span, 1e-3)
-        self._set(max(min(current * 0.5, bound), MIN_RATE), CAUTIOUS_DOUBLING, now)
+        rate = max(min(current * 0.5, bound), MIN_RATE)
+        self._set(rate, CAUTIOUS_DOUBLING, now, hold=HOLD_REQUESTS / rate)
 
-    def _set(self, rate: float, doubling: float | None, now: float) -> None:
+    def _set(self, rate: float, doubling: float | None, now: float, *, hold: float = 0.0) -> None:
         self._base = rate
         # Cautiously, a slow endpoint doubles no faster than every DOUBLING_REQUESTS requests.
         if doubling is not None and doubling != PROBE_DOUBLING:
             doubling = max(doubling, DOUBLING_REQUESTS / rate)
         self._doubling = doubling
-        self._since = now
+        self._grow_from = now + hold
         self._decided_at = now
         self.decisions += 1
 
@@ -310,7 +327,7 @@ class Pacer:
             while True:
                 now = self._clock()
                 at = self.earliest_start(group, now)
-                if at <= now:
+                if at <= now + CLOCK_SLACK:
                     return self._commit(group, now)
                 if self.deadline is not None and at > self.deadline:
                     raise DeadlineExceeded(

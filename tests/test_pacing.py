@@ -13,6 +13,7 @@ import pytest
 from orgdrift.errors import DeadlineExceeded
 from orgdrift.pacing import (
     MEASURE_WINDOW,
+    MIN_GROWTH,
     PROBE_FLOOR,
     TOKEN_GROUP,
     GlobalBudget,
@@ -57,7 +58,8 @@ def test_group_rate_probes_then_measures() -> None:
         rate.on_success(0.0 + i * 0.001)
     rate.on_limited(0.01, now=0.04)  # first 429: probe from the 10 successes of the last second
     assert rate.rate_at(0.04) == pytest.approx(10.0)
-    assert rate.rate_at(0.29) == pytest.approx(20.0)  # doubles every 0.25 s
+    assert rate.rate_at(0.24) == pytest.approx(10.0)  # held for two requests (0.2 s)
+    assert rate.rate_at(0.74) == pytest.approx(20.0)  # then doubles every 0.5 s
     rate.on_limited(0.02, now=0.05)  # sent before the decision: stale, ignored
     assert rate.decisions == 1
     for i in range(30):  # 30 successes over the next second
@@ -74,6 +76,25 @@ def test_group_rate_probes_then_measures() -> None:
     assert rate.measured == pytest.approx(16 / 0.54)  # with the one sent at 1.0167
     assert rate.rate_at(1.58) == pytest.approx(0.9 * 16 / 0.54)
     assert rate.rate_at(11.58) == pytest.approx(0.9 * 16 / 0.54 * 1.1)  # steady: +1 %/s
+    for i in range(30):
+        rate.on_success(1.6 + i / 30)
+    rate.on_limited(2.61, now=2.64)
+    assert rate.measured == pytest.approx(30 / 1.06)
+    # Each measurement that confirms a steady pace halves its growth: +0.5 %/s now.
+    assert rate.rate_at(12.64) == pytest.approx(0.9 * 30 / 1.06 * 1.05)
+
+
+def test_steady_growth_never_drops_below_the_floor() -> None:
+    rate = GroupRate(margin=1.0)
+    rate.on_limited(0.0, now=0.0)
+    t = 0.0
+    for _ in range(20):  # twenty measurements of exactly 10/s
+        for i in range(10):
+            rate.on_success(t + (i + 1) / 10)
+        t += 1.0
+        rate.on_limited(t + 1e-9, now=t + 0.01)
+    assert rate.measured == pytest.approx(10.0, rel=1e-6)
+    assert rate.rate_at(t + 100.0) == pytest.approx(10.0 * (1 + MIN_GROWTH * 100), rel=1e-3)
 
 
 def test_group_rate_slows_down_when_429s_come_too_fast_to_measure() -> None:
@@ -226,11 +247,13 @@ class SimBucket:
         return True
 
 
-async def _simulated_run(orgs: int, latency: float) -> tuple[float, int, int]:
-    """Global bucket 50/s burst 50 (in the headers) and a hidden 30/s burst 10 bucket."""
+async def _simulated_run(
+    orgs: int, latency: float, hidden_rate: float = 30.0, hidden_burst: float = 10.0
+) -> tuple[float, int, int]:
+    """Global bucket 50/s burst 50 (in the headers) and a hidden bucket (30/s burst 10)."""
     pacer = virtual_pacer(concurrency=8)
     global_bucket = SimBucket(50.0, 50.0, 50.0)
-    hidden = SimBucket(30.0, 10.0, 10.0)
+    hidden = SimBucket(hidden_rate, hidden_burst, hidden_burst)
     sent = 0
     limited = 0
 
@@ -260,4 +283,14 @@ def test_learns_a_hidden_endpoint_limit(latency: float) -> None:
     elapsed, sent, limited = run_virtual(_simulated_run(300, latency))
     bound = 300 / 30.0
     assert elapsed <= 1.15 * bound
+    assert limited <= 0.05 * sent
+
+
+def test_learns_enterprise_enabled_connections_limit_over_a_long_run() -> None:
+    """Enterprise's 100/min burst 10 over 1,000 organizations (ten virtual minutes): the fixed
+    cost of finding the limit and the occasional upward probe stay under 5 %."""
+    elapsed, sent, limited = run_virtual(_simulated_run(1000, 0.03, 100 / 60, 10))
+    bound = (1000 - 10) / (100 / 60)
+    assert elapsed <= 1.05 * bound
+    assert sent <= 1.05 * 1000
     assert limited <= 0.05 * sent
