@@ -10,6 +10,7 @@ data or raises a typed error from `orgdrift.errors`: never partial data as if it
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -79,6 +80,23 @@ class _Reply:
     attempts: int
 
 
+@dataclass(slots=True)
+class _Pending:
+    """A request not yet finished, to say which one a run's time limit cut off."""
+
+    method: str
+    shown: str
+    since: float
+    attempts: int = 0
+    last: str | None = None  # what the last attempt got: "HTTP 429 Too Many Requests", ...
+
+    def describe(self) -> str:
+        tried = "not sent yet" if self.attempts == 0 else f"attempt {self.attempts}"
+        if self.last is not None:
+            tried += f", last answer: {self.last}"
+        return f"{self.method} {self.shown} ({tried})"
+
+
 class _Transient(Exception):
     """An attempt that failed in a retryable way without a usable response."""
 
@@ -133,6 +151,9 @@ class ManagementClient:
         self._rate_limited = 0
         self._first_start: float | None = None
         self._last_end: float | None = None
+        self._pending: dict[int, _Pending] = {}
+        self._pending_ids = itertools.count()
+        self._cut_off: list[str] | None = None
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -143,6 +164,14 @@ class ManagementClient:
     @property
     def pacer(self) -> Pacer:
         return self._pacer
+
+    def unfinished(self) -> list[str]:
+        """The requests unfinished when the run was first cut off (time limit, cancellation),
+        or else those unfinished now; oldest first, for a message saying what was not read."""
+        if self._cut_off is not None:
+            return list(self._cut_off)
+        pending = sorted(self._pending.values(), key=lambda p: p.since)
+        return [p.describe() for p in pending]
 
     @property
     def stats(self) -> Stats:
@@ -275,6 +304,39 @@ class ManagementClient:
         fetches a new token once, without spending an attempt.
         """
         shown = _shown(path, params)
+        key = next(self._pending_ids)
+        pending = self._pending[key] = _Pending(method, shown, since=self._clock())
+        try:
+            return await self._send_with_retries(
+                method, path, shown, params, group, pending, authorize=authorize,
+                json_body=json_body,
+            )
+        except DeadlineExceeded as exc:
+            if self._cut_off is None:
+                others = [p for k, p in self._pending.items() if k != key]
+                self._cut_off = [pending.describe()] + [
+                    p.describe() for p in sorted(others, key=lambda p: p.since)
+                ]
+            raise DeadlineExceeded(f"{pending.describe()}: {exc.message}") from None
+        except asyncio.CancelledError:
+            if self._cut_off is None:  # the first request cancelled sees all still pending
+                self._cut_off = self.unfinished()
+            raise
+        finally:
+            del self._pending[key]
+
+    async def _send_with_retries(
+        self,
+        method: str,
+        path: str,
+        shown: str,
+        params: Mapping[str, str] | None,
+        group: str,
+        pending: _Pending,
+        *,
+        authorize: bool,
+        json_body: Mapping[str, str] | None,
+    ) -> _Reply:
         spent = 0  # attempts counted against max_attempts
         sent = 0  # attempts made
         refreshed = False
@@ -285,22 +347,26 @@ class ManagementClient:
             token = await self._tokens.token() if authorize else None
             try:
                 reply = await self._attempt(
-                    method, path, shown, params, group, token, json_body, sent
+                    method, path, shown, params, group, token, json_body, sent, pending
                 )
             except _Transient as transient:
                 error = transient.error
                 if isinstance(error, BodyDecodeError):
+                    pending.last = "a body that is not JSON"
                     body_failures += 1
                     if body_failures > MAX_BODY_RETRIES or spent >= self._options.max_attempts:
                         raise ProtocolError(f"{method} {shown}: {error.message}") from None
-                elif spent >= self._options.max_attempts:
-                    raise TransportError(
-                        f"{method} {shown}: no response after {spent} attempts "
-                        f"({type(error).__name__})"
-                    ) from None
+                else:
+                    pending.last = f"no response ({type(error).__name__})"
+                    if spent >= self._options.max_attempts:
+                        raise TransportError(
+                            f"{method} {shown}: no response after {spent} attempts "
+                            f"({type(error).__name__})"
+                        ) from None
                 await self._wait(retry_delay(spent - 1, {}, self._wall(), self._rng, status=None))
                 continue
             status = reply.status
+            pending.last = _describe(status) or f"HTTP {status}"
             if status == 401 and token is not None and self._tokens.refreshable and not refreshed:
                 refreshed = True
                 spent -= 1
@@ -321,6 +387,7 @@ class ManagementClient:
         token: Secret | None,
         json_body: Mapping[str, str] | None,
         attempt: int,
+        pending: _Pending,
     ) -> _Reply:
         """One HTTP exchange inside a pacer slot; raises _Transient for retryable failures."""
         url = self._base_url + path + (f"?{urlencode(params)}" if params else "")
@@ -329,6 +396,7 @@ class ManagementClient:
             headers["Authorization"] = f"Bearer {token.reveal()}"
         timeout = self._attempt_timeout()
         async with self._pacer.slot(group) as permit:
+            pending.attempts = attempt
             started = self._begin(attempt)
             try:
                 response = await self._http.request(
@@ -344,7 +412,7 @@ class ManagementClient:
                 self._finish(method, shown, None, attempt, started, type(exc).__name__)
                 if isinstance(exc, httpx.TimeoutException) and self._past_deadline():
                     raise DeadlineExceeded(
-                        f"{method} {shown}: the run's time limit passed during the request"
+                        "the run's time limit passed while waiting for the response"
                     ) from None
                 raise _Transient(exc) from None
             self._pacer.record(permit, response.status_code, response.headers)
@@ -376,7 +444,7 @@ class ManagementClient:
         if deadline is not None:
             left = deadline - self._clock()
             if left <= 0:
-                raise DeadlineExceeded("the run's time limit passed before all data was read")
+                raise DeadlineExceeded("the run's time limit passed before it could be sent")
             timeout = min(timeout, left)
         return timeout
 
@@ -388,7 +456,7 @@ class ManagementClient:
         deadline = self._options.deadline
         if deadline is not None and self._clock() + delay > deadline:
             raise DeadlineExceeded(
-                f"the run's time limit would pass during a {delay:.1f} s wait before a retry"
+                f"the run's time limit would pass during the {delay:.1f} s wait before its retry"
             )
         await self._sleep(delay)
 

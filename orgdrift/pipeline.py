@@ -98,14 +98,38 @@ def _run_read(tenant: Tenant, work: Callable[[ManagementClient], Any]) -> tuple[
 
 
 async def _bounded(tenant: Tenant, work: Callable[[ManagementClient], Any]) -> tuple[Any, Stats]:
+    """Run `work` under the run's time limit; when it passes, say what could not be read."""
+    clients: list[ManagementClient] = []
     try:
         async with asyncio.timeout(tenant.timeout), connect(tenant) as client:
+            clients.append(client)
             result = await work(client)
             return result, client.stats
     except TimeoutError:
-        raise DeadlineExceeded(
-            f"the run did not finish within --timeout {tenant.timeout:g} s"
-        ) from None
+        if clients:
+            unfinished = clients[0].unfinished()
+            detail = unfinished[0] if unfinished else "reading the tenant"
+            more = unfinished[1:]
+        else:
+            detail, more = "connecting (token request and scope check)", []
+        raise DeadlineExceeded(_deadline_message(tenant, f"{detail} was cut off", more, clients)) from None
+    except DeadlineExceeded as exc:
+        more = clients[0].unfinished()[1:] if clients else []
+        raise DeadlineExceeded(_deadline_message(tenant, exc.message, more, clients)) from None
+
+
+def _deadline_message(
+    tenant: Tenant, what: str, more: Sequence[str], clients: Sequence[ManagementClient]
+) -> str:
+    limit = f" {tenant.timeout:g} s" if tenant.timeout is not None else ""
+    message = f"the read did not finish within --timeout{limit}, so there is no verdict: {what}"
+    if more:
+        message += f"; {len(more)} more request{'s' if len(more) != 1 else ''} unfinished"
+    if clients:
+        stats = clients[0].stats
+        sent = f"{stats.requests} request{'s' if stats.requests != 1 else ''} sent"
+        message += f" ({sent}, {stats.rate_limited} answered 429). Raise --timeout to allow more"
+    return message
 
 
 def read_for_spec(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,7 +35,7 @@ from orgdrift.emulator import (
     create_app,
     running_server,
 )
-from orgdrift.errors import ExitCode, OrgdriftError
+from orgdrift.errors import DeadlineExceeded, ExitCode, OrgdriftError
 from orgdrift.models import LiveOrganization, LiveState, RawObject, Spec
 from orgdrift.snapshot import dump_snapshot
 from orgdrift.spec import load_specs
@@ -231,9 +232,30 @@ def test_any_fault_schedule_gives_truth_or_exit_3(world: World, schedule: dict[t
     check_outcome(world, schedule, timeout)
 
 
+def _deadline_message(world: World, schedule: Mapping[tuple[str, int], Fault], timeout: float) -> str:
+    with pytest.raises(DeadlineExceeded) as caught:
+        pipeline.read_for_spec(_tenant(world.live, _hook(schedule), timeout), world.spec, [])
+    return caught.value.message
+
+
 def test_hours_ahead_reset_storm_ends_with_exit_3_within_timeout(world: World) -> None:
     storm = {("organizations", n): Fault(status=429, ratelimit_reset_offset=4 * 3600.0) for n in range(1, 50)}
     assert check_outcome(world, storm, 30.0) is ExitCode.INCOMPLETE
+    message = _deadline_message(world, storm, 30.0)
+    # Names the limit, the request that could not be read, and what it last got.
+    assert message.startswith("the read did not finish within --timeout 30 s, so there is no verdict: GET /api/v2/organizations?")
+    assert "last answer: HTTP 429 Too Many Requests" in message
+    assert "wait before its retry" in message
+    assert "Raise --timeout" in message
+
+
+def test_a_response_slower_than_the_timeout_names_the_requests_cut_off(world: World) -> None:
+    # Every enabled-connections request hangs for a minute; the run has 20 s.
+    slow = {("enabled_connections", n): Fault(delay_ms=60_000.0) for n in range(1, 80)}
+    message = _deadline_message(world, slow, 20.0)
+    assert "within --timeout 20 s, so there is no verdict: GET /api/v2/organizations/org_" in message
+    assert "/enabled_connections" in message
+    assert re.search(r"; \d+ more requests? unfinished", message), message
 
 
 def test_stuck_cursor_is_exit_3(world: World) -> None:
