@@ -139,9 +139,31 @@ def _variable_problem(name: str, env: Mapping[str, str]) -> str | None:
 
 
 @cache
-def _validator() -> jsonschema.Draft202012Validator:
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """`pattern` with JSON Schema's (ECMA-262) meaning of a final `$`: the very end of the
+    string. Python's `$` also matches before a final newline, so "acme\\n" would pass
+    `^[a-z0-9_-]{1,50}$`; the schema's patterns end in `$` only in that sense."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _ecma_pattern(
+    validator: Any, pattern: str, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_SpecValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"pattern": _ecma_pattern}
+)
+
+
+@cache
+def _validator() -> Any:
     schema = load_schema(SPEC_SCHEMA)
-    return jsonschema.Draft202012Validator(schema)
+    return _SpecValidator(schema)
 
 
 def _schema_problems(doc: LoadedDocument) -> list[Problem]:
@@ -234,7 +256,7 @@ def _keyword(
             raise _Unsupported(keyword)  # jsonschema's equality treats bools apart; keep it simple
         return lambda value: not isinstance(value, bool) and value in options
     if keyword == "pattern":
-        search = re.compile(arg).search
+        search = ecma_regex(arg).search
         return lambda value: not isinstance(value, str) or search(value) is not None
     if keyword == "minLength":
         return lambda value: not isinstance(value, str) or len(value) >= arg

@@ -265,6 +265,30 @@ def test_interpolated_value_is_validated(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("line", "where", "shown", "what"),
+    [
+        ('  - name: "acme\\n"', "s.yaml:3:11 $.organizations[0].name", "'acme\\n'", "organization name"),
+        (
+            '  - {name: acme, id: "org_Ac7mEq2LxT9pRz4K\\n"}',
+            "s.yaml:3:22 $.organizations[0].id",
+            "'org_Ac7mEq2LxT9pRz4K\\n'",
+            "organization id",
+        ),
+    ],
+)
+def test_a_trailing_newline_is_not_a_valid_name_or_id(
+    tmp_path: Path, line: str, where: str, shown: str, what: str
+) -> None:
+    """JSON Schema's `$` is the end of the string (ECMA-262), not "before a final newline"
+    as in Python's `re`; both the fast check and jsonschema's messages agree."""
+    spec = write(tmp_path, "s.yaml", f"version: 1\norganizations:\n{line}\n")
+    found = problems([spec])
+    assert [f"{at} {path}" for at, path, _ in found] == [where]
+    message = found[0][2]
+    assert message.startswith(f"{shown} is not a valid Auth0 {what}"), message
+
+
 def test_unset_variable_is_one_problem_not_two(tmp_path: Path) -> None:
     spec = write(tmp_path, "s.yaml", "version: 1\norganizations:\n  - name: ${ORGDRIFT_NAME}\n")
     assert problems([spec]) == [
