@@ -155,7 +155,7 @@ def _ecma_pattern(
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-_SpecValidator = jsonschema.validators.extend(
+_SpecValidator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
     jsonschema.Draft202012Validator, {"pattern": _ecma_pattern}
 )
 

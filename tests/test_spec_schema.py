@@ -577,7 +577,7 @@ DOCUMENT = st.fixed_dictionaries(
 def test_fast_check_agrees_with_jsonschema(document: dict[str, Any]) -> None:
     checks = spec_module._fast_checks()
     assert checks is not None
-    validator = jsonschema.Draft202012Validator(load_schema(SPEC_SCHEMA))
+    validator = spec_module._validator()  # jsonschema, with ECMA-262's final `$`
     assert checks[0](document) == validator.is_valid(document)
     for org in document["organizations"]:
         alone = {"version": 1, "organizations": [org]}
@@ -603,3 +603,13 @@ def test_narrowed_validation_reports_what_full_validation_reports(
     assert {p.path for p in full if p.path.endswith(".colour")} == {
         f"$.organizations[{i}].colour" for i in (4, 12, 20, 28, 36, 44)
     }
+
+
+def test_plain_jsonschema_would_accept_a_trailing_newline_ours_does_not() -> None:
+    """Why the spec validator overrides `pattern`: Python's `$` matches before a final newline."""
+    plain = jsonschema.Draft202012Validator(load_schema(SPEC_SCHEMA))
+    document = {"version": 1, "organizations": [{"name": "acme\n"}]}
+    assert plain.is_valid(document)
+    assert not spec_module._validator().is_valid(document)
+    assert spec_module.ecma_regex("^a$").search("a\n") is None
+    assert spec_module.ecma_regex("^a\\$").search("a$") is not None  # an escaped $ is kept
