@@ -1,22 +1,35 @@
-"""Safe YAML loading that keeps the line and column of every value, in one pass.
+"""Safe YAML loading that keeps the line and column of every value, in one pass over the events.
 
-PyYAML composes the document into nodes (libyaml's C composer when available); this module turns
-the nodes into plain JSON-like values and records where each value and each mapping key stands.
-It keeps YAML 1.1 scalar meaning exactly as PyYAML's safe loader gives it (it calls the same
-constructors), refuses every tag outside the safe set, refuses duplicate keys and non-string keys,
-and bounds alias expansion so that an alias bomb is refused quickly instead of eating memory.
+libyaml's parser (PyYAML's pure-Python one where libyaml is missing) turns the text into events;
+this module builds plain JSON-like values straight from them and records where each value and
+each mapping key stands. No node tree is built: that tree took about 30 bytes of memory per byte
+of spec and most of the load time. Scalars keep their YAML 1.1 meaning exactly as PyYAML's safe
+loader gives it (the same resolver and constructors). Every tag outside the safe set, duplicate
+and non-string keys, recursive aliases and nesting deeper than `MAX_DEPTH` are refused with a
+located problem; an alias costs as many values as it expands to, against a budget, so an alias
+bomb is refused quickly instead of eating memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import yaml
-from yaml.composer import Composer
+from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from orgdrift.errors import Problem, SpecError
@@ -24,21 +37,25 @@ from orgdrift.errors import Problem, SpecError
 try:  # libyaml's parser: about 4x faster than the pure-Python scanner and parser
     from yaml._yaml import CParser
 
-    class _Loader(Composer, CParser, Resolver):
-        """libyaml's C parser under PyYAML's Python composer.
-
-        libyaml's own composer (CSafeLoader) recurses on the C stack and kills the process with
-        SIGSEGV on a document nested some 50,000 levels deep (`[[[[...`); the Python composer
-        raises RecursionError instead, which `load_yaml` reports. It costs about 15% more.
-        """
+    class _Parser(CParser, Resolver):
+        """libyaml's event parser (a state machine: no recursion however deep the nesting),
+        with PyYAML's resolver for the implicit tags of plain scalars."""
 
         def __init__(self, stream: str) -> None:
             CParser.__init__(self, stream)
-            Composer.__init__(self)
             Resolver.__init__(self)
 
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Parser(Reader, Scanner, Parser, Resolver):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Resolver.__init__(self)
 
 MAX_BYTES = 64 * 1024 * 1024
 """Refuse input files larger than this (a 10,000-organization spec is about 6 MB)."""
@@ -67,10 +84,11 @@ _SEQ_TAGS = {"tag:yaml.org,2002:seq"}
 _MAP_TAGS = {"tag:yaml.org,2002:map"}
 
 
-@dataclass(frozen=True, slots=True)
-class Mark:
-    line: int  # 1-based
-    column: int  # 1-based
+class Mark(NamedTuple):
+    """A 1-based line and column (a named tuple: there is one per value, so it must be cheap)."""
+
+    line: int
+    column: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,13 +141,12 @@ def read_text(file: str, raw: bytes) -> str:
 
 
 def load_yaml(file: str, text: str) -> LoadedDocument:
-    """Compose one YAML document and convert it, keeping marks. Raises SpecError."""
+    """Parse one YAML document into values, keeping marks. Raises SpecError."""
+    budget = max(MIN_NODE_BUDGET, MAX_NODES_FACTOR * len(text))
+    parser = _Parser(text)
     try:
-        loader = _Loader(text)
-        try:
-            root = loader.get_single_node()
-        finally:
-            loader.dispose()
+        builder = _Builder(file, parser, budget)
+        data = builder.document()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -137,106 +154,303 @@ def load_yaml(file: str, text: str) -> LoadedDocument:
         raise SpecError([Problem(file, line, column, "", f"YAML syntax error: {what}")]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Problem(file, 0, 0, "", f"YAML error: {exc}")]) from None
-    except RecursionError:
-        raise SpecError([Problem(file, 0, 0, "", "YAML nested too deeply")]) from None
-    if root is None:
+    finally:
+        parser.dispose()
+    if data is _EMPTY:
         raise SpecError([Problem(file, 1, 1, "", "the file is empty: expected a YAML mapping")])
-    budget = max(MIN_NODE_BUDGET, MAX_NODES_FACTOR * len(text))
-    converter = _Converter(file, budget)
-    data = converter.convert(root, ())
-    return LoadedDocument(file, data, converter.values, converter.keys)
+    return LoadedDocument(file, data, dict(builder.value_log), dict(builder.key_log))
 
 
-class _Converter:
-    def __init__(self, file: str, budget: int) -> None:
+_EMPTY = object()
+_PLAIN_CACHE = 4096
+_MERGE_SLOT = -1
+"""Path element under which a merge key's value is read before it is merged (never an index)."""
+
+Entries = list[tuple[Path, Mark]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Anchor:
+    value: Any
+    mark: Mark
+    values: Entries  # marks of the anchored value and everything in it, paths relative to it
+    keys: Entries
+    depth: int  # the longest relative path
+
+
+def _mark(event: Any) -> Mark:
+    return Mark(event.start_mark.line + 1, event.start_mark.column + 1)
+
+
+def _copy(value: Any) -> Any:
+    """A fresh copy of an aliased value, so that every place it appears can be changed alone."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+class _Builder:
+    """Values from parser events, recursively; nesting is capped at MAX_DEPTH levels, so the
+    recursion is too."""
+
+    def __init__(self, file: str, parser: _Parser, budget: int) -> None:
         self.file = file
+        self.parser: Any = parser  # PyYAML's stubs type events loosely: Any at this edge
         self.budget = budget
-        self.values: dict[Path, Mark] = {}
-        self.keys: dict[Path, Mark] = {}
+        # Marks in document order; a later entry for the same path wins (explicit keys over
+        # merged ones). Kept as lists so that an anchor can take its slice.
+        self.value_log: Entries = []
+        self.key_log: Entries = []
+        self._anchors: dict[str, _Anchor | None] = {}  # None while the anchored value is read
+        self._anchor_events: dict[str, Any] = {}
         self._constructor = SafeConstructor()
-        self._active: set[int] = set()
+        self._plain: dict[str, str] = {}  # tag of each plain scalar text seen (keys repeat a lot)
 
-    def fail(self, node: Node, path: Path, message: str) -> SpecError:
-        mark = node.start_mark
-        return SpecError(
-            [Problem(self.file, mark.line + 1, mark.column + 1, json_path(path), message)]
-        )
+    # --- errors and limits ---
 
-    def spend(self, node: Node, path: Path) -> None:
-        self.budget -= 1
+    def fail(self, mark: Mark, path: Path, message: str) -> SpecError:
+        if _MERGE_SLOT in path:  # inside a merge key's value: report the merging mapping
+            path = path[: path.index(_MERGE_SLOT)]
+        return SpecError([Problem(self.file, mark.line, mark.column, json_path(path), message)])
+
+    def spend(self, mark: Mark, path: Path, count: int) -> None:
+        self.budget -= count
         if self.budget < 0:
-            raise self.fail(node, path, "aliases expand into too many values (alias bomb?)")
+            raise self.fail(mark, path, "aliases expand into too many values (alias bomb?)")
 
-    def convert(self, node: Node, path: Path) -> Any:
-        self.spend(node, path)
-        self.values[path] = Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+    # --- the stream ---
+
+    def document(self) -> Any:
+        parser = self.parser
+        parser.get_event()  # StreamStartEvent
+        if parser.check_event(StreamEndEvent):
+            return _EMPTY
+        start = parser.get_event()  # DocumentStartEvent
+        data = self.node(())
+        parser.get_event()  # DocumentEndEvent
+        if not parser.check_event(StreamEndEvent):
+            extra = parser.get_event()
+            raise ComposerError(
+                "expected a single document in the stream",
+                start.start_mark,
+                "but found another document",
+                extra.start_mark,
+            )
+        return data
+
+    def node(self, path: Path) -> Any:
+        event = self.parser.get_event()
+        mark = _mark(event)
+        if isinstance(event, AliasEvent):
+            return self._alias(event, mark, path)
+        self.spend(mark, path, 1)
+        self.value_log.append((path, mark))
         if len(path) > MAX_DEPTH:
-            raise self.fail(node, path, f"values are nested more than {MAX_DEPTH} levels deep")
-        if isinstance(node, ScalarNode):
-            return self._scalar(node, path)
-        if id(node) in self._active:
-            raise self.fail(node, path, "recursive alias")
-        self._active.add(id(node))
-        try:
-            if isinstance(node, SequenceNode):
-                if node.tag not in _SEQ_TAGS:
-                    raise self.fail(node, path, f"tag {node.tag!r} is not allowed")
-                return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
-            if isinstance(node, MappingNode):
-                return self._mapping(node, path)
-        finally:
-            self._active.discard(id(node))
-        raise self.fail(node, path, "unsupported YAML node")  # pragma: no cover
+            raise self.fail(mark, path, f"values are nested more than {MAX_DEPTH} levels deep")
+        anchor = event.anchor if isinstance(event, ScalarEvent | CollectionStartEvent) else None
+        if anchor is not None:
+            self._open(anchor, event)
+            values_from, keys_from = len(self.value_log) - 1, len(self.key_log)
+        if isinstance(event, ScalarEvent):
+            value = self._scalar(event, mark, path)
+        elif isinstance(event, SequenceStartEvent):
+            value = self._sequence(event, mark, path)
+        elif isinstance(event, MappingStartEvent):
+            value = self._mapping(event, mark, path)
+        else:  # pragma: no cover - the parser gives only these here
+            raise self.fail(mark, path, "unsupported YAML node")
+        if anchor is not None:
+            self._close(anchor, value, mark, path, values_from, keys_from)
+        return value
 
-    def _scalar(self, node: ScalarNode, path: Path) -> Any:
-        construct = _SCALAR_TAGS.get(node.tag)
+    # --- anchors and aliases ---
+
+    def _open(self, anchor: str, event: Any) -> None:
+        first = self._anchor_events.get(anchor)
+        if first is not None:
+            raise ComposerError(
+                f"found duplicate anchor {anchor!r}; first occurrence",
+                first.start_mark,
+                "second occurrence",
+                event.start_mark,
+            )
+        self._anchor_events[anchor] = event
+        self._anchors[anchor] = None
+
+    def _close(
+        self, anchor: str, value: Any, mark: Mark, path: Path, values_from: int, keys_from: int
+    ) -> None:
+        n = len(path)
+        values = [(p[n:], m) for p, m in self.value_log[values_from:]]
+        keys = [(p[n:], m) for p, m in self.key_log[keys_from:]]
+        depth = max(len(p) for p, _ in values)
+        self._anchors[anchor] = _Anchor(value, mark, values, keys, depth)
+
+    def _alias(self, event: Any, mark: Mark, path: Path) -> Any:
+        name = event.anchor
+        if name not in self._anchors:
+            raise ComposerError(None, None, f"found undefined alias {name!r}", event.start_mark)
+        anchor = self._anchors[name]
+        if anchor is None:
+            raise self.fail(_mark(self._anchor_events[name]), path, "recursive alias")
+        self.spend(mark, path, len(anchor.values))
+        if len(path) + anchor.depth > MAX_DEPTH:
+            raise self.fail(mark, path, f"values are nested more than {MAX_DEPTH} levels deep")
+        self.value_log.extend(((*path, *rel), m) for rel, m in anchor.values)
+        self.key_log.extend(((*path, *rel), m) for rel, m in anchor.keys)
+        return _copy(anchor.value)
+
+    # --- scalars and collections ---
+
+    def _scalar_tag(self, event: Any) -> str:
+        tag = event.tag
+        if tag is not None and tag != "!":
+            return str(tag)
+        implicit = event.implicit
+        if not implicit[0]:  # quoted, or a block scalar: a string unless tagged
+            return str(self.parser.resolve(ScalarNode, event.value, implicit))
+        value = event.value
+        found = self._plain.get(value)
+        if found is None:
+            found = str(self.parser.resolve(ScalarNode, value, implicit))
+            if len(self._plain) < _PLAIN_CACHE:
+                self._plain[value] = found
+        return found
+
+    def _scalar(self, event: Any, mark: Mark, path: Path) -> Any:
+        tag = self._scalar_tag(event)
+        if tag == _STR:
+            return event.value
+        construct = _SCALAR_TAGS.get(tag)
         if construct is None:
-            raise self.fail(node, path, f"tag {node.tag!r} is not allowed")
+            raise self.fail(mark, path, f"tag {tag!r} is not allowed")
+        node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             return construct(self._constructor, node)
         except (ConstructorError, ValueError) as exc:
-            raise self.fail(node, path, f"invalid {node.tag.rsplit(':', 1)[-1]}: {exc}") from None
+            raise self.fail(mark, path, f"invalid {tag.rsplit(':', 1)[-1]}: {exc}") from None
 
-    def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
-        if node.tag not in _MAP_TAGS:
-            raise self.fail(node, path, f"tag {node.tag!r} is not allowed")
-        # Merged values first, so that the marks of explicit keys (which win) overwrite theirs.
-        merged: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
-                merged.update(self._merge_sources(value_node, path))
+    def _collection_tag(self, event: Any, kind: type[Any]) -> str:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.parser.resolve(kind, None, event.implicit)
+        return str(tag)
+
+    def _sequence(self, event: Any, mark: Mark, path: Path) -> list[Any]:
+        tag = self._collection_tag(event, SequenceNode)
+        if tag not in _SEQ_TAGS:
+            raise self.fail(mark, path, f"tag {tag!r} is not allowed")
+        items: list[Any] = []
+        parser = self.parser
+        while not parser.check_event(SequenceEndEvent):
+            items.append(self.node((*path, len(items))))
+        parser.get_event()
+        return items
+
+    def _mapping(self, event: Any, mark: Mark, path: Path) -> dict[str, Any]:
+        tag = self._collection_tag(event, MappingNode)
+        if tag not in _MAP_TAGS:
+            raise self.fail(mark, path, f"tag {tag!r} is not allowed")
         result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
+        merges: list[_Merge] = []
+        parser = self.parser
+        while not parser.check_event(MappingEndEvent):
+            key = self._key(path)
+            if key is None:
+                merges.append(self._merge_value(path))
                 continue
-            if not isinstance(key_node, ScalarNode) or key_node.tag != _STR:
-                msg = (
-                    f"mapping key {key_node.value!r} must be a string (quote it)"
-                    if isinstance(key_node, ScalarNode)
-                    else "a mapping key must be a string, not a collection"
-                )
-                raise self.fail(key_node, path, msg)
-            key = str(key_node.value)
-            if key in result:
-                raise self.fail(key_node, (*path, key), f"duplicate key {key!r}")
-            self.keys[(*path, key)] = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = self.convert(value_node, (*path, key))
-        for key, value in merged.items():
-            result.setdefault(key, value)
+            name, key_mark = key
+            if name in result:
+                raise self.fail(key_mark, (*path, name), f"duplicate key {name!r}")
+            self.key_log.append(((*path, name), key_mark))
+            result[name] = self.node((*path, name))
+        parser.get_event()
+        if merges:
+            self._apply_merges(result, merges, path)
         return result
 
-    def _merge_sources(self, node: Node, path: Path) -> dict[str, Any]:
-        sources = node.value if isinstance(node, SequenceNode) else [node]
-        merged: dict[str, Any] = {}
-        for source in reversed(sources):
-            self.spend(source, path)  # merging empty mappings must not escape the budget
-            if not isinstance(source, MappingNode):
-                raise self.fail(source, path, "a merge key (<<) must name a mapping")
-            if id(source) in self._active:
-                raise self.fail(source, path, "recursive alias")
-            self._active.add(id(source))
-            try:
-                merged.update(self._mapping(source, path))
-            finally:
-                self._active.discard(id(source))
-        return merged
+    def _key(self, path: Path) -> tuple[str, Mark] | None:
+        """A mapping key: its text and mark, or None for a merge key (`<<`)."""
+        event: Any = self.parser.peek_event()
+        mark = _mark(event)
+        if isinstance(event, CollectionStartEvent):
+            raise self.fail(mark, path, "a mapping key must be a string, not a collection")
+        if isinstance(event, ScalarEvent):
+            tag = self._scalar_tag(event)
+            if tag == _MERGE:
+                self.parser.get_event()
+                return None
+            if tag != _STR:
+                raise self.fail(mark, path, f"mapping key {event.value!r} must be a string (quote it)")
+            self.parser.get_event()
+            if event.anchor is not None:
+                self._open(event.anchor, event)
+                self._anchors[event.anchor] = _Anchor(event.value, mark, [((), mark)], [], 0)
+            return event.value, mark
+        # Otherwise an alias as a key: it must name a string.
+        self.parser.get_event()
+        name = event.anchor
+        if name not in self._anchors:
+            raise ComposerError(None, None, f"found undefined alias {name!r}", event.start_mark)
+        anchor = self._anchors[name]
+        if anchor is None:
+            raise self.fail(_mark(self._anchor_events[name]), path, "recursive alias")
+        self.spend(mark, path, 1)
+        if isinstance(anchor.value, str):
+            return anchor.value, mark
+        if isinstance(anchor.value, dict | list):
+            raise self.fail(mark, path, "a mapping key must be a string, not a collection")
+        raise self.fail(mark, path, f"mapping key {anchor.value!r} must be a string (quote it)")
+
+    # --- merge keys (<<) ---
+
+    def _merge_value(self, path: Path) -> _Merge:
+        """Read the value of a merge key: a mapping or a list of mappings, with their marks."""
+        slot = (*path, _MERGE_SLOT)
+        values_from, keys_from = len(self.value_log), len(self.key_log)
+        value = self.node(slot)
+        n = len(slot)
+        values = [(p[n:], m) for p, m in self.value_log[values_from:]]
+        keys = [(p[n:], m) for p, m in self.key_log[keys_from:]]
+        del self.value_log[values_from:]
+        del self.key_log[keys_from:]
+        marks = {p: m for p, m in values if len(p) <= 1}
+        sources: list[tuple[Path, Any]] = (
+            [((i,), item) for i, item in enumerate(value)]
+            if isinstance(value, list)
+            else [((), value)]
+        )
+        for prefix, source in sources:
+            if not isinstance(source, dict):
+                raise self.fail(marks[prefix], path, "a merge key (<<) must name a mapping")
+            self.spend(marks[prefix], path, 1)  # merging empty mappings is not free either
+        return _Merge(cast(list[tuple[Path, dict[str, Any]]], sources), values, keys)
+
+    def _apply_merges(self, result: dict[str, Any], merges: list[_Merge], path: Path) -> None:
+        """Merged keys, where no explicit key says otherwise: within one merge key the first
+        mapping listed wins; a later merge key wins over an earlier one (as PyYAML does)."""
+        chosen: dict[str, tuple[_Merge, Path]] = {}
+        for merge in merges:
+            for prefix, source in reversed(merge.sources):
+                for name in source:
+                    chosen[name] = (merge, prefix)
+        for name, (merge, prefix) in chosen.items():
+            if name in result:
+                continue
+            source = dict(merge.sources)[prefix]
+            result[name] = source[name]
+            head = (*prefix, name)
+            n = len(prefix)
+            self.value_log.extend(
+                ((*path, *p[n:]), m) for p, m in merge.values if p[: n + 1] == head
+            )
+            self.key_log.extend(((*path, *p[n:]), m) for p, m in merge.keys if p[: n + 1] == head)
+
+
+@dataclass(frozen=True, slots=True)
+class _Merge:
+    sources: list[tuple[Path, dict[str, Any]]]  # each mapping merged, by its place in the value
+    values: Entries  # marks, paths relative to the merge key's value
+    keys: Entries

@@ -489,7 +489,7 @@ CLI_FAILURES: dict[str, tuple[str, str]] = {
         "aliases expand into too many values (alias bomb?)",
     ),
     "python tag": ("x: !!python/object/apply:os.system [echo]\n", "is not allowed"),
-    "deep nesting": ("a: " + "[" * 60_000 + "]" * 60_000 + "\n", "YAML nested too deeply"),
+    "deep nesting": ("a: " + "[" * 60_000 + "]" * 60_000 + "\n", "nested more than 64 levels deep"),
     "recursive merge": ("a: &a {<<: *a}\n", "recursive alias"),
     "not UTF-8": ("", "not valid UTF-8"),
     "list document": ("- 1\n", "is not of type 'object'"),

@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orgdrift import yamlload
 from orgdrift.errors import SpecError
@@ -151,9 +154,21 @@ def test_billion_laughs_is_refused_within_budget() -> None:
     assert column > 1
 
 
-def test_merge_bomb_of_empty_mappings_is_refused() -> None:
+def test_merge_of_empty_mappings_costs_what_it_builds() -> None:
+    # Values are built once per anchor and merged, never re-expanded: nine levels of ten merged
+    # aliases cost some 200 values, not 10**9 walks (the node-tree loader had to refuse this).
     lines = ["a0: &a0 {}"]
     lines += [f"a{i}: &a{i} {{<<: [" + ", ".join([f"*a{i - 1}"] * 10) + "]}" for i in range(1, 10)]
+    assert load_yaml("f.yaml", "\n".join(lines)).data["a9"] == {}
+
+
+def test_alias_bomb_through_merges_is_refused() -> None:
+    # Each level holds ten copies of the one before under a merged key: 10**9 values.
+    lines = ["a0: &a0 {k: [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]}"]
+    lines += [
+        f"a{i}: &a{i} {{<<: *a{i - 1}, k{i}: [" + ", ".join([f"*a{i - 1}"] * 10) + "]}"
+        for i in range(1, 10)
+    ]
     assert refusal("\n".join(lines))[3] == "aliases expand into too many values (alias bomb?)"
 
 
@@ -166,8 +181,11 @@ def test_modest_alias_use_is_fine() -> None:
 
 @pytest.mark.parametrize("depth", [100_000, 1_000_000])
 def test_extreme_nesting_is_an_error_not_a_crash(depth: int) -> None:
-    # libyaml's C composer overflows the C stack (SIGSEGV) somewhere near 50,000 levels.
-    assert refusal("a: " + "[" * depth + "]" * depth) == (0, 0, "", "YAML nested too deeply")
+    # libyaml's C composer overflows the C stack (SIGSEGV) somewhere near 50,000 levels; its
+    # parser has no recursion, and the builder stops at the 65th level.
+    line, column, path, message = refusal("a: " + "[" * depth + "]" * depth)
+    assert (line, column, path) == (1, 68, "$.a" + "[0]" * 64)
+    assert message == "values are nested more than 64 levels deep"
 
 
 def test_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -276,3 +294,46 @@ JSON_PATHS: dict[str, tuple[tuple[str | int, ...], str]] = {
 @pytest.mark.parametrize(("path", "expected"), JSON_PATHS.values(), ids=JSON_PATHS.keys())
 def test_json_path(path: tuple[str | int, ...], expected: str) -> None:
     assert json_path(path) == expected
+
+
+# --- the event builder means what PyYAML's safe loader means -------------------------------------
+
+JSON_LIKE = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(data=JSON_LIKE, flow=st.sampled_from([False, True, None]), unicode=st.booleans())
+def test_values_agree_with_pyyaml_safe_load(data: Any, flow: bool | None, unicode: bool) -> None:
+    text = yaml.safe_dump({"root": data}, default_flow_style=flow, allow_unicode=unicode)
+    assert load_yaml("f.yaml", text).data == yaml.safe_load(text)
+
+
+ANCHORED = [
+    "a: &x {b: [1, 2, {c: d}]}\ne: *x\nf: [*x, *x]\n",
+    "base: &b {x: 1, y: [2, 3]}\nm: {<<: *b, y: 4}\nn: {z: 0, <<: [*b, {x: 9, w: 8}]}\n",
+    "one: &o {a: 1}\ntwo: &t {a: 2, b: 2}\nm: {<<: *o, <<: *t}\n",
+    "k: &k key\nm: {*k : v}\n",
+    "s: &s yes\nt: *s\nl: &l [a, b]\nu: [*l, *s]\n",
+    "- &a 1\n- *a\n- {<<: {p: 1}, q: 2}\n",
+]
+
+
+@pytest.mark.parametrize("text", ANCHORED)
+def test_anchors_aliases_and_merges_agree_with_pyyaml(text: str) -> None:
+    assert load_yaml("f.yaml", text).data == yaml.safe_load(text)
+
+
+def test_marks_of_an_alias_are_those_of_its_anchor() -> None:
+    doc = load_yaml("f.yaml", "a: &x {b: [1, 2]}\nc: *x\n")
+    assert doc.values[("c",)] == doc.values[("a",)] == Mark(1, 4)
+    assert doc.values[("c", "b", 1)] == Mark(1, 15)
+    assert doc.keys[("c", "b")] == Mark(1, 8)
