@@ -288,13 +288,18 @@ class _Builder:
         depth = max(len(p) for p, _ in values)
         self._anchors[anchor] = _Anchor(value, mark, values, keys, depth)
 
-    def _alias(self, event: Any, mark: Mark, path: Path) -> Any:
+    def _anchored(self, event: Any, path: Path) -> _Anchor:
+        """What an alias event names; undefined or still being read (recursive) is an error."""
         name = event.anchor
         if name not in self._anchors:
             raise ComposerError(None, None, f"found undefined alias {name!r}", event.start_mark)
         anchor = self._anchors[name]
         if anchor is None:
             raise self.fail(_mark(self._anchor_events[name]), path, "recursive alias")
+        return anchor
+
+    def _alias(self, event: Any, mark: Mark, path: Path) -> Any:
+        anchor = self._anchored(event, path)
         self.spend(mark, path, len(anchor.values))
         if len(path) + anchor.depth > MAX_DEPTH:
             raise self.fail(mark, path, f"values are nested more than {MAX_DEPTH} levels deep")
@@ -391,12 +396,7 @@ class _Builder:
             return event.value, mark
         # Otherwise an alias as a key: it must name a string.
         self.parser.get_event()
-        name = event.anchor
-        if name not in self._anchors:
-            raise ComposerError(None, None, f"found undefined alias {name!r}", event.start_mark)
-        anchor = self._anchors[name]
-        if anchor is None:
-            raise self.fail(_mark(self._anchor_events[name]), path, "recursive alias")
+        anchor = self._anchored(event, path)
         self.spend(mark, path, 1)
         if isinstance(anchor.value, str):
             return anchor.value, mark
