@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -361,7 +362,7 @@ class ManagementClient:
                     if spent >= self._options.max_attempts:
                         raise TransportError(
                             f"{method} {shown}: no response after {spent} attempts "
-                            f"({type(error).__name__})"
+                            f"({_reason(error)})"
                         ) from None
                 await self._wait(retry_delay(spent - 1, {}, self._wall(), self._rng, status=None))
                 continue
@@ -410,6 +411,13 @@ class ManagementClient:
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 self._pacer.record(permit, None, {})
                 self._finish(method, shown, None, attempt, started, type(exc).__name__)
+                refused = _certificate_error(exc)
+                if refused is not None:  # not transient: retrying cannot make it trusted
+                    raise TransportError(
+                        f"{method} {shown}: TLS certificate verification failed for "
+                        f"{httpx.URL(url).host}: {refused}. If a proxy re-signs TLS traffic, "
+                        "set SSL_CERT_FILE to a bundle that includes its CA"
+                    ) from None
                 if isinstance(exc, httpx.TimeoutException) and self._past_deadline():
                     raise DeadlineExceeded(
                         "the run's time limit passed while waiting for the response"
@@ -473,6 +481,25 @@ class ManagementClient:
         self._last_end = end if self._last_end is None else max(self._last_end, end)
         if self._on_event is not None:
             self._on_event(RequestEvent(method, shown, status, attempt, end - started, error))
+
+
+def _certificate_error(exc: BaseException) -> str | None:
+    """The reason when `exc` comes from a TLS certificate that failed verification."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return str(cause.verify_message or cause.reason or "certificate not trusted")
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _reason(error: Exception) -> str:
+    """`ConnectError: [Errno 111] Connection refused`: the type and a short message (transport
+    errors carry no request headers, so no credential can be in them)."""
+    text = " ".join(str(error).split())[:160]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _shown(path: str, params: Mapping[str, str] | None) -> str:

@@ -422,7 +422,7 @@ def test_transport_errors_are_retried_then_typed(exc: type[httpx.TransportError]
     def broken(request: httpx.Request) -> httpx.Response:
         raise exc("boom", request=request)
 
-    with pytest.raises(TransportError, match=f"no response after 5 attempts \\({exc.__name__}\\)"):
+    with pytest.raises(TransportError, match=f"no response after 5 attempts \\({exc.__name__}: boom\\)"):
         run_client(broken, all_orgs)
 
 
