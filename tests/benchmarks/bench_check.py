@@ -66,6 +66,7 @@ class Scenario:
     max_bound_ratio: float | None = None  # target: wall / bound
     min_speedup: float | None = None  # target: baseline wall / orgdrift wall
     max_parse_ratio: float | None = None  # offline target: check / parse
+    count_targets: bool = True  # requests and 429 targets (not for a short scaled run)
 
     def config(self) -> EmulatorConfig:
         return EmulatorConfig(
@@ -266,7 +267,7 @@ class Row:
         return self.baseline_seconds / self.seconds
 
     def evaluate(self, scenario: Scenario) -> None:
-        if self.minimum:
+        if self.minimum and scenario.count_targets:
             self.checks["requests<=1.05xmin"] = self.requests <= 1.05 * self.minimum
             self.checks["429<=5%"] = self.rate_limited <= 0.05 * max(1, self.requests)
         if scenario.max_bound_ratio is not None and self.bound_ratio is not None:
@@ -386,13 +387,21 @@ def projection_rows(scenario: Scenario, workdir: Path, *, quick: bool, scaled: i
     if quick:
         return rows
     label = "full run" if scaled == scenario.orgs else f"scaled run, {scaled} orgs"
+    # Learning a hidden per-endpoint limit costs a roughly fixed number of 429s (the requests in
+    # flight when the burst runs out, then the probe); the request and 429 targets are for the
+    # whole scenario, so a scaled run is held to the pace target only.
+    full = scaled == scenario.orgs
     small = Scenario(f"{scenario.name} ({label})", scaled,
                      global_bucket=scenario.global_bucket, buckets=scenario.buckets,
-                     baseline=False, max_bound_ratio=1.15)
+                     baseline=False, max_bound_ratio=1.15, count_targets=full)
     row = live_row(small, workdir)
     if row.bound_ratio is not None:
         row.note = (f"projection at this pace: {bound * row.bound_ratio:.0f} s "
                     f"for {scenario.orgs} organizations")
+    if not full:
+        row.note += (f"; {row.rate_limited} 429s of {row.requests} requests, mostly the fixed cost"
+                     " of finding the hidden limit: the request and 429 targets are checked on"
+                     " the full run (--enterprise-orgs 1000)")
     rows.append(row)
     return rows
 
