@@ -95,6 +95,8 @@ class _Pending:
         tried = "not sent yet" if self.attempts == 0 else f"attempt {self.attempts}"
         if self.last is not None:
             tried += f", last answer: {self.last}"
+        elif self.attempts:
+            tried += ", no answer yet"
         return f"{self.method} {self.shown} ({tried})"
 
 
