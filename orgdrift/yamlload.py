@@ -179,7 +179,11 @@ class _Anchor:
 
 
 def _mark(event: Any) -> Mark:
-    return Mark(event.start_mark.line + 1, event.start_mark.column + 1)
+    start = event.start_mark
+    return _new_mark(Mark, (start.line + 1, start.column + 1))
+
+
+_new_mark = tuple.__new__  # Mark(line, column) without NamedTuple's Python-level __new__
 
 
 def _copy(value: Any) -> Any:
@@ -243,6 +247,12 @@ class _Builder:
     def node(self, path: Path) -> Any:
         event = self.parser.get_event()
         mark = _mark(event)
+        if type(event) is ScalarEvent and event.anchor is None:  # most values: the fast path
+            self.spend(mark, path, 1)
+            self.value_log.append((path, mark))
+            if len(path) > MAX_DEPTH:
+                raise self.fail(mark, path, f"values are nested more than {MAX_DEPTH} levels deep")
+            return self._scalar(event, mark, path)
         if isinstance(event, AliasEvent):
             return self._alias(event, mark, path)
         self.spend(mark, path, 1)
@@ -349,7 +359,7 @@ class _Builder:
             raise self.fail(mark, path, f"tag {tag!r} is not allowed")
         items: list[Any] = []
         parser = self.parser
-        while not parser.check_event(SequenceEndEvent):
+        while type(parser.peek_event()) is not SequenceEndEvent:
             items.append(self.node((*path, len(items))))
         parser.get_event()
         return items
@@ -361,16 +371,17 @@ class _Builder:
         result: dict[str, Any] = {}
         merges: list[_Merge] = []
         parser = self.parser
-        while not parser.check_event(MappingEndEvent):
+        while type(parser.peek_event()) is not MappingEndEvent:
             key = self._key(path)
             if key is None:
                 merges.append(self._merge_value(path))
                 continue
             name, key_mark = key
+            child = (*path, name)
             if name in result:
-                raise self.fail(key_mark, (*path, name), f"duplicate key {name!r}")
-            self.key_log.append(((*path, name), key_mark))
-            result[name] = self.node((*path, name))
+                raise self.fail(key_mark, child, f"duplicate key {name!r}")
+            self.key_log.append((child, key_mark))
+            result[name] = self.node(child)
         parser.get_event()
         if merges:
             self._apply_merges(result, merges, path)
