@@ -82,14 +82,22 @@ class _Reply:
 
 
 @dataclass(slots=True)
-class _Pending:
-    """A request not yet finished, to say which one a run's time limit cut off."""
+class _Request:
+    """One logical request while it is being sent (its attempts, and what the last one got),
+    so that a run cut off by its time limit can say which requests were not read."""
 
     method: str
-    shown: str
+    path: str
+    params: Mapping[str, str] | None
+    group: str
+    json_body: Mapping[str, str] | None
     since: float
     attempts: int = 0
     last: str | None = None  # what the last attempt got: "HTTP 429 Too Many Requests", ...
+
+    @property
+    def shown(self) -> str:
+        return _shown(self.path, self.params)
 
     def describe(self) -> str:
         tried = "not sent yet" if self.attempts == 0 else f"attempt {self.attempts}"
@@ -154,7 +162,7 @@ class ManagementClient:
         self._rate_limited = 0
         self._first_start: float | None = None
         self._last_end: float | None = None
-        self._pending: dict[int, _Pending] = {}
+        self._pending: dict[int, _Request] = {}
         self._pending_ids = itertools.count()
         self._cut_off: list[str] | None = None
 
@@ -306,21 +314,19 @@ class ManagementClient:
         answered 200 with a body that is not JSON. A 401 with a client-credentials token
         fetches a new token once, without spending an attempt.
         """
-        shown = _shown(path, params)
         key = next(self._pending_ids)
-        pending = self._pending[key] = _Pending(method, shown, since=self._clock())
+        request = self._pending[key] = _Request(
+            method, path, params, group, json_body, since=self._clock()
+        )
         try:
-            return await self._send_with_retries(
-                method, path, shown, params, group, pending, authorize=authorize,
-                json_body=json_body,
-            )
+            return await self._send_with_retries(request, authorize=authorize)
         except DeadlineExceeded as exc:
             if self._cut_off is None:
                 others = [p for k, p in self._pending.items() if k != key]
-                self._cut_off = [pending.describe()] + [
+                self._cut_off = [request.describe()] + [
                     p.describe() for p in sorted(others, key=lambda p: p.since)
                 ]
-            raise DeadlineExceeded(f"{pending.describe()}: {exc.message}") from None
+            raise DeadlineExceeded(f"{request.describe()}: {exc.message}") from None
         except asyncio.CancelledError:
             if self._cut_off is None:  # the first request cancelled sees all still pending
                 self._cut_off = self.unfinished()
@@ -328,18 +334,8 @@ class ManagementClient:
         finally:
             del self._pending[key]
 
-    async def _send_with_retries(
-        self,
-        method: str,
-        path: str,
-        shown: str,
-        params: Mapping[str, str] | None,
-        group: str,
-        pending: _Pending,
-        *,
-        authorize: bool,
-        json_body: Mapping[str, str] | None,
-    ) -> _Reply:
+    async def _send_with_retries(self, request: _Request, *, authorize: bool) -> _Reply:
+        where = f"{request.method} {request.shown}"
         spent = 0  # attempts counted against max_attempts
         sent = 0  # attempts made
         refreshed = False
@@ -349,27 +345,24 @@ class ManagementClient:
             sent += 1
             token = await self._tokens.token() if authorize else None
             try:
-                reply = await self._attempt(
-                    method, path, shown, params, group, token, json_body, sent, pending
-                )
+                reply = await self._attempt(request, token, sent)
             except _Transient as transient:
                 error = transient.error
                 if isinstance(error, BodyDecodeError):
-                    pending.last = "a body that is not JSON"
+                    request.last = "a body that is not JSON"
                     body_failures += 1
                     if body_failures > MAX_BODY_RETRIES or spent >= self._options.max_attempts:
-                        raise ProtocolError(f"{method} {shown}: {error.message}") from None
+                        raise ProtocolError(f"{where}: {error.message}") from None
                 else:
-                    pending.last = f"no response ({type(error).__name__})"
+                    request.last = f"no response ({type(error).__name__})"
                     if spent >= self._options.max_attempts:
                         raise TransportError(
-                            f"{method} {shown}: no response after {spent} attempts "
-                            f"({_reason(error)})"
+                            f"{where}: no response after {spent} attempts ({_reason(error)})"
                         ) from None
                 await self._wait(retry_delay(spent - 1, {}, self._wall(), self._rng, status=None))
                 continue
             status = reply.status
-            pending.last = _describe(status) or f"HTTP {status}"
+            request.last = _describe(status) or f"HTTP {status}"
             if status == 401 and token is not None and self._tokens.refreshable and not refreshed:
                 refreshed = True
                 spent -= 1
@@ -380,26 +373,17 @@ class ManagementClient:
             delay = retry_delay(spent - 1, reply.headers, self._wall(), self._rng, status=status)
             await self._wait(delay)
 
-    async def _attempt(
-        self,
-        method: str,
-        path: str,
-        shown: str,
-        params: Mapping[str, str] | None,
-        group: str,
-        token: Secret | None,
-        json_body: Mapping[str, str] | None,
-        attempt: int,
-        pending: _Pending,
-    ) -> _Reply:
+    async def _attempt(self, request: _Request, token: Secret | None, attempt: int) -> _Reply:
         """One HTTP exchange inside a pacer slot; raises _Transient for retryable failures."""
+        method, path, params, shown = request.method, request.path, request.params, request.shown
+        json_body = request.json_body
         url = self._base_url + path + (f"?{urlencode(params)}" if params else "")
         headers = {"Accept": "application/json", "User-Agent": f"orgdrift/{__version__}"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token.reveal()}"
         timeout = self._attempt_timeout()
-        async with self._pacer.slot(group) as permit:
-            pending.attempts = attempt
+        async with self._pacer.slot(request.group) as permit:
+            request.attempts = attempt
             started = self._begin(attempt)
             try:
                 response = await self._http.request(
