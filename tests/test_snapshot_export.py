@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-from orgdrift.cli import main
 from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app, running_server
 from orgdrift.snapshot import load_snapshot
 
-from .test_cli_check import CREDENTIAL_VARS, ROOT, TENANT, state_of
+from .test_cli_check import CREDENTIAL_VARS, ROOT, TENANT, run, state_of
 
 
 @pytest.fixture
@@ -26,13 +25,6 @@ def tenant_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         monkeypatch.setenv("AUTH0_DOMAIN", url)
         monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)
         yield url
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def findings(report_text: str) -> list[tuple[Any, ...]]:

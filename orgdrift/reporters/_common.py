@@ -192,6 +192,15 @@ def summary_line(report: Report) -> str:
     )
 
 
+def stats_phrase(report: Report) -> str:
+    """`7 requests, 1 retry, 1 rate limited, 1.23 s`: what reading the tenant took."""
+    s = report.stats
+    return (
+        f"{plural(s.requests, 'request')}, {plural(s.retries, 'retry')}, "
+        f"{s.rate_limited} rate limited, {s.seconds:.2f} s"
+    )
+
+
 # --- JSON values -----------------------------------------------------------------------------
 
 
@@ -213,6 +222,11 @@ def location_dict(source: Location | None) -> dict[str, Any] | None:
     if source is None:
         return None
     return {"file": source.file, "line": source.line, "column": source.column}
+
+
+def json_document(document: Any) -> str:
+    """A whole JSON report as written to a file: indented, UTF-8 kept, newline-terminated."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def compact_json(value: Any) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
 from orgdrift.models import Finding, OrgResult, Report
@@ -10,6 +9,7 @@ from orgdrift.reporters._common import (
     TOOL_NAME,
     Counts,
     RenderOptions,
+    json_document,
     json_value,
     location_dict,
     ordered_organizations,
@@ -83,4 +83,4 @@ class JsonReporter:
     suffix: ClassVar[str] = ".json"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False) + "\n"
+        return json_document(report_to_dict(report))

@@ -11,7 +11,7 @@ from orgdrift.reporters._common import (
     RenderOptions,
     compact_json,
     ordered_findings,
-    plural,
+    stats_phrase,
     summary_line,
     visible,
 )
@@ -80,11 +80,7 @@ def _findings_table(report: Report, verbose: bool) -> list[str]:
 
 
 def _stats(report: Report) -> str:
-    s = report.stats
-    return (
-        f"<sub>orgdrift {cell(report.tool_version)}: {plural(s.requests, 'request')}, "
-        f"{plural(s.retries, 'retry')}, {s.rate_limited} rate limited, {s.seconds:.2f} s</sub>"
-    )
+    return f"<sub>orgdrift {cell(report.tool_version)}: {stats_phrase(report)}</sub>"
 
 
 class MarkdownReporter:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -15,6 +14,7 @@ from orgdrift.reporters._common import (
     KIND_INFO,
     TOOL_NAME,
     RenderOptions,
+    json_document,
     json_value,
     ordered_findings,
 )
@@ -110,4 +110,4 @@ class SarifReporter:
     suffix: ClassVar[str] = ".sarif"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        return json.dumps(report_to_sarif(report), indent=2, ensure_ascii=False) + "\n"
+        return json_document(report_to_sarif(report))

@@ -10,7 +10,7 @@ from orgdrift.reporters._common import (
     compact_json,
     ordered_findings,
     ordered_organizations,
-    plural,
+    stats_phrase,
     summary_line,
     visible,
 )
@@ -59,11 +59,7 @@ def _summary(report: Report, options: RenderOptions) -> str:
 
 
 def _stats_line(report: Report) -> str:
-    stats = report.stats
-    return (
-        f"{report.source}: {plural(stats.requests, 'request')}, "
-        f"{plural(stats.retries, 'retry')}, {stats.rate_limited} rate limited, {stats.seconds:.2f} s"
-    )
+    return f"{report.source}: {stats_phrase(report)}"
 
 
 class TextReporter:
