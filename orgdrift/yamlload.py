@@ -12,6 +12,7 @@ bomb is refused quickly instead of eating memory.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
@@ -186,15 +187,6 @@ def _mark(event: Any) -> Mark:
 _new_mark = tuple.__new__  # Mark(line, column) without NamedTuple's Python-level __new__
 
 
-def _copy(value: Any) -> Any:
-    """A fresh copy of an aliased value, so that every place it appears can be changed alone."""
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
-
-
 class _Builder:
     """Values from parser events, recursively; nesting is capped at MAX_DEPTH levels, so the
     recursion is too."""
@@ -315,7 +307,7 @@ class _Builder:
             raise self.fail(mark, path, f"values are nested more than {MAX_DEPTH} levels deep")
         self.value_log.extend(((*path, *rel), m) for rel, m in anchor.values)
         self.key_log.extend(((*path, *rel), m) for rel, m in anchor.keys)
-        return _copy(anchor.value)
+        return copy.deepcopy(anchor.value)  # every place it appears can be changed alone
 
     # --- scalars and collections ---
 
