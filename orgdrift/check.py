@@ -6,22 +6,25 @@ same findings for the same state.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from orgdrift import __version__
-from orgdrift.diff import compare, live_index, missing, unmanaged
+from orgdrift.diff import compare, missing, unmanaged
 from orgdrift.errors import IncompleteSnapshotError, UsageError
 from orgdrift.models import (
-    Finding,
+    LiveOrganization,
     LiveState,
     OrgDecl,
     OrgResult,
     OrgStatus,
     Report,
+    Scope,
     Severity,
     Spec,
     Stats,
 )
+
+Match = tuple[OrgDecl, LiveOrganization | None]
 
 
 def select(spec: Spec, names: Sequence[str]) -> tuple[OrgDecl, ...]:
@@ -42,15 +45,23 @@ def checks_unmanaged(spec: Spec, names: Sequence[str]) -> bool:
     return spec.unmanaged_organizations != "ignore" and not names
 
 
+def match(decls: Sequence[OrgDecl], orgs: Iterable[LiveOrganization]) -> list[Match]:
+    """Each declaration with its live organization (by id when declared, else by name)."""
+    by_id: dict[str, LiveOrganization] = {}
+    by_name: dict[str, LiveOrganization] = {}
+    for org in orgs:
+        by_id[org.id] = org
+        by_name[org.name] = org
+    return [(d, by_id.get(d.id) if d.id is not None else by_name.get(str(d.name))) for d in decls]
+
+
 def evaluate(
     spec: Spec, decls: Sequence[OrgDecl], live: LiveState, *, check_unmanaged: bool
 ) -> tuple[OrgResult, ...]:
     """Compare each declaration with its live organization; add unmanaged ones when asked."""
-    by_id, by_name = live_index(live.organizations)
     results: list[OrgResult] = []
     matched: set[str] = set()
-    for decl in decls:
-        org = by_id.get(decl.id) if decl.id is not None else by_name.get(str(decl.name))
+    for decl, org in match(decls, live.organizations):
         if org is None:
             results.append(OrgResult(decl.name, decl.id, OrgStatus.MISSING, (missing(decl),), decl.location))
             continue
@@ -73,17 +84,18 @@ def _unmanaged(spec: Spec, live: LiveState, matched: set[str]) -> list[OrgResult
             "unmanaged organizations cannot be checked: the live state does not list every "
             "organization of the tenant (take the snapshot with --all)"
         )
-    declared_ids = {d.id for d in spec.organizations if d.id}
-    declared_names = {d.name for d in spec.organizations if d.name}
-    extra = [
-        o
-        for o in live.organizations
-        if o.id not in matched and o.id not in declared_ids and o.name not in declared_names
-    ]
+    declared = {d.id for d in spec.organizations} | {d.name for d in spec.organizations}
+    extra = [o for o in live.organizations if o.id not in matched and not {o.id, o.name} & declared]
     severity = Severity.ERROR if spec.unmanaged_organizations == "fail" else Severity.WARNING
-    findings: list[Finding] = unmanaged(extra, severity, None)
     return [
-        OrgResult(f.organization, str(f.actual), OrgStatus.UNMANAGED, (f,), None) for f in findings
+        OrgResult(
+            org.name or org.id,
+            org.id,
+            OrgStatus.UNMANAGED,
+            (unmanaged(org, severity, spec.unmanaged_source),),
+            None,
+        )
+        for org in sorted(extra, key=lambda o: (o.name, o.id))
     ]
 
 
@@ -95,6 +107,7 @@ def build_report(
     checked_at: str,
     stats: Stats,
     from_snapshot: bool = False,
+    scope: Scope | None = None,
 ) -> Report:
     return Report(
         tool_version=__version__,
@@ -104,4 +117,5 @@ def build_report(
         organizations=results,
         stats=stats,
         source="snapshot" if from_snapshot else "api",
+        scope=scope or Scope(declared=sum(1 for r in results if r.status is not OrgStatus.UNMANAGED)),
     )

@@ -12,10 +12,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TextIO
 
 from orgdrift import __version__
 from orgdrift.errors import ExitCode, OrgdriftError, SpecError, UsageError
+from orgdrift.files import STDOUT, check_targets, write_atomic
 
 if TYPE_CHECKING:
     from orgdrift import pipeline
@@ -79,104 +81,69 @@ def _out(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
 
 
-# --- commands ------------------------------------------------------------------------------
+# --- commands: options from argv, one pipeline call, render, exit code --------------------
 
 
 def _cmd_validate(args: argparse.Namespace) -> ExitCode:
-    from orgdrift.spec import load_specs
+    from orgdrift import pipeline
 
-    spec = load_specs(args.spec, os.environ)
-    if not args.quiet:
-        count = len(spec.organizations)
-        files = ", ".join(f.path for f in spec.files)
-        _out(f"{files}: valid ({count} organization{'s' if count != 1 else ''})")
-    return ExitCode.IN_SYNC
+    output = _output(args, inputs=args.spec)
+    return _emit(pipeline.run_validate(args.spec, os.environ), output)
 
 
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
     from orgdrift import pipeline
-    from orgdrift.models import Stats
-    from orgdrift.snapshot import load_snapshot
-    from orgdrift.spec import load_specs
 
-    reports = _report_targets(args.report)
-    spec = load_specs(args.spec, os.environ)
-    pipeline.check_selection(spec, args.org)
-    if args.live:
-        live, stats = load_snapshot(args.live), Stats()
-    else:
-        tenant = _tenant(args)
-        pipeline.verify_spec_tenant(spec, tenant)
-        with _progress(args) as progress:
-            live, stats = pipeline.read_for_spec(tenant, spec, args.org, progress)
-    report = pipeline.check(spec, args.org, live, stats, from_snapshot=bool(args.live))
-    _emit(report, args, reports)
-    return pipeline.verdict(report)
+    output = _output(args, inputs=[*args.spec, args.live or ""])
+    with _progress(args) as progress:
+        options = pipeline.CheckOptions(
+            specs=tuple(args.spec),
+            env=os.environ,
+            orgs=tuple(args.org),
+            snapshot=args.live,
+            tenant=None if args.live else _tenant(args),
+            progress=progress,
+        )
+        report = pipeline.run_check(options)
+    return _emit(report, output)
 
 
 def _cmd_snapshot(args: argparse.Namespace) -> ExitCode:
     from orgdrift import pipeline
-    from orgdrift.files import write_atomic
     from orgdrift.snapshot import dump_snapshot
-    from orgdrift.spec import load_specs
 
-    tenant = _tenant(args)
+    check_targets([args.output], inputs=args.spec)
     with _progress(args) as progress:
-        if args.spec and not args.all:
-            spec = load_specs(args.spec, os.environ)
-            pipeline.verify_spec_tenant(spec, tenant)
-            live, stats = pipeline.read_for_spec(tenant, spec, args.org, progress)
-        else:
-            live, stats = pipeline.read_everything(tenant, args.org, progress)
-    write_atomic(args.output, dump_snapshot(live))
-    if not args.quiet:
-        _err(f"orgdrift: wrote {len(live.organizations)} organizations to {args.output} "
-             f"({stats.requests} requests, {stats.seconds:.1f} s)")
+        specs = () if args.all else tuple(args.spec)
+        options = pipeline.ReadOptions(_tenant(args), specs, tuple(args.org), progress)
+        live, stats = pipeline.run_snapshot(options)
+    _write(args.output, dump_snapshot(live))
+    _note(args, f"orgdrift: wrote {len(live.organizations)} organizations to {args.output} "
+                f"({stats.requests} requests, {stats.seconds:.1f} s)")
     return ExitCode.IN_SYNC
 
 
 def _cmd_export(args: argparse.Namespace) -> ExitCode:
     from orgdrift import pipeline
-    from orgdrift.files import write_atomic
 
-    tenant = _tenant(args)
+    target = args.output or STDOUT
+    check_targets([target], inputs=[])
     with _progress(args) as progress:
-        live, _ = pipeline.read_everything(tenant, args.org, progress)
-    text = pipeline.export_spec(live)
-    if args.output and args.output != "-":
-        write_atomic(args.output, text)
-        if not args.quiet:
-            _err(f"orgdrift: wrote {len(live.organizations)} organizations to {args.output}")
-    else:
-        _out(text)
+        options = pipeline.ReadOptions(_tenant(args), orgs=tuple(args.org), progress=progress)
+        text, live = pipeline.run_export(options)
+    _write(target, text)
+    if target != STDOUT:
+        _note(args, f"orgdrift: wrote {len(live.organizations)} organizations to {target}")
     return ExitCode.IN_SYNC
 
 
 def _cmd_demo(args: argparse.Namespace) -> ExitCode:
-    import httpx
-
     from orgdrift import pipeline
-    from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app
-    from orgdrift.resources import demo_bytes
-    from orgdrift.snapshot import parse_snapshot
-    from orgdrift.spec import load_spec_bytes
 
-    spec = load_spec_bytes("examples/orgs.yaml", demo_bytes("orgs.yaml"), os.environ)
-    state = parse_snapshot("examples/tenant.json", demo_bytes("tenant.json"))
-    app = create_app(state, EmulatorConfig.enterprise())
-    tenant = pipeline.Tenant(
-        domain="http://127.0.0.1",
-        env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
-        transport=httpx.ASGITransport(app=app),
-        on_event=_request_logger(args),
-    )
-    if not args.quiet:
-        _err("orgdrift demo: checking examples/orgs.yaml against an emulated tenant "
-             "(examples/tenant.json), in process, no credentials or network needed.\n")
-    live, stats = pipeline.read_for_spec(tenant, spec, args.org)
-    report = pipeline.check(spec, args.org, live, stats)
-    _emit(report, args, _report_targets(args.report))
-    return pipeline.verdict(report)
+    output = _output(args, inputs=[])
+    _note(args, "orgdrift demo: checking examples/orgs.yaml against an emulated tenant "
+                "(examples/tenant.json), in process, no credentials or network needed.\n")
+    return _emit(pipeline.run_demo(args.org, _request_logger(args)), output)
 
 
 def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
@@ -211,17 +178,19 @@ def _tenant(args: argparse.Namespace) -> pipeline.Tenant:
     from orgdrift import pipeline
     from orgdrift.client import ClientOptions
 
-    domain = args.domain or os.environ.get("AUTH0_DOMAIN")
-    if not domain:
-        raise UsageError("no tenant: set AUTH0_DOMAIN or pass --domain")
-    options = ClientOptions(concurrency=args.concurrency, max_rps=args.max_rps)
     return pipeline.Tenant(
-        domain=domain,
+        domain=args.domain or os.environ.get("AUTH0_DOMAIN", ""),
         env=os.environ,
-        options=options,
+        options=ClientOptions(concurrency=args.concurrency, max_rps=args.max_rps),
         timeout=args.timeout,
         on_event=_request_logger(args),
     )
+
+
+def _note(args: argparse.Namespace, text: str) -> None:
+    """Chatter on stderr, which -q silences (never the requested output)."""
+    if not args.quiet:
+        _err(text)
 
 
 def _request_logger(args: argparse.Namespace) -> Callable[[RequestEvent], None] | None:
@@ -272,17 +241,31 @@ def _progress(args: argparse.Namespace) -> Iterator[Callable[[int, int], None] |
         line.close()
 
 
-def _report_targets(values: Sequence[str]) -> list[tuple[str, str]]:
+@dataclass(frozen=True, slots=True)
+class _Output:
+    """What to print and which report files to write, all checked before the first request."""
+
+    format: str
+    reports: tuple[tuple[str, str], ...]  # (format, path); path "-" is stdout
+    color: bool
+    verbose: bool
+    quiet: bool
+
+
+def _output(args: argparse.Namespace, inputs: Sequence[str]) -> _Output:
     from orgdrift.reporters import get_reporter
 
-    targets = []
-    for value in values:
+    reports = []
+    for value in args.report:
         fmt, sep, path = value.partition("=")
         if not sep or not path:
             raise UsageError(f"--report takes FORMAT=PATH, got {value!r}")
         get_reporter(fmt)  # an unknown format is a usage error before any request
-        targets.append((fmt, path))
-    return targets
+        reports.append((fmt, path))
+    explicit_stdout = [STDOUT] if args.format != "auto" else []
+    check_targets([*explicit_stdout, *(path for _, path in reports)], inputs)
+    verbose = bool(getattr(args, "verbose", 0))
+    return _Output(_format(args), tuple(reports), _color(args), verbose, args.quiet)
 
 
 def _format(args: argparse.Namespace) -> str:
@@ -300,16 +283,33 @@ def _color(args: argparse.Namespace) -> bool:
     return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def _emit(report: Report, args: argparse.Namespace, targets: Sequence[tuple[str, str]]) -> None:
-    from orgdrift.files import write_atomic
+def _emit(report: Report, output: _Output) -> ExitCode:
+    """Every requested report, whatever the outcome; the error itself on stderr; the exit code."""
+    from orgdrift.files import repo_paths
     from orgdrift.reporters import RenderOptions, get_reporter
 
-    for fmt, path in targets:
-        write_atomic(path, get_reporter(fmt).render(report, RenderOptions()))
-    if args.quiet:
-        return
-    options = RenderOptions(color=_color(args), verbose=bool(args.verbose))
-    _out(get_reporter(_format(args)).render(report, options))
+    files = [f.path for f in report.spec_files]
+    files += [f.source.file for f in report.findings if f.source is not None]
+    files += [p.file for p in report.failure.problems] if report.failure else []
+    options = RenderOptions(paths=repo_paths(files, os.environ))
+    for fmt, path in output.reports:
+        _write(path, get_reporter(fmt).render(report, options))
+    if report.failure is not None:
+        _err(get_reporter("text").render(report, options).rstrip("\n"))
+    on_stdout = STDOUT in (path for _, path in output.reports)
+    shown_on_stderr = output.format == "text" and report.failure is not None
+    quiet = output.quiet and output.format == "text" and report.exit_code == 0
+    if not (on_stdout or shown_on_stderr or quiet):
+        options = replace(options, color=output.color, verbose=output.verbose)
+        _out(get_reporter(output.format).render(report, options))
+    return report.exit_code
+
+
+def _write(path: str, text: str) -> None:
+    if path == STDOUT:
+        _out(text)
+    else:
+        write_atomic(path, text)
 
 
 # --- the parser ----------------------------------------------------------------------------
@@ -350,7 +350,9 @@ def _add_output_options(cmd: argparse.ArgumentParser) -> None:
 def _add_common(cmd: argparse.ArgumentParser, *, online: bool = True) -> None:
     cmd.add_argument("--org", action="append", default=[], metavar="NAME",
                      help="only these organizations (name or id); repeatable")
-    cmd.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    cmd.add_argument("-q", "--quiet", action="store_true",
+                     help="no progress or notes on stderr, no text output when in sync; "
+                     "never silences --format json/sarif/... or --report")
     cmd.add_argument("-v", "--verbose", action="count", default=0,
                      help="log each request on stderr (credentials are never shown)")
     if not online:
@@ -382,6 +384,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
     validate.add_argument("-q", "--quiet", action="store_true", help="print nothing when valid")
+    _add_output_options(validate)
     validate.set_defaults(command=_cmd_validate)
 
     check = sub.add_parser(

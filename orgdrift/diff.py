@@ -10,7 +10,7 @@ sync, so documents are compared with `==` first and deepdiff runs only on those 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -163,12 +163,34 @@ def _changed_message(path: str, expected: Any, actual: Any) -> str:
         return f"{path} is not set, expected {_show(expected)}"
     if expected is None:
         return f"{path} is {_show(actual)}, which the spec does not declare"
-    return f"{path} is {_show(actual)}, expected {_show(expected)}"
+    shown_expected, shown_actual = _show_pair(expected, actual)
+    return f"{path} is {shown_actual}, expected {shown_expected}"
+
+
+SHOWN = 120
+"""Characters of a value shown in a message; the finding's `expected`/`actual` keep it whole."""
+_CONTEXT = 40
 
 
 def _show(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= 120 else text[:117] + "..."
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
+
+
+def _show_pair(expected: Any, actual: Any) -> tuple[str, str]:
+    """Two long values cut the same way around their first difference, which stays visible."""
+    a = json.dumps(expected, ensure_ascii=False, sort_keys=True)
+    b = json.dumps(actual, ensure_ascii=False, sort_keys=True)
+    if len(a) <= SHOWN and len(b) <= SHOWN:
+        return a, b
+    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    lo = max(0, start - _CONTEXT)
+    return _window(a, lo), _window(b, lo)
+
+
+def _window(text: str, lo: int) -> str:
+    hi = min(len(text), lo + SHOWN)
+    return ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else "")
 
 
 # --- organizations that are missing or not declared ----------------------------------------
@@ -190,29 +212,14 @@ def missing(decl: OrgDecl) -> Finding:
     )
 
 
-def unmanaged(
-    orgs: Iterable[LiveOrganization], severity: Severity, source: Location | None
-) -> list[Finding]:
-    return [
-        Finding(
-            FindingKind.ORGANIZATION_UNMANAGED,
-            org.name or org.id,
-            "",
-            None,
-            org.id,
-            f"organization {org.name} ({org.id}) exists but is not declared",
-            source,
-            severity,
-        )
-        for org in sorted(orgs, key=lambda o: (o.name, o.id))
-    ]
-
-
-def live_index(orgs: Iterable[LiveOrganization]) -> tuple[Mapping[str, LiveOrganization], Mapping[str, LiveOrganization]]:
-    """(by id, by name) indexes of live organizations."""
-    by_id: dict[str, LiveOrganization] = {}
-    by_name: dict[str, LiveOrganization] = {}
-    for org in orgs:
-        by_id[org.id] = org
-        by_name[org.name] = org
-    return by_id, by_name
+def unmanaged(org: LiveOrganization, severity: Severity, source: Location | None) -> Finding:
+    return Finding(
+        FindingKind.ORGANIZATION_UNMANAGED,
+        org.name or org.id,
+        "",
+        None,
+        org.id,
+        f"organization {org.name} ({org.id}) exists but is not declared",
+        source,
+        severity,
+    )

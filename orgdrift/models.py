@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from orgdrift.errors import ExitCode, Problem
+
 RawObject = dict[str, Any]
 """A JSON object exactly as decoded from the API or a snapshot file."""
 
 ConnectionsPolicy = Literal["exact", "allowlist"]
 UnmanagedPolicy = Literal["ignore", "report", "fail"]
+Source = Literal["api", "snapshot", "spec"]  # where the live state came from; spec: none (validate)
 
 CONNECTION_FLAGS: tuple[str, ...] = ("assign_membership_on_login", "is_signup_enabled", "show_as_button")
 """The per-connection flags a spec may declare, in report order."""
@@ -29,7 +32,6 @@ API_FLAG_DEFAULTS: Mapping[str, bool] = {
 
 ORG_FIELDS: tuple[str, ...] = ("name", "display_name", "branding", "metadata")
 """Organization fields a spec may declare and orgdrift compares."""
-
 
 # --- the spec ------------------------------------------------------------------------------
 
@@ -100,6 +102,7 @@ class Spec:
     organizations: tuple[OrgDecl, ...]
     tenant_domain: str | None = None
     unmanaged_organizations: UnmanagedPolicy = "ignore"
+    unmanaged_source: Location | None = None  # the policy line that set the policy in force
 
 
 # --- the live state ------------------------------------------------------------------------
@@ -184,6 +187,34 @@ class Stats:
     seconds: float = 0.0
 
 
+class Status(StrEnum):
+    """The outcome of a run; only `in_sync` and `drift` are verdicts about the tenant."""
+
+    IN_SYNC = "in_sync"  # exit 0
+    DRIFT = "drift"  # exit 1
+    VALID = "valid"  # exit 0: `validate` found the spec valid (nothing was compared)
+    INVALID = "invalid"  # exit 2: usage error or invalid spec, nothing was compared
+    INCOMPLETE = "incomplete"  # exit 3: the live state could not be read completely
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a run has no verdict: an invalid input (exit 2) or an incomplete read (exit 3)."""
+
+    exit_code: ExitCode
+    message: str
+    problems: tuple[Problem, ...] = ()  # located problems of an invalid spec or snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What the run covered, so a filtered "in sync" never reads as a whole-tenant verdict."""
+
+    organizations: tuple[str, ...] = ()  # --org selection; empty: every declared organization
+    declared: int = 0  # declarations in scope
+    unmanaged: bool = False  # whether live organizations the spec does not declare were looked for
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     tool_version: str
@@ -192,7 +223,9 @@ class Report:
     spec_files: tuple[SpecFile, ...]
     organizations: tuple[OrgResult, ...]
     stats: Stats
-    source: Literal["api", "snapshot"] = "api"
+    source: Source = "api"
+    scope: Scope = field(default_factory=Scope)
+    failure: Failure | None = None
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -201,3 +234,23 @@ class Report:
     @property
     def in_sync(self) -> bool:
         return not any(f.severity is Severity.ERROR for f in self.findings)
+
+    @property
+    def status(self) -> Status:
+        if self.failure is not None:
+            invalid = self.failure.exit_code is ExitCode.USAGE
+            return Status.INVALID if invalid else Status.INCOMPLETE
+        if self.source == "spec":
+            return Status.VALID
+        return Status.IN_SYNC if self.in_sync else Status.DRIFT
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.failure is not None:
+            return self.failure.exit_code
+        return ExitCode.IN_SYNC if self.in_sync else ExitCode.DRIFT
+
+    @property
+    def verdict(self) -> bool:
+        """True when the report says something about the tenant (in sync or drift)."""
+        return self.status in (Status.IN_SYNC, Status.DRIFT)

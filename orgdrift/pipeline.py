@@ -1,30 +1,58 @@
-"""Orchestration of the commands that read a tenant: connect, read, compare, report.
+"""The pipeline of each command, one function per command, each returning a value:
 
-Returns values; never prints. The CLI decides what to show and how to exit.
+    spec -> declarations selected once -> live state -> matched once -> findings -> Report
+
+`run_check` and `run_validate` return a `Report` in every outcome (in sync, drift, invalid input,
+incomplete read), so the CLI renders every requested format whatever happened. Never prints.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 
+from orgdrift import __version__
 from orgdrift.auth import base_url_for, canonical_host, credentials_from_env
 from orgdrift.check import build_report, checks_unmanaged, evaluate, select
 from orgdrift.client import ClientOptions, ManagementClient, RequestEvent
-from orgdrift.errors import DeadlineExceeded, ExitCode, UsageError
+from orgdrift.errors import (
+    DeadlineExceeded,
+    ExitCode,
+    LiveStateError,
+    Problem,
+    SpecError,
+    UsageError,
+)
 from orgdrift.fetch import Progress, fetch_everything, fetch_live
-from orgdrift.models import CONNECTION_FLAGS, LiveOrganization, LiveState, Report, Spec, Stats
+from orgdrift.models import (
+    CONNECTION_FLAGS,
+    Failure,
+    LiveOrganization,
+    LiveState,
+    OrgDecl,
+    Report,
+    Scope,
+    Source,
+    Spec,
+    SpecFile,
+    Stats,
+)
+from orgdrift.snapshot import load_snapshot
+from orgdrift.spec import load_spec_bytes, load_specs
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Tenant:
     """Where and how to reach the Management API."""
 
@@ -39,34 +67,134 @@ class Tenant:
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     wall_clock: Callable[[], float] = time.time
 
+    @functools.cached_property
+    def base_url(self) -> str:
+        """`domain` normalised once (UsageError when it is not a valid domain or URL)."""
+        if not self.domain:
+            raise UsageError("no tenant: set AUTH0_DOMAIN or pass --domain")
+        return base_url_for(self.domain)
+
     @property
     def host(self) -> str:
-        return canonical_host(self.domain)
+        return self.base_url.split("://", 1)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOptions:
+    """`orgdrift check` (and `demo`): what to compare with what."""
+
+    specs: tuple[str, ...]
+    env: Mapping[str, str]
+    orgs: tuple[str, ...] = ()  # --org
+    snapshot: str | None = None  # --live FILE: compare with a saved snapshot, no network
+    tenant: Tenant | None = None  # the live tenant, when there is no snapshot
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """`orgdrift snapshot` and `export`: what to read."""
+
+    tenant: Tenant
+    specs: tuple[str, ...] = ()  # snapshot: read what these declare (none: everything)
+    orgs: tuple[str, ...] = ()
+    progress: Progress | None = None
 
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def check_selection(spec: Spec, names: Sequence[str]) -> None:
-    """Refuse an --org the spec does not declare (exit 2) before any request."""
-    select(spec, names)
+# --- the commands --------------------------------------------------------------------------
 
 
-def verify_spec_tenant(spec: Spec, tenant: Tenant) -> None:
-    """Refuse (exit 2) before any request when the spec names another tenant."""
-    if spec.tenant_domain is None:
+def run_validate(specs: Sequence[str], env: Mapping[str, str]) -> Report:
+    """`validate`: the spec checked, no network. An invalid spec is a report, not an error."""
+    try:
+        spec = load_specs(specs, env)
+    except UsageError as exc:
+        return _failed(exc, specs, source="spec")
+    scope = Scope(declared=len(spec.organizations))
+    return _report(spec.files, stats=Stats(), source="spec", scope=scope, tenant=None)
+
+
+def run_check(options: CheckOptions) -> Report:
+    """`check`: the report in every outcome; only a bug or an interrupt raises."""
+    started = time.monotonic()
+    scope = Scope(options.orgs)
+    tenant: str | None = None
+    try:
+        spec = load_specs(options.specs, options.env)
+        decls = select(spec, options.orgs)
+        scope = Scope(options.orgs, len(decls), checks_unmanaged(spec, options.orgs))
+        if options.snapshot is not None:
+            live, stats = load_snapshot(options.snapshot), Stats()
+            verify_spec_tenant(spec, live.tenant)
+        else:
+            assert options.tenant is not None, "a check reads a snapshot or a tenant"
+            tenant = options.tenant.host
+            verify_spec_tenant(spec, tenant)
+            live, stats = read_declared(options.tenant, decls, scope.unmanaged, options.progress)
+        return compare(spec, decls, live, stats, scope, from_snapshot=options.snapshot is not None)
+    except (UsageError, LiveStateError) as exc:
+        seconds = time.monotonic() - started
+        return _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds)
+
+
+def run_demo(orgs: Sequence[str], on_event: Callable[[RequestEvent], None] | None) -> Report:
+    """`demo`: the example spec against the example tenant, emulated in process."""
+    from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app
+    from orgdrift.resources import demo_bytes
+    from orgdrift.snapshot import parse_snapshot
+
+    spec = load_spec_bytes("examples/orgs.yaml", demo_bytes("orgs.yaml"), {})
+    state = parse_snapshot("examples/tenant.json", demo_bytes("tenant.json"))
+    tenant = Tenant(
+        domain="http://127.0.0.1",
+        env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
+        transport=httpx.ASGITransport(app=create_app(state, EmulatorConfig.enterprise())),
+        on_event=on_event,
+    )
+    decls = select(spec, orgs)
+    scope = Scope(tuple(orgs), len(decls), checks_unmanaged(spec, orgs))
+    live, stats = read_declared(tenant, decls, scope.unmanaged)
+    return compare(spec, decls, live, stats, scope)
+
+
+def run_snapshot(options: ReadOptions) -> tuple[LiveState, Stats]:
+    """`snapshot`: the live state the specs need, or every organization (no specs)."""
+    if not options.specs:
+        return read_everything(options.tenant, options.orgs, options.progress)
+    spec = load_specs(options.specs, options.tenant.env)
+    verify_spec_tenant(spec, options.tenant.host)
+    decls = select(spec, options.orgs)
+    unmanaged = checks_unmanaged(spec, options.orgs)
+    return read_declared(options.tenant, decls, unmanaged, options.progress)
+
+
+def run_export(options: ReadOptions) -> tuple[str, LiveState]:
+    """`export`: a spec declaring the tenant's organizations as they are."""
+    live, _ = read_everything(options.tenant, options.orgs, options.progress)
+    return export_spec(live), live
+
+
+# --- the stages ----------------------------------------------------------------------------
+
+
+def verify_spec_tenant(spec: Spec, host: str | None) -> None:
+    """Refuse (exit 2) before any request when the spec names another tenant than `host`."""
+    if spec.tenant_domain is None or host is None:
         return
-    if canonical_host(spec.tenant_domain) != tenant.host:
+    if canonical_host(spec.tenant_domain) != canonical_host(host):
         raise UsageError(
             f"the spec is for tenant {spec.tenant_domain!r} but the credentials are for "
-            f"{tenant.host!r}; refusing to send credentials (set AUTH0_DOMAIN or --domain)"
+            f"{host!r}; refusing to send credentials (set AUTH0_DOMAIN or --domain)"
         )
 
 
 @asynccontextmanager
 async def connect(tenant: Tenant) -> AsyncIterator[ManagementClient]:
-    base_url = base_url_for(tenant.domain)
+    base_url = tenant.base_url
     credentials = credentials_from_env(tenant.env, base_url)
     options = tenant.options
     clock = asyncio.get_running_loop().time  # time.monotonic for the default loop
@@ -132,18 +260,23 @@ def _deadline_message(
     return message
 
 
-def read_for_spec(
-    tenant: Tenant, spec: Spec, names: Sequence[str], progress: Progress | None = None
+def read_declared(
+    tenant: Tenant, decls: Sequence[OrgDecl], list_all: bool, progress: Progress | None = None
 ) -> tuple[LiveState, Stats]:
     """The live state `check` needs for the selected declarations."""
-    decls = select(spec, names)
-    list_all = checks_unmanaged(spec, names)
 
     async def work(client: ManagementClient) -> LiveState:
         return await fetch_live(client, decls, list_all=list_all, tenant=tenant.host, progress=progress)
 
     state, stats = _run_read(tenant, work)
     return _stamped(state), stats
+
+
+def read_for_spec(
+    tenant: Tenant, spec: Spec, names: Sequence[str], progress: Progress | None = None
+) -> tuple[LiveState, Stats]:
+    """`read_declared` for a whole spec (tests and benchmarks)."""
+    return read_declared(tenant, select(spec, names), checks_unmanaged(spec, names), progress)
 
 
 def read_everything(
@@ -162,23 +295,99 @@ def _stamped(state: LiveState) -> LiveState:
     return replace(state, taken_at=now())
 
 
-def check(
+def compare(
     spec: Spec,
-    names: Sequence[str],
+    decls: Sequence[OrgDecl],
     live: LiveState,
     stats: Stats,
+    scope: Scope,
     *,
     from_snapshot: bool = False,
 ) -> Report:
-    decls = select(spec, names)
-    results = evaluate(spec, decls, live, check_unmanaged=checks_unmanaged(spec, names))
+    """The declarations matched once with the live state, the findings, the report."""
+    results = evaluate(spec, decls, live, check_unmanaged=scope.unmanaged)
     return build_report(
-        spec, results, tenant=live.tenant, checked_at=now(), stats=stats, from_snapshot=from_snapshot
+        spec,
+        results,
+        tenant=live.tenant,
+        checked_at=now(),
+        stats=stats,
+        from_snapshot=from_snapshot,
+        scope=scope,
     )
 
 
+def check(spec: Spec, names: Sequence[str], live: LiveState, stats: Stats) -> Report:
+    """`compare` for a whole spec (tests and benchmarks)."""
+    decls = select(spec, names)
+    return compare(spec, decls, live, stats, Scope(tuple(names), len(decls), checks_unmanaged(spec, names)))
+
+
 def verdict(report: Report) -> ExitCode:
-    return ExitCode.IN_SYNC if report.in_sync else ExitCode.DRIFT
+    return report.exit_code
+
+
+# --- reports without a verdict -------------------------------------------------------------
+
+
+def _failed(
+    exc: UsageError | LiveStateError,
+    specs: Sequence[str],
+    *,
+    source: Source = "api",
+    scope: Scope | None = None,
+    tenant: str | None = None,
+    seconds: float = 0.0,
+) -> Report:
+    """An invalid input (exit 2) or an incomplete read (exit 3), as a report with no verdict."""
+    if isinstance(exc, SpecError):
+        problems = exc.problems
+        message = exc.message.splitlines()[0].rstrip(":")
+    else:
+        problems = (Problem("", 0, 0, "", exc.message),) if isinstance(exc, UsageError) else ()
+        message = exc.message
+    failure = Failure(exc.exit_code, message, problems)
+    return _report(
+        _spec_files(specs),
+        stats=Stats(seconds=seconds),
+        source=source,
+        scope=scope or Scope(),
+        tenant=tenant,
+        failure=failure,
+    )
+
+
+def _report(
+    files: tuple[SpecFile, ...],
+    *,
+    stats: Stats,
+    source: Source,
+    scope: Scope,
+    tenant: str | None,
+    failure: Failure | None = None,
+) -> Report:
+    return Report(
+        tool_version=__version__,
+        tenant=tenant,
+        checked_at=now(),
+        spec_files=files,
+        organizations=(),
+        stats=stats,
+        source=source,
+        scope=scope,
+        failure=failure,
+    )
+
+
+def _spec_files(paths: Sequence[str]) -> tuple[SpecFile, ...]:
+    """The spec files that could be read, with their sha256 (the spec itself may be invalid)."""
+    files = []
+    for path in paths:
+        try:
+            files.append(SpecFile(path, hashlib.sha256(Path(path).read_bytes()).hexdigest()))
+        except OSError:
+            continue
+    return tuple(files)
 
 
 # --- export --------------------------------------------------------------------------------

@@ -423,6 +423,7 @@ def _dicts(items: list[Any]) -> Iterator[tuple[int, dict[str, Any]]]:
 def _build(sources: Sequence[_Source]) -> Spec:
     orgs: list[OrgDecl] = []
     unmanaged: UnmanagedPolicy = "ignore"
+    unmanaged_source: Location | None = None
     domain: str | None = None
     for source in sources:
         data = source.doc.data
@@ -430,13 +431,14 @@ def _build(sources: Sequence[_Source]) -> Spec:
         file_unmanaged = policy.get("unmanaged_organizations", "ignore")
         if _UNMANAGED_ORDER.index(file_unmanaged) > _UNMANAGED_ORDER.index(unmanaged):
             unmanaged = file_unmanaged  # several files: the strictest policy applies
+            unmanaged_source = _loc(source.doc, ("policy", "unmanaged_organizations"))
         domain = domain or data.get("tenant", {}).get("domain")
         conn_policy: ConnectionsPolicy = policy.get("connections", "exact")
         defaults = data.get("defaults", {}).get("connection", {})
         for i, org in enumerate(data.get("organizations", [])):
             orgs.append(_org(source.doc, i, org, conn_policy, defaults))
     files = tuple(SpecFile(s.doc.file, s.sha256) for s in sources)
-    return Spec(files, tuple(orgs), domain, unmanaged)
+    return Spec(files, tuple(orgs), domain, unmanaged, unmanaged_source)
 
 
 def _loc(doc: LoadedDocument, path: Path) -> Location:

@@ -515,7 +515,8 @@ def test_validate_help(capsys: pytest.CaptureFixture[str]) -> None:
         main(["validate", "--help"])
     assert exited.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: orgdrift validate [-h] [-q] SPEC [SPEC ...]")
+    assert out.startswith("usage: orgdrift validate [-h] [-q]")
+    assert "--format" in out and "--report FORMAT=PATH" in out
     assert "No network." in out
 
 

@@ -10,7 +10,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -23,18 +23,28 @@ from orgdrift.models import (
     Report,
     Severity,
     SpecFile,
+    Status,
 )
 
 TOOL_NAME = "orgdrift"
 INFORMATION_URI = "https://pypi.org/project/orgdrift/"
 
 
+HELP_URI = "https://github.com/orgdrift/orgdrift/blob/main/README.md#in-ci-and-audits"
+
+
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
-    """How to render: the CLI decides colour (TTY, NO_COLOR, --color) and verbosity."""
+    """How to render: the CLI decides colour (TTY, NO_COLOR, --color) and verbosity, and where
+    the repository root is: `paths` maps a file as given to its path relative to that root."""
 
     color: bool = False
     verbose: bool = False
+    paths: Mapping[str, str] = field(default_factory=dict)
+
+    def repo_path(self, file: str) -> str:
+        """`file` relative to the repository root (as given when it is outside the root)."""
+        return self.paths.get(file, file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +153,7 @@ class Counts:
     errors: int
     warnings: int
     failing: int  # organizations with at least one error finding
+    reported: int  # organizations with at least one finding
 
     @classmethod
     def of(cls, report: Report) -> Counts:
@@ -160,6 +171,7 @@ class Counts:
             errors=errors,
             warnings=len(findings) - errors,
             failing=sum(1 for org in report.organizations if org_fails(org)),
+            reported=sum(1 for org in report.organizations if org.findings),
         )
 
 
@@ -173,22 +185,35 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
 
 
+def findings_phrase(counts: Counts) -> str:
+    """`4 findings (1 warning)`: the total every format shows, warnings among them."""
+    warnings = f" ({plural(counts.warnings, 'warning')})" if counts.warnings else ""
+    return f"{plural(counts.findings, 'finding')}{warnings}"
+
+
 def summary_line(report: Report) -> str:
-    """`drift: 3 findings in 2 of 5 organizations (1 missing)` or `in sync: 5 organizations checked`."""
+    """One sentence for every outcome, e.g. `drift: 4 findings (1 warning) in 3 of 5
+    organizations (1 missing, 1 unmanaged)` or `in sync: 5 organizations checked`."""
+    failure = report.failure
+    if report.status is Status.VALID:
+        files = ", ".join(f.path for f in report.spec_files)
+        return f"{files}: valid ({plural(report.scope.declared, 'organization')})"
+    if failure is not None and report.status is Status.INVALID:
+        return f"invalid: {failure.message}"
+    if failure is not None:
+        return f"incomplete, no verdict: {failure.message}"
     counts = Counts.of(report)
-    warnings = f", {plural(counts.warnings, 'warning')}" if counts.warnings else ""
+    scope = " (--org selection)" if report.scope.organizations else ""
     if report.in_sync:
-        return f"in sync: {plural(counts.organizations, 'organization')} checked{warnings}"
+        found = f", {findings_phrase(counts)}" if counts.findings else ""
+        return f"in sync: {plural(counts.organizations, 'organization')} checked{scope}{found}"
     details = [f"{counts.missing} missing"] if counts.missing else []
-    failing_unmanaged = sum(
-        1 for org in report.organizations if org.status is OrgStatus.UNMANAGED and org_fails(org)
-    )
-    if failing_unmanaged:
-        details.append(f"{failing_unmanaged} unmanaged")
+    if counts.unmanaged:
+        details.append(f"{counts.unmanaged} unmanaged")
     detail = f" ({', '.join(details)})" if details else ""
     return (
-        f"drift: {plural(counts.errors, 'finding')} in {counts.failing} of "
-        f"{plural(counts.organizations, 'organization')}{detail}{warnings}"
+        f"drift: {findings_phrase(counts)} in {counts.reported} of "
+        f"{plural(counts.organizations, 'organization')}{scope}{detail}"
     )
 
 

@@ -1,17 +1,27 @@
-"""GitHub Actions workflow commands: an annotation per finding and a closing notice."""
+"""GitHub Actions workflow commands: annotations within GitHub's limits and a closing line.
+
+GitHub shows at most 10 error and 10 warning annotations per step. Past that, the first nine are
+annotations, the rest plain log lines, and one more annotation names the total.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
-from orgdrift.models import Finding, Report, Severity
+from orgdrift.errors import Problem
+from orgdrift.models import Finding, Report, Severity, Status
 from orgdrift.reporters._common import (
     TOOL_NAME,
     RenderOptions,
     ordered_findings,
+    plural,
     summary_line,
     visible,
 )
+
+ANNOTATIONS_PER_LEVEL = 10
+"""Error (and warning) annotations GitHub shows per step."""
 
 
 def escape_data(text: str) -> str:
@@ -41,15 +51,68 @@ def command(name: str, message: str, properties: dict[str, str] | None = None) -
     return f"::{head}::{escape_data(_clean(message))}"
 
 
-def _annotation(finding: Finding) -> str:
-    properties: dict[str, str] = {}
-    if finding.source is not None:
-        properties["file"] = finding.source.file
-        properties["line"] = str(finding.source.line)
-        properties["col"] = str(finding.source.column)
-    properties["title"] = f"{TOOL_NAME} {finding.kind.value}"
+@dataclass(frozen=True, slots=True)
+class _Annotation:
+    """One annotation: its level, where, title and message; or the same as a plain log line."""
+
+    level: str
+    title: str
+    message: str
+    file: str = ""
+    line: int = 0
+    col: int = 0
+
+    def command(self) -> str:
+        properties: dict[str, str] = {}
+        if self.file:
+            properties["file"] = self.file
+            if self.line:
+                properties["line"] = str(self.line)
+                if self.col:
+                    properties["col"] = str(self.col)
+        properties["title"] = self.title
+        return command(self.level, self.message, properties)
+
+    def log_line(self) -> str:
+        where = f"{self.file}:{self.line}: " if self.file and self.line else ""
+        where = where or (f"{self.file}: " if self.file else "")
+        return f"{TOOL_NAME}: {self.level}: {visible(where + self.message)}"
+
+
+def _finding(finding: Finding, options: RenderOptions) -> _Annotation:
     level = "error" if finding.severity is Severity.ERROR else "warning"
-    return command(level, f"{finding.organization}: {finding.message}", properties)
+    message = f"{finding.organization}: {finding.message}"
+    title = f"{TOOL_NAME} {finding.kind.value}"
+    source = finding.source
+    if source is None:
+        return _Annotation(level, title, message)
+    return _Annotation(
+        level, title, message, options.repo_path(source.file), source.line, source.column
+    )
+
+
+def _problem(problem: Problem, options: RenderOptions) -> _Annotation:
+    path = f"{problem.path}: " if problem.path else ""
+    file = options.repo_path(problem.file) if problem.file else ""
+    title = f"{TOOL_NAME} invalid spec" if file else TOOL_NAME
+    return _Annotation("error", title, path + problem.message, file, problem.line, problem.column)
+
+
+def _limited(annotations: list[_Annotation]) -> list[str]:
+    """Within GitHub's limit per level; past it, one annotation names the total."""
+    lines: list[str] = []
+    for level in ("error", "warning"):
+        same = [a for a in annotations if a.level == level]
+        if len(same) <= ANNOTATIONS_PER_LEVEL:
+            lines += [a.command() for a in same]
+            continue
+        shown = ANNOTATIONS_PER_LEVEL - 1
+        lines += [a.command() for a in same[:shown]]
+        lines += [a.log_line() for a in same[shown:]]
+        total = plural(len(same), level)
+        note = f"{total} in all; the first {shown} are annotated, every one is in the log"
+        lines.append(command(level, f"{TOOL_NAME}: {note}", {"title": f"{TOOL_NAME} {total}"}))
+    return lines
 
 
 class GithubReporter:
@@ -58,6 +121,15 @@ class GithubReporter:
     suffix: ClassVar[str] = ".github.txt"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        lines = [_annotation(finding) for finding in ordered_findings(report)]
-        lines.append(command("notice", f"{TOOL_NAME}: {summary_line(report)}"))
+        failure = report.failure
+        if report.status is Status.INCOMPLETE:
+            title = f"{TOOL_NAME} incomplete"
+            lines = [command("error", f"{TOOL_NAME}: {summary_line(report)}", {"title": title})]
+        elif failure is not None:
+            lines = _limited([_problem(p, options) for p in failure.problems])
+            if any(p.file for p in failure.problems):  # else the one error says it all
+                lines.append(command("notice", f"{TOOL_NAME}: {summary_line(report)}"))
+        else:
+            lines = _limited([_finding(f, options) for f in ordered_findings(report)])
+            lines.append(command("notice", f"{TOOL_NAME}: {summary_line(report)}"))
         return "\n".join(lines) + "\n"

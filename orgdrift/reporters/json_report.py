@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from orgdrift.models import Finding, OrgResult, Report
+from orgdrift.errors import Problem
+from orgdrift.models import Finding, OrgResult, Report, Status
 from orgdrift.reporters._common import (
     TOOL_NAME,
     Counts,
@@ -16,7 +17,7 @@ from orgdrift.reporters._common import (
     org_findings,
 )
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 
 
 def _finding_dict(finding: Finding) -> dict[str, Any]:
@@ -42,7 +43,9 @@ def _org_dict(report: Report, org: OrgResult) -> dict[str, Any]:
     }
 
 
-def _summary_dict(report: Report) -> dict[str, int]:
+def _summary_dict(report: Report) -> dict[str, int] | None:
+    if not report.verdict:
+        return None  # no counts that could be read as a verdict
     counts = Counts.of(report)
     return {
         "declared": counts.declared,
@@ -54,19 +57,43 @@ def _summary_dict(report: Report) -> dict[str, int]:
     }
 
 
+def _problem_dict(problem: Problem) -> dict[str, Any]:
+    return {
+        "file": problem.file or None,
+        "line": problem.line or None,
+        "column": problem.column or None,
+        "path": problem.path,
+        "message": problem.message,
+    }
+
+
 def report_to_dict(report: Report) -> dict[str, Any]:
     """The JSON report document, keys in their documented order."""
     stats = report.stats
+    failure = report.failure
     return {
         "tool": TOOL_NAME,
         "tool_version": report.tool_version,
         "report_version": REPORT_VERSION,
+        "status": report.status.value,
+        "exit_code": int(report.exit_code),
         "tenant": report.tenant,
         "checked_at": report.checked_at,
         "spec_files": [{"path": f.path, "sha256": f.sha256} for f in report.spec_files],
-        "in_sync": report.in_sync,
+        "scope": {
+            "organizations": list(report.scope.organizations),
+            "declared": report.scope.declared,
+            "unmanaged": report.scope.unmanaged,
+        },
+        "in_sync": report.in_sync if report.verdict else None,
         "summary": _summary_dict(report),
         "organizations": [_org_dict(report, org) for org in ordered_organizations(report)],
+        "problems": [_problem_dict(p) for p in failure.problems] if failure else [],
+        "incomplete": (
+            {"message": failure.message}
+            if failure is not None and report.status is Status.INCOMPLETE
+            else None
+        ),
         "stats": {
             "requests": stats.requests,
             "retries": stats.retries,

@@ -1,4 +1,8 @@
-"""JUnit XML: one testcase per checked organization, a failure per organization with drift."""
+"""JUnit XML: one testcase per checked organization, a failure per organization with drift.
+
+Valid against Jenkins' junit-10.xsd. A classname has no dots (Jenkins would split it into a
+package and a class). An invalid spec is a failure per spec file; an incomplete read an <error>.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,14 @@ import re
 import xml.etree.ElementTree as ET
 from typing import ClassVar
 
-from orgdrift.models import Finding, OrgResult, Report, Severity
+from orgdrift.models import Failure, Finding, OrgResult, Report, Severity, Status
 from orgdrift.reporters._common import (
     TOOL_NAME,
-    Counts,
     RenderOptions,
     ordered_organizations,
     org_findings,
     plural,
+    summary_line,
 )
 
 # Characters XML 1.0 cannot carry at all, even escaped.
@@ -25,10 +29,15 @@ def xml_text(text: str) -> str:
     return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def classname(text: str) -> str:
+    """A readable classname without dots: `examples/orgs_yaml`, `acme-prod_eu_auth0_com`."""
+    return xml_text(text).replace(".", "_")
+
+
 def _classname(report: Report, org: OrgResult) -> str:
     if org.source is not None:
-        return org.source.file
-    return report.tenant or "tenant"
+        return classname(org.source.file)
+    return classname(report.tenant or "tenant")
 
 
 def _finding_line(finding: Finding) -> str:
@@ -40,7 +49,7 @@ def _finding_line(finding: Finding) -> str:
 def _testcase(report: Report, org: OrgResult) -> ET.Element:
     case = ET.Element(
         "testcase",
-        {"classname": xml_text(_classname(report, org)), "name": xml_text(org.label), "time": "0"},
+        {"classname": _classname(report, org), "name": xml_text(org.label), "time": "0"},
     )
     findings = org_findings(report, org)
     errors = [f for f in findings if f.severity is Severity.ERROR]
@@ -61,22 +70,72 @@ def _testcase(report: Report, org: OrgResult) -> ET.Element:
     return case
 
 
+def _file_cases(report: Report, failure: Failure) -> list[ET.Element]:
+    """An invalid input: one testcase per file, failed with its problems (and one for the rest)."""
+    files = [f.path for f in report.spec_files]
+    files += sorted({p.file for p in failure.problems if p.file} - set(files))
+    cases = []
+    for file in [*files, ""]:
+        problems = [p for p in failure.problems if p.file == file]
+        if not file and not problems:
+            continue
+        case = ET.Element(
+            "testcase",
+            {"classname": TOOL_NAME, "name": xml_text(file or "command line"), "time": "0"},
+        )
+        if problems:
+            failed = ET.SubElement(
+                case,
+                "failure",
+                {"message": xml_text(plural(len(problems), "problem")), "type": "invalid"},
+            )
+            failed.text = xml_text("\n".join(p.render() if p.file else p.message for p in problems))
+        cases.append(case)
+    return cases
+
+
+def _error_case(report: Report, failure: Failure) -> ET.Element:
+    """An incomplete read: one testcase in error, which no reader counts as passed."""
+    case = ET.Element(
+        "testcase",
+        {"classname": classname(report.tenant or TOOL_NAME), "name": "live state", "time": "0"},
+    )
+    error = ET.SubElement(case, "error", {"message": xml_text(summary_line(report)), "type": "incomplete"})
+    error.text = xml_text(failure.message)
+    return case
+
+
+def _cases(report: Report) -> list[ET.Element]:
+    failure = report.failure
+    if failure is not None and report.status is Status.INCOMPLETE:
+        return [_error_case(report, failure)]
+    if failure is not None:
+        return _file_cases(report, failure)
+    if not report.verdict:  # a valid spec: a passed testcase per file
+        return [
+            ET.Element("testcase", {"classname": TOOL_NAME, "name": xml_text(f.path), "time": "0"})
+            for f in report.spec_files
+        ]
+    return [_testcase(report, org) for org in ordered_organizations(report)]
+
+
 def build_tree(report: Report) -> ET.Element:
-    counts = Counts.of(report)
+    cases = _cases(report)
     attrs = {
         "name": TOOL_NAME,
-        "tests": str(counts.organizations),
-        "failures": str(counts.failing),
-        "errors": "0",
-        "skipped": "0",
+        "tests": str(len(cases)),
+        "failures": str(sum(1 for c in cases if c.find("failure") is not None)),
+        "errors": str(sum(1 for c in cases if c.find("error") is not None)),
         "time": f"{report.stats.seconds:.3f}",
     }
     root = ET.Element("testsuites", attrs)
-    suite = ET.SubElement(root, "testsuite", {**attrs, "timestamp": xml_text(report.checked_at)})
+    suite = ET.SubElement(
+        root, "testsuite", {**attrs, "skipped": "0", "timestamp": xml_text(report.checked_at)}
+    )
     if report.tenant:
         props = ET.SubElement(suite, "properties")
         ET.SubElement(props, "property", {"name": "tenant", "value": xml_text(report.tenant)})
-    suite.extend(_testcase(report, org) for org in ordered_organizations(report))
+    suite.extend(cases)
     return root
 
 

@@ -5,19 +5,23 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from orgdrift.models import Finding, Report, Severity
+from orgdrift.models import Finding, Report, Severity, Status
 from orgdrift.reporters._common import (
     Counts,
     RenderOptions,
     compact_json,
     ordered_findings,
+    plural,
     stats_phrase,
     summary_line,
     visible,
 )
 
-MAX_ROWS = 500
-"""Findings listed in the table; GitHub caps a comment at 65,536 characters, a summary at 1 MiB."""
+MAX_CHARS = 65_536
+"""GitHub's cap on a pull-request comment (a step summary may hold 1 MiB); the report stays under."""
+FOLD_ROWS = 20
+"""A findings table longer than this is folded in <details>."""
+_RESERVE = 1_000  # room for the closing lines after the table
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|&~#!])")
 
@@ -28,18 +32,48 @@ def cell(text: str) -> str:
     return escaped.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
 
 
-def _heading(report: Report) -> str:
-    if report.in_sync:
-        return "## ✅ orgdrift: in sync"
-    return "## ❌ orgdrift: drift found"
+_HEADINGS = {
+    Status.IN_SYNC: "## ✅ orgdrift: in sync",
+    Status.DRIFT: "## ❌ orgdrift: drift found",
+    Status.VALID: "## ✅ orgdrift: spec valid",
+    Status.INVALID: "## ❌ orgdrift: invalid input, nothing compared",
+    Status.INCOMPLETE: "## ⚠️ orgdrift: no verdict, the live state could not be read",
+}
 
 
 def _context(report: Report) -> str:
+    if not report.verdict:
+        return f"{cell(summary_line(report))}."
     tenant = f"Tenant {cell(report.tenant)}" if report.tenant else "Tenant not named"
     source = "live API" if report.source == "api" else "saved snapshot"
     return (
         f"{tenant} ({source}), checked at {cell(report.checked_at)}: {cell(summary_line(report))}."
     )
+
+
+def _banner(report: Report) -> list[str]:
+    """An incomplete read: a warning no reader can take for a verdict."""
+    message = report.failure.message if report.failure is not None else ""
+    return [
+        "> [!WARNING]",
+        "> The live tenant could not be read completely, so this run says nothing about drift.",
+        f"> {cell(message)}",
+    ]
+
+
+def _problems_table(report: Report) -> list[str]:
+    problems = report.failure.problems if report.failure is not None else ()
+    rows = [
+        f"| {cell(_where(p.file, p.line, p.column))} | {cell(p.path) or '—'} | {cell(p.message)} |"
+        for p in problems
+    ]
+    return _folded(["| Location | Path | Problem |", "|---|---|---|"], rows, "problem")
+
+
+def _where(file: str, line: int, column: int) -> str:
+    if not file:
+        return "—"
+    return f"{file}:{line}:{column}" if line and column else (f"{file}:{line}" if line else file)
 
 
 def _counts_table(report: Report) -> list[str]:
@@ -70,13 +104,28 @@ def _findings_table(report: Report, verbose: bool) -> list[str]:
     header = ["Location", "Organization", "Kind", "Severity", "Message"]
     if verbose:
         header += ["Expected", "Actual"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    findings = ordered_findings(report)
-    lines.extend(_row(finding, verbose) for finding in findings[:MAX_ROWS])
-    if len(findings) > MAX_ROWS:
-        rest = len(findings) - MAX_ROWS
-        lines += ["", f"… and {rest} more; see the text or JSON report for all of them."]
-    return lines
+    head = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rows = [_row(finding, verbose) for finding in ordered_findings(report)]
+    return _folded(head, rows, "finding")
+
+
+def _folded(head: list[str], rows: list[str], noun: str) -> list[str]:
+    """A table folded in <details> when long, cut to stay within GitHub's comment size."""
+    budget = MAX_CHARS - _RESERVE - sum(len(line) + 1 for line in head)
+    kept: list[str] = []
+    for row in rows:
+        budget -= len(row) + 1
+        if budget < 0:
+            break
+        kept.append(row)
+    lines = head + kept
+    if len(kept) < len(rows):
+        rest = plural(len(rows) - len(kept), f"more {noun}")
+        lines += ["", f"… and {rest}; the text, JSON and SARIF reports list every one."]
+    if len(rows) <= FOLD_ROWS:
+        return lines
+    summary = f"<details><summary>{plural(len(rows), noun)}</summary>"
+    return [summary, "", *lines, "", "</details>"]
 
 
 def _stats(report: Report) -> str:
@@ -89,10 +138,16 @@ class MarkdownReporter:
     suffix: ClassVar[str] = ".md"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        blocks = [[_heading(report)], [_context(report)]]
-        if report.findings:
+        blocks = [[_HEADINGS[report.status]]]
+        if report.status is Status.INCOMPLETE:
+            blocks.append(_banner(report))
+        else:
+            blocks.append([_context(report)])
+        if report.failure is not None and report.failure.problems:
+            blocks.append(_problems_table(report))
+        elif report.findings:
             blocks.append(_counts_table(report))
             blocks.append(_findings_table(report, options.verbose))
-        if options.verbose:
+        if options.verbose and report.verdict:
             blocks.append([_stats(report)])
         return "\n\n".join("\n".join(block) for block in blocks) + "\n"

@@ -8,8 +8,10 @@ from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from orgdrift.models import Finding, FindingKind, Report, Severity
+from orgdrift.errors import Problem
+from orgdrift.models import Finding, Location, Report, Severity, Status
 from orgdrift.reporters._common import (
+    HELP_URI,
     INFORMATION_URI,
     KIND_INFO,
     TOOL_NAME,
@@ -17,12 +19,12 @@ from orgdrift.reporters._common import (
     json_document,
     json_value,
     ordered_findings,
+    summary_line,
 )
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "orgdriftFinding/v1"
-_RULE_INDEX = {kind: index for index, kind in enumerate(FindingKind)}
 
 
 @functools.lru_cache(maxsize=256)
@@ -42,40 +44,73 @@ def fingerprint(finding: Finding) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _rule(kind: FindingKind) -> dict[str, Any]:
-    info = KIND_INFO[kind]
+SRCROOT = "SRCROOT"
+INVALID_SPEC = "invalid_spec"
+
+
+def _rule(rule_id: str, title: str, description: str, help_text: str) -> dict[str, Any]:
     return {
-        "id": kind.value,
-        "name": info.title,
-        "shortDescription": {"text": info.description},
-        "fullDescription": {"text": info.description},
-        "help": {"text": info.help},
+        "id": rule_id,
+        "name": title,
+        "shortDescription": {"text": description},
+        "fullDescription": {"text": description},
+        "help": {"text": help_text},
+        "helpUri": HELP_URI,
         "defaultConfiguration": {"level": "error"},
     }
 
 
-def _locations(report: Report, finding: Finding) -> list[dict[str, Any]]:
-    logical = {"name": finding.organization, "kind": "object"}
-    source = finding.source
-    if source is not None:
-        physical: dict[str, Any] = {
-            "artifactLocation": {"uri": artifact_uri(source.file)},
-            "region": {"startLine": max(source.line, 1), "startColumn": max(source.column, 1)},
-        }
+_RULES = [
+    *(_rule(kind.value, i.title, i.description, i.help) for kind, i in KIND_INFO.items()),
+    _rule(
+        INVALID_SPEC,
+        "InvalidSpec",
+        "A spec file is not valid (schema or semantic rule), so nothing was compared.",
+        "Fix the spec at the location given; `orgdrift validate SPEC` checks it locally.",
+    ),
+]
+_RULE_INDEX = {rule["id"]: index for index, rule in enumerate(_RULES)}
+
+
+def _artifact(file: str, options: RenderOptions) -> dict[str, Any]:
+    """Relative to the repository root (`uriBaseId`), or an absolute URI outside it."""
+    uri = artifact_uri(options.repo_path(file))
+    if "://" in uri or uri.startswith("file:"):
+        return {"uri": uri}
+    return {"uri": uri, "uriBaseId": SRCROOT}
+
+
+def _physical(report: Report, source: Location | None, options: RenderOptions) -> dict[str, Any] | None:
+    """Where a result is: its location, else line 1 of the first spec file (GitHub needs one)."""
+    if source is not None and source.file:
+        file, line, column = source.file, source.line, source.column
     elif report.spec_files:
-        physical = {"artifactLocation": {"uri": artifact_uri(report.spec_files[0].path)}}
+        file, line, column = report.spec_files[0].path, 1, 1
     else:
-        return [{"logicalLocations": [logical]}]
-    return [{"physicalLocation": physical, "logicalLocations": [logical]}]
+        return None
+    return {
+        "artifactLocation": _artifact(file, options),
+        "region": {"startLine": max(line, 1), "startColumn": max(column, 1)},
+    }
 
 
-def _result(report: Report, finding: Finding) -> dict[str, Any]:
+def _locations(report: Report, name: str, source: Location | None, options: RenderOptions) -> list[dict[str, Any]]:
+    location: dict[str, Any] = {}
+    physical = _physical(report, source, options)
+    if physical is not None:
+        location["physicalLocation"] = physical
+    if name:
+        location["logicalLocations"] = [{"name": name, "kind": "object"}]
+    return [location] if location else []
+
+
+def _result(report: Report, finding: Finding, options: RenderOptions) -> dict[str, Any]:
     return {
         "ruleId": finding.kind.value,
-        "ruleIndex": _RULE_INDEX[finding.kind],
+        "ruleIndex": _RULE_INDEX[finding.kind.value],
         "level": "error" if finding.severity is Severity.ERROR else "warning",
         "message": {"text": f"{finding.organization}: {finding.message}"},
-        "locations": _locations(report, finding),
+        "locations": _locations(report, finding.organization, finding.source, options),
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding)},
         "properties": {
             "organization": finding.organization,
@@ -86,19 +121,44 @@ def _result(report: Report, finding: Finding) -> dict[str, Any]:
     }
 
 
-def report_to_sarif(report: Report) -> dict[str, Any]:
+def _problem_result(report: Report, problem: Problem, options: RenderOptions) -> dict[str, Any]:
+    source = Location(problem.file, problem.line, problem.column) if problem.file else None
+    where = f"{problem.path}: " if problem.path else ""
+    return {
+        "ruleId": INVALID_SPEC,
+        "ruleIndex": _RULE_INDEX[INVALID_SPEC],
+        "level": "error",
+        "message": {"text": f"{where}{problem.message}"},
+        "locations": _locations(report, "", source, options),
+    }
+
+
+def report_to_sarif(report: Report, options: RenderOptions | None = None) -> dict[str, Any]:
+    options = options or RenderOptions()
     driver = {
         "name": TOOL_NAME,
         "version": report.tool_version,
         "informationUri": INFORMATION_URI,
-        "rules": [_rule(kind) for kind in FindingKind],
+        "rules": _RULES,
     }
+    failure = report.failure
+    invocation: dict[str, Any] = {"executionSuccessful": report.status is not Status.INCOMPLETE}
     run: dict[str, Any] = {
         "tool": {"driver": driver},
-        "invocations": [{"executionSuccessful": True}],
+        "invocations": [invocation],
+        "originalUriBaseIds": {SRCROOT: {"description": {"text": "The repository root."}}},
         "columnKind": "unicodeCodePoints",
-        "results": [_result(report, finding) for finding in ordered_findings(report)],
     }
+    if report.status is Status.INCOMPLETE and failure is not None:
+        # No `results`: SARIF's way to say the analysis did not complete (an empty list would
+        # say "no problems" and close open alerts).
+        invocation["toolExecutionNotifications"] = [
+            {"level": "error", "message": {"text": summary_line(report)}}
+        ]
+    elif failure is not None:
+        run["results"] = [_problem_result(report, p, options) for p in failure.problems]
+    else:
+        run["results"] = [_result(report, f, options) for f in ordered_findings(report)]
     if report.tenant:
         run["properties"] = {"tenant": report.tenant}
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
@@ -110,4 +170,4 @@ class SarifReporter:
     suffix: ClassVar[str] = ".sarif"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        return json_document(report_to_sarif(report))
+        return json_document(report_to_sarif(report, options))

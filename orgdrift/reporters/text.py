@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from orgdrift.models import Finding, Location, OrgResult, OrgStatus, Report, Severity
+from orgdrift.models import Failure, Finding, Location, OrgResult, OrgStatus, Report, Severity
 from orgdrift.reporters._common import (
     RenderOptions,
     compact_json,
@@ -62,12 +62,24 @@ def _stats_line(report: Report) -> str:
     return f"{report.source}: {stats_phrase(report)}"
 
 
+def failure_lines(failure: Failure) -> list[str]:
+    """What the CLI has always printed on stderr for an invalid input or an incomplete read."""
+    located = [visible(p.render()) for p in failure.problems if p.file]
+    if located:
+        return [*located, f"orgdrift: {visible(failure.message)}"]
+    return [f"orgdrift: error: {visible(failure.message)}"]
+
+
 class TextReporter:
     name: ClassVar[str] = "text"
     description: ClassVar[str] = "one line per finding, like a linter (default outside CI)"
     suffix: ClassVar[str] = ".txt"
 
     def render(self, report: Report, options: RenderOptions) -> str:
+        if report.failure is not None:
+            return "\n".join(failure_lines(report.failure)) + "\n"
+        if not report.verdict:
+            return visible(summary_line(report)) + "\n"
         lines: list[str] = []
         for finding in ordered_findings(report):
             lines.extend(_finding_lines(finding, options))

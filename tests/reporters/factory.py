@@ -6,13 +6,16 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from orgdrift.errors import ExitCode, Problem
 from orgdrift.models import (
+    Failure,
     Finding,
     FindingKind,
     Location,
     OrgResult,
     OrgStatus,
     Report,
+    Scope,
     Severity,
     SpecFile,
     Stats,
@@ -253,6 +256,47 @@ def nasty() -> Report:
     )
 
 
+def scoped() -> Report:
+    """In sync for an --org selection only: the report must say so."""
+    return report(
+        org("acme", OrgStatus.IN_SYNC, at(8), id="org_acme0000000001"),
+        scope=Scope(organizations=("acme",), declared=1, unmanaged=False),
+    )
+
+
+def valid() -> Report:
+    """`validate` of a valid spec: no live state, no verdict about a tenant."""
+    return report(files=(ORGS, TEAM), source="spec", tenant=None, stats=Stats(), scope=Scope(declared=5))
+
+
+def invalid() -> Report:
+    """An invalid spec (exit 2): problems at file:line:column, in two files."""
+    problems = (
+        Problem(ORGS, 4, 16, "$.policy.connections", "'strict' is not one of ['exact', 'allowlist']"),
+        Problem(ORGS, 7, 5, "$.organizations[0].display_nmae", "unknown field 'display_nmae'"),
+        Problem(TEAM, 3, 11, "$.organizations[0].name", "organization name 'globex' is declared twice"),
+    )
+    failure = Failure(ExitCode.USAGE, "3 problems found", problems)
+    return report(files=(ORGS, TEAM), failure=failure, tenant=None, stats=Stats())
+
+
+def usage() -> Report:
+    """A usage error that no file locates (exit 2), e.g. an --org the spec does not declare."""
+    message = "--org names organizations the spec does not declare: nobody"
+    failure = Failure(ExitCode.USAGE, message, (Problem("", 0, 0, "", message),))
+    return report(failure=failure, scope=Scope(organizations=("nobody",)), stats=Stats())
+
+
+def incomplete() -> Report:
+    """The live state could not be read (exit 3): no verdict may show."""
+    message = (
+        "GET /api/v2/organizations/org_acme0000000001/enabled_connections: HTTP 503: "
+        "Service Unavailable (after 4 attempts)"
+    )
+    failure = Failure(ExitCode.INCOMPLETE, message)
+    return report(failure=failure, scope=Scope(declared=3, unmanaged=True), stats=Stats(seconds=2.5))
+
+
 CASES: dict[str, Callable[[], Report]] = {
     "in_sync": in_sync,
     "drift": drift,
@@ -260,4 +304,9 @@ CASES: dict[str, Callable[[], Report]] = {
     "unmanaged_report": unmanaged_report,
     "unmanaged_fail": unmanaged_fail,
     "nasty": nasty,
+    "scoped": scoped,
+    "valid": valid,
+    "invalid": invalid,
+    "usage": usage,
+    "incomplete": incomplete,
 }

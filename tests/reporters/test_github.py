@@ -65,7 +65,7 @@ def test_sourceless_findings_have_no_file_and_warnings_are_warnings() -> None:
             "::warning title=orgdrift organization_unmanaged::"
             "legacy: organization legacy exists but is not declared"
         ),
-        "::notice::orgdrift: in sync: 2 organizations checked, 1 warning",
+        "::notice::orgdrift: in sync: 2 organizations checked, 1 finding (1 warning)",
     ]
 
 

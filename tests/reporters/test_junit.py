@@ -10,7 +10,18 @@ from orgdrift.models import Report
 from orgdrift.reporters import RenderOptions, get_reporter
 from orgdrift.reporters.junit import xml_text
 
-from .factory import CASES, NASTY_FILE, NASTY_NAME, drift, nasty, unmanaged_fail, unmanaged_report
+from .factory import (
+    CASES,
+    NASTY_FILE,
+    NASTY_NAME,
+    drift,
+    incomplete,
+    invalid,
+    nasty,
+    unmanaged_fail,
+    unmanaged_report,
+    usage,
+)
 
 
 def parse(report: Report) -> ET.Element:
@@ -46,9 +57,9 @@ def test_counts(case: str, tests: int, failures: int) -> None:
 
 def test_testcase_names_classnames_and_failure_text() -> None:
     by_name = cases(parse(drift()))
-    assert by_name["acme"].attrib["classname"] == "orgs.yaml"
-    assert by_name["globex"].attrib["classname"] == "specs/team b.yaml"
-    assert by_name["legacy"].attrib["classname"] == "acme-prod.eu.auth0.com"
+    assert by_name["acme"].attrib["classname"] == "orgs_yaml"
+    assert by_name["globex"].attrib["classname"] == "specs/team b_yaml"
+    assert by_name["legacy"].attrib["classname"] == "acme-prod_eu_auth0_com"
     failure = by_name["acme"].find("failure")
     assert failure is not None
     assert failure.attrib == {"message": "drifted: 4 findings", "type": "drifted"}
@@ -78,7 +89,8 @@ def test_unmanaged_under_fail_is_a_failing_testcase() -> None:
 def test_markup_and_control_characters_are_escaped() -> None:
     root = parse(nasty())
     [case] = root.iter("testcase")
-    assert case.attrib == {"classname": NASTY_FILE, "name": NASTY_NAME, "time": "0"}
+    classname = NASTY_FILE.replace(".", "_")
+    assert case.attrib == {"classname": classname, "name": NASTY_NAME, "time": "0"}
     text = case.findtext("failure")
     assert text is not None
     assert 'expected "Zoë & <Co> | 100%"' in text
@@ -91,3 +103,22 @@ def test_markup_and_control_characters_are_escaped() -> None:
 )
 def test_xml_text_replaces_what_xml_cannot_carry(text: str, expected: str) -> None:
     assert xml_text(text) == expected
+
+
+def test_invalid_spec_is_a_failure_per_file() -> None:
+    by_name = cases(parse(invalid()))
+    assert sorted(by_name) == ["orgs.yaml", "specs/team b.yaml"]
+    failure = by_name["orgs.yaml"].find("failure")
+    assert failure is not None and failure.attrib == {"message": "2 problems", "type": "invalid"}
+    assert (failure.text or "").startswith("orgs.yaml:4:16: $.policy.connections:")
+    usage_case = cases(parse(usage()))["command line"]
+    assert "nobody" in (usage_case.findtext("failure") or "")
+
+
+def test_incomplete_read_is_an_error_never_a_pass() -> None:
+    root = parse(incomplete())
+    [case] = root.iter("testcase")
+    error = case.find("error")
+    assert error is not None and error.attrib["type"] == "incomplete"
+    assert "HTTP 503" in (error.text or "")
+    assert (root.attrib["errors"], root.attrib["failures"]) == ("1", "0")

@@ -6,7 +6,7 @@ import pytest
 
 from orgdrift.models import FindingKind, OrgStatus, Report
 from orgdrift.reporters import RenderOptions, get_reporter
-from orgdrift.reporters.markdown import MAX_ROWS, cell
+from orgdrift.reporters.markdown import FOLD_ROWS, MAX_CHARS, cell
 
 from .factory import at, drift, finding, in_sync, nasty, org, report, unmanaged_report
 
@@ -69,23 +69,55 @@ def test_untrusted_values_keep_every_row_intact() -> None:
             assert "<b>" not in row and "\x1b" not in row
 
 
-def test_long_tables_are_cut_with_a_note() -> None:
-    findings = [
-        finding(
-            FindingKind.CONNECTION_NOT_ALLOWED,
-            "big",
-            f"connections.c{i:04d}",
-            None,
-            {"name": f"c{i:04d}"},
-            f"connection c{i:04d} is enabled but not allowed",
-            at(10 + i),
+def many_drifted(count: int) -> Report:
+    """`count` drifted organizations with long values, as a big tenant after a bad migration."""
+    orgs = [
+        org(
+            f"customer-{i:05d}",
+            OrgStatus.DRIFTED,
+            at(10 + 4 * i),
+            finding(
+                FindingKind.FIELD_CHANGED,
+                f"customer-{i:05d}",
+                "branding.logo_url",
+                f"https://cdn.example.com/customers/{i:05d}/logo.png",
+                f"https://cdn.example.com/customers/{i:05d}/logo-old.png",
+                f"branding.logo_url is https://cdn.example.com/customers/{i:05d}/logo-old.png, "
+                f"expected https://cdn.example.com/customers/{i:05d}/logo.png",
+                at(11 + 4 * i, 7),
+            ),
         )
-        for i in range(MAX_ROWS + 3)
+        for i in range(count)
     ]
-    value = report(org("big", OrgStatus.DRIFTED, at(9), *findings))
-    text = render(value)
-    assert text.count("`connection_not_allowed`") == MAX_ROWS
-    assert "… and 3 more" in text
+    return report(*orgs)
+
+
+def test_600_drifted_organizations_fit_a_pull_request_comment() -> None:
+    value = many_drifted(600)
+    for verbose in (False, True):
+        text = render(value, verbose)
+        assert len(text) < MAX_CHARS
+        rows = text.count("`field_changed`")
+        assert 0 < rows < 600
+        assert f"… and {600 - rows} more findings" in text
+        assert "<details><summary>600 findings</summary>" in text
+        assert "| 600 | 0 | 600 | 0 | 0 | 600 |" in text  # the counts stay whole
+        assert "drift: 600 findings in 600 of 600 organizations" in text
+
+
+def test_a_short_table_is_not_folded() -> None:
+    text = render(many_drifted(FOLD_ROWS))
+    assert "<details>" not in text
+    assert text.count("`field_changed`") == FOLD_ROWS
+    assert "<details><summary>" in render(many_drifted(FOLD_ROWS + 1))
+
+
+def test_sentence_and_table_count_the_same_findings() -> None:
+    text = render(unmanaged_report())
+    assert "in sync: 2 organizations checked, 1 finding (1 warning)" in text
+    text = render(drift())
+    assert "drift: 7 findings in 4 of 5 organizations (1 missing, 1 unmanaged)" in text
+    assert "| 4 | 1 | 2 | 1 | 1 | 7 |" in text
 
 
 def test_verbose_adds_expected_actual_and_stats() -> None:

@@ -14,10 +14,9 @@ from orgdrift.models import FindingKind, Location, Report
 from orgdrift.reporters import RenderOptions, get_reporter
 from orgdrift.reporters.sarif import FINGERPRINT_KEY, artifact_uri
 
-from .factory import CASES, drift, in_sync, unmanaged_report
+from .factory import CASES, drift, in_sync, incomplete, invalid, unmanaged_report
 
-SARIF_SCHEMA = Path(__file__).resolve().parents[2] / ".." / "shared" / "external"
-SARIF_SCHEMA = SARIF_SCHEMA / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = Path(__file__).resolve().parents[1] / "data" / "sarif-schema-2.1.0.json"
 
 
 def sarif(report: Report) -> dict[str, Any]:
@@ -32,8 +31,6 @@ def results(report: Report) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def validator() -> Draft4Validator:
-    if not SARIF_SCHEMA.is_file():
-        pytest.skip(f"the OASIS SARIF schema is not at {SARIF_SCHEMA} (outside the dev setup)")
     schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     return Draft4Validator(schema)
 
@@ -49,9 +46,11 @@ def test_driver_has_one_rule_per_kind() -> None:
     driver = run["tool"]["driver"]
     assert (driver["name"], driver["version"]) == ("orgdrift", "0.1.0")
     assert driver["informationUri"].startswith("https://")
-    assert [rule["id"] for rule in driver["rules"]] == [kind.value for kind in FindingKind]
+    kinds = [kind.value for kind in FindingKind]
+    assert [rule["id"] for rule in driver["rules"]] == [*kinds, "invalid_spec"]
     for rule in driver["rules"]:
         assert rule["name"] and rule["shortDescription"]["text"] and rule["help"]["text"]
+        assert rule["helpUri"].startswith("https://")
     assert run["invocations"] == [{"executionSuccessful": True}]
     assert run["results"] == []
 
@@ -67,7 +66,7 @@ def test_results_are_located_at_spec_lines() -> None:
     assert second["message"]["text"] == "acme: connection google-oauth2 is enabled but not allowed"
     [location] = second["locations"]
     assert location["physicalLocation"] == {
-        "artifactLocation": {"uri": "orgs.yaml"},
+        "artifactLocation": {"uri": "orgs.yaml", "uriBaseId": "SRCROOT"},
         "region": {"startLine": 14, "startColumn": 5},
     }
     assert location["logicalLocations"] == [{"name": "acme", "kind": "object"}]
@@ -76,15 +75,48 @@ def test_results_are_located_at_spec_lines() -> None:
     )
 
 
-def test_sourceless_findings_point_at_the_first_spec_file_without_region() -> None:
+def test_every_result_has_a_region() -> None:
+    for case in CASES.values():
+        for result in sarif(case()).get("runs")[0].get("results", []):
+            assert result["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
+
+
+def test_sourceless_findings_point_at_line_1_of_the_first_spec_file() -> None:
     [result] = results(unmanaged_report())
     assert result["level"] == "warning"
-    assert result["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": "orgs.yaml"}}
+    assert result["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "orgs.yaml", "uriBaseId": "SRCROOT"},
+        "region": {"startLine": 1, "startColumn": 1},
+    }
 
 
 def test_without_spec_files_a_logical_location_remains() -> None:
     [result] = results(dataclasses.replace(unmanaged_report(), spec_files=()))
     assert result["locations"] == [{"logicalLocations": [{"name": "legacy", "kind": "object"}]}]
+
+
+def test_paths_are_relative_to_the_repository_root() -> None:
+    paths = {"orgs.yaml": "deploy/auth0/orgs.yaml", "specs/team b.yaml": "/elsewhere/team b.yaml"}
+    text = get_reporter("sarif").render(drift(), RenderOptions(paths=paths))
+    found = json.loads(text)["runs"][0]["results"]
+    artifacts = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in found]
+    assert {"uri": "deploy/auth0/orgs.yaml", "uriBaseId": "SRCROOT"} in artifacts
+    assert {"uri": "file:///elsewhere/team%20b.yaml"} in artifacts
+
+
+def test_invalid_spec_results_and_incomplete_run() -> None:
+    found = results(invalid())
+    assert [r["ruleId"] for r in found] == ["invalid_spec"] * 3
+    assert found[0]["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": 4,
+        "startColumn": 16,
+    }
+    run = sarif(incomplete())["runs"][0]
+    assert "results" not in run  # absent: the analysis did not complete (empty would close alerts)
+    [invocation] = run["invocations"]
+    assert invocation["executionSuccessful"] is False
+    [note] = invocation["toolExecutionNotifications"]
+    assert note["level"] == "error" and "HTTP 503" in note["message"]["text"]
 
 
 def test_fingerprints_are_unique_and_survive_moved_lines() -> None:

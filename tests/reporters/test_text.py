@@ -61,7 +61,7 @@ def test_missing_organization() -> None:
 def test_unmanaged_under_report_is_a_marked_warning_and_in_sync() -> None:
     assert render(unmanaged_report()) == [
         "legacy: warning: organization legacy exists but is not declared",
-        "in sync: 2 organizations checked, 1 warning",
+        "in sync: 2 organizations checked, 1 finding (1 warning)",
     ]
 
 
