@@ -409,10 +409,23 @@ def token_error(response: RawResponse, creds: Credentials) -> AuthenticationErro
         raw_code = data.get("error")
         code = raw_code if isinstance(raw_code, str) and raw_code else None
     message = _safe(
-        f"client-credentials grant for client {creds.client_id} failed: {description}", creds
+        f"client-credentials grant for client {creds.client_id} failed: {description}"
+        f"{_audience_hint(response.status, description)}",
+        creds,
     )
     return AuthenticationError(
         message, status=response.status, error_code=code, method="POST", path="/oauth/token"
+    )
+
+
+def _audience_hint(status: int, description: str) -> str:
+    """A custom domain as AUTH0_DOMAIN: Auth0 refuses its audience (auth0-api.md section 12)."""
+    if status != 403 or not description.startswith("Service not enabled within domain"):
+        return ""
+    return (
+        f". With a custom domain, set {AUDIENCE_VAR} to the tenant's canonical Management API "
+        "audience, https://TENANT.REGION.auth0.com/api/v2/ (Dashboard > Applications > APIs > "
+        "Auth0 Management API > Identifier)"
     )
 
 
