@@ -170,3 +170,16 @@ def test_select_by_name_or_id_and_unknown(tmp_path: Path) -> None:
     assert [d.label for d in select(spec, ["org_b1"])] == ["org_b1"]
     with pytest.raises(UsageError, match="zzz"):
         select(spec, ["zzz"])
+
+
+def test_long_values_are_cut_around_their_difference(tmp_path: Path) -> None:
+    base = "https://cdn.example.com/" + "very/long/path/" * 10
+    text = f"version: 1\norganizations:\n  - name: acme\n    display_name: {base}logo.png\n"
+    decl = spec_from(tmp_path, text).organizations[0]
+    live = LiveOrganization({**ACME, "display_name": base + "logo-old.png"}, None)
+    [finding] = compare(decl, live)
+    shown_actual, shown_expected = finding.message.removeprefix("display_name is ").split(", expected ")
+    assert shown_actual != shown_expected  # the cut keeps the difference in view
+    assert "logo-old.png" in shown_actual and "logo.png" in shown_expected
+    assert shown_actual.startswith("…") and len(shown_actual) <= 125
+    assert finding.actual == base + "logo-old.png"  # the finding keeps the whole value
