@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from orgdrift.check import evaluate, match
-from orgdrift.models import Location, LiveOrganization, LiveState, OrgStatus, Severity
+from orgdrift.models import LiveOrganization, LiveState, Location, OrgStatus, Severity
 from orgdrift.spec import load_specs
 
 SPEC = """\
