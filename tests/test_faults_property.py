@@ -320,7 +320,10 @@ def test_cli_under_faults(
     assert code in codes, err
     if code == 3:
         assert err.startswith("orgdrift: error:") and len(err.strip()) > 20
-        assert out == "" and not report.exists()
+        # design.md section 10: the requested reports are written, and say "no verdict"
+        doc = json.loads(out)
+        assert (doc["status"], doc["in_sync"], doc["organizations"]) == ("incomplete", None, [])
+        assert json.loads(report.read_text(encoding="utf-8")) == doc
     else:
         doc = json.loads(out)
         found = frozenset((o["name"], f["kind"], f["path"]) for o in doc["organizations"] for f in o["findings"])
