@@ -45,7 +45,7 @@ def fingerprint(finding: Finding) -> str:
 
 
 SRCROOT = "SRCROOT"
-INVALID_SPEC = "invalid_spec"
+INVALID_INPUT = "invalid_input"
 
 
 def _rule(rule_id: str, title: str, description: str, help_text: str) -> dict[str, Any]:
@@ -63,10 +63,11 @@ def _rule(rule_id: str, title: str, description: str, help_text: str) -> dict[st
 _RULES = [
     *(_rule(kind.value, i.title, i.description, i.help) for kind, i in KIND_INFO.items()),
     _rule(
-        INVALID_SPEC,
-        "InvalidSpec",
-        "A spec file is not valid (schema or semantic rule), so nothing was compared.",
-        "Fix the spec at the location given; `orgdrift validate SPEC` checks it locally.",
+        INVALID_INPUT,
+        "InvalidInput",
+        "An input is not valid (a spec or snapshot file, the command line or the environment), "
+        "so nothing was compared.",
+        "Fix the input at the location given; `orgdrift validate SPEC` checks a spec locally.",
     ),
 ]
 _RULE_INDEX = {rule["id"]: index for index, rule in enumerate(_RULES)}
@@ -125,8 +126,8 @@ def _problem_result(report: Report, problem: Problem, options: RenderOptions) ->
     source = Location(problem.file, problem.line, problem.column) if problem.file else None
     where = f"{problem.path}: " if problem.path else ""
     return {
-        "ruleId": INVALID_SPEC,
-        "ruleIndex": _RULE_INDEX[INVALID_SPEC],
+        "ruleId": INVALID_INPUT,
+        "ruleIndex": _RULE_INDEX[INVALID_INPUT],
         "level": "error",
         "message": {"text": f"{where}{problem.message}"},
         "locations": _locations(report, "", source, options),

@@ -47,7 +47,7 @@ def test_driver_has_one_rule_per_kind() -> None:
     assert (driver["name"], driver["version"]) == ("orgdrift", "0.1.0")
     assert driver["informationUri"].startswith("https://")
     kinds = [kind.value for kind in FindingKind]
-    assert [rule["id"] for rule in driver["rules"]] == [*kinds, "invalid_spec"]
+    assert [rule["id"] for rule in driver["rules"]] == [*kinds, "invalid_input"]
     for rule in driver["rules"]:
         assert rule["name"] and rule["shortDescription"]["text"] and rule["help"]["text"]
         assert rule["helpUri"].startswith("https://")
@@ -106,7 +106,7 @@ def test_paths_are_relative_to_the_repository_root() -> None:
 
 def test_invalid_spec_results_and_incomplete_run() -> None:
     found = results(invalid())
-    assert [r["ruleId"] for r in found] == ["invalid_spec"] * 3
+    assert [r["ruleId"] for r in found] == ["invalid_input"] * 3
     assert found[0]["locations"][0]["physicalLocation"]["region"] == {
         "startLine": 4,
         "startColumn": 16,
