@@ -111,7 +111,7 @@ def load_reports(paths: Sequence[str]) -> list[LoadedReport]:
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror}") from None
         try:
-            document = json.loads(data)
+            document = json.loads(data.decode("utf-8"))
         except UnicodeDecodeError as exc:
             problems.append(_problem(path, "", f"not UTF-8 ({exc.reason} at byte {exc.start})"))
             continue

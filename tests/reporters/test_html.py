@@ -33,7 +33,7 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "html"
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source",
-        "track", "wbr", "line", "rect", "circle", "polyline"}
+        "track", "wbr"}
 INLINE = {"span", "code", "bdi", "a"}
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "main", "footer", "section", "p",
