@@ -84,6 +84,7 @@ class Loaded:
     rendered: list[str]  # text of every laid-out text box, in document order
     requests: list[str]  # every URL the page asked for, the page itself included
     screenshot: bytes = field(repr=False, default=b"")
+    pdf: bytes = field(repr=False, default=b"")
 
     @property
     def text(self) -> str:
@@ -166,7 +167,8 @@ class Browser:
     # --- what the tests use ------------------------------------------------------------
 
     def load(self, page: Path, *, scripts: bool, width: int = 1200, height: int = 900,
-             screenshot: bool = False, full_page: bool = True) -> Loaded:
+             screenshot: bool = False, full_page: bool = True, media: str = "",
+             pdf: bool = False) -> Loaded:
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         self._events.clear()
@@ -176,6 +178,8 @@ class Browser:
         self.call("Emulation.setDeviceMetricsOverride",
                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
                   session=session)
+        if media:
+            self.call("Emulation.setEmulatedMedia", {"media": media}, session=session)
         self.call("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
         self._wait("Page.loadEventFired", session)
         root = self.call("DOM.getDocument", {"depth": -1}, session=session)["root"]
@@ -194,9 +198,13 @@ class Browser:
                              {"format": "png", "captureBeyondViewport": full_page},
                              session=session)
             image = base64.b64decode(data["data"])
+        printed = b""
+        if pdf:
+            data = self.call("Page.printToPDF", {"printBackground": True}, session=session)
+            printed = base64.b64decode(data["data"])
         requests = list(self._requests(session))
         self.call("Target.closeTarget", {"targetId": target})
-        return Loaded(html, rendered, requests, image)
+        return Loaded(html, rendered, requests, image, printed)
 
     def close(self) -> None:
         with contextlib.suppress(RuntimeError, OSError):

@@ -9,6 +9,7 @@ Chromium is required, never skipped: without it these tests fail saying how to i
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,6 +100,16 @@ def test_rendered_with_scripts_disabled_fetches_nothing_and_is_screenshot(
     width, height = png_size(loaded.screenshot)
     assert width == 1200 and height > 900  # the whole page, beyond the first screen
     (artifacts() / "report-demo.png").write_bytes(loaded.screenshot)
+
+
+def test_it_prints(browser: Browser, demo_page: Path) -> None:
+    """With print media everything is still laid out, and Chromium prints it to PDF pages."""
+    loaded = browser.load(demo_page, scripts=False, media="print", pdf=True)
+    rendered_demo_text(loaded.text)
+    assert loaded.pdf.startswith(b"%PDF-")
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", loaded.pdf))
+    assert 1 <= pages <= 4, pages
+    (artifacts() / "report-demo.pdf").write_bytes(loaded.pdf)
 
 
 def test_history_page_in_the_browser(browser: Browser, tmp_path: Path,

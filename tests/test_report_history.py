@@ -272,3 +272,11 @@ def test_hostile_text_in_history(runs: Path, capsys: pytest.CaptureFixture[str])
     assert shown(HOSTILE[0] + "customer-1") in history
     assert shown(HOSTILE[3]) in history  # the latest run's accepted reason
     assert shown(HOSTILE[-2]) in history
+
+
+def test_the_scheduled_audit_keeps_the_html_with_the_other_evidence() -> None:
+    from tests.test_examples_ci import AUDIT, load, only_command, reports, step_using
+
+    targets = reports(only_command(AUDIT, "check", live=False))
+    kept = step_using(load(AUDIT), "audit", "actions/upload-artifact")["with"]["path"].split()
+    assert targets["html"] in kept and targets["json"] in kept
