@@ -29,6 +29,7 @@ from orgdrift.reporters.html import (
     finding_view,
     is_accepted,
     is_error,
+    is_known,
     is_verdict,
     location_text,
     outcome,
@@ -452,9 +453,20 @@ def _finding_histories(
         resolved = ""
         if latest_verdict is not None and key in present[latest_verdict]:
             state = (
-                "accepted" if is_accepted(finding) else "open" if is_error(finding) else "warning"
+                "accepted"
+                if is_accepted(finding)
+                else "known"
+                if is_known(finding)
+                else "open"
+                if is_error(finding)
+                else "warning"
             )
-            label = {"accepted": "accepted", "open": "open", "warning": "open (warning)"}[state]
+            label = {
+                "accepted": "accepted",
+                "known": "known (baseline)",
+                "open": "open",
+                "warning": "open (warning)",
+            }[state]
         else:
             later = [
                 i
@@ -485,7 +497,7 @@ def _finding_histories(
                 ),
             )
         )
-    order = {"open": 0, "warning": 1, "accepted": 2, "unchecked": 3, "resolved": 4}
+    order = {"open": 0, "warning": 1, "known": 2, "accepted": 3, "unchecked": 4, "resolved": 5}
     histories.sort(
         key=lambda item: (
             order[item[1].state],

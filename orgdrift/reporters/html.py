@@ -223,18 +223,28 @@ class Counts:
     missing: int
     unmanaged: int
     findings: int
-    errors: int  # error findings not accepted: what fails the check
+    errors: int  # error findings neither accepted nor known: what fails the check
     warnings: int
     accepted: int
-    failing: int  # organizations with an error finding that is not accepted
+    known: int  # in the baseline report (`check --baseline`): reported, not failing
+    failing: int  # organizations with a finding that fails the check
 
 
 def is_accepted(finding: Doc) -> bool:
     return isinstance(finding.get("accepted"), Mapping)
 
 
+def is_known(finding: Doc) -> bool:
+    return finding.get("known") is True
+
+
 def is_error(finding: Doc) -> bool:
-    return finding.get("severity", "error") == "error" and not is_accepted(finding)
+    """A finding that fails the check: severity error, not accepted, not known from a baseline."""
+    return (
+        finding.get("severity", "error") == "error"
+        and not is_accepted(finding)
+        and not is_known(finding)
+    )
 
 
 def counts(document: Doc) -> Counts:
@@ -252,8 +262,9 @@ def counts(document: Doc) -> Counts:
         unmanaged=statuses.count("unmanaged"),
         findings=len(findings),
         errors=errors,
-        warnings=sum(1 for f in findings if not is_error(f) and not is_accepted(f)),
+        warnings=sum(1 for f in findings if f.get("severity") == "warning" and not is_accepted(f)),
         accepted=accepted,
+        known=sum(1 for f in findings if is_known(f) and not is_accepted(f)),
         failing=sum(1 for org in orgs if any(is_error(f) for f in _objs(org.get("findings")))),
     )
 
@@ -265,6 +276,8 @@ def summary_sentence(document: Doc, kind: str) -> str:
         extras.append(plural(c.warnings, "warning"))
     if c.accepted:
         extras.append(f"{c.accepted} accepted")
+    if c.known:
+        extras.append(f"{c.known} known from the baseline")
     tail = f", {', '.join(extras)}" if extras else ""
     if kind == "in_sync":
         return f"{plural(c.organizations, 'organization')} checked, no drift{tail}"
@@ -329,6 +342,7 @@ class FindingView:
     location: str
     kind: str
     severity: str  # error | warning
+    badge: str  # error | warning | accepted | known
     message: str
     path: str
     expected: str
@@ -411,6 +425,7 @@ _FINDING_KEYS = frozenset(
         "source",
         "accepted",
         "fingerprint",
+        "known",
     }
 )
 
@@ -432,6 +447,7 @@ def _accepted_view(value: Any, reference: dt.date | None) -> AcceptedView | None
 
 def finding_view(finding: Doc, reference: dt.date | None) -> FindingView:
     severity = "warning" if finding.get("severity") == "warning" else "error"
+    badge = "accepted" if is_accepted(finding) else "known" if is_known(finding) else severity
     extras = tuple(
         Row(str(key).replace("_", " "), _text(value), code=True)
         for key, value in sorted(finding.items(), key=lambda item: str(item[0]))
@@ -441,6 +457,7 @@ def finding_view(finding: Doc, reference: dt.date | None) -> FindingView:
         location=location_text(finding.get("source")),
         kind=_text(finding.get("kind")).replace("_", " "),
         severity=severity,
+        badge=badge,
         message=_text(finding.get("message")),
         path=_text(finding.get("path")),
         expected=compact(finding.get("expected")),

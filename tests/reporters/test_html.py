@@ -347,10 +347,15 @@ def test_scope_exceptions_fingerprints_and_evidence_when_present() -> None:
     assert "Accepted until 2026-11-20 (18 days left): SSO migration, SEC-142; owner @platform" in orgs
     for fingerprint in ("fp-acme-google", "fp-acme-display", "fp-cust1-signup"):
         assert f"fingerprint {fingerprint}" in orgs
-    assert "known true" in orgs  # a finding field this renderer does not know is still shown
+    assert "fingerprint fp-acme-display" in orgs
+    badges = [e.text() for e in page.by_id("organizations").find("span")
+              if "status" in e.attrs.get("class", "").split()]
+    assert badges == ["drifted", "accepted", "known", "drifted", "error", "in sync"]
 
     verdict = page.by_id("verdict").text()
-    assert verdict == "Drift found 2 findings in 2 of 3 organizations, 1 accepted"
+    assert verdict == (
+        "Drift found 1 finding in 1 of 3 organizations, 1 accepted, 1 known from the baseline"
+    )
     evidence = page.by_id("evidence").text()
     snapshot = document["snapshot"]
     assert f"Snapshot sha256 {snapshot['sha256']}" in evidence
@@ -443,6 +448,15 @@ def test_the_outcome_fails_closed(changes: dict[str, Any], headline: str) -> Non
     document.update(changes)
     verdict = parse(render_html(document)).by_id("verdict")
     assert verdict.find("p")[0].text() == headline
+
+
+def test_fields_of_findings_this_renderer_does_not_know_are_still_shown() -> None:
+    document = load("full")
+    document["organizations"][2]["findings"] = [
+        {**document["organizations"][1]["findings"][0], "waived_by": "<b>ticket</b> #7"}
+    ]
+    orgs = parse(render_html(document)).by_id("organizations").text()
+    assert "waived by <b>ticket</b> #7" in orgs
 
 
 def test_malformed_documents_still_render() -> None:
