@@ -280,3 +280,16 @@ def test_the_scheduled_audit_keeps_the_html_with_the_other_evidence() -> None:
     targets = reports(only_command(AUDIT, "check", live=False))
     kept = step_using(load(AUDIT), "audit", "actions/upload-artifact")["with"]["path"].split()
     assert targets["html"] in kept and targets["json"] in kept
+
+
+def test_a_finding_known_from_the_baseline_is_neither_open_nor_resolved(
+    runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = json.loads((runs / RUNS[3]).read_text(encoding="utf-8"))
+    document["organizations"][1]["findings"][0]["known"] = True  # customer-1's signup flag
+    (runs / RUNS[3]).write_text(json.dumps(document), encoding="utf-8")
+    page, _ = page_of(capsys, *RUNS)
+    states = {row[1]: row[0] for row in rows(page.by_id("history"), "Findings over time")
+              if row[0] in ("known (baseline)", "open")}
+    assert states == {"customer-1": "known (baseline)", "customer-2": "open"}
+    assert rows(page.by_id("history"), "Runs")[3][3:5] == ["1", "1"]  # findings, drifted orgs

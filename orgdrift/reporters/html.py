@@ -616,8 +616,9 @@ def _evidence(document: Doc) -> tuple[Row, ...]:
         rows.append(
             Row(
                 "Requests",
-                f"{_int(stats.get('requests')) or 0} requests, {_int(stats.get('retries')) or 0} "
-                f"retries, {_int(stats.get('rate_limited')) or 0} rate limited, {took}",
+                f"{plural(_int(stats.get('requests')) or 0, 'request')}, "
+                f"{plural(_int(stats.get('retries')) or 0, 'retry')}, "
+                f"{_int(stats.get('rate_limited')) or 0} rate limited, {took}",
             )
         )
         for key in sorted(stats, key=str):
