@@ -511,3 +511,28 @@ def test_warnings_and_severity_badges() -> None:
     badges = [s.text() for s in page.by_id("organizations").find("span") if "status" in s.attrs.get("class", "")]
     assert badges == ["in sync", "unmanaged", "warning"]
     assert built.organizations[1].findings[0].severity is Severity.WARNING
+
+
+@pytest.mark.loopback
+def test_check_over_a_loopback_socket_writes_the_page_with_every_other_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from orgdrift.emulator import DEFAULT_TOKEN
+    from tests.test_cli_check import TENANT, serve
+
+    monkeypatch.chdir(ROOT)
+    for url in serve(TENANT):
+        monkeypatch.setenv("AUTH0_DOMAIN", url)
+        monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)
+        code = main(["check", "examples/orgs.yaml", "-q", "--report", f"html={tmp_path / 'r.html'}",
+                     "--report", f"json={tmp_path / 'r.json'}"])
+    assert code == 1
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    document = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert html == render_html(document)  # one input shape: the JSON report
+    page = parse(html)
+    assert_safe(page, html)
+    assert page.by_id("verdict").text().startswith("Drift found 3 findings in 3 of ")
+    evidence = page.by_id("evidence").text()
+    assert f"{document['stats']['requests']} requests" in evidence
+    assert document["tenant"] in evidence and document["spec_files"][0]["sha256"] in evidence
