@@ -153,3 +153,9 @@ def test_the_readme_screenshot_script(tmp_path: Path, monkeypatch: pytest.Monkey
     assert png_size(data) == (1100, 1400)
     assert len(data) > 20_000  # a page, not a blank image
     assert (tmp_path / "demo.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_the_readme_shows_the_generated_screenshot() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "](docs/report.png)" in readme and "scripts/screenshot_report.py" in readme
+    assert png_size((ROOT / "docs" / "report.png").read_bytes()) == (1100, 1400)
