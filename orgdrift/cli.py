@@ -171,6 +171,23 @@ def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
     return ExitCode.IN_SYNC
 
 
+def _cmd_report(args: argparse.Namespace) -> ExitCode:
+    from pathlib import Path
+
+    from orgdrift.files import write_atomic
+    from orgdrift.history import render_history
+
+    if args.output != "-" and any(Path(args.output).resolve() == Path(p).resolve()
+                                   for p in args.reports):
+        raise UsageError(f"-o {args.output}: that is one of the input reports")
+    page = render_history(args.reports)
+    if args.output == "-":
+        _out(page)
+    else:
+        write_atomic(args.output, page)
+    return ExitCode.IN_SYNC
+
+
 # --- shared plumbing -----------------------------------------------------------------------
 
 
@@ -431,6 +448,17 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("-v", "--verbose", action="count", default=0, help="log each request")
     _add_output_options(demo)
     demo.set_defaults(command=_cmd_demo)
+
+    report = sub.add_parser(
+        "report",
+        help="write the HTML audit page from earlier JSON reports, with their history",
+        description="Write one self-contained HTML page from JSON reports (check --report "
+        "json=...) of one tenant and one spec: the latest run and the history of all of them.",
+    )
+    report.add_argument("reports", nargs="+", metavar="REPORT.json", help="JSON reports, any order")
+    report.add_argument("-o", "--output", required=True, metavar="PATH",
+                        help="HTML file to write ('-': stdout)")
+    report.set_defaults(command=_cmd_report)
 
     emulator = sub.add_parser(
         "emulator",

@@ -13,6 +13,7 @@ from orgdrift.errors import UsageError
 from orgdrift.models import Report
 from orgdrift.reporters._common import RenderOptions
 from orgdrift.reporters.github import GithubReporter
+from orgdrift.reporters.html import HtmlReporter
 from orgdrift.reporters.json_report import JsonReporter, report_to_dict
 from orgdrift.reporters.junit import JunitReporter
 from orgdrift.reporters.markdown import MarkdownReporter
@@ -46,6 +47,7 @@ REPORTERS: Mapping[str, type[Reporter]] = MappingProxyType(
             JunitReporter,
             SarifReporter,
             GithubReporter,
+            HtmlReporter,
         )
     }
 )

@@ -19,6 +19,7 @@ _EXTENSION = {
     "junit": "xml",
     "sarif": "sarif",
     "github": "github.txt",
+    "html": "html",
 }
 
 

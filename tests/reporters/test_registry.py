@@ -11,7 +11,7 @@ from .factory import CASES
 
 
 def test_registry_keys_are_the_documented_formats() -> None:
-    assert list(REPORTERS) == ["text", "json", "markdown", "junit", "sarif", "github"]
+    assert list(REPORTERS) == ["text", "json", "markdown", "junit", "sarif", "github", "html"]
 
 
 @pytest.mark.parametrize("name", list(REPORTERS))

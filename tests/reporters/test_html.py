@@ -1,0 +1,538 @@
+"""The HTML audit report: structure and content read back through an HTML parser.
+
+Every organization, finding, exception and evidence field is on the page; nothing on it fetches
+anything; untrusted text (organization names, display names, messages, paths, spec files, the
+tenant, exception reasons) comes out as text, never as markup, with invisible characters shown.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orgdrift.cli import main
+from orgdrift.models import FindingKind, OrgStatus, Report, Severity, SpecFile
+from orgdrift.reporters import RenderOptions, get_reporter, report_to_dict
+from orgdrift.reporters.html import display_text, escape_code, render_html
+from tests.test_packaging import wheel  # noqa: F401  (the built wheel, shared fixture)
+
+from .factory import CASES, at, finding, org, report
+
+GoldenCheck = Callable[[str, str], None]
+DATA = Path(__file__).resolve().parent.parent / "data" / "html"
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source",
+        "track", "wbr"}
+INLINE = {"span", "code", "bdi", "a"}
+ALLOWED_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "header", "main", "footer", "section", "p",
+    "h1", "h2", "h3", "dl", "dt", "dd", "table", "thead", "tbody", "tr", "th", "td", "ul", "li",
+    "div", "span", "code", "bdi", "a", "br", "figure", "figcaption", "svg", "desc", "line",
+    "rect", "circle", "polyline", "text",
+}
+INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ud800-\udfff]")
+
+
+@dataclass
+class Element:
+    tag: str
+    attrs: dict[str, str]
+    parent: Element | None
+    children: list[Element | str] = field(default_factory=list)
+
+    def text(self) -> str:
+        """Text as a reader sees it: inline elements run on, others are set apart."""
+        parts = [
+            c if isinstance(c, str) else c.text() if c.tag in INLINE else f" {c.text()} "
+            for c in self.children
+        ]
+        return " ".join("".join(parts).split())
+
+    def iter(self) -> list[Element]:
+        found = [self]
+        for child in self.children:
+            if isinstance(child, Element):
+                found.extend(child.iter())
+        return found
+
+    def find(self, tag: str | None = None, **attrs: str) -> list[Element]:
+        return [
+            e for e in self.iter()
+            if (tag is None or e.tag == tag) and all(e.attrs.get(k) == v for k, v in attrs.items())
+        ]
+
+    def by_id(self, ident: str) -> Element:
+        (element,) = self.find(id=ident)
+        return element
+
+
+class _TreeBuilder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Element("#document", {}, None)
+        self.current = self.root
+        self.comments: list[str] = []
+        self.doctype = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element = Element(tag, {k: v or "" for k, v in attrs}, self.current)
+        self.current.children.append(element)
+        if tag not in VOID:
+            self.current = element
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.current.children.append(Element(tag, {k: v or "" for k, v in attrs}, self.current))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID:
+            return
+        assert self.current.tag == tag, f"</{tag}> closes <{self.current.tag}>"
+        assert self.current.parent is not None
+        self.current = self.current.parent
+
+    def handle_data(self, data: str) -> None:
+        self.current.children.append(data)
+
+    def handle_comment(self, data: str) -> None:
+        self.comments.append(data)
+
+    def handle_decl(self, decl: str) -> None:
+        self.doctype = decl
+
+
+def parse(html: str) -> Element:
+    """The page as a tree; asserts every element is closed where it was opened."""
+    builder = _TreeBuilder()
+    builder.feed(html)
+    builder.close()
+    assert builder.current is builder.root, f"<{builder.current.tag}> never closed"
+    assert builder.doctype.lower() == "doctype html"
+    assert builder.comments == []
+    return builder.root
+
+
+def assert_safe(page: Element, html: str) -> None:
+    """Only the report's own markup; no script, handler, fetch or navigation anywhere."""
+    tags = {e.tag for e in page.iter()} - {"#document"}
+    assert tags <= ALLOWED_TAGS, tags - ALLOWED_TAGS
+    for element in page.iter():
+        for name, value in element.attrs.items():
+            assert not name.startswith("on"), (element.tag, name)
+            assert name not in ("src", "srcset", "action", "formaction", "xlink:href", "style")
+            if name == "href":
+                assert value.startswith("#"), value
+        if element.tag == "meta" and "http-equiv" in element.attrs:
+            assert element.attrs["http-equiv"] == "Content-Security-Policy"
+    (style,) = page.find("style")
+    css = style.text()
+    assert "@import" not in css and "url(" not in css
+    assert not re.search(r"(?:src|href|action)\s*=\s*[\"']?\s*(?:https?:|//|javascript:|data:)", html, re.IGNORECASE)
+    (csp,) = page.find("meta", **{"http-equiv": "Content-Security-Policy"})
+    assert "default-src 'none'" in csp.attrs["content"]
+    assert "script-src" not in csp.attrs["content"]
+    assert not INVISIBLE.search(html.replace("\n", "")), "an invisible character got through"
+
+
+def shown(text: str) -> str:
+    """How the page shows untrusted text: invisible characters as escapes, spaces collapsed."""
+    return " ".join("".join(escape_code(c) if INVISIBLE.match(c) else c for c in text).split())
+
+
+def render(value: Report) -> str:
+    return get_reporter("html").render(value, RenderOptions())
+
+
+# --- every case of the other reporters -------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_organization_finding_and_evidence_field_is_on_the_page(case: str) -> None:
+    built = CASES[case]()
+    html = render(built)
+    page = parse(html)
+    assert_safe(page, html)
+    orgs = page.by_id("organizations").text()
+    for result in built.organizations:
+        assert shown(result.label) in orgs
+        if result.id:
+            assert result.id in orgs
+        if result.source:
+            assert shown(str(result.source)) in orgs
+        for item in result.findings:
+            assert shown(item.message) in orgs
+            if item.source:
+                assert shown(str(item.source)) in orgs
+    evidence = page.by_id("evidence").text()
+    assert f"orgdrift {built.tool_version}" in evidence
+    assert built.checked_at in evidence
+    assert shown(built.tenant or "not named in the report") in evidence
+    for spec in built.spec_files:
+        assert shown(spec.path) in evidence and spec.sha256 in evidence
+    assert f"{built.stats.requests} requests" in evidence
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_verdict_and_scope_come_first(case: str) -> None:
+    built = CASES[case]()
+    page = parse(render(built))
+    (body,) = page.find("body")
+    (header,) = body.find("header")
+    first = [e for e in header.children if isinstance(e, type(header))]
+    assert [e.tag for e in first[:3]] == ["p", "h1", "section"]
+    verdict = page.by_id("verdict")
+    expected = "outcome-in_sync" if built.in_sync else "outcome-drift"
+    assert expected in verdict.attrs["class"].split()
+    assert verdict.text().startswith("In sync" if built.in_sync else "Drift found")
+    sections = [e.attrs.get("id") for e in page.find("section")]
+    assert sections.index("verdict") < sections.index("organizations") < sections.index("evidence")
+    assert "Scope" in header.text()
+
+
+def test_in_sync_and_drift_sentences_count_like_the_text_report() -> None:
+    drift = parse(render(CASES["drift"]())).by_id("verdict").text()
+    assert drift == "Drift found 7 findings in 4 of 5 organizations (1 missing, 1 unmanaged)"
+    in_sync = parse(render(CASES["unmanaged_report"]())).by_id("verdict").text()
+    assert in_sync == "In sync 2 organizations checked, no drift, 1 warning"
+
+
+def test_colour_and_verbosity_do_not_change_the_page() -> None:
+    built = CASES["drift"]()
+    html = get_reporter("html")
+    plain = html.render(built, RenderOptions())
+    assert html.render(built, RenderOptions(color=True, verbose=True)) == plain
+
+
+# --- untrusted text --------------------------------------------------------------------------
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "\"><img src=x onerror=alert(1)>",
+    "' onmouseover='alert(1)",
+    "</style><style>body{background:url(https://evil.example/x)}</style>",
+    "<!-- comment --> ]]> <![CDATA[x]]>",
+    "{{ 7 * 7 }} {% raw %}",
+    "javascript:alert(1)",
+    "&amp; &lt;b&gt; &#x3c;",
+    "\u202egnp.exe",  # right-to-left override: would show as 'exe.png'
+    "ac\u200bme\u200d\ufeff",  # zero-width characters: would look like 'acme'
+    "שלום עולם",  # right-to-left text
+    "line\nbreak\r\tand \x1b[31mescape\x00",
+    "\ud800 lone surrogate",
+]
+
+
+def hostile_report() -> Report:
+    orgs = []
+    for index, text in enumerate(HOSTILE):
+        orgs.append(
+            org(
+                text,
+                OrgStatus.DRIFTED,
+                at(index + 2, 3, f"specs/{text}.yaml"),
+                finding(
+                    FindingKind.FIELD_CHANGED,
+                    text,
+                    f"metadata.{text}",
+                    {"display_name": text},
+                    text,
+                    f"display_name is {text!r}, expected <b>{text}</b>",
+                    at(index + 3, 5, f"specs/{text}.yaml"),
+                ),
+                id=f"org_{index}{text}",
+            )
+        )
+    files = tuple(
+        SpecFile(f"specs/{t}.yaml", hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest())
+        for t in HOSTILE
+    )
+    return report(*orgs, spec_files=files, tenant=HOSTILE[1] + ".auth0.com")
+
+
+def test_markup_quotes_bidi_and_zero_width_characters_stay_text() -> None:
+    built = hostile_report()
+    html = render(built)
+    html.encode("utf-8")  # a lone surrogate must not make the page unwritable
+    page = parse(html)
+    assert_safe(page, html)
+    orgs = page.by_id("organizations")
+    text = orgs.text()
+    for result in built.organizations:
+        assert shown(result.label) in text
+        assert shown(result.id or "") in text
+        for item in result.findings:
+            assert shown(item.message) in text
+            assert shown(item.path) in text
+    assert "\\u202egnp.exe" in text and "ac\\u200bme\\u200d\\ufeff" in text
+    assert "\\x1b[31mescape\\x00" in text and "\\ud800 lone surrogate" in text
+    assert "שלום עולם" in text
+    assert "{{ 7 * 7 }}" in text and "49" not in text
+    # each name is one text node inside a <bdi>, so bidi text cannot reorder its neighbours
+    names = [e for e in orgs.find("div") if e.attrs.get("class") == "org-name"]
+    assert [n.children[0].tag for n in names if isinstance(n.children[0], type(orgs))] == ["bdi"] * len(HOSTILE)
+    assert page.find("title")[0].text().startswith("orgdrift audit report: ")
+
+
+def test_display_text_escapes_and_marks_invisible_characters() -> None:
+    assert str(display_text('<a href="x">&')) == "&lt;a href=&#34;x&#34;&gt;&amp;"
+    assert str(display_text("a\u202eb")) == "a<span class=esc>\\u202e</span>b"
+    assert str(display_text("\U000e0001")) == "<span class=esc>\\U000e0001</span>"
+    assert str(display_text("zoë 🙂 ключ")) == "zoë 🙂 ключ"
+
+
+# --- fields newer reports carry: present (tests/data/html) and absent -------------------------
+
+
+V1_KEYS = ("tool", "tool_version", "report_version", "tenant", "checked_at", "spec_files",
+           "in_sync", "summary", "organizations", "stats", "source")
+V1_FINDING_KEYS = ("kind", "severity", "organization", "path", "expected", "actual", "message",
+                   "source")
+
+
+def version_1(document: dict[str, Any]) -> dict[str, Any]:
+    """Only the fields of the first JSON report format (before status, scope, accepted...)."""
+    kept = {key: document[key] for key in V1_KEYS}
+    kept["organizations"] = [
+        {**o, "findings": [{k: f[k] for k in V1_FINDING_KEYS} for f in o["findings"]]}
+        for o in document["organizations"]
+    ]
+    return kept
+
+
+def load(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
+    return document
+
+
+@pytest.mark.parametrize("name", ["full", "incomplete", "invalid_spec"])
+def test_golden_from_json_documents(name: str, golden: GoldenCheck) -> None:
+    html = render_html(load(name))
+    assert_safe(parse(html), html)
+    golden(f"reporters/html/doc-{name}.html", html)
+
+
+def test_scope_exceptions_fingerprints_and_evidence_when_present() -> None:
+    document = load("full")
+    page = parse(render_html(document))
+    header = page.find("header")[0].text()
+    assert "Organizations selected: acme, customer-*" in header
+    assert "Changed from git ref: origin/main" in header
+    assert "Baseline report: evidence/baseline.json" in header
+    assert "Part of the spec: this verdict covers only what is listed here." in header
+
+    exceptions = page.by_id("exceptions")
+    (row,) = exceptions.find("tbody")[0].find("tr")
+    cells = [td.text() for td in row.find("td")]
+    assert cells == [
+        "acme",
+        "auth0/orgs.yaml:14: connection google-oauth2 is enabled but not allowed",
+        "SSO migration, SEC-142",
+        "@platform",
+        "2026-11-20",
+        "18 days left",
+        "auth0/orgs.yaml:40",
+    ]
+    assert row.find("td")[5].attrs["class"] == "date"  # urgent within 14 days, as the spec warns
+    orgs = page.by_id("organizations").text()
+    assert "Accepted until 2026-11-20 (18 days left): SSO migration, SEC-142; owner @platform" in orgs
+    for fingerprint in ("fp-acme-google", "fp-acme-display", "fp-cust1-signup"):
+        assert f"fingerprint {fingerprint}" in orgs
+    assert "fingerprint fp-acme-display" in orgs
+    badges = [e.text() for e in page.by_id("organizations").find("span")
+              if "status" in e.attrs.get("class", "").split()]
+    assert badges == ["drifted", "accepted", "known", "drifted", "error", "in sync"]
+
+    verdict = page.by_id("verdict").text()
+    assert verdict == (
+        "Drift found 1 finding in 1 of 3 organizations, 1 accepted, 1 known from the baseline"
+    )
+    evidence = page.by_id("evidence").text()
+    snapshot = document["snapshot"]
+    assert f"Snapshot sha256 {snapshot['sha256']}" in evidence
+    assert f"Snapshot path {snapshot['path']}" in evidence
+    assert "Scopes used read:organizations read:organization_connections" in evidence
+    assert "Live state from a saved snapshot (offline check)" in evidence
+    assert "9 requests, 0 retries, 0 rate limited, 0.41 s" in evidence
+    assert 'log_range {"from": "90020261102000000000000000000000000", "to": null}' in evidence
+
+
+def test_urgency_days_left_and_expired_exceptions() -> None:
+    document = load("full")
+    accepted = document["organizations"][0]["findings"][0]["accepted"]
+    for expires, text, urgent in [
+        ("2026-11-16", "14 days left", True),
+        ("2026-11-03", "1 day left", True),
+        ("2026-11-02", "expires today", True),
+        ("2026-10-31", "expired 2 days before", True),
+        ("2027-02-01", "91 days left", False),
+    ]:
+        accepted["expires"] = expires
+        row = parse(render_html(document)).by_id("exceptions").find("tbody")[0].find("tr")[0]
+        cell = row.find("td")[5]
+        assert cell.text() == text
+        assert ("urgent" in cell.attrs["class"].split()) is urgent
+
+
+def test_optional_parts_say_they_are_not_recorded_when_absent() -> None:
+    document = version_1(report_to_dict(CASES["missing"]()))  # none of the newer fields
+    page = parse(render_html(document))
+    header = page.find("header")[0].text()
+    assert "Scope Not recorded in this report (it may cover only some organizations)." in header
+    assert "None: no finding in this report is accepted" in page.by_id("exceptions").text()
+    evidence = page.by_id("evidence").text()
+    assert "Snapshot sha256 not recorded in this report" in evidence  # an offline check
+    assert "Scopes used not recorded in this report" in evidence
+    assert "fingerprint" not in page.by_id("organizations").text()
+    assert "Tenant not named in the report" in evidence
+
+
+def test_an_empty_scope_is_the_whole_spec() -> None:
+    document = load("full")
+    document["scope"] = {"organizations": [], "changed_from": None, "baseline": None}
+    header = parse(render_html(document)).find("header")[0].text()
+    assert "The whole spec: every declared organization was in scope." in header
+
+
+def test_an_incomplete_read_says_so_first_and_is_never_styled_as_a_verdict() -> None:
+    document = load("incomplete")
+    html = render_html(document)
+    page = parse(html)
+    verdict = page.by_id("verdict")
+    assert "notice" in verdict.attrs["class"].split()
+    assert not any(c.startswith("outcome-") for c in verdict.attrs["class"].split())
+    assert verdict.text().startswith("No verdict: the tenant could not be read completely")
+    assert document["error"] in verdict.text()
+    assert "In sync" not in verdict.text() and "Drift found" not in verdict.text()
+    assert "not a verdict" in page.by_id("summary").text()
+    assert "not a verdict" in page.by_id("organizations").text()
+    assert 'class="status status-in_sync"' in html  # what was read is listed, under that heading
+    assert not page.find(id="exceptions")
+
+
+def test_an_invalid_spec_lists_its_problems_and_is_not_a_verdict() -> None:
+    document = load("invalid_spec")
+    page = parse(render_html(document))
+    verdict = page.by_id("verdict")
+    assert "notice" in verdict.attrs["class"].split()
+    assert verdict.text().startswith("No verdict: the spec is invalid")
+    items = [li.text() for li in verdict.find("li")]
+    assert items == [
+        "auth0/orgs.yaml:4:16: $.policy.connections: 'strict' is not one of ['exact', 'allowlist']",
+        ("auth0/orgs.yaml:7:5: $.organizations[0].display_nmae: unknown field 'display_nmae'; "
+        "did you mean 'display_name'?"),
+    ]
+    assert not page.find(id="organizations")
+
+
+@pytest.mark.parametrize(
+    ("changes", "headline"),
+    [
+        ({"status": "something-new"}, "No verdict: the outcome is not recorded"),
+        ({"in_sync": None}, "No verdict: the outcome is not recorded"),
+        ({"status": "in_sync"}, "In sync"),
+        ({"status": "drift", "in_sync": None}, "Drift found"),
+    ],
+)
+def test_the_outcome_fails_closed(changes: dict[str, Any], headline: str) -> None:
+    document = version_1(report_to_dict(CASES["drift"]()))
+    document.update(changes)
+    verdict = parse(render_html(document)).by_id("verdict")
+    assert verdict.find("p")[0].text() == headline
+
+
+def test_fields_of_findings_this_renderer_does_not_know_are_still_shown() -> None:
+    document = load("full")
+    document["organizations"][2]["findings"] = [
+        {**document["organizations"][1]["findings"][0], "waived_by": "<b>ticket</b> #7"}
+    ]
+    orgs = parse(render_html(document)).by_id("organizations").text()
+    assert "waived by <b>ticket</b> #7" in orgs
+
+
+def test_malformed_documents_still_render() -> None:
+    document = copy.deepcopy(load("full"))
+    document["organizations"][0]["findings"].append("not an object")
+    document["organizations"].append({"status": 7, "findings": None})
+    document["spec_files"] = "oops"
+    document["stats"] = None
+    page = parse(render_html(document))
+    assert "(unnamed)" in page.by_id("organizations").text()
+
+
+# --- end to end --------------------------------------------------------------------------------
+
+
+def test_demo_writes_the_html_report(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    target = tmp_path / "report.html"
+    assert main(["demo", "-q", "--report", f"html={target}"]) == 1
+    html = target.read_text(encoding="utf-8")
+    page = parse(html)
+    assert_safe(page, html)
+    assert page.by_id("verdict").text() == "Drift found 3 findings in 3 of 6 organizations, 1 warning"
+    orgs = page.by_id("organizations").text()
+    for name in ("acme", "globex", "initech", "umbrella", "hooli", "pied-piper"):
+        assert name in orgs
+    assert "examples/orgs.yaml:18" in orgs
+    assert "connection google-oauth2 is enabled but not allowed" in orgs
+
+
+def test_check_format_html_on_stdout(capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    code = main(["demo", "--format", "html"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.startswith("<!DOCTYPE html>")
+    parse(out)
+
+
+def test_the_wheel_ships_the_template(wheel: Path) -> None:  # noqa: F811
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = archive.read("orgdrift/reporters/templates/report.html.j2")
+    source = ROOT / "orgdrift" / "reporters" / "templates" / "report.html.j2"
+    assert shipped == source.read_bytes()
+
+
+def test_warnings_and_severity_badges() -> None:
+    built = CASES["unmanaged_report"]()
+    page = parse(render(built))
+    badges = [s.text() for s in page.by_id("organizations").find("span") if "status" in s.attrs.get("class", "")]
+    assert badges == ["in sync", "unmanaged", "warning"]
+    assert built.organizations[1].findings[0].severity is Severity.WARNING
+
+
+@pytest.mark.loopback
+def test_check_over_a_loopback_socket_writes_the_page_with_every_other_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from orgdrift.emulator import DEFAULT_TOKEN
+    from tests.test_cli_check import TENANT, serve
+
+    monkeypatch.chdir(ROOT)
+    for url in serve(TENANT):
+        monkeypatch.setenv("AUTH0_DOMAIN", url)
+        monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)
+        code = main(["check", "examples/orgs.yaml", "-q", "--report", f"html={tmp_path / 'r.html'}",
+                     "--report", f"json={tmp_path / 'r.json'}"])
+    assert code == 1
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    document = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert html == render_html(document)  # one input shape: the JSON report
+    page = parse(html)
+    assert_safe(page, html)
+    assert page.by_id("verdict").text().startswith("Drift found 3 findings in 3 of ")
+    evidence = page.by_id("evidence").text()
+    assert f"{document['stats']['requests']} requests" in evidence
+    assert document["tenant"] in evidence and document["spec_files"][0]["sha256"] in evidence
