@@ -38,7 +38,7 @@ from orgdrift.reporters.html import (
     render_html,
 )
 
-READABLE_VERSION = 1
+READABLE_VERSIONS = (1, 2)  # 2 added status, scope, problems; history spans an upgrade
 EXPIRY_HORIZON_DAYS = 30
 MAX_CELLS = 60  # runs shown per organization; older ones are summarised in the counts
 
@@ -69,12 +69,12 @@ def _shape_problems(path: str, document: Any) -> list[Problem]:
         )
         return found
     version = document.get("report_version")
-    if version != READABLE_VERSION:
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
         found.append(
             _problem(
                 path,
                 "$.report_version",
-                f"report version {version!r}: this orgdrift reads version {READABLE_VERSION}",
+                f"report version {version!r}: this orgdrift reads versions 1 and 2",
             )
         )
     if parse_time(document.get("checked_at")) is None:

@@ -230,11 +230,11 @@ def test_a_file_that_is_not_a_report_is_refused(
 
 
 def test_every_problem_of_every_file_at_once(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    edit(runs / RUNS[0], report_version=2, checked_at="yesterday")
+    edit(runs / RUNS[0], report_version=3, checked_at="yesterday")
     edit(runs / RUNS[2], spec_files="auth0/orgs.yaml")
     code, _, err = run(capsys, *RUNS, "-o", "page.html")
     assert code == 2
-    assert "2026-10-05.json: $.report_version: report version 2: this orgdrift reads version 1" in err
+    assert "2026-10-05.json: $.report_version: report version 3: this orgdrift reads versions 1 and 2" in err
     assert "2026-10-05.json: $.checked_at: missing or not an RFC 3339 date-time" in err
     assert "2026-10-19.json: $.spec_files: missing, or not a list of {path, sha256}" in err
     assert "3 problems found" in err

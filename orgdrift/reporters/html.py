@@ -196,11 +196,13 @@ _STATUS_ALIASES = {
     "invalid_spec": "invalid_spec",
     "invalid": "invalid_spec",
     "spec_invalid": "invalid_spec",
+    "valid": "valid",
 }
 
 
 def outcome(document: Doc) -> str:
-    """`in_sync`, `drift`, `incomplete`, `invalid_spec` or `unknown` (fails closed: no verdict)."""
+    """`in_sync`, `drift`, `valid`, `incomplete`, `invalid_spec` or `unknown` (fails closed: no
+    verdict about a tenant unless the report says in sync or drift)."""
     status = document.get("status")
     if isinstance(status, str):
         return _STATUS_ALIASES.get(status, "unknown")
@@ -302,7 +304,12 @@ def summary_sentence(document: Doc, kind: str) -> str:
             "says whether the tenant matches the spec."
         )
     if kind == "invalid_spec":
-        return "The spec is invalid, so nothing was compared. This is not a verdict."
+        return (
+            "The input is invalid (the spec, a snapshot or the command line), so nothing was "
+            "compared. This is not a verdict."
+        )
+    if kind == "valid":
+        return "The spec is valid. It was not compared with a tenant, so this is not a verdict."
     return "This report does not record a usable outcome. It is not a verdict."
 
 
@@ -310,7 +317,8 @@ _TITLES = {
     "in_sync": "In sync",
     "drift": "Drift found",
     "incomplete": "No verdict: the tenant could not be read completely",
-    "invalid_spec": "No verdict: the spec is invalid",
+    "invalid_spec": "No verdict: the input is invalid",
+    "valid": "Valid spec: no tenant was compared",
     "unknown": "No verdict: the outcome is not recorded",
 }
 
