@@ -2,7 +2,7 @@
 
 Pure policy: the state is a frozen value and every function takes the current time, so tests
 inject a clock and never wait. `RateLimiter` is the only mutable piece: it holds the states of
-the global bucket and of each endpoint group's bucket (auth0-api.md section 6: a request is
+the global bucket and of each endpoint group's bucket (as Auth0 documents it, a request is
 checked against the global limit first, then against its endpoint's limit).
 """
 

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from starlette.types import ASGIApp
+
 from orgdrift.emulator.faults import ConnectionDropped
-from orgdrift.emulator.http import ASGIApp
 from orgdrift.errors import UsageError
 
 _JOIN_TIMEOUT = 10.0

@@ -1,16 +1,19 @@
-"""The emulator's handlers through httpx.ASGITransport, one test per behaviour of auth0-api.md."""
+"""The emulator's handlers in process, one test per behaviour of the Management API it copies."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from orgdrift import emulator
 from orgdrift.emulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -633,8 +636,17 @@ def test_dropped_connection_raises_a_transport_error_in_process() -> None:
     app = _app_with(lambda c: Fault(drop_connection=True))
     with pytest.raises(httpx.RemoteProtocolError) as info:
         get(app, ORGS)
-    assert isinstance(info.value, ConnectionDropped)
+    assert isinstance(info.value.__cause__, ConnectionDropped)
     assert app.stats.requests["organizations"] == 1
+
+
+def test_the_app_does_not_depend_on_the_client_library() -> None:
+    assert not issubclass(ConnectionDropped, httpx.HTTPError)
+    package = Path(emulator.__file__).parent
+    server_side = [p for p in package.glob("*.py") if p.name != "transport.py"]
+    assert len(server_side) >= 8
+    for path in server_side:  # transport.py is the client's side of an in-process connection
+        assert not re.search(r"^\s*(import|from) httpx", path.read_text(), re.MULTILINE), path.name
 
 
 def test_repeat_previous_page_and_stuck_cursor() -> None:
