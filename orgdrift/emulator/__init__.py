@@ -5,7 +5,7 @@
 `serve(app, ...)`.
 """
 
-from orgdrift.emulator.app import EmulatorApp, EmulatorStats, StatsSnapshot, create_app
+from orgdrift.emulator.app import EmulatorApp, EmulatorStats, create_app
 from orgdrift.emulator.config import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -43,7 +43,6 @@ __all__ = [
     "FaultHook",
     "InProcessTransport",
     "MalformedKind",
-    "StatsSnapshot",
     "config_from_options",
     "create_app",
     "random_faults",

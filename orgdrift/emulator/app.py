@@ -17,11 +17,11 @@ that pass authentication spend tokens. An unlimited global bucket reports 100000
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
@@ -33,7 +33,13 @@ from starlette.types import Receive, Scope, Send
 
 from orgdrift.emulator.auth import AuthFailure, authenticate, grant_client_credentials
 from orgdrift.emulator.config import EmulatorConfig
-from orgdrift.emulator.faults import ConnectionDropped, Fault, FaultContext, compose, random_faults
+from orgdrift.emulator.faults import (
+    ConnectionDropped,
+    Fault,
+    FaultContext,
+    FaultHook,
+    random_faults,
+)
 from orgdrift.emulator.queries import (
     ENABLED_CONNECTIONS_QUERY,
     NO_QUERY,
@@ -151,15 +157,6 @@ def _page(items: list[Any], key: str, values: Mapping[str, QueryValue], limit: i
 # --- statistics --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class StatsSnapshot:
-    total: int
-    requests: Mapping[str, int]
-    statuses: Mapping[int, int]
-    rate_limited: int
-    server_errors: int
-
-
 class EmulatorStats:
     """Requests per endpoint group and responses per status; `snapshot()` and `reset()`."""
 
@@ -179,9 +176,9 @@ class EmulatorStats:
     def server_errors(self) -> int:
         return sum(count for status, count in self.statuses.items() if status >= 500)
 
-    def snapshot(self) -> StatsSnapshot:
-        return StatsSnapshot(self.total, dict(self.requests), dict(self.statuses),
-                             self.rate_limited, self.server_errors)
+    def snapshot(self) -> EmulatorStats:
+        """A copy that later requests leave unchanged."""
+        return copy.deepcopy(self)
 
     def reset(self) -> None:
         self.requests.clear()
@@ -200,10 +197,10 @@ class EmulatorApp:
         self.stats = EmulatorStats()
         self._limiter = RateLimiter(config.global_bucket, config.buckets, config.clock)
         self._key = secrets.token_bytes(32)
-        random_hook = None
+        # The configured hook, then random faults: the first that returns a fault wins.
+        self._faults: list[FaultHook] = [config.faults] if config.faults is not None else []
         if config.fail_rate > 0 or config.malformed_rate > 0:
-            random_hook = random_faults(config.fail_rate, config.malformed_rate, config.seed)
-        self._faults = compose(config.faults, random_hook)
+            self._faults.append(random_faults(config.fail_rate, config.malformed_rate, config.seed))
         self._numbers: Counter[str] = Counter()  # requests per group; "" counts them all
         self._last_ok: dict[str, bytes] = {}
         orgs = "/api/v2/organizations"
@@ -280,7 +277,7 @@ class EmulatorApp:
         return response
 
     def _fault_for(self, request: Request, group: str) -> Fault | None:
-        if self._faults is None:
+        if not self._faults:
             return None
         context = FaultContext(
             method=request.method,
@@ -290,7 +287,7 @@ class EmulatorApp:
             request_number=self._numbers[""],
             group_request_number=self._numbers[group],
         )
-        return self._faults(context)
+        return next((fault for hook in self._faults if (fault := hook(context))), None)
 
     def _audience(self, request: Request) -> str:
         if self.config.audience is not None:

@@ -87,19 +87,3 @@ def random_faults(fail_rate: float, malformed_rate: float, seed: int) -> FaultHo
         return None
 
     return decide
-
-
-def compose(*hooks: FaultHook | None) -> FaultHook | None:
-    """The first hook that returns a fault wins; None when no hook is given."""
-    present = [hook for hook in hooks if hook is not None]
-    if not present:
-        return None
-
-    def decide(context: FaultContext) -> Fault | None:
-        for hook in present:
-            fault = hook(context)
-            if fault is not None:
-                return fault
-        return None
-
-    return decide
