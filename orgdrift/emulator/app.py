@@ -78,6 +78,13 @@ Handler = Callable[[Request, Fault | None], Awaitable[Response]]
 # --- responses ---------------------------------------------------------------------------------
 
 
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a status a fault hook made up
+        return "Unknown"
+
+
 def json_response(status: int, payload: Any) -> Response:
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return Response(body, status, media_type=JSON_CONTENT_TYPE)
@@ -87,7 +94,7 @@ def error_response(
     status: int, message: str, error_code: str | None = None, *, attributes: bool = False
 ) -> Response:
     """Auth0's error envelope: statusCode, error, message, then errorCode / attributes if any."""
-    body: dict[str, Any] = {"statusCode": status, "error": HTTPStatus(status).phrase,
+    body: dict[str, Any] = {"statusCode": status, "error": _phrase(status),
                             "message": message}
     if error_code is not None:
         body["errorCode"] = error_code
@@ -103,7 +110,7 @@ def fault_response(fault: Fault) -> Response:
         return Response(fault.body, status, media_type=JSON_CONTENT_TYPE)
     if status == 429:
         return error_response(429, RATE_LIMITED, "too_many_requests")
-    message = "An internal server error occurred" if status == 500 else HTTPStatus(status).phrase
+    message = "An internal server error occurred" if status == 500 else _phrase(status)
     return error_response(status, message)
 
 

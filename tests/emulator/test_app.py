@@ -618,6 +618,11 @@ def test_fault_status_replaces_the_answer_with_an_auth0_envelope() -> None:
     assert app.stats.server_errors == 1
 
 
+def test_fault_with_a_nonstandard_status() -> None:
+    response = get(_app_with(lambda c: Fault.error(520)), ORGS)
+    assert (response.status_code, response.json()["error"]) == (520, "Unknown")
+
+
 def test_fault_custom_body_and_delay() -> None:
     app = _app_with(lambda c: Fault(status=500, body=b'{"oops":1}', delay_ms=30))
     started = time.monotonic()
