@@ -143,12 +143,3 @@ class DeadlineExceeded(LiveStateError):
 
 class IncompleteSnapshotError(LiveStateError):
     """A saved snapshot lacks data the spec needs (e.g. unmanaged checks on a partial listing)."""
-
-
-# --- 130 ---------------------------------------------------------------------------------
-
-
-class Interrupted(OrgdriftError):
-    """Ctrl-C or SIGTERM."""
-
-    exit_code = ExitCode.INTERRUPTED

@@ -65,9 +65,9 @@ HOLD_REQUESTS = 2.0
 pace still too fast shows itself by another 429 before growth makes it worse."""
 
 RECHECK = 0.1
+"""A waiting request re-reads the pace at least this often (a probing pace grows meanwhile)."""
 CLOCK_SLACK = 1e-9
 """A start due less than this from now is due now: waiting for it would spin on float rounding."""
-"""A waiting request re-reads the pace at least this often (a probing pace grows meanwhile)."""
 STEADY_GROWTH = 0.01
 MIN_GROWTH = 0.001
 """Each measurement that confirms the last halves the steady growth, down to 0.1 %/s: a long run
@@ -297,9 +297,6 @@ class Pacer:
     @property
     def global_budget(self) -> GlobalBudget:
         return self._global
-
-    def rate_for(self, group: str) -> float | None:
-        return self.group(group).rate_at(self._clock())
 
     # --- scheduling ---
 

@@ -49,3 +49,13 @@ def test_tiny_live_scenario_makes_the_minimal_requests(tmp_path: Path) -> None:
     assert table[0].startswith("| scenario | orgs | requests (min) | 429s |")
     assert table[2].startswith("| tiny | 10 | 11 (11) | 0 |")
     assert len([line for line in table if line.startswith("| tiny ")]) == 1
+
+
+def test_pacer_comparison_runs_both_pacers(tmp_path: Path) -> None:
+    rows = bench.pacer_rows(tmp_path, 1, scenarios=[bench.Scenario("tiny", 10)])
+    assert [row.pacer for row in rows] == ["adaptive", "simple"]
+    for row in rows:
+        assert [(run.requests, run.rate_limited, run.error) for run in row.runs] == [(11, 0, None)]
+    table = bench.pacer_markdown(rows).splitlines()
+    assert table[2].startswith("| tiny | adaptive | 11 | 0 | ")
+    assert table[3].endswith("| 1/1 complete |")

@@ -2,7 +2,7 @@
 true findings, or exit 3 with a message saying what could not be read. Never 0/1 on incomplete
 data, never a traceback, never a hang.
 
-The property runs in process (httpx.ASGITransport) in virtual time: the event loop's clock jumps
+The property runs in process (InProcessTransport) in virtual time: the event loop's clock jumps
 over every wait, so 429 resets hours ahead and exponential backoffs cost nothing real. A few
 fixed schedules also run through `orgdrift.cli.main` over a real loopback socket.
 Set ORGDRIFT_SOAK=1 for a long run.
@@ -32,6 +32,7 @@ from orgdrift.emulator import (
     EmulatorConfig,
     Fault,
     FaultContext,
+    InProcessTransport,
     create_app,
     running_server,
 )
@@ -124,7 +125,7 @@ def _tenant(live: LiveState, faults: Callable[[FaultContext], Fault | None] | No
         env=SECRET_ENV,
         options=ClientOptions(max_attempts=3, request_timeout=10.0),
         timeout=timeout,
-        transport=TimeoutTransport(httpx.ASGITransport(app=app)),
+        transport=TimeoutTransport(InProcessTransport(app=app)),
         loop_factory=VirtualTimeLoop,
         wall_clock=virtual_wall,
     )

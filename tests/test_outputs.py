@@ -42,6 +42,7 @@ EXTENSION = {
     "junit": "xml",
     "sarif": "sarif",
     "github": "github.txt",
+    "html": "html",
 }
 
 
@@ -80,6 +81,7 @@ def stable(text: str) -> str:
     text = re.sub(r"127([._])0[._]0[._]1([:_]|%3A)\d+", r"127\g<1>0\g<1>0\g<1>1\2PORT", text)
     text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<time>", text)
     text = re.sub(r'time="[0-9.]+"', 'time="<s>"', text)
+    text = re.sub(r"\d+ requests?, \d+ retr(y|ies), \d+ rate limited, [0-9.]+ s", "<stats>", text)
     return re.sub(r'"(requests|retries|rate_limited|seconds)": [0-9.]+', r'"\1": 0', text)
 
 
@@ -151,6 +153,8 @@ def test_exit_3_never_reads_as_a_verdict(
     assert "results" not in run_
     assert reports["github"].startswith("::error title=orgdrift incomplete::")
     assert "[!WARNING]" in reports["markdown"] and "in sync" not in reports["markdown"]
+    assert "No verdict: the tenant could not be read completely" in reports["html"]
+    assert "In sync" not in reports["html"] and "Drift found" not in reports["html"]
 
 
 def test_validate_takes_format_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

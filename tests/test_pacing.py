@@ -228,7 +228,7 @@ def test_reserve_ignores_the_token_endpoint_and_endpoint_429s() -> None:
     assert starts[-1] == pytest.approx(starts[0])  # nothing waited
 
 
-# --- adaptive pacing against a simulated tenant (issue 6) ----------------------------------------
+# --- adaptive pacing against a simulated tenant ---------------------------------------------------
 
 
 @dataclass

@@ -15,7 +15,14 @@ import pytest
 
 from orgdrift import pipeline
 from orgdrift.cli import main
-from orgdrift.emulator import EmulatorConfig, Fault, FaultContext, create_app, running_server
+from orgdrift.emulator import (
+    EmulatorConfig,
+    Fault,
+    FaultContext,
+    InProcessTransport,
+    create_app,
+    running_server,
+)
 from orgdrift.emulator.config import READ_SCOPES
 from orgdrift.errors import OrgdriftError, UsageError
 from orgdrift.models import LiveOrganization, LiveState
@@ -123,7 +130,7 @@ def test_closed_port_and_bad_domain(monkeypatch: pytest.MonkeyPatch, capsys: pyt
 
 def _in_process_error(env: dict[str, str], hook: Hook) -> OrgdriftError:
     config = EmulatorConfig(tokens={TOKEN: READ_SCOPES}, clients={CLIENT_ID: (CLIENT_SECRET, READ_SCOPES)}, faults=hook)
-    tenant = pipeline.Tenant(domain="http://127.0.0.1", env=env, transport=httpx.ASGITransport(app=create_app(STATE, config)))
+    tenant = pipeline.Tenant(domain="http://127.0.0.1", env=env, transport=InProcessTransport(app=create_app(STATE, config)))
     spec = load_specs(["orgs.yaml"], {})
     with pytest.raises(OrgdriftError) as info:
         pipeline.read_for_spec(tenant, spec, [])

@@ -1,10 +1,11 @@
-"""A faithful emulator of the Auth0 Management API endpoints orgdrift uses (design.md section 7).
+"""A faithful emulator of the Auth0 Management API endpoints orgdrift uses.
 
-`create_app(state, config)` gives an ASGI app for `httpx.ASGITransport` (in process) and
-`running_server(app)` / `serve(app, ...)` put it on a loopback socket with uvicorn.
+`create_app(state, config)` gives an ASGI app (Starlette) to use in process through
+`InProcessTransport`, or on a loopback socket with uvicorn: `running_server(app)` /
+`serve(app, ...)`.
 """
 
-from orgdrift.emulator.app import EmulatorApp, EmulatorStats, StatsSnapshot, create_app
+from orgdrift.emulator.app import EmulatorApp, EmulatorStats, create_app
 from orgdrift.emulator.config import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -22,9 +23,9 @@ from orgdrift.emulator.faults import (
     MalformedKind,
     random_faults,
 )
-from orgdrift.emulator.http import ASGIApp
 from orgdrift.emulator.ratelimit import Bucket
 from orgdrift.emulator.server import running_server, serve
+from orgdrift.emulator.transport import InProcessTransport
 
 __all__ = [
     "DEFAULT_CLIENT_ID",
@@ -32,7 +33,6 @@ __all__ = [
     "DEFAULT_TOKEN",
     "ENDPOINT_GROUPS",
     "READ_SCOPES",
-    "ASGIApp",
     "Bucket",
     "ConnectionDropped",
     "EmulatorApp",
@@ -41,8 +41,8 @@ __all__ = [
     "Fault",
     "FaultContext",
     "FaultHook",
+    "InProcessTransport",
     "MalformedKind",
-    "StatsSnapshot",
     "config_from_options",
     "create_app",
     "random_faults",

@@ -1,6 +1,6 @@
-"""The ASGI application: routing, the pipeline every request goes through, the handlers.
+"""The emulator as a Starlette app: the routes, the steps every request goes through, handlers.
 
-Pipeline of an API request: route -> latency -> authentication -> scope -> rate limits (global,
+Steps of an API request: route -> latency -> authentication -> scope -> rate limits (global,
 then the endpoint group's) -> fault hook -> handler -> fault post-processing -> headers.
 `POST /oauth/token` skips authentication, scopes and rate limits (the Authentication API has its
 own limits, not emulated). Every response carries `Content-Type: application/json;
@@ -10,44 +10,35 @@ the next token arrives), except on a 429, where they describe the bucket that re
 global one or the endpoint group's), so that waiting until `reset` is enough. Only requests
 that pass authentication spend tokens. An unlimited global bucket reports 1000000/1000000.
 
-Request statistics are in `app.stats` (an `EmulatorStats`): `app.stats.requests[group]` counts
-requests per endpoint group ("organizations", "organization_by_id", "organization_by_name",
-"enabled_connections", "token", "unknown"); `app.stats.statuses[code]` counts responses by
-status; `app.stats.total`, `.rate_limited` (429s) and `.server_errors` (5xx) sum them;
-`app.stats.snapshot()` returns a frozen copy and `app.stats.reset()` zeroes everything.
+`app.stats` counts requests per endpoint group ("organizations", "organization_by_id",
+"organization_by_name", "enabled_connections", "token", "unknown") and responses per status.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import secrets
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
-from orgdrift.emulator.auth import (
-    AuthFailure,
-    Principal,
-    TokenFailure,
-    authenticate,
-    grant_client_credentials,
-)
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, Router
+from starlette.types import Receive, Scope, Send
+
+from orgdrift.emulator.auth import AuthFailure, authenticate, grant_client_credentials
 from orgdrift.emulator.config import EmulatorConfig
-from orgdrift.emulator.faults import Fault, FaultContext, FaultHook, compose, random_faults
-from orgdrift.emulator.http import (
-    Receive,
-    Request,
-    Response,
-    Scope,
-    Send,
-    error_response,
-    json_response,
-    read_request,
-    reason,
-    send_response,
+from orgdrift.emulator.faults import (
+    ConnectionDropped,
+    Fault,
+    FaultContext,
+    FaultHook,
+    random_faults,
 )
 from orgdrift.emulator.queries import (
     ENABLED_CONNECTIONS_QUERY,
@@ -59,13 +50,14 @@ from orgdrift.emulator.queries import (
     parse_query,
 )
 from orgdrift.emulator.ratelimit import Quota, RateLimiter
-from orgdrift.emulator.tenant import START_KEY, Tenant, TenantOrg, decode_cursor, encode_cursor
+from orgdrift.emulator.tenant import START_KEY, OrgIndex, decode_cursor, encode_cursor
 from orgdrift.models import LiveState
 
 NOT_FOUND_ORG = "No organization found by that id or name"
 RATE_LIMITED = "Global limit has been reached"
 DEFAULT_PAGE_SIZE = 50
 OFFSET_RECORD_LIMIT = 1000
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 REQUIRED_SCOPES: Mapping[str, tuple[str, ...]] = {
     "organizations": ("read:organizations", "read:organizations_summary"),
@@ -79,29 +71,105 @@ _HTML_PAGE = (
     b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
 )
 
+_ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+Handler = Callable[[Request, Fault | None], Awaitable[Response]]
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a status a fault hook made up
+        return "Unknown"
+
+
+def json_response(status: int, payload: Any) -> Response:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return Response(body, status, media_type=JSON_CONTENT_TYPE)
+
+
+def error_response(
+    status: int, message: str, error_code: str | None = None, *, attributes: bool = False
+) -> Response:
+    """Auth0's error envelope: statusCode, error, message, then errorCode / attributes if any."""
+    body: dict[str, Any] = {"statusCode": status, "error": _phrase(status),
+                            "message": message}
+    if error_code is not None:
+        body["errorCode"] = error_code
+    if attributes:
+        body["attributes"] = {"error": message}
+    return json_response(status, body)
+
+
+def fault_response(fault: Fault) -> Response:
+    """The answer a fault with a `status` gives: its body, or Auth0's envelope for the status."""
+    status = fault.status if fault.status is not None else 500
+    if fault.body is not None:
+        return Response(fault.body, status, media_type=JSON_CONTENT_TYPE)
+    if status == 429:
+        return error_response(429, RATE_LIMITED, "too_many_requests")
+    message = "An internal server error occurred" if status == 500 else _phrase(status)
+    return error_response(status, message)
+
+
+class _Dropped(Response):
+    """Sends the headers and half the body, then aborts the connection (fault `drop_connection`)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = {"type": "http.response.start", "status": self.status_code,
+                 "headers": self.raw_headers}
+        await send(start)
+        half = self.body[: len(self.body) // 2]
+        await send({"type": "http.response.body", "body": half, "more_body": True})
+        raise ConnectionDropped("emulator fault: connection dropped mid-body")
+
+
+def _apply_malformed(response: Response, fault: Fault | None) -> Response:
+    if fault is None:
+        return response
+    if fault.malformed == "html":
+        response = Response(_HTML_PAGE, 502, headers={"content-type": "text/html"})
+    elif fault.malformed == "truncated":
+        body = response.body[: len(response.body) // 2]
+        response = Response(body, response.status_code, media_type=JSON_CONTENT_TYPE)
+    if fault.drop_connection:
+        content_type = response.headers["content-type"]
+        response = _Dropped(response.body, response.status_code,
+                            headers={"content-type": content_type})
+    return response
+
+
+def _ratelimit_headers(quota: Quota, reset_offset: float | None, now: float) -> dict[str, str]:
+    reset = quota.reset if reset_offset is None else int(now + reset_offset)
+    return {"x-ratelimit-limit": str(quota.limit), "x-ratelimit-remaining": str(quota.remaining),
+            "x-ratelimit-reset": str(reset)}
+
+
+def _int(values: Mapping[str, QueryValue], name: str, default: int) -> int:
+    value = values.get(name, default)
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _page(items: list[Any], key: str, values: Mapping[str, QueryValue], limit: int,
+          total: int) -> Response:
+    """A bare array, or with `include_totals=true` an object with start, limit and total."""
+    if values.get("include_totals") is not True:
+        return json_response(200, items)
+    start = _int(values, "page", 0) * _int(values, "per_page", DEFAULT_PAGE_SIZE)
+    return json_response(200, {key: items, "start": start, "limit": limit, "total": total})
+
 
 # --- statistics --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class StatsSnapshot:
-    total: int
-    requests: Mapping[str, int]
-    statuses: Mapping[int, int]
-    rate_limited: int
-    server_errors: int
-
-
 class EmulatorStats:
-    """Counters of what the app answered; see the module docstring."""
+    """Requests per endpoint group and responses per status; `snapshot()` and `reset()`."""
 
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
-
-    def record(self, group: str, status: int) -> None:
-        self.requests[group] += 1
-        self.statuses[status] += 1
 
     @property
     def total(self) -> int:
@@ -115,105 +183,16 @@ class EmulatorStats:
     def server_errors(self) -> int:
         return sum(count for status, count in self.statuses.items() if status >= 500)
 
-    def snapshot(self) -> StatsSnapshot:
-        return StatsSnapshot(
-            total=self.total,
-            requests=dict(self.requests),
-            statuses=dict(self.statuses),
-            rate_limited=self.rate_limited,
-            server_errors=self.server_errors,
-        )
+    def snapshot(self) -> EmulatorStats:
+        """A copy that later requests leave unchanged."""
+        return copy.deepcopy(self)
 
     def reset(self) -> None:
         self.requests.clear()
         self.statuses.clear()
 
 
-# --- routing ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    group: str
-    arg: str | None = None  # organization id or name
-
-
-def match_route(request: Request) -> Route | None:
-    parts = request.segments
-    if any(part == "" for part in parts):
-        return None
-    if parts == ("oauth", "token"):
-        return Route("token") if request.method == "POST" else None
-    if request.method != "GET" or parts[:3] != ("api", "v2", "organizations"):
-        return None
-    rest = parts[3:]
-    if not rest:
-        return Route("organizations")
-    if len(rest) == 2 and rest[0] == "name":
-        return Route("organization_by_name", rest[1])
-    if len(rest) == 1:
-        return Route("organization_by_id", rest[0])
-    if len(rest) == 2 and rest[1] == "enabled_connections":
-        return Route("enabled_connections", rest[0])
-    return None
-
-
-# --- small helpers ------------------------------------------------------------------------------
-
-
-def _int(values: Mapping[str, QueryValue], name: str, default: int) -> int:
-    value = values.get(name, default)
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def _str(values: Mapping[str, QueryValue], name: str) -> str | None:
-    value = values.get(name)
-    return value if isinstance(value, str) and value else None
-
-
-def _bad_query(error: QueryError) -> Response:
-    return error_response(400, error.message, "invalid_query_string")
-
-
-def _org_not_found() -> Response:
-    return error_response(404, NOT_FOUND_ORG)
-
-
-def _ratelimit_headers(
-    quota: Quota, reset_offset: float | None, now: float
-) -> list[tuple[str, str]]:
-    reset = quota.reset if reset_offset is None else int(now + reset_offset)
-    return [
-        ("x-ratelimit-limit", str(quota.limit)),
-        ("x-ratelimit-remaining", str(quota.remaining)),
-        ("x-ratelimit-reset", str(reset)),
-    ]
-
-
-def fault_response(fault: Fault) -> Response:
-    """The answer a fault with a `status` gives: its body, or Auth0's envelope for the status."""
-    status = fault.status if fault.status is not None else 500
-    if fault.body is not None:
-        return Response(status=status, body=fault.body)
-    if status == 429:
-        return error_response(429, RATE_LIMITED, "too_many_requests")
-    message = "An internal server error occurred" if status == 500 else reason(status)
-    return error_response(status, message)
-
-
-def _apply_malformed(response: Response, fault: Fault | None) -> Response:
-    if fault is None:
-        return response
-    if fault.malformed == "html":
-        response = Response(status=502, body=_HTML_PAGE, content_type="text/html")
-    elif fault.malformed == "truncated":
-        response = replace(response, body=response.body[: len(response.body) // 2])
-    if fault.drop_connection:
-        response = replace(response, drop_after=len(response.body) // 2)
-    return response
-
-
-# --- the app ------------------------------------------------------------------------------------
+# --- the app -----------------------------------------------------------------------------------
 
 
 class EmulatorApp:
@@ -221,196 +200,174 @@ class EmulatorApp:
 
     def __init__(self, state: LiveState, config: EmulatorConfig) -> None:
         self.config = config
-        self.tenant = Tenant(state)
+        self.orgs = OrgIndex(state)
         self.stats = EmulatorStats()
         self._limiter = RateLimiter(config.global_bucket, config.buckets, config.clock)
         self._key = secrets.token_bytes(32)
-        random_hook: FaultHook | None = None
+        # The configured hook, then random faults: the first that returns a fault wins.
+        self._faults: list[FaultHook] = [config.faults] if config.faults is not None else []
         if config.fail_rate > 0 or config.malformed_rate > 0:
-            random_hook = random_faults(config.fail_rate, config.malformed_rate, config.seed)
-        self._faults = compose(config.faults, random_hook)
-        self._request_number = 0
-        self._group_numbers: Counter[str] = Counter()
-        self._last_ok: dict[str, Response] = {}
+            self._faults.append(random_faults(config.fail_rate, config.malformed_rate, config.seed))
+        self._numbers: Counter[str] = Counter()  # requests per group; "" counts them all
+        self._last_ok: dict[str, bytes] = {}
+        orgs = "/api/v2/organizations"
+        self._router = Router(
+            [
+                self._route("/oauth/token", "POST", "token", self._token),
+                self._route(orgs, "GET", "organizations", self._list),
+                self._route(f"{orgs}/name/{{name:path}}", "GET", "organization_by_name",
+                            self._by_name),
+                self._route(f"{orgs}/{{id}}", "GET", "organization_by_id", self._by_id),
+                self._route(f"{orgs}/{{id}}/enabled_connections", "GET", "enabled_connections",
+                            self._enabled_connections),
+            ],
+            redirect_slashes=False,
+            default=self._not_found,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        request = await read_request(scope, receive)
-        route = match_route(request)
-        group = route.group if route is not None else "unknown"
-        response = await self._respond(request, route, group)
-        self.stats.record(group, response.status)
-        await send_response(response, send)
+        await self._router(scope, receive, send)
 
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    def _route(self, path: str, method: str, group: str, handler: Handler) -> Route:
+        async def endpoint(request: Request) -> Response:
+            if request.method != method:
+                return await self._respond(request, "unknown", None)
+            return await self._respond(request, group, handler)
 
-    def audience_for(self, request: Request) -> str:
-        if self.config.audience is not None:
-            return self.config.audience
-        return f"{request.scheme}://{request.host}/api/v2/"
+        return Route(path, endpoint, methods=_ANY_METHOD)  # other methods: 404
 
-    async def _respond(self, request: Request, route: Route | None, group: str) -> Response:
-        self._request_number += 1
-        self._group_numbers[group] += 1
+    async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._respond(Request(scope, receive), "unknown", None)
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request, group: str, handler: Handler | None) -> Response:
+        self._numbers[""] += 1
+        self._numbers[group] += 1
+        response = await self._steps(request, group, handler)
+        self.stats.requests[group] += 1
+        self.stats.statuses[response.status_code] += 1
+        return response
+
+    async def _steps(self, request: Request, group: str, handler: Handler | None) -> Response:
         if self.config.latency_ms > 0:
             await asyncio.sleep(self.config.latency_ms / 1000.0)
-        if route is None:
-            response = error_response(404, "Not Found")
-            return self._with_headers(response, self._limiter.global_quota(), None)
-        if route.group != "token":
-            refused = self._authorize(request, route.group)
+        quota = self._limiter.global_quota()
+        if handler is None:
+            return self._finish(error_response(404, "Not Found"), quota)
+        if group != "token":
+            refused = self._authorize(request, group)
             if refused is not None:
-                return self._with_headers(refused, self._limiter.global_quota(), None)
-            decision = self._limiter.check(route.group)
-            if not decision.allowed:
-                return self._rate_limited(decision.quota)
+                return self._finish(refused, quota)
+            decision = self._limiter.check(group)
             quota = decision.quota
-        else:
-            quota = self._limiter.global_quota()
+            if not decision.allowed:
+                limited = error_response(429, RATE_LIMITED, "too_many_requests")
+                if self.config.send_retry_after:
+                    limited.headers["retry-after"] = str(max(1, quota.retry_after))
+                return self._finish(limited, quota)
         fault = self._fault_for(request, group)
         if fault is not None and fault.delay_ms > 0:
             await asyncio.sleep(fault.delay_ms / 1000.0)
-        response = self._dispatch(request, route, fault)
-        response = _apply_malformed(response, fault)
+        if fault is not None and fault.status is not None:
+            response = fault_response(fault)
+        elif fault is not None and fault.repeat_previous_page and group in self._last_ok:
+            response = Response(self._last_ok[group], 200, media_type=JSON_CONTENT_TYPE)
+        else:
+            response = await handler(request, fault)
+            if response.status_code == 200:
+                self._last_ok[group] = bytes(response.body)
         offset = fault.ratelimit_reset_offset if fault is not None else None
-        return self._with_headers(response, quota, offset)
+        return self._finish(_apply_malformed(response, fault), quota, offset)
 
-    def _with_headers(self, response: Response, quota: Quota, offset: float | None) -> Response:
-        headers = _ratelimit_headers(quota, offset, self.config.clock())
-        return replace(response, headers=[*response.headers, *headers])
-
-    def _rate_limited(self, quota: Quota) -> Response:
-        response = error_response(429, RATE_LIMITED, "too_many_requests")
-        if self.config.send_retry_after:
-            response.headers.append(("retry-after", str(max(1, quota.retry_after))))
-        return self._with_headers(response, quota, None)
+    def _finish(self, response: Response, quota: Quota, offset: float | None = None) -> Response:
+        response.headers.update(_ratelimit_headers(quota, offset, self.config.clock()))
+        return response
 
     def _fault_for(self, request: Request, group: str) -> Fault | None:
-        if self._faults is None:
+        if not self._faults:
             return None
         context = FaultContext(
             method=request.method,
-            path=request.raw_path,
+            path=request.url.path,
             group=group,
-            query=request.query_map,
-            request_number=self._request_number,
-            group_request_number=self._group_numbers[group],
+            query=dict(request.query_params),
+            request_number=self._numbers[""],
+            group_request_number=self._numbers[group],
         )
-        return self._faults(context)
+        return next((fault for hook in self._faults if (fault := hook(context))), None)
+
+    def _audience(self, request: Request) -> str:
+        if self.config.audience is not None:
+            return self.config.audience
+        return f"{request.url.scheme}://{request.url.netloc}/api/v2/"
 
     def _authorize(self, request: Request, group: str) -> Response | None:
         result = authenticate(
-            request.header("authorization"),
+            request.headers.get("authorization"),
             static_tokens=self.config.tokens,
             key=self._key,
-            audience=self.audience_for(request),
+            audience=self._audience(request),
             now=self.config.clock(),
         )
         if isinstance(result, AuthFailure):
             return error_response(
-                result.status,
-                result.message,
-                result.error_code,
-                attributes=result.with_attributes,
+                result.status, result.message, result.error_code, attributes=result.with_attributes
             )
-        return self._check_scope(result, group)
-
-    @staticmethod
-    def _check_scope(principal: Principal, group: str) -> Response | None:
         expected = REQUIRED_SCOPES[group]
-        if principal.scopes.isdisjoint(expected):
+        if result.isdisjoint(expected):
             message = "Insufficient scope, expected any of: " + ", ".join(expected)
             return error_response(403, message, "insufficient_scope")
         return None
 
-    def _dispatch(self, request: Request, route: Route, fault: Fault | None) -> Response:
-        if fault is not None and fault.status is not None:
-            return fault_response(fault)
-        if fault is not None and fault.repeat_previous_page and route.group in self._last_ok:
-            return replace(self._last_ok[route.group], headers=[])
-        response = self._handle(request, route, fault)
-        if response.status == 200:
-            self._last_ok[route.group] = response
-        return response
+    def _query(self, request: Request, spec: Mapping[str, Param]) -> dict[str, QueryValue] | Response:
+        values = parse_query(request.query_params.multi_items(), spec)
+        if isinstance(values, QueryError):
+            return error_response(400, values.message, "invalid_query_string")
+        return values
 
-    def _handle(self, request: Request, route: Route, fault: Fault | None) -> Response:
-        if route.group == "token":
-            return self._token(request)
-        if route.group == "organizations":
-            return self._list_organizations(request, stuck=fault is not None and fault.stuck_cursor)
-        if route.group == "enabled_connections":
-            return self._enabled_connections(request, str(route.arg))
-        if route.group == "organization_by_name":
-            return self._get_by_name(request, str(route.arg))
-        return self._get_by_id(request, str(route.arg))
+    # --- handlers ------------------------------------------------------------------------------
 
-    # --- handlers --------------------------------------------------------------------------------
-
-    def _token(self, request: Request) -> Response:
-        params = _token_params(request)
+    async def _token(self, request: Request, fault: Fault | None) -> Response:
+        params = _token_params(request.headers.get("content-type", ""), await request.body())
         if params is None:
-            return json_response(
-                400, {"error": "invalid_request", "error_description": "Invalid request body"}
-            )
-        issuer = f"{request.scheme}://{request.host}/"
-        result = grant_client_credentials(
+            error = {"error": "invalid_request", "error_description": "Invalid request body"}
+            return json_response(400, error)
+        status, body = grant_client_credentials(
             params,
             config=self.config,
             key=self._key,
-            issuer=issuer,
-            audience=self.audience_for(request),
+            issuer=f"{request.url.scheme}://{request.url.netloc}/",
+            audience=self._audience(request),
             now=self.config.clock(),
         )
-        if isinstance(result, TokenFailure):
-            return json_response(result.status, result.body())
-        return json_response(200, result)
+        return json_response(status, body)
 
-    def _list_organizations(self, request: Request, *, stuck: bool) -> Response:
-        values = parse_query(request.query, ORGANIZATIONS_QUERY)
-        if isinstance(values, QueryError):
-            return _bad_query(values)
+    async def _list(self, request: Request, fault: Fault | None) -> Response:
+        values = self._query(request, ORGANIZATIONS_QUERY)
+        if isinstance(values, Response):
+            return values
         if "take" in values or "from" in values:
-            return self._checkpoint_page(values, stuck=stuck)
-        page = _int(values, "page", 0)
-        per_page = _int(values, "per_page", DEFAULT_PAGE_SIZE)
+            return self._checkpoint_page(values, stuck=fault is not None and fault.stuck_cursor)
+        page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
         if (page + 1) * per_page > OFFSET_RECORD_LIMIT:
             message = (
                 f"Requesting page {page} exceeds the allowed maximum of 1000 records. "
                 "To fetch results beyond 1000, use the checkpoint pagination method."
             )
             return error_response(400, message, "invalid_paging")
-        orgs = self.tenant.sorted_by(_str(values, "sort"))
+        sort = values.get("sort")
+        orgs = self.orgs.sorted_by(sort if isinstance(sort, str) else None)
         items = [org.body for org in orgs[page * per_page : (page + 1) * per_page]]
-        if values.get("include_totals") is True:
-            body = {
-                "organizations": items,
-                "start": page * per_page,
-                "limit": per_page,
-                "total": len(orgs),
-            }
-            return json_response(200, body)
-        return json_response(200, items)
+        return _page(items, "organizations", values, per_page, len(orgs))
 
     def _checkpoint_page(self, values: Mapping[str, QueryValue], *, stuck: bool) -> Response:
-        take = _int(values, "take", DEFAULT_PAGE_SIZE)
-        cursor = _str(values, "from")
+        cursor = values.get("from")
+        cursor = cursor if isinstance(cursor, str) and cursor else None
         key = START_KEY if cursor is None else decode_cursor(cursor)
         if key is None:
-            return error_response(
-                400, "Invalid value for the 'from' parameter.", "invalid_query_string"
-            )
-        page, more = self.tenant.after(key, take)
+            message = "Invalid value for the 'from' parameter."
+            return error_response(400, message, "invalid_query_string")
+        page, more = self.orgs.after(key, _int(values, "take", DEFAULT_PAGE_SIZE))
         body: dict[str, Any] = {"organizations": [org.body for org in page]}
         if stuck:
             body["next"] = cursor if cursor is not None else encode_cursor(START_KEY)
@@ -418,60 +375,47 @@ class EmulatorApp:
             body["next"] = encode_cursor(page[-1].key)
         return json_response(200, body)
 
-    def _lookup(
-        self, request: Request, org: TenantOrg | None, spec: Mapping[str, Param] = NO_QUERY
-    ) -> Response | TenantOrg:
-        values = parse_query(request.query, spec)
-        if isinstance(values, QueryError):
-            return _bad_query(values)
-        return _org_not_found() if org is None else org
+    async def _by_id(self, request: Request, fault: Fault | None) -> Response:
+        values = self._query(request, NO_QUERY)
+        if isinstance(values, Response):
+            return values
+        org = self.orgs.by_id(request.path_params["id"])
+        return error_response(404, NOT_FOUND_ORG) if org is None else json_response(200, org.body)
 
-    def _get_by_id(self, request: Request, org_id: str) -> Response:
-        found = self._lookup(request, self.tenant.by_id(org_id))
-        return found if isinstance(found, Response) else json_response(200, found.body)
-
-    def _get_by_name(self, request: Request, name: str) -> Response:
+    async def _by_name(self, request: Request, fault: Fault | None) -> Response:
+        name: str = request.path_params["name"]
         if len(name) > 50:
             message = (
                 f"Path validation error: 'String is too long ({len(name)} chars), maximum 50' "
                 "on property name (name of the organization to retrieve)."
             )
             return error_response(400, message, "invalid_uri")
-        found = self._lookup(request, self.tenant.by_name(name))
-        return found if isinstance(found, Response) else json_response(200, found.body)
+        values = self._query(request, NO_QUERY)
+        if isinstance(values, Response):
+            return values
+        org = self.orgs.by_name(name)
+        return error_response(404, NOT_FOUND_ORG) if org is None else json_response(200, org.body)
 
-    def _enabled_connections(self, request: Request, org_id: str) -> Response:
-        values = parse_query(request.query, ENABLED_CONNECTIONS_QUERY)
-        if isinstance(values, QueryError):
-            return _bad_query(values)
-        org = self.tenant.by_id(org_id)
+    async def _enabled_connections(self, request: Request, fault: Fault | None) -> Response:
+        values = self._query(request, ENABLED_CONNECTIONS_QUERY)
+        if isinstance(values, Response):
+            return values
+        org = self.orgs.by_id(request.path_params["id"])
         if org is None:
-            return _org_not_found()
-        page = _int(values, "page", 0)
-        per_page = _int(values, "per_page", DEFAULT_PAGE_SIZE)
-        items: Sequence[Any] = org.connections[page * per_page : (page + 1) * per_page]
-        if values.get("include_totals") is True:
-            body = {
-                "enabled_connections": list(items),
-                "start": page * per_page,
-                "limit": len(items),
-                "total": len(org.connections),
-            }
-            return json_response(200, body)
-        return json_response(200, list(items))
+            return error_response(404, NOT_FOUND_ORG)
+        page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
+        items = list(org.connections[page * per_page : (page + 1) * per_page])
+        return _page(items, "enabled_connections", values, len(items), len(org.connections))
 
 
-def _token_params(request: Request) -> dict[str, Any] | None:
-    content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
-    if content_type == "application/json":
-        try:
-            decoded = json.loads(request.body or b"{}")
-        except ValueError:
-            return None
-        return decoded if isinstance(decoded, dict) else None
+def _token_params(content_type: str, body: bytes) -> dict[str, Any] | None:
+    """The token request's parameters, from a JSON or a form-encoded body."""
     try:
-        return dict(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
-    except UnicodeDecodeError:
+        if content_type.split(";")[0].strip().lower() == "application/json":
+            decoded = json.loads(body or b"{}")
+            return decoded if isinstance(decoded, dict) else None
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except (ValueError, UnicodeDecodeError):
         return None
 
 

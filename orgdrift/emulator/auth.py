@@ -1,8 +1,9 @@
 """Access tokens: the client-credentials grant and bearer-token checks, with Auth0's texts.
 
-JWTs are HS256, signed with a per-app random key through the standard library (`hmac`), with
-the claims of an Auth0 M2M token (auth0-api.md section 7). Pure functions: the caller passes
-the time, the key and the expected audience.
+The tokens issued are HS256 JWTs with the claims of an Auth0 machine-to-machine token,
+signed with a per-app random key. Only this app ever reads them, so HMAC-SHA256 from the
+standard library (a dozen lines) does the job without a JWT library. Pure functions: the caller
+passes the time, the key and the expected audience.
 """
 
 from __future__ import annotations
@@ -18,41 +19,21 @@ from typing import Any
 
 from orgdrift.emulator.config import EmulatorConfig
 
-JSONObject = dict[str, Any]
-
-MISSING_AUTHENTICATION = "Missing authentication"
-BAD_HEADER_FORMAT = "Bad HTTP authentication header format"
 INVALID_TOKEN = "Invalid token"
-INVALID_SIGNATURE = "Invalid signature received for JSON Web Token validation"
-EXPIRED_TOKEN = "Expired token received for JSON Web Token validation"
+_HEADER = {"alg": "HS256", "typ": "JWT", "kid": "orgdrift-emulator"}
 
 
-def _b64encode(data: bytes) -> str:
+def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _sign(key: bytes, signing_input: bytes) -> str:
-    return _b64encode(hmac.new(key, signing_input, hashlib.sha256).digest())
+def _sign(key: bytes, head_and_body: str) -> str:
+    return _b64(hmac.new(key, head_and_body.encode("ascii"), hashlib.sha256).digest())
 
 
 def encode_jwt(claims: Mapping[str, Any], key: bytes) -> str:
-    header = {"alg": "HS256", "typ": "JWT", "kid": "orgdrift-emulator"}
-    head = _b64encode(json.dumps(header, separators=(",", ":")).encode())
-    body = _b64encode(json.dumps(dict(claims), separators=(",", ":")).encode())
-    signing_input = f"{head}.{body}".encode("ascii")
-    return f"{head}.{body}.{_sign(key, signing_input)}"
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling, and with which scopes."""
-
-    subject: str
-    scopes: frozenset[str]
+    head, body = (_b64(json.dumps(part, separators=(",", ":")).encode()) for part in (_HEADER, claims))
+    return f"{head}.{body}.{_sign(key, f'{head}.{body}')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,26 +44,22 @@ class AuthFailure:
     with_attributes: bool = True
 
 
-def _decode_jwt(token: str, key: bytes) -> JSONObject | AuthFailure:
+def _claims(token: str, key: bytes) -> dict[str, Any] | AuthFailure:
+    """The claims of a JWT this app signed, or why it is not one."""
     parts = token.split(".")
     if len(parts) != 3:
         return AuthFailure(401, INVALID_TOKEN)
+    head, body, signature = parts
     try:
-        header = json.loads(_b64decode(parts[0]))
-        claims = json.loads(_b64decode(parts[1]))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (ValueError, binascii.Error):
         return AuthFailure(401, INVALID_TOKEN)
-    if not isinstance(header, dict) or not isinstance(claims, dict) or header.get("alg") != "HS256":
+    if not (isinstance(header, dict) and isinstance(claims, dict)) or header.get("alg") != "HS256":
         return AuthFailure(401, INVALID_TOKEN)
-    expected = _sign(key, f"{parts[0]}.{parts[1]}".encode("ascii"))
-    if not hmac.compare_digest(expected, parts[2]):
-        return AuthFailure(401, INVALID_SIGNATURE)
+    if not hmac.compare_digest(_sign(key, f"{head}.{body}"), signature):
+        return AuthFailure(401, "Invalid signature received for JSON Web Token validation")
     return claims
-
-
-def _scopes_of(claims: JSONObject) -> frozenset[str]:
-    scope = claims.get("scope", "")
-    return frozenset(scope.split()) if isinstance(scope, str) else frozenset()
 
 
 def authenticate(
@@ -92,47 +69,29 @@ def authenticate(
     key: bytes,
     audience: str,
     now: float,
-) -> Principal | AuthFailure:
-    """Check an `Authorization` header value against the static tokens and issued JWTs."""
+) -> frozenset[str] | AuthFailure:
+    """The scopes an `Authorization` header value grants (a static token or an issued JWT)."""
     if authorization is None or not authorization.strip():
-        return AuthFailure(401, MISSING_AUTHENTICATION, with_attributes=False)
+        return AuthFailure(401, "Missing authentication", with_attributes=False)
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        return AuthFailure(400, BAD_HEADER_FORMAT, error_code="Bearer", with_attributes=False)
+        return AuthFailure(400, "Bad HTTP authentication header format", "Bearer", False)
     for known, scopes in static_tokens.items():
         if hmac.compare_digest(known.encode(), token.encode()):
-            return Principal(subject="static-token", scopes=scopes)
-    decoded = _decode_jwt(token, key)
-    if isinstance(decoded, AuthFailure):
-        return decoded
-    exp = decoded.get("exp")
+            return scopes
+    claims = _claims(token, key)
+    if isinstance(claims, AuthFailure):
+        return claims
+    exp = claims.get("exp")
     if not isinstance(exp, int | float) or exp <= now:
-        return AuthFailure(401, EXPIRED_TOKEN)
-    aud = decoded.get("aud")
-    audiences = aud if isinstance(aud, list) else [aud]
-    if audience not in audiences:
+        return AuthFailure(401, "Expired token received for JSON Web Token validation")
+    aud = claims.get("aud")
+    if audience not in (aud if isinstance(aud, list) else [aud]):
         shown = aud[0] if isinstance(aud, list) and aud else aud
         return AuthFailure(401, f"Bad audience: {shown}")
-    return Principal(subject=str(decoded.get("sub", "")), scopes=_scopes_of(decoded))
-
-
-# --- POST /oauth/token ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TokenFailure:
-    status: int
-    error: str
-    description: str
-
-    def body(self) -> JSONObject:
-        return {"error": self.error, "error_description": self.description}
-
-
-def _param(params: Mapping[str, Any], name: str) -> str | None:
-    value = params.get(name)
-    return value if isinstance(value, str) and value else None
+    scope = claims.get("scope", "")
+    return frozenset(scope.split()) if isinstance(scope, str) else frozenset()
 
 
 def grant_client_credentials(
@@ -143,47 +102,41 @@ def grant_client_credentials(
     issuer: str,
     audience: str,
     now: float,
-) -> JSONObject | TokenFailure:
-    """The client-credentials grant: a token response body, or a failure with Auth0's text."""
-    grant_type = _param(params, "grant_type")
+) -> tuple[int, dict[str, Any]]:
+    """`POST /oauth/token` with the client-credentials grant: (status, body), Auth0's texts.
+
+    `audience` is the only one this tenant serves: asking for another one (the custom domain's,
+    say) is refused as Auth0 refuses it: the Management API audience is the canonical
+    domain's, also behind a custom domain (Auth0 docs, "Custom Domains")."""
+
+    def param(name: str) -> str | None:
+        value = params.get(name)
+        return value if isinstance(value, str) and value else None
+
+    def failure(status: int, error: str, description: str) -> tuple[int, dict[str, Any]]:
+        return status, {"error": error, "error_description": description}
+
+    grant_type, client_id, secret = param("grant_type"), param("client_id"), param("client_secret")
     if grant_type is None:
-        return TokenFailure(400, "invalid_request", "Missing required parameter: grant_type")
+        return failure(400, "invalid_request", "Missing required parameter: grant_type")
     if grant_type != "client_credentials":
-        return TokenFailure(
-            403, "unauthorized_client", f"Grant type '{grant_type}' not allowed for the client."
-        )
-    client_id = _param(params, "client_id")
-    secret = _param(params, "client_secret")
+        message = f"Grant type '{grant_type}' not allowed for the client."
+        return failure(403, "unauthorized_client", message)
     entry = config.clients.get(client_id) if client_id is not None else None
-    if (
-        entry is None
-        or secret is None
-        or not hmac.compare_digest(entry[0].encode(), secret.encode())
-    ):
-        return TokenFailure(401, "access_denied", "Unauthorized")
-    requested_audience = _param(params, "audience")
-    if requested_audience != audience:
-        shown = requested_audience if requested_audience is not None else ""
-        return TokenFailure(403, "access_denied", f"Service not enabled within domain: {shown}")
+    if entry is None or secret is None or not hmac.compare_digest(entry[0].encode(), secret.encode()):
+        return failure(401, "access_denied", "Unauthorized")
+    if param("audience") != audience:
+        message = f"Service not enabled within domain: {param('audience') or ''}"
+        return failure(403, "access_denied", message)
     granted = entry[1]
-    requested_scope = _param(params, "scope")
-    if requested_scope is not None:
-        granted = granted & frozenset(requested_scope.split())
+    requested = param("scope")
+    if requested is not None:
+        granted = granted & frozenset(requested.split())
     scope = " ".join(sorted(granted))
     iat = int(now)
-    claims = {
-        "iss": issuer,
-        "sub": f"{client_id}@clients",
-        "aud": audience,
-        "iat": iat,
-        "exp": iat + config.token_lifetime,
-        "azp": client_id,
-        "scope": scope,
-        "gty": "client-credentials",
-    }
-    return {
-        "access_token": encode_jwt(claims, key),
-        "expires_in": config.token_lifetime,
-        "scope": scope,
-        "token_type": "Bearer",
-    }
+    claims = {"iss": issuer, "sub": f"{client_id}@clients", "aud": audience, "iat": iat,
+              "exp": iat + config.token_lifetime, "azp": client_id, "scope": scope,
+              "gty": "client-credentials"}
+    token = encode_jwt(claims, key)
+    return 200, {"access_token": token, "expires_in": config.token_lifetime, "scope": scope,
+                 "token_type": "Bearer"}

@@ -74,7 +74,7 @@ class EmulatorConfig:
 
     @classmethod
     def enterprise(cls) -> EmulatorConfig:
-        """Enterprise public-cloud production limits (auth0-api.md section 6)."""
+        """Enterprise public-cloud production limits (Auth0 docs, "Management API Rate Limits")."""
         return cls(
             global_bucket=Bucket(rate=16.0, burst=50),
             buckets={

@@ -12,9 +12,10 @@ What a `Fault` can do (fields combine; all default to "no effect"):
   `body`, the standard Auth0 error envelope for that status is sent. `Fault.error(503)`.
 * `malformed`: `"html"` replaces the answer with a 502 HTML error page (as a proxy would send);
   `"truncated"` keeps the status but cuts the JSON body in half (Content-Length stays consistent).
-* `drop_connection`: send the headers and half the body, then close the connection. In process
-  (httpx.ASGITransport) this surfaces as `ConnectionDropped`, an `httpx.RemoteProtocolError`;
-  over a socket the client sees the peer close mid-body (also `httpx.RemoteProtocolError`).
+* `drop_connection`: send the headers and half the body, then close the connection: the app
+  raises `ConnectionDropped`. Over a socket the client sees the peer close mid-body
+  (`httpx.RemoteProtocolError`); in process, `orgdrift.emulator.InProcessTransport` turns it into
+  the same error.
 * `repeat_previous_page`: answer with the previous successful body of the same endpoint group
   (a server that serves a stale page).
 * `stuck_cursor`: on checkpoint listing, `next` equals the `from` that was sent (or, on the first
@@ -29,15 +30,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-import httpx
-
 MalformedKind = Literal["html", "truncated"]
 
 
 @dataclass(frozen=True, slots=True)
 class FaultContext:
     method: str
-    path: str  # the raw request path, e.g. "/api/v2/organizations"
+    path: str  # the request path, percent-decoded, e.g. "/api/v2/organizations"
     group: str  # endpoint group: "organizations", "organization_by_id", "organization_by_name",
     #             "enabled_connections", "token" or "unknown"
     query: Mapping[str, str]  # decoded query parameters (last value wins)
@@ -64,7 +63,7 @@ class Fault:
 FaultHook = Callable[[FaultContext], Fault | None]
 
 
-class ConnectionDropped(httpx.RemoteProtocolError):
+class ConnectionDropped(Exception):
     """Raised by the app to abort a response mid-body (fault `drop_connection`)."""
 
 
@@ -85,22 +84,6 @@ def random_faults(fail_rate: float, malformed_rate: float, seed: int) -> FaultHo
         if roll < fail_rate + malformed_rate:
             kind: MalformedKind = "html" if rng.random() < 0.5 else "truncated"
             return Fault(malformed=kind)
-        return None
-
-    return decide
-
-
-def compose(*hooks: FaultHook | None) -> FaultHook | None:
-    """The first hook that returns a fault wins; None when no hook is given."""
-    present = [hook for hook in hooks if hook is not None]
-    if not present:
-        return None
-
-    def decide(context: FaultContext) -> Fault | None:
-        for hook in present:
-            fault = hook(context)
-            if fault is not None:
-                return fault
         return None
 
     return decide

@@ -1,7 +1,7 @@
 """Query-string validation with the Management API's z-schema style messages.
 
 Each endpoint declares its parameters (from the OAS); anything else is refused with
-`Query validation error: 'Additional properties not allowed: X'.` (auth0-api.md section 1).
+`Query validation error: 'Additional properties not allowed: X'.`, as the Management API does.
 Range and type messages follow the z-schema wording the API uses elsewhere [INF].
 """
 
@@ -60,7 +60,7 @@ ORGANIZATIONS_QUERY: Mapping[str, Param] = {
         max_length=15,
         pattern=r"^((name)|(display_name)|(created_at)):(1|-1)$",
     ),
-    # Sent by auth0-python v6 and seen in 2026 recordings (auth0-api.md section 2); no effect here.
+    # Sent by auth0-python v6; no effect here.
     "include_client_association_for": StrParam("Client ID to include client associations for."),
 }
 

@@ -2,7 +2,7 @@
 
 Pure policy: the state is a frozen value and every function takes the current time, so tests
 inject a clock and never wait. `RateLimiter` is the only mutable piece: it holds the states of
-the global bucket and of each endpoint group's bucket (auth0-api.md section 6: a request is
+the global bucket and of each endpoint group's bucket (as Auth0 documents it, a request is
 checked against the global limit first, then against its endpoint's limit).
 """
 
@@ -61,10 +61,6 @@ def refill(bucket: Bucket, state: BucketState, now: float) -> BucketState:
     return BucketState(tokens=tokens, updated=max(now, state.updated))
 
 
-def has_token(bucket: Bucket, state: BucketState, now: float) -> bool:
-    return refill(bucket, state, now).tokens >= 1.0
-
-
 def take(bucket: Bucket, state: BucketState, now: float) -> tuple[bool, BucketState]:
     """Try to spend one token: (allowed, new state). A refused request spends nothing."""
     current = refill(bucket, state, now)
@@ -89,12 +85,6 @@ def quota(bucket: Bucket, state: BucketState, now: float) -> Quota:
     )
 
 
-def unlimited_quota(now: float) -> Quota:
-    return Quota(
-        limit=UNLIMITED_LIMIT, remaining=UNLIMITED_LIMIT, reset=math.ceil(now), retry_after=0
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Decision:
     allowed: bool
@@ -106,38 +96,28 @@ class RateLimiter:
     """The tenant's buckets. `check(group)` spends one token from each bucket or from none."""
 
     def __init__(
-        self,
-        global_bucket: Bucket | None,
-        buckets: Mapping[str, Bucket],
-        clock: Callable[[], float],
+        self, global_bucket: Bucket | None, buckets: Mapping[str, Bucket], clock: Callable[[], float]
     ) -> None:
         self._clock = clock
-        now = clock()
-        self._global = global_bucket
-        self._global_state = full(global_bucket, now) if global_bucket is not None else None
-        self._buckets = dict(buckets)
-        self._states = {group: full(bucket, now) for group, bucket in self._buckets.items()}
+        self._buckets = {**buckets, **({"global": global_bucket} if global_bucket else {})}
+        self._states = {name: full(bucket, clock()) for name, bucket in self._buckets.items()}
+
+    def _quota(self, name: str, now: float) -> Quota:
+        if name not in self._buckets:  # unlimited
+            return Quota(UNLIMITED_LIMIT, UNLIMITED_LIMIT, reset=math.ceil(now), retry_after=0)
+        return quota(self._buckets[name], self._states[name], now)
 
     def global_quota(self) -> Quota:
-        now = self._clock()
-        if self._global is None or self._global_state is None:
-            return unlimited_quota(now)
-        return quota(self._global, self._global_state, now)
+        return self._quota("global", self._clock())
 
     def check(self, group: str) -> Decision:
+        """The global bucket first, then the endpoint group's."""
         now = self._clock()
-        if (
-            self._global is not None
-            and self._global_state is not None
-            and not has_token(self._global, self._global_state, now)
-        ):
-            return Decision(False, quota(self._global, self._global_state, now), "global")
-        bucket = self._buckets.get(group)
-        if bucket is not None:
-            allowed, state = take(bucket, self._states[group], now)
-            self._states[group] = state
-            if not allowed:
-                return Decision(False, quota(bucket, state, now), group)
-        if self._global is not None and self._global_state is not None:
-            _, self._global_state = take(self._global, self._global_state, now)
-        return Decision(True, self.global_quota(), None)
+        limited = [name for name in ("global", group) if name in self._buckets]
+        for name in limited:
+            self._states[name] = refill(self._buckets[name], self._states[name], now)
+            if self._states[name].tokens < 1.0:
+                return Decision(False, self._quota(name, now), name)
+        for name in limited:
+            _, self._states[name] = take(self._buckets[name], self._states[name], now)
+        return Decision(True, self._quota("global", now), None)

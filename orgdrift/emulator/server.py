@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from starlette.types import ASGIApp
+
 from orgdrift.emulator.faults import ConnectionDropped
-from orgdrift.emulator.http import ASGIApp
 from orgdrift.errors import UsageError
 
 _JOIN_TIMEOUT = 10.0
@@ -57,7 +58,12 @@ def _url(sock: socket.socket) -> str:
 
 
 def _server(app: ASGIApp, log_level: str) -> Any:
-    import uvicorn  # optional dependency: the `emulator` extra
+    try:
+        import uvicorn  # the `emulator` extra
+    except ImportError:
+        raise UsageError(
+            "emulator: serving on a socket needs uvicorn: pip install 'orgdrift[emulator]'"
+        ) from None
 
     _install_log_filter()
     config = uvicorn.Config(
@@ -94,8 +100,8 @@ def serve(app: ASGIApp, host: str, port: int, on_ready: Callable[[str], None]) -
     """Serve `app` until Ctrl-C (blocking). `on_ready(url)` is called once the socket listens.
 
     On Ctrl-C uvicorn shuts down gracefully and then re-raises the signal, so the caller sees
-    KeyboardInterrupt after the socket is closed. A host/port that cannot be bound raises
-    `UsageError`.
+    KeyboardInterrupt after the socket is closed. A host/port that cannot be bound, or uvicorn
+    not installed, raises `UsageError`.
     """
     try:
         sock = _bind(host, port)

@@ -3,7 +3,7 @@
 Pure and read-only once built. Organizations are in the state's order, which stands for their
 creation order; each gets a synthetic `created_at` (never shown in bodies, as in Auth0) from
 which checkpoint cursors are made the way Auth0 makes them: unpadded base64 of
-`"<created_at>UTC,<org_id>"` (auth0-api.md section 1).
+`"<created_at>UTC,<org_id>"`.
 """
 
 from __future__ import annotations
@@ -55,36 +55,36 @@ def _shuffle_key(org_id: str, connection: Mapping[str, Any]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class TenantOrg:
+class IndexedOrg:
     body: RawObject
     key: CursorKey
     connections: tuple[RawObject, ...]  # in the emulator's (not-by-name) order
 
 
-class Tenant:
+class OrgIndex:
     """Indexes of a `LiveState`, built once per app."""
 
     def __init__(self, state: LiveState) -> None:
-        orgs: list[TenantOrg] = []
+        orgs: list[IndexedOrg] = []
         for index, live in enumerate(state.organizations):
             created = (_EPOCH + _STEP * index).strftime("%Y-%m-%d %H:%M:%S.%f")
             body = organization_body(live.data)
             connections = tuple(
                 sorted(live.connections or (), key=lambda c: _shuffle_key(live.id, c))
             )
-            orgs.append(TenantOrg(body=body, key=(created, live.id), connections=connections))
-        self.organizations: tuple[TenantOrg, ...] = tuple(orgs)
+            orgs.append(IndexedOrg(body=body, key=(created, live.id), connections=connections))
+        self.organizations: tuple[IndexedOrg, ...] = tuple(orgs)
         self._keys = [org.key for org in self.organizations]
         self._by_id = {org.key[1]: org for org in self.organizations}
         self._by_name = {str(org.body.get("name")): org for org in self.organizations}
 
-    def by_id(self, org_id: str) -> TenantOrg | None:
+    def by_id(self, org_id: str) -> IndexedOrg | None:
         return self._by_id.get(org_id)
 
-    def by_name(self, name: str) -> TenantOrg | None:
+    def by_name(self, name: str) -> IndexedOrg | None:
         return self._by_name.get(name)
 
-    def sorted_by(self, sort: str | None) -> Sequence[TenantOrg]:
+    def sorted_by(self, sort: str | None) -> Sequence[IndexedOrg]:
         """Organizations in `sort` order (`field:1` or `field:-1`); creation order when None."""
         if sort is None:
             return self.organizations
@@ -96,7 +96,7 @@ class Tenant:
             self.organizations, key=lambda org: str(org.body.get(field, "")), reverse=reverse
         )
 
-    def after(self, key: CursorKey, take: int) -> tuple[Sequence[TenantOrg], bool]:
+    def after(self, key: CursorKey, take: int) -> tuple[Sequence[IndexedOrg], bool]:
         """Up to `take` organizations created after `key`, and whether more follow."""
         start = bisect.bisect_right(self._keys, key)
         page = self.organizations[start : start + take]

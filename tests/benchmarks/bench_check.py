@@ -29,20 +29,24 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from orgdrift import cli, pipeline
+from orgdrift import client as client_module
 from orgdrift.client import ClientOptions
 from orgdrift.emulator import DEFAULT_TOKEN, Bucket, EmulatorConfig, create_app, running_server
+from orgdrift.errors import OrgdriftError
 from orgdrift.fetch import PAGE, after_probe, plan
 from orgdrift.models import LiveOrganization, LiveState, RawObject
 from orgdrift.reporters import get_reporter
 from orgdrift.reporters._common import RenderOptions
 from orgdrift.snapshot import dump_snapshot, load_snapshot
 from orgdrift.spec import load_specs
+from tests.benchmarks.simple_pacer import SimplePacer
 
 CONNECTIONS_PER_ORG = 3
 CONCURRENCY = 8
@@ -324,12 +328,18 @@ class LiveRun:
     client_requests: int
     in_sync: bool
     by_group: Mapping[str, int]
+    error: str | None = None  # why the run failed
 
 
-def run_orgdrift(scenario: Scenario, state: LiveState, spec_path: str) -> LiveRun:
-    """`orgdrift check` in process (spec load, read, diff, text report) over a loopback socket."""
+def run_orgdrift(
+    scenario: Scenario, state: LiveState, spec_path: str, pacer: str = "adaptive"
+) -> LiveRun:
+    """`orgdrift check` in process (spec load, read, diff, text report) over a loopback socket,
+    with the client's pacer (`adaptive`) or the simple header-following one (`simple`)."""
     app = create_app(state, scenario.config())
-    with running_server(app) as url:
+    swap = (mock.patch.object(client_module, "Pacer", SimplePacer) if pacer == "simple"
+            else contextlib.nullcontext())
+    with running_server(app) as url, swap:
         tenant = pipeline.Tenant(
             domain=url,
             env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
@@ -337,7 +347,12 @@ def run_orgdrift(scenario: Scenario, state: LiveState, spec_path: str) -> LiveRu
         )
         start = time.perf_counter()
         spec = load_specs([spec_path], {})
-        live, stats = pipeline.read_for_spec(tenant, spec, [])
+        try:
+            live, stats = pipeline.read_for_spec(tenant, spec, [])
+        except OrgdriftError as exc:  # the run failed (exit 3): say how far it got
+            snap = app.stats.snapshot()
+            return LiveRun(snap.total, snap.rate_limited, time.perf_counter() - start, 0, False,
+                           dict(snap.requests), error=f"{type(exc).__name__} (exit {int(exc.exit_code)})")
         report = pipeline.check(spec, [], live, stats)
         get_reporter("text").render(report, RenderOptions())
         seconds = time.perf_counter() - start
@@ -364,6 +379,8 @@ def live_row(scenario: Scenario, workdir: Path) -> Row:
     spec_path, _ = write_inputs(workdir, scenario.orgs, snapshot=False)
     minimal = minimal_plan(scenario.orgs, scenario.orgs)
     ours = run_orgdrift(scenario, state, spec_path)
+    if ours.error is not None:
+        raise RuntimeError(f"{scenario.name}: orgdrift failed: {ours.error}")
     if ours.in_sync:
         raise RuntimeError(f"{scenario.name}: the generated drifts were not found")
     row = Row(scenario.name, scenario.orgs, ours.requests, minimal.total, ours.rate_limited,
@@ -404,6 +421,67 @@ def projection_rows(scenario: Scenario, workdir: Path, *, quick: bool, scaled: i
                      " the full run (--enterprise-orgs 1000)")
     rows.append(row)
     return rows
+
+
+# --- the adaptive pacer against the simple one ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PacerRow:
+    scenario: str
+    pacer: str
+    bound: float
+    runs: tuple[LiveRun, ...]
+
+    def median(self, value: Callable[[LiveRun], float]) -> float:
+        return statistics.median(value(run) for run in self.runs)
+
+    @property
+    def outcome(self) -> str:
+        failed = [run.error for run in self.runs if run.error is not None]
+        done = f"{len(self.runs) - len(failed)}/{len(self.runs)} complete"
+        return done if not failed else f"{done}; {', '.join(sorted(set(failed)))}"
+
+
+PACER_SCENARIOS: tuple[Scenario, ...] = (
+    SCENARIOS["rate-limited"],
+    SCENARIOS["latency-bound"],
+    Scenario("enterprise (100 orgs)", 100, global_bucket=ENTERPRISE.global_bucket,
+             buckets=ENTERPRISE.buckets, baseline=False),
+)
+
+
+def pacer_rows(workdir: Path, repeat: int, pacers: Sequence[str] = ("adaptive", "simple"),
+               scenarios: Sequence[Scenario] = PACER_SCENARIOS) -> list[PacerRow]:
+    """Each live scenario with each pacer, `repeat` times, the pacers taking turns (so that
+    drift in the machine's load hits both alike), each run on a fresh emulator."""
+    rows = []
+    for scenario in scenarios:
+        state = make_tenant(scenario.orgs)
+        spec_path, _ = write_inputs(workdir, scenario.orgs, snapshot=False)
+        runs: dict[str, list[LiveRun]] = {pacer: [] for pacer in pacers}
+        for _ in range(repeat):
+            for pacer in pacers:
+                print(f"{scenario.name}, {pacer} pacer ...", file=sys.stderr, flush=True)
+                runs[pacer].append(run_orgdrift(scenario, state, spec_path, pacer))
+                print(f"  {runs[pacer][-1]}", file=sys.stderr, flush=True)
+        bound = bound_seconds(scenario, minimal_plan(scenario.orgs, scenario.orgs))
+        rows += [PacerRow(scenario.name, pacer, bound, tuple(runs[pacer])) for pacer in pacers]
+    return rows
+
+
+def pacer_markdown(rows: Sequence[PacerRow]) -> str:
+    lines = ["| scenario | pacer | requests | 429s | wall s (min-max) | bound s | x bound | runs |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        wall = r.median(lambda run: run.seconds)
+        low, high = min(run.seconds for run in r.runs), max(run.seconds for run in r.runs)
+        lines.append(
+            f"| {r.scenario} | {r.pacer} | {r.median(lambda run: run.requests):.0f} "
+            f"| {r.median(lambda run: run.rate_limited):.0f} | {wall:.2f} ({low:.2f}-{high:.2f}) "
+            f"| {r.bound:.2f} | {_num(wall / r.bound if r.bound else None)} | {r.outcome} |"
+        )
+    return "\n".join([*lines, "", "_Medians of the runs; a failed run counts up to its failure._"])
 
 
 # --- offline scenarios -------------------------------------------------------------------------
@@ -576,7 +654,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--enterprise-orgs", type=int, default=100, metavar="N",
                         help="organizations of the Enterprise run (1000: the full ~10 minutes)")
+    parser.add_argument("--compare-pacers", type=int, default=0, metavar="N",
+                        help="only run the live scenarios N times with each pacer: the adaptive "
+                             "one and the simple header-following one (simple_pacer.py)")
     args = parser.parse_args(argv)
+    if args.compare_pacers:
+        with tempfile.TemporaryDirectory(prefix="orgdrift-bench-") as tmp:
+            print(pacer_markdown(pacer_rows(Path(tmp), args.compare_pacers)))
+        return 0
     names = args.scenario or list(SCENARIOS)
     with tempfile.TemporaryDirectory(prefix="orgdrift-bench-") as tmp:
         result = run(names, quick=args.quick, workdir=Path(tmp), enterprise_orgs=args.enterprise_orgs)

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from orgdrift.emulator import DEFAULT_TOKEN, EmulatorApp
+from orgdrift.emulator import DEFAULT_TOKEN, EmulatorApp, InProcessTransport
 from orgdrift.models import LiveOrganization, LiveState
 from orgdrift.snapshot import load_snapshot
 
@@ -74,7 +74,7 @@ def auth(token: str = DEFAULT_TOKEN) -> dict[str, str]:
 async def _send_all(
     app: EmulatorApp, calls: Sequence[tuple[str, str, dict[str, Any]]]
 ) -> list[httpx.Response]:
-    transport = httpx.ASGITransport(app=app)
+    transport = InProcessTransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
         return [await client.request(method, url, **kwargs) for method, url, kwargs in calls]
 
@@ -82,7 +82,7 @@ async def _send_all(
 def send_all(
     app: EmulatorApp, calls: Sequence[tuple[str, str, dict[str, Any]]]
 ) -> list[httpx.Response]:
-    """Send requests one after another through httpx.ASGITransport."""
+    """Send requests one after another in process."""
     return asyncio.run(_send_all(app, calls))
 
 

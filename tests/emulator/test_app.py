@@ -1,16 +1,19 @@
-"""The emulator's handlers through httpx.ASGITransport, one test per behaviour of auth0-api.md."""
+"""The emulator's handlers in process, one test per behaviour of the Management API it copies."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from orgdrift import emulator
 from orgdrift.emulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -515,9 +518,14 @@ def test_token_endpoint_errors(
 
 
 def test_configured_audience_is_the_only_one_accepted() -> None:
+    """Behind a custom domain (tenant.test) the audience is still the canonical domain's."""
     config = EmulatorConfig(audience="https://canonical.auth0.com/api/v2/")
     app = create_app(example_state(), config)
-    assert post_token(app, json=credentials()).status_code == 403
+    refused = post_token(app, json=credentials())
+    assert (refused.status_code, refused.json()) == (403, {
+        "error": "access_denied",
+        "error_description": f"Service not enabled within domain: {AUDIENCE}",
+    })
     token = post_token(app, json=credentials(audience=config.audience)).json()["access_token"]
     assert get(app, ORGS, token=token).status_code == 200
 
@@ -610,6 +618,11 @@ def test_fault_status_replaces_the_answer_with_an_auth0_envelope() -> None:
     assert app.stats.server_errors == 1
 
 
+def test_fault_with_a_nonstandard_status() -> None:
+    response = get(_app_with(lambda c: Fault.error(520)), ORGS)
+    assert (response.status_code, response.json()["error"]) == (520, "Unknown")
+
+
 def test_fault_custom_body_and_delay() -> None:
     app = _app_with(lambda c: Fault(status=500, body=b'{"oops":1}', delay_ms=30))
     started = time.monotonic()
@@ -633,8 +646,17 @@ def test_dropped_connection_raises_a_transport_error_in_process() -> None:
     app = _app_with(lambda c: Fault(drop_connection=True))
     with pytest.raises(httpx.RemoteProtocolError) as info:
         get(app, ORGS)
-    assert isinstance(info.value, ConnectionDropped)
+    assert isinstance(info.value.__cause__, ConnectionDropped)
     assert app.stats.requests["organizations"] == 1
+
+
+def test_the_app_does_not_depend_on_the_client_library() -> None:
+    assert not issubclass(ConnectionDropped, httpx.HTTPError)
+    package = Path(emulator.__file__).parent
+    server_side = [p for p in package.glob("*.py") if p.name != "transport.py"]
+    assert len(server_side) >= 8
+    for path in server_side:  # transport.py is the client's side of an in-process connection
+        assert not re.search(r"^\s*(import|from) httpx", path.read_text(), re.MULTILINE), path.name
 
 
 def test_repeat_previous_page_and_stuck_cursor() -> None:

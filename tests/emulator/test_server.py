@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import httpx
 import pytest
 
@@ -83,3 +85,9 @@ def test_listening_socket_says_tcp_so_responses_are_not_delayed_by_nagle() -> No
         assert sock.proto == socket.IPPROTO_TCP
     finally:
         sock.close()
+
+
+def test_serving_without_uvicorn_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if the extra were not installed
+    with pytest.raises(UsageError, match=r"pip install 'orgdrift\[emulator\]'"):
+        serve(create_app(example_state()), "127.0.0.1", 0, lambda url: None)
