@@ -1,6 +1,6 @@
 """Every body the emulator gives for the four operations validates against Auth0's OAS schemas.
 
-The schemas come from `shared/auth0-oas-organizations.json` (an excerpt of Auth0's OpenAPI
+The schemas come from `tests/data/auth0-oas-organizations.json` (an excerpt of Auth0's OpenAPI
 file); `$ref`s are resolved with `referencing`. The OAS formats (organization-id, html-color,
 ...) are checked too, with the regexes the API's documentation implies.
 
@@ -30,13 +30,7 @@ from orgdrift.models import LiveOrganization, LiveState
 
 from .support import FakeClock, example_state, get, make_state
 
-OAS_PATH = Path("/work/shared/auth0-oas-organizations.json")
-if not OAS_PATH.exists():
-    OAS_PATH = Path(__file__).resolve().parents[3] / "shared" / "auth0-oas-organizations.json"
-
-pytestmark = pytest.mark.skipif(
-    not OAS_PATH.exists(), reason="shared/auth0-oas-organizations.json is not available"
-)
+OAS_PATH = Path(__file__).resolve().parents[1] / "data" / "auth0-oas-organizations.json"
 
 OAS_URI = "urn:auth0:management-api-oas"
 ORGS = "/api/v2/organizations"
