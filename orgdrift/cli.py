@@ -83,13 +83,13 @@ def _out(text: str) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> ExitCode:
-    from orgdrift.spec import load_specs
+    from orgdrift.spec import load_spec_groups
 
-    spec = load_specs(args.spec, os.environ)
-    if not args.quiet:
-        count = len(spec.organizations)
-        files = ", ".join(f.path for f in spec.files)
-        _out(f"{files}: valid ({count} organization{'s' if count != 1 else ''})")
+    for spec in load_spec_groups(args.spec, os.environ, per_directory=args.per_directory):
+        if not args.quiet:
+            count = len(spec.organizations)
+            files = ", ".join(f.path for f in spec.files)
+            _out(f"{files}: valid ({count} organization{'s' if count != 1 else ''})")
     return ExitCode.IN_SYNC
 
 
@@ -199,6 +199,11 @@ def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
 
     try:
         serve(app, args.host, args.port, ready)
+    except ImportError as exc:  # the HTTP server's packages come with the `emulator` extra
+        if (exc.name or "orgdrift").partition(".")[0] == "orgdrift":
+            raise
+        msg = f"`orgdrift emulator` needs {exc.name}, which is not installed: "
+        raise UsageError(msg + "pip install 'orgdrift[emulator]'") from None
     except KeyboardInterrupt:
         return ExitCode.IN_SYNC
     return ExitCode.IN_SYNC
@@ -382,6 +387,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
     validate.add_argument("-q", "--quiet", action="store_true", help="print nothing when valid")
+    validate.add_argument("--per-directory", action="store_true",
+                          help="the files of each directory are one spec (one tenant each)")
     validate.set_defaults(command=_cmd_validate)
 
     check = sub.add_parser(

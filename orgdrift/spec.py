@@ -62,6 +62,27 @@ def load_specs(paths: Sequence[str], env: Mapping[str, str]) -> Spec:
     return _build(sources)
 
 
+def load_spec_groups(
+    paths: Sequence[str], env: Mapping[str, str], *, per_directory: bool = False
+) -> list[Spec]:
+    """`load_specs` on all the files together, or on the files of each directory apart (one
+    tenant's spec per directory: `auth0/prod/orgs.yaml`, `auth0/staging/orgs.yaml`). Raises one
+    SpecError listing the problems of every group."""
+    groups: dict[str, list[str]] = {}
+    for path in paths:
+        groups.setdefault(str(FsPath(path).parent) if per_directory else "", []).append(path)
+    specs: list[Spec] = []
+    problems: list[Problem] = []
+    for group in groups.values():
+        try:
+            specs.append(load_specs(group, env))
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise SpecError(problems)
+    return specs
+
+
 def load_spec_bytes(label: str, raw: bytes, env: Mapping[str, str]) -> Spec:
     """One spec from bytes already read (the demo's packaged spec), labelled `label`."""
     source, problems = _parse(label, raw, env)

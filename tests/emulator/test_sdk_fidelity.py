@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
+from auth0 import authentication, management
+from auth0.management import errors
 
 from orgdrift.emulator import (
     DEFAULT_CLIENT_ID,
@@ -31,10 +33,6 @@ from orgdrift.emulator import (
 )
 
 from .support import make_state, org_id
-
-management = pytest.importorskip("auth0.management")
-authentication = pytest.importorskip("auth0.authentication")
-errors = pytest.importorskip("auth0.management.errors")
 
 pytestmark = pytest.mark.loopback
 
