@@ -215,7 +215,8 @@ def _schema_problems(doc: LoadedDocument) -> list[Problem]:
 
 
 def _describe(doc: LoadedDocument, error: ValidationError, path: Path) -> Iterator[Problem]:
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+    keyword = str(error.validator)  # the schema keyword that failed (typed loosely by some stubs)
+    if keyword == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(cast(dict[str, Any], error.schema).get("properties", {}))
         for key in sorted(set(error.instance) - set(allowed)):
             mark = doc.mark_for((*path, key), key=True)
@@ -235,7 +236,7 @@ def _describe(doc: LoadedDocument, error: ValidationError, path: Path) -> Iterat
 
 
 def _message(error: ValidationError) -> str:
-    validator = error.validator
+    validator = str(error.validator)
     schema = cast(dict[str, Any], error.schema)
     if validator == "anyOf" and all("required" in s for s in schema.get("anyOf", [])):
         keys = [s["required"][0] for s in schema["anyOf"]]

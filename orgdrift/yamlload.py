@@ -39,8 +39,10 @@ _PyParser: type[Any] = yaml.SafeLoader
 """PyYAML's pure-Python safe loader, used here as an event parser (a state machine, no limit on
 nesting) with its resolver and its `SafeConstructor` for scalars."""
 
-_Parser: type[Any] = yaml.CSafeLoader if yaml.__with_libyaml__ else _PyParser
-"""The same with libyaml's parser, about 4x faster, where PyYAML was built with it."""
+_Parser: type[Any] = _PyParser
+if yaml.__with_libyaml__:
+    _Parser = yaml.CSafeLoader
+    """The same with libyaml's parser, about 4x faster, where PyYAML was built with it."""
 
 MAX_BYTES = 64 * 1024 * 1024
 """Refuse input files larger than this (a 10,000-organization spec is about 6 MB)."""

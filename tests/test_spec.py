@@ -515,7 +515,7 @@ def test_validate_help(capsys: pytest.CaptureFixture[str]) -> None:
         main(["validate", "--help"])
     assert exited.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: orgdrift validate [-h] [-q] SPEC [SPEC ...]")
+    assert out.startswith("usage: orgdrift validate [-h] [-q] [--per-directory] SPEC [SPEC ...]")
     assert "No network." in out
 
 

@@ -645,7 +645,7 @@ def test_no_pattern_accepts_a_trailing_newline() -> None:
     patterns = list(_patterns(load_schema(SPEC_SCHEMA)))
     assert len(patterns) == len(SAMPLES)
     for pattern in patterns:
-        (sample,) = [v for k, v in SAMPLES.items() if pattern.startswith(k)]
+        sample = next(v for k, v in SAMPLES.items() if pattern.startswith(k))
         assert pattern.endswith("$(?!\\n)")
         assert re.search(pattern, sample) is not None
         assert re.search(pattern, sample + "\n") is None
