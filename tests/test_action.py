@@ -43,6 +43,7 @@ def run_step(
         "PATH": os.environ["PATH"],
         "HOME": str(home),
         "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKFLOW": "orgdrift",
         "GITHUB_OUTPUT": str(output),
         "GITHUB_STEP_SUMMARY": str(summary),
         "GITHUB_PATH": str(home / "path"),
@@ -89,13 +90,12 @@ def test_drift_fails_the_step_with_outputs_summary_and_sarif(
         "specs": spec,
         "reports": f"sarif={sarif}",
         "max-rps": "2",
-        "format": "github",
         "args": "--live examples/tenant.json",
     }
     code, log, outputs, summary = run_step("run", inputs, {"install": install}, home)
     assert code == 1, log
     assert outputs == {"exit-code": "1", "drift": "true", "sarif": str(sarif)}
-    assert f"::error file={spec},line=18" in log
+    assert f"::error file={spec},line=18" in log  # --format auto: annotations inside Actions
     assert "google-oauth2" in summary
     assert sarif.is_file()
 
