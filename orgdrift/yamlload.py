@@ -7,8 +7,9 @@ of spec and most of the load time. Scalars keep their YAML 1.1 meaning exactly a
 loader gives it (the loader's own resolver and `SafeConstructor`). Every tag outside the safe
 set, duplicate and non-string keys (two `<<` merge keys in one mapping too: PyYAML releases
 disagree on which wins), recursive aliases and nesting deeper than `MAX_DEPTH` are refused with a
-located problem, the same whichever parser or PyYAML release reads the text; an alias costs as many values as it expands to, against a budget, so an alias
-bomb is refused quickly instead of eating memory.
+located problem, the same whichever parser or PyYAML release reads the text; an alias costs as
+many values as it expands to, against a budget, so an alias bomb is refused quickly instead of
+eating memory.
 """
 
 from __future__ import annotations

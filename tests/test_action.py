@@ -17,8 +17,8 @@ ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 
 
 def _step(step_id: str) -> dict[str, Any]:
-    (step,) = [s for s in ACTION["runs"]["steps"] if s.get("id") == step_id]
-    return step
+    found: dict[str, Any] = next(s for s in ACTION["runs"]["steps"] if s.get("id") == step_id)
+    return found
 
 
 def _expand(value: str, inputs: dict[str, str], steps: dict[str, dict[str, str]]) -> str:

@@ -99,7 +99,7 @@ def _action_command(with_: tuple[tuple[str, str], ...]) -> str:
     """The orgdrift command line the action (action.yml) runs for these `with:` inputs: its run
     step's script, run by bash with a stand-in orgdrift that prints its arguments."""
     action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
-    (step,) = [s for s in action["runs"]["steps"] if s.get("id") == "run"]
+    step = next(s for s in action["runs"]["steps"] if s.get("id") == "run")
     inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
     inputs.update(with_)
     env = {
