@@ -88,7 +88,8 @@ def _cmd_validate(args: argparse.Namespace) -> ExitCode:
     from orgdrift import pipeline
 
     output = _output(args, inputs=args.spec)
-    return _emit(pipeline.run_validate(args.spec, os.environ), output)
+    report = pipeline.run_validate(args.spec, os.environ, per_directory=args.per_directory)
+    return _emit(report, output)
 
 
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
@@ -166,6 +167,11 @@ def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
 
     try:
         serve(app, args.host, args.port, ready)
+    except ImportError as exc:  # the HTTP server's packages come with the `emulator` extra
+        if (exc.name or "orgdrift").partition(".")[0] == "orgdrift":
+            raise
+        msg = f"`orgdrift emulator` needs {exc.name}, which is not installed: "
+        raise UsageError(msg + "pip install 'orgdrift[emulator]'") from None
     except KeyboardInterrupt:
         return ExitCode.IN_SYNC
     return ExitCode.IN_SYNC
@@ -401,6 +407,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
     validate.add_argument("-q", "--quiet", action="store_true", help="print nothing when valid")
+    validate.add_argument("--per-directory", action="store_true",
+                          help="the files of each directory are one spec (one tenant each)")
     _add_output_options(validate)
     validate.set_defaults(command=_cmd_validate)
 

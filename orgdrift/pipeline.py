@@ -49,7 +49,7 @@ from orgdrift.models import (
     Stats,
 )
 from orgdrift.snapshot import load_snapshot
-from orgdrift.spec import load_spec_bytes, load_specs
+from orgdrift.spec import load_spec_bytes, load_spec_groups, load_specs
 
 
 @dataclass(frozen=True)
@@ -108,14 +108,18 @@ def now() -> str:
 # --- the commands --------------------------------------------------------------------------
 
 
-def run_validate(specs: Sequence[str], env: Mapping[str, str]) -> Report:
-    """`validate`: the spec checked, no network. An invalid spec is a report, not an error."""
+def run_validate(
+    specs: Sequence[str], env: Mapping[str, str], *, per_directory: bool = False
+) -> Report:
+    """`validate`: the spec checked, no network. An invalid spec is a report, not an error.
+    With `per_directory`, the files of each directory are one spec (one tenant each)."""
     try:
-        spec = load_specs(specs, env)
+        groups = load_spec_groups(specs, env, per_directory=per_directory)
     except UsageError as exc:
         return _failed(exc, specs, source="spec")
-    scope = Scope(declared=len(spec.organizations))
-    return _report(spec.files, stats=Stats(), source="spec", scope=scope, tenant=None)
+    files = tuple(f for spec in groups for f in spec.files)
+    scope = Scope(declared=sum(len(spec.organizations) for spec in groups))
+    return _report(files, stats=Stats(), source="spec", scope=scope, tenant=None)
 
 
 def run_check(options: CheckOptions) -> Report:

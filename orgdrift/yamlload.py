@@ -4,10 +4,12 @@ libyaml's parser (PyYAML's pure-Python one where libyaml is missing) turns the t
 this module builds plain JSON-like values straight from them and records where each value and
 each mapping key stands. No node tree is built: that tree took about 30 bytes of memory per byte
 of spec and most of the load time. Scalars keep their YAML 1.1 meaning exactly as PyYAML's safe
-loader gives it (the same resolver and constructors). Every tag outside the safe set, duplicate
-and non-string keys, recursive aliases and nesting deeper than `MAX_DEPTH` are refused with a
-located problem; an alias costs as many values as it expands to, against a budget, so an alias
-bomb is refused quickly instead of eating memory.
+loader gives it (the loader's own resolver and `SafeConstructor`). Every tag outside the safe
+set, duplicate and non-string keys (two `<<` merge keys in one mapping too: PyYAML releases
+disagree on which wins), recursive aliases and nesting deeper than `MAX_DEPTH` are refused with a
+located problem, the same whichever parser or PyYAML release reads the text; an alias costs as
+many values as it expands to, against a budget, so an alias bomb is refused quickly instead of
+eating memory.
 """
 
 from __future__ import annotations
@@ -31,38 +33,25 @@ from yaml.events import (
     StreamEndEvent,
 )
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
-from yaml.resolver import Resolver
 
 from orgdrift.errors import Problem, SpecError
 
-try:  # libyaml's parser: about 4x faster than the pure-Python scanner and parser
-    from yaml._yaml import CParser
+_PyParser: type[Any] = yaml.SafeLoader
+"""PyYAML's pure-Python safe loader, used here as an event parser (a state machine, no limit on
+nesting) with its resolver and its `SafeConstructor` for scalars."""
 
-    class _Parser(CParser, Resolver):
-        """libyaml's event parser (a state machine: no recursion however deep the nesting),
-        with PyYAML's resolver for the implicit tags of plain scalars."""
-
-        def __init__(self, stream: str) -> None:
-            CParser.__init__(self, stream)
-            Resolver.__init__(self)
-
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml.parser import Parser
-    from yaml.reader import Reader
-    from yaml.scanner import Scanner
-
-    class _Parser(Reader, Scanner, Parser, Resolver):  # type: ignore[no-redef]
-        def __init__(self, stream: str) -> None:
-            Reader.__init__(self, stream)
-            Scanner.__init__(self)
-            Parser.__init__(self)
-            Resolver.__init__(self)
+_Parser: type[Any] = _PyParser
+if yaml.__with_libyaml__:
+    _Parser = yaml.CSafeLoader
+    """The same with libyaml's parser, about 4x faster, where PyYAML was built with it."""
 
 MAX_BYTES = 64 * 1024 * 1024
 """Refuse input files larger than this (a 10,000-organization spec is about 6 MB)."""
 
 MAX_DEPTH = 64
 """Refuse values nested deeper than this; a spec needs about eight levels."""
+
+_TOO_DEEP = f"values are nested more than {MAX_DEPTH} levels deep"
 
 MAX_NODES_FACTOR = 4
 MIN_NODE_BUDGET = 100_000
@@ -143,16 +132,37 @@ def read_text(file: str, raw: bytes) -> str:
 
 def load_yaml(file: str, text: str) -> LoadedDocument:
     """Parse one YAML document into values, keeping marks. Raises SpecError."""
+    try:
+        return _load(file, text, _Parser)
+    except _ParserNestingLimit:
+        # libyaml (0.2.6 on, bundled from PyYAML 6.0.4) stops at 1,000 levels, and in flow
+        # collections it notices while reading ahead, before the builder reaches its own limit.
+        # The pure-Python parser has no such limit, so the builder stops at the same place, with
+        # the same located error, whichever libyaml is installed.
+        return _load(file, text, _PyParser)
+
+
+class _ParserNestingLimit(Exception):
+    """The parser refused to nest any deeper (libyaml's own limit), before the builder did."""
+
+
+def _load(file: str, text: str, parser_class: type[Any]) -> LoadedDocument:
     budget = max(MIN_NODE_BUDGET, MAX_NODES_FACTOR * len(text))
-    parser = _Parser(text)
+    parser = parser_class(text)
     try:
         builder = _Builder(file, parser, budget)
         data = builder.document()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        what = ", ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
-        raise SpecError([Problem(file, line, column, "", f"YAML syntax error: {what}")]) from None
+        if "nesting" in (exc.problem or ""):
+            if parser_class is not _PyParser:
+                raise _ParserNestingLimit from None
+            message = _TOO_DEEP  # should a later PyYAML's own parser get a limit too
+        else:
+            what = ", ".join(part for part in (exc.context, exc.problem) if part)
+            message = f"YAML syntax error: {what or 'invalid YAML'}"
+        raise SpecError([Problem(file, line, column, "", message)]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Problem(file, 0, 0, "", f"YAML error: {exc}")]) from None
     finally:
@@ -191,7 +201,7 @@ class _Builder:
     """Values from parser events, recursively; nesting is capped at MAX_DEPTH levels, so the
     recursion is too."""
 
-    def __init__(self, file: str, parser: _Parser, budget: int) -> None:
+    def __init__(self, file: str, parser: Any, budget: int) -> None:
         self.file = file
         self.parser: Any = parser  # PyYAML's stubs type events loosely: Any at this edge
         self.budget = budget
@@ -201,7 +211,6 @@ class _Builder:
         self.key_log: Entries = []
         self._anchors: dict[str, _Anchor | None] = {}  # None while the anchored value is read
         self._anchor_events: dict[str, Any] = {}
-        self._constructor = SafeConstructor()
         self._plain: dict[str, str] = {}  # tag of each plain scalar text seen (keys repeat a lot)
 
     # --- errors and limits ---
@@ -243,14 +252,14 @@ class _Builder:
             self.spend(mark, path, 1)
             self.value_log.append((path, mark))
             if len(path) > MAX_DEPTH:
-                raise self.fail(mark, path, f"values are nested more than {MAX_DEPTH} levels deep")
+                raise self.fail(mark, path, _TOO_DEEP)
             return self._scalar(event, mark, path)
         if isinstance(event, AliasEvent):
             return self._alias(event, mark, path)
         self.spend(mark, path, 1)
         self.value_log.append((path, mark))
         if len(path) > MAX_DEPTH:
-            raise self.fail(mark, path, f"values are nested more than {MAX_DEPTH} levels deep")
+            raise self.fail(mark, path, _TOO_DEEP)
         anchor = event.anchor if isinstance(event, ScalarEvent | CollectionStartEvent) else None
         if anchor is not None:
             self._open(anchor, event)
@@ -304,7 +313,7 @@ class _Builder:
         anchor = self._anchored(event, path)
         self.spend(mark, path, len(anchor.values))
         if len(path) + anchor.depth > MAX_DEPTH:
-            raise self.fail(mark, path, f"values are nested more than {MAX_DEPTH} levels deep")
+            raise self.fail(mark, path, _TOO_DEEP)
         self.value_log.extend(((*path, *rel), m) for rel, m in anchor.values)
         self.key_log.extend(((*path, *rel), m) for rel, m in anchor.keys)
         return copy.deepcopy(anchor.value)  # every place it appears can be changed alone
@@ -335,7 +344,7 @@ class _Builder:
             raise self.fail(mark, path, f"tag {tag!r} is not allowed")
         node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
-            return construct(self._constructor, node)
+            return construct(self.parser, node)  # the loader's own SafeConstructor
         except (ConstructorError, ValueError) as exc:
             raise self.fail(mark, path, f"invalid {tag.rsplit(':', 1)[-1]}: {exc}") from None
 
@@ -364,11 +373,12 @@ class _Builder:
         merges: list[_Merge] = []
         parser = self.parser
         while type(parser.peek_event()) is not MappingEndEvent:
-            key = self._key(path)
-            if key is None:
+            name, key_mark = self._key(path)
+            if name is None:
+                if merges:  # PyYAML 6.0.4 lets the first win, earlier releases the last
+                    raise self.fail(key_mark, (*path, "<<"), "duplicate key '<<'")
                 merges.append(self._merge_value(path))
                 continue
-            name, key_mark = key
             child = (*path, name)
             if name in result:
                 raise self.fail(key_mark, child, f"duplicate key {name!r}")
@@ -379,8 +389,8 @@ class _Builder:
             self._apply_merges(result, merges, path)
         return result
 
-    def _key(self, path: Path) -> tuple[str, Mark] | None:
-        """A mapping key: its text and mark, or None for a merge key (`<<`)."""
+    def _key(self, path: Path) -> tuple[str | None, Mark]:
+        """A mapping key: its text and mark; None and the mark for a merge key (`<<`)."""
         event: Any = self.parser.peek_event()
         mark = _mark(event)
         if isinstance(event, CollectionStartEvent):
@@ -389,7 +399,7 @@ class _Builder:
             tag = self._scalar_tag(event)
             if tag == _MERGE:
                 self.parser.get_event()
-                return None
+                return None, mark
             if tag != _STR:
                 raise self.fail(mark, path, f"mapping key {event.value!r} must be a string (quote it)")
             self.parser.get_event()
@@ -432,8 +442,8 @@ class _Builder:
         return _Merge(cast(list[tuple[Path, dict[str, Any]]], sources), values, keys)
 
     def _apply_merges(self, result: dict[str, Any], merges: list[_Merge], path: Path) -> None:
-        """Merged keys, where no explicit key says otherwise: within one merge key the first
-        mapping listed wins; a later merge key wins over an earlier one (as PyYAML does)."""
+        """Merged keys, where no explicit key says otherwise: the first mapping listed wins (as
+        PyYAML does). There is one merge key at most: a second is a duplicate key."""
         chosen: dict[str, tuple[_Merge, Path]] = {}
         for merge in merges:
             for prefix, source in reversed(merge.sources):

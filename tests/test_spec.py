@@ -515,7 +515,7 @@ def test_validate_help(capsys: pytest.CaptureFixture[str]) -> None:
         main(["validate", "--help"])
     assert exited.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: orgdrift validate [-h] [-q]")
+    assert out.startswith("usage: orgdrift validate [-h] [-q] [--per-directory]")
     assert "--format" in out and "--report FORMAT=PATH" in out
     assert "No network." in out
 

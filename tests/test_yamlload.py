@@ -98,6 +98,27 @@ REFUSED: dict[str, tuple[str, tuple[int, int, str, str]]] = {
         "a: " + "[" * 70 + "]" * 70 + "\n",
         (1, 68, "$.a" + "[0]" * 64, "values are nested more than 64 levels deep"),
     ),
+    "two merge keys": (
+        "one: &o {a: 1}\ntwo: &t {a: 2, b: 2}\nm: {<<: *o, <<: *t}\n",
+            (3, 13, "$.m['<<']", "duplicate key '<<'"),
+    ),
+    "two merge keys (block)": (
+        "one: &o {a: 1}\ntwo: &t {a: 2, b: 2}\nm:\n  <<: *o\n  c: 3\n  <<: *t\n",
+        (6, 3, "$.m['<<']", "duplicate key '<<'"),
+    ),
+    "nested too deep (flow, past libyaml's own limit)": (
+        "a: " + "[" * 2000 + "]" * 2000 + "\n",
+        (1, 68, "$.a" + "[0]" * 64, "values are nested more than 64 levels deep"),
+    ),
+    "nested too deep (block, past libyaml's own limit)": (
+        "".join("  " * i + f"k{i}:\n" for i in range(1500)) + "  " * 1500 + "v\n",
+        (
+            66,
+            131,
+            json_path(tuple(f"k{i}" for i in range(65))),
+            "values are nested more than 64 levels deep",
+        ),
+    ),
     "nested too deep (block)": (
         "".join("  " * i + f"k{i}:\n" for i in range(70)),
         (
@@ -110,8 +131,17 @@ REFUSED: dict[str, tuple[str, tuple[int, int, str, str]]] = {
 }
 
 
+PARSERS = {"default": yamlload._Parser, "pure-python": yamlload._PyParser}
+
+
+@pytest.mark.parametrize("parser", PARSERS.values(), ids=PARSERS.keys())
 @pytest.mark.parametrize(("text", "expected"), REFUSED.values(), ids=REFUSED.keys())
-def test_refused(text: str, expected: tuple[int, int, str, str]) -> None:
+def test_refused(
+    text: str, expected: tuple[int, int, str, str], parser: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same problem at the same place whichever parser reads the text (libyaml where PyYAML
+    # was built with it, the pure-Python one otherwise, whatever the version of either).
+    monkeypatch.setattr(yamlload, "_Parser", parser)
     assert refusal(text) == expected
 
 
@@ -322,16 +352,19 @@ def test_values_agree_with_pyyaml_safe_load(data: Any, flow: bool | None, unicod
 ANCHORED = [
     "a: &x {b: [1, 2, {c: d}]}\ne: *x\nf: [*x, *x]\n",
     "base: &b {x: 1, y: [2, 3]}\nm: {<<: *b, y: 4}\nn: {z: 0, <<: [*b, {x: 9, w: 8}]}\n",
-    "one: &o {a: 1}\ntwo: &t {a: 2, b: 2}\nm: {<<: *o, <<: *t}\n",
     "k: &k key\nm: {*k : v}\n",
     "s: &s yes\nt: *s\nl: &l [a, b]\nu: [*l, *s]\n",
     "- &a 1\n- *a\n- {<<: {p: 1}, q: 2}\n",
 ]
 
 
+LOADERS = {"SafeLoader": yaml.SafeLoader, "CSafeLoader": getattr(yaml, "CSafeLoader", None)}
+
+
+@pytest.mark.parametrize("loader", [v for v in LOADERS.values() if v], ids=lambda v: v.__name__)
 @pytest.mark.parametrize("text", ANCHORED)
-def test_anchors_aliases_and_merges_agree_with_pyyaml(text: str) -> None:
-    assert load_yaml("f.yaml", text).data == yaml.safe_load(text)
+def test_anchors_aliases_and_merges_agree_with_pyyaml(text: str, loader: type) -> None:
+    assert load_yaml("f.yaml", text).data == yaml.load(text, Loader=loader)
 
 
 def test_marks_of_an_alias_are_those_of_its_anchor() -> None:

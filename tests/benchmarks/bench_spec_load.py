@@ -4,6 +4,10 @@ Run as `python tests/benchmarks/bench_spec_load.py [--orgs N] [--repeat R]` from
 root. It writes a realistic spec (display name, metadata, branding, 3 connections per
 organization) to a temporary directory, times `load_specs` end to end (median of R runs), then
 times each stage on its own with the same functions `load_specs` calls.
+
+It also times the alternatives the loader and the schema check were chosen over: PyYAML's own
+node tree and `SafeConstructor` (CSafeLoader) with a table of marks built from the nodes, and
+jsonschema validating every organization without jsonschema-rs's fast "valid?" first.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import yaml
+from yaml.nodes import MappingNode, SequenceNode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -81,6 +86,36 @@ def parse(text: str) -> int:
     finally:
         parser.dispose()
     return count
+
+
+def node_tree_load(text: str) -> tuple[object, dict[object, object], dict[object, object]]:
+    """The alternative to the event builder: PyYAML composes its node tree (libyaml), a walk
+    of the nodes records the mark of every value and key and refuses duplicate keys, and
+    PyYAML's SafeConstructor builds the values. Aliases and merge keys are PyYAML's own."""
+    loader = yaml.CSafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        values: dict[object, object] = {}
+        keys: dict[object, object] = {}
+        stack = [(root, ())]
+        while stack:
+            node, path = stack.pop()
+            values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+            if isinstance(node, MappingNode):
+                loader.flatten_mapping(node)
+                seen: set[str] = set()
+                for key, value in node.value:
+                    if key.value in seen:
+                        raise ValueError(f"duplicate key {key.value!r}")
+                    seen.add(key.value)
+                    child = (*path, key.value)
+                    keys[child] = (key.start_mark.line + 1, key.start_mark.column + 1)
+                    stack.append((value, child))
+            elif isinstance(node, SequenceNode):
+                stack.extend((item, (*path, i)) for i, item in enumerate(node.value))
+        return loader.construct_document(root), values, keys
+    finally:
+        loader.dispose()
 
 
 def peak_mib(fn: Callable[[], object]) -> float:
@@ -152,6 +187,13 @@ def main(argv: list[str] | None = None) -> int:
             ("build Spec", t_build),
         ]
 
+        # The alternatives (once each: they are the slow ones).
+        t_tree, tree = timed(lambda: node_tree_load(text), 1)
+        assert tree[0] == yamlload.load_yaml(file, text).data
+        mem_tree = peak_mib(lambda: node_tree_load(text))
+        t_jsonschema, errors = timed(lambda: list(spec_module._validator().iter_errors(doc.data)), 1)
+        assert errors == []
+
     print(f"spec: {args.orgs} organizations, {size / 1e6:.1f} MB; median of {args.repeat}")
     print(f"{'stage':<36}{'seconds':>10}{'share':>8}")
     staged = sum(t for _, t in rows)
@@ -161,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'load_specs end to end':<36}{total:>10.3f}")
     print(f"peak memory: load_yaml {mem_load:.0f} MiB ({mem_load * 2**20 / size:.0f}x the file),"
           f" load_specs {mem_spec:.0f} MiB ({mem_spec * 2**20 / size:.0f}x)")
+    print(f"alternatives: PyYAML node tree + SafeConstructor + mark walk {t_tree:.3f} s,"
+          f" peak {mem_tree:.0f} MiB (event builder: {t_load:.3f} s, {mem_load:.0f} MiB);"
+          f" jsonschema alone {t_jsonschema:.3f} s (with jsonschema-rs first: {t_schema:.3f} s)")
     return 0
 
 

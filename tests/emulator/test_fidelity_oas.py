@@ -1,7 +1,7 @@
 """Every body the emulator gives for the four operations validates against Auth0's OAS schemas.
 
-The schemas come from `tests/data/auth0-oas-organizations.json`, an excerpt of Auth0's OpenAPI
-file (its `source` key says which); `$ref`s are resolved with `referencing`. The OAS formats (organization-id, html-color,
+The schemas come from `tests/data/auth0-oas-organizations.json` (an excerpt of Auth0's OpenAPI
+file); `$ref`s are resolved with `referencing`. The OAS formats (organization-id, html-color,
 ...) are checked too, with the regexes the API's documentation implies.
 
 Two deliberate choices:
