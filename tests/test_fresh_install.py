@@ -42,10 +42,7 @@ def test_per_directory_validates_each_tenant_apart(
 ) -> None:
     prod, staging = _tenants(tmp_path)
     assert main(["validate", "--per-directory", prod, staging]) == 0
-    assert capsys.readouterr().out.splitlines() == [
-        f"{prod}: valid (1 organization)",
-        f"{staging}: valid (1 organization)",
-    ]
+    assert capsys.readouterr().out.splitlines() == [f"{prod}, {staging}: valid (2 organizations)"]
 
 
 def test_without_per_directory_the_files_are_one_spec(

@@ -62,7 +62,8 @@ def _server(app: ASGIApp, log_level: str) -> Any:
         import uvicorn  # the `emulator` extra
     except ImportError:
         raise UsageError(
-            "emulator: serving on a socket needs uvicorn: pip install 'orgdrift[emulator]'"
+            "`orgdrift emulator` needs uvicorn, which is not installed: "
+            "pip install 'orgdrift[emulator]'"
         ) from None
 
     _install_log_filter()
