@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -152,6 +153,23 @@ class OrgStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Acceptance:
+    """Why a finding is accepted (or was, until its exception expired)."""
+
+    reason: str
+    expires: date
+    owner: str | None
+    source: Location
+
+    def note(self) -> str:
+        owner = f", owner {self.owner}" if self.owner else ""
+        return f"accepted until {self.expires.isoformat()}: {self.reason}{owner}"
+
+    def expired_note(self) -> str:
+        return f"exception expired {self.expires.isoformat()}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     kind: FindingKind
     organization: str
@@ -161,6 +179,9 @@ class Finding:
     message: str
     source: Location | None
     severity: Severity = Severity.ERROR
+    accepted: Acceptance | None = None  # an exception in the spec accepts it: never fails
+    expired_exception: Acceptance | None = None  # only an expired exception matched it
+    known: bool = False  # the baseline report already has it: never fails
 
 
 @dataclass(frozen=True, slots=True)

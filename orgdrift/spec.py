@@ -63,11 +63,21 @@ def load_specs(paths: Sequence[str], env: Mapping[str, str]) -> Spec:
 
 def load_spec_bytes(label: str, raw: bytes, env: Mapping[str, str]) -> Spec:
     """One spec from bytes already read (the demo's packaged spec), labelled `label`."""
-    source, problems = _parse(label, raw, env)
-    problems.extend(_cross_file_problems([source]))
+    return load_spec_sources([(label, raw)], env)
+
+
+def load_spec_sources(files: Sequence[tuple[str, bytes]], env: Mapping[str, str]) -> Spec:
+    """A spec from files already read, each `(label, bytes)` (a git revision, the demo)."""
+    sources: list[_Source] = []
+    problems: list[Problem] = []
+    for label, raw in files:
+        source, found = _parse(label, raw, env)
+        sources.append(source)
+        problems.extend(found)
+    problems.extend(_cross_file_problems(sources))
     if problems:
         raise SpecError(problems)
-    return _build([source])
+    return _build(sources)
 
 
 def _load_one(path: str, env: Mapping[str, str]) -> tuple[_Source, list[Problem]]:
