@@ -21,35 +21,11 @@ from dataclasses import dataclass, replace
 from datetime import date
 from fnmatch import fnmatchcase
 
-from orgdrift.models import Acceptance, Finding, FindingKind, Location, OrgResult
+from orgdrift.models import ExceptionRule, Finding, Location, OrgResult
 
 EXPIRY_WARNING_DAYS = 14
 FINGERPRINT_KEY = "orgdrift/v1"
 """The name of orgdrift's fingerprint in SARIF `partialFingerprints`."""
-
-
-@dataclass(frozen=True, slots=True)
-class ExceptionRule:
-    """One entry of the spec's `exceptions:`."""
-
-    organization: str  # a name, an id or a glob
-    kinds: frozenset[FindingKind] | None  # None: any kind
-    path: str | None  # a glob over finding paths; None: any path
-    reason: str
-    expires: date
-    owner: str | None
-    location: Location
-
-    def matches(self, finding: Finding, org: OrgResult) -> bool:
-        if self.kinds is not None and finding.kind not in self.kinds:
-            return False
-        if self.path is not None and not fnmatchcase(finding.path, self.path):
-            return False
-        names = {n for n in (org.name, org.id, finding.organization) if n}
-        return any(fnmatchcase(n, self.organization) for n in names)
-
-    def acceptance(self) -> Acceptance:
-        return Acceptance(self.reason, self.expires, self.owner, self.location)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +34,17 @@ class RuleWarning:
 
     location: Location
     message: str
+
+
+def matches(rule: ExceptionRule, finding: Finding, org: OrgResult) -> bool:
+    """Whether `rule` covers `finding` of `org` (its kind, its path glob, its organization glob
+    against the organization's name or id), whatever its expiry."""
+    if rule.kinds is not None and finding.kind not in rule.kinds:
+        return False
+    if rule.path is not None and not fnmatchcase(finding.path, rule.path):
+        return False
+    names = {n for n in (org.name, org.id, finding.organization) if n}
+    return any(fnmatchcase(n, rule.organization) for n in names)
 
 
 def apply_exceptions(
@@ -77,7 +64,7 @@ def apply_exceptions(
 def _mark(
     finding: Finding, org: OrgResult, rules: Sequence[ExceptionRule], today: date, used: set[int]
 ) -> Finding:
-    matching = [index for index, rule in enumerate(rules) if rule.matches(finding, org)]
+    matching = [index for index, rule in enumerate(rules) if matches(rule, finding, org)]
     used.update(matching)
     live = next((rules[i] for i in matching if rules[i].expires >= today), None)
     if live is not None:

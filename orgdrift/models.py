@@ -79,6 +79,7 @@ class OrgDecl:
     # Locations of declared values, keyed by dotted path inside the organization:
     # "display_name", "branding", "branding.colors.primary", "metadata.tier", "connections".
     locations: Mapping[str, Location] = field(default_factory=dict)
+    ignore: tuple[str, ...] = ()  # field paths never compared (defaults.ignore + its own)
 
     @property
     def label(self) -> str:
@@ -101,6 +102,7 @@ class Spec:
     organizations: tuple[OrgDecl, ...]
     tenant_domain: str | None = None
     unmanaged_organizations: UnmanagedPolicy = "ignore"
+    exceptions: tuple[ExceptionRule, ...] = ()
 
 
 # --- the live state ------------------------------------------------------------------------
@@ -167,6 +169,22 @@ class Acceptance:
 
     def expired_note(self) -> str:
         return f"exception expired {self.expires.isoformat()}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionRule:
+    """One entry of the spec's `exceptions:`."""
+
+    organization: str  # a name, an id or a glob
+    kinds: frozenset[FindingKind] | None  # None: any kind
+    path: str | None  # a glob over finding paths; None: any path
+    reason: str
+    expires: date
+    owner: str | None
+    location: Location
+
+    def acceptance(self) -> Acceptance:
+        return Acceptance(self.reason, self.expires, self.owner, self.location)
 
 
 @dataclass(frozen=True, slots=True)

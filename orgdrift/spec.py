@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path as FsPath
 from typing import Any, cast
@@ -23,6 +24,8 @@ from orgdrift.models import (
     CONNECTION_FLAGS,
     ConnectionDecl,
     ConnectionsPolicy,
+    ExceptionRule,
+    FindingKind,
     Location,
     OrgDecl,
     Spec,
@@ -91,11 +94,37 @@ def _load_one(path: str, env: Mapping[str, str]) -> tuple[_Source, list[Problem]
 
 def _parse(path: str, raw: bytes, env: Mapping[str, str]) -> tuple[_Source, list[Problem]]:
     doc = load_yaml(path, read_text(path, raw))
+    _dates_as_text(doc)
     problems = _interpolate(doc, env)
     unresolved = {p.path for p in problems}  # a placeholder left in place is not also a bad value
     problems.extend(p for p in _schema_problems(doc) if p.path not in unresolved)
     problems.extend(_file_problems(doc))
+    problems.extend(_expiry_problems(doc))
     return _Source(doc, hashlib.sha256(raw).hexdigest()), problems
+
+
+def _expiry_problems(doc: LoadedDocument) -> list[Problem]:
+    """A quoted `expires` that looks like a date but is none (2027-02-30)."""
+    problems: list[Problem] = []
+    for i, rule in _dicts(_items(doc.data, "exceptions")):
+        text = rule.get("expires")
+        if not isinstance(text, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            continue  # the schema reports it
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            path: Path = ("exceptions", i, "expires")
+            mark = doc.mark_for(path)
+            message = f"{text!r} is not a date (YYYY-MM-DD)"
+            problems.append(Problem(doc.file, mark.line, mark.column, json_path(path), message))
+    return problems
+
+
+def _dates_as_text(doc: LoadedDocument) -> None:
+    """An unquoted `expires: 2027-01-31` is a YAML date; the schema sees its ISO text."""
+    for _, rule in _dicts(_items(doc.data, "exceptions")):
+        if isinstance(rule.get("expires"), date):
+            rule["expires"] = rule["expires"].isoformat()
 
 
 # --- ${VAR} interpolation ------------------------------------------------------------------
@@ -432,6 +461,7 @@ def _dicts(items: list[Any]) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _build(sources: Sequence[_Source]) -> Spec:
     orgs: list[OrgDecl] = []
+    rules: list[ExceptionRule] = []
     unmanaged: UnmanagedPolicy = "ignore"
     domain: str | None = None
     for source in sources:
@@ -442,11 +472,26 @@ def _build(sources: Sequence[_Source]) -> Spec:
             unmanaged = file_unmanaged  # several files: the strictest policy applies
         domain = domain or data.get("tenant", {}).get("domain")
         conn_policy: ConnectionsPolicy = policy.get("connections", "exact")
-        defaults = data.get("defaults", {}).get("connection", {})
+        defaults = data.get("defaults", {})
         for i, org in enumerate(data.get("organizations", [])):
             orgs.append(_org(source.doc, i, org, conn_policy, defaults))
+        rules.extend(_exception(source.doc, i, rule) for i, rule in enumerate(data.get("exceptions", [])))
     files = tuple(SpecFile(s.doc.file, s.sha256) for s in sources)
-    return Spec(files, tuple(orgs), domain, unmanaged)
+    return Spec(files, tuple(orgs), domain, unmanaged, tuple(rules))
+
+
+def _exception(doc: LoadedDocument, index: int, rule: dict[str, Any]) -> ExceptionRule:
+    kind = rule.get("kind")
+    kinds = None if kind is None else frozenset(FindingKind(k) for k in ([kind] if isinstance(kind, str) else kind))
+    return ExceptionRule(
+        organization=rule["organization"],
+        kinds=kinds,
+        path=rule.get("path"),
+        reason=rule["reason"],
+        expires=date.fromisoformat(rule["expires"]),
+        owner=rule.get("owner"),
+        location=_loc(doc, ("exceptions", index)),
+    )
 
 
 def _loc(doc: LoadedDocument, path: Path) -> Location:
@@ -460,7 +505,7 @@ def _org(
     index: int,
     org: dict[str, Any],
     policy: ConnectionsPolicy,
-    defaults: Mapping[str, bool],
+    defaults: Mapping[str, Any],
 ) -> OrgDecl:
     base: Path = ("organizations", index)
     fields: dict[str, Any] = {k: org[k] for k in ("display_name", "branding", "metadata") if k in org}
@@ -474,7 +519,7 @@ def _org(
     if "connections" in org:
         locations["connections"] = _loc(doc, (*base, "connections"))
         connections = tuple(
-            _connection(doc, (*base, "connections", j), conn, defaults)
+            _connection(doc, (*base, "connections", j), conn, defaults.get("connection", {}))
             for j, conn in enumerate(org["connections"])
         )
     org_policy: ConnectionsPolicy = org.get("policy", {}).get("connections", policy)
@@ -486,6 +531,7 @@ def _org(
         connections_policy=org_policy,
         location=_loc(doc, base),
         locations=locations,
+        ignore=tuple(dict.fromkeys([*defaults.get("ignore", ()), *org.get("ignore", ())])),
     )
 
 
