@@ -128,6 +128,7 @@ class LiveState:
     tenant: str | None = None
     taken_at: str | None = None
     complete: bool = False  # True when `organizations` lists every organization of the tenant
+    log_checkpoint: str | None = None  # the newest tenant log id when the read began
 
 
 # --- findings and the report ---------------------------------------------------------------
