@@ -54,7 +54,31 @@ def normalize(decl: OrgDecl, live: LiveOrganization) -> tuple[Doc, Doc]:
     if decl.connections is not None:
         live_connections = live.connections or ()
         desired["connections"], actual["connections"] = _connections(decl, live_connections)
+    for path in decl.ignore:
+        desired, actual = _without(desired, path), _without(actual, path)
     return desired, actual
+
+
+def _without(doc: Doc, path: str) -> Doc:
+    """`doc` less the value at the dotted `path` (`ignore:`), copied along the path only.
+    A metadata key is one segment whatever it contains (`metadata.a.b` is the key `a.b`)."""
+    head, _, rest = path.partition(".")
+    if head not in doc:
+        return doc
+    keys = [rest] if head == "metadata" and rest else rest.split(".") if rest else []
+    return _drop(doc, [head, *keys])
+
+
+def _drop(doc: Doc, keys: list[str]) -> Doc:
+    key, *rest = keys
+    if key not in doc:
+        return doc
+    copy = dict(doc)
+    if not rest:
+        del copy[key]
+    elif isinstance(copy[key], dict):
+        copy[key] = _drop(copy[key], rest)
+    return copy
 
 
 def _live_field(data: RawObject, key: str) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -80,6 +81,7 @@ class OrgDecl:
     # Locations of declared values, keyed by dotted path inside the organization:
     # "display_name", "branding", "branding.colors.primary", "metadata.tier", "connections".
     locations: Mapping[str, Location] = field(default_factory=dict)
+    ignore: tuple[str, ...] = ()  # field paths never compared (defaults.ignore + its own)
 
     @property
     def label(self) -> str:
@@ -103,6 +105,7 @@ class Spec:
     tenant_domain: str | None = None
     unmanaged_organizations: UnmanagedPolicy = "ignore"
     unmanaged_source: Location | None = None  # the policy line that set the policy in force
+    exceptions: tuple[ExceptionRule, ...] = ()
 
 
 # --- the live state ------------------------------------------------------------------------
@@ -128,6 +131,7 @@ class LiveState:
     tenant: str | None = None
     taken_at: str | None = None
     complete: bool = False  # True when `organizations` lists every organization of the tenant
+    log_checkpoint: str | None = None  # the newest tenant log id when the read began
 
 
 # --- findings and the report ---------------------------------------------------------------
@@ -155,6 +159,39 @@ class OrgStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Acceptance:
+    """Why a finding is accepted (or was, until its exception expired)."""
+
+    reason: str
+    expires: date
+    owner: str | None
+    source: Location
+
+    def note(self) -> str:
+        owner = f", owner {self.owner}" if self.owner else ""
+        return f"accepted until {self.expires.isoformat()}: {self.reason}{owner}"
+
+    def expired_note(self) -> str:
+        return f"exception expired {self.expires.isoformat()}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionRule:
+    """One entry of the spec's `exceptions:`."""
+
+    organization: str  # a name, an id or a glob
+    kinds: frozenset[FindingKind] | None  # None: any kind
+    path: str | None  # a glob over finding paths; None: any path
+    reason: str
+    expires: date
+    owner: str | None
+    location: Location
+
+    def acceptance(self) -> Acceptance:
+        return Acceptance(self.reason, self.expires, self.owner, self.location)
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     kind: FindingKind
     organization: str
@@ -164,6 +201,9 @@ class Finding:
     message: str
     source: Location | None
     severity: Severity = Severity.ERROR
+    accepted: Acceptance | None = None  # an exception in the spec accepts it: never fails
+    expired_exception: Acceptance | None = None  # only an expired exception matched it
+    known: bool = False  # the baseline report already has it: never fails
 
 
 @dataclass(frozen=True, slots=True)

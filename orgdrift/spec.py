@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path as FsPath
 from typing import Any, cast
@@ -24,6 +25,8 @@ from orgdrift.models import (
     CONNECTION_FLAGS,
     ConnectionDecl,
     ConnectionsPolicy,
+    ExceptionRule,
+    FindingKind,
     Location,
     OrgDecl,
     Spec,
@@ -85,11 +88,21 @@ def load_spec_groups(
 
 def load_spec_bytes(label: str, raw: bytes, env: Mapping[str, str]) -> Spec:
     """One spec from bytes already read (the demo's packaged spec), labelled `label`."""
-    source, problems = _parse(label, raw, env)
-    problems.extend(_cross_file_problems([source]))
+    return load_spec_sources([(label, raw)], env)
+
+
+def load_spec_sources(files: Sequence[tuple[str, bytes]], env: Mapping[str, str]) -> Spec:
+    """A spec from files already read, each `(label, bytes)` (a git revision, the demo)."""
+    sources: list[_Source] = []
+    problems: list[Problem] = []
+    for label, raw in files:
+        source, found = _parse(label, raw, env)
+        sources.append(source)
+        problems.extend(found)
+    problems.extend(_cross_file_problems(sources))
     if problems:
         raise SpecError(problems)
-    return _build([source])
+    return _build(sources)
 
 
 def _load_one(path: str, env: Mapping[str, str]) -> tuple[_Source, list[Problem]]:
@@ -103,11 +116,37 @@ def _load_one(path: str, env: Mapping[str, str]) -> tuple[_Source, list[Problem]
 
 def _parse(path: str, raw: bytes, env: Mapping[str, str]) -> tuple[_Source, list[Problem]]:
     doc = load_yaml(path, read_text(path, raw))
+    _dates_as_text(doc)
     problems = _interpolate(doc, env)
     unresolved = {p.path for p in problems}  # a placeholder left in place is not also a bad value
     problems.extend(p for p in _schema_problems(doc) if p.path not in unresolved)
     problems.extend(_file_problems(doc))
+    problems.extend(_expiry_problems(doc))
     return _Source(doc, hashlib.sha256(raw).hexdigest()), problems
+
+
+def _expiry_problems(doc: LoadedDocument) -> list[Problem]:
+    """A quoted `expires` that looks like a date but is none (2027-02-30)."""
+    problems: list[Problem] = []
+    for i, rule in _dicts(_items(doc.data, "exceptions")):
+        text = rule.get("expires")
+        if not isinstance(text, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            continue  # the schema reports it
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            path: Path = ("exceptions", i, "expires")
+            mark = doc.mark_for(path)
+            message = f"{text!r} is not a date (YYYY-MM-DD)"
+            problems.append(Problem(doc.file, mark.line, mark.column, json_path(path), message))
+    return problems
+
+
+def _dates_as_text(doc: LoadedDocument) -> None:
+    """An unquoted `expires: 2027-01-31` is a YAML date; the schema sees its ISO text."""
+    for _, rule in _dicts(_items(doc.data, "exceptions")):
+        if isinstance(rule.get("expires"), date):
+            rule["expires"] = rule["expires"].isoformat()
 
 
 # --- ${VAR} interpolation ------------------------------------------------------------------
@@ -332,6 +371,7 @@ def _dicts(items: list[Any]) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _build(sources: Sequence[_Source]) -> Spec:
     orgs: list[OrgDecl] = []
+    rules: list[ExceptionRule] = []
     unmanaged: UnmanagedPolicy = "ignore"
     unmanaged_source: Location | None = None
     domain: str | None = None
@@ -344,11 +384,27 @@ def _build(sources: Sequence[_Source]) -> Spec:
             unmanaged_source = _loc(source.doc, ("policy", "unmanaged_organizations"))
         domain = domain or data.get("tenant", {}).get("domain")
         conn_policy: ConnectionsPolicy = policy.get("connections", "exact")
-        defaults = data.get("defaults", {}).get("connection", {})
+        defaults = data.get("defaults", {})
         for i, org in enumerate(data.get("organizations", [])):
             orgs.append(_org(source.doc, i, org, conn_policy, defaults))
+        rules.extend(_exception(source.doc, i, r) for i, r in enumerate(data.get("exceptions", [])))
     files = tuple(SpecFile(s.doc.file, s.sha256) for s in sources)
-    return Spec(files, tuple(orgs), domain, unmanaged, unmanaged_source)
+    return Spec(files, tuple(orgs), domain, unmanaged, unmanaged_source, tuple(rules))
+
+
+def _exception(doc: LoadedDocument, index: int, rule: dict[str, Any]) -> ExceptionRule:
+    kind = rule.get("kind")
+    listed: list[str] | None = [kind] if isinstance(kind, str) else kind
+    kinds = None if listed is None else frozenset(FindingKind(k) for k in listed)
+    return ExceptionRule(
+        organization=rule["organization"],
+        kinds=kinds,
+        path=rule.get("path"),
+        reason=rule["reason"],
+        expires=date.fromisoformat(rule["expires"]),
+        owner=rule.get("owner"),
+        location=_loc(doc, ("exceptions", index)),
+    )
 
 
 def _loc(doc: LoadedDocument, path: Path) -> Location:
@@ -362,7 +418,7 @@ def _org(
     index: int,
     org: dict[str, Any],
     policy: ConnectionsPolicy,
-    defaults: Mapping[str, bool],
+    defaults: Mapping[str, Any],
 ) -> OrgDecl:
     base: Path = ("organizations", index)
     fields: dict[str, Any] = {k: org[k] for k in ("display_name", "branding", "metadata") if k in org}
@@ -376,7 +432,7 @@ def _org(
     if "connections" in org:
         locations["connections"] = _loc(doc, (*base, "connections"))
         connections = tuple(
-            _connection(doc, (*base, "connections", j), conn, defaults)
+            _connection(doc, (*base, "connections", j), conn, defaults.get("connection", {}))
             for j, conn in enumerate(org["connections"])
         )
     org_policy: ConnectionsPolicy = org.get("policy", {}).get("connections", policy)
@@ -388,6 +444,7 @@ def _org(
         connections_policy=org_policy,
         location=_loc(doc, base),
         locations=locations,
+        ignore=tuple(dict.fromkeys([*defaults.get("ignore", ()), *org.get("ignore", ())])),
     )
 
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 Outcome = list[tuple[str, str, str]]
 NAME_RULE = "(lowercase letters, digits, '_' and '-', 1 to 50 characters)"
 COLOR_RULE = "(#rgb or #rrggbb)"
-ORG_FIELDS = "branding, connections, display_name, id, metadata, name, policy"
+ORG_FIELDS = "branding, connections, display_name, id, ignore, metadata, name, policy"
 
 
 def outcome(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> Outcome:
@@ -625,6 +625,8 @@ SAMPLES = {
     "^#": "#0059d6",
     "^https://": "https://cdn.example.com/a.png",
     "^con_": "con_Ab12",
+    "^(display_name|branding": "metadata.crm_synced_at",
+    "^[0-9]{4}": "2027-01-31",
 }
 
 

@@ -1,0 +1,116 @@
+"""Living with drift (design.md section 9): which findings are accepted, and which are known.
+
+- An *exception* in the spec accepts the findings it matches until its `expires` date. An accepted
+  finding never changes the exit code and stays in every report, marked with its acceptance. Past
+  that date the exception stops matching and the finding says so. An exception that matches
+  nothing, or that expires within `EXPIRY_WARNING_DAYS`, is a warning at its spec line.
+- A *fingerprint* names a finding across runs: tenant, organization (its id; its name while it
+  is missing), kind and path. Never the spec line or the values, so a reformatted or reordered
+  spec, or a value that changed again, keeps the same fingerprint. A baseline report's
+  fingerprints mark the findings that are already known.
+
+Pure: no I/O and no clock (`today` is passed in).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from fnmatch import fnmatchcase
+
+from orgdrift.models import ExceptionRule, Finding, Location, OrgResult
+
+EXPIRY_WARNING_DAYS = 14
+FINGERPRINT_KEY = "orgdrift/v1"
+"""The name of orgdrift's fingerprint in SARIF `partialFingerprints`."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleWarning:
+    """An exception worth a second look: it matched nothing, or it expires soon."""
+
+    location: Location
+    message: str
+
+
+def matches(rule: ExceptionRule, finding: Finding, org: OrgResult) -> bool:
+    """Whether `rule` covers `finding` of `org` (its kind, its path glob, its organization glob
+    against the organization's name or id), whatever its expiry."""
+    if rule.kinds is not None and finding.kind not in rule.kinds:
+        return False
+    if rule.path is not None and not fnmatchcase(finding.path, rule.path):
+        return False
+    names = {n for n in (org.name, org.id, finding.organization) if n}
+    return any(fnmatchcase(n, rule.organization) for n in names)
+
+
+def apply_exceptions(
+    results: Sequence[OrgResult], rules: Sequence[ExceptionRule], today: date
+) -> tuple[tuple[OrgResult, ...], tuple[RuleWarning, ...]]:
+    """Mark each finding accepted by the first live exception that matches it; a finding that
+    only an expired exception matches records that expiry. Warn about exceptions that matched
+    nothing (live or not) and those that expire within EXPIRY_WARNING_DAYS."""
+    used: set[int] = set()
+    marked: list[OrgResult] = []
+    for org in results:
+        findings = tuple(_mark(finding, org, rules, today, used) for finding in org.findings)
+        marked.append(replace(org, findings=findings))
+    return tuple(marked), tuple(_warnings(rules, today, used))
+
+
+def _mark(
+    finding: Finding, org: OrgResult, rules: Sequence[ExceptionRule], today: date, used: set[int]
+) -> Finding:
+    matching = [index for index, rule in enumerate(rules) if matches(rule, finding, org)]
+    used.update(matching)
+    live = next((rules[i] for i in matching if rules[i].expires >= today), None)
+    if live is not None:
+        return replace(finding, accepted=live.acceptance())
+    if matching:
+        return replace(finding, expired_exception=rules[matching[0]].acceptance())
+    return finding
+
+
+def _warnings(rules: Sequence[ExceptionRule], today: date, used: set[int]) -> Iterable[RuleWarning]:
+    for index, rule in enumerate(rules):
+        if index not in used:
+            yield RuleWarning(
+                rule.location, f"exception for {rule.organization} matches no finding"
+            )
+            continue
+        days = (rule.expires - today).days
+        if 0 <= days <= EXPIRY_WARNING_DAYS:
+            when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+            yield RuleWarning(
+                rule.location,
+                f"exception for {rule.organization} expires {when} ({rule.expires.isoformat()}): "
+                f"{rule.reason}",
+            )
+
+
+# --- fingerprints and baselines ------------------------------------------------------------
+
+
+def fingerprint(tenant: str | None, org: OrgResult, finding: Finding) -> str:
+    """A stable identity for `finding`: sha256 over tenant, organization, kind and path."""
+    identity = org.id or org.name or finding.organization
+    material = json.dumps([tenant or "", identity, finding.kind.value, finding.path])
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def mark_known(
+    results: Sequence[OrgResult], tenant: str | None, known: frozenset[str]
+) -> tuple[OrgResult, ...]:
+    """Mark every finding whose fingerprint the baseline report already carries."""
+    return tuple(
+        replace(
+            org,
+            findings=tuple(
+                replace(f, known=fingerprint(tenant, org, f) in known) for f in org.findings
+            ),
+        )
+        for org in results
+    )

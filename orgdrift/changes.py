@@ -1,0 +1,145 @@
+"""`check --changed-from GIT_REF`: which declarations a change touches (design.md section 9).
+
+The spec files are read at GIT_REF with git itself (`git show REF:path`) and loaded like the
+working tree's, then each declaration is compared *as a value*, after interpolation and
+defaults: a moved, reordered or reformatted entry is no change, while an edit to `defaults` or a
+file's `policy` changes every declaration it applies to. A change to the tenant or to the
+unmanaged-organization policy puts every organization in scope.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from orgdrift.errors import SpecError, UsageError
+from orgdrift.models import OrgDecl, Spec
+
+_LOCATION_FIELDS = frozenset({"location", "locations", "flag_locations"})
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeScope:
+    """What a change since `ref` puts in scope."""
+
+    ref: str
+    everything: bool  # the tenant or a spec-wide policy changed, or the old spec is unreadable
+    changed: frozenset[str]  # identities (see `identity`) of declarations added or changed
+    removed: tuple[str, ...]  # labels of declarations the change removed
+    reason: str  # one sentence for reports: why this scope
+
+    def selects(self, decl: OrgDecl) -> bool:
+        return self.everything or identity(decl) in self.changed
+
+
+def identity(decl: OrgDecl) -> str:
+    """How a declaration is recognised across revisions: its id, else its name."""
+    return f"id:{decl.id}" if decl.id is not None else f"name:{decl.name}"
+
+
+def declaration_value(decl: OrgDecl) -> str:
+    """`decl` as a canonical JSON text without source locations; connections in label order."""
+    return json.dumps(_plain(decl), sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        plain = {
+            f.name: _plain(getattr(value, f.name))
+            for f in fields(value)
+            if f.name not in _LOCATION_FIELDS
+        }
+        if isinstance(value, OrgDecl) and value.connections is not None:
+            plain["connections"] = sorted(plain["connections"], key=json.dumps)
+        return plain
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def compare_specs(old: Spec | None, new: Spec, ref: str) -> ChangeScope:
+    """The scope of the change from `old` (None: unreadable at `ref`) to `new`."""
+    if old is None:
+        return _everything(ref, f"the spec could not be read at {ref}")
+    if (old.tenant_domain, old.unmanaged_organizations) != (
+        new.tenant_domain,
+        new.unmanaged_organizations,
+    ):
+        return _everything(
+            ref, f"the tenant or the unmanaged-organization policy changed since {ref}"
+        )
+    before = {identity(d): declaration_value(d) for d in old.organizations}
+    now = {identity(d) for d in new.organizations}
+    changed = frozenset(
+        identity(d) for d in new.organizations if before.get(identity(d)) != declaration_value(d)
+    )
+    removed = tuple(sorted(d.label for d in old.organizations if identity(d) not in now))
+    total = len(new.organizations)
+    reason = (
+        f"{len(changed)} of {total} organization{'s' if total != 1 else ''} "
+        f"added or changed since {ref}"
+    )
+    if removed:
+        reason += f", {len(removed)} removed"
+    return ChangeScope(ref, False, changed, removed, reason)
+
+
+def _everything(ref: str, why: str) -> ChangeScope:
+    return ChangeScope(ref, True, frozenset(), (), f"{why}: every organization is in scope")
+
+
+# --- git -----------------------------------------------------------------------------------
+
+
+def files_at(ref: str, paths: Sequence[str]) -> list[tuple[str, bytes]]:
+    """Each spec file's bytes at `ref` (files that did not exist there are left out).
+
+    Raises UsageError (exit 2) outside a git repository or for a ref git does not know.
+    """
+    found: list[tuple[str, bytes]] = []
+    for path in paths:
+        file = Path(path).resolve()
+        outside = (
+            f"{path} is not in a git repository, so --changed-from has nothing to compare with"
+        )
+        top = Path(_git(file.parent, "rev-parse", "--show-toplevel", what=outside).decode().strip())
+        unknown = f"--changed-from {ref}: git knows no such commit in {top}"
+        _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", what=unknown)
+        relative = file.relative_to(top.resolve()).as_posix()
+        try:
+            found.append((path, _git(top, "show", f"{ref}:{relative}", what="")))
+        except UsageError:
+            continue  # the file is new since `ref`: all of its declarations are added
+    return found
+
+
+def _git(cwd: Path, *args: str, what: str) -> bytes:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False, timeout=60)
+    except FileNotFoundError:
+        raise UsageError("--changed-from needs git, which is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"git {args[0]} did not answer within 60 s") from None
+    if done.returncode != 0:
+        raise UsageError(what or f"git {args[0]} failed")
+    return done.stdout
+
+
+def spec_at(ref: str, paths: Sequence[str], env: Mapping[str, str]) -> Spec | None:
+    """The spec as it was at `ref`, or None when it cannot be loaded there."""
+    from orgdrift.spec import load_spec_sources
+
+    try:
+        return load_spec_sources(files_at(ref, paths), env)
+    except SpecError:
+        return None
+
+
+def changed_scope(ref: str, paths: Sequence[str], new: Spec, env: Mapping[str, str]) -> ChangeScope:
+    return compare_specs(spec_at(ref, paths, env), new, ref)
