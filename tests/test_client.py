@@ -19,7 +19,6 @@ from orgdrift.errors import (
     ApiError,
     AuthenticationError,
     BadRequestError,
-    DeadlineExceeded,
     InsufficientScopeError,
     NotFoundError,
     OrgdriftError,
@@ -135,7 +134,6 @@ def run_client(
             max_rps=opts.max_rps,
             clock=loop.time,
             wall_clock=wall,
-            deadline=opts.deadline,
         )
         async with httpx.AsyncClient(transport=httpx.MockTransport(recording)) as http:
             client = ManagementClient(
@@ -238,9 +236,9 @@ def connections_tenant(total: int, *, include_total: bool = True) -> Handler:
 
 @pytest.mark.parametrize(
     ("total", "include_total", "requests"),
-    [(0, True, 1), (2, True, 1), (100, True, 1), (100, False, 2), (250, True, 3), (300, True, 3)],
+    [(0, True, 1), (2, True, 1), (100, True, 2), (100, False, 2), (250, True, 3), (300, True, 4)],
 )
-def test_connections_paging_stops_without_a_trailing_request(
+def test_connections_paging_ends_at_a_short_or_empty_page(
     total: int, include_total: bool, requests: int
 ) -> None:
     result, run = run_client(
@@ -426,13 +424,23 @@ def test_transport_errors_are_retried_then_typed(exc: type[httpx.TransportError]
         run_client(broken, all_orgs)
 
 
-def test_deadline_stops_retry_waits() -> None:
-    async def scenario(client: ManagementClient) -> list[RawObject]:
-        return await all_orgs(client)
+def test_a_request_cut_off_during_its_retry_wait_says_so() -> None:
+    """The run's time limit lives in the pipeline (an asyncio.timeout); the client only keeps
+    what each unfinished request last got, for the message."""
+
+    async def scenario(client: ManagementClient) -> list[str]:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(10.0):
+                await all_orgs(client)
+        return client.unfinished()
 
     handler = sequence(respond(429, BODY_429, {"retry-after": "30"}))
-    with pytest.raises(DeadlineExceeded, match="time limit"):
-        run_client(handler, scenario, options=ClientOptions(deadline=10.0))
+    unfinished, _ = run_client(handler, scenario)
+    expected = (
+        "GET /api/v2/organizations?take=100 (attempt 1, last answer: HTTP 429 Too Many Requests, "
+        "during the 30.0 s wait before its retry)"
+    )
+    assert unfinished == [expected]
 
 
 def test_plain_http_to_a_remote_host_is_refused() -> None:

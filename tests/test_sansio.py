@@ -332,14 +332,20 @@ def test_checkpoint_page_rejects(body: object, cursor: str | None, message: str)
 
 
 def test_checkpoint_pager_follows_next_and_detects_repeats() -> None:
-    pager = CheckpointPager()
-    assert pager.params() == {"take": "100"}
+    pager = CheckpointPager(take=1)
+    assert pager.params() == {"take": "1"}
     assert pager.feed({"organizations": _orgs("org_A"), "next": "c1"}) == _orgs("org_A")
-    assert pager.params() == {"take": "100", "from": "c1"}
+    assert pager.params() == {"take": "1", "from": "c1"}
     with pytest.raises(ProtocolError, match="repeats organization id"):
         pager.feed({"organizations": _orgs("org_A"), "next": "c2"})
 
-    cycling = CheckpointPager()
+    short = CheckpointPager(take=2)
+    with pytest.raises(ProtocolError, match="has 1 of 2 organizations but a 'next' cursor"):
+        short.feed({"organizations": _orgs("org_A"), "next": "c1"})
+    with pytest.raises(ProtocolError, match="more than take"):
+        CheckpointPager(take=1).feed({"organizations": _orgs("org_A", "org_B")})
+
+    cycling = CheckpointPager(take=1)
     cycling.feed({"organizations": _orgs("org_A"), "next": "c1"})
     cycling.feed({"organizations": _orgs("org_B"), "next": "c2"})
     with pytest.raises(ProtocolError, match="earlier position"):
@@ -382,14 +388,14 @@ def _conns(start: int, count: int) -> list[dict[str, object]]:
             1,
             100,
             100,
-            True,
+            False,  # a full page never ends the listing, whatever `total` says
         ),
         (
             {"enabled_connections": _conns(0, 100), "start": 0, "limit": 100, "total": 100},
             0,
             100,
             100,
-            True,
+            False,
         ),
         ({"enabled_connections": [], "start": 0, "limit": 0, "total": 0}, 0, 100, 0, True),
         ({"enabled_connections": _conns(0, 3)}, 0, 100, 3, True),
