@@ -361,7 +361,7 @@ class ManagementClient:
                     request.last = f"no response ({type(error).__name__})"
                     if spent >= self._options.max_attempts:
                         raise TransportError(
-                            f"{where}: no response after {spent} attempts ({_reason(error)})"
+                            f"{where}: no response after {spent} attempts ({_reason(error, self.redact)})"
                         ) from None
                 await self._wait(request, retry_delay(spent - 1, {}, self._wall(), self._rng, status=None))
                 continue
@@ -502,10 +502,11 @@ def _parse_length(text: str | None) -> int | None:
     return int(text) if text is not None and text.isdigit() and len(text) < 20 else None
 
 
-def _reason(error: Exception) -> str:
+def _reason(error: Exception, redact: Redactor) -> str:
     """`ConnectError: [Errno 111] Connection refused`: the type and a short message. The text may
-    quote the server's bytes (`illegal header line: ...`); `_send` redacts every error."""
-    text = " ".join(str(error).split())[:160]
+    quote the server's bytes (`illegal header line: ...`): redacted before it is shortened, so
+    no part of a credential survives the cut."""
+    text = redact(" ".join(str(error).split()))[:160]
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
