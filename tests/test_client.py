@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import json
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,6 +31,7 @@ from orgdrift.errors import (
 )
 from orgdrift.models import RawObject
 from orgdrift.pacing import Pacer
+from orgdrift.sansio import MAX_BODY_BYTES
 
 from .virtual_time import run_virtual
 
@@ -271,6 +273,56 @@ def test_get_organization() -> None:
     assert missing is None
     with pytest.raises(ProtocolError, match="JSON object"):
         run_client(sequence(respond(200, [1])), lambda c: c.get_organization("x"))
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(404, content=b"<html><h1>404 Not Found</h1></html>", headers={"content-type": "text/html"}),
+        httpx.Response(404, content=b""),
+        httpx.Response(404, content=b'{"message":"route not found"}', headers=JSON_CT),
+    ],
+    ids=["html", "empty", "other-json"],
+)
+def test_a_404_that_is_not_the_api_error_proves_nothing(answer: httpx.Response) -> None:
+    with pytest.raises(NotFoundError, match="not the API's JSON error") as info:
+        run_client(sequence(answer), lambda c: c.get_organization_by_name("acme"))
+    assert info.value.exit_code == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"id": "org_other", "name": "acme"}, "answered another organization"),
+        ({"id": "org_abc", "name": 5}, "no string 'name'"),
+        ({"id": 5, "name": "acme"}, "no string 'id'"),
+    ],
+)
+def test_a_lookup_answer_is_the_organization_asked_for(body: object, message: str) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        run_client(sequence(respond(200, body)), lambda c: c.get_organization("org_abc"))
+
+
+def test_a_body_past_the_cap_is_refused_once_decompressed() -> None:
+    bomb = gzip.compress(b" " * (MAX_BODY_BYTES + 1))
+    answer = httpx.Response(200, content=bomb, headers={**JSON_CT, "content-encoding": "gzip"})
+    with pytest.raises(ProtocolError, match="larger than 8 MiB once decompressed"):
+        run_client(sequence(answer), all_orgs)
+    plain = respond(200, b"[" + b" " * MAX_BODY_BYTES + b"]")
+    with pytest.raises(ProtocolError, match="larger than 8 MiB"):
+        run_client(sequence(plain), all_orgs)
+
+
+def test_a_body_that_echoes_the_credential_is_not_used() -> None:
+    body = {"organizations": [{"id": "org_a", "name": f"x{TOKEN}"}]}
+    with pytest.raises(ProtocolError, match="carries a credential") as info:
+        run_client(sequence(respond(200, body)), all_orgs)
+    assert TOKEN not in str(info.value)
+
+
+def test_hostile_pages_are_exit_3_naming_the_request() -> None:
+    with pytest.raises(ProtocolError, match=r"GET /api/v2/organizations\?take=100: .*deeper than"):
+        run_client(sequence(respond(200, b"[" * 50_000 + b"]" * 50_000)), all_orgs)
 
 
 # --- errors and retries ------------------------------------------------------------------------
