@@ -409,7 +409,9 @@ def token_error(
     )
 
 
-def parse_token_response(body: bytes, started: float, redactor: Redactor | None = None) -> _CachedToken:
+def parse_token_response(
+    body: bytes, started: float, redactor: Redactor | None = None
+) -> _CachedToken:
     """Read `{"access_token", "expires_in", "scope", "token_type"}` from the token endpoint.
 
     The access token is registered with `redactor` before anything else is read, so no later
@@ -418,7 +420,7 @@ def parse_token_response(body: bytes, started: float, redactor: Redactor | None 
     try:
         data = parse_json(body)
     except ProtocolError as exc:
-        raise ProtocolError(f"token endpoint answered 200 with a body orgdrift refuses: {exc}") from None
+        raise ProtocolError(f"token endpoint answered 200 with a refused body: {exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError("token endpoint answered 200 without a JSON object")
     token = data.get("access_token")

@@ -162,7 +162,9 @@ class ManagementClient:
             sleep=sleep,
         )
         self.redact = Redactor(credentials.secrets())
-        self._tokens = provider_for(credentials, self._post_token, clock=clock, redactor=self.redact)
+        self._tokens = provider_for(
+            credentials, self._post_token, clock=clock, redactor=self.redact
+        )
         self._requests = 0
         self._retries = 0
         self._rate_limited = 0
@@ -213,12 +215,14 @@ class ManagementClient:
 
     async def get_organization(self, org_id: str) -> RawObject | None:
         """`GET /organizations/{id}`; None when the API says it does not exist (its JSON 404)."""
-        data = await self._get_json(f"/organizations/{quote(org_id, safe='')}", None, "organization_by_id", none_on_404=True)
+        path = f"/organizations/{quote(org_id, safe='')}"
+        data = await self._get_json(path, None, "organization_by_id", none_on_404=True)
         return None if data is None else _organization(data, "id", org_id)
 
     async def get_organization_by_name(self, name: str) -> RawObject | None:
-        """`GET /organizations/name/{name}`; None when the API says no organization has that name."""
-        data = await self._get_json(f"/organizations/name/{quote(name, safe='')}", None, "organization_by_name", none_on_404=True)
+        """`GET /organizations/name/{name}`; None when the API says no such name (its JSON 404)."""
+        path = f"/organizations/name/{quote(name, safe='')}"
+        data = await self._get_json(path, None, "organization_by_name", none_on_404=True)
         return None if data is None else _organization(data, "name", name)
 
     async def iter_organization_pages(self) -> AsyncIterator[list[RawObject]]:
@@ -360,10 +364,12 @@ class ManagementClient:
                 else:
                     request.last = f"no response ({type(error).__name__})"
                     if spent >= self._options.max_attempts:
+                        reason = _reason(error, self.redact)
                         raise TransportError(
-                            f"{where}: no response after {spent} attempts ({_reason(error, self.redact)})"
+                            f"{where}: no response after {spent} attempts ({reason})"
                         ) from None
-                await self._wait(request, retry_delay(spent - 1, {}, self._wall(), self._rng, status=None))
+                delay = retry_delay(spent - 1, {}, self._wall(), self._rng, status=None)
+                await self._wait(request, delay)
                 continue
             status = reply.status
             request.last = _describe(status) or f"HTTP {status}"
@@ -384,7 +390,7 @@ class ManagementClient:
         compression bomb or an endless body costs at most that much memory.
         """
         method, shown = request.method, request.shown
-        url = self._base_url + request.path + (f"?{urlencode(request.params)}" if request.params else "")
+        url = self._base_url + shown
         headers = {"Accept": "application/json", "User-Agent": f"orgdrift/{__version__}"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token.reveal()}"
@@ -414,7 +420,8 @@ class ManagementClient:
                 raise _Transient(exc) from None
             except HostileBodyError as exc:
                 self._pacer.record(permit, response.status_code, response.headers)
-                self._finish(method, shown, response.status_code, attempt, started, "body too large")
+                status = response.status_code
+                self._finish(method, shown, status, attempt, started, "body too large")
                 raise ProtocolError(f"{method} {shown}: {exc.message}") from None
             self._pacer.record(permit, response.status_code, response.headers)
         status = response.status_code
@@ -484,7 +491,8 @@ def _certificate_error(exc: BaseException) -> str | None:
 async def _read_capped(response: httpx.Response) -> bytes:
     """The decompressed body, or HostileBodyError once it grows past MAX_BODY_BYTES."""
     length = _parse_length(response.headers.get("content-length"))
-    if length is not None and length > MAX_BODY_BYTES and "content-encoding" not in response.headers:
+    encoded = "content-encoding" in response.headers
+    if length is not None and length > MAX_BODY_BYTES and not encoded:
         raise HostileBodyError(f"response body is larger than {MAX_BODY_BYTES // 2**20} MiB")
     chunks: list[bytes] = []
     size = 0
@@ -526,7 +534,8 @@ def _describe(status: int) -> str | None:
 def _organization(data: object, key: str, wanted: str) -> RawObject:
     """A looked-up organization: an object with string `id` and `name`, the one asked for."""
     if not isinstance(data, dict):
-        raise ProtocolError(f"expected the organization as a JSON object, got {type(data).__name__}")
+        got = type(data).__name__
+        raise ProtocolError(f"expected the organization as a JSON object, got {got}")
     check_organization(data, f"lookup of {wanted}")
     if data[key] != wanted:
         raise ProtocolError(f"lookup of organization {key} {wanted} answered another organization")

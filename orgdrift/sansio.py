@@ -253,11 +253,6 @@ class Redactor:
         return any(value.encode() in body for value in self._values)
 
 
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """Replace any occurrence of a secret value by `***` (see `Redactor`)."""
-    return Redactor(secrets)(text)
-
-
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -296,7 +291,9 @@ def parse_json(body: bytes) -> object:
     if len(body) > MAX_BODY_BYTES:
         raise HostileBodyError(f"response body is larger than {MAX_BODY_BYTES // 2**20} MiB")
     try:
-        value = json.loads(body, parse_float=_finite, parse_int=_bounded_int, parse_constant=_constant)
+        value = json.loads(
+            body, parse_float=_finite, parse_int=_bounded_int, parse_constant=_constant
+        )
     except RecursionError:
         raise HostileBodyError(f"response body nests deeper than {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -590,7 +587,7 @@ class CheckpointPager:
         items, nxt = decode_checkpoint_page(body, cursor=self.cursor)
         ids = _ids(items, "id", "organizations")
         if len(items) > self.take:
-            raise ProtocolError(f"checkpoint page has {len(items)} items, more than take={self.take}")
+            raise ProtocolError(f"checkpoint page has {len(items)} items, take={self.take}")
         if nxt is not None and len(items) < self.take:
             raise ProtocolError(
                 f"checkpoint page {self.pages} has {len(items)} of {self.take} organizations "
