@@ -288,6 +288,11 @@ def fault_total_capped(x: Exchange, p: FaultProxy) -> None:
     _edit_page(x, lambda data, items: data.update(total=min(data.get("total", 0), 100)) if "total" in data else None)
 
 
+def fault_total_window(x: Exchange, p: FaultProxy) -> None:
+    """`total` capped at the 1,000-record window of offset paging (undocumented past it)."""
+    _edit_page(x, lambda data, items: data.update(total=min(data["total"], 1000)) if "total" in data else None)
+
+
 def fault_total_smaller(x: Exchange, p: FaultProxy) -> None:
     _edit_page(x, lambda data, items: data.update(total=data["total"] // 3) if "total" in data else None)
 

@@ -306,6 +306,26 @@ def test_an_echoed_token_in_an_illegal_header_line_is_redacted(
     assert not _violations(outcome, truth["offset"], proxy)
 
 
+def test_10000_organizations_with_total_capped_at_the_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The issue's largest case, end to end: every offset page says `total: 1000` for a tenant of
+    10,000 declared organizations. Before: 9,000 false "missing". Now: in sync, by checkpoint."""
+    count = 10_000
+    live = LiveState(tuple(LiveOrganization({"id": f"org_{i:016d}", "name": f"org-{i:05d}"}, ()) for i in range(count)))
+    spec = tmp_path / "big.yaml"
+    spec.write_text("version: 1\norganizations:\n" + "".join(f"  - name: org-{i:05d}\n" for i in range(count)), encoding="utf-8")
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AUTH0_API_TOKEN", TOKEN)
+    config = EmulatorConfig(tokens={TOKEN: READ_SCOPES})
+    with running_server(create_app(live, config)) as upstream, FaultProxy(upstream) as proxy:
+        proxy.reset({("organizations", n): "total_window" for n in range(1, 200)}, seed=1)
+        code = main(["check", str(spec), "--domain", proxy.url, "--format", "json", "--timeout", "120"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert json.loads(out)["summary"]["in_sync"] == count
+        assert proxy.counts == Counter(organizations=1 + 100)  # the probe, then by checkpoint
+
+
 # --- the property --------------------------------------------------------------------------------
 
 
