@@ -20,6 +20,7 @@ class _Terminated(KeyboardInterrupt):
 _EXIT_ON: dict[int, int] = {SIGINT: 130, SIGTERM: 128 + SIGTERM}  # ExitCode.INTERRUPTED
 _received: list[int] = []  # the signals received during the current `main`, first one first
 _running: list[str] = []  # the command `main` runs; empty before it starts and once it returns
+_unwinding: list[int] = []  # the signal raised as an exception, while it unwinds the command
 
 
 def _on_signal(signum: int, frame: object) -> None:
@@ -31,7 +32,6 @@ def _on_signal(signum: int, frame: object) -> None:
     `main` exits with the signal's code. In the synchronous phases: raise once, so every `with`
     and `finally` unwinds (files are written whole or not at all); later signals only count.
     """
-    first = not _received
     _received.append(signum)
     if not _running:
         os._exit(_EXIT_ON.get(signum, 128 + signum))
@@ -44,8 +44,20 @@ def _on_signal(signum: int, frame: object) -> None:
         for task in asyncio.all_tasks(loop):
             task.cancel()
         loop.call_soon_threadsafe(lambda: None)  # wake the loop if it waits in select()
-    elif first:
+    elif not _unwinding:
+        _unwinding.append(signum)
         raise _Terminated if signum == SIGTERM else KeyboardInterrupt
+
+
+def _on_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """A signal that landed in a finalizer (a weakref callback, `__del__` during garbage
+    collection) cannot unwind anything from there and would print a traceback: drop it quietly
+    and deliver the signal again, to whatever code runs next."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _unwinding:
+        signum = _unwinding.pop()
+        _thread.interrupt_main(signal.Signals(signum))
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _is_entry_point() -> bool:
@@ -61,6 +73,7 @@ if _is_entry_point():
 
 
 # The rest of the imports, after the handler on purpose.
+import _thread
 import argparse
 import contextlib
 import signal
@@ -85,13 +98,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is not threading.main_thread():
         return _run(argv)  # signals can only be handled in the main thread
     previous = {sig: signal.signal(sig, _on_signal) for sig in _EXIT_ON}
+    previous_hook, sys.unraisablehook = sys.unraisablehook, _on_unraisable
     _received.clear()
+    _unwinding.clear()
     try:
         return _run(argv)
     finally:
         if argv is not None:  # called in process (tests): give the caller its handlers back
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            sys.unraisablehook = previous_hook
 
 
 def _run(argv: Sequence[str] | None) -> int:

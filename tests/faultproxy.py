@@ -317,7 +317,10 @@ def fault_drop_items(x: Exchange, p: FaultProxy) -> None:
 
 
 def fault_repeat_item(x: Exchange, p: FaultProxy) -> None:
-    previous = p.last_items.get(x.group)
+    """An item of an earlier page of the same listing (or of this page) shows up again.
+    (A connection of another organization's listing would be a consistent lie: connection items
+    carry no organization id, so no client could tell.)"""
+    previous = p.last_items.get(x.path)
 
     def edit(data: dict[str, Any], items: list[dict[str, Any]]) -> None:
         if not items:
@@ -329,7 +332,8 @@ def fault_repeat_item(x: Exchange, p: FaultProxy) -> None:
 
 
 def fault_repeat_page(x: Exchange, p: FaultProxy) -> None:
-    previous = p.last_bodies.get(x.group)
+    """The previous page of the same listing, served again."""
+    previous = p.last_bodies.get(x.path)
     if previous is not None and _listing(x) is not None:
         x.set_body(previous)
 
@@ -513,10 +517,21 @@ class FaultProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(10)
+            loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(10)
+
+    async def _shutdown(self) -> None:
+        """Cancel the exchanges still running (a stall outlives its client) so every socket closes."""
+        current = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks() if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- one exchange per client connection ---
 
@@ -530,8 +545,9 @@ class FaultProxy:
         except (ConnectionError, asyncio.IncompleteReadError, OSError):
             pass
         finally:
-            with contextlib.suppress(Exception):
-                writer.close()
+            writer.close()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await writer.wait_closed()
 
     async def _forward(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Exchange:
         parts = urlsplit(target)
@@ -561,9 +577,9 @@ class FaultProxy:
         if name is not None:
             self.applied[name] += 1
             FAULTS[name](exchange, self)
-        if original_items is not None:
-            self.last_items[group] = original_items
-            self.last_bodies[group] = original_body
+        if original_items is not None:  # per listing: the same path, another page
+            self.last_items[exchange.path] = original_items
+            self.last_bodies[exchange.path] = original_body
         return exchange
 
     async def _upstream(self, exchange: Exchange) -> None:
@@ -581,6 +597,8 @@ class FaultProxy:
             raw = await reader.read()
         finally:
             writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
         head, _, body = raw.partition(b"\r\n\r\n")
         status_line, *header_lines = head.decode("latin-1").split("\r\n")
         _, status, reason = ([*status_line.split(" ", 2), ""])[:3]
