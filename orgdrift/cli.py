@@ -52,10 +52,11 @@ def _on_signal(signum: int, frame: object) -> None:
 def _on_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
     """A signal that landed in a finalizer (a weakref callback, `__del__` during garbage
     collection) cannot unwind anything from there and would print a traceback: drop it quietly
-    and deliver the signal again, to whatever code runs next."""
+    and send the signal again a moment later, from another thread, to whatever code runs then."""
     if isinstance(unraisable.exc_value, KeyboardInterrupt) and _unwinding:
-        signum = _unwinding.pop()
-        _thread.interrupt_main(signal.Signals(signum))
+        again = threading.Timer(0.01, os.kill, (os.getpid(), _unwinding.pop()))
+        again.daemon = True
+        again.start()
         return
     sys.__unraisablehook__(unraisable)
 
@@ -73,7 +74,6 @@ if _is_entry_point():
 
 
 # The rest of the imports, after the handler on purpose.
-import _thread
 import argparse
 import contextlib
 import signal

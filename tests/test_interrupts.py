@@ -128,3 +128,34 @@ def test_a_signal_at_any_moment_exits_with_its_code_and_no_traceback(tmp_path: P
                 assert report.exists() and out, context
     print(f"\nsignals: {SIGNAL_RUNS} runs, start-up {start_up:.2f} s, outcomes {dict(sorted(outcomes.items()))}")
     assert sum(n for (_, code), n in outcomes.items() if code in (130, 143)) >= SIGNAL_RUNS // 4, outcomes
+
+
+FINALIZER_SCRIPT = """
+import os, signal, sys, time, weakref
+from orgdrift import cli
+signal.signal(signal.SIGINT, cli._on_signal)
+sys.unraisablehook = cli._on_unraisable
+cli._running.append("check")
+class Resource: pass
+def nothing(): pass
+def callback(ref):
+    os.kill(os.getpid(), signal.SIGINT)
+    nothing()  # a function entry: the pending signal's handler runs here, inside the callback
+resource = Resource()
+watch = weakref.ref(resource, callback)
+try:
+    del resource
+    for _ in range(500):
+        time.sleep(0.01)
+    print("lost")
+except KeyboardInterrupt:
+    print("delivered", len(cli._received))
+"""
+
+
+def test_a_signal_inside_a_finalizer_is_delivered_again_without_a_traceback() -> None:
+    """A signal's exception raised in a weakref callback or `__del__` cannot unwind anything and
+    Python prints it as "Exception ignored in": orgdrift drops it and sends the signal again."""
+    done = subprocess.run([sys.executable, "-c", FINALIZER_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "delivered 2", done.stdout + done.stderr
+    assert done.stderr == ""
