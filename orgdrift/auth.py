@@ -27,6 +27,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from orgdrift.errors import AuthenticationError, InsufficientScopeError, ProtocolError, UsageError
+from orgdrift.sansio import Redactor, parse_error_body, parse_json
 
 REQUIRED_SCOPES: tuple[str, ...] = ("read:organizations", "read:organization_connections")
 TOKEN_REFRESH_MARGIN = 10.0
@@ -224,7 +225,7 @@ def jwt_claims(token: str) -> dict[str, object] | None:
     try:
         raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         claims = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         return None
     return claims if isinstance(claims, dict) else None
 
@@ -327,11 +328,13 @@ class ClientCredentialsProvider:
         post: TokenPost,
         *,
         clock: Callable[[], float] = time.monotonic,
+        redactor: Redactor | None = None,
     ) -> None:
         if credentials.client_id is None or credentials.client_secret is None:
             raise ValueError("ClientCredentialsProvider needs a client id and secret")
         self._credentials = credentials
         self._post = post
+        self._redact = redactor if redactor is not None else Redactor(credentials.secrets())
         self._clock = clock
         self._cached: _CachedToken | None = None
         self._lock = asyncio.Lock()
@@ -382,39 +385,30 @@ class ClientCredentialsProvider:
         self.fetches += 1
         response = await self._post(body)
         if response.status != 200:
-            raise token_error(response, creds)
-        return parse_token_response(response.body, started)
+            raise token_error(response, creds, self._redact)
+        return parse_token_response(response.body, started, self._redact)
 
 
-def _safe(text: str, creds: Credentials) -> str:
-    for secret in creds.secrets():
-        text = text.replace(secret, "***")
-    return text
-
-
-def token_error(response: RawResponse, creds: Credentials) -> AuthenticationError:
-    """AuthenticationError carrying Auth0's error_description (never the client secret)."""
-    description = "the token endpoint refused the client credentials"
-    code: str | None = None
-    try:
-        data = json.loads(response.body)
-    except (ValueError, UnicodeDecodeError):
-        data = None
-    if isinstance(data, dict):
-        for key in ("error_description", "message", "error"):
-            value = data.get(key)
-            if isinstance(value, str) and value.strip():
-                description = value.strip()
-                break
-        raw_code = data.get("error")
-        code = raw_code if isinstance(raw_code, str) and raw_code else None
-    message = _safe(
+def token_error(
+    response: RawResponse, creds: Credentials, redactor: Redactor | None = None
+) -> AuthenticationError:
+    """AuthenticationError carrying Auth0's error_description; every server text redacted."""
+    redact = redactor if redactor is not None else Redactor(creds.secrets())
+    parsed = parse_error_body(response.status, response.body)
+    description = parsed.message
+    if not parsed.json:
+        description = "the token endpoint refused the client credentials"
+    code = parsed.oauth_error or parsed.error_code
+    message = redact(
         f"client-credentials grant for client {creds.client_id} failed: {description}"
-        f"{_audience_hint(response.status, description)}",
-        creds,
+        f"{_audience_hint(response.status, description)}"
     )
     return AuthenticationError(
-        message, status=response.status, error_code=code, method="POST", path="/oauth/token"
+        message,
+        status=response.status,
+        error_code=None if code is None else redact(code),
+        method="POST",
+        path="/oauth/token",
     )
 
 
@@ -429,19 +423,31 @@ def _audience_hint(status: int, description: str) -> str:
     )
 
 
-def parse_token_response(body: bytes, started: float) -> _CachedToken:
-    """Read `{"access_token", "expires_in", "scope", "token_type"}` from the token endpoint."""
+def parse_token_response(
+    body: bytes, started: float, redactor: Redactor | None = None
+) -> _CachedToken:
+    """Read `{"access_token", "expires_in", "scope", "token_type"}` from the token endpoint.
+
+    The access token is registered with `redactor` before anything else is read, so no later
+    message can show it.
+    """
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ProtocolError("token endpoint answered 200 with a body that is not JSON") from None
+        data = parse_json(body)
+    except ProtocolError as exc:
+        raise ProtocolError(f"token endpoint answered 200 with a refused body: {exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError("token endpoint answered 200 without a JSON object")
     token = data.get("access_token")
     if not isinstance(token, str) or not token:
         raise ProtocolError("token endpoint answered 200 without an access_token")
+    if redactor is not None:
+        redactor.add(token)
     expires_in = data.get("expires_in", 86400)
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or expires_in <= 0:
+    if (
+        isinstance(expires_in, bool)
+        or not isinstance(expires_in, int | float)
+        or not 0 < expires_in <= 10**9
+    ):
         raise ProtocolError("token endpoint answered with an invalid expires_in")
     scopes = _scope_set(data.get("scope"))
     if scopes is None:
@@ -454,8 +460,9 @@ def provider_for(
     post: TokenPost,
     *,
     clock: Callable[[], float] = time.monotonic,
+    redactor: Redactor | None = None,
 ) -> StaticTokenProvider | ClientCredentialsProvider:
-    """The token provider matching `credentials`."""
+    """The token provider matching `credentials`; issued tokens are registered with `redactor`."""
     if credentials.token is not None:
         return StaticTokenProvider(credentials.token)
-    return ClientCredentialsProvider(credentials, post, clock=clock)
+    return ClientCredentialsProvider(credentials, post, clock=clock, redactor=redactor)

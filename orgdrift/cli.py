@@ -4,11 +4,79 @@ decides the exit code. Every command returns an `ExitCode`; `main` is the one er
 
 from __future__ import annotations
 
+# Signals first: the handler is installed before the other imports, so that a signal during
+# start-up also exits 130/143 without a traceback.
+import os
+import sys
+
+_signal = __import__("_signal")  # the C module, loaded with the interpreter: no enum import yet
+SIGINT, SIGTERM = _signal.SIGINT, _signal.SIGTERM
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (every wait unwinds, nothing half-written) but exit 143."""
+
+
+_EXIT_ON: dict[int, int] = {SIGINT: 130, SIGTERM: 128 + SIGTERM}  # ExitCode.INTERRUPTED
+_received: list[int] = []  # the signals received during the current `main`, first one first
+_running: list[str] = []  # the command `main` runs; empty before it starts and once it returns
+_unwinding: list[int] = []  # the signal raised as an exception, while it unwinds the command
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    """The one shutdown path for SIGINT and SIGTERM, from the first instruction to the last.
+
+    Before `main` runs a command and after it returns there is nothing to clean up: exit with
+    the signal's code at once. While the event loop runs: cancel its tasks (never raise inside
+    a task, which is what printed "Task exception was never retrieved"); the read unwinds and
+    `main` exits with the signal's code. In the synchronous phases: raise once, so every `with`
+    and `finally` unwinds (files are written whole or not at all); later signals only count.
+    """
+    _received.append(signum)
+    if not _running:
+        os._exit(_EXIT_ON.get(signum, 128 + signum))
+    asyncio = sys.modules.get("asyncio")  # not imported: no event loop can be running
+    try:
+        loop = asyncio.get_running_loop() if asyncio is not None else None
+    except RuntimeError:
+        loop = None
+    if loop is not None and asyncio is not None:
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        loop.call_soon_threadsafe(lambda: None)  # wake the loop if it waits in select()
+    elif not _unwinding:
+        _unwinding.append(signum)
+        raise _Terminated if signum == SIGTERM else KeyboardInterrupt
+
+
+def _on_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """A signal that landed in a finalizer (a weakref callback, `__del__` during garbage
+    collection) cannot unwind anything from there and would print a traceback: drop it quietly
+    and send the signal again a moment later, from another thread, to whatever code runs then."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _unwinding:
+        again = threading.Timer(0.01, os.kill, (os.getpid(), _unwinding.pop()))
+        again.daemon = True
+        again.start()
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+def _is_entry_point() -> bool:
+    """Whether this process is orgdrift itself (console script or `python -m orgdrift`)."""
+    entry = os.path.normpath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    parent, name = os.path.split(entry)
+    return name == "orgdrift" or (name == "__main__.py" and os.path.split(parent)[1] == "orgdrift")
+
+
+if _is_entry_point():
+    for _signum in _EXIT_ON:  # from the first instruction: a signal during start-up exits cleanly
+        _signal.signal(_signum, _on_signal)
+
+
+# The rest of the imports, after the handler on purpose.
 import argparse
 import contextlib
-import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,50 +95,74 @@ if TYPE_CHECKING:
 Command = Callable[[argparse.Namespace], ExitCode]
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C (every wait unwinds, nothing half-written) but exit 143."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _Terminated
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `orgdrift` console script and `python -m orgdrift`."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    command: Command = args.command
     if threading.current_thread() is not threading.main_thread():
-        return _run(command, args)  # signals can only be handled in the main thread
-    previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+        return _run(argv)  # signals can only be handled in the main thread
+    previous = {sig: signal.signal(sig, _on_signal) for sig in _EXIT_ON}
+    previous_hook, sys.unraisablehook = sys.unraisablehook, _on_unraisable
+    _received.clear()
+    _unwinding.clear()
     try:
-        return _run(command, args)
+        return _run(argv)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if argv is not None:  # called in process (tests): give the caller its handlers back
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            sys.unraisablehook = previous_hook
 
 
-def _run(command: Command, args: argparse.Namespace) -> int:
-    name = command.__name__.removeprefix("_cmd_")
+def _run(argv: Sequence[str] | None) -> int:
+    """Parse, run the command, map its outcome to an exit code: the one error boundary."""
+    code = int(ExitCode.INTERNAL)
+    name = "start-up"
+    try:
+        _running.append(name)
+        args = _parser().parse_args(argv)
+        command: Command = args.command
+        name = command.__name__.removeprefix("_cmd_")
+        _running[:] = [name]
+        code = _outcome(command, args)
+    except BaseException:  # a signal's unwinding (KeyboardInterrupt, CancelledError, ...)
+        if not _received:
+            raise
+    finally:
+        _running.clear()
+    if not _received:
+        return code
+    signum = _received[0]
+    why = "terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted"
+    with contextlib.suppress(BaseException):
+        _err(f"orgdrift: {why} during `{name}`; files are written whole or not at all")
+    return _EXIT_ON.get(signum, 128 + signum)
+
+
+def _outcome(command: Command, args: argparse.Namespace) -> int:
     try:
         return int(command(args))
-    except SpecError as exc:
+    except KeyboardInterrupt:
+        if not _received:  # raised by other code than our handler
+            _received.append(signal.SIGINT)
+        raise
+    except Exception as exc:
+        if _received:  # the run was cut short by a signal: its errors are not the story
+            raise
+        return _report_error(exc)
+
+
+def _report_error(exc: Exception) -> int:
+    """Print what went wrong; its exit code (an unexpected exception is a bug: exit 4)."""
+    if isinstance(exc, SpecError):
         for problem in exc.problems:
             _err(problem.render())
         _err(f"orgdrift: {exc.message.splitlines()[0].rstrip(':')}")
-        return int(exc.exit_code)
-    except OrgdriftError as exc:
+    elif isinstance(exc, OrgdriftError):
         _err(f"orgdrift: error: {exc.message}")
-        return int(exc.exit_code)
-    except KeyboardInterrupt as exc:
-        terminated = isinstance(exc, _Terminated)
-        why = "terminated (SIGTERM)" if terminated else "interrupted"
-        _err(f"orgdrift: {why} during `{name}`; files are written whole or not at all")
-        return 128 + signal.SIGTERM if terminated else int(ExitCode.INTERRUPTED)
-    except Exception as exc:  # noqa: BLE001  (the boundary: a bug must never look like a verdict)
+    else:
         _err(f"orgdrift: internal error: {type(exc).__name__}: {exc}")
         _err("This is a bug in orgdrift; please report it with the command you ran.")
         return int(ExitCode.INTERNAL)
+    return int(exc.exit_code)
 
 
 def _err(text: str, stream: TextIO | None = None) -> None:

@@ -15,7 +15,7 @@ import random
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import quote, urlencode
 
@@ -30,16 +30,21 @@ from orgdrift.auth import (
     check_required_scopes,
     provider_for,
 )
-from orgdrift.errors import DeadlineExceeded, ProtocolError, TransportError
+from orgdrift.errors import NotFoundError, OrgdriftError, ProtocolError, TransportError
 from orgdrift.models import RawObject, Stats
 from orgdrift.pacing import TOKEN_GROUP, Pacer
 from orgdrift.sansio import (
+    MAX_BODY_BYTES,
     ORGANIZATIONS_PAGE_SIZE,
     BodyDecodeError,
     CheckpointPager,
     ConnectionsPager,
+    HostileBodyError,
+    Redactor,
+    check_organization,
     decode_offset_page,
     error_from_response,
+    is_api_not_found,
     parse_json,
     retry_delay,
     should_retry,
@@ -57,7 +62,6 @@ class ClientOptions:
     max_rps: float | None = None
     max_attempts: int = 5  # attempts per request, the first one included
     request_timeout: float = 30.0  # seconds, for each attempt
-    deadline: float | None = None  # absolute time on the client's clock; no wait goes past it
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class _Request:
     since: float
     attempts: int = 0
     last: str | None = None  # what the last attempt got: "HTTP 429 Too Many Requests", ...
+    waiting: float | None = None  # seconds of the wait before the next retry, while waiting
 
     @property
     def shown(self) -> str:
@@ -105,6 +110,8 @@ class _Request:
             tried += f", last answer: {self.last}"
         elif self.attempts:
             tried += ", no answer yet"
+        if self.waiting is not None:
+            tried += f", during the {self.waiting:.1f} s wait before its retry"
         return f"{self.method} {self.shown} ({tried})"
 
 
@@ -153,10 +160,11 @@ class ManagementClient:
             clock=clock,
             wall_clock=wall_clock,
             sleep=sleep,
-            deadline=self._options.deadline,
         )
-        self._tokens = provider_for(credentials, self._post_token, clock=clock)
-        self._secrets = credentials.secrets()
+        self.redact = Redactor(credentials.secrets())
+        self._tokens = provider_for(
+            credentials, self._post_token, clock=clock, redactor=self.redact
+        )
         self._requests = 0
         self._retries = 0
         self._rate_limited = 0
@@ -182,7 +190,7 @@ class ManagementClient:
         if self._cut_off is not None:
             return list(self._cut_off)
         pending = sorted(self._pending.values(), key=lambda p: p.since)
-        return [p.describe() for p in pending]
+        return [self.redact(p.describe()) for p in pending]
 
     @property
     def stats(self) -> Stats:
@@ -206,21 +214,16 @@ class ManagementClient:
         check_required_scopes(await self._tokens.scopes())
 
     async def get_organization(self, org_id: str) -> RawObject | None:
-        """`GET /organizations/{id}`; None when the organization does not exist (404)."""
-        data = await self._get_json(
-            f"/organizations/{quote(org_id, safe='')}", None, "organization_by_id", none_on_404=True
-        )
-        return None if data is None else _object(data, "organization")
+        """`GET /organizations/{id}`; None when the API says it does not exist (its JSON 404)."""
+        path = f"/organizations/{quote(org_id, safe='')}"
+        data = await self._get_json(path, None, "organization_by_id", none_on_404=True)
+        return None if data is None else _organization(data, "id", org_id)
 
     async def get_organization_by_name(self, name: str) -> RawObject | None:
-        """`GET /organizations/name/{name}`; None when no organization has that name (404)."""
-        data = await self._get_json(
-            f"/organizations/name/{quote(name, safe='')}",
-            None,
-            "organization_by_name",
-            none_on_404=True,
-        )
-        return None if data is None else _object(data, "organization")
+        """`GET /organizations/name/{name}`; None when the API says no such name (its JSON 404)."""
+        path = f"/organizations/name/{quote(name, safe='')}"
+        data = await self._get_json(path, None, "organization_by_name", none_on_404=True)
+        return None if data is None else _organization(data, "name", name)
 
     async def iter_organization_pages(self) -> AsyncIterator[list[RawObject]]:
         """Every organization, 100 per request, by checkpoint (`take`/`from`): no 1000 ceiling."""
@@ -241,15 +244,11 @@ class ManagementClient:
         data = await self._get_json("/organizations", params, "organizations")
         return decode_offset_page(data, page, per_page)
 
-    async def list_organizations(self) -> list[RawObject]:
-        """All organizations (convenience over `iter_organization_pages`)."""
-        return [org async for page in self.iter_organization_pages() for org in page]
-
     async def list_enabled_connections(self, org_id: str) -> list[RawObject]:
         """Every enabled connection of `org_id`, verbatim, 100 per request.
 
-        Stops at a short page or at `total` without a trailing empty request. An unknown
-        organization raises NotFoundError.
+        Stops at a short or empty page (never on `total` alone). An unknown organization raises
+        NotFoundError.
         """
         pager = ConnectionsPager()
         path = f"/organizations/{quote(org_id, safe='')}/enabled_connections"
@@ -268,19 +267,33 @@ class ManagementClient:
         *,
         none_on_404: bool = False,
     ) -> object:
+        """The decoded JSON of a 200; None for the API's own 404 when `none_on_404`.
+
+        A 404 that is not the API's JSON error (an HTML or empty page from a proxy) proves
+        nothing, so it is an error like any other.
+        """
+        shown = _shown(API_PREFIX + path, params)
         reply = await self._send("GET", API_PREFIX + path, params, group, authorize=True)
         if reply.status == 200:
             return reply.data
-        if reply.status == 404 and none_on_404:
+        if reply.status == 404 and none_on_404 and is_api_not_found(reply.status, reply.body):
             return None
-        raise error_from_response(
+        error = error_from_response(
             reply.status,
             reply.body,
             method="GET",
-            path=_shown(API_PREFIX + path, params),
-            secrets=self._secrets,
+            path=shown,
+            secrets=self.redact,
             attempts=reply.attempts,
         )
+        if isinstance(error, NotFoundError) and not is_api_not_found(reply.status, reply.body):
+            error = NotFoundError(
+                f"{error.api_message}, not the API's JSON error: not proof that it does not exist",
+                status=404,
+                method="GET",
+                path=shown,
+            )
+        raise error
 
     async def _post_token(self, body: Mapping[str, str]) -> RawResponse:
         """The provider's POST /oauth/token, with the client's pacing and retries."""
@@ -293,7 +306,7 @@ class ManagementClient:
                 reply.body,
                 method="POST",
                 path="/oauth/token",
-                secrets=self._secrets,
+                secrets=self.redact,
                 attempts=reply.attempts,
             )
         return RawResponse(reply.status, reply.body)
@@ -310,9 +323,8 @@ class ManagementClient:
     ) -> _Reply:
         """One request with retries: the final reply, or a typed error once transients run out.
 
-        Retried: transport errors, 408/429/5xx, and (at most MAX_BODY_RETRIES times) a GET
-        answered 200 with a body that is not JSON. A 401 with a client-credentials token
-        fetches a new token once, without spending an attempt.
+        While it runs it is registered, so that a run cut off by its time limit (or a signal)
+        can say which requests were not read. Every error leaving here is redacted.
         """
         key = next(self._pending_ids)
         request = self._pending[key] = _Request(
@@ -320,32 +332,28 @@ class ManagementClient:
         )
         try:
             return await self._send_with_retries(request, authorize=authorize)
-        except DeadlineExceeded as exc:
-            if self._cut_off is None:
-                others = [p for k, p in self._pending.items() if k != key]
-                self._cut_off = [request.describe()] + [
-                    p.describe() for p in sorted(others, key=lambda p: p.since)
-                ]
-            raise DeadlineExceeded(f"{request.describe()}: {exc.message}") from None
         except asyncio.CancelledError:
             if self._cut_off is None:  # the first request cancelled sees all still pending
                 self._cut_off = self.unfinished()
             raise
+        except OrgdriftError as exc:
+            raise self.redact.scrub(exc) from None
         finally:
             del self._pending[key]
 
     async def _send_with_retries(self, request: _Request, *, authorize: bool) -> _Reply:
+        """Retried: transport errors, 408/429/5xx, and (at most MAX_BODY_RETRIES times) a GET
+        answered 200 with a body that is not JSON. A 401 with a client-credentials token fetches
+        a new token once, without spending an attempt. Waits follow `sansio.retry_delay`."""
         where = f"{request.method} {request.shown}"
         spent = 0  # attempts counted against max_attempts
-        sent = 0  # attempts made
         refreshed = False
         body_failures = 0
         while True:
             spent += 1
-            sent += 1
             token = await self._tokens.token() if authorize else None
             try:
-                reply = await self._attempt(request, token, sent)
+                reply = await self._attempt(request, token, request.attempts + 1)
             except _Transient as transient:
                 error = transient.error
                 if isinstance(error, BodyDecodeError):
@@ -356,10 +364,12 @@ class ManagementClient:
                 else:
                     request.last = f"no response ({type(error).__name__})"
                     if spent >= self._options.max_attempts:
+                        reason = _reason(error, self.redact)
                         raise TransportError(
-                            f"{where}: no response after {spent} attempts ({_reason(error)})"
+                            f"{where}: no response after {spent} attempts ({reason})"
                         ) from None
-                await self._wait(retry_delay(spent - 1, {}, self._wall(), self._rng, status=None))
+                delay = retry_delay(spent - 1, {}, self._wall(), self._rng, status=None)
+                await self._wait(request, delay)
                 continue
             status = reply.status
             request.last = _describe(status) or f"HTTP {status}"
@@ -369,31 +379,34 @@ class ManagementClient:
                 self._tokens.invalidate(token)
                 continue
             if not should_retry(status) or spent >= self._options.max_attempts:
-                return replace(reply, attempts=sent)
+                return reply
             delay = retry_delay(spent - 1, reply.headers, self._wall(), self._rng, status=status)
-            await self._wait(delay)
+            await self._wait(request, delay)
 
     async def _attempt(self, request: _Request, token: Secret | None, attempt: int) -> _Reply:
-        """One HTTP exchange inside a pacer slot; raises _Transient for retryable failures."""
-        method, path, params, shown = request.method, request.path, request.params, request.shown
-        json_body = request.json_body
-        url = self._base_url + path + (f"?{urlencode(params)}" if params else "")
+        """One HTTP exchange inside a pacer slot; raises _Transient for retryable failures.
+
+        The body is streamed and refused past MAX_BODY_BYTES once decompressed, so a
+        compression bomb or an endless body costs at most that much memory.
+        """
+        method, shown = request.method, request.shown
+        url = self._base_url + shown
         headers = {"Accept": "application/json", "User-Agent": f"orgdrift/{__version__}"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token.reveal()}"
-        timeout = self._attempt_timeout()
+        json_body = dict(request.json_body) if request.json_body is not None else None
+        outgoing = self._http.build_request(
+            method, url, headers=headers, json=json_body, timeout=self._options.request_timeout
+        )
         async with self._pacer.slot(request.group) as permit:
             request.attempts = attempt
             started = self._begin(attempt)
             try:
-                response = await self._http.request(
-                    method,
-                    url,
-                    headers=headers,
-                    json=dict(json_body) if json_body is not None else None,
-                    timeout=timeout,
-                    follow_redirects=False,
-                )
+                response = await self._http.send(outgoing, stream=True, follow_redirects=False)
+                try:
+                    body = await _read_capped(response)
+                finally:
+                    await response.aclose()
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 self._pacer.record(permit, None, {})
                 self._finish(method, shown, None, attempt, started, type(exc).__name__)
@@ -404,24 +417,34 @@ class ManagementClient:
                         f"{httpx.URL(url).host}: {refused}. If a proxy re-signs TLS traffic, "
                         "set SSL_CERT_FILE to a bundle that includes its CA"
                     ) from None
-                if isinstance(exc, httpx.TimeoutException) and self._past_deadline():
-                    raise DeadlineExceeded(
-                        "the run's time limit passed while waiting for the response"
-                    ) from None
                 raise _Transient(exc) from None
+            except HostileBodyError as exc:
+                self._pacer.record(permit, response.status_code, response.headers)
+                status = response.status_code
+                self._finish(method, shown, status, attempt, started, "body too large")
+                raise ProtocolError(f"{method} {shown}: {exc.message}") from None
             self._pacer.record(permit, response.status_code, response.headers)
         status = response.status_code
         if status == 429:
             self._rate_limited += 1
         data: object = None
         if status == 200 and method == "GET":
+            if self.redact.echoed_in(body):
+                self._finish(method, shown, status, attempt, started, "credential in body")
+                raise ProtocolError(
+                    f"{method} {shown}: the response carries a credential orgdrift sent; "
+                    "refusing to use it"
+                )
             try:
-                data = parse_json(response.content)
+                data = parse_json(body)
             except BodyDecodeError as exc:
                 self._finish(method, shown, status, attempt, started, "invalid JSON body")
                 raise _Transient(exc) from None
+            except ProtocolError as exc:
+                self._finish(method, shown, status, attempt, started, "refused body")
+                raise ProtocolError(f"{method} {shown}: {exc.message}") from None
         self._finish(method, shown, status, attempt, started, _describe(status))
-        return _Reply(status, response.headers, response.content, data, attempt)
+        return _Reply(status, response.headers, body, data, attempt)
 
     def _begin(self, attempt: int) -> float:
         started = self._clock()
@@ -432,27 +455,10 @@ class ManagementClient:
             self._first_start = started
         return started
 
-    def _attempt_timeout(self) -> float:
-        timeout = self._options.request_timeout
-        deadline = self._options.deadline
-        if deadline is not None:
-            left = deadline - self._clock()
-            if left <= 0:
-                raise DeadlineExceeded("the run's time limit passed before it could be sent")
-            timeout = min(timeout, left)
-        return timeout
-
-    def _past_deadline(self) -> bool:
-        deadline = self._options.deadline
-        return deadline is not None and self._clock() >= deadline
-
-    async def _wait(self, delay: float) -> None:
-        deadline = self._options.deadline
-        if deadline is not None and self._clock() + delay > deadline:
-            raise DeadlineExceeded(
-                f"the run's time limit would pass during the {delay:.1f} s wait before its retry"
-            )
+    async def _wait(self, request: _Request, delay: float) -> None:
+        request.waiting = delay  # left set when cut off, for the message
         await self._sleep(delay)
+        request.waiting = None
 
     def _finish(
         self,
@@ -466,7 +472,8 @@ class ManagementClient:
         end = self._clock()
         self._last_end = end if self._last_end is None else max(self._last_end, end)
         if self._on_event is not None:
-            self._on_event(RequestEvent(method, shown, status, attempt, end - started, error))
+            event = RequestEvent(method, self.redact(shown), status, attempt, end - started, error)
+            self._on_event(event)
 
 
 def _certificate_error(exc: BaseException) -> str | None:
@@ -481,10 +488,33 @@ def _certificate_error(exc: BaseException) -> str | None:
     return None
 
 
-def _reason(error: Exception) -> str:
-    """`ConnectError: [Errno 111] Connection refused`: the type and a short message (transport
-    errors carry no request headers, so no credential can be in them)."""
-    text = " ".join(str(error).split())[:160]
+async def _read_capped(response: httpx.Response) -> bytes:
+    """The decompressed body, or HostileBodyError once it grows past MAX_BODY_BYTES."""
+    length = _parse_length(response.headers.get("content-length"))
+    encoded = "content-encoding" in response.headers
+    if length is not None and length > MAX_BODY_BYTES and not encoded:
+        raise HostileBodyError(f"response body is larger than {MAX_BODY_BYTES // 2**20} MiB")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise HostileBodyError(
+                f"response body is larger than {MAX_BODY_BYTES // 2**20} MiB once decompressed"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_length(text: str | None) -> int | None:
+    return int(text) if text is not None and text.isdigit() and len(text) < 20 else None
+
+
+def _reason(error: Exception, redact: Redactor) -> str:
+    """`ConnectError: [Errno 111] Connection refused`: the type and a short message. The text may
+    quote the server's bytes (`illegal header line: ...`): redacted before it is shortened, so
+    no part of a credential survives the cut."""
+    text = redact(" ".join(str(error).split()))[:160]
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
@@ -501,7 +531,12 @@ def _describe(status: int) -> str | None:
         return f"HTTP {status}"
 
 
-def _object(data: object, what: str) -> RawObject:
+def _organization(data: object, key: str, wanted: str) -> RawObject:
+    """A looked-up organization: an object with string `id` and `name`, the one asked for."""
     if not isinstance(data, dict):
-        raise ProtocolError(f"expected the {what} as a JSON object, got {type(data).__name__}")
+        got = type(data).__name__
+        raise ProtocolError(f"expected the organization as a JSON object, got {got}")
+    check_organization(data, f"lookup of {wanted}")
+    if data[key] != wanted:
+        raise ProtocolError(f"lookup of organization {key} {wanted} answered another organization")
     return data

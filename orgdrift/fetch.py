@@ -1,10 +1,15 @@
 """Read the live state a spec needs, with the fewest requests.
 
-Organizations come either from listing (one request per 100, checkpoint pagination) or from
-lookups by id or name (one request each), whichever costs fewer requests for the spec at hand; the
-listing is always used when unmanaged organizations are checked. Each declared organization whose
-connections are managed then costs one request per 100 enabled connections. All requests go
-through the client, which bounds concurrency and paces them to the tenant's rate limits.
+Organizations come either from listing (one request per 100) or from lookups by id or name (one
+request each), whichever costs fewer requests for the spec at hand; the listing is always used
+when unmanaged organizations are checked. Each declared organization whose connections are
+managed then costs one request per 100 enabled connections. All requests go through the client,
+which bounds concurrency and paces them to the tenant's rate limits.
+
+"Missing" is proven, never inferred: a listing is read until a short or empty page (`total` is
+only an estimate: Auth0 has answered `total: 0` beside two organizations, and may cap it at the
+1,000-record window), checked for consistency, and every declared organization it lacks is looked
+up directly; only the API's own JSON 404 makes it missing.
 """
 
 from __future__ import annotations
@@ -52,11 +57,20 @@ def plan(declared: int, *, list_all: bool) -> Plan:
     return Plan("probe", 1)
 
 
+WINDOW = 1000
+"""Offset paging serves records 0 to 999 only (400 invalid_paging past them)."""
+
+
 def after_probe(total: int, unresolved: int) -> Plan:
-    """After page 0 (100 organizations and the total): list the rest, or look the rest up."""
-    pages = math.ceil(total / PAGE)
-    rest = pages - 1 if total <= 1000 else pages  # offset paging stops at 1000 records
-    if rest <= 0 or unresolved == 0:
+    """After a full page 0 (100 organizations and a `total` that is only an estimate): list the
+    rest, or look the rest up. Offset pages run to the first short or empty one, so a tenant of
+    exactly N x 100 costs one page more; past the window the listing starts again by checkpoint."""
+    estimate = max(total, PAGE)
+    if estimate + PAGE < WINDOW:
+        rest = math.ceil((estimate + 1) / PAGE) - 1  # offset pages 1.. up to a short one
+    else:
+        rest = math.ceil((estimate + 1) / PAGE)  # checkpoint, from the start
+    if unresolved == 0:
         return Plan("list", 0)
     return Plan("list", rest) if rest < unresolved else Plan("lookup", unresolved)
 
@@ -110,25 +124,51 @@ async def _lookup_label(reader: OrganizationReader, label: str) -> RawObject | N
 async def _organizations(
     reader: OrganizationReader, decls: Sequence[OrgDecl], *, list_all: bool
 ) -> tuple[list[RawObject] | None, list[tuple[OrgDecl, RawObject]]]:
-    """(every organization when listed, else None; the declarations found with their org)."""
+    """(every organization when the listing is proven whole, else None; the declarations found
+    with their organization). Declarations a listing lacks are looked up before being missing."""
     first = plan(len(decls), list_all=list_all)
-    if first.how == "list":
-        listed = await _list_checkpoint(reader)
-        return listed, _match(decls, listed)[0]
     if first.how == "lookup":
         return None, await _lookups(reader, decls)
-    page0, total = await reader.organization_page(0, PAGE)
-    hits, unresolved = _match(decls, page0)
-    if total <= len(page0):
-        return page0, hits
-    second = after_probe(total, len(unresolved))
-    if second.how == "lookup":
-        return None, hits + await _lookups(reader, unresolved)
-    if total <= 1000:
-        listed = page0 + await _list_offset(reader, total)
+    if first.how == "list":
+        listed: list[RawObject] | None = await _list_checkpoint(reader)
+        seen = listed or []
     else:
+        listed, seen = await _probe_and_list(reader, decls)
+    hits, unresolved = _match(decls, seen)
+    confirmed = await _lookups(reader, unresolved)
+    if listed is not None and confirmed:  # the listing was not whole after all
+        if list_all:
+            org = confirmed[0][1]
+            raise ProtocolError(
+                f"the organization listing left out {org['name']} ({org['id']}), which a lookup "
+                "finds, so it cannot show which organizations are not declared"
+            )
+        listed = None
+    return listed, hits + confirmed
+
+
+async def _probe_and_list(
+    reader: OrganizationReader, decls: Sequence[OrgDecl]
+) -> tuple[list[RawObject] | None, list[RawObject]]:
+    """Page 0, then the rest of the listing when that costs less than looking the rest up:
+    (the listing when read to its end, else None; the organizations seen)."""
+    page0, total = await reader.organization_page(0, PAGE)
+    if len(page0) < PAGE:
+        return page0, page0  # a short page 0 is the whole listing
+    second = after_probe(total, len(_match(decls, page0)[1]))
+    if second.how == "lookup" or second.requests == 0:
+        return None, page0
+    if max(total, PAGE) + PAGE >= WINDOW:
         listed = await _list_checkpoint(reader)
-    return listed, _match(decls, listed)[0]
+        return listed, listed
+    seen, whole = await _list_offset(reader, page0, second.requests)
+    if whole:
+        return seen, seen
+    # Every page of the window was full: the listing goes on past it.
+    if len(_match(decls, seen)[1]) <= PAGE // 10:
+        return None, seen  # look the few left up rather than list again
+    listed = await _list_checkpoint(reader)
+    return listed, listed
 
 
 def _match(
@@ -155,22 +195,34 @@ async def _list_checkpoint(reader: OrganizationReader) -> list[RawObject]:
     return listed
 
 
-async def _list_offset(reader: OrganizationReader, total: int) -> list[RawObject]:
-    pages = range(1, math.ceil(total / PAGE))
-    results = await _gather([reader.organization_page(p, PAGE) for p in pages])
-    listed = [org for items, _ in results for org in items]
-    if len(listed) + PAGE < total:  # organizations deleted meanwhile are fine; gaps are not
-        raise ProtocolError(f"listing returned {len(listed) + PAGE} of {total} organizations")
-    return listed
+async def _list_offset(
+    reader: OrganizationReader, page0: list[RawObject], pages: int
+) -> tuple[list[RawObject], bool]:
+    """Offset pages 1..`pages` at once, then one at a time until a short or empty page:
+    (organizations, whether a short page ended them; False when the window ran out first)."""
+    last = WINDOW // PAGE - 1
+    numbers = range(1, min(pages, last) + 1)
+    found = await _gather([reader.organization_page(p, PAGE) for p in numbers])
+    results = [items for items, _ in found]
+    while len(results[-1]) == PAGE and len(results) < last:
+        results.append((await reader.organization_page(len(results) + 1, PAGE))[0])
+    for number, items in enumerate(results[:-1], start=1):
+        if len(items) < PAGE:
+            raise ProtocolError(f"offset page {number} is short but a later page is not empty")
+    listed = page0 + [org for items in results for org in items]
+    _check_unique(listed)
+    return listed, len(results[-1]) < PAGE
 
 
 def _check_unique(orgs: Sequence[RawObject]) -> None:
-    seen: set[str] = set()
-    for org in orgs:
-        org_id = str(org.get("id"))
-        if org_id in seen:
-            raise ProtocolError(f"organization {org_id} was listed twice")
-        seen.add(org_id)
+    """Ids and names are unique in a tenant; a listing that repeats one is not consistent."""
+    for key in ("id", "name"):
+        seen: set[str] = set()
+        for org in orgs:
+            value = str(org.get(key))
+            if value in seen:
+                raise ProtocolError(f"organization {key} {value} was listed twice")
+            seen.add(value)
 
 
 async def _lookups(

@@ -30,6 +30,7 @@ from orgdrift.errors import (
     DeadlineExceeded,
     ExitCode,
     LiveStateError,
+    OrgdriftError,
     Problem,
     SpecError,
     UsageError,
@@ -202,8 +203,6 @@ async def connect(tenant: Tenant) -> AsyncIterator[ManagementClient]:
     credentials = credentials_from_env(tenant.env, base_url)
     options = tenant.options
     clock = asyncio.get_running_loop().time  # time.monotonic for the default loop
-    if tenant.timeout is not None:
-        options = replace(options, deadline=clock() + tenant.timeout)
     loopback = base_url.startswith("http://")
     async with httpx.AsyncClient(
         transport=tenant.transport,
@@ -230,35 +229,31 @@ def _run_read(tenant: Tenant, work: Callable[[ManagementClient], Any]) -> tuple[
 
 
 async def _bounded(tenant: Tenant, work: Callable[[ManagementClient], Any]) -> tuple[Any, Stats]:
-    """Run `work` under the run's time limit; when it passes, say what could not be read."""
-    clients: list[ManagementClient] = []
+    """Run `work` under the run's time limit (the one place that owns it); when it passes, say
+    which requests could not be read. Every error leaving the read is redacted."""
+    client: ManagementClient | None = None
     try:
         async with asyncio.timeout(tenant.timeout), connect(tenant) as client:
-            clients.append(client)
             result = await work(client)
             return result, client.stats
     except TimeoutError:
-        if clients:
-            unfinished = clients[0].unfinished()
-            detail = unfinished[0] if unfinished else "reading the tenant"
-            more = unfinished[1:]
-        else:
-            detail, more = "connecting (token request and scope check)", []
-        raise DeadlineExceeded(_deadline_message(tenant, f"{detail} was cut off", more, clients)) from None
-    except DeadlineExceeded as exc:
-        more = clients[0].unfinished()[1:] if clients else []
-        raise DeadlineExceeded(_deadline_message(tenant, exc.message, more, clients)) from None
+        raise DeadlineExceeded(_deadline_message(tenant, client)) from None
+    except OrgdriftError as exc:
+        raise exc if client is None else client.redact.scrub(exc) from None
 
 
-def _deadline_message(
-    tenant: Tenant, what: str, more: Sequence[str], clients: Sequence[ManagementClient]
-) -> str:
-    limit = f" {tenant.timeout:g} s" if tenant.timeout is not None else ""
-    message = f"the read did not finish within --timeout{limit}, so there is no verdict: {what}"
-    if more:
-        message += f"; {len(more)} more request{'s' if len(more) != 1 else ''} unfinished"
-    if clients:
-        stats = clients[0].stats
+def _deadline_message(tenant: Tenant, client: ManagementClient | None) -> str:
+    unfinished = client.unfinished() if client is not None else []
+    what = unfinished[0] if unfinished else "connecting (token request and scope check)"
+    message = (
+        f"the read did not finish within --timeout {tenant.timeout:g} s, so there is no verdict: "
+        f"{what} was cut off"
+    )
+    more = len(unfinished) - 1
+    if more > 0:
+        message += f"; {more} more request{'s' if more != 1 else ''} unfinished"
+    if client is not None:
+        stats = client.stats
         sent = f"{stats.requests} request{'s' if stats.requests != 1 else ''} sent"
         message += f" ({sent}, {stats.rate_limited} answered 429). Raise --timeout to allow more"
     return message

@@ -14,7 +14,7 @@ import json
 import math
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -26,6 +26,7 @@ from orgdrift.errors import (
     BadRequestError,
     InsufficientScopeError,
     NotFoundError,
+    OrgdriftError,
     ProtocolError,
     RateLimitError,
     ServerError,
@@ -194,22 +195,130 @@ class BodyDecodeError(ProtocolError):
     """A body that is not valid JSON: often a truncated transfer, so the client retries it."""
 
 
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """Replace any occurrence of a secret value by `***` (defence in depth for echoed bodies)."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+class HostileBodyError(ProtocolError):
+    """A body that is valid JSON but that no API would send: nested past MAX_DEPTH, or with
+    non-finite numbers. Retrying cannot help; the read ends with exit 3."""
+
+
+MAX_DEPTH = 32
+"""JSON nesting allowed in a response (a page is 5 deep; Auth0 metadata values are strings).
+Deeper bodies are refused before anything recurses over them (the comparison included)."""
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""Decompressed size allowed for one response body (a page of 100 organizations is ~0.1 MiB)."""
+
+MAX_COUNT = 10**9
+"""Largest `start`/`total` believed; past it a number is a lie, not a tenant."""
+
+
+class Redactor:
+    """The one place that knows every credential value: each is registered the moment it exists
+    (the environment's token or client secret, every token the grant issues), and every message
+    built from server or transport data goes through `__call__` before it is stored or shown."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: tuple[str, ...] = ()) -> None:
+        self._values: list[str] = []
+        for value in values:
+            self.add(value)
+
+    def add(self, value: str) -> None:
+        if value and value not in self._values:
+            self._values.append(value)
+            self._values.sort(key=len, reverse=True)  # a longer secret first: no partial leftovers
+
+    def __call__(self, text: str) -> str:
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, "***")
+        return text
+
+    def scrub(self, error: BaseException) -> BaseException:
+        """`error` with every text it carries redacted and its chained causes dropped (they may
+        quote server bytes); returned for `raise redactor.scrub(exc) from None`."""
+        if isinstance(error, OrgdriftError):
+            error.message = self(error.message)
+            error.args = (error.message,)
+            if isinstance(error, ApiError):
+                error.api_message = self(error.api_message)
+                error.error_code = None if error.error_code is None else self(error.error_code)
+                error.path = self(error.path)
+        error.__cause__ = None
+        error.__context__ = None
+        return error
+
+    def echoed_in(self, body: bytes) -> bool:
+        """Whether a response body carries a credential (a server echoing what it was sent)."""
+        return any(value.encode() in body for value in self._values)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise HostileBodyError(f"a number in the response is out of range ({len(text)} characters)")
+    return value
+
+
+def _constant(name: str) -> object:
+    raise HostileBodyError(f"the response contains {name}, which is not JSON")
+
+
+def depth_within(value: object, limit: int) -> bool:
+    """Whether `value` nests at most `limit` containers deep, walked without recursion."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return True
 
 
 def parse_json(body: bytes) -> object:
-    """Decode a JSON body or raise BodyDecodeError (never echoing the body)."""
+    """Decode a JSON body or raise BodyDecodeError (never echoing the body).
+
+    Refused with HostileBodyError: NaN/Infinity, numbers that overflow a float, integers of
+    more than 30 digits and nesting past MAX_DEPTH (checked without recursion; the decoder's
+    own recursion limit turns into the same error).
+    """
+    if len(body) > MAX_BODY_BYTES:
+        raise HostileBodyError(f"response body is larger than {MAX_BODY_BYTES // 2**20} MiB")
     try:
-        return json.loads(body)
+        value = json.loads(
+            body, parse_float=_finite, parse_int=_bounded_int, parse_constant=_constant
+        )
+    except RecursionError:
+        raise HostileBodyError(f"response body nests deeper than {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise BodyDecodeError(
             f"response body is not valid JSON ({len(body)} bytes, {type(exc).__name__})"
         ) from None
+    if not depth_within(value, MAX_DEPTH):
+        raise HostileBodyError(f"response body nests deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 30:
+        raise HostileBodyError(f"an integer in the response has {len(text)} digits")
+    return int(text)
+
+
+def try_parse_json(body: bytes) -> object:
+    """`parse_json`, or None for a body that is empty, not JSON or hostile (error bodies)."""
+    if not body:
+        return None
+    try:
+        return parse_json(body)
+    except ProtocolError:
+        return None
 
 
 def _reason(status: int) -> str:
@@ -230,20 +339,17 @@ class ErrorBody:
     message: str
     error_code: str | None
     oauth_error: str | None  # `error` of an OAuth body such as {"error":"access_denied",...}
+    json: bool = True  # False: the body was empty, not JSON or hostile (message is the phrase)
 
 
 def parse_error_body(status: int, body: bytes) -> ErrorBody:
-    """Read Auth0's envelope {statusCode,error,message,errorCode} or an OAuth error body.
-
-    Missing keys, wrong types and non-JSON bodies fall back to the HTTP reason phrase.
-    """
-    try:
-        data = json.loads(body) if body else None
-    except (ValueError, UnicodeDecodeError):
-        data = None
+    """Read Auth0's envelope {statusCode,error,message,errorCode} or an OAuth error body
+    {error, error_description}. Missing keys, wrong types, non-JSON and hostile bodies fall back
+    to the HTTP reason phrase. The one reader of error bodies (the token endpoint's included)."""
+    data = try_parse_json(body)
     if not isinstance(data, dict):
         suffix = " (response body is not JSON)" if body else " (empty response body)"
-        return ErrorBody(f"{_reason(status)}{suffix}", None, None)
+        return ErrorBody(f"{_reason(status)}{suffix}", None, None, json=False)
     description = _text(data.get("error_description"))
     if description is not None:  # OAuth style (POST /oauth/token)
         code = _text(data.get("error"))
@@ -251,6 +357,22 @@ def parse_error_body(status: int, body: bytes) -> ErrorBody:
     message = _text(data.get("message")) or _text(data.get("error")) or _reason(status)
     code = _text(data.get("errorCode")) or _text(data.get("code"))
     return ErrorBody(message, code, None)
+
+
+def is_api_not_found(status: int, body: bytes) -> bool:
+    """Whether a 404 is the Management API's own answer (so the resource does not exist):
+    `{"statusCode": 404, "error": "Not Found", "message": "...", "errorCode"?: "..."}`.
+    An HTML or empty 404 from a proxy or CDN, or any other shape, proves nothing."""
+    data = try_parse_json(body)
+    return (
+        status == 404
+        and isinstance(data, dict)
+        and type(data.get("statusCode")) is int
+        and data.get("statusCode") == 404
+        and data.get("error") == "Not Found"
+        and isinstance(data.get("message"), str)
+        and isinstance(data.get("errorCode", ""), str)
+    )
 
 
 def _error_class(status: int, parsed: ErrorBody) -> type[ApiError]:
@@ -282,12 +404,20 @@ def error_from_response(
     *,
     method: str = "GET",
     path: str = "",
-    secrets: tuple[str, ...] = (),
+    secrets: tuple[str, ...] | Redactor = (),
     attempts: int = 1,
 ) -> ApiError:
-    """The typed exception for an error response (the caller raises it)."""
+    """The typed exception for an error response (the caller raises it). Every text taken from
+    the body (message, error code, OAuth fields) goes through the redactor."""
+    redactor = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
     parsed = parse_error_body(status, body)
-    message = redact(parsed.message, secrets)
+    parsed = ErrorBody(
+        redactor(parsed.message),
+        None if parsed.error_code is None else redactor(parsed.error_code),
+        None if parsed.oauth_error is None else redactor(parsed.oauth_error),
+        parsed.json,
+    )
+    message = parsed.message
     if attempts > 1:
         message += f" (after {attempts} attempts)"
     cls = _error_class(status, parsed)
@@ -320,6 +450,36 @@ def _ids(items: list[RawObject], key: str, what: str) -> list[str]:
     return ids
 
 
+def check_organization(org: RawObject, where: str) -> RawObject:
+    """An organization object whose `id` and `name` (what orgdrift matches on) are strings."""
+    for key in ("id", "name"):
+        value = org.get(key)
+        if not isinstance(value, str) or not value:
+            raise ProtocolError(f"{where}: the organization has no string {key!r}")
+    return org
+
+
+def _organizations(items: list[RawObject], what: str) -> list[str]:
+    for index, item in enumerate(items):
+        check_organization(item, f"{what}[{index}]")
+    return _ids(items, "id", what)
+
+
+def _connections(items: list[RawObject], what: str) -> list[str]:
+    ids = _ids(items, "connection_id", what)
+    for index, item in enumerate(items):
+        connection = item.get("connection")
+        if connection is not None and (
+            not isinstance(connection, dict)
+            or not isinstance(connection.get("name", ""), str)
+        ):
+            raise ProtocolError(f"{what}[{index}] has a 'connection' without a string 'name'")
+        for flag in ("assign_membership_on_login", "is_signup_enabled", "show_as_button"):
+            if not isinstance(item.get(flag, False), bool):
+                raise ProtocolError(f"{what}[{index}].{flag} is not true or false")
+    return ids
+
+
 def decode_checkpoint_page(
     body: object, *, cursor: str | None = None
 ) -> tuple[list[RawObject], str | None]:
@@ -329,7 +489,7 @@ def decode_checkpoint_page(
     `cursor` (the one just sent) means the cursor is not advancing: ProtocolError.
     """
     wrapper, items = _wrapper(body, "organizations")
-    _ids(items, "id", "organizations")
+    _organizations(items, "organizations")
     nxt = wrapper.get("next")
     if nxt is None or nxt == "":
         return items, None
@@ -344,21 +504,21 @@ def _optional_count(body: Mapping[str, Any], key: str) -> int | None:
     value = body.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ProtocolError(f"{key!r} is not a non-negative number")
-    if value != int(value):
-        raise ProtocolError(f"{key!r} is not a whole number")
-    return int(value)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if type(value) is not int or not 0 <= value <= MAX_COUNT:
+        raise ProtocolError(f"{key!r} is not a whole number from 0 to {MAX_COUNT}")
+    return value
 
 
 def decode_connections_page(body: object, page: int, per_page: int) -> tuple[list[RawObject], bool]:
     """`{"enabled_connections": [...], "start", "limit", "total"}` -> (items, done).
 
-    Done when the page is empty, shorter than `per_page`, or `start + len >= total`, so the
-    listing never ends with a wasted empty request. `limit` is not relied on (section 4).
+    Done only at a short or empty page: `total` is checked (no item past it, no short page
+    before it) but never trusted to end the listing. `limit` is not relied on (section 4).
     """
     wrapper, items = _wrapper(body, "enabled_connections")
-    _ids(items, "connection_id", "enabled_connections")
+    _connections(items, "enabled_connections")
     if len(items) > per_page:
         raise ProtocolError(f"page has {len(items)} items, more than per_page={per_page}")
     start = _optional_count(wrapper, "start")
@@ -372,17 +532,18 @@ def decode_connections_page(body: object, page: int, per_page: int) -> tuple[lis
     short = len(items) < per_page
     if total is not None and short and end < total:
         raise ProtocolError(f"short page ends at {end} but total={total}: listing cut short")
-    done = short or (total is not None and end >= total)
-    return items, done
+    return items, short
 
 
 def decode_offset_page(body: object, page: int, per_page: int) -> tuple[list[RawObject], int]:
     """`{"organizations": [...], "start", "limit", "total"}` (include_totals=true) -> (items, total).
 
-    `total` is required; `start`, when present, must be page * per_page.
+    `total` is required (a finite whole number) but only an estimate: Auth0 has answered
+    `total: 0` beside two organizations, so it never ends a listing. `start`, when present, must
+    be page * per_page.
     """
     wrapper, items = _wrapper(body, "organizations")
-    _ids(items, "id", "organizations")
+    _organizations(items, "organizations")
     if len(items) > per_page:
         raise ProtocolError(f"page has {len(items)} items, more than per_page={per_page}")
     total = _optional_count(wrapper, "total")
@@ -425,6 +586,13 @@ class CheckpointPager:
             raise ProtocolError("checkpoint listing already finished")
         items, nxt = decode_checkpoint_page(body, cursor=self.cursor)
         ids = _ids(items, "id", "organizations")
+        if len(items) > self.take:
+            raise ProtocolError(f"checkpoint page has {len(items)} items, take={self.take}")
+        if nxt is not None and len(items) < self.take:
+            raise ProtocolError(
+                f"checkpoint page {self.pages} has {len(items)} of {self.take} organizations "
+                "but a 'next' cursor: the listing is not consistent"
+            )
         repeated = sorted(
             {i for i, n in Counter(ids).items() if n > 1} | (set(ids) & self._seen_ids)
         )
@@ -462,7 +630,7 @@ class ConnectionsPager:
         if self.finished:
             raise ProtocolError("connection listing already finished")
         items, done = decode_connections_page(body, self.page, self.per_page)
-        ids = _ids(items, "connection_id", "enabled_connections")
+        ids = [str(item["connection_id"]) for item in items]
         if len(set(ids)) != len(ids) or self._seen_ids & set(ids):
             raise ProtocolError(f"connections page {self.page} repeats a connection_id")
         self._seen_ids.update(ids)

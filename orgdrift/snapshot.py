@@ -18,6 +18,7 @@ from typing import Any
 
 from orgdrift.errors import Problem, SpecError
 from orgdrift.models import LiveOrganization, LiveState, RawObject
+from orgdrift.sansio import MAX_DEPTH, depth_within
 
 SNAPSHOT_VERSION = 1
 MAX_BYTES = 512 * 1024 * 1024
@@ -46,6 +47,9 @@ def parse_snapshot(path: str, raw: bytes) -> LiveState:
         raise SpecError([Problem(path, exc.lineno, exc.colno, "", msg)]) from None
     except RecursionError:
         raise SpecError([Problem(path, 0, 0, "", "JSON nested too deeply")]) from None
+    if not depth_within(document, MAX_DEPTH + 3):  # the document, its list, an organization
+        message = f"JSON nested deeper than an organization may be ({MAX_DEPTH} levels)"
+        raise SpecError([Problem(path, 0, 0, "", message)])
     problems = list(_problems(path, document))
     if problems:
         raise SpecError(problems[:50])

@@ -385,7 +385,16 @@ def test_client_credentials_errors(status: int, body: str, fragment: str, code: 
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[]", b'{"expires_in": 5}', b'{"access_token": "x", "expires_in": -1}'],
+    [
+        b"not json",
+        b"[]",
+        b'{"expires_in": 5}',
+        b'{"access_token": "x", "expires_in": -1}',
+        b'{"access_token": "x", "expires_in": NaN}',
+        b'{"access_token": "x", "expires_in": 1e400}',
+        b'{"access_token": "x", "expires_in": ' + b"9" * 400 + b"}",
+        b'{"access_token": "x", "deep": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
 )
 def test_client_credentials_bad_success_body(body: bytes) -> None:
     endpoint = FakeTokenEndpoint([RawResponse(200, body)])
@@ -397,3 +406,24 @@ def test_client_credentials_bad_success_body(body: bytes) -> None:
 def test_client_credentials_needs_a_pair() -> None:
     with pytest.raises(ValueError, match="client id and secret"):
         ClientCredentialsProvider(Credentials(token=Secret("t")), FakeTokenEndpoint())
+
+
+def test_the_issued_token_is_registered_with_the_redactor_when_read() -> None:
+    from orgdrift.sansio import Redactor
+
+    redact = Redactor(CC.secrets())
+    body = {"access_token": "issued-access-token", "expires_in": 86400}
+    endpoint = FakeTokenEndpoint([RawResponse(200, json.dumps(body).encode())])
+    provider = ClientCredentialsProvider(CC, endpoint, clock=Clock(), redactor=redact)
+    token = asyncio.run(provider.token())
+    assert token.reveal() == "issued-access-token"
+    assert redact("server said issued-access-token and super-secret-value") == "server said *** and ***"
+
+
+def test_token_errors_redact_every_field() -> None:
+    body = b'{"error":"super-secret-value","error_description":"bad super-secret-value"}'
+    endpoint = FakeTokenEndpoint([RawResponse(401, body)])
+    provider = ClientCredentialsProvider(CC, endpoint, clock=Clock())
+    with pytest.raises(AuthenticationError) as info:
+        asyncio.run(provider.token())
+    assert "super-secret-value" not in f"{info.value} {info.value.error_code} {vars(info.value)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import json
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -19,7 +20,6 @@ from orgdrift.errors import (
     ApiError,
     AuthenticationError,
     BadRequestError,
-    DeadlineExceeded,
     InsufficientScopeError,
     NotFoundError,
     OrgdriftError,
@@ -31,6 +31,7 @@ from orgdrift.errors import (
 )
 from orgdrift.models import RawObject
 from orgdrift.pacing import Pacer
+from orgdrift.sansio import MAX_BODY_BYTES
 
 from .virtual_time import run_virtual
 
@@ -135,7 +136,6 @@ def run_client(
             max_rps=opts.max_rps,
             clock=loop.time,
             wall_clock=wall,
-            deadline=opts.deadline,
         )
         async with httpx.AsyncClient(transport=httpx.MockTransport(recording)) as http:
             client = ManagementClient(
@@ -238,9 +238,9 @@ def connections_tenant(total: int, *, include_total: bool = True) -> Handler:
 
 @pytest.mark.parametrize(
     ("total", "include_total", "requests"),
-    [(0, True, 1), (2, True, 1), (100, True, 1), (100, False, 2), (250, True, 3), (300, True, 3)],
+    [(0, True, 1), (2, True, 1), (100, True, 2), (100, False, 2), (250, True, 3), (300, True, 4)],
 )
-def test_connections_paging_stops_without_a_trailing_request(
+def test_connections_paging_ends_at_a_short_or_empty_page(
     total: int, include_total: bool, requests: int
 ) -> None:
     result, run = run_client(
@@ -273,6 +273,56 @@ def test_get_organization() -> None:
     assert missing is None
     with pytest.raises(ProtocolError, match="JSON object"):
         run_client(sequence(respond(200, [1])), lambda c: c.get_organization("x"))
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(404, content=b"<html><h1>404 Not Found</h1></html>", headers={"content-type": "text/html"}),
+        httpx.Response(404, content=b""),
+        httpx.Response(404, content=b'{"message":"route not found"}', headers=JSON_CT),
+    ],
+    ids=["html", "empty", "other-json"],
+)
+def test_a_404_that_is_not_the_api_error_proves_nothing(answer: httpx.Response) -> None:
+    with pytest.raises(NotFoundError, match="not the API's JSON error") as info:
+        run_client(sequence(answer), lambda c: c.get_organization_by_name("acme"))
+    assert info.value.exit_code == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"id": "org_other", "name": "acme"}, "answered another organization"),
+        ({"id": "org_abc", "name": 5}, "no string 'name'"),
+        ({"id": 5, "name": "acme"}, "no string 'id'"),
+    ],
+)
+def test_a_lookup_answer_is_the_organization_asked_for(body: object, message: str) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        run_client(sequence(respond(200, body)), lambda c: c.get_organization("org_abc"))
+
+
+def test_a_body_past_the_cap_is_refused_once_decompressed() -> None:
+    bomb = gzip.compress(b" " * (MAX_BODY_BYTES + 1))
+    answer = httpx.Response(200, content=bomb, headers={**JSON_CT, "content-encoding": "gzip"})
+    with pytest.raises(ProtocolError, match="larger than 8 MiB once decompressed"):
+        run_client(sequence(answer), all_orgs)
+    plain = respond(200, b"[" + b" " * MAX_BODY_BYTES + b"]")
+    with pytest.raises(ProtocolError, match="larger than 8 MiB"):
+        run_client(sequence(plain), all_orgs)
+
+
+def test_a_body_that_echoes_the_credential_is_not_used() -> None:
+    body = {"organizations": [{"id": "org_a", "name": f"x{TOKEN}"}]}
+    with pytest.raises(ProtocolError, match="carries a credential") as info:
+        run_client(sequence(respond(200, body)), all_orgs)
+    assert TOKEN not in str(info.value)
+
+
+def test_hostile_pages_are_exit_3_naming_the_request() -> None:
+    with pytest.raises(ProtocolError, match=r"GET /api/v2/organizations\?take=100: .*deeper than"):
+        run_client(sequence(respond(200, b"[" * 50_000 + b"]" * 50_000)), all_orgs)
 
 
 # --- errors and retries ------------------------------------------------------------------------
@@ -426,13 +476,23 @@ def test_transport_errors_are_retried_then_typed(exc: type[httpx.TransportError]
         run_client(broken, all_orgs)
 
 
-def test_deadline_stops_retry_waits() -> None:
-    async def scenario(client: ManagementClient) -> list[RawObject]:
-        return await all_orgs(client)
+def test_a_request_cut_off_during_its_retry_wait_says_so() -> None:
+    """The run's time limit lives in the pipeline (an asyncio.timeout); the client only keeps
+    what each unfinished request last got, for the message."""
+
+    async def scenario(client: ManagementClient) -> list[str]:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(10.0):
+                await all_orgs(client)
+        return client.unfinished()
 
     handler = sequence(respond(429, BODY_429, {"retry-after": "30"}))
-    with pytest.raises(DeadlineExceeded, match="time limit"):
-        run_client(handler, scenario, options=ClientOptions(deadline=10.0))
+    unfinished, _ = run_client(handler, scenario)
+    expected = (
+        "GET /api/v2/organizations?take=100 (attempt 1, last answer: HTTP 429 Too Many Requests, "
+        "during the 30.0 s wait before its retry)"
+    )
+    assert unfinished == [expected]
 
 
 def test_plain_http_to_a_remote_host_is_refused() -> None:

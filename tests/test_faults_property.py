@@ -334,3 +334,49 @@ def test_cli_under_faults(
 
 def test_snapshot_of_world_is_json(world: World) -> None:
     assert json.loads(dump_snapshot(world.live))["organizations"]
+
+
+# --- deep metadata: bounded where it enters, so the comparison never recurses too far ----------
+
+
+def _deep_value(levels: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(levels):
+        value = {"k": value}
+    return value
+
+
+def _deep_yaml(levels: int) -> str:
+    return "{k: " * levels + "leaf" + "}" * levels
+
+
+def test_deep_metadata_is_exit_2_in_a_spec_or_snapshot_and_exit_3_live(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    org = {"id": "org_aaaaaaaaaaaaaaaa", "name": "acme"}
+    spec = tmp_path / "deep.yaml"
+    spec.write_text(f"version: 1\norganizations:\n  - name: acme\n    metadata: {{m: {_deep_yaml(800)}}}\n", encoding="utf-8")
+    assert main(["validate", str(spec)]) == 2
+    snapshot = tmp_path / "deep.json"
+    snapshot.write_text(json.dumps({"organizations": [{**org, "metadata": _deep_value(800)}]}), encoding="utf-8")
+    fine = tmp_path / "fine.yaml"
+    fine.write_text("version: 1\norganizations:\n  - name: acme\n    metadata: {tier: gold}\n", encoding="utf-8")
+    assert main(["check", str(fine), "--live", str(snapshot)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "nested deeper than an organization may be" in err
+
+    live = LiveState((LiveOrganization({**org, "metadata": _deep_value(800)}, ()),))
+    tenant = _tenant(live, None, None)
+    with pytest.raises(OrgdriftError) as info:
+        pipeline.read_for_spec(tenant, load_specs([str(fine)], {}), [])
+    assert info.value.exit_code is ExitCode.INCOMPLETE and "deeper than 32 levels" in info.value.message
+
+
+def test_metadata_as_deep_as_allowed_is_compared(tmp_path: Path) -> None:
+    """The deepest live metadata a page may carry, against a spec (whose metadata values the
+    schema keeps to strings): a finding, and no recursion trouble."""
+    spec = tmp_path / "deep.yaml"
+    spec.write_text("version: 1\norganizations:\n  - name: acme\n    metadata: {k: leaf}\n", encoding="utf-8")
+    live = LiveState((LiveOrganization({"id": "org_aaaaaaaaaaaaaaaa", "name": "acme", "metadata": _deep_value(27)}, ()),))
+    loaded = load_specs([str(spec)], {})
+    state, stats = pipeline.read_for_spec(_tenant(live, None, None), loaded, [])
+    report = pipeline.check(loaded, [], state, stats)
+    assert pipeline.verdict(report) is ExitCode.DRIFT

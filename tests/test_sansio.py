@@ -21,17 +21,22 @@ from orgdrift.errors import (
     ServerError,
 )
 from orgdrift.sansio import (
+    MAX_DEPTH,
     MAX_RETRY_DELAY,
     MIN_RETRY_DELAY,
     BodyDecodeError,
     CheckpointPager,
     ConnectionsPager,
+    HostileBodyError,
     RateLimitInfo,
+    Redactor,
     backoff_delay,
     decode_checkpoint_page,
     decode_connections_page,
     decode_offset_page,
     error_from_response,
+    is_api_not_found,
+    parse_error_body,
     parse_json,
     parse_retry_after,
     retry_delay,
@@ -332,14 +337,20 @@ def test_checkpoint_page_rejects(body: object, cursor: str | None, message: str)
 
 
 def test_checkpoint_pager_follows_next_and_detects_repeats() -> None:
-    pager = CheckpointPager()
-    assert pager.params() == {"take": "100"}
+    pager = CheckpointPager(take=1)
+    assert pager.params() == {"take": "1"}
     assert pager.feed({"organizations": _orgs("org_A"), "next": "c1"}) == _orgs("org_A")
-    assert pager.params() == {"take": "100", "from": "c1"}
+    assert pager.params() == {"take": "1", "from": "c1"}
     with pytest.raises(ProtocolError, match="repeats organization id"):
         pager.feed({"organizations": _orgs("org_A"), "next": "c2"})
 
-    cycling = CheckpointPager()
+    short = CheckpointPager(take=2)
+    with pytest.raises(ProtocolError, match="has 1 of 2 organizations but a 'next' cursor"):
+        short.feed({"organizations": _orgs("org_A"), "next": "c1"})
+    with pytest.raises(ProtocolError, match="2 items, take=1"):
+        CheckpointPager(take=1).feed({"organizations": _orgs("org_A", "org_B")})
+
+    cycling = CheckpointPager(take=1)
     cycling.feed({"organizations": _orgs("org_A"), "next": "c1"})
     cycling.feed({"organizations": _orgs("org_B"), "next": "c2"})
     with pytest.raises(ProtocolError, match="earlier position"):
@@ -382,14 +393,14 @@ def _conns(start: int, count: int) -> list[dict[str, object]]:
             1,
             100,
             100,
-            True,
+            False,  # a full page never ends the listing, whatever `total` says
         ),
         (
             {"enabled_connections": _conns(0, 100), "start": 0, "limit": 100, "total": 100},
             0,
             100,
             100,
-            True,
+            False,
         ),
         ({"enabled_connections": [], "start": 0, "limit": 0, "total": 0}, 0, 100, 0, True),
         ({"enabled_connections": _conns(0, 3)}, 0, 100, 3, True),
@@ -451,3 +462,119 @@ def test_offset_page() -> None:
         decode_offset_page({"organizations": _orgs("org_A", "org_A"), "total": 2}, 0, 100)
     with pytest.raises(ProtocolError, match="more than per_page"):
         decode_offset_page(body, 1, 1)
+
+
+# --- hostile bodies, odd numbers, the API's own 404, the redactor (issue 17) ----------------------
+
+
+def _nested(levels: int) -> bytes:
+    return b"[" * levels + b"]" * levels
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"total": NaN}', "NaN, which is not JSON"),
+        (b'{"total": Infinity}', "Infinity, which is not JSON"),
+        (b'{"total": -Infinity}', "-Infinity, which is not JSON"),
+        (b'{"total": 1e400}', "out of range"),
+        (b'{"total": ' + b"9" * 400 + b"}", "400 digits"),
+        (_nested(100_000), f"deeper than {MAX_DEPTH} levels"),
+        (_nested(MAX_DEPTH + 1), f"deeper than {MAX_DEPTH} levels"),
+    ],
+)
+def test_hostile_bodies_are_refused_without_recursion(body: bytes, message: str) -> None:
+    with pytest.raises(HostileBodyError, match=message):
+        parse_json(body)
+
+
+def test_nesting_up_to_the_cap_is_read() -> None:
+    assert parse_json(_nested(MAX_DEPTH)) is not None
+    assert parse_json(b'{"total": 12, "x": 1.5}') == {"total": 12, "x": 1.5}
+
+
+@pytest.mark.parametrize(
+    ("total", "message"),
+    [(-1, "'total' is not a whole number"), (10**10, "'total' is not a whole number"), (True, "'total' is not"), (2.5, "'total' is not")],
+)
+def test_offset_totals_are_finite_whole_numbers_in_range(total: object, message: str) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        decode_offset_page({"organizations": [], "total": total}, 0, 100)
+
+
+def test_a_total_below_the_items_listed_is_only_an_estimate() -> None:
+    """Auth0 answered `total: 0` beside two organizations (auth0-api.md section 12)."""
+    items, total = decode_offset_page({"organizations": _orgs("org_A", "org_B"), "total": 0}, 0, 100)
+    assert len(items) == 2 and total == 0
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"id": "org_A", "name": 123}, "no string 'name'"),
+        ({"id": "org_A", "name": None}, "no string 'name'"),
+        ({"id": 7, "name": "a"}, "no string 'id'"),
+        ({"id": "org_A"}, "no string 'name'"),
+    ],
+)
+def test_listed_organizations_have_string_ids_and_names(item: dict[str, object], message: str) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        decode_offset_page({"organizations": [item], "total": 1}, 0, 100)
+    with pytest.raises(ProtocolError, match=message):
+        decode_checkpoint_page({"organizations": [item]})
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"connection_id": "con_1", "assign_membership_on_login": "true"}, "is not true or false"),
+        ({"connection_id": "con_1", "show_as_button": 1}, "is not true or false"),
+        ({"connection_id": "con_1", "connection": {"name": 7}}, "without a string 'name'"),
+        ({"connection_id": "con_1", "connection": "db"}, "without a string 'name'"),
+    ],
+)
+def test_connection_fields_are_typed(item: dict[str, object], message: str) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        decode_connections_page({"enabled_connections": [item]}, 0, 100)
+
+
+@pytest.mark.parametrize(
+    ("body", "proof"),
+    [
+        (b'{"statusCode":404,"error":"Not Found","message":"No organization found by that id or name"}', True),
+        (b'{"statusCode":404,"error":"Not Found","message":"x","errorCode":"inexistent_organization"}', True),
+        (b"<html><h1>404 Not Found</h1></html>", False),
+        (b"", False),
+        (b'{"message":"route not found"}', False),
+        (b'{"statusCode":"404","error":"Not Found","message":"x"}', False),
+        (b'{"statusCode":404,"error":"Not Found","message":"x","errorCode":7}', False),
+        (_nested(100_000), False),
+    ],
+)
+def test_only_the_api_json_404_proves_absence(body: bytes, proof: bool) -> None:
+    assert is_api_not_found(404, body) is proof
+    assert is_api_not_found(502, body) is False
+
+
+def test_error_bodies_that_are_deep_or_odd_fall_back_to_the_phrase() -> None:
+    assert parse_error_body(503, _nested(100_000)).message == "Service Unavailable (response body is not JSON)"
+    assert parse_error_body(401, b'{"message": NaN}').message == "Unauthorized (response body is not JSON)"
+
+
+def test_one_redactor_for_every_text() -> None:
+    redact = Redactor(("client-secret-1",))
+    redact.add("issued.jwt.token")
+    redact.add("")
+    text = "client-secret-1 and issued.jwt.token and Bearer issued.jwt.token"
+    assert redact(text) == "*** and *** and Bearer ***"
+    assert redact.echoed_in(b'{"name": "issued.jwt.token"}')
+    assert not redact.echoed_in(b'{"name": "acme"}')
+    error = error_from_response(
+        401,
+        b'{"statusCode":401,"error":"Unauthorized","message":"bad issued.jwt.token","errorCode":"issued.jwt.token"}',
+        secrets=redact,
+    )
+    assert "issued" not in f"{error} {error.error_code} {error.api_message}"
+    assert error.error_code == "***"
+    scrubbed = redact.scrub(ProtocolError("organization issued.jwt.token was listed twice"))
+    assert str(scrubbed) == "organization *** was listed twice"

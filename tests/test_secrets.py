@@ -5,6 +5,7 @@ verification is always on for real hosts, with proxies and SSL_CERT_FILE honoure
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import uuid
 from collections.abc import Callable, Iterator
@@ -94,16 +95,41 @@ FAULTS: dict[str, Hook | None] = {
 }
 
 
-# A static token never calls the token endpoint: its faults apply to the client grant only.
-GRANT_CASES = [
+def _echo(status: int, **body: object) -> bytes:
+    return json.dumps({"statusCode": status, "error": "Error", **body}).encode()
+
+
+# A server (or a middlebox) that echoes the credential it was sent, in every field orgdrift reads.
+ECHOES: dict[str, Callable[[str], Hook]] = {
+    "echo-401-errorcode": lambda c: _all(401, body=_echo(401, message=f"Invalid token {c}", errorCode=c, attributes={"error": c})),
+    "echo-403-message": lambda c: _all(403, "organizations", body=_echo(403, message=f"Insufficient scope for {c}", errorCode="insufficient_scope")),
+    "echo-400-code": lambda c: _all(400, "organizations", body=_echo(400, message="Bad HTTP authentication header format", errorCode=f"Bearer {c}")),
+    "echo-503-retried": lambda c: _all(503, body=_echo(503, message=f"upstream got Authorization: Bearer {c}", errorCode=c)),
+    "echo-429-retried": lambda c: _all(429, "enabled_connections", body=_echo(429, message=c)),
+    "echo-404-html": lambda c: _all(404, "organizations", body=f"<html>no route for {c}</html>".encode()),
+    "echo-404-json": lambda c: _all(404, "organizations", body=_echo(404, message=f"No organization found by {c}")),
+    "echo-200-body": lambda c: _all(200, "organizations", body=json.dumps({"organizations": [{"id": "org_x", "name": c}]}).encode()),
+    "echo-token-oauth-error": lambda c: _all(401, "token", body=json.dumps({"error": c, "error_description": f"bad secret {c}"}).encode()),
+    "echo-token-403-description": lambda c: _all(403, "token", body=json.dumps({"error": "access_denied", "error_description": f"Service not enabled within domain: {c}"}).encode()),
+    "echo-token-500": lambda c: _all(500, "token", body=_echo(500, message=c)),
+}
+
+
+def _hook(case: str, grant: str) -> Hook | None:
+    if case in FAULTS:
+        return FAULTS[case]
+    return ECHOES[case](TOKEN if grant == "token" else CLIENT_SECRET)
+
+
+CASES = [
     (case, grant)
-    for case in FAULTS
+    for case in [*FAULTS, *ECHOES]
     for grant in ("token", "client")
-    if not (grant == "token" and case.startswith("token-"))
+    if grant == "client" or "token-" not in case  # a static token never calls the token endpoint
 ]
 
 
-@pytest.mark.parametrize(("case", "grant"), GRANT_CASES)
+@pytest.mark.parametrize(("case", "grant"), CASES)
 def test_no_secret_on_any_error_path(case: str, grant: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     if grant == "token":
         monkeypatch.setenv("AUTH0_API_TOKEN", TOKEN)
@@ -111,7 +137,7 @@ def test_no_secret_on_any_error_path(case: str, grant: str, monkeypatch: pytest.
         monkeypatch.setenv("AUTH0_CLIENT_ID", CLIENT_ID)
         monkeypatch.setenv("AUTH0_CLIENT_SECRET", CLIENT_SECRET)
     reports = [f"--report={fmt}={tmp_path / ('report.' + fmt)}" for fmt in REPORTERS]
-    for url in _serve(FAULTS[case]):
+    for url in _serve(_hook(case, grant)):
         args = ["check", "orgs.yaml", "-vv", "--domain", url, "--timeout", "2", "--format", "json", *reports]
         code = main(args)
         code2 = main(["snapshot", "orgs.yaml", "-v", "--domain", url, "--timeout", "2", "-o", str(tmp_path / "snap.json")])
@@ -119,6 +145,8 @@ def test_no_secret_on_any_error_path(case: str, grant: str, monkeypatch: pytest.
     assert code in (1, 3) and code2 in (0, 3), err
     assert "Traceback" not in err
     assert " -> " in err or case == "slow"  # the -v request log ran
+    if case.startswith("echo-"):
+        assert code == 3 or (code == 1 and "retried" in case), err
     assert not _leaks(out + err)
     for path in tmp_path.rglob("*"):
         if path.is_file():
@@ -143,16 +171,57 @@ def _in_process_error(env: dict[str, str], hook: Hook) -> OrgdriftError:
     return info.value
 
 
-@pytest.mark.parametrize("case", ["401", "403", "token-401", "token-403", "token-html"])
+@pytest.mark.parametrize("case", ["401", "403", "token-401", "token-403", "token-html", *ECHOES])
 def test_exception_str_and_repr_hold_no_secret(case: str) -> None:
-    hook = FAULTS[case]
-    assert hook is not None
     for env in ({"AUTH0_API_TOKEN": TOKEN}, {"AUTH0_CLIENT_ID": CLIENT_ID, "AUTH0_CLIENT_SECRET": CLIENT_SECRET}):
-        if "AUTH0_API_TOKEN" in env and case.startswith("token-"):
+        if "AUTH0_API_TOKEN" in env and "token-" in case:
             continue
+        hook = _hook(case, "token" if "AUTH0_API_TOKEN" in env else "client")
+        assert hook is not None
+        if "retried" in case:
+            continue  # a single echo is retried away; the CLI test above covers the storm
         error = _in_process_error(env, hook)
         chain = f"{error} {error!r} {error.args!r} {error.__cause__!r} {error.__context__!r} {vars(error)!r}"
         assert not _leaks(chain)
+
+
+ISSUED = f"ISSUED-{uuid.uuid4()}"
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        {"status_code": 401, "json": {"statusCode": 401, "error": "Unauthorized", "message": f"Invalid token {ISSUED}", "errorCode": ISSUED}},
+        {"status_code": 403, "json": {"statusCode": 403, "error": "Forbidden", "message": f"scope of {ISSUED[:-1]}{ISSUED[-1]}"}},
+        {"status_code": 404, "content": f"<html>{ISSUED}</html>".encode()},
+        {"status_code": 200, "json": {"organizations": [{"id": "org_a", "name": ISSUED}]}},
+    ],
+    ids=["401-errorcode", "403-message", "404-html", "200-body"],
+)
+def test_the_token_the_grant_issues_is_redacted_from_the_moment_it_exists(echo: dict[str, object]) -> None:
+    """The client-credentials grant's access token is registered with the redactor as soon as the
+    token response is read, so a server echoing it back cannot get it into a message or log."""
+    events: list[object] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return httpx.Response(200, json={"access_token": ISSUED, "expires_in": 86400, "scope": " ".join(READ_SCOPES)})
+        assert request.headers["authorization"] == f"Bearer {ISSUED}"
+        return httpx.Response(**echo)  # type: ignore[arg-type]
+
+    tenant = pipeline.Tenant(
+        domain="http://127.0.0.1",
+        env={"AUTH0_CLIENT_ID": CLIENT_ID, "AUTH0_CLIENT_SECRET": CLIENT_SECRET},
+        transport=httpx.MockTransport(handler),
+        on_event=events.append,
+    )
+    spec = load_specs(["orgs.yaml"], {})
+    with pytest.raises(OrgdriftError) as info:
+        pipeline.read_for_spec(tenant, spec, [])
+    error = info.value
+    assert error.exit_code == 3
+    chain = f"{error} {error!r} {error.args!r} {error.__cause__!r} {error.__context__!r} {vars(error)!r} {events!r}"
+    assert ISSUED not in chain and CLIENT_SECRET not in chain
 
 
 def test_spec_interpolation_never_reads_credentials(tmp_path: Path) -> None:

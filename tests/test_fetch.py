@@ -1,0 +1,213 @@
+"""The fetch plans and the listing rules: "missing" is proven by a lookup, never inferred from a
+listing or its `total`, whatever the listing says (issue 17, item 1).
+
+A scripted in-memory reader stands for the client, so each plan's requests are counted exactly
+and each paging lie is one parameter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from orgdrift.errors import ProtocolError
+from orgdrift.fetch import PAGE, Plan, after_probe, fetch_everything, fetch_live, plan
+from orgdrift.models import LiveState, Location, OrgDecl, RawObject
+
+
+def org(i: int) -> RawObject:
+    return {"id": f"org_{i:016d}", "name": f"org-{i:05d}"}
+
+
+def decl(i: int, *, by_id: bool = False) -> OrgDecl:
+    data = org(i)
+    return OrgDecl(
+        name=None if by_id else data["name"],
+        id=data["id"] if by_id else None,
+        fields={},
+        connections=None,
+        connections_policy="exact",
+        location=Location("orgs.yaml", i + 1, 5),
+    )
+
+
+Pages = Callable[[int, list[RawObject]], list[RawObject]]
+
+
+@dataclass
+class Reader:
+    """A tenant of `orgs` that answers as told: `total` as reported, pages possibly altered."""
+
+    orgs: list[RawObject]
+    total: Callable[[int], int] = lambda n: n
+    offset_page: Pages = lambda page, items: items
+    checkpoint_page: Pages = lambda page, items: items
+    checkpoint_ends_after: int | None = None  # `next` disappears after this page
+    calls: Counter[str] = field(default_factory=Counter)
+
+    async def get_organization(self, org_id: str) -> RawObject | None:
+        self.calls["by_id"] += 1
+        return next((o for o in self.orgs if o["id"] == org_id), None)
+
+    async def get_organization_by_name(self, name: str) -> RawObject | None:
+        self.calls["by_name"] += 1
+        return next((o for o in self.orgs if o["name"] == name), None)
+
+    async def iter_organization_pages(self) -> AsyncIterator[list[RawObject]]:
+        for page in range(len(self.orgs) // PAGE + 1):
+            self.calls["checkpoint"] += 1
+            yield self.checkpoint_page(page, self.orgs[page * PAGE : (page + 1) * PAGE])
+            if page == self.checkpoint_ends_after:
+                return
+
+    async def organization_page(self, page: int, per_page: int) -> tuple[list[RawObject], int]:
+        assert (page + 1) * per_page <= 1000, "offset paging past the 1,000-record window"
+        self.calls["offset"] += 1
+        items = self.orgs[page * per_page : (page + 1) * per_page]
+        return self.offset_page(page, items), self.total(len(self.orgs))
+
+    async def list_enabled_connections(self, org_id: str) -> list[RawObject]:
+        self.calls["connections"] += 1
+        return []
+
+
+def read(reader: Reader, decls: list[OrgDecl], *, list_all: bool = False) -> LiveState:
+    return asyncio.run(fetch_live(reader, decls, list_all=list_all))
+
+
+def names(state: LiveState) -> set[str]:
+    return {o.name for o in state.organizations}
+
+
+# --- plans -------------------------------------------------------------------------------------
+
+
+def test_first_plan() -> None:
+    assert plan(2, list_all=False) == Plan("lookup", 2)
+    assert plan(3, list_all=False) == Plan("probe", 1)
+    assert plan(1, list_all=True) == Plan("list", 0)
+
+
+@pytest.mark.parametrize(
+    ("total", "unresolved", "expected"),
+    [
+        (250, 150, Plan("list", 2)),  # pages 1 and 2; page 2 is short
+        (300, 200, Plan("list", 3)),  # pages 1 to 3: page 3 shows the end
+        (300, 2, Plan("lookup", 2)),
+        (0, 50, Plan("list", 1)),  # page 0 was full: `total: 0` is a stale estimate
+        (1000, 9900, Plan("list", 11)),  # may go past the window: checkpoint from the start
+        (1500, 1400, Plan("list", 16)),
+        (5000, 10, Plan("lookup", 10)),
+        (300, 0, Plan("list", 0)),
+    ],
+)
+def test_after_probe(total: int, unresolved: int, expected: Plan) -> None:
+    assert after_probe(total, unresolved) == expected
+
+
+# --- normal tenants cost what they did ----------------------------------------------------------
+
+
+def test_300_declared_of_300_costs_four_pages_and_no_lookup() -> None:
+    reader = Reader([org(i) for i in range(300)])
+    state = read(reader, [decl(i) for i in range(300)])
+    assert len(state.organizations) == 300 and state.complete
+    assert reader.calls == Counter(offset=4)
+
+
+def test_a_truly_missing_organization_costs_one_lookup() -> None:
+    reader = Reader([org(i) for i in range(250) if i != 7])
+    state = read(reader, [decl(i) for i in range(250)])
+    assert "org-00007" not in names(state) and len(state.organizations) == 249
+    assert state.complete
+    assert reader.calls == Counter(offset=3, by_name=1)
+
+
+def test_a_short_page_0_is_the_whole_listing() -> None:
+    reader = Reader([org(i) for i in range(40)])
+    state = read(reader, [decl(i) for i in range(40)])
+    assert len(state.organizations) == 40 and state.complete
+    assert reader.calls == Counter(offset=1)
+
+
+# --- paging lies --------------------------------------------------------------------------------
+
+
+def test_total_capped_at_the_window_with_10000_organizations() -> None:
+    """The issue's largest case: 9,000 false "missing" findings before. Now: none, by checkpoint."""
+    reader = Reader([org(i) for i in range(10_000)], total=lambda n: min(n, 1000))
+    state = read(reader, [decl(i) for i in range(10_000)])
+    assert len(state.organizations) == 10_000 and state.complete
+    assert reader.calls == Counter(offset=1, checkpoint=101)
+
+
+@pytest.mark.parametrize("reported", [0, 50, 150])
+def test_a_total_smaller_than_the_listing_never_ends_it(reported: int) -> None:
+    reader = Reader([org(i) for i in range(350)], total=lambda n: reported)
+    state = read(reader, [decl(i) for i in range(350)])
+    assert len(state.organizations) == 350 and state.complete
+    assert reader.calls["by_name"] == 0
+
+
+def test_a_total_far_too_small_past_the_window_switches_to_checkpoint() -> None:
+    reader = Reader([org(i) for i in range(1200)], total=lambda n: 300)
+    state = read(reader, [decl(i) for i in range(1200)])
+    assert len(state.organizations) == 1200 and state.complete
+    assert reader.calls["offset"] == 10 and reader.calls["checkpoint"] == 13
+
+
+def test_items_dropped_from_page_0_are_found_by_lookup() -> None:
+    reader = Reader([org(i) for i in range(100)], offset_page=lambda p, items: items[:70])
+    state = read(reader, [decl(i) for i in range(100)])
+    assert len(state.organizations) == 100
+    assert not state.complete  # the listing was shown not to be whole
+    assert reader.calls["by_name"] == 30
+
+
+def test_items_dropped_from_a_middle_page_is_exit_3() -> None:
+    reader = Reader([org(i) for i in range(350)], offset_page=lambda p, items: items[:90] if p == 1 else items)
+    with pytest.raises(ProtocolError, match="offset page 1 is short but a later page is not empty"):
+        read(reader, [decl(i) for i in range(350)])
+
+
+@pytest.mark.parametrize("repeat", ["page", "item"])
+def test_repeated_pages_or_items_are_exit_3(repeat: str) -> None:
+    def lie(page: int, items: list[RawObject]) -> list[RawObject]:
+        if page == 2:
+            return [org(i) for i in range(100, 200)] if repeat == "page" else [org(150), *items[1:]]
+        return items
+
+    reader = Reader([org(i) for i in range(350)], offset_page=lie)
+    with pytest.raises(ProtocolError, match="listed twice"):
+        read(reader, [decl(i) for i in range(350)])
+
+
+def test_checkpoint_next_disappearing_early_is_caught_by_lookup() -> None:
+    reader = Reader([org(i) for i in range(250)], checkpoint_ends_after=0)
+    with pytest.raises(ProtocolError, match="left out org-00100"):
+        read(reader, [decl(i) for i in range(250)], list_all=True)
+
+
+def test_checkpoint_next_disappearing_early_with_lookups_only_gives_the_truth() -> None:
+    reader = Reader([org(i) for i in range(2000)], total=lambda n: 1000, checkpoint_ends_after=3)
+    state = read(reader, [decl(i) for i in range(2000)])
+    assert len(state.organizations) == 2000 and not state.complete
+    assert reader.calls["by_name"] == 1600
+
+
+def test_declared_by_id_missing_from_a_listing_is_looked_up_by_id() -> None:
+    reader = Reader([org(i) for i in range(150)], offset_page=lambda p, items: items[:-1] if p == 1 else items)
+    state = read(reader, [decl(i, by_id=True) for i in range(150)])
+    assert len(state.organizations) == 150
+    assert reader.calls["by_id"] == 1
+
+
+def test_export_of_named_organizations_uses_lookups() -> None:
+    reader = Reader([org(i) for i in range(5)])
+    state = asyncio.run(fetch_everything(reader, ["org-00001", org(2)["id"]]))
+    assert names(state) == {"org-00001", "org-00002"}
+    assert reader.calls == Counter(by_name=1, by_id=1, connections=2)
