@@ -20,7 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from fnmatch import fnmatchcase
+from typing import Any
 
+from orgdrift.errors import UsageError
 from orgdrift.models import ExceptionRule, Finding, Location, OrgResult
 
 EXPIRY_WARNING_DAYS = 14
@@ -48,16 +50,31 @@ def matches(rule: ExceptionRule, finding: Finding, org: OrgResult) -> bool:
 
 
 def apply_exceptions(
-    results: Sequence[OrgResult], rules: Sequence[ExceptionRule], today: date
+    results: Sequence[OrgResult],
+    rules: Sequence[ExceptionRule],
+    today: date,
+    *,
+    partial: bool = False,
 ) -> tuple[tuple[OrgResult, ...], tuple[RuleWarning, ...]]:
     """Mark each finding accepted by the first live exception that matches it; a finding that
     only an expired exception matches records that expiry. Warn about exceptions that matched
-    nothing (live or not) and those that expire within EXPIRY_WARNING_DAYS."""
+    nothing (live or not) and those that expire within EXPIRY_WARNING_DAYS.
+
+    When the run checked only part of the spec (`partial`: --org, --changed-from), an exception
+    that matched nothing is a warning only if it names an organization that was checked."""
     used: set[int] = set()
     marked: list[OrgResult] = []
     for org in results:
         findings = tuple(_mark(finding, org, rules, today, used) for finding in org.findings)
         marked.append(replace(org, findings=findings))
+    if partial:
+        names = {n for org in results for n in (org.name, org.id) if n}
+        unchecked = {
+            i
+            for i, rule in enumerate(rules)
+            if not any(fnmatchcase(n, rule.organization) for n in names)
+        }
+        used |= unchecked
     return tuple(marked), tuple(_warnings(rules, today, used))
 
 
@@ -101,16 +118,48 @@ def fingerprint(tenant: str | None, org: OrgResult, finding: Finding) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
-def mark_known(
-    results: Sequence[OrgResult], tenant: str | None, known: frozenset[str]
-) -> tuple[OrgResult, ...]:
-    """Mark every finding whose fingerprint the baseline report already carries."""
+def with_fingerprints(results: Sequence[OrgResult], tenant: str | None) -> tuple[OrgResult, ...]:
+    """Every finding with its fingerprint."""
     return tuple(
         replace(
             org,
             findings=tuple(
-                replace(f, known=fingerprint(tenant, org, f) in known) for f in org.findings
+                replace(f, fingerprint=fingerprint(tenant, org, f)) for f in org.findings
             ),
         )
         for org in results
     )
+
+
+def mark_known(results: Sequence[OrgResult], known: frozenset[str]) -> tuple[OrgResult, ...]:
+    """Mark every finding whose fingerprint the baseline report already carries."""
+    return tuple(
+        replace(org, findings=tuple(replace(f, known=f.fingerprint in known) for f in org.findings))
+        for org in results
+    )
+
+
+def baseline_fingerprints(document: Any, tenant: str | None, path: str) -> frozenset[str]:
+    """The fingerprints of the findings of an earlier JSON report, read from `path`. Raises
+    UsageError (exit 2) saying why it cannot serve as a baseline: not a report, no verdict,
+    another tenant, written before reports carried fingerprints."""
+
+    def refuse(why: str) -> UsageError:
+        return UsageError(f"--baseline {path}: {why}")
+
+    if not isinstance(document, dict) or document.get("tool") != "orgdrift":
+        raise refuse("not an orgdrift JSON report")
+    if document.get("status") not in ("in_sync", "drift"):
+        raise refuse(f"it has no verdict (status {document.get('status')!r})")
+    if tenant is not None and document.get("tenant") not in (None, tenant):
+        raise refuse(f"it is for tenant {document.get('tenant')!r}, not {tenant!r}")
+    found: set[str] = set()
+    organizations = document.get("organizations")
+    for org in organizations if isinstance(organizations, list) else []:
+        findings = org.get("findings") if isinstance(org, dict) else None
+        for item in findings if isinstance(findings, list) else []:
+            value = item.get("fingerprint") if isinstance(item, dict) else None
+            if not isinstance(value, str):
+                raise refuse("a finding has no fingerprint (written by an older orgdrift?)")
+            found.add(value)
+    return frozenset(found)

@@ -7,6 +7,7 @@ same findings for the same state.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from fnmatch import fnmatchcase
 
 from orgdrift import __version__
 from orgdrift.diff import compare, missing, unmanaged
@@ -27,17 +28,19 @@ from orgdrift.models import (
 Match = tuple[OrgDecl, LiveOrganization | None]
 
 
-def select(spec: Spec, names: Sequence[str]) -> tuple[OrgDecl, ...]:
-    """The declarations `--org NAME` selects (by name or id); all when `names` is empty."""
-    if not names:
+def select(spec: Spec, patterns: Sequence[str]) -> tuple[OrgDecl, ...]:
+    """The declarations `--org` selects by name or id, globs allowed (`customer-*`); all when
+    `patterns` is empty. A pattern that selects nothing is a usage error."""
+    if not patterns:
         return spec.organizations
-    wanted = set(names)
-    chosen = tuple(d for d in spec.organizations if {d.name, d.id} & wanted)
-    known = {d.name for d in spec.organizations} | {d.id for d in spec.organizations}
-    unknown = sorted(wanted - known)
+
+    def hits(pattern: str, decl: OrgDecl) -> bool:
+        return any(n is not None and fnmatchcase(n, pattern) for n in (decl.name, decl.id))
+
+    unknown = [p for p in patterns if not any(hits(p, d) for d in spec.organizations)]
     if unknown:
         raise UsageError(f"--org names organizations the spec does not declare: {', '.join(unknown)}")
-    return chosen
+    return tuple(d for d in spec.organizations if any(hits(p, d) for p in patterns))
 
 
 def checks_unmanaged(spec: Spec, names: Sequence[str]) -> bool:

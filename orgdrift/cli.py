@@ -187,7 +187,7 @@ def _cmd_validate(args: argparse.Namespace) -> ExitCode:
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
     from orgdrift import pipeline
 
-    output = _output(args, inputs=[*args.spec, args.live or ""])
+    output = _output(args, inputs=[*args.spec, args.live or "", args.baseline or ""])
     with _progress(args) as progress:
         options = pipeline.CheckOptions(
             specs=tuple(args.spec),
@@ -196,6 +196,8 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
             snapshot=args.live,
             tenant=None if args.live else _tenant(args),
             progress=progress,
+            changed_from=args.changed_from,
+            baseline=args.baseline,
         )
         report = pipeline.run_check(options)
     return _emit(report, output)
@@ -459,7 +461,8 @@ def _add_output_options(cmd: argparse.ArgumentParser) -> None:
 
 def _add_common(cmd: argparse.ArgumentParser, *, online: bool = True) -> None:
     cmd.add_argument("--org", action="append", default=[], metavar="NAME",
-                     help="only these organizations (name or id); repeatable")
+                     help="only these organizations (name or id, globs such as 'customer-*'); "
+                     "repeatable")
     cmd.add_argument("-q", "--quiet", action="store_true",
                      help="no progress or notes on stderr, no text output when in sync; "
                      "never silences --format json/sarif/... or --report")
@@ -508,6 +511,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
     check.add_argument("--live", metavar="FILE",
                        help="compare with a snapshot file instead of the tenant (no network)")
+    check.add_argument("--changed-from", metavar="GIT_REF",
+                       help="only the organizations whose declarations were added or changed "
+                       "since GIT_REF (git show REF:path); nothing changed: exit 0, no request")
+    check.add_argument("--baseline", metavar="REPORT.json",
+                       help="findings already in this earlier JSON report are known and do not "
+                       "fail; new ones do")
     _add_common(check)
     _add_output_options(check)
     check.set_defaults(command=_cmd_check)

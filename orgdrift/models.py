@@ -204,6 +204,23 @@ class Finding:
     accepted: Acceptance | None = None  # an exception in the spec accepts it: never fails
     expired_exception: Acceptance | None = None  # only an expired exception matched it
     known: bool = False  # the baseline report already has it: never fails
+    fingerprint: str | None = None  # identity across runs: tenant, organization, kind, path
+
+    @property
+    def fails(self) -> bool:
+        """Whether this finding makes the check fail (exit 1)."""
+        return self.severity is Severity.ERROR and self.accepted is None and not self.known
+
+    @property
+    def note(self) -> str | None:
+        """Why it does not fail, or that its exception expired; None when there is nothing."""
+        if self.accepted is not None:
+            return self.accepted.note()
+        if self.known:
+            return "known: in the baseline report"
+        if self.expired_exception is not None:
+            return self.expired_exception.expired_note()
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +270,14 @@ class Scope:
     organizations: tuple[str, ...] = ()  # --org selection; empty: every declared organization
     declared: int = 0  # declarations in scope
     unmanaged: bool = False  # whether live organizations the spec does not declare were looked for
+    changed_from: str | None = None  # --changed-from GIT_REF: only what changed since
+    changes: str | None = None  # what --changed-from found, in one sentence
+    baseline: str | None = None  # --baseline REPORT.json: its findings are known
+
+    @property
+    def partial(self) -> bool:
+        """Whether the verdict covers less than every declaration of the spec."""
+        return bool(self.organizations) or self.changed_from is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +291,7 @@ class Report:
     source: Source = "api"
     scope: Scope = field(default_factory=Scope)
     failure: Failure | None = None
+    warnings: tuple[Problem, ...] = ()  # about the spec itself: exceptions unused or expiring
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -273,7 +299,8 @@ class Report:
 
     @property
     def in_sync(self) -> bool:
-        return not any(f.severity is Severity.ERROR for f in self.findings)
+        """No finding fails: accepted ones and those known from a baseline never do."""
+        return not any(f.fails for f in self.findings)
 
     @property
     def status(self) -> Status:

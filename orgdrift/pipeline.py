@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,15 @@ import httpx
 import yaml
 
 from orgdrift import __version__
+from orgdrift.accept import (
+    RuleWarning,
+    apply_exceptions,
+    baseline_fingerprints,
+    mark_known,
+    with_fingerprints,
+)
 from orgdrift.auth import base_url_for, canonical_host, credentials_from_env
+from orgdrift.changes import changed_scope
 from orgdrift.check import build_report, checks_unmanaged, evaluate, select
 from orgdrift.client import ClientOptions, ManagementClient, RequestEvent
 from orgdrift.errors import (
@@ -90,6 +99,9 @@ class CheckOptions:
     snapshot: str | None = None  # --live FILE: compare with a saved snapshot, no network
     tenant: Tenant | None = None  # the live tenant, when there is no snapshot
     progress: Progress | None = None
+    changed_from: str | None = None  # --changed-from GIT_REF: only declarations changed since
+    baseline: str | None = None  # --baseline REPORT.json: its findings are known, not failing
+    today: date | None = None  # when exceptions expire against (default: today, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +138,22 @@ def run_validate(
 def run_check(options: CheckOptions) -> Report:
     """`check`: the report in every outcome; only a bug or an interrupt raises."""
     started = time.monotonic()
-    scope = Scope(options.orgs)
+    scope = Scope(options.orgs, changed_from=options.changed_from, baseline=options.baseline)
     tenant: str | None = None
     try:
         spec = load_specs(options.specs, options.env)
         decls = select(spec, options.orgs)
-        scope = Scope(options.orgs, len(decls), checks_unmanaged(spec, options.orgs))
+        changes = None
+        if options.changed_from is not None:
+            changes = changed_scope(options.changed_from, options.specs, spec, options.env)
+            decls = tuple(d for d in decls if changes.selects(d))
+        scope = replace(
+            scope,
+            declared=len(decls),
+            unmanaged=checks_unmanaged(spec, options.orgs),
+            changes=changes.reason if changes else None,
+        )
+        known = _baseline(options.baseline)
         if options.snapshot is not None:
             live, stats = load_snapshot(options.snapshot), Stats()
             verify_spec_tenant(spec, live.tenant)
@@ -139,11 +161,36 @@ def run_check(options: CheckOptions) -> Report:
             assert options.tenant is not None, "a check reads a snapshot or a tenant"
             tenant = options.tenant.host
             verify_spec_tenant(spec, tenant)
-            live, stats = read_declared(options.tenant, decls, scope.unmanaged, options.progress)
-        return compare(spec, decls, live, stats, scope, from_snapshot=options.snapshot is not None)
+            if not decls and not scope.unmanaged:  # nothing in scope: no request at all
+                live, stats = LiveState((), tenant=tenant, taken_at=now()), Stats()
+            else:
+                live, stats = read_declared(options.tenant, decls, scope.unmanaged, options.progress)
+        return compare(
+            spec,
+            decls,
+            live,
+            stats,
+            scope,
+            from_snapshot=options.snapshot is not None,
+            known=known,
+            today=options.today,
+        )
     except (UsageError, LiveStateError) as exc:
         seconds = time.monotonic() - started
         return _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds)
+
+
+def _baseline(path: str | None) -> tuple[str, Any] | None:
+    """The baseline report as (path, document), read before any request (exit 2 if unreadable)."""
+    if path is None:
+        return None
+    try:
+        document = json.loads(Path(path).read_bytes())
+    except OSError as exc:
+        raise UsageError(f"--baseline {path}: cannot read file: {exc.strerror}") from None
+    except (ValueError, RecursionError):
+        raise UsageError(f"--baseline {path}: not a JSON document") from None
+    return path, document
 
 
 def run_demo(orgs: Sequence[str], on_event: Callable[[RequestEvent], None] | None) -> Report:
@@ -302,10 +349,18 @@ def compare(
     scope: Scope,
     *,
     from_snapshot: bool = False,
+    known: tuple[str, Any] | None = None,
+    today: date | None = None,
 ) -> Report:
-    """The declarations matched once with the live state, the findings, the report."""
-    results = evaluate(spec, decls, live, check_unmanaged=scope.unmanaged)
-    return build_report(
+    """The declarations matched once with the live state, the findings with their fingerprints,
+    the spec's exceptions and the baseline applied, the report."""
+    results = with_fingerprints(evaluate(spec, decls, live, check_unmanaged=scope.unmanaged), live.tenant)
+    results, warnings = apply_exceptions(
+        results, spec.exceptions, today or datetime.now(UTC).date(), partial=scope.partial
+    )
+    if known is not None:
+        results = mark_known(results, baseline_fingerprints(known[1], live.tenant, known[0]))
+    report = build_report(
         spec,
         results,
         tenant=live.tenant,
@@ -314,6 +369,12 @@ def compare(
         from_snapshot=from_snapshot,
         scope=scope,
     )
+    return replace(report, warnings=tuple(_warning(w) for w in warnings))
+
+
+def _warning(warning: RuleWarning) -> Problem:
+    where = warning.location
+    return Problem(where.file, where.line, where.column, "", warning.message)
 
 
 def check(spec: Spec, names: Sequence[str], live: LiveState, stats: Stats) -> Report:

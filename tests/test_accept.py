@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 
 import pytest
 
 from orgdrift.accept import (
-    ExceptionRule,
     apply_exceptions,
+    baseline_fingerprints,
     fingerprint,
     mark_known,
+    with_fingerprints,
 )
-from orgdrift.models import Finding, FindingKind, Location, OrgResult, OrgStatus
+from orgdrift.errors import UsageError
+from orgdrift.models import ExceptionRule, Finding, FindingKind, Location, OrgResult, OrgStatus
 
 TODAY = date(2026, 11, 29)
 HERE = Location("orgs.yaml", 40, 5)
@@ -193,7 +196,61 @@ def test_missing_organization_fingerprint_uses_its_name() -> None:
 
 
 def test_mark_known() -> None:
-    results = [org(NOT_ALLOWED, CHANGED)]
+    results = with_fingerprints([org(NOT_ALLOWED, CHANGED)], "t")
+    assert [f.fingerprint for f in results[0].findings] == [
+        fingerprint("t", results[0], NOT_ALLOWED),
+        fingerprint("t", results[0], CHANGED),
+    ]
     known = frozenset({fingerprint("t", results[0], CHANGED)})
-    marked = mark_known(results, "t", known)
+    marked = mark_known(results, known)
     assert [f.known for f in marked[0].findings] == [False, True]
+    assert [f.fails for f in marked[0].findings] == [True, False]
+    assert marked[0].findings[1].note == "known: in the baseline report"
+
+
+def test_partial_runs_warn_only_about_checked_organizations() -> None:
+    other = rule(organization="globex")
+    _, full = apply_exceptions([org(CHANGED)], [other], TODAY)
+    _, partial = apply_exceptions([org(CHANGED)], [other], TODAY, partial=True)
+    _, checked = apply_exceptions(
+        [org(CHANGED)], [rule(kinds={FindingKind.CONNECTION_MISSING})], TODAY, partial=True
+    )
+    assert [w.message for w in full] == ["exception for globex matches no finding"]
+    assert partial == ()
+    assert [w.message for w in checked] == ["exception for acme matches no finding"]
+
+
+def report_doc(**changes: object) -> dict[str, object]:
+    document: dict[str, object] = {
+        "tool": "orgdrift",
+        "status": "drift",
+        "tenant": "t",
+        "organizations": [{"findings": [{"fingerprint": "a" * 32}, {"fingerprint": "b" * 32}]}],
+    }
+    return document | changes
+
+
+def test_baseline_fingerprints() -> None:
+    assert baseline_fingerprints(report_doc(), "t", "b.json") == {"a" * 32, "b" * 32}
+    assert (
+        baseline_fingerprints(report_doc(status="in_sync", organizations=[]), "t", "b.json")
+        == frozenset()
+    )
+
+
+@pytest.mark.parametrize(
+    ("document", "why"),
+    [
+        ([], "not an orgdrift JSON report"),
+        (report_doc(tool="x"), "not an orgdrift JSON report"),
+        (report_doc(status="incomplete"), "it has no verdict (status 'incomplete')"),
+        (report_doc(tenant="u"), "it is for tenant 'u', not 't'"),
+        (
+            report_doc(organizations=[{"findings": [{"kind": "field_changed"}]}]),
+            "a finding has no fingerprint (written by an older orgdrift?)",
+        ),
+    ],
+)
+def test_what_cannot_be_a_baseline(document: object, why: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(f"--baseline b.json: {why}")):
+        baseline_fingerprints(document, "t", "b.json")

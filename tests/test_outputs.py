@@ -82,6 +82,9 @@ def stable(text: str) -> str:
     text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<time>", text)
     text = re.sub(r'time="[0-9.]+"', 'time="<s>"', text)
     text = re.sub(r"\d+ requests?, \d+ retr(y|ies), \d+ rate limited, [0-9.]+ s", "<stats>", text)
+    # a fingerprint hashes the tenant, here 127.0.0.1 with a new port each run
+    text = re.sub(r'"(fingerprint|orgdriftFinding/v1)": "[0-9a-f]+"', r'"\1": "<fingerprint>"', text)
+    text = re.sub(r"<dt>fingerprint</dt><dd>[0-9a-f]+</dd>", "<dt>fingerprint</dt><dd>-</dd>", text)
     return re.sub(r'"(requests|retries|rate_limited|seconds)": [0-9.]+', r'"\1": 0', text)
 
 
@@ -281,7 +284,14 @@ def test_quiet_never_silences_the_requested_output(drift_tenant: str, capsys: py
 def test_the_report_records_its_scope(drift_tenant: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", "examples/orgs.yaml", "--org", "hooli", "--format", "json")
     assert code == 0
-    assert json_report(out)["scope"] == {"organizations": ["hooli"], "declared": 1, "unmanaged": False}
+    assert json_report(out)["scope"] == {
+        "organizations": ["hooli"],
+        "declared": 1,
+        "unmanaged": False,
+        "changed_from": None,
+        "changes": None,
+        "baseline": None,
+    }
     code, out, _ = run(capsys, "check", "examples/orgs.yaml", "--org", "hooli", "--format", "text")
     assert out.splitlines()[-1] == "in sync: 1 organization checked (--org selection)"
 

@@ -150,16 +150,19 @@ class Counts:
     missing: int
     unmanaged: int
     findings: int
-    errors: int
+    errors: int  # findings that fail the check (error severity, not accepted, not known)
     warnings: int
-    failing: int  # organizations with at least one error finding
+    accepted: int  # accepted by an exception in the spec
+    known: int  # already in the baseline report
+    failing: int  # organizations with at least one failing finding
     reported: int  # organizations with at least one finding
 
     @classmethod
     def of(cls, report: Report) -> Counts:
         statuses = [org.status for org in report.organizations]
         findings = report.findings
-        errors = sum(1 for f in findings if f.severity is Severity.ERROR)
+        accepted = sum(1 for f in findings if f.accepted is not None)
+        known = sum(1 for f in findings if f.known and f.accepted is None)
         return cls(
             organizations=len(statuses),
             declared=sum(1 for s in statuses if s is not OrgStatus.UNMANAGED),
@@ -168,15 +171,26 @@ class Counts:
             missing=statuses.count(OrgStatus.MISSING),
             unmanaged=statuses.count(OrgStatus.UNMANAGED),
             findings=len(findings),
-            errors=errors,
-            warnings=len(findings) - errors,
+            errors=sum(1 for f in findings if f.fails),
+            warnings=sum(1 for f in findings if f.severity is Severity.WARNING),
+            accepted=accepted,
+            known=known,
             failing=sum(1 for org in report.organizations if org_fails(org)),
             reported=sum(1 for org in report.organizations if org.findings),
         )
 
 
 def org_fails(org: OrgResult) -> bool:
-    return any(f.severity is Severity.ERROR for f in org.findings)
+    return any(f.fails for f in org.findings)
+
+
+def level(finding: Finding) -> str:
+    """How a finding reads in every format: error (fails the check), warning, accepted or known."""
+    if finding.accepted is not None:
+        return "accepted"
+    if finding.known:
+        return "known"
+    return finding.severity.value
 
 
 def plural(count: int, noun: str) -> str:
@@ -186,9 +200,21 @@ def plural(count: int, noun: str) -> str:
 
 
 def findings_phrase(counts: Counts) -> str:
-    """`4 findings (1 warning)`: the total every format shows, warnings among them."""
-    warnings = f" ({plural(counts.warnings, 'warning')})" if counts.warnings else ""
-    return f"{plural(counts.findings, 'finding')}{warnings}"
+    """`4 findings (1 warning, 1 accepted)`: the total every format shows, and among them those
+    that do not fail the check."""
+    parts = [plural(counts.warnings, "warning")] if counts.warnings else []
+    parts += [f"{counts.accepted} accepted"] if counts.accepted else []
+    parts += [f"{counts.known} known"] if counts.known else []
+    return f"{plural(counts.findings, 'finding')}" + (f" ({', '.join(parts)})" if parts else "")
+
+
+def scope_phrase(report: Report) -> str:
+    """` (--org selection)`, ` (changed since main)`: said whenever the verdict covers less
+    than the whole spec; empty otherwise."""
+    parts = ["--org selection"] if report.scope.organizations else []
+    if report.scope.changed_from is not None:
+        parts.append(f"changed since {report.scope.changed_from}")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def summary_line(report: Report) -> str:
@@ -203,7 +229,7 @@ def summary_line(report: Report) -> str:
     if failure is not None:
         return f"incomplete, no verdict: {failure.message}"
     counts = Counts.of(report)
-    scope = " (--org selection)" if report.scope.organizations else ""
+    scope = scope_phrase(report)
     if report.in_sync:
         found = f", {findings_phrase(counts)}" if counts.findings else ""
         return f"in sync: {plural(counts.organizations, 'organization')} checked{scope}{found}"

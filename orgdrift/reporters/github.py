@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from orgdrift.errors import Problem
-from orgdrift.models import Finding, Report, Severity, Status
+from orgdrift.models import Finding, Report, Status
 from orgdrift.reporters._common import (
     TOOL_NAME,
     RenderOptions,
+    level,
     ordered_findings,
     plural,
     summary_line,
@@ -80,14 +81,16 @@ class _Annotation:
 
 
 def _finding(finding: Finding, options: RenderOptions) -> _Annotation:
-    level = "error" if finding.severity is Severity.ERROR else "warning"
-    message = f"{finding.organization}: {finding.message}"
-    title = f"{TOOL_NAME} {finding.kind.value}"
+    word = level(finding)
+    level_ = {"error": "error", "warning": "warning"}.get(word, "notice")  # accepted, known
+    note = f" ({finding.note})" if finding.note else ""
+    message = f"{finding.organization}: {finding.message}{note}"
+    title = f"{TOOL_NAME} {finding.kind.value}" + ("" if word in ("error", "warning") else f" ({word})")
     source = finding.source
     if source is None:
-        return _Annotation(level, title, message)
+        return _Annotation(level_, title, message)
     return _Annotation(
-        level, title, message, options.repo_path(source.file), source.line, source.column
+        level_, title, message, options.repo_path(source.file), source.line, source.column
     )
 
 
@@ -98,20 +101,26 @@ def _problem(problem: Problem, options: RenderOptions) -> _Annotation:
     return _Annotation("error", title, path + problem.message, file, problem.line, problem.column)
 
 
+def _spec_warning(problem: Problem, options: RenderOptions) -> _Annotation:
+    file = options.repo_path(problem.file) if problem.file else ""
+    title = f"{TOOL_NAME} exception"
+    return _Annotation("warning", title, problem.message, file, problem.line, problem.column)
+
+
 def _limited(annotations: list[_Annotation]) -> list[str]:
     """Within GitHub's limit per level; past it, one annotation names the total."""
     lines: list[str] = []
-    for level in ("error", "warning"):
-        same = [a for a in annotations if a.level == level]
+    for name in ("error", "warning", "notice"):
+        same = [a for a in annotations if a.level == name]
         if len(same) <= ANNOTATIONS_PER_LEVEL:
             lines += [a.command() for a in same]
             continue
         shown = ANNOTATIONS_PER_LEVEL - 1
         lines += [a.command() for a in same[:shown]]
         lines += [a.log_line() for a in same[shown:]]
-        total = plural(len(same), level)
+        total = plural(len(same), name)
         note = f"{total} in all; the first {shown} are annotated, every one is in the log"
-        lines.append(command(level, f"{TOOL_NAME}: {note}", {"title": f"{TOOL_NAME} {total}"}))
+        lines.append(command(name, f"{TOOL_NAME}: {note}", {"title": f"{TOOL_NAME} {total}"}))
     return lines
 
 
@@ -130,6 +139,7 @@ class GithubReporter:
             if any(p.file for p in failure.problems):  # else the one error says it all
                 lines.append(command("notice", f"{TOOL_NAME}: {summary_line(report)}"))
         else:
-            lines = _limited([_finding(f, options) for f in ordered_findings(report)])
+            warned = [_spec_warning(p, options) for p in report.warnings]
+            lines = _limited([*warned, *(_finding(f, options) for f in ordered_findings(report))])
             lines.append(command("notice", f"{TOOL_NAME}: {summary_line(report)}"))
         return "\n".join(lines) + "\n"

@@ -434,6 +434,7 @@ _FINDING_KEYS = frozenset(
         "accepted",
         "fingerprint",
         "known",
+        "expired_exception",
     }
 )
 
@@ -459,8 +460,12 @@ def finding_view(finding: Doc, reference: dt.date | None) -> FindingView:
     extras = tuple(
         Row(str(key).replace("_", " "), _text(value), code=True)
         for key, value in sorted(finding.items(), key=lambda item: str(item[0]))
-        if key not in _FINDING_KEYS
+        if key not in _FINDING_KEYS and value is not None
     )
+    expired = finding.get("expired_exception")
+    if isinstance(expired, Mapping):  # it matched, but its date has passed: the finding counts
+        when, why = _text(expired.get("expires")), _text(expired.get("reason"))
+        extras = (Row("exception expired", f"{when}: {why}"), *extras)
     return FindingView(
         location=location_text(finding.get("source")),
         kind=_text(finding.get("kind")).replace("_", " "),

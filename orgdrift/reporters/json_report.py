@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from orgdrift.errors import Problem
-from orgdrift.models import Finding, OrgResult, Report, Status
+from orgdrift.models import Acceptance, Finding, OrgResult, Report, Status
 from orgdrift.reporters._common import (
     TOOL_NAME,
     Counts,
@@ -30,6 +30,21 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
         "actual": json_value(finding.actual),
         "message": finding.message,
         "source": location_dict(finding.source),
+        "fingerprint": finding.fingerprint,
+        "accepted": _acceptance_dict(finding.accepted),
+        "known": finding.known,
+        "expired_exception": _acceptance_dict(finding.expired_exception),
+    }
+
+
+def _acceptance_dict(acceptance: Acceptance | None) -> dict[str, Any] | None:
+    if acceptance is None:
+        return None
+    return {
+        "reason": acceptance.reason,
+        "expires": acceptance.expires.isoformat(),
+        "owner": acceptance.owner,
+        "source": location_dict(acceptance.source),
     }
 
 
@@ -54,6 +69,9 @@ def _summary_dict(report: Report) -> dict[str, int] | None:
         "missing": counts.missing,
         "unmanaged": counts.unmanaged,
         "findings": counts.findings,
+        "failing": counts.errors,
+        "accepted": counts.accepted,
+        "known": counts.known,
     }
 
 
@@ -84,11 +102,15 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "organizations": list(report.scope.organizations),
             "declared": report.scope.declared,
             "unmanaged": report.scope.unmanaged,
+            "changed_from": report.scope.changed_from,
+            "changes": report.scope.changes,
+            "baseline": report.scope.baseline,
         },
         "in_sync": report.in_sync if report.verdict else None,
         "summary": _summary_dict(report),
         "organizations": [_org_dict(report, org) for org in ordered_organizations(report)],
         "problems": [_problem_dict(p) for p in failure.problems] if failure else [],
+        "warnings": [_problem_dict(p) for p in report.warnings],
         "incomplete": (
             {"message": failure.message}
             if failure is not None and report.status is Status.INCOMPLETE

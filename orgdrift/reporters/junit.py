@@ -10,10 +10,11 @@ import re
 import xml.etree.ElementTree as ET
 from typing import ClassVar
 
-from orgdrift.models import Failure, Finding, OrgResult, Report, Severity, Status
+from orgdrift.models import Failure, Finding, OrgResult, Report, Status
 from orgdrift.reporters._common import (
     TOOL_NAME,
     RenderOptions,
+    level,
     ordered_organizations,
     org_findings,
     plural,
@@ -42,8 +43,10 @@ def _classname(report: Report, org: OrgResult) -> str:
 
 def _finding_line(finding: Finding) -> str:
     where = f"{finding.source}: " if finding.source is not None else ""
-    level = "warning: " if finding.severity is Severity.WARNING else ""
-    return f"{where}{level}[{finding.kind.value}] {finding.message}"
+    word = level(finding)
+    prefix = "" if word == "error" else f"{word}: "
+    note = f" ({finding.note})" if finding.note else ""
+    return f"{where}{prefix}[{finding.kind.value}] {finding.message}{note}"
 
 
 def _testcase(report: Report, org: OrgResult) -> ET.Element:
@@ -52,7 +55,7 @@ def _testcase(report: Report, org: OrgResult) -> ET.Element:
         {"classname": _classname(report, org), "name": xml_text(org.label), "time": "0"},
     )
     findings = org_findings(report, org)
-    errors = [f for f in findings if f.severity is Severity.ERROR]
+    errors = [f for f in findings if f.fails]
     if errors:
         failure = ET.SubElement(
             case,
@@ -63,7 +66,7 @@ def _testcase(report: Report, org: OrgResult) -> ET.Element:
             },
         )
         failure.text = xml_text("\n".join(_finding_line(f) for f in errors))
-    warnings = [f for f in findings if f.severity is Severity.WARNING]
+    warnings = [f for f in findings if not f.fails]  # warnings, accepted, known: reported only
     if warnings:
         out = ET.SubElement(case, "system-out")
         out.text = xml_text("\n".join(_finding_line(f) for f in warnings))
@@ -136,6 +139,9 @@ def build_tree(report: Report) -> ET.Element:
         props = ET.SubElement(suite, "properties")
         ET.SubElement(props, "property", {"name": "tenant", "value": xml_text(report.tenant)})
     suite.extend(cases)
+    if report.warnings:  # about the spec itself (exceptions unused or expiring): reported only
+        out = ET.SubElement(suite, "system-out")
+        out.text = xml_text("\n".join(f"warning: {p.render()}" for p in report.warnings))
     return root
 
 

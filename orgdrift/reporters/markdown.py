@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from orgdrift.models import Finding, Report, Severity, Status
+from orgdrift.models import Finding, Report, Status
 from orgdrift.reporters._common import (
     Counts,
     RenderOptions,
     compact_json,
+    level,
     ordered_findings,
     plural,
     stats_phrase,
@@ -70,6 +71,13 @@ def _problems_table(report: Report) -> list[str]:
     return _folded(["| Location | Path | Problem |", "|---|---|---|"], rows, "problem")
 
 
+def _warnings_list(report: Report) -> list[str]:
+    """About the spec itself: exceptions that match nothing or expire soon."""
+    return [
+        f"- ⚠️ {cell(_where(p.file, p.line, p.column))}: {cell(p.message)}" for p in report.warnings
+    ]
+
+
 def _where(file: str, line: int, column: int) -> str:
     if not file:
         return "—"
@@ -79,21 +87,25 @@ def _where(file: str, line: int, column: int) -> str:
 def _counts_table(report: Report) -> list[str]:
     c = Counts.of(report)
     return [
-        "| Declared | In sync | Drifted | Missing | Unmanaged | Findings |",
-        "|---:|---:|---:|---:|---:|---:|",
-        f"| {c.declared} | {c.in_sync} | {c.drifted} | {c.missing} | {c.unmanaged} | {c.findings} |",
+        ("| Declared | In sync | Drifted | Missing | Unmanaged | Findings | Failing | Accepted "
+        "| Known |"),
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        (
+            f"| {c.declared} | {c.in_sync} | {c.drifted} | {c.missing} | {c.unmanaged} "
+            f"| {c.findings} | {c.errors} | {c.accepted} | {c.known} |"
+        ),
     ]
 
 
 def _row(finding: Finding, verbose: bool) -> str:
     where = cell(str(finding.source)) if finding.source is not None else "—"
-    level = "error" if finding.severity is Severity.ERROR else "warning"
+    note = f" ({finding.note})" if finding.note else ""
     cells = [
         where,
         cell(finding.organization),
         f"`{finding.kind.value}`",
-        level,
-        cell(finding.message),
+        level(finding),
+        cell(finding.message + note),
     ]
     if verbose:
         cells += [cell(compact_json(finding.expected)), cell(compact_json(finding.actual))]
@@ -143,6 +155,8 @@ class MarkdownReporter:
             blocks.append(_banner(report))
         else:
             blocks.append([_context(report)])
+        if report.warnings:
+            blocks.append(_warnings_list(report))
         if report.failure is not None and report.failure.problems:
             blocks.append(_problems_table(report))
         elif report.findings:

@@ -39,13 +39,17 @@ def artifact_uri(path: str) -> str:
 
 
 def fingerprint(finding: Finding) -> str:
-    """Stable across runs and edits that move lines: kind, organization and path only."""
+    """The finding's own fingerprint (tenant, organization, kind, path: the one the JSON report
+    and `--baseline` use); for a finding built without one, kind, organization and path."""
+    if finding.fingerprint is not None:
+        return finding.fingerprint
     key = f"{finding.kind.value}\x00{finding.organization}\x00{finding.path}"
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 SRCROOT = "SRCROOT"
 INVALID_INPUT = "invalid_input"
+EXCEPTION = "exception"
 
 
 def _rule(rule_id: str, title: str, description: str, help_text: str) -> dict[str, Any]:
@@ -68,6 +72,13 @@ _RULES = [
         "An input is not valid (a spec or snapshot file, the command line or the environment), "
         "so nothing was compared.",
         "Fix the input at the location given; `orgdrift validate SPEC` checks a spec locally.",
+    ),
+    _rule(
+        EXCEPTION,
+        "ExceptionNeedsAttention",
+        "An exception in the spec matches no finding, or expires within 14 days.",
+        "Remove an exception that no longer matches anything; renew or resolve one about to "
+        "expire, since past its date the drift it accepts fails the check again.",
     ),
 ]
 _RULE_INDEX = {rule["id"]: index for index, rule in enumerate(_RULES)}
@@ -106,11 +117,12 @@ def _locations(report: Report, name: str, source: Location | None, options: Rend
 
 
 def _result(report: Report, finding: Finding, options: RenderOptions) -> dict[str, Any]:
-    return {
+    note = f" ({finding.note})" if finding.note else ""
+    result: dict[str, Any] = {
         "ruleId": finding.kind.value,
         "ruleIndex": _RULE_INDEX[finding.kind.value],
         "level": "error" if finding.severity is Severity.ERROR else "warning",
-        "message": {"text": f"{finding.organization}: {finding.message}"},
+        "message": {"text": f"{finding.organization}: {finding.message}{note}"},
         "locations": _locations(report, finding.organization, finding.source, options),
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding)},
         "properties": {
@@ -119,6 +131,31 @@ def _result(report: Report, finding: Finding, options: RenderOptions) -> dict[st
             "expected": json_value(finding.expected),
             "actual": json_value(finding.actual),
         },
+    }
+    if finding.accepted is not None:
+        accepted = finding.accepted
+        suppression: dict[str, Any] = {
+            "kind": "external",
+            "status": "accepted",
+            "justification": accepted.note(),
+        }
+        physical = _physical(report, accepted.source, options)
+        if physical is not None:
+            suppression["location"] = {"physicalLocation": physical}
+        result["suppressions"] = [suppression]
+    if report.scope.baseline is not None:
+        result["baselineState"] = "unchanged" if finding.known else "new"
+    return result
+
+
+def _warning_result(report: Report, problem: Problem, options: RenderOptions) -> dict[str, Any]:
+    source = Location(problem.file, problem.line, problem.column) if problem.file else None
+    return {
+        "ruleId": EXCEPTION,
+        "ruleIndex": _RULE_INDEX[EXCEPTION],
+        "level": "warning",
+        "message": {"text": problem.message},
+        "locations": _locations(report, "", source, options),
     }
 
 
@@ -159,7 +196,10 @@ def report_to_sarif(report: Report, options: RenderOptions | None = None) -> dic
     elif failure is not None:
         run["results"] = [_problem_result(report, p, options) for p in failure.problems]
     else:
-        run["results"] = [_result(report, f, options) for f in ordered_findings(report)]
+        run["results"] = [
+            *(_warning_result(report, p, options) for p in report.warnings),
+            *(_result(report, f, options) for f in ordered_findings(report)),
+        ]
     if report.tenant:
         run["properties"] = {"tenant": report.tenant}
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from orgdrift.models import Failure, Finding, Location, OrgResult, OrgStatus, Report, Severity
+from orgdrift.models import Failure, Finding, Location, OrgResult, OrgStatus, Report
 from orgdrift.reporters._common import (
     RenderOptions,
     compact_json,
+    level,
     ordered_findings,
     ordered_organizations,
     stats_phrase,
@@ -33,13 +34,13 @@ def _prefix(source: Location | None, organization: str, options: RenderOptions) 
 
 
 def _finding_lines(finding: Finding, options: RenderOptions) -> list[str]:
-    level = ""
-    if finding.severity is Severity.WARNING:
-        level = _paint("warning", _YELLOW, options) + ": "
+    word = level(finding)
+    prefix = "" if word == "error" else _paint(word, _YELLOW if word == "warning" else _DIM, options) + ": "
     message = visible(finding.message)
-    if finding.severity is Severity.ERROR:
+    if finding.fails:
         message = _paint(message, _RED, options)
-    lines = [f"{_prefix(finding.source, finding.organization, options)}{level}{message}"]
+    note = f" ({visible(finding.note)})" if finding.note else ""
+    lines = [f"{_prefix(finding.source, finding.organization, options)}{prefix}{message}{note}"]
     if options.verbose:
         detail = f"    {finding.kind.value} at {visible(finding.path) or '(organization)'}"
         lines.append(_paint(detail, _DIM, options))
@@ -80,7 +81,9 @@ class TextReporter:
             return "\n".join(failure_lines(report.failure)) + "\n"
         if not report.verdict:
             return visible(summary_line(report)) + "\n"
-        lines: list[str] = []
+        lines: list[str] = [
+            f"{visible(p.render().replace(': ', ': warning: ', 1))}" for p in report.warnings
+        ]
         for finding in ordered_findings(report):
             lines.extend(_finding_lines(finding, options))
         if options.verbose:

@@ -60,6 +60,7 @@ def test_key_order_and_layout() -> None:
         "summary",
         "organizations",
         "problems",
+        "warnings",
         "incomplete",
         "stats",
         "source",
@@ -78,6 +79,9 @@ def test_summary_and_statuses() -> None:
         "missing": 1,
         "unmanaged": 1,
         "findings": 7,
+        "failing": 7,
+        "accepted": 0,
+        "known": 0,
     }
     names = [(o["name"], o["id"], o["status"]) for o in document["organizations"]]
     assert names == [

@@ -42,7 +42,7 @@ def test_drift_has_verdict_counts_and_one_row_per_finding() -> None:
     value = drift()
     lines = render(value).splitlines()
     assert lines[0] == "## ❌ orgdrift: drift found"
-    assert "| 4 | 1 | 2 | 1 | 1 | 7 |" in lines
+    assert "| 4 | 1 | 2 | 1 | 1 | 7 | 7 | 0 | 0 |" in lines
     rows = [line for line in lines if line.startswith("| ") and "`" in line]
     assert len(rows) == len(value.findings)
     assert rows[1] == (
@@ -117,7 +117,7 @@ def test_sentence_and_table_count_the_same_findings() -> None:
     assert "in sync: 2 organizations checked, 1 finding (1 warning)" in text
     text = render(drift())
     assert "drift: 7 findings in 4 of 5 organizations (1 missing, 1 unmanaged)" in text
-    assert "| 4 | 1 | 2 | 1 | 1 | 7 |" in text
+    assert "| 4 | 1 | 2 | 1 | 1 | 7 | 7 | 0 | 0 |" in text
 
 
 def test_verbose_adds_expected_actual_and_stats() -> None:

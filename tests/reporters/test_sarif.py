@@ -47,7 +47,7 @@ def test_driver_has_one_rule_per_kind() -> None:
     assert (driver["name"], driver["version"]) == ("orgdrift", "0.1.0")
     assert driver["informationUri"].startswith("https://")
     kinds = [kind.value for kind in FindingKind]
-    assert [rule["id"] for rule in driver["rules"]] == [*kinds, "invalid_input"]
+    assert [rule["id"] for rule in driver["rules"]] == [*kinds, "invalid_input", "exception"]
     for rule in driver["rules"]:
         assert rule["name"] and rule["shortDescription"]["text"] and rule["help"]["text"]
         assert rule["helpUri"].startswith("https://")
