@@ -76,7 +76,7 @@ def test_scripts_are_really_disabled(browser: Browser, tmp_path: Path) -> None:
 
 def rendered_demo_text(text: str) -> None:
     assert "Drift found" in text
-    assert "3 findings in 3 of 6 organizations, 1 warning" in text
+    assert "4 findings (1 warning) in 4 of 6 organizations (1 unmanaged)" in text
     for name in ("acme", "globex", "initech", "umbrella", "hooli", "pied-piper"):
         assert name in text
     assert "examples/orgs.yaml:18" in text

@@ -67,7 +67,7 @@ def test_history_golden(runs: Path, capsys: pytest.CaptureFixture[str], golden: 
 def test_the_page_is_the_latest_run_with_its_history(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     page, _ = page_of(capsys, *RUNS)
     assert page.by_id("verdict").text() == (
-        "Drift found 2 findings in 2 of 4 organizations, 2 accepted"
+        "Drift found 4 findings (2 accepted) in 3 of 4 organizations"
     )
     sections = [e.attrs.get("id") for e in page.find("section")]
     assert sections.index("organizations") < sections.index("history") < sections.index("evidence")

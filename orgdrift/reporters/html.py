@@ -272,32 +272,22 @@ def counts(document: Doc) -> Counts:
 
 
 def summary_sentence(document: Doc, kind: str) -> str:
+    """The text report's sentence for a verdict, counted the same way (every finding; those
+    that do not fail the check in brackets)."""
     c = counts(document)
-    extras = []
-    if c.warnings:
-        extras.append(plural(c.warnings, "warning"))
-    if c.accepted:
-        extras.append(f"{c.accepted} accepted")
-    if c.known:
-        extras.append(f"{c.known} known from the baseline")
-    tail = f", {', '.join(extras)}" if extras else ""
+    parts = [plural(c.warnings, "warning")] if c.warnings else []
+    parts += [f"{c.accepted} accepted"] if c.accepted else []
+    parts += [f"{c.known} known"] if c.known else []
+    found = plural(c.findings, "finding") + (f" ({', '.join(parts)})" if parts else "")
+    orgs = plural(c.organizations, "organization")
     if kind == "in_sync":
-        return f"{plural(c.organizations, 'organization')} checked, no drift{tail}"
+        return f"{orgs} checked" + (f", {found}" if c.findings else "")
     if kind == "drift":
         details = [f"{c.missing} missing"] if c.missing else []
-        failing_unmanaged = sum(
-            1
-            for org in _objs(document.get("organizations"))
-            if org.get("status") == "unmanaged"
-            and any(is_error(f) for f in _objs(org.get("findings")))
-        )
-        if failing_unmanaged:
-            details.append(f"{failing_unmanaged} unmanaged")
-        missing = f" ({', '.join(details)})" if details else ""
-        return (
-            f"{plural(c.errors, 'finding')} in {c.failing} of "
-            f"{plural(c.organizations, 'organization')}{missing}{tail}"
-        )
+        details += [f"{c.unmanaged} unmanaged"] if c.unmanaged else []
+        detail = f" ({', '.join(details)})" if details else ""
+        reported = sum(1 for org in _objs(document.get("organizations")) if _objs(org.get("findings")))
+        return f"{found} in {reported} of {orgs}{detail}"
     if kind == "incomplete":
         return (
             "The tenant could not be read completely. This is not a verdict: nothing below "
@@ -405,6 +395,7 @@ class PageView:
     scope: tuple[Row, ...]
     scope_note: str
     problems: tuple[ProblemView, ...]
+    warnings: tuple[ProblemView, ...]
     counts: Counts
     organizations: tuple[OrgView, ...]
     exceptions: tuple[ExceptionRow, ...]
@@ -496,10 +487,14 @@ def _org_view(index: int, org: Doc, reference: dt.date | None) -> OrgView:
     )
 
 
-def _problems(document: Doc) -> tuple[ProblemView, ...]:
-    """What made the run end without a verdict: spec problems, what could not be read."""
+def _warnings(document: Doc) -> tuple[ProblemView, ...]:
+    """Warnings about the spec itself: exceptions that match nothing or expire soon."""
+    return tuple(_problem_views(document.get("warnings")))
+
+
+def _problem_views(items: Any) -> list[ProblemView]:
     found: list[ProblemView] = []
-    for problem in _list(document.get("problems")):
+    for problem in _list(items):
         if isinstance(problem, Mapping):
             line, column = _int(problem.get("line")), _int(problem.get("column"))
             where = _text(problem.get("file"))
@@ -510,6 +505,12 @@ def _problems(document: Doc) -> tuple[ProblemView, ...]:
             )
         else:
             found.append(ProblemView("", "", _text(problem)))
+    return found
+
+
+def _problems(document: Doc) -> tuple[ProblemView, ...]:
+    """What made the run end without a verdict: spec problems, what could not be read."""
+    found = _problem_views(document.get("problems"))
     for key in ("error", "errors", "incomplete", "unread"):
         value = document.get(key)
         items = value if isinstance(value, list) else [value] if value not in (None, "") else []
@@ -568,6 +569,8 @@ _KNOWN_KEYS = frozenset(
         "source",
         "status",
         "problems",
+        "warnings",
+        "exit_code",
         "error",
         "errors",
         "incomplete",
@@ -694,6 +697,7 @@ def page_view(document: Doc) -> PageView:
         scope=scope_rows,
         scope_note=scope_note,
         problems=_problems(document),
+        warnings=_warnings(document),
         counts=counts(document),
         organizations=orgs,
         exceptions=exceptions,

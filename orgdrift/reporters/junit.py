@@ -43,8 +43,7 @@ def _classname(report: Report, org: OrgResult) -> str:
 
 def _finding_line(finding: Finding) -> str:
     where = f"{finding.source}: " if finding.source is not None else ""
-    word = level(finding)
-    prefix = "" if word == "error" else f"{word}: "
+    prefix = "warning: " if level(finding) == "warning" else ""  # a note says accepted or known
     note = f" ({finding.note})" if finding.note else ""
     return f"{where}{prefix}[{finding.kind.value}] {finding.message}{note}"
 

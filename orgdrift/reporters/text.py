@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from orgdrift.models import Failure, Finding, Location, OrgResult, OrgStatus, Report
+from orgdrift.models import Failure, Finding, Location, OrgResult, OrgStatus, Report, Severity
 from orgdrift.reporters._common import (
     RenderOptions,
     compact_json,
-    level,
     ordered_findings,
     ordered_organizations,
     stats_phrase,
@@ -34,8 +33,8 @@ def _prefix(source: Location | None, organization: str, options: RenderOptions) 
 
 
 def _finding_lines(finding: Finding, options: RenderOptions) -> list[str]:
-    word = level(finding)
-    prefix = "" if word == "error" else _paint(word, _YELLOW if word == "warning" else _DIM, options) + ": "
+    warning = finding.severity is Severity.WARNING and finding.note is None
+    prefix = _paint("warning", _YELLOW, options) + ": " if warning else ""  # notes say the rest
     message = visible(finding.message)
     if finding.fails:
         message = _paint(message, _RED, options)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from orgdrift.errors import ExitCode, Problem
 from orgdrift.models import (
+    Acceptance,
     Failure,
     Finding,
     FindingKind,
@@ -297,6 +300,75 @@ def incomplete() -> Report:
     return report(failure=failure, scope=Scope(declared=3, unmanaged=True), stats=Stats(seconds=2.5))
 
 
+def living() -> Report:
+    """Drift lived with: an accepted finding, one known from a baseline, one whose exception
+    expired, one new; warnings about the spec's exceptions; a --changed-from scope."""
+    sso = Acceptance("SSO migration, SEC-142", date(2027, 1, 31), "@platform", at(40, 5))
+    crm = Acceptance("CRM sync, OPS-7", date(2024, 4, 30), None, at(46, 5))
+    acme = org(
+        "acme",
+        OrgStatus.DRIFTED,
+        at(8),
+        replace(
+            finding(
+                FindingKind.CONNECTION_NOT_ALLOWED,
+                "acme",
+                "connections.google-oauth2",
+                None,
+                "google-oauth2",
+                "connection google-oauth2 is enabled but not allowed",
+                at(14, 5),
+            ),
+            accepted=sso,
+            fingerprint="0f0e5ab7a2c34d7d9b8f6e1d2c3b4a59",
+        ),
+        replace(
+            finding(
+                FindingKind.FIELD_CHANGED,
+                "acme",
+                "metadata.tier",
+                "gold",
+                "silver",
+                'metadata.tier is "silver", expected "gold"',
+                at(10, 17),
+            ),
+            expired_exception=crm,
+            fingerprint="1a2b3c4d5e6f708192a3b4c5d6e7f809",
+        ),
+        id="org_acme0000000001",
+    )
+    globex = org(
+        "globex",
+        OrgStatus.DRIFTED,
+        at(20),
+        replace(
+            finding(
+                FindingKind.FIELD_CHANGED,
+                "globex",
+                "display_name",
+                "Globex Corporation",
+                "Globex Corp (legacy)",
+                'display_name is "Globex Corp (legacy)", expected "Globex Corporation"',
+                at(21, 5),
+            ),
+            known=True,
+            fingerprint="9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+        ),
+        id="org_globex00000001",
+    )
+    warnings = (
+        Problem(ORGS, 46, 5, "", "exception for acme expires in 3 days (2024-05-04): CRM sync"),
+        Problem(ORGS, 52, 5, "", "exception for initech matches no finding"),
+    )
+    scope = Scope(
+        declared=2,
+        changed_from="origin/main",
+        changes="2 of 40 organizations added or changed since origin/main",
+        baseline="audit/last.json",
+    )
+    return report(acme, globex, scope=scope, warnings=warnings)
+
+
 CASES: dict[str, Callable[[], Report]] = {
     "in_sync": in_sync,
     "drift": drift,
@@ -309,4 +381,5 @@ CASES: dict[str, Callable[[], Report]] = {
     "invalid": invalid,
     "usage": usage,
     "incomplete": incomplete,
+    "living": living,
 }

@@ -23,6 +23,7 @@ import pytest
 from orgdrift.cli import main
 from orgdrift.models import FindingKind, OrgStatus, Report, Severity, SpecFile
 from orgdrift.reporters import RenderOptions, get_reporter, report_to_dict
+from orgdrift.reporters._common import scope_phrase, summary_line
 from orgdrift.reporters.html import display_text, escape_code, render_html
 from tests.test_packaging import wheel  # noqa: F401  (the built wheel, shared fixture)
 
@@ -218,11 +219,14 @@ def test_the_verdict_and_scope_come_first(case: str) -> None:
     assert "Scope" in header.text()
 
 
-def test_in_sync_and_drift_sentences_count_like_the_text_report() -> None:
-    drift = parse(render(CASES["drift"]())).by_id("verdict").text()
-    assert drift == "Drift found 7 findings in 4 of 5 organizations (1 missing, 1 unmanaged)"
-    in_sync = parse(render(CASES["unmanaged_report"]())).by_id("verdict").text()
-    assert in_sync == "In sync 2 organizations checked, no drift, 1 warning"
+@pytest.mark.parametrize("case", sorted(c for c in CASES if CASES[c]().verdict))
+def test_in_sync_and_drift_sentences_count_like_the_text_report(case: str) -> None:
+    built = CASES[case]()
+    verdict = parse(render(built)).by_id("verdict").text()
+    text = summary_line(built)  # e.g. "drift: 7 findings in 4 of 5 organizations (1 missing)"
+    head, _, sentence = text.partition(": ")
+    sentence = sentence.replace(scope_phrase(built), "")  # the page shows the scope apart
+    assert verdict == ("In sync " if head == "in sync" else "Drift found ") + sentence
 
 
 def test_colour_and_verbosity_do_not_change_the_page() -> None:
@@ -373,7 +377,7 @@ def test_scope_exceptions_fingerprints_and_evidence_when_present() -> None:
 
     verdict = page.by_id("verdict").text()
     assert verdict == (
-        "Drift found 1 finding in 1 of 3 organizations, 1 accepted, 1 known from the baseline"
+        "Drift found 3 findings (1 accepted, 1 known) in 2 of 3 organizations"
     )
     evidence = page.by_id("evidence").text()
     snapshot = document["snapshot"]
@@ -499,7 +503,9 @@ def test_demo_writes_the_html_report(tmp_path: Path, capsys: pytest.CaptureFixtu
     html = target.read_text(encoding="utf-8")
     page = parse(html)
     assert_safe(page, html)
-    assert page.by_id("verdict").text() == "Drift found 3 findings in 3 of 6 organizations, 1 warning"
+    assert page.by_id("verdict").text() == (
+        "Drift found 4 findings (1 warning) in 4 of 6 organizations (1 unmanaged)"
+    )
     orgs = page.by_id("organizations").text()
     for name in ("acme", "globex", "initech", "umbrella", "hooli", "pied-piper"):
         assert name in orgs
@@ -551,7 +557,7 @@ def test_check_over_a_loopback_socket_writes_the_page_with_every_other_report(
     assert html == render_html(document)  # one input shape: the JSON report
     page = parse(html)
     assert_safe(page, html)
-    assert page.by_id("verdict").text().startswith("Drift found 3 findings in 3 of ")
+    assert page.by_id("verdict").text().startswith("Drift found 4 findings (1 warning) in 4 of ")
     evidence = page.by_id("evidence").text()
     assert f"{document['stats']['requests']} requests" in evidence
     assert document["tenant"] in evidence and document["spec_files"][0]["sha256"] in evidence
