@@ -109,7 +109,7 @@ class Browser:
             [executable, *FLAGS, f"--user-data-dir={self._profile.name}",
              "--remote-debugging-pipe", "about:blank"],
             pass_fds=(3, 4),  # kept open: subprocess closes the others after `wire` runs
-            preexec_fn=wire,  # noqa: PLW1509  (no threads run in the child before exec)
+            preexec_fn=wire,  # no threads run in the child before exec
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         os.close(to_browser_read)
