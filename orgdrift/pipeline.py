@@ -153,14 +153,16 @@ def run_check(options: CheckOptions) -> Report:
             unmanaged=checks_unmanaged(spec, options.orgs),
             changes=changes.reason if changes else None,
         )
-        known = _baseline(options.baseline)
         if options.snapshot is not None:
-            live, stats = load_snapshot(options.snapshot), Stats()
-            verify_spec_tenant(spec, live.tenant)
+            snapshot = load_snapshot(options.snapshot)
+            verify_spec_tenant(spec, snapshot.tenant)
+            known = _baseline(options.baseline, snapshot.tenant)
+            live, stats = snapshot, Stats()
         else:
             assert options.tenant is not None, "a check reads a snapshot or a tenant"
             tenant = options.tenant.host
             verify_spec_tenant(spec, tenant)
+            known = _baseline(options.baseline, tenant)  # refused before any request
             if not decls and not scope.unmanaged:  # nothing in scope: no request at all
                 live, stats = LiveState((), tenant=tenant, taken_at=now()), Stats()
             else:
@@ -180,8 +182,8 @@ def run_check(options: CheckOptions) -> Report:
         return _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds)
 
 
-def _baseline(path: str | None) -> tuple[str, Any] | None:
-    """The baseline report as (path, document), read before any request (exit 2 if unreadable)."""
+def _baseline(path: str | None, tenant: str | None) -> frozenset[str] | None:
+    """The fingerprints of the baseline report's findings (exit 2 when it cannot serve)."""
     if path is None:
         return None
     try:
@@ -190,7 +192,7 @@ def _baseline(path: str | None) -> tuple[str, Any] | None:
         raise UsageError(f"--baseline {path}: cannot read file: {exc.strerror}") from None
     except (ValueError, RecursionError):
         raise UsageError(f"--baseline {path}: not a JSON document") from None
-    return path, document
+    return baseline_fingerprints(document, tenant, path)
 
 
 def run_demo(orgs: Sequence[str], on_event: Callable[[RequestEvent], None] | None) -> Report:
@@ -349,7 +351,7 @@ def compare(
     scope: Scope,
     *,
     from_snapshot: bool = False,
-    known: tuple[str, Any] | None = None,
+    known: frozenset[str] | None = None,
     today: date | None = None,
 ) -> Report:
     """The declarations matched once with the live state, the findings with their fingerprints,
@@ -359,7 +361,7 @@ def compare(
         results, spec.exceptions, today or datetime.now(UTC).date(), partial=scope.partial
     )
     if known is not None:
-        results = mark_known(results, baseline_fingerprints(known[1], live.tenant, known[0]))
+        results = mark_known(results, known)
     report = build_report(
         spec,
         results,
