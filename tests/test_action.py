@@ -3,6 +3,7 @@ environment: a real install from this checkout, then checks of the example spec 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -33,7 +34,11 @@ def _expand(value: str, inputs: dict[str, str], steps: dict[str, dict[str, str]]
 
 
 def run_step(
-    step_id: str, inputs: dict[str, str], steps: dict[str, dict[str, str]], home: Path
+    step_id: str,
+    inputs: dict[str, str],
+    steps: dict[str, dict[str, str]],
+    home: Path,
+    event: dict[str, str] | None = None,  # more of the runner's environment, e.g. GITHUB_BASE_REF
 ) -> tuple[int, str, dict[str, str], str]:
     step = _step(step_id)
     output, summary = home / f"output-{step_id}", home / "summary.md"
@@ -50,6 +55,7 @@ def run_step(
         "GITHUB_WORKSPACE": str(ROOT),
         "GITHUB_ACTION_PATH": str(ROOT),
         "RUNNER_TEMP": str(home / "runner-temp"),
+        **(event or {}),
         **{k: _expand(str(v), inputs, steps) for k, v in step.get("env", {}).items()},
     }
     done = subprocess.run(
@@ -122,3 +128,45 @@ def test_an_invalid_spec_fails_with_exit_code_2(
     assert outputs["exit-code"] == "2"
     assert outputs["drift"] == "false"
     assert "examples/broken.yaml:4:16:" in log
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+@pytest.mark.parametrize(("changed_from", "base_ref", "checked"), [
+    ("auto", "main", ["hooli"]),  # a pull request: its base branch
+    ("auto", "", None),  # not a pull request: everything
+    ("origin/main", "", ["hooli"]),
+])
+def test_changed_from_checks_what_the_pull_request_changed(
+    installed: tuple[Path, dict[str, str]], tmp_path: Path, changed_from: str, base_ref: str,
+    checked: list[str] | None,
+) -> None:
+    home, install = installed
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.email", "t@example.com")
+    _git(repo, "config", "user.name", "t")
+    spec = Path(_spec(repo))
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "spec")
+    _git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")  # as actions/checkout leaves it
+    spec.write_text(spec.read_text().replace("display_name: Hooli\n", "display_name: Hooli Inc.\n"))
+    report = tmp_path / "report.json"
+    inputs = {"specs": str(spec), "changed-from": changed_from, "format": "text",
+              "reports": f"json={report}", "args": "--live examples/tenant.json"}
+    event = {"GITHUB_BASE_REF": base_ref} if base_ref else {}
+    code, log, outputs, _ = run_step("run", inputs, {"install": install}, home, event)
+    assert code == 1, log
+    assert outputs["drift"] == "true"
+    document = json.loads(report.read_text())
+    names = [o["name"] for o in document["organizations"]]
+    if checked is None:
+        assert document["scope"]["changed_from"] is None
+        assert len(names) == 5
+    else:
+        assert names == checked
+        assert document["scope"]["changed_from"] == "origin/main"
+        assert "(changed since origin/main)" in log
