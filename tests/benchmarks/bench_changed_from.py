@@ -61,24 +61,30 @@ def run(orgs: int, changed: int, workdir: Path) -> str:
     step = max(1, orgs // changed)
     touched = [org_name(i) for i in range(3, orgs, step)][:changed]
     for name in touched:  # a pull request edits these declarations' display names
-        marker = f"  - name: {name}\n    display_name: \""
+        marker = f'  - name: {name}\n    display_name: "'
         assert marker in text, name
         text = text.replace(marker, marker + "PR ", 1)
     spec.write_text(text, encoding="utf-8")
 
     app = create_app(make_tenant(orgs), ENTERPRISE)
     with running_server(app) as url:
-        tenant = pipeline.Tenant(domain=url, env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
-                                 options=ClientOptions(concurrency=CONCURRENCY))
-        options = pipeline.CheckOptions(specs=(str(spec),), env={}, tenant=tenant, changed_from="main")
+        tenant = pipeline.Tenant(
+            domain=url,
+            env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
+            options=ClientOptions(concurrency=CONCURRENCY),
+        )
+        options = pipeline.CheckOptions(
+            specs=(str(spec),), env={}, tenant=tenant, changed_from="main"
+        )
         start = time.perf_counter()
         report = pipeline.run_check(options)
         seconds = time.perf_counter() - start
     requests = app.stats.snapshot().total
     assert report.failure is None, report.failure
     assert [o.name for o in report.organizations] == touched, report.organizations
-    enterprise = Scenario("enterprise", orgs, global_bucket=ENTERPRISE.global_bucket,
-                          buckets=ENTERPRISE.buckets)
+    enterprise = Scenario(
+        "enterprise", orgs, global_bucket=ENTERPRISE.global_bucket, buckets=ENTERPRISE.buckets
+    )
     full = minimal_plan(orgs, orgs)
     pr = minimal_plan(changed, orgs)
     full_bound = bound_seconds(enterprise, full)
@@ -86,10 +92,14 @@ def run(orgs: int, changed: int, workdir: Path) -> str:
     rows = [
         "| check | organizations read | requests | wall s | bound s |",
         "|---|---:|---:|---:|---:|",
-        f"| `--changed-from main` ({changed} changed) | {len(report.organizations)} | {requests} "
-        f"| {seconds:.2f} | {pr_bound:.2f} |",
-        f"| full check (planned, not run) | {orgs} | {full.total} | ~{full_bound:.0f} (bound) "
-        f"| {full_bound:.0f} |",
+        (
+            f"| `--changed-from main` ({changed} changed) | {len(report.organizations)} | {requests} "
+            f"| {seconds:.2f} | {pr_bound:.2f} |"
+        ),
+        (
+            f"| full check (planned, not run) | {orgs} | {full.total} | ~{full_bound:.0f} (bound) "
+            f"| {full_bound:.0f} |"
+        ),
     ]
     ratio = full_bound / seconds if seconds else float("inf")
     return "\n".join(rows) + (
