@@ -21,6 +21,7 @@ _EXIT_ON: dict[int, int] = {SIGINT: 130, SIGTERM: 128 + SIGTERM}  # ExitCode.INT
 _received: list[int] = []  # the signals received during the current `main`, first one first
 _running: list[str] = []  # the command `main` runs; empty before it starts and once it returns
 _unwinding: list[int] = []  # the signal raised as an exception, while it unwinds the command
+_unraisable_hooks = [sys.unraisablehook]  # the hook `main` replaced, for everything else
 
 
 def _on_signal(signum: int, frame: object) -> None:
@@ -58,7 +59,7 @@ def _on_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
         again.daemon = True
         again.start()
         return
-    sys.__unraisablehook__(unraisable)
+    _unraisable_hooks[-1](unraisable)
 
 
 def _is_entry_point() -> bool:
@@ -101,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(argv)  # signals can only be handled in the main thread
     previous = {sig: signal.signal(sig, _on_signal) for sig in _EXIT_ON}
     previous_hook, sys.unraisablehook = sys.unraisablehook, _on_unraisable
+    if previous_hook is not _on_unraisable:
+        _unraisable_hooks[-1] = previous_hook
     _received.clear()
     _unwinding.clear()
     try:

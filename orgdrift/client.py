@@ -14,7 +14,8 @@ import itertools
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import quote, urlencode
@@ -217,20 +218,24 @@ class ManagementClient:
         """`GET /organizations/{id}`; None when the API says it does not exist (its JSON 404)."""
         path = f"/organizations/{quote(org_id, safe='')}"
         data = await self._get_json(path, None, "organization_by_id", none_on_404=True)
-        return None if data is None else _organization(data, "id", org_id)
+        with _naming(path, None):
+            return None if data is None else _organization(data, "id", org_id)
 
     async def get_organization_by_name(self, name: str) -> RawObject | None:
         """`GET /organizations/name/{name}`; None when the API says no such name (its JSON 404)."""
         path = f"/organizations/name/{quote(name, safe='')}"
         data = await self._get_json(path, None, "organization_by_name", none_on_404=True)
-        return None if data is None else _organization(data, "name", name)
+        with _naming(path, None):
+            return None if data is None else _organization(data, "name", name)
 
     async def iter_organization_pages(self) -> AsyncIterator[list[RawObject]]:
         """Every organization, 100 per request, by checkpoint (`take`/`from`): no 1000 ceiling."""
         pager = CheckpointPager()
         while (params := pager.params()) is not None:
             data = await self._get_json("/organizations", params, "organizations")
-            yield pager.feed(data)
+            with _naming("/organizations", params):
+                page = pager.feed(data)
+            yield page
 
     async def organization_page(
         self, page: int, per_page: int = ORGANIZATIONS_PAGE_SIZE
@@ -242,7 +247,8 @@ class ManagementClient:
         """
         params = {"page": str(page), "per_page": str(per_page), "include_totals": "true"}
         data = await self._get_json("/organizations", params, "organizations")
-        return decode_offset_page(data, page, per_page)
+        with _naming("/organizations", params):
+            return decode_offset_page(data, page, per_page)
 
     async def list_enabled_connections(self, org_id: str) -> list[RawObject]:
         """Every enabled connection of `org_id`, verbatim, 100 per request.
@@ -254,7 +260,8 @@ class ManagementClient:
         path = f"/organizations/{quote(org_id, safe='')}/enabled_connections"
         while (params := pager.params()) is not None:
             data = await self._get_json(path, params, "enabled_connections")
-            pager.feed(data)
+            with _naming(path, params):
+                pager.feed(data)
         return pager.items
 
     # --- plumbing -----------------------------------------------------------------------------
@@ -516,6 +523,15 @@ def _reason(error: Exception, redact: Redactor) -> str:
     no part of a credential survives the cut."""
     text = redact(" ".join(str(error).split()))[:160]
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+@contextmanager
+def _naming(path: str, params: Mapping[str, str] | None) -> Iterator[None]:
+    """A ProtocolError about a decoded body names the request that got it."""
+    try:
+        yield
+    except ProtocolError as exc:
+        raise ProtocolError(f"GET {_shown(API_PREFIX + path, params)}: {exc.message}") from None
 
 
 def _shown(path: str, params: Mapping[str, str] | None) -> str:

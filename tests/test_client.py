@@ -689,3 +689,14 @@ def test_max_rps_applies_to_every_request() -> None:
     starts = run.client.pacer.starts
     assert len(starts) == 10
     assert starts[-1] - starts[0] >= 9 / 2.0
+
+
+def test_a_field_of_the_wrong_type_is_exit_3_naming_the_request() -> None:
+    body = {"organizations": [{"id": "org_a", "name": 123}], "start": 0, "limit": 100, "total": 1}
+    with pytest.raises(ProtocolError) as info:
+        run_client(sequence(respond(200, body)), lambda c: c.organization_page(0))
+    assert info.value.message == (
+        "GET /api/v2/organizations?page=0&per_page=100&include_totals=true: "
+        "organizations[0]: the organization has no string 'name'"
+    )
+    assert info.value.exit_code == 3
