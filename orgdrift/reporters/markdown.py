@@ -9,6 +9,7 @@ from orgdrift.models import Finding, Report, Severity, Status
 from orgdrift.reporters._common import (
     Counts,
     RenderOptions,
+    basis_phrase,
     compact_json,
     ordered_findings,
     plural,
@@ -143,6 +144,8 @@ class MarkdownReporter:
             blocks.append(_banner(report))
         else:
             blocks.append([_context(report)])
+            if report.basis is not None:
+                blocks.append([cell(basis_phrase(report.basis)) + "."])
         if report.failure is not None and report.failure.problems:
             blocks.append(_problems_table(report))
         elif report.findings:
