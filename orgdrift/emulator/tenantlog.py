@@ -19,13 +19,16 @@ LOG_ID_DIGITS = 56
 
 
 @dataclass(frozen=True, slots=True)
-class _Stored:
-    entry: Mapping[str, Any]
+class _Pending:
+    entry: Mapping[str, Any]  # with its `date` (the write's time), without a log id yet
     visible_at: float  # clock seconds
 
 
 class TenantLog:
-    """Append-only log; reads see the entries visible at `clock()` and still retained."""
+    """The tenant log. A write's entry is ingested (given its log id, so ids ascend in
+    ingestion order, as in Auth0) only once the delay has passed: an entry that shows up late
+    is newer than every entry shown before it, and a checkpoint never skips it. Reads see the
+    ingested entries still retained."""
 
     def __init__(
         self,
@@ -37,33 +40,37 @@ class TenantLog:
         self._clock = clock
         self._delay = max(delay_ms, 0.0) / 1000.0
         self._retention = retention
-        self._entries: list[_Stored] = []  # log_id order
+        self._pending: list[_Pending] = []  # in write order
+        self._entries: list[Mapping[str, Any]] = []  # ingested, log_id order
         self._sequence = 0
         self._last_stamp = ""
 
-    def append(self, entry: Mapping[str, Any]) -> dict[str, Any]:
-        """Store `entry` with a new log id and date; returns the stored entry."""
+    def append(self, entry: Mapping[str, Any]) -> None:
+        """Record `entry` (dated now); it is ingested once the log delay has passed."""
         now = self._clock()
         moment = datetime.fromtimestamp(now, UTC)
-        # Digits 4-20 read as the ingestion time (UTC); ids ascend in ingestion order.
-        stamp = max(moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}",
-                    self._last_stamp)
-        self._last_stamp = stamp
-        self._sequence += 1
-        tail = str(self._sequence).zfill(LOG_ID_DIGITS - 3 - len(stamp))
-        stored = {
-            "log_id": f"900{stamp}{tail}",
-            "date": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z",
-            **entry,
-        }
-        self._entries.append(_Stored(stored, now + self._delay))
+        date = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        self._pending.append(_Pending({"date": date, **entry}, now + self._delay))
+        self._ingest()
+
+    def _ingest(self) -> None:
+        now = self._clock()
+        while self._pending and self._pending[0].visible_at <= now:
+            pending = self._pending.pop(0)
+            moment = datetime.fromtimestamp(max(now, pending.visible_at), UTC)
+            # Digits 4-20 read as the ingestion time (UTC); ids ascend in ingestion order.
+            stamp = max(moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}",
+                        self._last_stamp)
+            self._last_stamp = stamp
+            self._sequence += 1
+            tail = str(self._sequence).zfill(LOG_ID_DIGITS - 3 - len(stamp))
+            self._entries.append({"log_id": f"900{stamp}{tail}", **pending.entry})
         if self._retention is not None and len(self._entries) > self._retention:
             del self._entries[: len(self._entries) - self._retention]
-        return stored
 
     def visible(self) -> list[Mapping[str, Any]]:
-        now = self._clock()
-        return [s.entry for s in self._entries if s.visible_at <= now]
+        self._ingest()
+        return list(self._entries)
 
     def by_id(self, log_id: str) -> Mapping[str, Any] | None:
         return next((e for e in self.visible() if e["log_id"] == log_id), None)

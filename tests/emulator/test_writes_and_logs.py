@@ -179,6 +179,23 @@ def test_log_delay_hides_entries_until_it_passes() -> None:
     assert [e["type"] for e in all_logs(app)] == ["seccft", "sapi"]
 
 
+def test_a_late_entry_gets_an_id_newer_than_every_entry_shown_before_it() -> None:
+    """Ids are given at ingestion: a checkpoint taken while an entry was still hidden does
+    not skip it once it shows up."""
+    clock = FakeClock()
+    app = writer_app(count=1, clock=clock, log_delay_ms=5000)
+    clock.advance(6)  # the seed entry shows up
+    send(app, "PATCH", f"{ORGS}/{org_id(0)}", {"display_name": "late"})
+    checkpoint = all_logs(app)[-1]["log_id"]  # the newest shown: the seed, not the PATCH
+    clock.advance(6)
+    after = get(app, f"{LOGS}?from={checkpoint}&take=100").json()
+    assert [e["type"] for e in after] == ["sapi"]
+    assert after[0]["log_id"] > checkpoint
+    # Dated at the write; digits 4-20 of its id read as the (later) ingestion time.
+    written = "".join(ch for ch in after[0]["date"] if ch.isdigit())
+    assert written < after[0]["log_id"][3:20]
+
+
 def test_emulator_options_for_logs() -> None:
     config = config_from_options(scopes=ALL_SCOPES, log_delay_ms=250, log_retention=10)
     assert (config.log_delay_ms, config.log_retention) == (250, 10)
