@@ -6,6 +6,7 @@ report (or exit 3 with --no-full-fallback)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from .incremental_support import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEC = str(ROOT / "examples" / "orgs.yaml")
+SPEC = "examples/orgs.yaml"  # relative: the tests run from the repository root
 TENANT = ROOT / "examples" / "tenant.json"
 GLOBEX = "org_Gl0bexN5kW8dYc3H"
 ACME = "org_Ac7mEq2LxT9pRz4K"
@@ -56,8 +57,10 @@ class Tenant:
 
 def serve(monkeypatch: pytest.MonkeyPatch, scopes: frozenset[str] = ALL_SCOPES,
           state_file: Path = TENANT, **config: Any) -> Iterator[Tenant]:
-    for name in ("AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "AUTH0_AUDIENCE", "GITHUB_ACTIONS"):
+    for name in ("AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "AUTH0_AUDIENCE", "GITHUB_ACTIONS",
+                 "NO_COLOR"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(ROOT)
     app = create_app(load_snapshot(str(state_file)), EmulatorConfig(tokens={DEFAULT_TOKEN: scopes},
                                                                  **config))
     with running_server(app) as url:
@@ -286,3 +289,52 @@ def test_usage_errors_before_any_request(
     err = capsys.readouterr().err
     assert "is an input of this run" in err
     assert tenant.app.stats.total == served
+
+
+def test_check_write_snapshot_alone_records_a_checkpoint_for_the_next_since(
+    tenant: Tenant, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, full, err = run(capsys, "--write-snapshot", str(tmp_path / "s.json"))
+    assert code == 1 and "basis" not in full and err == ""
+    document = json.loads((tmp_path / "s.json").read_text())
+    assert document["log_checkpoint"] == tenant.app.log.visible()[-1]["log_id"]
+    tenant.write("PATCH", f"/organizations/{GLOBEX}", {"display_name": "Globex Corporation"})
+    code, report, _ = run(capsys, "--since", str(tmp_path / "s.json"))
+    _, after, _ = run(capsys)
+    assert verdict(report) == verdict(after) != verdict(full)
+    assert report["basis"]["reread"] == [GLOBEX]
+
+
+def test_emulator_command_takes_the_log_options() -> None:
+    from orgdrift.cli import _parser
+
+    args = _parser().parse_args(
+        ["emulator", "--state", "t.json", "--log-delay-ms", "1500", "--log-retention", "100"]
+    )
+    assert (args.log_delay_ms, args.log_retention) == (1500.0, 100)
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["emulator", "--state", "t.json", "--log-retention", "0"])
+
+
+def test_goldens_of_an_incremental_check(
+    tenant: Tenant, tmp_path: Path, capsys: pytest.CaptureFixture[str], golden: Any
+) -> None:
+    snapshot(capsys, tmp_path / "s.json")
+    tenant.write("PATCH", f"/organizations/{GLOBEX}", {"display_name": "Globex Corporation"})
+    tenant.app.log_event("s", "Success Login")
+    since = str(tmp_path / "s.json")
+    outputs = {}
+    for fmt in ("text", "markdown", "json"):
+        main(["check", SPEC, "--since", since, "--format", fmt, "--no-progress", "--color", "never"])
+        outputs[fmt] = capsys.readouterr().out
+
+    def stable(text: str) -> str:
+        text = re.sub(r"\b\d{56}\b", "<log_id>", text)
+        text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<time>", text)
+        text = re.sub(r"http://127\.0\.0\.1:\d+", "<loopback>", text)
+        text = re.sub(r"127\.0\.0\.1:\d+", "<loopback>", text)
+        return re.sub(r'("requests"|"retries"|"rate_limited"|"seconds"): [\d.]+', r"\1: 0", text)
+
+    golden("since/drift.txt", stable(outputs["text"]))
+    golden("since/drift.md", stable(outputs["markdown"]))
+    golden("since/drift.json", stable(outputs["json"]))
