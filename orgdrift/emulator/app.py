@@ -456,7 +456,16 @@ class EmulatorApp:
             self._method_route("/api/v2/logs", "GET", "logs", self._logs),
             self._method_route("/api/v2/logs/{log_id}", "GET", "log_by_id", self._log_by_id),
         ]
+        # Other methods on the paths only these routes know: Auth0's JSON 404, as elsewhere
+        # (Starlette would answer a plain-text 405).
+        for path in (f"{orgs}/{{id}}/enabled_connections/{{cid}}", "/api/v2/connections/{cid}",
+                     "/api/v2/logs", "/api/v2/logs/{log_id}"):
+            routes.append(Route(path, self._unknown_method, methods=_ANY_METHOD,
+                                include_in_schema=False))
         self._router.routes[0:0] = routes
+
+    async def _unknown_method(self, request: Request) -> Response:
+        return await self._respond(request, "unknown", None)
 
     def _method_route(self, path: str, method: str, group: str, handler: Handler) -> Route:
         async def endpoint(request: Request) -> Response:

@@ -202,3 +202,12 @@ def test_emulator_options_for_logs() -> None:
     assert config.tokens[DEFAULT_TOKEN] == ALL_SCOPES
     with pytest.raises(Exception, match="log_retention"):
         config_from_options(log_retention=0)
+
+
+def test_other_methods_on_the_new_paths_are_auth0s_json_404() -> None:
+    app = writer_app()
+    for method, url in (("POST", LOGS), ("DELETE", f"{LOGS}/1"), ("GET", "/api/v2/connections/c"),
+                        ("GET", f"{ORGS}/{org_id(0)}/enabled_connections/c")):
+        response = send(app, method, url)
+        assert response.status_code == 404, (method, url)
+        assert response.json()["error"] == "Not Found"
