@@ -17,7 +17,14 @@ import pytest
 
 from orgdrift import __version__
 from orgdrift.cli import main
-from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app, running_server
+from orgdrift.emulator import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_TOKEN,
+    EmulatorConfig,
+    create_app,
+    running_server,
+)
 from orgdrift.emulator.app import EmulatorApp
 from orgdrift.emulator.config import ALL_SCOPES, READ_SCOPES
 from orgdrift.emulator.tenantlog import sapi_entry
@@ -338,3 +345,17 @@ def test_goldens_of_an_incremental_check(
     golden("since/drift.txt", stable(outputs["text"]))
     golden("since/drift.md", stable(outputs["markdown"]))
     golden("since/drift.json", stable(outputs["json"]))
+
+
+def test_a_granted_scope_list_without_read_logs_costs_no_log_request(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Client credentials: the token response lists the scopes, so no request is wasted."""
+    for tenant in serve(monkeypatch, READ_SCOPES, clients={DEFAULT_CLIENT_ID: (DEFAULT_CLIENT_SECRET, READ_SCOPES)}):
+        monkeypatch.delenv("AUTH0_API_TOKEN")
+        monkeypatch.setenv("AUTH0_CLIENT_ID", DEFAULT_CLIENT_ID)
+        monkeypatch.setenv("AUTH0_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+        err = snapshot(capsys, tmp_path / "s.json")
+        assert err.count("\n") == 1
+        assert "the token lacks read:logs, so the snapshot has no log checkpoint" in err
+        assert "logs" not in tenant.app.stats.requests
