@@ -91,7 +91,7 @@ from orgdrift.files import STDOUT, check_targets, write_atomic
 if TYPE_CHECKING:
     from orgdrift import pipeline
     from orgdrift.client import RequestEvent
-    from orgdrift.models import Report
+    from orgdrift.models import LiveState, Report
 
 Command = Callable[[argparse.Namespace], ExitCode]
 
@@ -190,7 +190,8 @@ def _cmd_validate(args: argparse.Namespace) -> ExitCode:
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
     from orgdrift import pipeline
 
-    output = _output(args, inputs=[*args.spec, args.live or "", args.baseline or ""])
+    output = _output(args, inputs=[*args.spec, args.live or "", args.since or "", args.baseline or ""])
+    written = _incremental_options(args, output)
     with _progress(args) as progress:
         options = pipeline.CheckOptions(
             specs=tuple(args.spec),
@@ -201,9 +202,46 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
             progress=progress,
             changed_from=args.changed_from,
             baseline=args.baseline,
+            since=args.since,
+            full_fallback=not args.no_full_fallback,
+            on_snapshot=(lambda state, why: written.append((state, why)))
+            if args.write_snapshot else None,
         )
         report = pipeline.run_check(options)
+    _incremental_outcome(args, report, written)
     return _emit(report, output)
+
+
+def _incremental_options(
+    args: argparse.Namespace, output: _Output
+) -> list[tuple[LiveState, str | None]]:
+    """Check --since / --write-snapshot / --no-full-fallback before any request; the list the
+    pipeline hands the new snapshot to."""
+    if args.live and (args.since or args.write_snapshot):
+        raise UsageError("--live compares with a saved snapshot: no --since or --write-snapshot")
+    if args.no_full_fallback and not args.since:
+        raise UsageError("--no-full-fallback needs --since")
+    if args.write_snapshot:
+        targets = [args.write_snapshot, *(path for _, path in output.reports)]
+        check_targets(targets, inputs=[*args.spec, args.since or ""])
+    return []
+
+
+def _incremental_outcome(
+    args: argparse.Namespace,
+    report: Report,
+    written: list[tuple[LiveState, str | None]],
+) -> None:
+    """Say on stderr when --since fell back to a full read, and write --write-snapshot."""
+    from orgdrift.snapshot import dump_snapshot
+
+    if report.basis is not None and report.basis.full_read_because is not None:
+        _err(f"orgdrift: full read instead of incremental: {report.basis.full_read_because}")
+    if written and report.verdict:
+        state, why_none = written[-1]
+        if why_none is not None:
+            _err(f"orgdrift: note: {why_none}")
+        write_atomic(args.write_snapshot, dump_snapshot(state))
 
 
 def _cmd_snapshot(args: argparse.Namespace) -> ExitCode:
@@ -214,7 +252,9 @@ def _cmd_snapshot(args: argparse.Namespace) -> ExitCode:
     with _progress(args) as progress:
         specs = () if args.all else tuple(args.spec)
         options = pipeline.ReadOptions(_tenant(args), specs, tuple(args.org), progress)
-        live, stats = pipeline.run_snapshot(options)
+        live, stats, why_none = pipeline.read_snapshot_with_checkpoint(options)
+    if why_none is not None and specs:
+        _err(f"orgdrift: note: {why_none}")
     _write(args.output, dump_snapshot(live))
     _note(args, f"orgdrift: wrote {len(live.organizations)} organizations to {args.output} "
                 f"({stats.requests} requests, {stats.seconds:.1f} s)")
@@ -246,6 +286,7 @@ def _cmd_demo(args: argparse.Namespace) -> ExitCode:
 
 def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
     from orgdrift.emulator import config_from_options, create_app, serve
+    from orgdrift.emulator.config import ALL_SCOPES
     from orgdrift.snapshot import load_snapshot
 
     state = load_snapshot(args.state)
@@ -255,6 +296,9 @@ def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
         burst=args.burst,
         latency_ms=args.latency_ms,
         fail_rate=args.fail_rate,
+        scopes=ALL_SCOPES,
+        log_delay_ms=args.log_delay_ms,
+        log_retention=args.log_retention,
     )
     app = create_app(state, config)
 
@@ -522,6 +566,15 @@ def _parser() -> argparse.ArgumentParser:
                        "fail; new ones do")
     _add_common(check)
     _add_output_options(check)
+    check.add_argument("--since", metavar="SNAPSHOT",
+                       help="incremental: read the tenant logs since this snapshot's checkpoint "
+                       "and re-read only what they touched (a full read when that cannot be "
+                       "proven; needs read:logs)")
+    check.add_argument("--write-snapshot", metavar="FILE",
+                       help="write the live state read (with a log checkpoint) for the next "
+                       "--since")
+    check.add_argument("--no-full-fallback", action="store_true",
+                       help="with --since: exit 3 instead of falling back to a full read")
     check.set_defaults(command=_cmd_check)
 
     snapshot = sub.add_parser(
@@ -581,5 +634,10 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--burst", type=_positive_int, default=None, help="global bucket size")
     emulator.add_argument("--latency-ms", type=float, default=0.0, help="added latency per request")
     emulator.add_argument("--fail-rate", type=float, default=0.0, help="share of requests given a 5xx")
+    emulator.add_argument("--log-delay-ms", type=float, default=0.0, metavar="MS",
+                          help="tenant log entries become visible only MS ms after the write")
+    emulator.add_argument("--log-retention", type=_positive_int, default=None, metavar="N",
+                          help="keep only the newest N tenant log entries (GET /logs/{id} of "
+                          "an older one: 404)")
     emulator.set_defaults(command=_cmd_emulator)
     return parser

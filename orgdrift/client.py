@@ -264,6 +264,52 @@ class ManagementClient:
                 pager.feed(data)
         return pager.items
 
+    # --- the tenant log (incremental audits, design.md section 11) ---------------------------
+
+    async def granted_scopes(self) -> frozenset[str] | None:
+        """The token's scopes when known (a JWT or a client-credentials grant), else None."""
+        return await self._tokens.scopes()
+
+    async def newest_log_id(self) -> str | None:
+        """The newest log id the tenant shows (None: an empty log). Search mode sorts by date,
+        and log_id order is not date order, so the highest id of the ten newest by date is
+        taken: an id at most as new as the real newest, so the next read sees at least
+        everything after it (auth0-api.md section 11)."""
+        params = {"sort": "date:-1", "per_page": "10", "page": "0"}
+        data = await self._get_json("/logs", params, "logs")
+        if not isinstance(data, list):
+            raise ProtocolError("GET /api/v2/logs answered something other than a list")
+        ids = [e.get("log_id") for e in data if isinstance(e, dict)]
+        if any(not isinstance(i, str) or not i for i in ids) or len(ids) != len(data):
+            raise ProtocolError("GET /api/v2/logs answered an entry without a log_id")
+        return max((str(i) for i in ids), default=None)
+
+    async def log_retained(self, log_id: str) -> bool:
+        """`GET /logs/{id}`: whether the tenant still has that entry (its JSON 404: no)."""
+        path = f"/logs/{quote(log_id, safe='')}"
+        return await self._get_json(path, None, "log_by_id", none_on_404=True) is not None
+
+    async def iter_log_pages(self, checkpoint: str) -> AsyncIterator[list[RawObject]]:
+        """The entries after `checkpoint`, 100 per request (checkpoint mode, log_id order),
+        until an empty page. Ids must ascend past the checkpoint: anything else would loop or
+        skip, so it is a ProtocolError."""
+        last = checkpoint
+        while True:
+            params = {"from": last, "take": "100"}
+            data = await self._get_json("/logs", params, "logs")
+            if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
+                raise ProtocolError("GET /api/v2/logs answered something other than a list")
+            if not data:
+                return
+            for entry in data:
+                log_id = entry.get("log_id")
+                if not isinstance(log_id, str) or (len(log_id), log_id) <= (len(last), last):
+                    raise ProtocolError(
+                        f"GET /api/v2/logs?from={last} answered log id {log_id!r}, not newer"
+                    )
+                last = log_id
+            yield data
+
     # --- plumbing -----------------------------------------------------------------------------
 
     async def _get_json(

@@ -143,3 +143,7 @@ class DeadlineExceeded(LiveStateError):
 
 class IncompleteSnapshotError(LiveStateError):
     """A saved snapshot lacks data the spec needs (e.g. unmanaged checks on a partial listing)."""
+
+
+class IncrementalUnavailable(LiveStateError):
+    """`check --since --no-full-fallback` when the logs cannot show what changed (exit 3)."""

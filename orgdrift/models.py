@@ -132,6 +132,8 @@ class LiveState:
     taken_at: str | None = None
     complete: bool = False  # True when `organizations` lists every organization of the tenant
     log_checkpoint: str | None = None  # the newest tenant log id when the read began
+    spec_sha256: tuple[str, ...] | None = None  # the spec files read for, sorted (None: no spec)
+    tool_version: str | None = None  # the orgdrift that read it
 
 
 # --- findings and the report ---------------------------------------------------------------
@@ -281,6 +283,23 @@ class Scope:
 
 
 @dataclass(frozen=True, slots=True)
+class Basis:
+    """What an incremental check (`check --since`) rests on (design.md section 11)."""
+
+    snapshot_taken_at: str | None  # the --since snapshot's time
+    log_from: str | None  # its checkpoint: the logs read start after this id
+    log_to: str | None  # the newest entry read (None: none)
+    entries: int  # log entries read
+    reread: tuple[str, ...]  # organization ids re-read because the logs touched them
+    looked_up: int = 0  # declared organizations absent from the snapshot, looked up
+    full_read_because: str | None = None  # set when it fell back to a full read
+
+    @property
+    def full_read(self) -> bool:
+        return self.full_read_because is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     tool_version: str
     tenant: str | None
@@ -292,6 +311,7 @@ class Report:
     scope: Scope = field(default_factory=Scope)
     failure: Failure | None = None
     warnings: tuple[Problem, ...] = ()  # about the spec itself: exceptions unused or expiring
+    basis: Basis | None = None  # set by `check --since`
 
     @property
     def findings(self) -> tuple[Finding, ...]:

@@ -47,6 +47,7 @@ from orgdrift.errors import (
 from orgdrift.fetch import Progress, fetch_everything, fetch_live
 from orgdrift.models import (
     CONNECTION_FLAGS,
+    Basis,
     Failure,
     LiveOrganization,
     LiveState,
@@ -58,6 +59,7 @@ from orgdrift.models import (
     SpecFile,
     Stats,
 )
+from orgdrift.since import Checkpoint, continuity_problem, read_since, read_with_checkpoint
 from orgdrift.snapshot import load_snapshot
 from orgdrift.spec import load_spec_bytes, load_spec_groups, load_specs
 
@@ -102,6 +104,12 @@ class CheckOptions:
     changed_from: str | None = None  # --changed-from GIT_REF: only declarations changed since
     baseline: str | None = None  # --baseline REPORT.json: its findings are known, not failing
     today: date | None = None  # when exceptions expire against (default: today, UTC)
+    # Incremental audits (design.md section 11): --since SNAPSHOT reads the logs since its
+    # checkpoint; --write-snapshot hands the new snapshot (and why it has no checkpoint, if so)
+    # to `on_snapshot`; --no-full-fallback makes a needed full read exit 3.
+    since: str | None = None
+    full_fallback: bool = True
+    on_snapshot: Callable[[LiveState, str | None], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,11 +161,18 @@ def run_check(options: CheckOptions) -> Report:
             unmanaged=checks_unmanaged(spec, options.orgs),
             changes=changes.reason if changes else None,
         )
+        basis = None
         if options.snapshot is not None:
             snapshot = load_snapshot(options.snapshot)
             verify_spec_tenant(spec, snapshot.tenant)
             known = _baseline(options.baseline, snapshot.tenant)
             live, stats = snapshot, Stats()
+        elif options.since is not None or options.on_snapshot is not None:
+            assert options.tenant is not None, "an incremental check reads a tenant"
+            tenant = options.tenant.host
+            verify_spec_tenant(spec, tenant)
+            known = _baseline(options.baseline, tenant)  # refused before any request
+            live, stats, basis = read_incremental(options, options.tenant, spec, decls, scope)
         else:
             assert options.tenant is not None, "a check reads a snapshot or a tenant"
             tenant = options.tenant.host
@@ -167,7 +182,7 @@ def run_check(options: CheckOptions) -> Report:
                 live, stats = LiveState((), tenant=tenant, taken_at=now()), Stats()
             else:
                 live, stats = read_declared(options.tenant, decls, scope.unmanaged, options.progress)
-        return compare(
+        report = compare(
             spec,
             decls,
             live,
@@ -177,6 +192,7 @@ def run_check(options: CheckOptions) -> Report:
             known=known,
             today=options.today,
         )
+        return report if basis is None else replace(report, basis=basis)
     except (UsageError, LiveStateError) as exc:
         seconds = time.monotonic() - started
         return _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds)
@@ -337,6 +353,63 @@ def read_everything(
 
     state, stats = _run_read(tenant, work)
     return _stamped(state), stats
+
+
+def read_incremental(
+    options: CheckOptions, tenant: Tenant, spec: Spec, decls: Sequence[OrgDecl], scope: Scope
+) -> tuple[LiveState, Stats, Basis | None]:
+    """`check --since` (the logs since the snapshot, then only what they touched; or a full
+    read saying why) and `check --write-snapshot` (a full read, the log checkpoint first).
+    The new snapshot goes to `options.on_snapshot`."""
+    hashes = tuple(sorted(f.sha256 for f in spec.files))
+    previous = load_snapshot(options.since) if options.since is not None else None
+
+    async def work(client: ManagementClient) -> tuple[LiveState, Checkpoint, Basis | None]:
+        if previous is None:
+            state, checkpoint = await read_with_checkpoint(
+                client, decls, list_all=scope.unmanaged, tenant=tenant.host,
+                progress=options.progress,
+            )
+            return state, checkpoint, None
+        problem = continuity_problem(
+            previous, spec_sha256=hashes, tool_version=__version__, tenant=tenant.host,
+            unmanaged=scope.unmanaged,
+        )
+        done = await read_since(
+            client, previous, decls, list_all=scope.unmanaged, tenant=tenant.host,
+            progress=options.progress, problem=problem, full_fallback=options.full_fallback,
+        )
+        return done.state, done.checkpoint, done.basis
+
+    (state, checkpoint, basis), stats = _run_read(tenant, work)
+    state = replace(_stamped(state), spec_sha256=hashes, tool_version=__version__)
+    if options.on_snapshot is not None:
+        options.on_snapshot(state, checkpoint.why_none)
+    return state, stats, basis
+
+
+def read_snapshot_with_checkpoint(options: ReadOptions) -> tuple[LiveState, Stats, str | None]:
+    """`snapshot`: `run_snapshot` with the log checkpoint read first, and the spec files' sha256
+    and the tool version recorded, so that `check --since` can start from it. The third value
+    says why there is no checkpoint (None when there is one)."""
+    if not options.specs:
+        state, stats = read_everything(options.tenant, options.orgs, options.progress)
+        return replace(state, tool_version=__version__), stats, "a snapshot of every organization (no spec) has no log checkpoint"
+    spec = load_specs(options.specs, options.tenant.env)
+    verify_spec_tenant(spec, options.tenant.host)
+    decls = select(spec, options.orgs)
+    unmanaged = checks_unmanaged(spec, options.orgs)
+    host = options.tenant.host
+
+    async def work(client: ManagementClient) -> tuple[LiveState, Checkpoint]:
+        return await read_with_checkpoint(
+            client, decls, list_all=unmanaged, tenant=host, progress=options.progress
+        )
+
+    (state, checkpoint), stats = _run_read(options.tenant, work)
+    hashes = tuple(sorted(f.sha256 for f in spec.files))
+    state = replace(_stamped(state), spec_sha256=hashes, tool_version=__version__)
+    return state, stats, checkpoint.why_none
 
 
 def _stamped(state: LiveState) -> LiveState:

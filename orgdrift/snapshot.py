@@ -7,7 +7,9 @@
 
 Only `organizations` is required. An organization without `enabled_connections` had its
 connections not read (the emulator serves it with none). `complete` says the list holds every
-organization of the tenant, which unmanaged-organization checks need.
+organization of the tenant, which unmanaged-organization checks need. Optional keys for
+incremental audits: `log_checkpoint` (the newest tenant log id when the read began),
+`spec_sha256` (the sorted sha256 of the spec files it was read for) and `tool_version`.
 """
 
 from __future__ import annotations
@@ -71,6 +73,14 @@ def _problems(path: str, document: Any) -> list[Problem]:
             found.append(problem(f"$.{key}", "must be a string"))
     if not isinstance(document.get("complete", False), bool):
         found.append(problem("$.complete", "must be true or false"))
+    for key in ("log_checkpoint", "tool_version"):
+        if document.get(key) is not None and not isinstance(document[key], str):
+            found.append(problem(f"$.{key}", "must be a string"))
+    hashes = document.get("spec_sha256")
+    if hashes is not None and not (
+        isinstance(hashes, list) and all(isinstance(h, str) for h in hashes)
+    ):
+        found.append(problem("$.spec_sha256", "must be a list of strings"))
     orgs = document.get("organizations")
     if not isinstance(orgs, list):
         return [*found, problem("$.organizations", "must be a list of organizations")]
@@ -123,6 +133,7 @@ def _connection_problems(item: Any) -> list[str]:
 
 
 def _state(document: dict[str, Any]) -> LiveState:
+    hashes = document.get("spec_sha256")
     orgs = []
     for org in document["organizations"]:
         data = {k: v for k, v in org.items() if k != _CONNECTIONS}
@@ -133,6 +144,9 @@ def _state(document: dict[str, Any]) -> LiveState:
         tenant=document.get("tenant"),
         taken_at=document.get("taken_at"),
         complete=bool(document.get("complete", False)),
+        log_checkpoint=document.get("log_checkpoint"),
+        spec_sha256=None if hashes is None else tuple(hashes),
+        tool_version=document.get("tool_version"),
     )
 
 
@@ -149,8 +163,15 @@ def dump_snapshot(state: LiveState) -> str:
         "tenant": state.tenant,
         "taken_at": state.taken_at,
         "complete": state.complete,
-        "organizations": orgs,
     }
+    # Incremental audits (design.md section 11): optional, written only when known.
+    if state.log_checkpoint is not None:
+        document["log_checkpoint"] = state.log_checkpoint
+    if state.spec_sha256 is not None:
+        document["spec_sha256"] = list(state.spec_sha256)
+    if state.tool_version is not None:
+        document["tool_version"] = state.tool_version
+    document["organizations"] = orgs
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

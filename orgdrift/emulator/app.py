@@ -42,6 +42,7 @@ from orgdrift.emulator.faults import (
 )
 from orgdrift.emulator.queries import (
     ENABLED_CONNECTIONS_QUERY,
+    LOGS_QUERY,
     NO_QUERY,
     ORGANIZATIONS_QUERY,
     Param,
@@ -51,7 +52,8 @@ from orgdrift.emulator.queries import (
 )
 from orgdrift.emulator.ratelimit import Quota, RateLimiter
 from orgdrift.emulator.tenant import START_KEY, OrgIndex, decode_cursor, encode_cursor
-from orgdrift.models import LiveState
+from orgdrift.emulator.tenantlog import SEARCH_CAP, TenantLog, other_entry, sapi_entry
+from orgdrift.models import LiveState, RawObject
 
 NOT_FOUND_ORG = "No organization found by that id or name"
 RATE_LIMITED = "Global limit has been reached"
@@ -64,6 +66,20 @@ REQUIRED_SCOPES: Mapping[str, tuple[str, ...]] = {
     "organization_by_id": ("read:organizations", "read:organizations_summary"),
     "organization_by_name": ("read:organizations",),
     "enabled_connections": ("read:organization_connections",),
+}
+
+# The tenant log and the write endpoints that touch organizations and connections
+# (incremental audits, design.md section 11), with the scopes Auth0 requires for them.
+LOG_AND_WRITE_SCOPES: Mapping[str, tuple[str, ...]] = {
+    "logs": ("read:logs",),
+    "log_by_id": ("read:logs",),
+    "organization_create": ("create:organizations",),
+    "organization_update": ("update:organizations",),
+    "organization_delete": ("delete:organizations",),
+    "enabled_connection_create": ("create:organization_connections",),
+    "enabled_connection_update": ("update:organization_connections",),
+    "enabled_connection_delete": ("delete:organization_connections",),
+    "connection_delete": ("delete:connections",),
 }
 
 _HTML_PAGE = (
@@ -224,6 +240,7 @@ class EmulatorApp:
             redirect_slashes=False,
             default=self._not_found,
         )
+        self._init_tenant_log(state)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._router(scope, receive, send)
@@ -313,7 +330,7 @@ class EmulatorApp:
             return error_response(
                 result.status, result.message, result.error_code, attributes=result.with_attributes
             )
-        expected = REQUIRED_SCOPES[group]
+        expected = REQUIRED_SCOPES.get(group) or LOG_AND_WRITE_SCOPES[group]
         if result.isdisjoint(expected):
             message = "Insufficient scope, expected any of: " + ", ".join(expected)
             return error_response(403, message, "insufficient_scope")
@@ -406,6 +423,242 @@ class EmulatorApp:
         page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
         items = list(org.connections[page * per_page : (page + 1) * per_page])
         return _page(items, "enabled_connections", values, len(items), len(org.connections))
+
+    # --- the tenant log and the write endpoints ---------------------------------------------
+
+    def _init_tenant_log(self, state: LiveState) -> None:
+        """The log (seeded with the token exchange that set the tenant up), the connections
+        known to the tenant, and the write and log routes ahead of the read routes (a route
+        that only takes its methods lets the others fall through to the read routes)."""
+        config = self.config
+        self.log = TenantLog(config.clock, delay_ms=config.log_delay_ms,
+                             retention=config.log_retention)
+        self.log.append(other_entry("seccft", "Client Credentials for Access Token", "emulator"))
+        self.connections: dict[str, RawObject] = {}
+        for org in state.organizations:
+            for item in org.connections or ():
+                conn = item.get("connection")
+                if isinstance(item.get("connection_id"), str) and isinstance(conn, dict):
+                    self.connections[item["connection_id"]] = dict(conn)
+        orgs = "/api/v2/organizations"
+        routes = [
+            self._method_route(orgs, "POST", "organization_create", self._create_org),
+            self._method_route(f"{orgs}/{{id}}", "PATCH", "organization_update", self._update_org),
+            self._method_route(f"{orgs}/{{id}}", "DELETE", "organization_delete", self._delete_org),
+            self._method_route(f"{orgs}/{{id}}/enabled_connections", "POST",
+                               "enabled_connection_create", self._add_connection),
+            self._method_route(f"{orgs}/{{id}}/enabled_connections/{{cid}}", "PATCH",
+                               "enabled_connection_update", self._update_connection),
+            self._method_route(f"{orgs}/{{id}}/enabled_connections/{{cid}}", "DELETE",
+                               "enabled_connection_delete", self._remove_connection),
+            self._method_route("/api/v2/connections/{cid}", "DELETE", "connection_delete",
+                               self._delete_connection),
+            self._method_route("/api/v2/logs", "GET", "logs", self._logs),
+            self._method_route("/api/v2/logs/{log_id}", "GET", "log_by_id", self._log_by_id),
+        ]
+        # Other methods on the paths only these routes know: Auth0's JSON 404, as elsewhere
+        # (Starlette would answer a plain-text 405).
+        for path in (f"{orgs}/{{id}}/enabled_connections/{{cid}}", "/api/v2/connections/{cid}",
+                     "/api/v2/logs", "/api/v2/logs/{log_id}"):
+            routes.append(Route(path, self._unknown_method, methods=_ANY_METHOD,
+                                include_in_schema=False))
+        self._router.routes[0:0] = routes
+
+    async def _unknown_method(self, request: Request) -> Response:
+        return await self._respond(request, "unknown", None)
+
+    def _method_route(self, path: str, method: str, group: str, handler: Handler) -> Route:
+        async def endpoint(request: Request) -> Response:
+            return await self._respond(request, group, handler)
+
+        return Route(path, endpoint, methods=[method], include_in_schema=False)
+
+    def log_event(self, kind: str, description: str) -> None:
+        """Append an entry of another type (a login `s`, a failed login `f`...)."""
+        self.log.append(other_entry(kind, description))
+
+    def _logged(self, request: Request, description: str, body: RawObject, status: int,
+                payload: Any) -> Response:
+        response = payload if isinstance(payload, dict) else {}
+        self.log.append(sapi_entry(description=description, method=request.method,
+                                   path=request.url.path, body=body, status=status,
+                                   response=response, client_id="emulator"))
+        if status == 204:
+            return Response(b"", 204)
+        return json_response(status, payload)
+
+    async def _body(self, request: Request) -> RawObject | Response:
+        raw = await request.body()
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError:
+            return error_response(400, "Invalid request payload JSON format", "invalid_body")
+        if not isinstance(data, dict):
+            return error_response(400, "Payload validation error: 'Expected type object'",
+                                  "invalid_body")
+        return data
+
+    def _org_fields(self, data: RawObject, *, creating: bool) -> str | None:
+        allowed = {"name", "display_name", "branding", "metadata"}
+        if creating:
+            allowed.add("enabled_connections")
+        extra = sorted(set(data) - allowed)
+        if extra:
+            return f"Payload validation error: 'Additional properties not allowed: {','.join(extra)}'."
+        if creating and not isinstance(data.get("name"), str):
+            return "Payload validation error: 'Missing required property: name'."
+        if "name" in data and not (isinstance(data["name"], str) and data["name"]):
+            return "Payload validation error: 'Invalid name'."
+        for key in ("branding", "metadata"):
+            if key in data and not isinstance(data[key], dict):
+                return f"Payload validation error: 'Expected type object' on property {key}."
+        return None
+
+    def _connection_item(self, org_id: str, data: RawObject) -> RawObject | Response:
+        conn_id = data.get("connection_id")
+        if not isinstance(conn_id, str) or conn_id not in self.connections:
+            return error_response(404, "No connection found by that id")
+        flags = ("assign_membership_on_login", "is_signup_enabled", "show_as_button")
+        item: dict[str, Any] = {"connection_id": conn_id}
+        item.update({f: data[f] for f in flags if isinstance(data.get(f), bool)})
+        item["connection"] = dict(self.connections[conn_id])
+        return item
+
+    async def _create_org(self, request: Request, fault: Fault | None) -> Response:
+        data = await self._body(request)
+        if isinstance(data, Response):
+            return data
+        problem = self._org_fields(data, creating=True)
+        if problem is not None:
+            return error_response(400, problem, "invalid_body")
+        if self.orgs.by_name(str(data["name"])) is not None:
+            return error_response(409, "An organization with this name already exists.")
+        org_id = "org_" + secrets.token_hex(8)
+        body = {"id": org_id, **{k: v for k, v in data.items() if k != "enabled_connections"}}
+        items = []
+        for entry in data.get("enabled_connections") or []:
+            item = self._connection_item(org_id, entry if isinstance(entry, dict) else {})
+            if isinstance(item, Response):
+                return item
+            items.append(item)
+        created = self.orgs.add(body, items)
+        return self._logged(request, "Create an Organization", data, 201, created.body)
+
+    async def _update_org(self, request: Request, fault: Fault | None) -> Response:
+        org = self.orgs.by_id(request.path_params["id"])
+        data = await self._body(request)
+        if isinstance(data, Response):
+            return data
+        if org is None:
+            return error_response(404, NOT_FOUND_ORG)
+        problem = self._org_fields(data, creating=False)
+        if problem is not None:
+            return error_response(400, problem, "invalid_body")
+        other = self.orgs.by_name(str(data.get("name", org.body.get("name"))))
+        if other is not None and other is not org:
+            return error_response(409, "An organization with this name already exists.")
+        updated = self.orgs.update(org.key[1], {**org.body, **data})
+        return self._logged(request, "Update an Organization", data, 200, updated.body)
+
+    async def _delete_org(self, request: Request, fault: Fault | None) -> Response:
+        org = self.orgs.by_id(request.path_params["id"])
+        if org is None:
+            return error_response(404, NOT_FOUND_ORG)
+        self.orgs.remove(org.key[1])
+        return self._logged(request, "Delete an Organization", {}, 204, {})
+
+    async def _add_connection(self, request: Request, fault: Fault | None) -> Response:
+        org = self.orgs.by_id(request.path_params["id"])
+        data = await self._body(request)
+        if isinstance(data, Response):
+            return data
+        if org is None:
+            return error_response(404, NOT_FOUND_ORG)
+        item = self._connection_item(org.key[1], data)
+        if isinstance(item, Response):
+            return item
+        if any(c.get("connection_id") == item["connection_id"] for c in org.connections):
+            return error_response(409, "The connection is already enabled for the organization.")
+        self.orgs.set_connections(org.key[1], [*org.connections, item])
+        return self._logged(request, "Add connections to an Organization", data, 201, item)
+
+    async def _update_connection(self, request: Request, fault: Fault | None) -> Response:
+        org = self.orgs.by_id(request.path_params["id"])
+        data = await self._body(request)
+        if isinstance(data, Response):
+            return data
+        cid = request.path_params["cid"]
+        current = None if org is None else next(
+            (c for c in org.connections if c.get("connection_id") == cid), None)
+        if org is None or current is None:
+            return error_response(404, "No connection found for that organization")
+        flags = ("assign_membership_on_login", "is_signup_enabled", "show_as_button")
+        if set(data) - set(flags) or any(not isinstance(v, bool) for v in data.values()):
+            return error_response(400, "Payload validation error: 'Invalid flags'.", "invalid_body")
+        item = {**current, **data}
+        self.orgs.set_connections(
+            org.key[1], [item if c is current else c for c in org.connections])
+        return self._logged(request, "Modify an Organizations Connection", data, 200, item)
+
+    async def _remove_connection(self, request: Request, fault: Fault | None) -> Response:
+        org = self.orgs.by_id(request.path_params["id"])
+        cid = request.path_params["cid"]
+        if org is None or not any(c.get("connection_id") == cid for c in org.connections):
+            return error_response(404, "No connection found for that organization")
+        kept = [c for c in org.connections if c.get("connection_id") != cid]
+        self.orgs.set_connections(org.key[1], kept)
+        return self._logged(request, "Delete connections from an Organization", {}, 204, {})
+
+    async def _delete_connection(self, request: Request, fault: Fault | None) -> Response:
+        cid = request.path_params["cid"]
+        if cid not in self.connections:
+            return error_response(404, "The connection does not exist", "inexistent_connection")
+        del self.connections[cid]
+        for org in self.orgs.organizations:
+            if any(c.get("connection_id") == cid for c in org.connections):
+                kept = [c for c in org.connections if c.get("connection_id") != cid]
+                self.orgs.set_connections(org.key[1], kept)
+        return self._logged(request, "Delete a connection", {}, 204, {})
+
+    async def _logs(self, request: Request, fault: Fault | None) -> Response:
+        values = self._query(request, LOGS_QUERY)
+        if isinstance(values, Response):
+            return values
+        if "from" in values or "take" in values:  # checkpoint mode: other parameters ignored
+            start = values.get("from")
+            take = _int(values, "take", DEFAULT_PAGE_SIZE)
+            return json_response(200, self.log.after(start if isinstance(start, str) else None,
+                                                     take))
+        query = values.get("q")
+        kind: str | None = None
+        if isinstance(query, str) and query.strip():
+            field, _, wanted = query.strip().partition(":")
+            if field != "type" or not wanted:
+                return error_response(400, "the emulator only searches q=type:<type>",
+                                      "invalid_query_string")
+            kind = wanted.strip('"')
+        page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
+        if (page + 1) * per_page > SEARCH_CAP:
+            message = (f"You can only page through the first {SEARCH_CAP} records. "
+                       "Use the checkpoint pagination method (from and take) instead.")
+            return error_response(400, message, "invalid_paging")
+        sort = values.get("sort")
+        entries = self.log.search(kind=kind, sort=sort if isinstance(sort, str) else "date:-1")
+        entries = entries[:SEARCH_CAP]
+        items = list(entries[page * per_page : (page + 1) * per_page])
+        if values.get("include_totals") is not True:
+            return json_response(200, items)
+        return json_response(200, {"start": page * per_page, "limit": per_page,
+                                   "length": len(items), "total": len(entries), "logs": items})
+
+    async def _log_by_id(self, request: Request, fault: Fault | None) -> Response:
+        values = self._query(request, NO_QUERY)
+        if isinstance(values, Response):
+            return values
+        entry = self.log.by_id(request.path_params["log_id"])
+        if entry is None:
+            return error_response(404, "log not found")
+        return json_response(200, entry)
 
 
 def _token_params(content_type: str, body: bytes) -> dict[str, Any] | None:

@@ -23,6 +23,16 @@ ENDPOINT_GROUPS: tuple[str, ...] = (
     "enabled_connections",
 )
 
+# What `orgdrift emulator` grants (to try incremental audits): reading, the tenant log, and the
+# writes that touch organizations and connections.
+LOG_SCOPE = "read:logs"
+WRITE_SCOPES: frozenset[str] = frozenset({
+    "create:organizations", "update:organizations", "delete:organizations",
+    "create:organization_connections", "update:organization_connections",
+    "delete:organization_connections", "delete:connections",
+})
+ALL_SCOPES: frozenset[str] = READ_SCOPES | {LOG_SCOPE} | WRITE_SCOPES
+
 
 def _default_tokens() -> Mapping[str, frozenset[str]]:
     return {DEFAULT_TOKEN: READ_SCOPES}
@@ -51,6 +61,10 @@ class EmulatorConfig:
     token_lifetime: int = 86400
     faults: FaultHook | None = None
     clock: Callable[[], float] = time.time
+    # The tenant log: entries visible only this long after they are written; the newest
+    # `log_retention` entries kept (None: all).
+    log_delay_ms: float = 0.0
+    log_retention: int | None = None
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.buckets) - set(ENDPOINT_GROUPS))
@@ -66,6 +80,10 @@ class EmulatorConfig:
             raise ValueError(f"latency_ms must be a non-negative number, not {self.latency_ms!r}")
         if self.token_lifetime < 1:
             raise ValueError("token_lifetime must be at least 1 second")
+        if self.log_delay_ms < 0 or not math.isfinite(self.log_delay_ms):
+            raise ValueError(f"log_delay_ms must be a non-negative number, not {self.log_delay_ms!r}")
+        if self.log_retention is not None and self.log_retention < 1:
+            raise ValueError("log_retention must be at least 1 entry")
 
     @classmethod
     def unlimited(cls) -> EmulatorConfig:
@@ -96,6 +114,9 @@ def config_from_options(
     malformed_rate: float = 0.0,
     seed: int = 0,
     send_retry_after: bool = False,
+    scopes: frozenset[str] = READ_SCOPES,
+    log_delay_ms: float = 0.0,
+    log_retention: int | None = None,
 ) -> EmulatorConfig:
     """The config for `orgdrift emulator --token T --rate R --burst B --latency-ms L --fail-rate P`.
 
@@ -110,7 +131,7 @@ def config_from_options(
             bucket = Bucket(
                 rate=rate, burst=burst if burst is not None else max(1, math.ceil(rate))
             )
-        tokens = {token if token else DEFAULT_TOKEN: READ_SCOPES}
+        tokens = {token if token else DEFAULT_TOKEN: scopes}
         return EmulatorConfig(
             tokens=tokens,
             global_bucket=bucket,
@@ -119,6 +140,9 @@ def config_from_options(
             malformed_rate=malformed_rate,
             seed=seed,
             send_retry_after=send_retry_after,
+            clients={DEFAULT_CLIENT_ID: (DEFAULT_CLIENT_SECRET, scopes)},
+            log_delay_ms=log_delay_ms,
+            log_retention=log_retention,
         )
     except ValueError as exc:
         raise UsageError(f"emulator: {exc}") from None

@@ -1,7 +1,7 @@
 """The emulated tenant's data: organizations in creation order, lookups, cursors, connections.
 
-Pure and read-only once built. Organizations are in the state's order, which stands for their
-creation order; each gets a synthetic `created_at` (never shown in bodies, as in Auth0) from
+Built from the state, then changed only by the write endpoints (`add`, `update`, `remove`,
+`set_connections`). Organizations are in the state's order, which stands for their creation order; each gets a synthetic `created_at` (never shown in bodies, as in Auth0) from
 which checkpoint cursors are made the way Auth0 makes them: unpadded base64 of
 `"<created_at>UTC,<org_id>"`.
 """
@@ -101,3 +101,40 @@ class OrgIndex:
         start = bisect.bisect_right(self._keys, key)
         page = self.organizations[start : start + take]
         return page, start + take < len(self.organizations)
+
+    # --- writes (the write endpoints; each replaces the indexes) ---------------------------
+
+    def _replace(self, orgs: Sequence[IndexedOrg]) -> None:
+        self.organizations = tuple(orgs)
+        self._keys = [org.key for org in self.organizations]
+        self._by_id = {org.key[1]: org for org in self.organizations}
+        self._by_name = {str(org.body.get("name")): org for org in self.organizations}
+
+    def add(self, body: RawObject, connections: Sequence[RawObject]) -> IndexedOrg:
+        """A new organization, created after every other one."""
+        index = len(self.organizations)
+        last = self.organizations[-1].key[0] if self.organizations else ""
+        created = (_EPOCH + _STEP * index).strftime("%Y-%m-%d %H:%M:%S.%f")
+        if created <= last:  # after deletions: still after the newest
+            stamp = datetime.strptime(last, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+            created = (stamp + _STEP).strftime("%Y-%m-%d %H:%M:%S.%f")
+        org_id = str(body["id"])
+        ordered = tuple(sorted(connections, key=lambda c: _shuffle_key(org_id, c)))
+        new = IndexedOrg(body=organization_body(body), key=(created, org_id), connections=ordered)
+        self._replace([*self.organizations, new])
+        return new
+
+    def update(self, org_id: str, body: RawObject) -> IndexedOrg:
+        old = self._by_id[org_id]
+        new = IndexedOrg(body=organization_body(body), key=old.key, connections=old.connections)
+        self._replace([new if org is old else org for org in self.organizations])
+        return new
+
+    def remove(self, org_id: str) -> None:
+        self._replace([org for org in self.organizations if org.key[1] != org_id])
+
+    def set_connections(self, org_id: str, connections: Sequence[RawObject]) -> None:
+        old = self._by_id[org_id]
+        ordered = tuple(sorted(connections, key=lambda c: _shuffle_key(org_id, c)))
+        new = IndexedOrg(body=old.body, key=old.key, connections=ordered)
+        self._replace([new if org is old else org for org in self.organizations])

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from orgdrift.models import (
+    Basis,
     Finding,
     FindingKind,
     Location,
@@ -240,6 +241,22 @@ def summary_line(report: Report) -> str:
     return (
         f"drift: {findings_phrase(counts)} in {counts.reported} of "
         f"{plural(counts.organizations, 'organization')}{scope}{detail}"
+    )
+
+
+def basis_phrase(basis: Basis) -> str:
+    """`check --since` in one line: its snapshot and log range, or why it read everything."""
+    if basis.full_read_because is not None:
+        return f"basis: full read, because {basis.full_read_because}"
+    logs = (
+        f"logs after {basis.log_from} to {basis.log_to} ({plural(basis.entries, 'entry')})"
+        if basis.log_to is not None
+        else f"no log entries after {basis.log_from}"
+    )
+    looked = f", {basis.looked_up} looked up" if basis.looked_up else ""
+    return (
+        f"basis: snapshot of {basis.snapshot_taken_at or 'an unknown time'}, {logs}, "
+        f"{plural(len(basis.reread), 'organization')} re-read{looked}"
     )
 
 

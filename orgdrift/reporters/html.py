@@ -581,8 +581,29 @@ _KNOWN_KEYS = frozenset(
         "scopes",
         "token_scopes",
         "evidence",
+        "basis",
     }
 )
+
+
+def _basis_text(basis: Doc) -> str:
+    """`check --since`: what the verdict rests on (an incremental read, or a full one and why)."""
+    if basis.get("full_read"):
+        return f"full read, because {_text(basis.get('full_read_because'))}"
+    logs = _obj(basis.get("log_range"))
+    reread = _list(basis.get("reread"))
+    span = (
+        f"log entries after {_text(logs.get('from'))} to {_text(logs.get('to'))}"
+        if logs.get("to") is not None
+        else f"no log entries after {_text(logs.get('from'))}"
+    )
+    return (
+        f"incremental: snapshot of {_text(basis.get('snapshot_taken_at'))}, {span} "
+        f"({plural(_int(logs.get('entries')) or 0, 'entry')}), "
+        f"{plural(len(reread), 'organization')} re-read"
+        f"{': ' + ', '.join(_text(r) for r in reread) if reread else ''}, "
+        f"{_int(basis.get('looked_up')) or 0} looked up"
+    )
 
 
 def _evidence(document: Doc) -> tuple[Row, ...]:
@@ -640,6 +661,9 @@ def _evidence(document: Doc) -> tuple[Row, ...]:
         for key in sorted(stats, key=str):
             if key not in ("requests", "retries", "rate_limited", "seconds"):
                 rows.append(Row(str(key).replace("_", " ").capitalize(), _text(stats[key])))
+    basis = _obj(document.get("basis"))
+    if basis:
+        rows.append(Row("Basis", _basis_text(basis)))
     evidence = _obj(document.get("evidence"))
     for key in sorted(evidence, key=str):
         rows.append(Row(str(key).replace("_", " ").capitalize(), _text(evidence[key]), code=True))

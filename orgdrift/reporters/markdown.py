@@ -9,6 +9,7 @@ from orgdrift.models import Finding, Report, Status
 from orgdrift.reporters._common import (
     Counts,
     RenderOptions,
+    basis_phrase,
     compact_json,
     level,
     ordered_findings,
@@ -155,6 +156,8 @@ class MarkdownReporter:
             blocks.append(_banner(report))
         else:
             blocks.append([_context(report)])
+            if report.basis is not None:
+                blocks.append([cell(basis_phrase(report.basis)) + "."])
         if report.warnings:
             blocks.append(_warnings_list(report))
         if report.failure is not None and report.failure.problems:

@@ -7,6 +7,7 @@ from typing import ClassVar
 from orgdrift.models import Failure, Finding, Location, OrgResult, OrgStatus, Report, Severity
 from orgdrift.reporters._common import (
     RenderOptions,
+    basis_phrase,
     compact_json,
     ordered_findings,
     ordered_organizations,
@@ -92,5 +93,7 @@ class TextReporter:
                 if org.status is OrgStatus.IN_SYNC
             )
             lines.append(_paint(_stats_line(report), _DIM, options))
+        if report.basis is not None:
+            lines.append(_paint(basis_phrase(report.basis), _DIM, options))
         lines.append(_summary(report, options))
         return "\n".join(lines) + "\n"

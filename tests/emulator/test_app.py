@@ -534,7 +534,9 @@ def test_unknown_routes_are_404() -> None:
     app = create_app(example_state())
     assert get(app, "/api/v2/clients").status_code == 404
     assert get(app, f"{ORGS}/org_Ac7mEq2LxT9pRz4K/members").status_code == 404
-    assert send_all(app, [("DELETE", f"{ORGS}/x", {"headers": auth()})])[0].status_code == 404
+    assert send_all(app, [("PUT", f"{ORGS}/x", {"headers": auth()})])[0].status_code == 404
+    # DELETE /organizations/{id} exists (tests/emulator/test_writes_and_logs.py): it needs its scope.
+    assert send_all(app, [("DELETE", f"{ORGS}/x", {"headers": auth()})])[0].status_code == 403
 
 
 # --- rate limits ------------------------------------------------------------------------------
