@@ -143,3 +143,8 @@ class DeadlineExceeded(LiveStateError):
 
 class IncompleteSnapshotError(LiveStateError):
     """A saved snapshot lacks data the spec needs (e.g. unmanaged checks on a partial listing)."""
+
+
+class FeatureUnavailableError(ApiError):
+    """The tenant does not offer an endpoint the spec needs (an Early Access feature not
+    enabled for it): exit 3 naming the feature."""

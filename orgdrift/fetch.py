@@ -38,6 +38,9 @@ class OrganizationReader(Protocol):
     def iter_organization_pages(self) -> AsyncIterator[list[RawObject]]: ...
     async def organization_page(self, page: int, per_page: int) -> tuple[list[RawObject], int]: ...
     async def list_enabled_connections(self, org_id: str) -> list[RawObject]: ...
+    async def list_organization_connections(self, org_id: str) -> list[RawObject]: ...
+    async def list_organization_client_grants(self, org_id: str) -> list[RawObject]: ...
+    async def list_organization_discovery_domains(self, org_id: str) -> list[RawObject]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +90,31 @@ async def fetch_live(
     enabled connections of each declared organization whose connections the spec manages."""
     listed, found = await _organizations(reader, decls, list_all=list_all)
     managed = [(d, org) for d, org in found if d.connections is not None]
-    connections = await _connections(reader, managed, progress)
+    view = frozenset(str(org["id"]) for d, org in managed if d.needs_connection_view)
+    connections, grants, domains = await _gather(
+        [
+            _connections(reader, managed, progress, view),
+            _each(
+                lambda i: reader.list_organization_client_grants(i),
+                [org for d, org in found if d.client_grants is not None],
+            ),
+            _each(
+                lambda i: reader.list_organization_discovery_domains(i),
+                [org for d, org in found if d.discovery_domains is not None],
+            ),
+        ]
+    )
     orgs: dict[str, LiveOrganization] = {}
     for org in listed if listed is not None else [org for _, org in found]:
-        orgs[str(org["id"])] = LiveOrganization(org, connections.get(str(org["id"])))
+        org_id = str(org["id"])
+        read = connections.get(org_id)
+        orgs[org_id] = LiveOrganization(
+            org,
+            None if org_id in view else read,
+            connection_view=read if org_id in view else None,
+            client_grants=grants.get(org_id),
+            discovery_domains=domains.get(org_id),
+        )
     return LiveState(tuple(orgs.values()), tenant=tenant, complete=listed is not None)
 
 
@@ -100,8 +124,11 @@ async def fetch_everything(
     *,
     tenant: str | None = None,
     progress: Progress | None = None,
+    extras: Extras | None = None,
 ) -> LiveState:
-    """Every organization (or those named, by name or id) with its enabled connections."""
+    """Every organization (or those named, by name or id) with its enabled connections, and
+    the parts of the organization model `extras` asks for (none by default)."""
+    extras = extras or Extras()
     if names:
         found = await _gather([_lookup_label(reader, n) for n in names])
         missing = [n for n, org in zip(names, found, strict=True) if org is None]
@@ -110,8 +137,27 @@ async def fetch_everything(
         orgs = [org for org in found if org is not None]
     else:
         orgs = await _list_checkpoint(reader)
-    connections = await _connections(reader, [(None, org) for org in orgs], progress)
-    state = [LiveOrganization(org, connections[str(org["id"])]) for org in orgs]
+    view = frozenset(str(org["id"]) for org in orgs) if extras.connection_view else frozenset()
+    connections, grants, domains = await _gather(
+        [
+            _connections(reader, [(None, org) for org in orgs], progress, view),
+            _each(lambda i: reader.list_organization_client_grants(i), orgs if extras.client_grants else []),
+            _each(
+                lambda i: reader.list_organization_discovery_domains(i),
+                orgs if extras.discovery_domains else [],
+            ),
+        ]
+    )
+    state = [
+        LiveOrganization(
+            org,
+            None if extras.connection_view else connections[str(org["id"])],
+            connection_view=connections[str(org["id"])] if extras.connection_view else None,
+            client_grants=grants.get(str(org["id"])),
+            discovery_domains=domains.get(str(org["id"])),
+        )
+        for org in orgs
+    ]
     return LiveState(tuple(state), tenant=tenant, complete=not names)
 
 
@@ -241,7 +287,10 @@ async def _connections(
     reader: OrganizationReader,
     managed: Sequence[tuple[OrgDecl | None, RawObject]],
     progress: Progress | None,
+    view: frozenset[str] = frozenset(),
 ) -> dict[str, tuple[RawObject, ...]]:
+    """The connections of each organization: through the Early Access endpoint for the ids in
+    `view` (whose declarations need its fields), else the enabled connections (GA)."""
     done = 0
     total = len(managed)
     if progress:
@@ -249,7 +298,11 @@ async def _connections(
 
     async def one(org: RawObject) -> tuple[RawObject, ...]:
         nonlocal done
-        items = await reader.list_enabled_connections(str(org["id"]))
+        org_id = str(org["id"])
+        if org_id in view:
+            items = await reader.list_organization_connections(org_id)
+        else:
+            items = await reader.list_enabled_connections(org_id)
         done += 1
         if progress:
             progress(done, total)
@@ -257,6 +310,50 @@ async def _connections(
 
     results = await _gather([one(org) for _, org in managed])
     return {str(org["id"]): items for (_, org), items in zip(managed, results, strict=True)}
+
+
+# --- the whole organization model (design section 12) -----------------------------------------
+
+CLIENT_GRANTS_SCOPE = "read:organization_client_grants"
+DISCOVERY_DOMAINS_SCOPE = "read:organization_discovery_domains"
+
+
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """What `fetch_everything` reads beyond organizations and enabled connections (export)."""
+
+    connection_view: bool = False  # connections through the Early Access endpoint
+    client_grants: bool = False
+    discovery_domains: bool = False
+
+
+def extra_scopes(decls: Sequence[OrgDecl]) -> tuple[str, ...]:
+    """The scopes the declarations need beyond read:organizations and
+    read:organization_connections (which the Early Access connections endpoint needs too)."""
+    scopes: list[str] = []
+    if any(d.client_grants is not None for d in decls):
+        scopes.append(CLIENT_GRANTS_SCOPE)
+    if any(d.discovery_domains is not None for d in decls):
+        scopes.append(DISCOVERY_DOMAINS_SCOPE)
+    return tuple(scopes)
+
+
+def extras_scopes(extras: Extras) -> tuple[str, ...]:
+    """The scopes `extras` needs beyond the usual two."""
+    scopes: list[str] = []
+    if extras.client_grants:
+        scopes.append(CLIENT_GRANTS_SCOPE)
+    if extras.discovery_domains:
+        scopes.append(DISCOVERY_DOMAINS_SCOPE)
+    return tuple(scopes)
+
+
+async def _each(
+    read: Callable[[str], Coroutine[Any, Any, list[RawObject]]], orgs: Sequence[RawObject]
+) -> dict[str, tuple[RawObject, ...]]:
+    """`read(id)` for each organization, concurrently: {id: items}."""
+    results = await _gather([read(str(org["id"])) for org in orgs])
+    return {str(org["id"]): tuple(items) for org, items in zip(orgs, results, strict=True)}
 
 
 async def _gather(coros: Sequence[Coroutine[Any, Any, T]]) -> list[T]:

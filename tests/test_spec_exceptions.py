@@ -109,7 +109,10 @@ def test_exceptions_and_ignores_are_read(tmp_path: Path) -> None:
                 (
                     "10:11: $.exceptions[0].kind: 'drift' is not one of ['organization_missing', "
                     "'organization_unmanaged', 'field_changed', 'connection_not_allowed', "
-                    "'connection_missing', 'connection_setting_changed']"
+                    "'connection_missing', 'connection_setting_changed', 'client_grant_not_allowed', "
+                    "'client_grant_missing', 'client_grant_scope_changed', "
+                    "'discovery_domain_not_allowed', 'discovery_domain_missing', "
+                    "'discovery_domain_changed']"
                 )
             ],
         ),
