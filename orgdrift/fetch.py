@@ -89,32 +89,11 @@ async def fetch_live(
     """The live organizations the declarations name (all of them when listing), with the
     enabled connections of each declared organization whose connections the spec manages."""
     listed, found = await _organizations(reader, decls, list_all=list_all)
-    managed = [(d, org) for d, org in found if d.connections is not None]
-    view = frozenset(str(org["id"]) for d, org in managed if d.needs_connection_view)
-    connections, grants, domains = await _gather(
-        [
-            _connections(reader, managed, progress, view),
-            _each(
-                lambda i: reader.list_organization_client_grants(i),
-                [org for d, org in found if d.client_grants is not None],
-            ),
-            _each(
-                lambda i: reader.list_organization_discovery_domains(i),
-                [org for d, org in found if d.discovery_domains is not None],
-            ),
-        ]
-    )
+    jobs = [(org, _parts(d)) for d, org in found]
+    parts = await _read_parts(reader, [(org, p) for org, p in jobs if p.any], progress)
     orgs: dict[str, LiveOrganization] = {}
     for org in listed if listed is not None else [org for _, org in found]:
-        org_id = str(org["id"])
-        read = connections.get(org_id)
-        orgs[org_id] = LiveOrganization(
-            org,
-            None if org_id in view else read,
-            connection_view=read if org_id in view else None,
-            client_grants=grants.get(org_id),
-            discovery_domains=domains.get(org_id),
-        )
+        orgs[str(org["id"])] = _live(org, parts.get(str(org["id"])))
     return LiveState(tuple(orgs.values()), tenant=tenant, complete=listed is not None)
 
 
@@ -137,27 +116,14 @@ async def fetch_everything(
         orgs = [org for org in found if org is not None]
     else:
         orgs = await _list_checkpoint(reader)
-    view = frozenset(str(org["id"]) for org in orgs) if extras.connection_view else frozenset()
-    connections, grants, domains = await _gather(
-        [
-            _connections(reader, [(None, org) for org in orgs], progress, view),
-            _each(lambda i: reader.list_organization_client_grants(i), orgs if extras.client_grants else []),
-            _each(
-                lambda i: reader.list_organization_discovery_domains(i),
-                orgs if extras.discovery_domains else [],
-            ),
-        ]
+    wanted = _Parts(
+        connections=not extras.connection_view,
+        connection_view=extras.connection_view,
+        client_grants=extras.client_grants,
+        discovery_domains=extras.discovery_domains,
     )
-    state = [
-        LiveOrganization(
-            org,
-            None if extras.connection_view else connections[str(org["id"])],
-            connection_view=connections[str(org["id"])] if extras.connection_view else None,
-            client_grants=grants.get(str(org["id"])),
-            discovery_domains=domains.get(str(org["id"])),
-        )
-        for org in orgs
-    ]
+    parts = await _read_parts(reader, [(org, wanted) for org in orgs], progress)
+    state = [_live(org, parts[str(org["id"])]) for org in orgs]
     return LiveState(tuple(state), tenant=tenant, complete=not names)
 
 
@@ -283,35 +249,6 @@ async def _lookups(
     return [(d, org) for d, org in zip(decls, results, strict=True) if org is not None]
 
 
-async def _connections(
-    reader: OrganizationReader,
-    managed: Sequence[tuple[OrgDecl | None, RawObject]],
-    progress: Progress | None,
-    view: frozenset[str] = frozenset(),
-) -> dict[str, tuple[RawObject, ...]]:
-    """The connections of each organization: through the Early Access endpoint for the ids in
-    `view` (whose declarations need its fields), else the enabled connections (GA)."""
-    done = 0
-    total = len(managed)
-    if progress:
-        progress(0, total)
-
-    async def one(org: RawObject) -> tuple[RawObject, ...]:
-        nonlocal done
-        org_id = str(org["id"])
-        if org_id in view:
-            items = await reader.list_organization_connections(org_id)
-        else:
-            items = await reader.list_enabled_connections(org_id)
-        done += 1
-        if progress:
-            progress(done, total)
-        return tuple(items)
-
-    results = await _gather([one(org) for _, org in managed])
-    return {str(org["id"]): items for (_, org), items in zip(managed, results, strict=True)}
-
-
 # --- the whole organization model (design section 12) -----------------------------------------
 
 CLIENT_GRANTS_SCOPE = "read:organization_client_grants"
@@ -348,12 +285,96 @@ def extras_scopes(extras: Extras) -> tuple[str, ...]:
     return tuple(scopes)
 
 
-async def _each(
-    read: Callable[[str], Coroutine[Any, Any, list[RawObject]]], orgs: Sequence[RawObject]
-) -> dict[str, tuple[RawObject, ...]]:
-    """`read(id)` for each organization, concurrently: {id: items}."""
-    results = await _gather([read(str(org["id"])) for org in orgs])
-    return {str(org["id"]): tuple(items) for org, items in zip(orgs, results, strict=True)}
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What is read of one organization beyond the organization itself."""
+
+    connections: bool = False  # GET .../enabled_connections (GA)
+    connection_view: bool = False  # GET .../connections (Early Access), instead of the above
+    client_grants: bool = False
+    discovery_domains: bool = False
+
+    @property
+    def any(self) -> bool:
+        return self.connections or self.connection_view or self.client_grants or self.discovery_domains
+
+
+Items = tuple[RawObject, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What was read of one organization (None: not read)."""
+
+    connections: Items | None = None
+    connection_view: Items | None = None
+    client_grants: Items | None = None
+    discovery_domains: Items | None = None
+
+
+def _parts(decl: OrgDecl) -> _Parts:
+    """What `decl` needs read: only what it declares."""
+    managed = decl.connections is not None
+    return _Parts(
+        connections=managed and not decl.needs_connection_view,
+        connection_view=managed and decl.needs_connection_view,
+        client_grants=decl.client_grants is not None,
+        discovery_domains=decl.discovery_domains is not None,
+    )
+
+
+def _live(org: RawObject, read: _Read | None) -> LiveOrganization:
+    read = read or _Read()
+    return LiveOrganization(
+        org,
+        read.connections,
+        connection_view=read.connection_view,
+        client_grants=read.client_grants,
+        discovery_domains=read.discovery_domains,
+    )
+
+
+async def _read_parts(
+    reader: OrganizationReader,
+    jobs: Sequence[tuple[RawObject, _Parts]],
+    progress: Progress | None,
+) -> dict[str, _Read]:
+    """The parts each organization needs, all concurrently. The requests queue organization by
+    organization (its connections, grants, domains, then the next one's), so an endpoint with a
+    lower limit of its own does not hold the others back behind all of its requests."""
+    done = 0
+    total = len(jobs)
+    if progress:
+        progress(0, total)
+
+    async def items(read: Coroutine[Any, Any, list[RawObject]]) -> Items:
+        return tuple(await read)
+
+    async def one(org: RawObject, parts: _Parts) -> _Read:
+        nonlocal done
+        org_id = str(org["id"])
+        names: list[str] = []
+        reads: list[Coroutine[Any, Any, Items]] = []
+        if parts.connections:
+            names.append("connections")
+            reads.append(items(reader.list_enabled_connections(org_id)))
+        if parts.connection_view:
+            names.append("connection_view")
+            reads.append(items(reader.list_organization_connections(org_id)))
+        if parts.client_grants:
+            names.append("client_grants")
+            reads.append(items(reader.list_organization_client_grants(org_id)))
+        if parts.discovery_domains:
+            names.append("discovery_domains")
+            reads.append(items(reader.list_organization_discovery_domains(org_id)))
+        results = [await reads[0]] if len(reads) == 1 else await _gather(reads)
+        done += 1
+        if progress:
+            progress(done, total)
+        return _Read(**dict(zip(names, results, strict=True)))
+
+    results = await _gather([one(org, parts) for org, parts in jobs])
+    return {str(org["id"]): read for (org, _), read in zip(jobs, results, strict=True)}
 
 
 async def _gather(coros: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
