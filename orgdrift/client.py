@@ -611,9 +611,10 @@ def _feature_error(exc: ApiError, feature: str) -> ApiError:
         path=exc.path,
     )
     message = (
-        f"the tenant does not offer {feature}, which the spec needs for the connection fields "
-        f"it declares ({exc.method} {exc.path} answered HTTP {exc.status}: {exc.api_message}). "
-        "Enable the feature for the tenant, or remove those fields from the spec"
+        f"the tenant does not offer {feature}, which reading those fields needs "
+        f"({exc.method} {exc.path} answered HTTP {exc.status}: {exc.api_message}). Enable the "
+        "feature for the tenant, or remove those fields from the spec (export: --without "
+        "connection-access)"
     )
     error.message = message
     error.args = (message,)
