@@ -54,7 +54,6 @@ CASES: dict[str, tuple[str, str, str | None, int, Any]] = {
         GRANTS, f"{ORGS}/{ACME}/client-grants?include_totals=true&client_id=cli_BillingSync000001",
         TOKEN, 1, _tenant,
     ),
-    "grants 404": (GRANTS, f"{ORGS}/{UNKNOWN}/client-grants", TOKEN, 1, _tenant),
     "grants 400": (GRANTS, f"{ORGS}/{ACME}/client-grants?per_page=101", TOKEN, 1, _tenant),
     "grants 401": (GRANTS, f"{ORGS}/{ACME}/client-grants", None, 1, _tenant),
     "grants 429": (GRANTS, f"{ORGS}/{ACME}/client-grants", TOKEN, 11, _limited),
