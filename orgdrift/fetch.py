@@ -3,8 +3,11 @@
 Organizations come either from listing (one request per 100) or from lookups by id or name (one
 request each), whichever costs fewer requests for the spec at hand; the listing is always used
 when unmanaged organizations are checked. Each declared organization whose connections are
-managed then costs one request per 100 enabled connections. All requests go through the client,
-which bounds concurrency and paces them to the tenant's rate limits.
+managed then costs one request per 100 enabled connections. The rest of the organization model
+is read only where declared: the Early Access connections instead of the enabled ones when a
+connection declares one of their fields, one request per 100 client grants, one per 100
+discovery domains (checkpoint pages). All requests go through the client, which bounds
+concurrency and paces them to the tenant's rate limits.
 
 "Missing" is proven, never inferred: a listing is read until a short or empty page (`total` is
 only an estimate: Auth0 has answered `total: 0` beside two organizations, and may cap it at the

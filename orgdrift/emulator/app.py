@@ -11,7 +11,9 @@ global one or the endpoint group's), so that waiting until `reset` is enough. On
 that pass authentication spend tokens. An unlimited global bucket reports 1000000/1000000.
 
 `app.stats` counts requests per endpoint group ("organizations", "organization_by_id",
-"organization_by_name", "enabled_connections", "token", "unknown") and responses per status.
+"organization_by_name", "enabled_connections", "organization_connections",
+"organization_client_grants", "organization_discovery_domains", "token", "unknown") and
+responses per status.
 """
 
 from __future__ import annotations
