@@ -267,6 +267,8 @@ def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
         latency_ms=args.latency_ms,
         fail_rate=args.fail_rate,
     )
+    if args.without_early_access:  # a tenant without GET /organizations/{id}/connections
+        config = replace(config, organization_connections=False)
     app = create_app(state, config)
 
     def ready(url: str) -> None:
@@ -601,5 +603,10 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--burst", type=_positive_int, default=None, help="global bucket size")
     emulator.add_argument("--latency-ms", type=float, default=0.0, help="added latency per request")
     emulator.add_argument("--fail-rate", type=float, default=0.0, help="share of requests given a 5xx")
+    emulator.add_argument(
+        "--without-early-access",
+        action="store_true",
+        help="act as a tenant without the Early Access GET /organizations/{id}/connections (403)",
+    )
     emulator.set_defaults(command=_cmd_emulator)
     return parser

@@ -406,3 +406,14 @@ def test_every_page_is_read_to_a_short_one(tmp_path: Path) -> None:
     org["client_grants"] = org["client_grants"][:-1]
     report, _ = check(spec, doc)
     assert found(report) == [("client_grant_missing", "client_grants.cli_00000249:https://api.big.example/")]
+
+
+def test_the_emulator_command_can_act_without_the_early_access_feature(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    served: list[Any] = []
+    monkeypatch.setattr("orgdrift.emulator.serve", lambda app, host, port, ready: served.append(app))
+    state = str(EXAMPLES / "full-model-tenant.json")
+    assert main(["emulator", "--state", state, "--without-early-access"]) == 0
+    assert main(["emulator", "--state", state]) == 0
+    assert [app.config.organization_connections for app in served] == [False, True]
