@@ -244,11 +244,13 @@ def scopes_from_jwt(token: str) -> frozenset[str] | None:
     return None if claims is None else _scope_set(claims.get("scope"))
 
 
-def scope_error(missing: tuple[str, ...], granted: frozenset[str]) -> InsufficientScopeError:
+def scope_error(
+    missing: tuple[str, ...], granted: frozenset[str], needed: tuple[str, ...] = REQUIRED_SCOPES
+) -> InsufficientScopeError:
     """InsufficientScopeError for scopes known to be missing before any API request."""
     message = (
         f"the Management API token lacks scope(s) {', '.join(missing)}; orgdrift needs "
-        f"{', '.join(REQUIRED_SCOPES)} (granted: {', '.join(sorted(granted)) or 'none'})"
+        f"{', '.join(needed)} (granted: {', '.join(sorted(granted)) or 'none'})"
     )
     error = InsufficientScopeError(message, status=403, error_code="insufficient_scope")
     # No request was made: show our own sentence rather than "HTTP 403 ...".
@@ -257,13 +259,15 @@ def scope_error(missing: tuple[str, ...], granted: frozenset[str]) -> Insufficie
     return error
 
 
-def check_required_scopes(scopes: frozenset[str] | None) -> None:
-    """Raise InsufficientScopeError when `scopes` is known and lacks a required scope."""
+def check_required_scopes(scopes: frozenset[str] | None, extra: tuple[str, ...] = ()) -> None:
+    """Raise InsufficientScopeError when `scopes` is known and lacks a required scope, or one
+    of `extra` (the scopes of what the spec declares beyond organizations and connections)."""
     if scopes is None:
         return
-    missing = tuple(s for s in REQUIRED_SCOPES if s not in scopes)
+    needed = REQUIRED_SCOPES + tuple(s for s in dict.fromkeys(extra) if s not in REQUIRED_SCOPES)
+    missing = tuple(s for s in needed if s not in scopes)
     if missing:
-        raise scope_error(missing, scopes)
+        raise scope_error(missing, scopes, needed)
 
 
 # --- token providers ---------------------------------------------------------------------------

@@ -69,16 +69,37 @@ def evaluate(
             results.append(OrgResult(decl.name, decl.id, OrgStatus.MISSING, (missing(decl),), decl.location))
             continue
         matched.add(org.id)
-        if decl.connections is not None and org.connections is None:
+        if decl.connections is not None and not decl.needs_connection_view and org.connections is None:
             raise IncompleteSnapshotError(
                 f"the enabled connections of organization {org.name} ({org.id}) were not read"
             )
+        _check_model_read(decl, org)
         findings = tuple(compare(decl, org))
         status = OrgStatus.DRIFTED if findings else OrgStatus.IN_SYNC
         results.append(OrgResult(decl.name or org.name, org.id, status, findings, decl.location))
     if check_unmanaged:
         results.extend(_unmanaged(spec, live, matched))
     return tuple(results)
+
+
+def _check_model_read(decl: OrgDecl, org: LiveOrganization) -> None:
+    """The parts of the organization model `decl` declares were read (a snapshot taken for
+    another spec may lack them)."""
+    unread = [
+        what
+        for what, needed, read in (
+            ("organization connections (Early Access view)", decl.needs_connection_view,
+             org.connection_view),
+            ("client grants", decl.client_grants is not None, org.client_grants),
+            ("discovery domains", decl.discovery_domains is not None, org.discovery_domains),
+        )
+        if needed and read is None
+    ]
+    if unread:
+        raise IncompleteSnapshotError(
+            f"the {' and '.join(unread)} of organization {org.name} ({org.id}) were not read "
+            "(take the snapshot with this spec)"
+        )
 
 
 def _unmanaged(spec: Spec, live: LiveState, matched: set[str]) -> list[OrgResult]:

@@ -261,13 +261,29 @@ def _cmd_snapshot(args: argparse.Namespace) -> ExitCode:
     return ExitCode.IN_SYNC
 
 
+EXPORT_EXTRAS: tuple[str, ...] = ("connection-access", "client-grants", "discovery-domains", "token-quota")
+"""Parts of the organization model `export` writes unless left out (--without, --no-extras)."""
+
+
 def _cmd_export(args: argparse.Namespace) -> ExitCode:
     from orgdrift import pipeline
+    from orgdrift.fetch import Extras
 
     target = args.output or STDOUT
     check_targets([target], inputs=[])
     with _progress(args) as progress:
-        options = pipeline.ReadOptions(_tenant(args), orgs=tuple(args.org), progress=progress)
+        left_out = set(EXPORT_EXTRAS) if args.no_extras else set(args.without or ())
+        options = pipeline.ReadOptions(
+            _tenant(args),
+            orgs=tuple(args.org),
+            progress=progress,
+            extras=Extras(
+                connection_view="connection-access" not in left_out,
+                client_grants="client-grants" not in left_out,
+                discovery_domains="discovery-domains" not in left_out,
+            ),
+            token_quota="token-quota" not in left_out,
+        )
         text, live = pipeline.run_export(options)
     _write(target, text)
     if target != STDOUT:
@@ -300,6 +316,8 @@ def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
         log_delay_ms=args.log_delay_ms,
         log_retention=args.log_retention,
     )
+    if args.without_early_access:  # a tenant without GET /organizations/{id}/connections
+        config = replace(config, organization_connections=False)
     app = create_app(state, config)
 
     def ready(url: str) -> None:
@@ -595,6 +613,22 @@ def _parser() -> argparse.ArgumentParser:
         description="Write a spec that declares the tenant's organizations as they are.",
     )
     export.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
+    export.add_argument(
+        "--without",
+        action="append",
+        choices=EXPORT_EXTRAS,
+        metavar="PART",
+        help=(
+            "leave a part of the organization model out (repeatable): connection-access (the "
+            "Early Access connection fields; reads enabled_connections instead), client-grants, "
+            "discovery-domains, token-quota"
+        ),
+    )
+    export.add_argument(
+        "--no-extras",
+        action="store_true",
+        help="leave all of them out: organizations and enabled connections only",
+    )
     _add_common(export)
     export.set_defaults(command=_cmd_export)
 
@@ -639,5 +673,10 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--log-retention", type=_positive_int, default=None, metavar="N",
                           help="keep only the newest N tenant log entries (GET /logs/{id} of "
                           "an older one: 404)")
+    emulator.add_argument(
+        "--without-early-access",
+        action="store_true",
+        help="act as a tenant without the Early Access GET /organizations/{id}/connections (403)",
+    )
     emulator.set_defaults(command=_cmd_emulator)
     return parser

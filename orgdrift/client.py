@@ -31,7 +31,16 @@ from orgdrift.auth import (
     check_required_scopes,
     provider_for,
 )
-from orgdrift.errors import NotFoundError, OrgdriftError, ProtocolError, TransportError
+from orgdrift.errors import (
+    ApiError,
+    AuthenticationError,
+    FeatureUnavailableError,
+    InsufficientScopeError,
+    NotFoundError,
+    OrgdriftError,
+    ProtocolError,
+    TransportError,
+)
 from orgdrift.models import RawObject, Stats
 from orgdrift.pacing import TOKEN_GROUP, Pacer
 from orgdrift.sansio import (
@@ -206,13 +215,13 @@ class ManagementClient:
             seconds=seconds,
         )
 
-    async def check_scopes(self) -> None:
+    async def check_scopes(self, extra: tuple[str, ...] = ()) -> None:
         """Fail before any API request when the token's scopes are known and one is missing.
 
         For client credentials this runs the grant (the token response lists its scopes).
         An opaque token with unknown scopes passes; the API's 403 will then tell.
         """
-        check_required_scopes(await self._tokens.scopes())
+        check_required_scopes(await self._tokens.scopes(), extra)
 
     async def get_organization(self, org_id: str) -> RawObject | None:
         """`GET /organizations/{id}`; None when the API says it does not exist (its JSON 404)."""
@@ -309,6 +318,47 @@ class ManagementClient:
                     )
                 last = log_id
             yield data
+
+    # --- the whole organization model (design section 12) ------------------------------------
+
+    async def list_organization_connections(self, org_id: str) -> list[RawObject]:
+        """Every connection associated with `org_id` through the Early Access endpoint
+        `GET /organizations/{id}/connections` (with `is_enabled`, `organization_access_level`,
+        `organization_connection_name`), 100 per request, to a short page.
+
+        A tenant without the feature answers 403 (not a scope error) or 404 [INF]:
+        FeatureUnavailableError naming it (exit 3).
+        """
+        pager = ConnectionsPager(key="connections")
+        path = f"/organizations/{quote(org_id, safe='')}/connections"
+        while (params := pager.params()) is not None:
+            try:
+                data = await self._get_json(path, params, "organization_connections")
+            except ApiError as exc:
+                raise _feature_error(exc, CONNECTION_VIEW_FEATURE) from None
+            pager.feed(data)
+        return pager.items
+
+    async def list_organization_client_grants(self, org_id: str) -> list[RawObject]:
+        """Every client grant associated with `org_id` (`GET /organizations/{id}/client-grants`),
+        100 per request, to a short page."""
+        pager = ConnectionsPager(key="client_grants")
+        path = f"/organizations/{quote(org_id, safe='')}/client-grants"
+        while (params := pager.params()) is not None:
+            data = await self._get_json(path, params, "organization_client_grants")
+            pager.feed(data)
+        return pager.items
+
+    async def list_organization_discovery_domains(self, org_id: str) -> list[RawObject]:
+        """Every discovery domain of `org_id` (`GET /organizations/{id}/discovery-domains`), by
+        checkpoint (`take=100`, `from=next`) until a page without `next`."""
+        pager = CheckpointPager(key="domains")
+        path = f"/organizations/{quote(org_id, safe='')}/discovery-domains"
+        items: list[RawObject] = []
+        while (params := pager.params()) is not None:
+            data = await self._get_json(path, params, "organization_discovery_domains")
+            items.extend(pager.feed(data))
+        return items
 
     # --- plumbing -----------------------------------------------------------------------------
 
@@ -602,3 +652,32 @@ def _organization(data: object, key: str, wanted: str) -> RawObject:
     if data[key] != wanted:
         raise ProtocolError(f"lookup of organization {key} {wanted} answered another organization")
     return data
+
+
+CONNECTION_VIEW_FEATURE = (
+    "the Early Access endpoint GET /organizations/{id}/connections (organization connections "
+    "with organization_access_level, is_enabled and organization_connection_name)"
+)
+
+
+def _feature_error(exc: ApiError, feature: str) -> ApiError:
+    """A 404, or a 403 that is not about scopes or the token, from an endpoint a tenant has only
+    with a feature enabled: FeatureUnavailableError naming the feature. Others stay as they are."""
+    refused = exc.status == 403 and not isinstance(
+        exc, InsufficientScopeError | AuthenticationError
+    )
+    if not (refused or isinstance(exc, NotFoundError)):
+        return exc
+    error = FeatureUnavailableError(
+        exc.api_message, status=exc.status, error_code=exc.error_code, method=exc.method,
+        path=exc.path,
+    )
+    message = (
+        f"the tenant does not offer {feature}, which reading those fields needs "
+        f"({exc.method} {exc.path} answered HTTP {exc.status}: {exc.api_message}). Enable the "
+        "feature for the tenant, or remove those fields from the spec (export: --without "
+        "connection-access)"
+    )
+    error.message = message
+    error.args = (message,)
+    return error

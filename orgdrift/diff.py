@@ -34,11 +34,12 @@ Doc = dict[str, Any]
 def compare(decl: OrgDecl, live: LiveOrganization) -> list[Finding]:
     """Findings for one declared organization that exists live (empty when in sync)."""
     desired, actual = normalize(decl, live)
+    model = [f for f in model_findings(decl, live) if not _ignored(decl, f.path)]
     if desired == actual:
-        return []
+        return sorted(model, key=lambda f: (f.path, f.kind.value))
     diff = DeepDiff(desired, actual, view="tree", threshold_to_diff_deeper=0)
     findings = [_finding(decl, level.path(output_format="list"), level.t1, level.t2) for level in _levels(diff)]
-    return sorted(findings, key=lambda f: (f.path, f.kind.value))
+    return sorted(findings + model, key=lambda f: (f.path, f.kind.value))
 
 
 def normalize(decl: OrgDecl, live: LiveOrganization) -> tuple[Doc, Doc]:
@@ -52,11 +53,17 @@ def normalize(decl: OrgDecl, live: LiveOrganization) -> tuple[Doc, Doc]:
         desired[key] = value
         actual[key] = _live_field(live.data, key)
     if decl.connections is not None:
-        live_connections = live.connections or ()
+        view = decl.needs_connection_view
+        live_connections = (live.connection_view if view else live.connections) or ()
         desired["connections"], actual["connections"] = _connections(decl, live_connections)
     for path in decl.ignore:
         desired, actual = _without(desired, path), _without(actual, path)
     return desired, actual
+
+
+def _ignored(decl: OrgDecl, path: str) -> bool:
+    """Whether `ignore:` covers a finding path of the client grants or discovery domains."""
+    return any(path == p or path.startswith(p + ".") for p in decl.ignore)
 
 
 def _without(doc: Doc, path: str) -> Doc:
@@ -103,16 +110,23 @@ def _connections(decl: OrgDecl, live: Sequence[RawObject]) -> tuple[Doc, Doc]:
             actual[label] = {}
             continue
         actual[match.label] = {flag: _live_flag(item, flag) for flag in match.flags}
+        actual[match.label].update({k: _live_view_field(item, k) for k in match.view_fields})
     for conn in declared:
         if decl.connections_policy == "allowlist" and conn.label not in actual:
             continue  # allowlist: a declared connection may stay disabled
-        desired[conn.label] = dict(conn.flags)
+        desired[conn.label] = {**conn.flags, **conn.view_fields}
     return desired, actual
 
 
 def _live_flag(item: RawObject, flag: str) -> Any:
     value = item.get(flag)
     return API_FLAG_DEFAULTS[flag] if value is None else value
+
+
+def _live_view_field(item: RawObject, name: str) -> Any:
+    """An Early Access connection field; an association without `is_enabled` is enabled."""
+    value = item.get(name)
+    return True if value is None and name == "is_enabled" else value
 
 
 def _levels(diff: DeepDiff) -> Iterator[Any]:
@@ -247,3 +261,119 @@ def unmanaged(org: LiveOrganization, severity: Severity, source: Location | None
         source,
         severity,
     )
+
+
+# --- the whole organization model: client grants and discovery domains ---------------------
+
+
+def model_findings(decl: OrgDecl, live: LiveOrganization) -> list[Finding]:
+    """Findings for the client grants and discovery domains `decl` declares (none when it
+    declares neither)."""
+    findings: list[Finding] = []
+    if decl.client_grants is not None:
+        findings.extend(_grant_findings(decl, live.client_grants or ()))
+    if decl.discovery_domains is not None:
+        findings.extend(_domain_findings(decl, live.discovery_domains or ()))
+    return findings
+
+
+def _grant_findings(decl: OrgDecl, live: Sequence[RawObject]) -> list[Finding]:
+    declared = {(g.client_id, g.audience): g for g in decl.client_grants or ()}
+    found = {(str(g.get("client_id")), str(g.get("audience"))): g for g in live}
+    org = decl.label
+    findings: list[Finding] = []
+    for key, item in found.items():
+        label = f"{key[0]}:{key[1]}"
+        grant = declared.get(key)
+        if grant is None:
+            findings.append(Finding(
+                FindingKind.CLIENT_GRANT_NOT_ALLOWED,
+                org,
+                f"client_grants.{label}",
+                None,
+                label,
+                f"client grant {label} is associated but not allowed",
+                decl.locate("client_grants"),
+            ))
+            continue
+        if grant.scope is None:
+            continue
+        expected = sorted(set(grant.scope))
+        actual = sorted({str(s) for s in item.get("scope") or ()})
+        if expected != actual:
+            shown_expected, shown_actual = _show_pair(expected, actual)
+            findings.append(Finding(
+                FindingKind.CLIENT_GRANT_SCOPE_CHANGED,
+                org,
+                f"client_grants.{label}.scope",
+                expected,
+                actual,
+                f"client grant {label}: scope is {shown_actual}, expected {shown_expected}",
+                grant.location,
+            ))
+    if decl.client_grants_policy == "exact":
+        for key, grant in declared.items():
+            if key not in found:
+                findings.append(Finding(
+                    FindingKind.CLIENT_GRANT_MISSING,
+                    org,
+                    f"client_grants.{grant.label}",
+                    grant.label,
+                    None,
+                    f"client grant {grant.label} is declared but not associated",
+                    grant.location,
+                ))
+    return findings
+
+
+def _domain_findings(decl: OrgDecl, live: Sequence[RawObject]) -> list[Finding]:
+    declared = {d.domain.lower(): d for d in decl.discovery_domains or ()}
+    found = {str(d.get("domain")).lower(): d for d in live}
+    org = decl.label
+    findings: list[Finding] = []
+    for name, item in found.items():
+        domain = declared.get(name)
+        if domain is None:
+            findings.append(Finding(
+                FindingKind.DISCOVERY_DOMAIN_NOT_ALLOWED,
+                org,
+                f"discovery_domains.{name}",
+                None,
+                name,
+                f"discovery domain {name} is set but not declared",
+                decl.locate("discovery_domains"),
+            ))
+            continue
+        live_values = {
+            "status": item.get("status"),
+            "use_for_organization_discovery": item.get("use_for_organization_discovery", True),
+        }
+        wanted = {
+            "status": domain.status,
+            "use_for_organization_discovery": domain.use_for_organization_discovery,
+        }
+        for key, expected in wanted.items():
+            if expected is None or live_values[key] == expected:
+                continue
+            findings.append(Finding(
+                FindingKind.DISCOVERY_DOMAIN_CHANGED,
+                org,
+                f"discovery_domains.{name}.{key}",
+                expected,
+                live_values[key],
+                f"discovery domain {name}: {key} is {_show(live_values[key])}, "
+                f"expected {_show(expected)}",
+                domain.location,
+            ))
+    for name, domain in declared.items():
+        if name not in found:
+            findings.append(Finding(
+                FindingKind.DISCOVERY_DOMAIN_MISSING,
+                org,
+                f"discovery_domains.{name}",
+                domain.domain,
+                None,
+                f"discovery domain {domain.domain} is declared but not set",
+                domain.location,
+            ))
+    return findings

@@ -3,8 +3,11 @@
 Organizations come either from listing (one request per 100) or from lookups by id or name (one
 request each), whichever costs fewer requests for the spec at hand; the listing is always used
 when unmanaged organizations are checked. Each declared organization whose connections are
-managed then costs one request per 100 enabled connections. All requests go through the client,
-which bounds concurrency and paces them to the tenant's rate limits.
+managed then costs one request per 100 enabled connections. The rest of the organization model
+is read only where declared: the Early Access connections instead of the enabled ones when a
+connection declares one of their fields, one request per 100 client grants, one per 100
+discovery domains (checkpoint pages). All requests go through the client, which bounds
+concurrency and paces them to the tenant's rate limits.
 
 "Missing" is proven, never inferred: a listing is read until a short or empty page (`total` is
 only an estimate: Auth0 has answered `total: 0` beside two organizations, and may cap it at the
@@ -38,6 +41,9 @@ class OrganizationReader(Protocol):
     def iter_organization_pages(self) -> AsyncIterator[list[RawObject]]: ...
     async def organization_page(self, page: int, per_page: int) -> tuple[list[RawObject], int]: ...
     async def list_enabled_connections(self, org_id: str) -> list[RawObject]: ...
+    async def list_organization_connections(self, org_id: str) -> list[RawObject]: ...
+    async def list_organization_client_grants(self, org_id: str) -> list[RawObject]: ...
+    async def list_organization_discovery_domains(self, org_id: str) -> list[RawObject]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +92,11 @@ async def fetch_live(
     """The live organizations the declarations name (all of them when listing), with the
     enabled connections of each declared organization whose connections the spec manages."""
     listed, found = await _organizations(reader, decls, list_all=list_all)
-    managed = [(d, org) for d, org in found if d.connections is not None]
-    connections = await _connections(reader, managed, progress)
+    jobs = [(org, _parts(d)) for d, org in found]
+    parts = await _read_parts(reader, [(org, p) for org, p in jobs if p.any], progress)
     orgs: dict[str, LiveOrganization] = {}
     for org in listed if listed is not None else [org for _, org in found]:
-        orgs[str(org["id"])] = LiveOrganization(org, connections.get(str(org["id"])))
+        orgs[str(org["id"])] = _live(org, parts.get(str(org["id"])))
     return LiveState(tuple(orgs.values()), tenant=tenant, complete=listed is not None)
 
 
@@ -100,8 +106,11 @@ async def fetch_everything(
     *,
     tenant: str | None = None,
     progress: Progress | None = None,
+    extras: Extras | None = None,
 ) -> LiveState:
-    """Every organization (or those named, by name or id) with its enabled connections."""
+    """Every organization (or those named, by name or id) with its enabled connections, and
+    the parts of the organization model `extras` asks for (none by default)."""
+    extras = extras or Extras()
     if names:
         found = await _gather([_lookup_label(reader, n) for n in names])
         missing = [n for n, org in zip(names, found, strict=True) if org is None]
@@ -110,8 +119,14 @@ async def fetch_everything(
         orgs = [org for org in found if org is not None]
     else:
         orgs = await _list_checkpoint(reader)
-    connections = await _connections(reader, [(None, org) for org in orgs], progress)
-    state = [LiveOrganization(org, connections[str(org["id"])]) for org in orgs]
+    wanted = _Parts(
+        connections=not extras.connection_view,
+        connection_view=extras.connection_view,
+        client_grants=extras.client_grants,
+        discovery_domains=extras.discovery_domains,
+    )
+    parts = await _read_parts(reader, [(org, wanted) for org in orgs], progress)
+    state = [_live(org, parts[str(org["id"])]) for org in orgs]
     return LiveState(tuple(state), tenant=tenant, complete=not names)
 
 
@@ -237,26 +252,132 @@ async def _lookups(
     return [(d, org) for d, org in zip(decls, results, strict=True) if org is not None]
 
 
-async def _connections(
+# --- the whole organization model (design section 12) -----------------------------------------
+
+CLIENT_GRANTS_SCOPE = "read:organization_client_grants"
+DISCOVERY_DOMAINS_SCOPE = "read:organization_discovery_domains"
+
+
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """What `fetch_everything` reads beyond organizations and enabled connections (export)."""
+
+    connection_view: bool = False  # connections through the Early Access endpoint
+    client_grants: bool = False
+    discovery_domains: bool = False
+
+
+def extra_scopes(decls: Sequence[OrgDecl]) -> tuple[str, ...]:
+    """The scopes the declarations need beyond read:organizations and
+    read:organization_connections (which the Early Access connections endpoint needs too)."""
+    scopes: list[str] = []
+    if any(d.client_grants is not None for d in decls):
+        scopes.append(CLIENT_GRANTS_SCOPE)
+    if any(d.discovery_domains is not None for d in decls):
+        scopes.append(DISCOVERY_DOMAINS_SCOPE)
+    return tuple(scopes)
+
+
+def extras_scopes(extras: Extras) -> tuple[str, ...]:
+    """The scopes `extras` needs beyond the usual two."""
+    scopes: list[str] = []
+    if extras.client_grants:
+        scopes.append(CLIENT_GRANTS_SCOPE)
+    if extras.discovery_domains:
+        scopes.append(DISCOVERY_DOMAINS_SCOPE)
+    return tuple(scopes)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What is read of one organization beyond the organization itself."""
+
+    connections: bool = False  # GET .../enabled_connections (GA)
+    connection_view: bool = False  # GET .../connections (Early Access), instead of the above
+    client_grants: bool = False
+    discovery_domains: bool = False
+
+    @property
+    def any(self) -> bool:
+        return self.connections or self.connection_view or self.client_grants or self.discovery_domains
+
+
+Items = tuple[RawObject, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What was read of one organization (None: not read)."""
+
+    connections: Items | None = None
+    connection_view: Items | None = None
+    client_grants: Items | None = None
+    discovery_domains: Items | None = None
+
+
+def _parts(decl: OrgDecl) -> _Parts:
+    """What `decl` needs read: only what it declares."""
+    managed = decl.connections is not None
+    return _Parts(
+        connections=managed and not decl.needs_connection_view,
+        connection_view=managed and decl.needs_connection_view,
+        client_grants=decl.client_grants is not None,
+        discovery_domains=decl.discovery_domains is not None,
+    )
+
+
+def _live(org: RawObject, read: _Read | None) -> LiveOrganization:
+    read = read or _Read()
+    return LiveOrganization(
+        org,
+        read.connections,
+        connection_view=read.connection_view,
+        client_grants=read.client_grants,
+        discovery_domains=read.discovery_domains,
+    )
+
+
+async def _read_parts(
     reader: OrganizationReader,
-    managed: Sequence[tuple[OrgDecl | None, RawObject]],
+    jobs: Sequence[tuple[RawObject, _Parts]],
     progress: Progress | None,
-) -> dict[str, tuple[RawObject, ...]]:
+) -> dict[str, _Read]:
+    """The parts each organization needs, all concurrently. The requests queue organization by
+    organization (its connections, grants, domains, then the next one's), so an endpoint with a
+    lower limit of its own does not hold the others back behind all of its requests."""
     done = 0
-    total = len(managed)
+    total = len(jobs)
     if progress:
         progress(0, total)
 
-    async def one(org: RawObject) -> tuple[RawObject, ...]:
+    async def items(read: Coroutine[Any, Any, list[RawObject]]) -> Items:
+        return tuple(await read)
+
+    async def one(org: RawObject, parts: _Parts) -> _Read:
         nonlocal done
-        items = await reader.list_enabled_connections(str(org["id"]))
+        org_id = str(org["id"])
+        names: list[str] = []
+        reads: list[Coroutine[Any, Any, Items]] = []
+        if parts.connections:
+            names.append("connections")
+            reads.append(items(reader.list_enabled_connections(org_id)))
+        if parts.connection_view:
+            names.append("connection_view")
+            reads.append(items(reader.list_organization_connections(org_id)))
+        if parts.client_grants:
+            names.append("client_grants")
+            reads.append(items(reader.list_organization_client_grants(org_id)))
+        if parts.discovery_domains:
+            names.append("discovery_domains")
+            reads.append(items(reader.list_organization_discovery_domains(org_id)))
+        results = [await reads[0]] if len(reads) == 1 else await _gather(reads)
         done += 1
         if progress:
             progress(done, total)
-        return tuple(items)
+        return _Read(**dict(zip(names, results, strict=True)))
 
-    results = await _gather([one(org) for _, org in managed])
-    return {str(org["id"]): items for (_, org), items in zip(managed, results, strict=True)}
+    results = await _gather([one(org, parts) for org, parts in jobs])
+    return {str(org["id"]): read for (org, _), read in zip(jobs, results, strict=True)}
 
 
 async def _gather(coros: Sequence[Coroutine[Any, Any, T]]) -> list[T]:

@@ -34,6 +34,17 @@ API_FLAG_DEFAULTS: Mapping[str, bool] = {
 ORG_FIELDS: tuple[str, ...] = ("name", "display_name", "branding", "metadata")
 """Organization fields a spec may declare and orgdrift compares."""
 
+# --- the whole organization model (design section 12) -----------------------------------------
+
+CONNECTION_VIEW_FIELDS: tuple[str, ...] = (
+    "organization_access_level",
+    "is_enabled",
+    "organization_connection_name",
+)
+"""Connection fields only `GET /organizations/{id}/connections` (Early Access) shows."""
+
+ClientGrantsPolicy = Literal["exact", "allowlist"]
+
 # --- the spec ------------------------------------------------------------------------------
 
 
@@ -62,10 +73,36 @@ class ConnectionDecl:
     flags: Mapping[str, bool]  # declared flags, `defaults.connection` already applied
     location: Location
     flag_locations: Mapping[str, Location] = field(default_factory=dict)
+    # Declared Early Access fields (CONNECTION_VIEW_FIELDS): access level, is_enabled, name.
+    view_fields: Mapping[str, str | bool] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         return self.name if self.name is not None else str(self.connection_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientGrantDecl:
+    """One client grant an organization's members may use, matched by client id and audience."""
+
+    client_id: str
+    audience: str
+    scope: tuple[str, ...] | None  # None: not compared
+    location: Location
+
+    @property
+    def label(self) -> str:
+        return f"{self.client_id}:{self.audience}"
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryDomainDecl:
+    """One discovery domain of an organization; status and the discovery flag when declared."""
+
+    domain: str
+    status: str | None  # pending | verified; None: not compared
+    use_for_organization_discovery: bool | None
+    location: Location
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +119,18 @@ class OrgDecl:
     # "display_name", "branding", "branding.colors.primary", "metadata.tier", "connections".
     locations: Mapping[str, Location] = field(default_factory=dict)
     ignore: tuple[str, ...] = ()  # field paths never compared (defaults.ignore + its own)
+    client_grants: tuple[ClientGrantDecl, ...] | None = None  # None: not managed
+    client_grants_policy: ClientGrantsPolicy = "exact"
+    discovery_domains: tuple[DiscoveryDomainDecl, ...] | None = None  # None: not managed
 
     @property
     def label(self) -> str:
         return self.name if self.name is not None else str(self.id)
+
+    @property
+    def needs_connection_view(self) -> bool:
+        """Whether a declared connection field is shown only by the Early Access endpoint."""
+        return any(c.view_fields for c in self.connections or ())
 
     def locate(self, path: str) -> Location:
         """The most specific declared location for `path`, else the organization's own."""
@@ -115,6 +160,10 @@ class Spec:
 class LiveOrganization:
     data: RawObject  # the organization as the API returns it
     connections: tuple[RawObject, ...] | None  # enabled connections as returned; None: not read
+    # Read only when declared (None: not read), items as the API returns them:
+    connection_view: tuple[RawObject, ...] | None = None  # GET .../connections (Early Access)
+    client_grants: tuple[RawObject, ...] | None = None  # GET .../client-grants
+    discovery_domains: tuple[RawObject, ...] | None = None  # GET .../discovery-domains
 
     @property
     def id(self) -> str:
@@ -146,6 +195,12 @@ class FindingKind(StrEnum):
     CONNECTION_NOT_ALLOWED = "connection_not_allowed"
     CONNECTION_MISSING = "connection_missing"
     CONNECTION_SETTING_CHANGED = "connection_setting_changed"
+    CLIENT_GRANT_NOT_ALLOWED = "client_grant_not_allowed"
+    CLIENT_GRANT_MISSING = "client_grant_missing"
+    CLIENT_GRANT_SCOPE_CHANGED = "client_grant_scope_changed"
+    DISCOVERY_DOMAIN_NOT_ALLOWED = "discovery_domain_not_allowed"
+    DISCOVERY_DOMAIN_MISSING = "discovery_domain_missing"
+    DISCOVERY_DOMAIN_CHANGED = "discovery_domain_changed"
 
 
 class Severity(StrEnum):

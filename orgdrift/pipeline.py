@@ -44,7 +44,14 @@ from orgdrift.errors import (
     SpecError,
     UsageError,
 )
-from orgdrift.fetch import Progress, fetch_everything, fetch_live
+from orgdrift.fetch import (
+    Extras,
+    Progress,
+    extra_scopes,
+    extras_scopes,
+    fetch_everything,
+    fetch_live,
+)
 from orgdrift.models import (
     CONNECTION_FLAGS,
     Basis,
@@ -120,6 +127,9 @@ class ReadOptions:
     specs: tuple[str, ...] = ()  # snapshot: read what these declare (none: everything)
     orgs: tuple[str, ...] = ()
     progress: Progress | None = None
+    # export: the parts of the organization model to read and write (all by default)
+    extras: Extras = field(default_factory=lambda: Extras(True, True, True))
+    token_quota: bool = True
 
 
 def now() -> str:
@@ -244,8 +254,8 @@ def run_snapshot(options: ReadOptions) -> tuple[LiveState, Stats]:
 
 def run_export(options: ReadOptions) -> tuple[str, LiveState]:
     """`export`: a spec declaring the tenant's organizations as they are."""
-    live, _ = read_everything(options.tenant, options.orgs, options.progress)
-    return export_spec(live), live
+    live, _ = read_everything(options.tenant, options.orgs, options.progress, options.extras)
+    return export_spec(live, token_quota=options.token_quota), live
 
 
 # --- the stages ----------------------------------------------------------------------------
@@ -263,7 +273,8 @@ def verify_spec_tenant(spec: Spec, host: str | None) -> None:
 
 
 @asynccontextmanager
-async def connect(tenant: Tenant) -> AsyncIterator[ManagementClient]:
+async def connect(tenant: Tenant, scopes: tuple[str, ...] = ()) -> AsyncIterator[ManagementClient]:
+    """A client for `tenant` whose token was checked for the usual scopes and `scopes`."""
     base_url = tenant.base_url
     credentials = credentials_from_env(tenant.env, base_url)
     options = tenant.options
@@ -284,21 +295,25 @@ async def connect(tenant: Tenant) -> AsyncIterator[ManagementClient]:
             wall_clock=tenant.wall_clock,
             on_event=tenant.on_event,
         )
-        await client.check_scopes()
+        await client.check_scopes(scopes)
         yield client
 
 
-def _run_read(tenant: Tenant, work: Callable[[ManagementClient], Any]) -> tuple[Any, Stats]:
+def _run_read(
+    tenant: Tenant, work: Callable[[ManagementClient], Any], scopes: tuple[str, ...] = ()
+) -> tuple[Any, Stats]:
     with asyncio.Runner(loop_factory=tenant.loop_factory) as runner:
-        return runner.run(_bounded(tenant, work))
+        return runner.run(_bounded(tenant, work, scopes))
 
 
-async def _bounded(tenant: Tenant, work: Callable[[ManagementClient], Any]) -> tuple[Any, Stats]:
+async def _bounded(
+    tenant: Tenant, work: Callable[[ManagementClient], Any], scopes: tuple[str, ...] = ()
+) -> tuple[Any, Stats]:
     """Run `work` under the run's time limit (the one place that owns it); when it passes, say
     which requests could not be read. Every error leaving the read is redacted."""
     client: ManagementClient | None = None
     try:
-        async with asyncio.timeout(tenant.timeout), connect(tenant) as client:
+        async with asyncio.timeout(tenant.timeout), connect(tenant, scopes) as client:
             result = await work(client)
             return result, client.stats
     except TimeoutError:
@@ -332,7 +347,7 @@ def read_declared(
     async def work(client: ManagementClient) -> LiveState:
         return await fetch_live(client, decls, list_all=list_all, tenant=tenant.host, progress=progress)
 
-    state, stats = _run_read(tenant, work)
+    state, stats = _run_read(tenant, work, extra_scopes(decls))
     return _stamped(state), stats
 
 
@@ -344,14 +359,21 @@ def read_for_spec(
 
 
 def read_everything(
-    tenant: Tenant, names: Sequence[str], progress: Progress | None = None
+    tenant: Tenant,
+    names: Sequence[str],
+    progress: Progress | None = None,
+    extras: Extras | None = None,
 ) -> tuple[LiveState, Stats]:
-    """Every organization (or the named ones) with its enabled connections."""
+    """Every organization (or the named ones) with its enabled connections, and what `extras`
+    asks for of the rest of the organization model (nothing by default)."""
+    extras = extras or Extras()
 
     async def work(client: ManagementClient) -> LiveState:
-        return await fetch_everything(client, names, tenant=tenant.host, progress=progress)
+        return await fetch_everything(
+            client, names, tenant=tenant.host, progress=progress, extras=extras
+        )
 
-    state, stats = _run_read(tenant, work)
+    state, stats = _run_read(tenant, work, extras_scopes(extras))
     return _stamped(state), stats
 
 
@@ -528,9 +550,14 @@ def _spec_files(paths: Sequence[str]) -> tuple[SpecFile, ...]:
 # --- export --------------------------------------------------------------------------------
 
 
-def export_spec(live: LiveState) -> str:
-    """A spec declaring every organization of `live` as it is, which `check` finds in sync."""
-    orgs = [_export_org(o) for o in sorted(live.organizations, key=lambda o: o.name)]
+def export_spec(live: LiveState, *, token_quota: bool = True) -> str:
+    """A spec declaring every organization of `live` as it is, which `check` finds in sync.
+    Client grants, discovery domains and the Early Access connection fields are written when
+    they were read; `token_quota` when set and not left out."""
+    orgs = [
+        _export_model(o, _export_org(o), token_quota=token_quota)
+        for o in sorted(live.organizations, key=lambda o: o.name)
+    ]
     document: dict[str, Any] = {"version": 1}
     if live.tenant:
         document["tenant"] = {"domain": live.tenant}
@@ -558,4 +585,39 @@ def _export_org(org: LiveOrganization) -> dict[str, Any]:
         entry.update({f: item[f] for f in CONNECTION_FLAGS if isinstance(item.get(f), bool)})
         connections.append(entry)
     out["connections"] = connections
+    return out
+
+
+def _export_model(org: LiveOrganization, out: dict[str, Any], *, token_quota: bool) -> dict[str, Any]:
+    """`out` (an exported organization) with the parts of the organization model that were
+    read: token_quota, connections with their Early Access fields, client grants, domains."""
+    if token_quota and isinstance(org.data.get("token_quota"), dict):
+        out = {**out, "token_quota": org.data["token_quota"]}
+    if org.connection_view is not None:
+        connections = []
+        items = sorted(org.connection_view, key=lambda c: str((c.get("connection") or {}).get("name")))
+        for item in items:
+            name = (item.get("connection") or {}).get("name")
+            entry: dict[str, Any] = {"name": name} if name else {"connection_id": item["connection_id"]}
+            entry.update({f: item[f] for f in CONNECTION_FLAGS if isinstance(item.get(f), bool)})
+            entry["is_enabled"] = item.get("is_enabled", True) is not False
+            for key in ("organization_access_level", "organization_connection_name"):
+                if isinstance(item.get(key), str):
+                    entry[key] = item[key]
+            connections.append(entry)
+        out["connections"] = connections
+    if org.client_grants is not None:
+        out["client_grants"] = [
+            {"client_id": g["client_id"], "audience": g["audience"], "scope": sorted(g.get("scope") or [])}
+            for g in sorted(org.client_grants, key=lambda g: (str(g["client_id"]), str(g["audience"])))
+        ]
+    if org.discovery_domains is not None:
+        out["discovery_domains"] = [
+            {
+                "domain": d["domain"],
+                "status": d["status"],
+                "use_for_organization_discovery": d.get("use_for_organization_discovery", True),
+            }
+            for d in sorted(org.discovery_domains, key=lambda d: str(d["domain"]))
+        ]
     return out

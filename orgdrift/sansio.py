@@ -14,7 +14,7 @@ import json
 import math
 import random
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -481,15 +481,16 @@ def _connections(items: list[RawObject], what: str) -> list[str]:
 
 
 def decode_checkpoint_page(
-    body: object, *, cursor: str | None = None
+    body: object, *, cursor: str | None = None, key: str = "organizations"
 ) -> tuple[list[RawObject], str | None]:
     """`{"organizations": [...], "next": "..."}` -> (items, next cursor or None at the end).
+    `key` names the list (`domains` for an organization's discovery domains).
 
     An absent, null or empty `next` ends the listing (the SDKs' `has_next`). A `next` equal to
     `cursor` (the one just sent) means the cursor is not advancing: ProtocolError.
     """
-    wrapper, items = _wrapper(body, "organizations")
-    _organizations(items, "organizations")
+    wrapper, items = _wrapper(body, key)
+    _ITEM_CHECKS[key](items, key)
     nxt = wrapper.get("next")
     if nxt is None or nxt == "":
         return items, None
@@ -511,14 +512,17 @@ def _optional_count(body: Mapping[str, Any], key: str) -> int | None:
     return value
 
 
-def decode_connections_page(body: object, page: int, per_page: int) -> tuple[list[RawObject], bool]:
-    """`{"enabled_connections": [...], "start", "limit", "total"}` -> (items, done).
+def decode_connections_page(
+    body: object, page: int, per_page: int, key: str = "enabled_connections"
+) -> tuple[list[RawObject], bool]:
+    """`{"enabled_connections": [...], "start", "limit", "total"}` -> (items, done). `key` names
+    the list of another offset listing of an organization (`connections`, `client_grants`).
 
     Done only at a short or empty page: `total` is checked (no item past it, no short page
     before it) but never trusted to end the listing. `limit` is not relied on (section 4).
     """
-    wrapper, items = _wrapper(body, "enabled_connections")
-    _connections(items, "enabled_connections")
+    wrapper, items = _wrapper(body, key)
+    _ITEM_CHECKS[key](items, key)
     if len(items) > per_page:
         raise ProtocolError(f"page has {len(items)} items, more than per_page={per_page}")
     start = _optional_count(wrapper, "start")
@@ -570,6 +574,7 @@ class CheckpointPager:
     cursor: str | None = None
     finished: bool = False
     pages: int = 0
+    key: str = "organizations"  # the list's key (`domains`: an organization's discovery domains)
     _seen_ids: set[str] = field(default_factory=set)
     _seen_cursors: set[str] = field(default_factory=set)
 
@@ -584,8 +589,8 @@ class CheckpointPager:
     def feed(self, body: object) -> list[RawObject]:
         if self.finished:
             raise ProtocolError("checkpoint listing already finished")
-        items, nxt = decode_checkpoint_page(body, cursor=self.cursor)
-        ids = _ids(items, "id", "organizations")
+        items, nxt = decode_checkpoint_page(body, cursor=self.cursor, key=self.key)
+        ids = _ids(items, "id", self.key)
         if len(items) > self.take:
             raise ProtocolError(f"checkpoint page has {len(items)} items, take={self.take}")
         if nxt is not None and len(items) < self.take:
@@ -620,6 +625,7 @@ class ConnectionsPager:
     finished: bool = False
     items: list[RawObject] = field(default_factory=list)
     _seen_ids: set[str] = field(default_factory=set)
+    key: str = "enabled_connections"  # or `connections`, `client_grants`: same offset paging
 
     def params(self) -> dict[str, str] | None:
         if self.finished:
@@ -629,12 +635,71 @@ class ConnectionsPager:
     def feed(self, body: object) -> list[RawObject]:
         if self.finished:
             raise ProtocolError("connection listing already finished")
-        items, done = decode_connections_page(body, self.page, self.per_page)
-        ids = [str(item["connection_id"]) for item in items]
+        items, done = decode_connections_page(body, self.page, self.per_page, self.key)
+        id_key = "id" if self.key == "client_grants" else "connection_id"
+        ids = [str(item[id_key]) for item in items]
         if len(set(ids)) != len(ids) or self._seen_ids & set(ids):
-            raise ProtocolError(f"connections page {self.page} repeats a connection_id")
+            what = "connections" if self.key == "enabled_connections" else self.key
+            raise ProtocolError(f"{what} page {self.page} repeats a {id_key}")
         self._seen_ids.update(ids)
         self.items.extend(items)
         self.page += 1
         self.finished = done
         return items
+
+
+# --- the whole organization model: the items of the other listings --------------------------------
+
+ACCESS_LEVELS: frozenset[str] = frozenset({"none", "readonly", "limited", "full"})
+"""`organization_access_level` values (OAS `OrganizationAccessLevelEnum`)."""
+
+
+def _connection_view(items: list[RawObject], what: str) -> list[str]:
+    """Items of `GET /organizations/{id}/connections` (Early Access): connection items plus
+    `is_enabled`, `organization_access_level` and `organization_connection_name`."""
+    ids = _connections(items, what)
+    for index, item in enumerate(items):
+        if not isinstance(item.get("is_enabled", False), bool):
+            raise ProtocolError(f"{what}[{index}].is_enabled is not true or false")
+        level = item.get("organization_access_level")
+        if level is not None and level not in ACCESS_LEVELS:
+            raise ProtocolError(f"{what}[{index}].organization_access_level is not a known level")
+        name = item.get("organization_connection_name")
+        if name is not None and not isinstance(name, str):
+            raise ProtocolError(f"{what}[{index}].organization_connection_name is not a string")
+    return ids
+
+
+def _client_grants(items: list[RawObject], what: str) -> list[str]:
+    """Items of `GET /organizations/{id}/client-grants`: string id, client_id and audience, and a
+    list of strings as scope."""
+    ids = _ids(items, "id", what)
+    _ids(items, "client_id", what)
+    _ids(items, "audience", what)
+    for index, item in enumerate(items):
+        scope = item.get("scope", [])
+        if not isinstance(scope, list) or not all(isinstance(s, str) for s in scope):
+            raise ProtocolError(f"{what}[{index}].scope is not a list of strings")
+    return ids
+
+
+def _discovery_domains(items: list[RawObject], what: str) -> list[str]:
+    """Items of `GET /organizations/{id}/discovery-domains`: string id and domain, a status."""
+    ids = _ids(items, "id", what)
+    _ids(items, "domain", what)
+    for index, item in enumerate(items):
+        if item.get("status") not in ("pending", "verified"):
+            raise ProtocolError(f"{what}[{index}].status is not pending or verified")
+        if not isinstance(item.get("use_for_organization_discovery", True), bool):
+            raise ProtocolError(f"{what}[{index}].use_for_organization_discovery is not true or false")
+    return ids
+
+
+_ITEM_CHECKS: Mapping[str, Callable[[list[RawObject], str], list[str]]] = {
+    "organizations": _organizations,
+    "enabled_connections": _connections,
+    "connections": _connection_view,
+    "client_grants": _client_grants,
+    "domains": _discovery_domains,
+}
+"""How the items of each listing are checked, by the key of their list."""

@@ -6,7 +6,10 @@
                         plus "enabled_connections": [<items as the API returns them>]>]}
 
 Only `organizations` is required. An organization without `enabled_connections` had its
-connections not read (the emulator serves it with none). `complete` says the list holds every
+connections not read (the emulator serves it with none). Three more per-organization keys are
+optional, present when the spec that took the snapshot declared them (design section 12):
+`organization_connections` (items of the Early Access `GET .../connections`), `client_grants`
+and `discovery_domains` (items as the API returns them). `complete` says the list holds every
 organization of the tenant, which unmanaged-organization checks need. Optional keys for
 incremental audits: `log_checkpoint` (the newest tenant log id when the read began),
 `spec_sha256` (the sorted sha256 of the spec files it was read for) and `tool_version`.
@@ -25,6 +28,9 @@ from orgdrift.sansio import MAX_DEPTH, depth_within
 SNAPSHOT_VERSION = 1
 MAX_BYTES = 512 * 1024 * 1024
 _CONNECTIONS = "enabled_connections"
+MODEL_KEYS: tuple[str, ...] = ("organization_connections", "client_grants", "discovery_domains")
+"""Snapshot-only keys of an organization for the rest of the organization model."""
+SNAPSHOT_ONLY_KEYS: frozenset[str] = frozenset({_CONNECTIONS, *MODEL_KEYS})
 
 
 def load_snapshot(path: str) -> LiveState:
@@ -104,6 +110,7 @@ def _org_problems(org: Any, seen: set[str]) -> list[tuple[str, str]]:
     for key in ("branding", "metadata"):
         if org.get(key) is not None and not isinstance(org[key], dict):
             found.append((f".{key}", "must be an object"))
+    found.extend(_model_problems(org))
     if _CONNECTIONS in org:
         items = org[_CONNECTIONS]
         if not isinstance(items, list):
@@ -136,9 +143,20 @@ def _state(document: dict[str, Any]) -> LiveState:
     hashes = document.get("spec_sha256")
     orgs = []
     for org in document["organizations"]:
-        data = {k: v for k, v in org.items() if k != _CONNECTIONS}
+        data = {k: v for k, v in org.items() if k not in SNAPSHOT_ONLY_KEYS}
         conns = org.get(_CONNECTIONS)
-        orgs.append(LiveOrganization(data, None if conns is None else tuple(conns)))
+        view, grants, domains = (
+            None if org.get(key) is None else tuple(org[key]) for key in MODEL_KEYS
+        )
+        orgs.append(
+            LiveOrganization(
+                data,
+                None if conns is None else tuple(conns),
+                connection_view=view,
+                client_grants=grants,
+                discovery_domains=domains,
+            )
+        )
     return LiveState(
         organizations=tuple(orgs),
         tenant=document.get("tenant"),
@@ -157,6 +175,16 @@ def dump_snapshot(state: LiveState) -> str:
         item = dict(org.data)
         if org.connections is not None:
             item[_CONNECTIONS] = sorted(org.connections, key=_connection_key)
+        if org.connection_view is not None:
+            item["organization_connections"] = sorted(org.connection_view, key=_connection_key)
+        if org.client_grants is not None:
+            item["client_grants"] = sorted(
+                org.client_grants, key=lambda g: (str(g.get("client_id")), str(g.get("audience")))
+            )
+        if org.discovery_domains is not None:
+            item["discovery_domains"] = sorted(
+                org.discovery_domains, key=lambda d: str(d.get("domain"))
+            )
         orgs.append(item)
     document: dict[str, Any] = {
         "snapshot_version": SNAPSHOT_VERSION,
@@ -178,3 +206,32 @@ def dump_snapshot(state: LiveState) -> str:
 def _connection_key(item: RawObject) -> tuple[str, str]:
     conn = item.get("connection") or {}
     return (str(conn.get("name", "")), str(item.get("connection_id", "")))
+
+
+def _model_problems(org: dict[str, Any]) -> list[tuple[str, str]]:
+    """The optional lists of the organization model: lists of objects with their keys."""
+    required = {
+        "organization_connections": (),  # _connection_problems checks its items
+        "client_grants": ("id", "client_id", "audience"),
+        "discovery_domains": ("id", "domain"),
+    }
+    found: list[tuple[str, str]] = []
+    for key, strings in required.items():
+        if key not in org:
+            continue
+        items = org[key]
+        if not isinstance(items, list):
+            found.append((f".{key}", "must be a list"))
+            continue
+        for j, item in enumerate(items):
+            if not isinstance(item, dict):
+                found.append((f".{key}[{j}]", "must be an object"))
+                continue
+            found.extend(
+                (f".{key}[{j}]", f"{name} must be a string")
+                for name in strings
+                if not isinstance(item.get(name), str)
+            )
+            if key == "organization_connections":
+                found.extend((f".{key}[{j}]", m) for m in _connection_problems(item))
+    return found

@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from pathlib import Path as FsPath
@@ -23,8 +23,12 @@ from jsonschema.exceptions import ValidationError
 from orgdrift.errors import Problem, SpecError
 from orgdrift.models import (
     CONNECTION_FLAGS,
+    CONNECTION_VIEW_FIELDS,
+    ClientGrantDecl,
+    ClientGrantsPolicy,
     ConnectionDecl,
     ConnectionsPolicy,
+    DiscoveryDomainDecl,
     ExceptionRule,
     FindingKind,
     Location,
@@ -121,6 +125,7 @@ def _parse(path: str, raw: bytes, env: Mapping[str, str]) -> tuple[_Source, list
     unresolved = {p.path for p in problems}  # a placeholder left in place is not also a bad value
     problems.extend(p for p in _schema_problems(doc) if p.path not in unresolved)
     problems.extend(_file_problems(doc))
+    problems.extend(_model_problems(doc))
     problems.extend(_expiry_problems(doc))
     return _Source(doc, hashlib.sha256(raw).hexdigest()), problems
 
@@ -322,6 +327,28 @@ def _file_problems(doc: LoadedDocument) -> list[Problem]:
     return problems
 
 
+def _model_problems(doc: LoadedDocument) -> list[Problem]:
+    """A client grant (client_id and audience) or a discovery domain listed twice."""
+    problems: list[Problem] = []
+    for i, org in _dicts(_items(doc.data, "organizations")):
+        for key, ident in (
+            ("client_grants", lambda g: (g.get("client_id"), g.get("audience"))),
+            ("discovery_domains", lambda d: str(d.get("domain")).lower()),
+        ):
+            seen: dict[Any, int] = {}
+            for j, item in _dicts(_items(org, key)):
+                value = ident(item)
+                if value in seen:
+                    path: Path = ("organizations", i, key, j)
+                    mark = doc.mark_for(path)
+                    what = "client grant" if key == "client_grants" else "discovery domain"
+                    msg = f"{what} is listed twice (first at item {seen[value]})"
+                    problems.append(Problem(doc.file, mark.line, mark.column, json_path(path), msg))
+                else:
+                    seen[value] = j
+    return problems
+
+
 def _cross_file_problems(sources: Sequence[_Source]) -> list[Problem]:
     """An organization declared twice (by name or id, in one file or across files); tenants."""
     problems: list[Problem] = []
@@ -384,9 +411,11 @@ def _build(sources: Sequence[_Source]) -> Spec:
             unmanaged_source = _loc(source.doc, ("policy", "unmanaged_organizations"))
         domain = domain or data.get("tenant", {}).get("domain")
         conn_policy: ConnectionsPolicy = policy.get("connections", "exact")
+        grants_policy: ClientGrantsPolicy = policy.get("client_grants", "exact")
         defaults = data.get("defaults", {})
         for i, org in enumerate(data.get("organizations", [])):
-            orgs.append(_org(source.doc, i, org, conn_policy, defaults))
+            decl = _org(source.doc, i, org, conn_policy, defaults)
+            orgs.append(_with_model(source.doc, i, org, decl, grants_policy))
         rules.extend(_exception(source.doc, i, r) for i, r in enumerate(data.get("exceptions", [])))
     files = tuple(SpecFile(s.doc.file, s.sha256) for s in sources)
     return Spec(files, tuple(orgs), domain, unmanaged, unmanaged_source, tuple(rules))
@@ -421,7 +450,9 @@ def _org(
     defaults: Mapping[str, Any],
 ) -> OrgDecl:
     base: Path = ("organizations", index)
-    fields: dict[str, Any] = {k: org[k] for k in ("display_name", "branding", "metadata") if k in org}
+    fields: dict[str, Any] = {
+        k: org[k] for k in ("display_name", "branding", "metadata", "token_quota") if k in org
+    }
     locations: dict[str, Location] = {}
     for key in ("name", "id", *fields):
         if key in org:
@@ -467,10 +498,63 @@ def _connection(
         elif flag in defaults:
             flags[flag] = defaults[flag]
             flag_locations[flag] = _loc(doc, ("defaults", "connection", flag))
+    for name in CONNECTION_VIEW_FIELDS:
+        if name in conn:
+            flag_locations[name] = _loc(doc, (*path, name))
     return ConnectionDecl(
         name=conn.get("name"),
         connection_id=conn.get("connection_id"),
         flags=flags,
         location=_loc(doc, path),
         flag_locations=flag_locations,
+        view_fields={k: conn[k] for k in CONNECTION_VIEW_FIELDS if k in conn},
+    )
+
+
+# --- the whole organization model (design section 12) -----------------------------------------
+
+
+def _with_model(
+    doc: LoadedDocument,
+    index: int,
+    org: dict[str, Any],
+    decl: OrgDecl,
+    policy: ClientGrantsPolicy,
+) -> OrgDecl:
+    """`decl` with its client grants and discovery domains, when the spec declares them."""
+    if "client_grants" not in org and "discovery_domains" not in org:
+        return decl
+    base: Path = ("organizations", index)
+    locations = dict(decl.locations)
+    grants: tuple[ClientGrantDecl, ...] | None = None
+    if "client_grants" in org:
+        locations["client_grants"] = _loc(doc, (*base, "client_grants"))
+        grants = tuple(
+            ClientGrantDecl(
+                client_id=g["client_id"],
+                audience=g["audience"],
+                scope=None if "scope" not in g else tuple(g["scope"]),
+                location=_loc(doc, (*base, "client_grants", j)),
+            )
+            for j, g in enumerate(org["client_grants"])
+        )
+    domains: tuple[DiscoveryDomainDecl, ...] | None = None
+    if "discovery_domains" in org:
+        locations["discovery_domains"] = _loc(doc, (*base, "discovery_domains"))
+        domains = tuple(
+            DiscoveryDomainDecl(
+                domain=d["domain"],
+                status=d.get("status"),
+                use_for_organization_discovery=d.get("use_for_organization_discovery"),
+                location=_loc(doc, (*base, "discovery_domains", j)),
+            )
+            for j, d in enumerate(org["discovery_domains"])
+        )
+    grants_policy: ClientGrantsPolicy = org.get("policy", {}).get("client_grants", policy)
+    return replace(
+        decl,
+        locations=locations,
+        client_grants=grants,
+        client_grants_policy=grants_policy,
+        discovery_domains=domains,
     )

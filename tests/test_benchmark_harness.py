@@ -60,3 +60,16 @@ def test_pacer_comparison_runs_both_pacers(tmp_path: Path) -> None:
     table = bench.pacer_markdown(rows).splitlines()
     assert table[2].startswith("| tiny | adaptive | 11 | 0 | ")
     assert table[3].endswith("| 1/1 complete |")
+
+
+def test_tiny_model_scenario_reads_grants_and_domains_once_per_organization(tmp_path: Path) -> None:
+    """Issue 15: a spec declaring client grants and discovery domains costs one more request of
+    each per organization, no more, and its generated drift (a scope) is found."""
+    scenario = bench.Scenario("tiny-model", 10, baseline=False, model=True)
+    row = bench.live_row(scenario, tmp_path)
+    minimal = bench.model_plan(bench.minimal_plan(10, 10), 10)
+    assert minimal.requests["organization_client_grants"] == 10
+    assert minimal.requests["organization_discovery_domains"] == 10
+    assert row.minimum == minimal.total == 1 + 10 + 10 + 10
+    assert row.requests == minimal.total
+    assert row.rate_limited == 0

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from orgdrift.cli import main
 from orgdrift.diff import compare
 from orgdrift.models import LiveOrganization
 from orgdrift.spec import load_spec_bytes
@@ -81,3 +84,25 @@ def test_defaults_ignore_applies_to_every_organization_and_the_spec_is_untouched
     found = [f.path for f in compare(decl, LiveOrganization(LIVE, CONNECTIONS))]
     assert "metadata.crm_synced_at" not in found
     assert decl.fields["metadata"] == {"tier": "gold", "a.b": "x"}
+
+
+def test_ignore_covers_the_whole_organization_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ignore:` also leaves out token_quota, client grants and discovery domains (issue 15)."""
+    root = Path(__file__).resolve().parent.parent
+    spec = (root / "examples" / "full-model.yaml").read_text(encoding="utf-8")
+    patched = spec.replace(
+        "  - name: acme\n",
+        "  - name: acme\n    ignore: [token_quota, client_grants, discovery_domains.acme-mail.com]\n",
+        1,
+    )
+    assert patched != spec
+    (tmp_path / "orgs.yaml").write_text(patched, encoding="utf-8")
+    live = str(root / "examples" / "full-model-tenant.json")
+    code = main(["check", str(tmp_path / "orgs.yaml"), "--live", live, "--format", "json"])
+    assert code == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [f["path"] for o in report["organizations"] for f in o["findings"]] == [
+        "discovery_domains.acme.co.uk"
+    ]

@@ -67,7 +67,7 @@ def test_every_problem_of_a_file_is_reported_sorted(tmp_path: Path) -> None:
         (
             "s.yaml:6:15",
             "$.organizations[1].colour",
-            "unknown field 'colour' (allowed: branding, connections, display_name, id, ignore, metadata, name, policy)",
+            "unknown field 'colour' (allowed: branding, client_grants, connections, discovery_domains, display_name, id, ignore, metadata, name, policy, token_quota)",
         ),
         ("s.yaml:7:23", "$.policy.connections", "'strict' is not one of ['exact', 'allowlist']"),
     ]

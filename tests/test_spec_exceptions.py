@@ -109,7 +109,10 @@ def test_exceptions_and_ignores_are_read(tmp_path: Path) -> None:
                 (
                     "10:11: $.exceptions[0].kind: 'drift' is not one of ['organization_missing', "
                     "'organization_unmanaged', 'field_changed', 'connection_not_allowed', "
-                    "'connection_missing', 'connection_setting_changed']"
+                    "'connection_missing', 'connection_setting_changed', 'client_grant_not_allowed', "
+                    "'client_grant_missing', 'client_grant_scope_changed', "
+                    "'discovery_domain_not_allowed', 'discovery_domain_missing', "
+                    "'discovery_domain_changed']"
                 )
             ],
         ),
@@ -125,6 +128,7 @@ def test_a_bad_ignore_path_is_located(tmp_path: Path) -> None:
     assert problems(tmp_path, text) == [
         (
             "4:26: $.organizations[0].ignore[1]: 'tier' is not a valid field path (display_name, "
-            "branding, branding.logo_url, metadata, metadata.KEY, connections or connections.NAME)"
+            "branding, branding.logo_url, metadata, metadata.KEY, connections, connections.NAME, "
+            "token_quota, client_grants, client_grants.CLIENT:AUDIENCE or discovery_domains)"
         )
     ]

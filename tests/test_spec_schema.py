@@ -27,7 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 Outcome = list[tuple[str, str, str]]
 NAME_RULE = "(lowercase letters, digits, '_' and '-', 1 to 50 characters)"
 COLOR_RULE = "(#rgb or #rrggbb)"
-ORG_FIELDS = "branding, connections, display_name, id, ignore, metadata, name, policy"
+ORG_FIELDS = (
+    "branding, client_grants, connections, discovery_domains, display_name, id, ignore, metadata, "
+    "name, policy, token_quota"
+)
 
 
 def outcome(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> Outcome:
@@ -400,7 +403,7 @@ CASES: dict[str, tuple[str, Outcome]] = {
             (
                 "4:14",
                 "$.organizations[0].policy.unmanaged_organizations",
-                "unknown field 'unmanaged_organizations' (allowed: connections)",
+                "unknown field 'unmanaged_organizations' (allowed: client_grants, connections)",
             )
         ],
     ),

@@ -11,12 +11,15 @@ global one or the endpoint group's), so that waiting until `reset` is enough. On
 that pass authentication spend tokens. An unlimited global bucket reports 1000000/1000000.
 
 `app.stats` counts requests per endpoint group ("organizations", "organization_by_id",
-"organization_by_name", "enabled_connections", "token", "unknown") and responses per status.
+"organization_by_name", "enabled_connections", "organization_connections",
+"organization_client_grants", "organization_discovery_domains", "token", "unknown") and
+responses per status.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import json
 import secrets
@@ -41,9 +44,12 @@ from orgdrift.emulator.faults import (
     random_faults,
 )
 from orgdrift.emulator.queries import (
+    CLIENT_GRANTS_QUERY,
+    DISCOVERY_DOMAINS_QUERY,
     ENABLED_CONNECTIONS_QUERY,
     LOGS_QUERY,
     NO_QUERY,
+    ORGANIZATION_CONNECTIONS_QUERY,
     ORGANIZATIONS_QUERY,
     Param,
     QueryError,
@@ -66,7 +72,11 @@ REQUIRED_SCOPES: Mapping[str, tuple[str, ...]] = {
     "organization_by_id": ("read:organizations", "read:organizations_summary"),
     "organization_by_name": ("read:organizations",),
     "enabled_connections": ("read:organization_connections",),
+    "organization_connections": ("read:organization_connections",),
+    "organization_client_grants": ("read:organization_client_grants",),
+    "organization_discovery_domains": ("read:organization_discovery_domains",),
 }
+FEATURE_NOT_ENABLED = "The Organization Connections feature is not enabled for this tenant."
 
 # The tenant log and the write endpoints that touch organizations and connections
 # (incremental audits, design.md section 11), with the scopes Auth0 requires for them.
@@ -236,6 +246,12 @@ class EmulatorApp:
                 self._route(f"{orgs}/{{id}}", "GET", "organization_by_id", self._by_id),
                 self._route(f"{orgs}/{{id}}/enabled_connections", "GET", "enabled_connections",
                             self._enabled_connections),
+                self._route(f"{orgs}/{{id}}/connections", "GET", "organization_connections",
+                            self._organization_connections),
+                self._route(f"{orgs}/{{id}}/client-grants", "GET", "organization_client_grants",
+                            self._client_grants),
+                self._route(f"{orgs}/{{id}}/discovery-domains", "GET",
+                            "organization_discovery_domains", self._discovery_domains),
             ],
             redirect_slashes=False,
             default=self._not_found,
@@ -659,6 +675,81 @@ class EmulatorApp:
         if entry is None:
             return error_response(404, "log not found")
         return json_response(200, entry)
+
+
+    # --- the whole organization model (design section 12) --------------------------------------
+
+    async def _organization_connections(self, request: Request, fault: Fault | None) -> Response:
+        """`GET /organizations/{id}/connections` (Early Access): offset pages, `is_enabled`."""
+        if not self.config.organization_connections:
+            return error_response(403, FEATURE_NOT_ENABLED, "feature_not_enabled")
+        values = self._query(request, ORGANIZATION_CONNECTIONS_QUERY)
+        if isinstance(values, Response):
+            return values
+        org = self.orgs.by_id(request.path_params["id"])
+        if org is None:
+            return error_response(404, NOT_FOUND_ORG)
+        every = [
+            c for c in org.connection_view
+            if "is_enabled" not in values or c.get("is_enabled", True) is values["is_enabled"]
+        ]
+        page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
+        items = every[page * per_page : (page + 1) * per_page]
+        return _page(items, "connections", values, per_page, len(every))
+
+    async def _client_grants(self, request: Request, fault: Fault | None) -> Response:
+        """`GET /organizations/{id}/client-grants`: offset pages, filters audience, client_id
+        and grant_ids (comma-separated)."""
+        values = self._query(request, CLIENT_GRANTS_QUERY)
+        if isinstance(values, Response):
+            return values
+        org = self.orgs.by_id(request.path_params["id"])
+        if org is None:
+            return error_response(404, NOT_FOUND_ORG)
+        ids = str(values["grant_ids"]).split(",") if "grant_ids" in values else None
+        every = [
+            g for g in org.client_grants
+            if all(key not in values or g.get(key) == values[key] for key in ("audience", "client_id"))
+            and (ids is None or g.get("id") in ids)
+        ]
+        page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
+        items = every[page * per_page : (page + 1) * per_page]
+        return _page(items, "client_grants", values, per_page, len(every))
+
+    async def _discovery_domains(self, request: Request, fault: Fault | None) -> Response:
+        """`GET /organizations/{id}/discovery-domains`: checkpoint pages only (`from`, `take`),
+        `{"domains": [...], "next": ...}` with `next` left out on the last page."""
+        values = self._query(request, DISCOVERY_DOMAINS_QUERY)
+        if isinstance(values, Response):
+            return values
+        org = self.orgs.by_id(request.path_params["id"])
+        if org is None:
+            return error_response(404, NOT_FOUND_ORG)
+        start = 0
+        if "from" in values:
+            decoded = _decode_position(str(values["from"]))
+            if decoded is None:
+                return error_response(400, "Invalid value for from", "invalid_query_string")
+            start = decoded
+        take = _int(values, "take", DEFAULT_PAGE_SIZE)
+        items = list(org.discovery_domains[start : start + take])
+        body: dict[str, Any] = {"domains": items}
+        if start + take < len(org.discovery_domains):
+            body["next"] = _encode_position(start + take)
+        return json_response(200, body)
+
+
+def _encode_position(position: int) -> str:
+    return base64.urlsafe_b64encode(f"dd:{position}".encode()).rstrip(b"=").decode("ascii")
+
+
+def _decode_position(cursor: str) -> int | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    prefix, _, number = raw.partition(":")
+    return int(number) if prefix == "dd" and number.isdigit() and len(number) < 10 else None
 
 
 def _token_params(content_type: str, body: bytes) -> dict[str, Any] | None:

@@ -11,7 +11,14 @@ from orgdrift.emulator.faults import FaultHook
 from orgdrift.emulator.ratelimit import Bucket
 from orgdrift.errors import UsageError
 
-READ_SCOPES: frozenset[str] = frozenset({"read:organizations", "read:organization_connections"})
+READ_SCOPES: frozenset[str] = frozenset(
+    {
+        "read:organizations",
+        "read:organization_connections",
+        "read:organization_client_grants",
+        "read:organization_discovery_domains",
+    }
+)
 DEFAULT_TOKEN = "emulator-token"
 DEFAULT_CLIENT_ID = "emulator-client"
 DEFAULT_CLIENT_SECRET = "emulator-secret"  # a public test value, not a secret
@@ -21,6 +28,9 @@ ENDPOINT_GROUPS: tuple[str, ...] = (
     "organization_by_id",
     "organization_by_name",
     "enabled_connections",
+    "organization_connections",
+    "organization_client_grants",
+    "organization_discovery_domains",
 )
 
 # What `orgdrift emulator` grants (to try incremental audits): reading, the tenant log, and the
@@ -66,6 +76,10 @@ class EmulatorConfig:
     log_delay_ms: float = 0.0
     log_retention: int | None = None
 
+    # The Early Access `GET /organizations/{id}/connections`; False: a tenant without it, which
+    # answers 403 (not a scope error) there [INF: the OAS lists no 404 for it].
+    organization_connections: bool = True
+
     def __post_init__(self) -> None:
         unknown = sorted(set(self.buckets) - set(ENDPOINT_GROUPS))
         if unknown:
@@ -100,6 +114,10 @@ class EmulatorConfig:
                 "organization_by_id": Bucket.per_minute(100, burst=10),
                 "organization_by_name": Bucket.per_minute(200, burst=20),
                 "enabled_connections": Bucket.per_minute(100, burst=10),
+                # Documented: "Client grants" 100/min, burst 10 (Enterprise). The Early Access
+                # connections and the discovery domains have no published bucket: only the
+                # global one, paced by the headers like everything else.
+                "organization_client_grants": Bucket.per_minute(100, burst=10),
             },
         )
 

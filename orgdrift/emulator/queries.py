@@ -137,3 +137,27 @@ def parse_query(
             return parsed
         values[name] = parsed
     return values
+
+
+# --- the whole organization model (design section 12; OAS excerpt in tests/data) ---------------
+
+ORGANIZATION_CONNECTIONS_QUERY: Mapping[str, Param] = {
+    "page": IntParam(_PAGE, minimum=0),
+    "per_page": IntParam(_PER_PAGE, minimum=1, maximum=100),
+    "include_totals": BoolParam(_TOTALS),
+    "is_enabled": BoolParam("Filter connections by enabled status."),
+}
+
+CLIENT_GRANTS_QUERY: Mapping[str, Param] = {
+    "audience": StrParam("Optional filter on audience of the client grant."),
+    "client_id": StrParam("Optional filter on client_id of the client grant."),
+    "grant_ids": StrParam("Optional filter on the ID of the client grant."),
+    "page": IntParam(_PAGE, minimum=0),
+    "per_page": IntParam(_PER_PAGE, minimum=1, maximum=100),
+    "include_totals": BoolParam(_TOTALS),
+}
+
+DISCOVERY_DOMAINS_QUERY: Mapping[str, Param] = {
+    "from": StrParam("Optional Id from which to start selection."),
+    "take": IntParam("Number of results per page. Defaults to 50.", minimum=1, maximum=100),
+}

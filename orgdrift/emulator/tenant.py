@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orgdrift.models import LiveState, RawObject
+from orgdrift.models import LiveOrganization, LiveState, RawObject
 
 _EPOCH = datetime(2023, 3, 14, 11, 17, 19, 466000, tzinfo=UTC)
 _STEP = timedelta(seconds=37, microseconds=1234)
@@ -46,7 +46,13 @@ def decode_cursor(cursor: str) -> CursorKey | None:
 
 def organization_body(data: Mapping[str, Any]) -> RawObject:
     """The organization as the API shows it: unset (None) keys omitted, no snapshot-only keys."""
-    return {k: v for k, v in data.items() if v is not None and k != "enabled_connections"}
+    return {k: v for k, v in data.items() if v is not None and k not in _SNAPSHOT_ONLY}
+
+
+_SNAPSHOT_ONLY = frozenset(
+    {"enabled_connections", "organization_connections", "client_grants", "discovery_domains"}
+)
+_VIEW_ONLY = ("is_enabled", "organization_access_level", "organization_connection_name")
 
 
 def _shuffle_key(org_id: str, connection: Mapping[str, Any]) -> str:
@@ -59,6 +65,10 @@ class IndexedOrg:
     body: RawObject
     key: CursorKey
     connections: tuple[RawObject, ...]  # in the emulator's (not-by-name) order
+    # The rest of the organization model, in the order served:
+    connection_view: tuple[RawObject, ...] = ()  # GET .../connections (Early Access)
+    client_grants: tuple[RawObject, ...] = ()
+    discovery_domains: tuple[RawObject, ...] = ()
 
 
 class OrgIndex:
@@ -69,10 +79,27 @@ class OrgIndex:
         for index, live in enumerate(state.organizations):
             created = (_EPOCH + _STEP * index).strftime("%Y-%m-%d %H:%M:%S.%f")
             body = organization_body(live.data)
+            view = _connection_view(live)
+            enabled = live.connections
+            if enabled is None and live.connection_view is not None:
+                enabled = tuple(
+                    {k: v for k, v in item.items() if k not in _VIEW_ONLY}
+                    for item in live.connection_view
+                    if item.get("is_enabled", True) is not False
+                )
             connections = tuple(
-                sorted(live.connections or (), key=lambda c: _shuffle_key(live.id, c))
+                sorted(enabled or (), key=lambda c: _shuffle_key(live.id, c))
             )
-            orgs.append(IndexedOrg(body=body, key=(created, live.id), connections=connections))
+            orgs.append(
+                IndexedOrg(
+                    body=body,
+                    key=(created, live.id),
+                    connections=connections,
+                    connection_view=tuple(sorted(view, key=lambda c: _shuffle_key(live.id, c))),
+                    client_grants=tuple(live.client_grants or ()),
+                    discovery_domains=tuple(live.discovery_domains or ()),
+                )
+            )
         self.organizations: tuple[IndexedOrg, ...] = tuple(orgs)
         self._keys = [org.key for org in self.organizations]
         self._by_id = {org.key[1]: org for org in self.organizations}
@@ -138,3 +165,14 @@ class OrgIndex:
         ordered = tuple(sorted(connections, key=lambda c: _shuffle_key(org_id, c)))
         new = IndexedOrg(body=old.body, key=old.key, connections=ordered)
         self._replace([new if org is old else org for org in self.organizations])
+
+
+def _connection_view(live: LiveOrganization) -> tuple[RawObject, ...]:
+    """The Early Access connections of `live`: as saved, or else its enabled connections as the
+    endpoint shows them (enabled, access level `none`, as in a 2026 recording)."""
+    if live.connection_view is not None:
+        return live.connection_view
+    return tuple(
+        {**item, "is_enabled": True, "organization_access_level": "none"}
+        for item in live.connections or ()
+    )

@@ -91,6 +91,37 @@ KIND_INFO: Mapping[FindingKind, KindInfo] = {
         "Set the flag on the organization's connection in Auth0 to the declared value, "
         "or change the spec.",
     ),
+    FindingKind.CLIENT_GRANT_NOT_ALLOWED: KindInfo(
+        "ClientGrantNotAllowed",
+        "A client grant is associated with the organization but the spec does not declare it.",
+        "Remove the client grant from the organization in Auth0, or declare it in the spec.",
+    ),
+    FindingKind.CLIENT_GRANT_MISSING: KindInfo(
+        "ClientGrantMissing",
+        "A declared client grant is not associated with the organization (policy exact).",
+        "Associate the client grant with the organization in Auth0, or remove it from the spec.",
+    ),
+    FindingKind.CLIENT_GRANT_SCOPE_CHANGED: KindInfo(
+        "ClientGrantScopeChanged",
+        "The scopes of an associated client grant differ from the declared scopes.",
+        "Change the client grant's scopes in Auth0 to the declared ones, or change the spec.",
+    ),
+    FindingKind.DISCOVERY_DOMAIN_NOT_ALLOWED: KindInfo(
+        "DiscoveryDomainNotAllowed",
+        "A discovery domain routes users into the organization but the spec does not declare it.",
+        "Remove the discovery domain from the organization in Auth0, or declare it in the spec.",
+    ),
+    FindingKind.DISCOVERY_DOMAIN_MISSING: KindInfo(
+        "DiscoveryDomainMissing",
+        "A declared discovery domain is not set for the organization.",
+        "Add the discovery domain to the organization in Auth0, or remove it from the spec.",
+    ),
+    FindingKind.DISCOVERY_DOMAIN_CHANGED: KindInfo(
+        "DiscoveryDomainChanged",
+        "A declared discovery domain's verification status or discovery flag differs.",
+        "Verify the domain or set its use_for_organization_discovery flag in Auth0 as "
+        "declared, or change the spec.",
+    ),
 }
 
 

@@ -71,6 +71,7 @@ class Scenario:
     min_speedup: float | None = None  # target: baseline wall / orgdrift wall
     max_parse_ratio: float | None = None  # offline target: check / parse
     count_targets: bool = True  # requests and 429 targets (not for a short scaled run)
+    model: bool = False  # the spec declares client grants and discovery domains too (issue 15)
 
     def config(self) -> EmulatorConfig:
         return EmulatorConfig(
@@ -93,6 +94,23 @@ SCENARIOS: dict[str, Scenario] = {
             min_speedup=2.5,
         ),
         Scenario("latency-bound", 300, latency_ms=60.0, min_speedup=10.0),
+        # The whole organization model: each of the 300 declares 2 client grants and 2
+        # discovery domains, so 3 reads per organization. Client grants have their documented
+        # bucket (Enterprise 100/min burst 10, here scaled like the connections one); discovery
+        # domains only the global bucket, paced on the headers like everything else.
+        Scenario(
+            "full-model",
+            300,
+            latency_ms=30.0,
+            global_bucket=Bucket(rate=50.0, burst=50),
+            buckets={
+                "enabled_connections": Bucket(rate=30.0, burst=10),
+                "organization_client_grants": Bucket(rate=30.0, burst=10),
+            },
+            baseline=False,
+            max_bound_ratio=1.15,
+            model=True,
+        ),
         Scenario("offline-10k", 10_000, kind="offline", baseline=False, max_parse_ratio=3.0),
         Scenario(
             "enterprise-1k",
@@ -175,6 +193,70 @@ def write_inputs(directory: Path, count: int, *, snapshot: bool) -> tuple[str, s
     snap_path = directory / f"tenant-{count}.json"
     snap_path.write_text(dump_snapshot(make_tenant(count)), encoding="utf-8")
     return str(spec_path), str(snap_path)
+
+
+# --- the whole organization model (issue 15) ---------------------------------------------------
+
+GRANTS_PER_ORG = 2
+DOMAINS_PER_ORG = 2
+
+
+def _grant(i: int, g: int) -> RawObject:
+    return {"id": f"cgr_{i:08d}{g:04d}", "client_id": f"cli_{g:04d}",
+            "audience": f"https://api-{g}.example/", "scope": ["read:data"],
+            "organization_usage": "require", "allow_any_organization": False}
+
+
+def _domain(i: int, d: int) -> RawObject:
+    name = f"{org_name(i)}-{d}.example"
+    return {"id": f"dd_{i:08d}{d:04d}", "domain": name, "status": "verified",
+            "use_for_organization_discovery": True, "verification_txt": f"auth0-domain-verification={i}",
+            "verification_host": f"_auth0-challenge.{name}"}
+
+
+def make_model_tenant(count: int) -> LiveState:
+    """`make_tenant` with 2 client grants and 2 discovery domains per organization."""
+    return LiveState(
+        organizations=tuple(
+            LiveOrganization(
+                org.data,
+                org.connections,
+                client_grants=tuple(_grant(i, g) for g in range(GRANTS_PER_ORG)),
+                discovery_domains=tuple(_domain(i, d) for d in range(DOMAINS_PER_ORG)),
+            )
+            for i, org in enumerate(make_tenant(count).organizations)
+        ),
+        complete=True,
+    )
+
+
+def write_model_spec(directory: Path, count: int) -> str:
+    """`spec_text` with the grants and domains of `make_model_tenant` declared; every 41st
+    organization declares a scope the grant lacks (drift)."""
+    blocks = spec_text(count).split("\n  - name: ")
+    out = [blocks[0]]
+    for i, block in enumerate(blocks[1:]):
+        lines = ["    client_grants:"]
+        for g in range(GRANTS_PER_ORG):
+            scope = "[read:data, write:data]" if i % 41 == 3 and g == 0 else "[read:data]"
+            lines.append(f"      - {{client_id: cli_{g:04d}, audience: 'https://api-{g}.example/', "
+                         f"scope: {scope}}}")
+        lines.append("    discovery_domains:")
+        lines += [f"      - {{domain: {org_name(i)}-{d}.example, status: verified}}"
+                  for d in range(DOMAINS_PER_ORG)]
+        out.append(block.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
+    path = directory / f"spec-model-{count}.yaml"
+    path.write_text("\n  - name: ".join(out), encoding="utf-8")
+    return str(path)
+
+
+def model_plan(base: MinimalPlan, declared: int, concurrency: int = CONCURRENCY) -> MinimalPlan:
+    """`base` plus one client-grants and one discovery-domains request per organization (each
+    holds fewer than 100), sent concurrently with the connections."""
+    groups = dict(base.requests)
+    groups["organization_client_grants"] = declared
+    groups["organization_discovery_domains"] = declared
+    return MinimalPlan(groups, base.serial_rounds + math.ceil(2 * declared / concurrency))
 
 
 # --- the minimal plan and the bound ------------------------------------------------------------
@@ -375,9 +457,14 @@ def run_sdk_baseline(scenario: Scenario, state: LiveState, names: Sequence[str])
 
 
 def live_row(scenario: Scenario, workdir: Path) -> Row:
-    state = make_tenant(scenario.orgs)
-    spec_path, _ = write_inputs(workdir, scenario.orgs, snapshot=False)
-    minimal = minimal_plan(scenario.orgs, scenario.orgs)
+    if scenario.model:
+        state = make_model_tenant(scenario.orgs)
+        spec_path = write_model_spec(workdir, scenario.orgs)
+        minimal = model_plan(minimal_plan(scenario.orgs, scenario.orgs), scenario.orgs)
+    else:
+        state = make_tenant(scenario.orgs)
+        spec_path, _ = write_inputs(workdir, scenario.orgs, snapshot=False)
+        minimal = minimal_plan(scenario.orgs, scenario.orgs)
     ours = run_orgdrift(scenario, state, spec_path)
     if ours.error is not None:
         raise RuntimeError(f"{scenario.name}: orgdrift failed: {ours.error}")

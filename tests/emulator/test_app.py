@@ -453,7 +453,10 @@ def test_client_credentials_grant_returns_an_auth0_shaped_token(clock: FakeClock
     assert set(body) == {"access_token", "expires_in", "scope", "token_type"}
     assert body["expires_in"] == 86400
     assert body["token_type"] == "Bearer"
-    assert body["scope"] == "read:organization_connections read:organizations"
+    assert body["scope"] == (
+        "read:organization_client_grants read:organization_connections "
+        "read:organization_discovery_domains read:organizations"
+    )
     claims = jwt_claims(body["access_token"])
     assert claims == {
         "iss": "https://tenant.test/",
