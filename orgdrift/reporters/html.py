@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from orgdrift.models import Report
-from orgdrift.reporters._common import RenderOptions, json_value
+from orgdrift.reporters._common import Counts, RenderOptions, findings_phrase, json_value, plural
 from orgdrift.reporters.json_report import report_to_dict
 
 if TYPE_CHECKING:
@@ -180,12 +180,6 @@ def days_left_text(days: int) -> str:
     return f"expired {-days} day{'s' if days != -1 else ''} before"
 
 
-def plural(count: int, noun: str) -> str:
-    if count == 1:
-        return f"{count} {noun}"
-    return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
-
-
 # --- the outcome -------------------------------------------------------------------------------
 
 _STATUS_ALIASES = {
@@ -216,22 +210,6 @@ def is_verdict(kind: str) -> bool:
     return kind in ("in_sync", "drift")
 
 
-@dataclass(frozen=True, slots=True)
-class Counts:
-    organizations: int
-    declared: int
-    in_sync: int
-    drifted: int
-    missing: int
-    unmanaged: int
-    findings: int
-    errors: int  # error findings neither accepted nor known: what fails the check
-    warnings: int
-    accepted: int
-    known: int  # in the baseline report (`check --baseline`): reported, not failing
-    failing: int  # organizations with a finding that fails the check
-
-
 def is_accepted(finding: Doc) -> bool:
     return isinstance(finding.get("accepted"), Mapping)
 
@@ -250,11 +228,10 @@ def is_error(finding: Doc) -> bool:
 
 
 def counts(document: Doc) -> Counts:
+    """The reporters' counts (`_common.Counts`), taken from a JSON report document."""
     orgs = _objs(document.get("organizations"))
     statuses = [org.get("status") for org in orgs]
     findings = [f for org in orgs for f in _objs(org.get("findings"))]
-    accepted = sum(1 for f in findings if is_accepted(f))
-    errors = sum(1 for f in findings if is_error(f))
     return Counts(
         organizations=len(orgs),
         declared=sum(1 for s in statuses if s != "unmanaged"),
@@ -263,31 +240,26 @@ def counts(document: Doc) -> Counts:
         missing=statuses.count("missing"),
         unmanaged=statuses.count("unmanaged"),
         findings=len(findings),
-        errors=errors,
-        warnings=sum(1 for f in findings if f.get("severity") == "warning" and not is_accepted(f)),
-        accepted=accepted,
+        errors=sum(1 for f in findings if is_error(f)),
+        warnings=sum(1 for f in findings if f.get("severity") == "warning"),
+        accepted=sum(1 for f in findings if is_accepted(f)),
         known=sum(1 for f in findings if is_known(f) and not is_accepted(f)),
         failing=sum(1 for org in orgs if any(is_error(f) for f in _objs(org.get("findings")))),
+        reported=sum(1 for org in orgs if _objs(org.get("findings"))),
     )
 
 
 def summary_sentence(document: Doc, kind: str) -> str:
-    """The text report's sentence for a verdict, counted the same way (every finding; those
-    that do not fail the check in brackets)."""
+    """The text report's sentence for a verdict, counted the same way."""
     c = counts(document)
-    parts = [plural(c.warnings, "warning")] if c.warnings else []
-    parts += [f"{c.accepted} accepted"] if c.accepted else []
-    parts += [f"{c.known} known"] if c.known else []
-    found = plural(c.findings, "finding") + (f" ({', '.join(parts)})" if parts else "")
     orgs = plural(c.organizations, "organization")
     if kind == "in_sync":
-        return f"{orgs} checked" + (f", {found}" if c.findings else "")
+        return f"{orgs} checked" + (f", {findings_phrase(c)}" if c.findings else "")
     if kind == "drift":
         details = [f"{c.missing} missing"] if c.missing else []
         details += [f"{c.unmanaged} unmanaged"] if c.unmanaged else []
         detail = f" ({', '.join(details)})" if details else ""
-        reported = sum(1 for org in _objs(document.get("organizations")) if _objs(org.get("findings")))
-        return f"{found} in {reported} of {orgs}{detail}"
+        return f"{findings_phrase(c)} in {c.reported} of {orgs}{detail}"
     if kind == "incomplete":
         return (
             "The tenant could not be read completely. This is not a verdict: nothing below "
