@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +47,11 @@ def declaration_value(decl: OrgDecl) -> str:
 
 
 def _plain(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
+    if hasattr(value, "__dataclass_fields__") and not isinstance(value, type):
         plain = {
-            f.name: _plain(getattr(value, f.name))
-            for f in fields(value)
-            if f.name not in _LOCATION_FIELDS
+            name: _plain(getattr(value, name))
+            for name in value.__dataclass_fields__
+            if name not in _LOCATION_FIELDS
         }
         if isinstance(value, OrgDecl) and value.connections is not None:
             plain["connections"] = sorted(plain["connections"], key=json.dumps)

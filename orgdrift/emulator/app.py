@@ -267,7 +267,7 @@ class EmulatorApp:
                 return await self._respond(request, "unknown", None)
             return await self._respond(request, group, handler)
 
-        return Route(path, endpoint, methods=_ANY_METHOD)  # other methods: 404
+        return Route(path, endpoint, methods=list(_ANY_METHOD))  # other methods: 404
 
     async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self._respond(Request(scope, receive), "unknown", None)
@@ -476,7 +476,7 @@ class EmulatorApp:
         # (Starlette would answer a plain-text 405).
         for path in (f"{orgs}/{{id}}/enabled_connections/{{cid}}", "/api/v2/connections/{cid}",
                      "/api/v2/logs", "/api/v2/logs/{log_id}"):
-            routes.append(Route(path, self._unknown_method, methods=_ANY_METHOD,
+            routes.append(Route(path, self._unknown_method, methods=list(_ANY_METHOD),
                                 include_in_schema=False))
         self._router.routes[0:0] = routes
 
