@@ -14,7 +14,7 @@ import itertools
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -42,7 +42,7 @@ from orgdrift.errors import (
     TransportError,
 )
 from orgdrift.models import RawObject, Stats
-from orgdrift.pacing import TOKEN_GROUP, Pacer
+from orgdrift.pacing import TOKEN_GROUP, Pacer, Sleep
 from orgdrift.sansio import (
     MAX_BODY_BYTES,
     ORGANIZATIONS_PAGE_SIZE,
@@ -133,7 +133,6 @@ class _Transient(Exception):
         self.error = error
 
 
-Sleep = Callable[[float], Awaitable[object]]
 
 
 class ManagementClient:

@@ -31,9 +31,6 @@ API_FLAG_DEFAULTS: Mapping[str, bool] = {
 }
 """What the API means when it omits a flag (OAS defaults; auth0-api.md section 4)."""
 
-ORG_FIELDS: tuple[str, ...] = ("name", "display_name", "branding", "metadata")
-"""Organization fields a spec may declare and orgdrift compares."""
-
 # --- the whole organization model (design section 12) -----------------------------------------
 
 CONNECTION_VIEW_FIELDS: tuple[str, ...] = (
