@@ -88,7 +88,11 @@ class TenantLog:
             entries = [e for e in entries if e.get("type") == kind]
         if sort is not None:
             field, _, order = sort.partition(":")
-            entries = sorted(entries, key=lambda e: str(e.get(field, "")), reverse=order == "-1")
+            # Entries of the same millisecond keep their ingestion order (newest last), so a
+            # descending sort lists the newest first on a tie too.
+            ranked = sorted(enumerate(entries), key=lambda p: (str(p[1].get(field, "")), p[0]),
+                            reverse=order == "-1")
+            entries = [entry for _, entry in ranked]
         return entries
 
 
