@@ -6,8 +6,9 @@ same findings for the same state.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from fnmatch import fnmatchcase
+from typing import TypeVar
 
 from orgdrift import __version__
 from orgdrift.diff import compare, missing, unmanaged
@@ -25,7 +26,7 @@ from orgdrift.models import (
     Stats,
 )
 
-Match = tuple[OrgDecl, LiveOrganization | None]
+O = TypeVar("O")
 
 
 def select(spec: Spec, patterns: Sequence[str]) -> tuple[OrgDecl, ...]:
@@ -48,14 +49,23 @@ def checks_unmanaged(spec: Spec, names: Sequence[str]) -> bool:
     return spec.unmanaged_organizations != "ignore" and not names
 
 
-def match(decls: Sequence[OrgDecl], orgs: Iterable[LiveOrganization]) -> list[Match]:
-    """Each declaration with its live organization (by id when declared, else by name)."""
-    by_id: dict[str, LiveOrganization] = {}
-    by_name: dict[str, LiveOrganization] = {}
+def match(
+    decls: Sequence[OrgDecl], orgs: Iterable[O], key: Callable[[O], tuple[object, object]]
+) -> list[tuple[OrgDecl, O | None]]:
+    """Each declaration with its organization among `orgs`, by id when it declares one, else by
+    name; `key` gives an organization's (id, name). The one matching rule: fetching uses it on
+    listed organizations to find what to look up, `evaluate` on the live state."""
+    by_id: dict[str, O] = {}
+    by_name: dict[str, O] = {}
     for org in orgs:
-        by_id[org.id] = org
-        by_name[org.name] = org
+        org_id, name = key(org)
+        by_id[str(org_id)] = org
+        by_name[str(name)] = org
     return [(d, by_id.get(d.id) if d.id is not None else by_name.get(str(d.name))) for d in decls]
+
+
+def live_key(org: LiveOrganization) -> tuple[str, str]:
+    return org.id, org.name
 
 
 def evaluate(
@@ -64,7 +74,7 @@ def evaluate(
     """Compare each declaration with its live organization; add unmanaged ones when asked."""
     results: list[OrgResult] = []
     matched: set[str] = set()
-    for decl, org in match(decls, live.organizations):
+    for decl, org in match(decls, live.organizations, live_key):
         if org is None:
             results.append(OrgResult(decl.name, decl.id, OrgStatus.MISSING, (missing(decl),), decl.location))
             continue

@@ -252,7 +252,7 @@ def _cmd_snapshot(args: argparse.Namespace) -> ExitCode:
     with _progress(args) as progress:
         specs = () if args.all else tuple(args.spec)
         options = pipeline.ReadOptions(_tenant(args), specs, tuple(args.org), progress)
-        live, stats, why_none = pipeline.read_snapshot_with_checkpoint(options)
+        live, stats, why_none = pipeline.run_snapshot(options)
     if why_none is not None and specs:
         _err(f"orgdrift: note: {why_none}")
     _write(args.output, dump_snapshot(live))

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
+from orgdrift.check import match
 from orgdrift.errors import OrgdriftError, ProtocolError, UsageError
 from orgdrift.models import LiveOrganization, LiveState, OrgDecl, RawObject
 
@@ -189,17 +190,9 @@ async def _probe_and_list(
 def _match(
     decls: Sequence[OrgDecl], orgs: Sequence[RawObject]
 ) -> tuple[list[tuple[OrgDecl, RawObject]], list[OrgDecl]]:
-    by_id = {str(o.get("id")): o for o in orgs}
-    by_name = {str(o.get("name")): o for o in orgs}
-    hits: list[tuple[OrgDecl, RawObject]] = []
-    unresolved: list[OrgDecl] = []
-    for decl in decls:
-        org = by_id.get(decl.id) if decl.id is not None else by_name.get(str(decl.name))
-        if org is None:
-            unresolved.append(decl)
-        else:
-            hits.append((decl, org))
-    return hits, unresolved
+    """(the declarations found among listed `orgs`, with theirs; those not found)."""
+    pairs = match(decls, orgs, lambda o: (o.get("id"), o.get("name")))
+    return [(d, o) for d, o in pairs if o is not None], [d for d, o in pairs if o is None]
 
 
 async def _list_checkpoint(reader: OrganizationReader) -> list[RawObject]:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 from orgdrift import __version__
 from orgdrift.accept import (
@@ -37,13 +36,13 @@ from orgdrift.check import build_report, checks_unmanaged, evaluate, select
 from orgdrift.client import ClientOptions, ManagementClient, RequestEvent
 from orgdrift.errors import (
     DeadlineExceeded,
-    ExitCode,
     LiveStateError,
     OrgdriftError,
     Problem,
     SpecError,
     UsageError,
 )
+from orgdrift.export import export_spec
 from orgdrift.fetch import (
     Extras,
     Progress,
@@ -53,10 +52,8 @@ from orgdrift.fetch import (
     fetch_live,
 )
 from orgdrift.models import (
-    CONNECTION_FLAGS,
     Basis,
     Failure,
-    LiveOrganization,
     LiveState,
     OrgDecl,
     Report,
@@ -241,15 +238,29 @@ def run_demo(orgs: Sequence[str], on_event: Callable[[RequestEvent], None] | Non
     return compare(spec, decls, live, stats, scope)
 
 
-def run_snapshot(options: ReadOptions) -> tuple[LiveState, Stats]:
-    """`snapshot`: the live state the specs need, or every organization (no specs)."""
+def run_snapshot(options: ReadOptions) -> tuple[LiveState, Stats, str | None]:
+    """`snapshot`: the live state the specs need (every organization without specs), with the
+    log checkpoint read first and the spec files' sha256 and the tool version recorded, so that
+    `check --since` can start from it. The third value says why there is no checkpoint (None
+    when there is one)."""
     if not options.specs:
-        return read_everything(options.tenant, options.orgs, options.progress)
+        state, stats = read_everything(options.tenant, options.orgs, options.progress)
+        return replace(state, tool_version=__version__), stats, "a snapshot of every organization (no spec) has no log checkpoint"
     spec = load_specs(options.specs, options.tenant.env)
     verify_spec_tenant(spec, options.tenant.host)
     decls = select(spec, options.orgs)
     unmanaged = checks_unmanaged(spec, options.orgs)
-    return read_declared(options.tenant, decls, unmanaged, options.progress)
+    host = options.tenant.host
+
+    async def work(client: ManagementClient) -> tuple[LiveState, Checkpoint]:
+        return await read_with_checkpoint(
+            client, decls, list_all=unmanaged, tenant=host, progress=options.progress
+        )
+
+    (state, checkpoint), stats = _run_read(options.tenant, work)
+    hashes = tuple(sorted(f.sha256 for f in spec.files))
+    state = replace(_stamped(state), spec_sha256=hashes, tool_version=__version__)
+    return state, stats, checkpoint.why_none
 
 
 def run_export(options: ReadOptions) -> tuple[str, LiveState]:
@@ -351,13 +362,6 @@ def read_declared(
     return _stamped(state), stats
 
 
-def read_for_spec(
-    tenant: Tenant, spec: Spec, names: Sequence[str], progress: Progress | None = None
-) -> tuple[LiveState, Stats]:
-    """`read_declared` for a whole spec (tests and benchmarks)."""
-    return read_declared(tenant, select(spec, names), checks_unmanaged(spec, names), progress)
-
-
 def read_everything(
     tenant: Tenant,
     names: Sequence[str],
@@ -410,30 +414,6 @@ def read_incremental(
     return state, stats, basis
 
 
-def read_snapshot_with_checkpoint(options: ReadOptions) -> tuple[LiveState, Stats, str | None]:
-    """`snapshot`: `run_snapshot` with the log checkpoint read first, and the spec files' sha256
-    and the tool version recorded, so that `check --since` can start from it. The third value
-    says why there is no checkpoint (None when there is one)."""
-    if not options.specs:
-        state, stats = read_everything(options.tenant, options.orgs, options.progress)
-        return replace(state, tool_version=__version__), stats, "a snapshot of every organization (no spec) has no log checkpoint"
-    spec = load_specs(options.specs, options.tenant.env)
-    verify_spec_tenant(spec, options.tenant.host)
-    decls = select(spec, options.orgs)
-    unmanaged = checks_unmanaged(spec, options.orgs)
-    host = options.tenant.host
-
-    async def work(client: ManagementClient) -> tuple[LiveState, Checkpoint]:
-        return await read_with_checkpoint(
-            client, decls, list_all=unmanaged, tenant=host, progress=options.progress
-        )
-
-    (state, checkpoint), stats = _run_read(options.tenant, work)
-    hashes = tuple(sorted(f.sha256 for f in spec.files))
-    state = replace(_stamped(state), spec_sha256=hashes, tool_version=__version__)
-    return state, stats, checkpoint.why_none
-
-
 def _stamped(state: LiveState) -> LiveState:
     return replace(state, taken_at=now())
 
@@ -472,16 +452,6 @@ def compare(
 def _warning(warning: RuleWarning) -> Problem:
     where = warning.location
     return Problem(where.file, where.line, where.column, "", warning.message)
-
-
-def check(spec: Spec, names: Sequence[str], live: LiveState, stats: Stats) -> Report:
-    """`compare` for a whole spec (tests and benchmarks)."""
-    decls = select(spec, names)
-    return compare(spec, decls, live, stats, Scope(tuple(names), len(decls), checks_unmanaged(spec, names)))
-
-
-def verdict(report: Report) -> ExitCode:
-    return report.exit_code
 
 
 # --- reports without a verdict -------------------------------------------------------------
@@ -545,79 +515,3 @@ def _spec_files(paths: Sequence[str]) -> tuple[SpecFile, ...]:
         except OSError:
             continue
     return tuple(files)
-
-
-# --- export --------------------------------------------------------------------------------
-
-
-def export_spec(live: LiveState, *, token_quota: bool = True) -> str:
-    """A spec declaring every organization of `live` as it is, which `check` finds in sync.
-    Client grants, discovery domains and the Early Access connection fields are written when
-    they were read; `token_quota` when set and not left out."""
-    orgs = [
-        _export_model(o, _export_org(o), token_quota=token_quota)
-        for o in sorted(live.organizations, key=lambda o: o.name)
-    ]
-    document: dict[str, Any] = {"version": 1}
-    if live.tenant:
-        document["tenant"] = {"domain": live.tenant}
-    document["organizations"] = orgs
-    header = (
-        "# yaml-language-server: $schema=https://raw.githubusercontent.com/orgdrift/orgdrift/"
-        "main/schemas/orgdrift.schema.json\n"
-        f"# Exported by orgdrift from {live.tenant or 'the tenant'} at {live.taken_at or now()}.\n"
-    )
-    body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
-    return header + body
-
-
-def _export_org(org: LiveOrganization) -> dict[str, Any]:
-    data = org.data
-    out: dict[str, Any] = {"name": org.name, "id": org.id}
-    if data.get("display_name"):
-        out["display_name"] = data["display_name"]
-    out["branding"] = data.get("branding") or {}
-    out["metadata"] = data.get("metadata") or {}
-    connections = []
-    for item in sorted(org.connections or (), key=lambda c: str((c.get("connection") or {}).get("name"))):
-        name = (item.get("connection") or {}).get("name")
-        entry: dict[str, Any] = {"name": name} if name else {"connection_id": item["connection_id"]}
-        entry.update({f: item[f] for f in CONNECTION_FLAGS if isinstance(item.get(f), bool)})
-        connections.append(entry)
-    out["connections"] = connections
-    return out
-
-
-def _export_model(org: LiveOrganization, out: dict[str, Any], *, token_quota: bool) -> dict[str, Any]:
-    """`out` (an exported organization) with the parts of the organization model that were
-    read: token_quota, connections with their Early Access fields, client grants, domains."""
-    if token_quota and isinstance(org.data.get("token_quota"), dict):
-        out = {**out, "token_quota": org.data["token_quota"]}
-    if org.connection_view is not None:
-        connections = []
-        items = sorted(org.connection_view, key=lambda c: str((c.get("connection") or {}).get("name")))
-        for item in items:
-            name = (item.get("connection") or {}).get("name")
-            entry: dict[str, Any] = {"name": name} if name else {"connection_id": item["connection_id"]}
-            entry.update({f: item[f] for f in CONNECTION_FLAGS if isinstance(item.get(f), bool)})
-            entry["is_enabled"] = item.get("is_enabled", True) is not False
-            for key in ("organization_access_level", "organization_connection_name"):
-                if isinstance(item.get(key), str):
-                    entry[key] = item[key]
-            connections.append(entry)
-        out["connections"] = connections
-    if org.client_grants is not None:
-        out["client_grants"] = [
-            {"client_id": g["client_id"], "audience": g["audience"], "scope": sorted(g.get("scope") or [])}
-            for g in sorted(org.client_grants, key=lambda g: (str(g["client_id"]), str(g["audience"])))
-        ]
-    if org.discovery_domains is not None:
-        out["discovery_domains"] = [
-            {
-                "domain": d["domain"],
-                "status": d["status"],
-                "use_for_organization_discovery": d.get("use_for_organization_discovery", True),
-            }
-            for d in sorted(org.discovery_domains, key=lambda d: str(d["domain"]))
-        ]
-    return out

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from orgdrift.export import export_spec
 from orgdrift.models import LiveOrganization, LiveState
-from orgdrift.pipeline import export_spec
 
 CONNECTIONS = 6
 

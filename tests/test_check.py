@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orgdrift.check import evaluate, match
+from orgdrift.check import evaluate, live_key, match
 from orgdrift.models import LiveOrganization, LiveState, Location, OrgStatus, Severity
 from orgdrift.spec import load_specs
 
@@ -27,7 +27,7 @@ def test_match_by_id_when_declared_else_by_name(tmp_path: Path) -> None:
     (tmp_path / "orgs.yaml").write_text(SPEC, encoding="utf-8")
     spec = load_specs([str(tmp_path / "orgs.yaml")], {})
     live = orgs(("org_acme1", "renamed"), ("org_globex", "globex"), ("org_x", "org_acme1"))
-    found = [(d.label, o.id if o else None) for d, o in match(spec.organizations, live)]
+    found = [(d.label, o.id if o else None) for d, o in match(spec.organizations, live, live_key)]
     assert found == [("org_acme1", "org_acme1"), ("globex", "org_globex"), ("gone", None)]
 
 

@@ -32,7 +32,6 @@ from orgdrift.emulator import (
 from orgdrift.models import FindingKind, LiveState
 from orgdrift.resources import REPORT_SCHEMA, load_schema
 from orgdrift.snapshot import parse_snapshot
-from orgdrift.spec import load_specs
 
 ROOT = Path(__file__).resolve().parent.parent
 TENANT = json.loads((ROOT / "examples" / "tenant.json").read_text(encoding="utf-8"))
@@ -193,19 +192,17 @@ organizations:
 def check_in_process(tmp_path: Path, *, unmanaged: str = "ignore", policy: str = "exact") -> tuple[int, dict[FindingKind, list[str]]]:
     spec_file = tmp_path / "orgs.yaml"
     spec_file.write_text(SPEC.format(unmanaged=unmanaged, policy=policy), encoding="utf-8")
-    spec = load_specs([str(spec_file)], {})
     app = create_app(state_of(TENANT), EmulatorConfig.unlimited())
     tenant = pipeline.Tenant(
         domain="http://127.0.0.1",
         env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
         transport=httpx.ASGITransport(app=app),
     )
-    live, stats = pipeline.read_for_spec(tenant, spec, [])
-    report = pipeline.check(spec, [], live, stats)
+    report = pipeline.run_check(pipeline.CheckOptions(specs=(str(spec_file),), env={}, tenant=tenant))
     found: dict[FindingKind, list[str]] = {}
     for finding in report.findings:
         found.setdefault(finding.kind, []).append(f"{finding.organization}:{finding.path}")
-    return int(pipeline.verdict(report)), found
+    return int(report.exit_code), found
 
 
 def test_every_finding_kind_in_process(tmp_path: Path) -> None:

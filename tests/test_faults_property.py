@@ -36,8 +36,9 @@ from orgdrift.emulator import (
     create_app,
     running_server,
 )
-from orgdrift.errors import DeadlineExceeded, ExitCode, OrgdriftError
-from orgdrift.models import LiveOrganization, LiveState, RawObject, Spec
+from orgdrift.errors import DeadlineExceeded, ExitCode
+from orgdrift.export import export_spec
+from orgdrift.models import LiveOrganization, LiveState, RawObject, Report, Spec
 from orgdrift.snapshot import dump_snapshot
 from orgdrift.spec import load_specs
 
@@ -118,6 +119,11 @@ def _findings(report: Any) -> frozenset[tuple[str, str, str]]:
     return frozenset((f.organization, str(f.kind), f.path) for f in report.findings)
 
 
+def _check(tenant: pipeline.Tenant, spec_file: Path) -> Report:
+    """`orgdrift check SPEC` through the pipeline, against `tenant`."""
+    return pipeline.run_check(pipeline.CheckOptions(specs=(str(spec_file),), env={}, tenant=tenant))
+
+
 def _tenant(live: LiveState, faults: Callable[[FaultContext], Fault | None] | None, timeout: float | None) -> pipeline.Tenant:
     app = create_app(live, EmulatorConfig(faults=faults, clock=virtual_wall))
     return pipeline.Tenant(
@@ -133,7 +139,7 @@ def _tenant(live: LiveState, faults: Callable[[FaultContext], Fault | None] | No
 
 def _build_world(directory: Path) -> World:
     orgs = [_org(i) for i in range(ORGS)]
-    spec_text = pipeline.export_spec(LiveState(tuple(orgs)))
+    spec_text = export_spec(LiveState(tuple(orgs)))
     spec_text = spec_text.replace("version: 1\n", "version: 1\npolicy: {unmanaged_organizations: fail}\n", 1)
     spec_file = directory / "orgs.yaml"
     spec_file.write_text(spec_text, encoding="utf-8")
@@ -141,9 +147,8 @@ def _build_world(directory: Path) -> World:
     drifted.append(LiveOrganization(data={"id": "org_unmanaged0000001", "name": "stray"}, connections=()))
     live = LiveState(tuple(drifted))
     spec = load_specs([str(spec_file)], {})
-    state, stats = pipeline.read_for_spec(_tenant(live, None, None), spec, [])
-    report = pipeline.check(spec, [], state, stats)
-    return World(spec, live, spec_file, _findings(report), pipeline.verdict(report))
+    report = _check(_tenant(live, None, None), spec_file)
+    return World(spec, live, spec_file, _findings(report), report.exit_code)
 
 
 @pytest.fixture(scope="module")
@@ -205,15 +210,13 @@ def _hook(schedule: Mapping[tuple[str, int], Fault]) -> Callable[[FaultContext],
 
 
 def check_outcome(world: World, schedule: Mapping[tuple[str, int], Fault], timeout: float | None) -> ExitCode:
-    tenant = _tenant(world.live, _hook(schedule), timeout)
-    try:
-        state, stats = pipeline.read_for_spec(tenant, world.spec, [])
-    except OrgdriftError as exc:
-        assert exc.exit_code is ExitCode.INCOMPLETE, f"{type(exc).__name__}: {exc}"
-        assert exc.message.strip(), "exit 3 without a message"
+    report = _check(_tenant(world.live, _hook(schedule), timeout), world.spec_file)
+    if report.failure is not None:
+        assert report.exit_code is ExitCode.INCOMPLETE, report.failure.message
+        assert report.failure.message.strip(), "exit 3 without a message"
+        assert report.organizations == () and not report.verdict, "an exit-3 report with findings"
         return ExitCode.INCOMPLETE
-    report = pipeline.check(world.spec, [], state, stats)
-    assert pipeline.verdict(report) is world.verdict
+    assert report.exit_code is world.verdict
     assert _findings(report) == world.truth, f"wrong findings under {schedule}"
     return world.verdict
 
@@ -235,7 +238,7 @@ def test_any_fault_schedule_gives_truth_or_exit_3(world: World, schedule: dict[t
 
 def _deadline_message(world: World, schedule: Mapping[tuple[str, int], Fault], timeout: float) -> str:
     with pytest.raises(DeadlineExceeded) as caught:
-        pipeline.read_for_spec(_tenant(world.live, _hook(schedule), timeout), world.spec, [])
+        pipeline.read_declared(_tenant(world.live, _hook(schedule), timeout), world.spec.organizations, True)
     return caught.value.message
 
 
@@ -365,9 +368,9 @@ def test_deep_metadata_is_exit_2_in_a_spec_or_snapshot_and_exit_3_live(tmp_path:
 
     live = LiveState((LiveOrganization({**org, "metadata": _deep_value(800)}, ()),))
     tenant = _tenant(live, None, None)
-    with pytest.raises(OrgdriftError) as info:
-        pipeline.read_for_spec(tenant, load_specs([str(fine)], {}), [])
-    assert info.value.exit_code is ExitCode.INCOMPLETE and "deeper than 32 levels" in info.value.message
+    report = _check(tenant, fine)
+    assert report.exit_code is ExitCode.INCOMPLETE and report.failure is not None
+    assert "deeper than 32 levels" in report.failure.message
 
 
 def test_metadata_as_deep_as_allowed_is_compared(tmp_path: Path) -> None:
@@ -376,7 +379,5 @@ def test_metadata_as_deep_as_allowed_is_compared(tmp_path: Path) -> None:
     spec = tmp_path / "deep.yaml"
     spec.write_text("version: 1\norganizations:\n  - name: acme\n    metadata: {k: leaf}\n", encoding="utf-8")
     live = LiveState((LiveOrganization({"id": "org_aaaaaaaaaaaaaaaa", "name": "acme", "metadata": _deep_value(27)}, ()),))
-    loaded = load_specs([str(spec)], {})
-    state, stats = pipeline.read_for_spec(_tenant(live, None, None), loaded, [])
-    report = pipeline.check(loaded, [], state, stats)
-    assert pipeline.verdict(report) is ExitCode.DRIFT
+    report = _check(_tenant(live, None, None), spec)
+    assert report.exit_code is ExitCode.DRIFT

@@ -167,7 +167,7 @@ def _in_process_error(env: dict[str, str], hook: Hook) -> OrgdriftError:
     tenant = pipeline.Tenant(domain="http://127.0.0.1", env=env, transport=InProcessTransport(app=create_app(STATE, config)))
     spec = load_specs(["orgs.yaml"], {})
     with pytest.raises(OrgdriftError) as info:
-        pipeline.read_for_spec(tenant, spec, [])
+        pipeline.read_declared(tenant, spec.organizations, list_all=True)
     return info.value
 
 
@@ -217,7 +217,7 @@ def test_the_token_the_grant_issues_is_redacted_from_the_moment_it_exists(echo: 
     )
     spec = load_specs(["orgs.yaml"], {})
     with pytest.raises(OrgdriftError) as info:
-        pipeline.read_for_spec(tenant, spec, [])
+        pipeline.read_declared(tenant, spec.organizations, list_all=True)
     error = info.value
     assert error.exit_code == 3
     chain = f"{error} {error!r} {error.args!r} {error.__cause__!r} {error.__context__!r} {vars(error)!r} {events!r}"
@@ -251,7 +251,7 @@ def test_plain_http_to_a_real_host_is_refused_before_any_request(monkeypatch: py
 
     tenant = pipeline.Tenant(domain="http://tenant.example.com", env={"AUTH0_API_TOKEN": TOKEN}, transport=httpx.MockTransport(refuse))
     with pytest.raises(UsageError):
-        pipeline.read_for_spec(tenant, load_specs(["orgs.yaml"], {}), [])
+        pipeline.read_declared(tenant, load_specs(["orgs.yaml"], {}).organizations, list_all=True)
     assert main(["check", "orgs.yaml", "--domain", "http://tenant.example.com"]) == 2
     assert "Traceback" not in capsys.readouterr().err
 

@@ -122,7 +122,7 @@ def _incremental_equals_full(unmanaged: str, plan: list[list[Any]]) -> None:
         spec = Path(tmp) / "orgs.yaml"
         declared = LiveState(state.organizations[:DECLARED], complete=True)
         spec.write_text(generated_spec(declared, unmanaged=unmanaged), encoding="utf-8")
-        live, _, why_none = pipeline.read_snapshot_with_checkpoint(
+        live, _, why_none = pipeline.run_snapshot(
             pipeline.ReadOptions(tenant, (str(spec),))
         )
         assert why_none is None and live.log_checkpoint is not None

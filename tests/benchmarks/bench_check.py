@@ -39,7 +39,6 @@ from orgdrift import cli, pipeline
 from orgdrift import client as client_module
 from orgdrift.client import ClientOptions
 from orgdrift.emulator import DEFAULT_TOKEN, Bucket, EmulatorConfig, create_app, running_server
-from orgdrift.errors import OrgdriftError
 from orgdrift.fetch import PAGE, after_probe, plan
 from orgdrift.models import LiveOrganization, LiveState, RawObject
 from orgdrift.reporters import get_reporter
@@ -428,18 +427,15 @@ def run_orgdrift(
             options=ClientOptions(concurrency=CONCURRENCY),
         )
         start = time.perf_counter()
-        spec = load_specs([spec_path], {})
-        try:
-            live, stats = pipeline.read_for_spec(tenant, spec, [])
-        except OrgdriftError as exc:  # the run failed (exit 3): say how far it got
+        report = pipeline.run_check(pipeline.CheckOptions(specs=(spec_path,), env={}, tenant=tenant))
+        if report.failure is not None:  # the run failed (exit 3): say how far it got
             snap = app.stats.snapshot()
             return LiveRun(snap.total, snap.rate_limited, time.perf_counter() - start, 0, False,
-                           dict(snap.requests), error=f"{type(exc).__name__} (exit {int(exc.exit_code)})")
-        report = pipeline.check(spec, [], live, stats)
+                           dict(snap.requests), error=f"exit {int(report.exit_code)}: {report.failure.message.split(':', 1)[0][:60]}")
         get_reporter("text").render(report, RenderOptions())
         seconds = time.perf_counter() - start
     snap = app.stats.snapshot()
-    return LiveRun(snap.total, snap.rate_limited, seconds, stats.requests, report.in_sync,
+    return LiveRun(snap.total, snap.rate_limited, seconds, report.stats.requests, report.in_sync,
                    dict(snap.requests))
 
 
