@@ -89,9 +89,9 @@ from orgdrift.errors import ExitCode, OrgdriftError, SpecError, UsageError
 from orgdrift.files import STDOUT, check_targets, write_atomic
 
 if TYPE_CHECKING:
-    from orgdrift import pipeline
     from orgdrift.client import RequestEvent
     from orgdrift.models import LiveState, Report
+    from orgdrift.reads import Tenant
 
 Command = Callable[[argparse.Namespace], ExitCode]
 
@@ -351,11 +351,11 @@ def _cmd_report(args: argparse.Namespace) -> ExitCode:
 # --- shared plumbing -----------------------------------------------------------------------
 
 
-def _tenant(args: argparse.Namespace) -> pipeline.Tenant:
-    from orgdrift import pipeline
+def _tenant(args: argparse.Namespace) -> Tenant:
     from orgdrift.client import ClientOptions
+    from orgdrift.reads import Tenant
 
-    return pipeline.Tenant(
+    return Tenant(
         domain=args.domain or os.environ.get("AUTH0_DOMAIN", ""),
         env=os.environ,
         options=ClientOptions(concurrency=args.concurrency, max_rps=args.max_rps),

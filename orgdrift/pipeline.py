@@ -8,17 +8,13 @@ incomplete read), so the CLI renders every requested format whatever happened. N
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -30,27 +26,13 @@ from orgdrift.accept import (
     mark_known,
     with_fingerprints,
 )
-from orgdrift.auth import base_url_for, canonical_host, credentials_from_env
+from orgdrift.auth import canonical_host
 from orgdrift.changes import changed_scope
 from orgdrift.check import build_report, checks_unmanaged, evaluate, select
-from orgdrift.client import ClientOptions, ManagementClient, RequestEvent
-from orgdrift.errors import (
-    DeadlineExceeded,
-    LiveStateError,
-    OrgdriftError,
-    Problem,
-    SpecError,
-    UsageError,
-)
+from orgdrift.client import RequestEvent
+from orgdrift.errors import LiveStateError, Problem, SpecError, UsageError
 from orgdrift.export import export_spec
-from orgdrift.fetch import (
-    Extras,
-    Progress,
-    extra_scopes,
-    extras_scopes,
-    fetch_everything,
-    fetch_live,
-)
+from orgdrift.fetch import Extras, Progress
 from orgdrift.models import (
     Basis,
     Failure,
@@ -63,36 +45,16 @@ from orgdrift.models import (
     SpecFile,
     Stats,
 )
-from orgdrift.since import Checkpoint, continuity_problem, read_since, read_with_checkpoint
+from orgdrift.reads import (
+    Tenant,
+    now,
+    read_declared,
+    read_everything,
+    read_incremental,
+    read_with_log_checkpoint,
+)
 from orgdrift.snapshot import load_snapshot
 from orgdrift.spec import load_spec_bytes, load_spec_groups, load_specs
-
-
-@dataclass(frozen=True)
-class Tenant:
-    """Where and how to reach the Management API."""
-
-    domain: str  # as given: a host, https:// URL, or a loopback http:// URL
-    env: Mapping[str, str]
-    options: ClientOptions = field(default_factory=ClientOptions)
-    timeout: float | None = None  # bound on the whole read
-    transport: httpx.AsyncBaseTransport | None = None  # in-process emulator, tests
-    on_event: Callable[[RequestEvent], None] | None = None
-    # Tests run the read in virtual time: an event loop whose clock jumps over waits, and a
-    # matching wall clock. Every wait and deadline follows the running loop's clock.
-    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
-    wall_clock: Callable[[], float] = time.time
-
-    @functools.cached_property
-    def base_url(self) -> str:
-        """`domain` normalised once (UsageError when it is not a valid domain or URL)."""
-        if not self.domain:
-            raise UsageError("no tenant: set AUTH0_DOMAIN or pass --domain")
-        return base_url_for(self.domain)
-
-    @property
-    def host(self) -> str:
-        return self.base_url.split("://", 1)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +89,6 @@ class ReadOptions:
     # export: the parts of the organization model to read and write (all by default)
     extras: Extras = field(default_factory=lambda: Extras(True, True, True))
     token_quota: bool = True
-
-
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- the commands --------------------------------------------------------------------------
@@ -168,38 +126,23 @@ def run_check(options: CheckOptions) -> Report:
             unmanaged=checks_unmanaged(spec, options.orgs),
             changes=changes.reason if changes else None,
         )
-        basis = None
-        if options.snapshot is not None:
-            snapshot = load_snapshot(options.snapshot)
-            verify_spec_tenant(spec, snapshot.tenant)
-            known = _baseline(options.baseline, snapshot.tenant)
-            live, stats = snapshot, Stats()
-        elif options.since is not None or options.on_snapshot is not None:
-            assert options.tenant is not None, "an incremental check reads a tenant"
-            tenant = options.tenant.host
-            verify_spec_tenant(spec, tenant)
-            known = _baseline(options.baseline, tenant)  # refused before any request
-            live, stats, basis = read_incremental(options, options.tenant, spec, decls, scope)
-        else:
+        snapshot = load_snapshot(options.snapshot) if options.snapshot is not None else None
+        if snapshot is None:
             assert options.tenant is not None, "a check reads a snapshot or a tenant"
             tenant = options.tenant.host
-            verify_spec_tenant(spec, tenant)
-            known = _baseline(options.baseline, tenant)  # refused before any request
-            if not decls and not scope.unmanaged:  # nothing in scope: no request at all
-                live, stats = LiveState((), tenant=tenant, taken_at=now()), Stats()
-            else:
-                live, stats = read_declared(options.tenant, decls, scope.unmanaged, options.progress)
+        where = snapshot.tenant if snapshot is not None else tenant
+        verify_spec_tenant(spec, where)
+        known = _baseline(options.baseline, where)  # both refuse before any request
+        if snapshot is not None:
+            live, stats, basis = snapshot, Stats(), None
+        else:
+            assert options.tenant is not None
+            live, stats, basis = _read_for_check(options, options.tenant, spec, decls, scope)
         report = compare(
-            spec,
-            decls,
-            live,
-            stats,
-            scope,
-            from_snapshot=options.snapshot is not None,
-            known=known,
-            today=options.today,
+            spec, decls, live, stats, scope,
+            from_snapshot=snapshot is not None, known=known, today=options.today,
         )
-        return report if basis is None else replace(report, basis=basis)
+        return replace(report, basis=basis)
     except (UsageError, LiveStateError) as exc:
         seconds = time.monotonic() - started
         return _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds)
@@ -250,17 +193,7 @@ def run_snapshot(options: ReadOptions) -> tuple[LiveState, Stats, str | None]:
     verify_spec_tenant(spec, options.tenant.host)
     decls = select(spec, options.orgs)
     unmanaged = checks_unmanaged(spec, options.orgs)
-    host = options.tenant.host
-
-    async def work(client: ManagementClient) -> tuple[LiveState, Checkpoint]:
-        return await read_with_checkpoint(
-            client, decls, list_all=unmanaged, tenant=host, progress=options.progress
-        )
-
-    (state, checkpoint), stats = _run_read(options.tenant, work)
-    hashes = tuple(sorted(f.sha256 for f in spec.files))
-    state = replace(_stamped(state), spec_sha256=hashes, tool_version=__version__)
-    return state, stats, checkpoint.why_none
+    return read_with_log_checkpoint(options.tenant, spec, decls, unmanaged, options.progress)
 
 
 def run_export(options: ReadOptions) -> tuple[str, LiveState]:
@@ -283,139 +216,30 @@ def verify_spec_tenant(spec: Spec, host: str | None) -> None:
         )
 
 
-@asynccontextmanager
-async def connect(tenant: Tenant, scopes: tuple[str, ...] = ()) -> AsyncIterator[ManagementClient]:
-    """A client for `tenant` whose token was checked for the usual scopes and `scopes`."""
-    base_url = tenant.base_url
-    credentials = credentials_from_env(tenant.env, base_url)
-    options = tenant.options
-    clock = asyncio.get_running_loop().time  # time.monotonic for the default loop
-    loopback = base_url.startswith("http://")
-    async with httpx.AsyncClient(
-        transport=tenant.transport,
-        timeout=options.request_timeout,
-        follow_redirects=False,
-        trust_env=not loopback,  # proxies and SSL_CERT_FILE for real tenants only
-    ) as http:
-        client = ManagementClient(
-            http,
-            base_url,
-            credentials,
-            options,
-            clock=clock,
-            wall_clock=tenant.wall_clock,
-            on_event=tenant.on_event,
-        )
-        await client.check_scopes(scopes)
-        yield client
-
-
-def _run_read(
-    tenant: Tenant, work: Callable[[ManagementClient], Any], scopes: tuple[str, ...] = ()
-) -> tuple[Any, Stats]:
-    with asyncio.Runner(loop_factory=tenant.loop_factory) as runner:
-        return runner.run(_bounded(tenant, work, scopes))
-
-
-async def _bounded(
-    tenant: Tenant, work: Callable[[ManagementClient], Any], scopes: tuple[str, ...] = ()
-) -> tuple[Any, Stats]:
-    """Run `work` under the run's time limit (the one place that owns it); when it passes, say
-    which requests could not be read. Every error leaving the read is redacted."""
-    client: ManagementClient | None = None
-    try:
-        async with asyncio.timeout(tenant.timeout), connect(tenant, scopes) as client:
-            result = await work(client)
-            return result, client.stats
-    except TimeoutError:
-        raise DeadlineExceeded(_deadline_message(tenant, client)) from None
-    except OrgdriftError as exc:
-        raise exc if client is None else client.redact.scrub(exc) from None
-
-
-def _deadline_message(tenant: Tenant, client: ManagementClient | None) -> str:
-    unfinished = client.unfinished() if client is not None else []
-    what = unfinished[0] if unfinished else "connecting (token request and scope check)"
-    message = (
-        f"the read did not finish within --timeout {tenant.timeout:g} s, so there is no verdict: "
-        f"{what} was cut off"
-    )
-    more = len(unfinished) - 1
-    if more > 0:
-        message += f"; {more} more request{'s' if more != 1 else ''} unfinished"
-    if client is not None:
-        stats = client.stats
-        sent = f"{stats.requests} request{'s' if stats.requests != 1 else ''} sent"
-        message += f" ({sent}, {stats.rate_limited} answered 429). Raise --timeout to allow more"
-    return message
-
-
-def read_declared(
-    tenant: Tenant, decls: Sequence[OrgDecl], list_all: bool, progress: Progress | None = None
-) -> tuple[LiveState, Stats]:
-    """The live state `check` needs for the selected declarations."""
-
-    async def work(client: ManagementClient) -> LiveState:
-        return await fetch_live(client, decls, list_all=list_all, tenant=tenant.host, progress=progress)
-
-    state, stats = _run_read(tenant, work, extra_scopes(decls))
-    return _stamped(state), stats
-
-
-def read_everything(
-    tenant: Tenant,
-    names: Sequence[str],
-    progress: Progress | None = None,
-    extras: Extras | None = None,
-) -> tuple[LiveState, Stats]:
-    """Every organization (or the named ones) with its enabled connections, and what `extras`
-    asks for of the rest of the organization model (nothing by default)."""
-    extras = extras or Extras()
-
-    async def work(client: ManagementClient) -> LiveState:
-        return await fetch_everything(
-            client, names, tenant=tenant.host, progress=progress, extras=extras
-        )
-
-    state, stats = _run_read(tenant, work, extras_scopes(extras))
-    return _stamped(state), stats
-
-
-def read_incremental(
+def _read_for_check(
     options: CheckOptions, tenant: Tenant, spec: Spec, decls: Sequence[OrgDecl], scope: Scope
 ) -> tuple[LiveState, Stats, Basis | None]:
-    """`check --since` (the logs since the snapshot, then only what they touched; or a full
-    read saying why) and `check --write-snapshot` (a full read, the log checkpoint first).
-    The new snapshot goes to `options.on_snapshot`."""
-    hashes = tuple(sorted(f.sha256 for f in spec.files))
-    previous = load_snapshot(options.since) if options.since is not None else None
-
-    async def work(client: ManagementClient) -> tuple[LiveState, Checkpoint, Basis | None]:
-        if previous is None:
-            state, checkpoint = await read_with_checkpoint(
-                client, decls, list_all=scope.unmanaged, tenant=tenant.host,
-                progress=options.progress,
-            )
-            return state, checkpoint, None
-        problem = continuity_problem(
-            previous, spec_sha256=hashes, tool_version=__version__, tenant=tenant.host,
-            unmanaged=scope.unmanaged,
+    """What `check` reads of the tenant: the logs since the `--since` snapshot and then only
+    what they touched (or a full read saying why); a full read after the log checkpoint for
+    `--write-snapshot`; else the selected declarations (nothing at all when none is in scope).
+    A new snapshot goes to `options.on_snapshot`."""
+    basis, why_none = None, None
+    if options.since is not None:
+        state, stats, basis, why_none = read_incremental(
+            tenant, spec, decls, load_snapshot(options.since), list_all=scope.unmanaged,
+            full_fallback=options.full_fallback, progress=options.progress,
         )
-        done = await read_since(
-            client, previous, decls, list_all=scope.unmanaged, tenant=tenant.host,
-            progress=options.progress, problem=problem, full_fallback=options.full_fallback,
+    elif options.on_snapshot is not None:
+        state, stats, why_none = read_with_log_checkpoint(
+            tenant, spec, decls, scope.unmanaged, options.progress
         )
-        return done.state, done.checkpoint, done.basis
-
-    (state, checkpoint, basis), stats = _run_read(tenant, work)
-    state = replace(_stamped(state), spec_sha256=hashes, tool_version=__version__)
+    elif not decls and not scope.unmanaged:
+        return LiveState((), tenant=tenant.host, taken_at=now()), Stats(), None
+    else:
+        state, stats = read_declared(tenant, decls, scope.unmanaged, options.progress)
     if options.on_snapshot is not None:
-        options.on_snapshot(state, checkpoint.why_none)
+        options.on_snapshot(state, why_none)
     return state, stats, basis
-
-
-def _stamped(state: LiveState) -> LiveState:
-    return replace(state, taken_at=now())
 
 
 def compare(

@@ -17,7 +17,7 @@ import httpx
 import jsonschema
 import pytest
 
-from orgdrift import pipeline
+from orgdrift import pipeline, reads
 from orgdrift.cli import main
 from orgdrift.emulator import (
     DEFAULT_CLIENT_ID,
@@ -193,7 +193,7 @@ def check_in_process(tmp_path: Path, *, unmanaged: str = "ignore", policy: str =
     spec_file = tmp_path / "orgs.yaml"
     spec_file.write_text(SPEC.format(unmanaged=unmanaged, policy=policy), encoding="utf-8")
     app = create_app(state_of(TENANT), EmulatorConfig.unlimited())
-    tenant = pipeline.Tenant(
+    tenant = reads.Tenant(
         domain="http://127.0.0.1",
         env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
         transport=httpx.ASGITransport(app=app),

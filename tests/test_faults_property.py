@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orgdrift import pipeline
+from orgdrift import pipeline, reads
 from orgdrift.cli import main
 from orgdrift.client import ClientOptions
 from orgdrift.emulator import (
@@ -119,14 +119,14 @@ def _findings(report: Any) -> frozenset[tuple[str, str, str]]:
     return frozenset((f.organization, str(f.kind), f.path) for f in report.findings)
 
 
-def _check(tenant: pipeline.Tenant, spec_file: Path) -> Report:
+def _check(tenant: reads.Tenant, spec_file: Path) -> Report:
     """`orgdrift check SPEC` through the pipeline, against `tenant`."""
     return pipeline.run_check(pipeline.CheckOptions(specs=(str(spec_file),), env={}, tenant=tenant))
 
 
-def _tenant(live: LiveState, faults: Callable[[FaultContext], Fault | None] | None, timeout: float | None) -> pipeline.Tenant:
+def _tenant(live: LiveState, faults: Callable[[FaultContext], Fault | None] | None, timeout: float | None) -> reads.Tenant:
     app = create_app(live, EmulatorConfig(faults=faults, clock=virtual_wall))
-    return pipeline.Tenant(
+    return reads.Tenant(
         domain="http://127.0.0.1",
         env=SECRET_ENV,
         options=ClientOptions(max_attempts=3, request_timeout=10.0),
@@ -238,7 +238,7 @@ def test_any_fault_schedule_gives_truth_or_exit_3(world: World, schedule: dict[t
 
 def _deadline_message(world: World, schedule: Mapping[tuple[str, int], Fault], timeout: float) -> str:
     with pytest.raises(DeadlineExceeded) as caught:
-        pipeline.read_declared(_tenant(world.live, _hook(schedule), timeout), world.spec.organizations, True)
+        reads.read_declared(_tenant(world.live, _hook(schedule), timeout), world.spec.organizations, True)
     return caught.value.message
 
 

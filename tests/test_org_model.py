@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from orgdrift import pipeline
+from orgdrift import pipeline, reads
 from orgdrift.cli import main
 from orgdrift.emulator import (
     DEFAULT_CLIENT_ID,
@@ -58,7 +58,7 @@ def check(
 ) -> tuple[Report, Counter[str]]:
     """`check` in process; the report and the emulator's requests per endpoint group."""
     app = create_app(state_of(document), config or EmulatorConfig.unlimited())
-    tenant = pipeline.Tenant(
+    tenant = reads.Tenant(
         domain="http://127.0.0.1",
         env=env or {"AUTH0_API_TOKEN": DEFAULT_TOKEN},
         transport=httpx.ASGITransport(app=app),

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from orgdrift import check, pipeline
+from orgdrift import check, pipeline, reads
 from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app
 from orgdrift.errors import ExitCode
 from orgdrift.models import Status
@@ -21,7 +21,7 @@ SPEC = str(ROOT / "examples" / "orgs.yaml")
 
 def options(token: str = DEFAULT_TOKEN, domain: str = "http://127.0.0.1", **changes: Any) -> pipeline.CheckOptions:
     app = create_app(state_of(TENANT), EmulatorConfig.unlimited())
-    tenant = pipeline.Tenant(
+    tenant = reads.Tenant(
         domain=domain, env={"AUTH0_API_TOKEN": token}, transport=httpx.ASGITransport(app=app)
     )
     values: dict[str, Any] = {"specs": (SPEC,), "env": {}, "tenant": tenant} | changes
@@ -82,7 +82,7 @@ def test_validate_is_a_report_too(tmp_path: Path) -> None:
 
 
 def test_the_base_url_is_normalised_once() -> None:
-    tenant = pipeline.Tenant(domain="Tenant.EU.auth0.com:443", env={})
+    tenant = reads.Tenant(domain="Tenant.EU.auth0.com:443", env={})
     assert tenant.base_url == "https://tenant.eu.auth0.com"
     assert tenant.host == "tenant.eu.auth0.com"
     assert tenant.base_url is tenant.base_url  # computed once, then kept

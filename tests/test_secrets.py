@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orgdrift import pipeline
+from orgdrift import reads
 from orgdrift.cli import main
 from orgdrift.emulator import (
     EmulatorConfig,
@@ -164,10 +164,10 @@ def test_closed_port_and_bad_domain(monkeypatch: pytest.MonkeyPatch, capsys: pyt
 
 def _in_process_error(env: dict[str, str], hook: Hook) -> OrgdriftError:
     config = EmulatorConfig(tokens={TOKEN: READ_SCOPES}, clients={CLIENT_ID: (CLIENT_SECRET, READ_SCOPES)}, faults=hook)
-    tenant = pipeline.Tenant(domain="http://127.0.0.1", env=env, transport=InProcessTransport(app=create_app(STATE, config)))
+    tenant = reads.Tenant(domain="http://127.0.0.1", env=env, transport=InProcessTransport(app=create_app(STATE, config)))
     spec = load_specs(["orgs.yaml"], {})
     with pytest.raises(OrgdriftError) as info:
-        pipeline.read_declared(tenant, spec.organizations, list_all=True)
+        reads.read_declared(tenant, spec.organizations, list_all=True)
     return info.value
 
 
@@ -209,7 +209,7 @@ def test_the_token_the_grant_issues_is_redacted_from_the_moment_it_exists(echo: 
         assert request.headers["authorization"] == f"Bearer {ISSUED}"
         return httpx.Response(**echo)  # type: ignore[arg-type]
 
-    tenant = pipeline.Tenant(
+    tenant = reads.Tenant(
         domain="http://127.0.0.1",
         env={"AUTH0_CLIENT_ID": CLIENT_ID, "AUTH0_CLIENT_SECRET": CLIENT_SECRET},
         transport=httpx.MockTransport(handler),
@@ -217,7 +217,7 @@ def test_the_token_the_grant_issues_is_redacted_from_the_moment_it_exists(echo: 
     )
     spec = load_specs(["orgs.yaml"], {})
     with pytest.raises(OrgdriftError) as info:
-        pipeline.read_declared(tenant, spec.organizations, list_all=True)
+        reads.read_declared(tenant, spec.organizations, list_all=True)
     error = info.value
     assert error.exit_code == 3
     chain = f"{error} {error!r} {error.args!r} {error.__cause__!r} {error.__context__!r} {vars(error)!r} {events!r}"
@@ -249,9 +249,9 @@ def test_plain_http_to_a_real_host_is_refused_before_any_request(monkeypatch: py
     def refuse(request: httpx.Request) -> httpx.Response:
         raise AssertionError(f"request sent: {request.url}")
 
-    tenant = pipeline.Tenant(domain="http://tenant.example.com", env={"AUTH0_API_TOKEN": TOKEN}, transport=httpx.MockTransport(refuse))
+    tenant = reads.Tenant(domain="http://tenant.example.com", env={"AUTH0_API_TOKEN": TOKEN}, transport=httpx.MockTransport(refuse))
     with pytest.raises(UsageError):
-        pipeline.read_declared(tenant, load_specs(["orgs.yaml"], {}).organizations, list_all=True)
+        reads.read_declared(tenant, load_specs(["orgs.yaml"], {}).organizations, list_all=True)
     assert main(["check", "orgs.yaml", "--domain", "http://tenant.example.com"]) == 2
     assert "Traceback" not in capsys.readouterr().err
 
@@ -266,7 +266,7 @@ def test_real_host_client_verifies_tls_and_honours_proxy_and_ca_bundle(monkeypat
     seen: dict[str, object] = {}
 
     async def inspect() -> None:
-        tenant = pipeline.Tenant(domain="tenant.example.com", env={"AUTH0_API_TOKEN": TOKEN})
+        tenant = reads.Tenant(domain="tenant.example.com", env={"AUTH0_API_TOKEN": TOKEN})
         original = httpx.AsyncClient.__init__
 
         def spy(self: httpx.AsyncClient, *args: object, **kwargs: object) -> None:
@@ -275,7 +275,7 @@ def test_real_host_client_verifies_tls_and_honours_proxy_and_ca_bundle(monkeypat
             seen["kwargs"] = kwargs
 
         monkeypatch.setattr(httpx.AsyncClient, "__init__", spy)
-        async with pipeline.connect(tenant) as client:
+        async with reads.connect(tenant) as client:
             await client.get_organization_by_name("acme")
 
     with pytest.raises(OrgdriftError) as info:

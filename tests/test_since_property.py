@@ -17,7 +17,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orgdrift import pipeline
+from orgdrift import pipeline, reads
 from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app
 from orgdrift.emulator.app import EmulatorApp
 from orgdrift.emulator.config import ALL_SCOPES
@@ -113,7 +113,7 @@ def _incremental_equals_full(unmanaged: str, plan: list[list[Any]]) -> None:
     counts["examples"] += 1
     state = generated_state(ORGS)
     app = create_app(state, EmulatorConfig(tokens={DEFAULT_TOKEN: ALL_SCOPES}))
-    tenant = pipeline.Tenant(
+    tenant = reads.Tenant(
         domain="http://127.0.0.1",
         env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
         transport=httpx.ASGITransport(app=app),

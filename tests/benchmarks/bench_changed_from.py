@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from orgdrift import pipeline
+from orgdrift import pipeline, reads
 from orgdrift.client import ClientOptions
 from orgdrift.emulator import DEFAULT_TOKEN, create_app, running_server
 from tests.benchmarks.bench_check import (
@@ -68,7 +68,7 @@ def run(orgs: int, changed: int, workdir: Path) -> str:
 
     app = create_app(make_tenant(orgs), ENTERPRISE)
     with running_server(app) as url:
-        tenant = pipeline.Tenant(
+        tenant = reads.Tenant(
             domain=url,
             env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
             options=ClientOptions(concurrency=CONCURRENCY),

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from orgdrift import cli, pipeline
+from orgdrift import cli, pipeline, reads
 from orgdrift import client as client_module
 from orgdrift.client import ClientOptions
 from orgdrift.emulator import DEFAULT_TOKEN, Bucket, EmulatorConfig, create_app, running_server
@@ -421,7 +421,7 @@ def run_orgdrift(
     swap = (mock.patch.object(client_module, "Pacer", SimplePacer) if pacer == "simple"
             else contextlib.nullcontext())
     with running_server(app) as url, swap:
-        tenant = pipeline.Tenant(
+        tenant = reads.Tenant(
             domain=url,
             env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
             options=ClientOptions(concurrency=CONCURRENCY),

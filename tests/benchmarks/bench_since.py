@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from orgdrift import __version__, pipeline
+from orgdrift import __version__, pipeline, reads
 from orgdrift.client import ClientOptions
 from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app, running_server
 from orgdrift.emulator.app import EmulatorApp
@@ -168,7 +168,7 @@ def run(orgs: int, changed: int, noise: int, *, enterprise: bool = True,
         snapshot = replace(
             state,
             complete=False,
-            taken_at=pipeline.now(),
+            taken_at=reads.now(),
             log_checkpoint=str(app.log.visible()[-1]["log_id"]),
             spec_sha256=tuple(sorted(f.sha256 for f in spec.files)),
             tool_version=__version__,
@@ -182,7 +182,7 @@ def run(orgs: int, changed: int, noise: int, *, enterprise: bool = True,
         load_snapshot(str(snapshot_path))
         local_seconds = time.perf_counter() - start
         with running_server(app) as url:
-            tenant = pipeline.Tenant(domain=url, env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
+            tenant = reads.Tenant(domain=url, env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
                                      options=ClientOptions(concurrency=CONCURRENCY))
             written: list[LiveState] = []
             options = pipeline.CheckOptions(
@@ -227,7 +227,7 @@ def run(orgs: int, changed: int, noise: int, *, enterprise: bool = True,
         if verify:
             copy = create_app(state, config(False))
             asyncio.run(apply(copy, calls, noise))
-            full_tenant = pipeline.Tenant(domain="http://127.0.0.1",
+            full_tenant = reads.Tenant(domain="http://127.0.0.1",
                                           env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
                                           transport=httpx.ASGITransport(app=copy))
             full = pipeline.run_check(pipeline.CheckOptions(specs=(str(spec_path),), env={},
