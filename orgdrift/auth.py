@@ -417,7 +417,9 @@ def token_error(
 
 
 def _audience_hint(status: int, description: str) -> str:
-    """A custom domain as AUTH0_DOMAIN: Auth0 refuses its audience (auth0-api.md section 12)."""
+    """A custom domain as AUTH0_DOMAIN: Auth0 refuses its audience: the
+    audience is always the canonical `https://TENANT.REGION.auth0.com/api/v2/`
+    (https://auth0.com/docs/customize/custom-domains/configure-features-to-use-custom-domains)."""
     if status != 403 or not description.startswith("Service not enabled within domain"):
         return ""
     return (

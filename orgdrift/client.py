@@ -17,7 +17,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http import HTTPStatus
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -27,7 +26,6 @@ from orgdrift.auth import (
     Credentials,
     RawResponse,
     Secret,
-    base_url_for,
     check_required_scopes,
     provider_for,
 )
@@ -48,8 +46,8 @@ from orgdrift.sansio import (
     ORGANIZATIONS_PAGE_SIZE,
     BodyDecodeError,
     CheckpointPager,
-    ConnectionsPager,
     HostileBodyError,
+    OffsetPager,
     Redactor,
     check_organization,
     decode_offset_page,
@@ -58,6 +56,7 @@ from orgdrift.sansio import (
     parse_json,
     retry_delay,
     should_retry,
+    status_text,
 )
 
 MAX_BODY_RETRIES = 2
@@ -153,7 +152,7 @@ class ManagementClient:
         pacer: Pacer | None = None,
     ) -> None:
         self._http = http
-        self._base_url = base_url_for(base_url)
+        self._base_url = base_url  # normalised and checked once, by `reads.Tenant.base_url`
         self._credentials = credentials
         self._options = options if options is not None else ClientOptions()
         if self._options.max_attempts < 1:
@@ -236,14 +235,9 @@ class ManagementClient:
         with _naming(path, None):
             return None if data is None else _organization(data, "name", name)
 
-    async def iter_organization_pages(self) -> AsyncIterator[list[RawObject]]:
+    async def list_organizations(self) -> list[RawObject]:
         """Every organization, 100 per request, by checkpoint (`take`/`from`): no 1000 ceiling."""
-        pager = CheckpointPager()
-        while (params := pager.params()) is not None:
-            data = await self._get_json("/organizations", params, "organizations")
-            with _naming("/organizations", params):
-                page = pager.feed(data)
-            yield page
+        return await self._collect("/organizations", "organizations", CheckpointPager())
 
     async def organization_page(
         self, page: int, per_page: int = ORGANIZATIONS_PAGE_SIZE
@@ -251,7 +245,7 @@ class ManagementClient:
         """One offset page `GET /organizations?page=&per_page=&include_totals=true`: (items, total).
 
         Offset paging stops at 1000 records (Auth0 answers 400 invalid_paging beyond); use
-        `iter_organization_pages` for whole listings.
+        `list_organizations` for whole listings.
         """
         params = {"page": str(page), "per_page": str(per_page), "include_totals": "true"}
         data = await self._get_json("/organizations", params, "organizations")
@@ -264,15 +258,10 @@ class ManagementClient:
         Stops at a short or empty page (never on `total` alone). An unknown organization raises
         NotFoundError.
         """
-        pager = ConnectionsPager()
         path = f"/organizations/{quote(org_id, safe='')}/enabled_connections"
-        while (params := pager.params()) is not None:
-            data = await self._get_json(path, params, "enabled_connections")
-            with _naming(path, params):
-                pager.feed(data)
-        return pager.items
+        return await self._collect(path, "enabled_connections", OffsetPager())
 
-    # --- the tenant log (incremental audits, design.md section 11) ---------------------------
+    # --- the tenant log (incremental audits) -------------------------------------------------
 
     async def granted_scopes(self) -> frozenset[str] | None:
         """The token's scopes when known (a JWT or a client-credentials grant), else None."""
@@ -282,7 +271,7 @@ class ManagementClient:
         """The newest log id the tenant shows (None: an empty log). Search mode sorts by date,
         and log_id order is not date order, so the highest id of the ten newest by date is
         taken: an id at most as new as the real newest, so the next read sees at least
-        everything after it (auth0-api.md section 11)."""
+        everything after it."""
         params = {"sort": "date:-1", "per_page": "10", "page": "0"}
         data = await self._get_json("/logs", params, "logs")
         if not isinstance(data, list):
@@ -318,48 +307,48 @@ class ManagementClient:
                 last = log_id
             yield data
 
-    # --- the whole organization model (design section 12) ------------------------------------
+    # --- the rest of the organization model ----------------------------------------------------
 
     async def list_organization_connections(self, org_id: str) -> list[RawObject]:
         """Every connection associated with `org_id` through the Early Access endpoint
         `GET /organizations/{id}/connections` (with `is_enabled`, `organization_access_level`,
         `organization_connection_name`), 100 per request, to a short page.
 
-        A tenant without the feature answers 403 (not a scope error) or 404 [INF]:
-        FeatureUnavailableError naming it (exit 3).
+        A tenant without the feature answers 403 (not a scope error) or 404 (inferred: Auth0
+        does not document it): FeatureUnavailableError naming the feature (exit 3).
         """
-        pager = ConnectionsPager(key="connections")
         path = f"/organizations/{quote(org_id, safe='')}/connections"
-        while (params := pager.params()) is not None:
-            try:
-                data = await self._get_json(path, params, "organization_connections")
-            except ApiError as exc:
-                raise _feature_error(exc, CONNECTION_VIEW_FEATURE) from None
-            pager.feed(data)
-        return pager.items
+        pager = OffsetPager(key="connections")
+        try:
+            return await self._collect(path, "organization_connections", pager)
+        except ApiError as exc:
+            raise _feature_error(exc, CONNECTION_VIEW_FEATURE) from None
 
     async def list_organization_client_grants(self, org_id: str) -> list[RawObject]:
         """Every client grant associated with `org_id` (`GET /organizations/{id}/client-grants`),
         100 per request, to a short page."""
-        pager = ConnectionsPager(key="client_grants")
         path = f"/organizations/{quote(org_id, safe='')}/client-grants"
-        while (params := pager.params()) is not None:
-            data = await self._get_json(path, params, "organization_client_grants")
-            pager.feed(data)
-        return pager.items
+        return await self._collect(path, "organization_client_grants", OffsetPager(key="client_grants"))
 
     async def list_organization_discovery_domains(self, org_id: str) -> list[RawObject]:
         """Every discovery domain of `org_id` (`GET /organizations/{id}/discovery-domains`), by
         checkpoint (`take=100`, `from=next`) until a page without `next`."""
-        pager = CheckpointPager(key="domains")
         path = f"/organizations/{quote(org_id, safe='')}/discovery-domains"
-        items: list[RawObject] = []
-        while (params := pager.params()) is not None:
-            data = await self._get_json(path, params, "organization_discovery_domains")
-            items.extend(pager.feed(data))
-        return items
+        pager = CheckpointPager(key="domains")
+        return await self._collect(path, "organization_discovery_domains", pager)
 
     # --- plumbing -----------------------------------------------------------------------------
+
+    async def _collect(
+        self, path: str, group: str, pager: CheckpointPager | OffsetPager
+    ) -> list[RawObject]:
+        """Every item of a paged listing: the pager says what to ask next and checks each page."""
+        items: list[RawObject] = []
+        while (params := pager.params()) is not None:
+            data = await self._get_json(path, params, group)
+            with _naming(path, params):
+                items.extend(pager.feed(data))
+        return items
 
     async def _get_json(
         self,
@@ -466,7 +455,7 @@ class ManagementClient:
                 else:
                     request.last = f"no response ({type(error).__name__})"
                     if spent >= self._options.max_attempts:
-                        reason = _reason(error, self.redact)
+                        reason = _error_summary(error, self.redact)
                         raise TransportError(
                             f"{where}: no response after {spent} attempts ({reason})"
                         ) from None
@@ -474,7 +463,7 @@ class ManagementClient:
                 await self._wait(request, delay)
                 continue
             status = reply.status
-            request.last = _describe(status) or f"HTTP {status}"
+            request.last = status_text(status)
             if status == 401 and token is not None and self._tokens.refreshable and not refreshed:
                 refreshed = True
                 spent -= 1
@@ -545,7 +534,7 @@ class ManagementClient:
             except ProtocolError as exc:
                 self._finish(method, shown, status, attempt, started, "refused body")
                 raise ProtocolError(f"{method} {shown}: {exc.message}") from None
-        self._finish(method, shown, status, attempt, started, _describe(status))
+        self._finish(method, shown, status, attempt, started, None if status < 400 else status_text(status))
         return _Reply(status, response.headers, body, data, attempt)
 
     def _begin(self, attempt: int) -> float:
@@ -612,7 +601,7 @@ def _parse_length(text: str | None) -> int | None:
     return int(text) if text is not None and text.isdigit() and len(text) < 20 else None
 
 
-def _reason(error: Exception, redact: Redactor) -> str:
+def _error_summary(error: Exception, redact: Redactor) -> str:
     """`ConnectError: [Errno 111] Connection refused`: the type and a short message. The text may
     quote the server's bytes (`illegal header line: ...`): redacted before it is shortened, so
     no part of a credential survives the cut."""
@@ -631,15 +620,6 @@ def _naming(path: str, params: Mapping[str, str] | None) -> Iterator[None]:
 
 def _shown(path: str, params: Mapping[str, str] | None) -> str:
     return path + (f"?{urlencode(params)}" if params else "")
-
-
-def _describe(status: int) -> str | None:
-    if status < 400:
-        return None
-    try:
-        return f"HTTP {status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"HTTP {status}"
 
 
 def _organization(data: object, key: str, wanted: str) -> RawObject:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -39,7 +39,7 @@ Progress = Callable[[int, int], None]
 class OrganizationReader(Protocol):
     async def get_organization(self, org_id: str) -> RawObject | None: ...
     async def get_organization_by_name(self, name: str) -> RawObject | None: ...
-    def iter_organization_pages(self) -> AsyncIterator[list[RawObject]]: ...
+    async def list_organizations(self) -> list[RawObject]: ...
     async def organization_page(self, page: int, per_page: int) -> tuple[list[RawObject], int]: ...
     async def list_enabled_connections(self, org_id: str) -> list[RawObject]: ...
     async def list_organization_connections(self, org_id: str) -> list[RawObject]: ...
@@ -196,9 +196,7 @@ def _match(
 
 
 async def _list_checkpoint(reader: OrganizationReader) -> list[RawObject]:
-    listed: list[RawObject] = []
-    async for page in reader.iter_organization_pages():
-        listed.extend(page)
+    listed = await reader.list_organizations()
     _check_unique(listed)
     return listed
 
@@ -245,7 +243,7 @@ async def _lookups(
     return [(d, org) for d, org in zip(decls, results, strict=True) if org is not None]
 
 
-# --- the whole organization model (design section 12) -----------------------------------------
+# --- the rest of the organization model: connections (Early Access), grants, domains --------
 
 CLIENT_GRANTS_SCOPE = "read:organization_client_grants"
 DISCOVERY_DOMAINS_SCOPE = "read:organization_discovery_domains"

@@ -43,7 +43,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from orgdrift.errors import DeadlineExceeded
 from orgdrift.sansio import RateLimitInfo
 
 MIN_RATE = 0.1
@@ -266,7 +265,6 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Sleep = asyncio.sleep,
-        deadline: float | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -275,7 +273,6 @@ class Pacer:
         self.concurrency = concurrency
         self.max_rps = max_rps
         self.margin = margin
-        self.deadline = deadline
         self._clock = clock
         self._wall = wall_clock
         self._sleep = sleep
@@ -326,10 +323,6 @@ class Pacer:
                 at = self.earliest_start(group, now)
                 if at <= now + CLOCK_SLACK:
                     return self._commit(group, now)
-                if self.deadline is not None and at > self.deadline:
-                    raise DeadlineExceeded(
-                        "the run's time limit would pass while waiting for the API rate limit"
-                    )
                 await self._sleep(min(at - now, RECHECK))
         except BaseException:
             self._semaphore.release()

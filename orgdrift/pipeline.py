@@ -70,7 +70,7 @@ class CheckOptions:
     changed_from: str | None = None  # --changed-from GIT_REF: only declarations changed since
     baseline: str | None = None  # --baseline REPORT.json: its findings are known, not failing
     today: date | None = None  # when exceptions expire against (default: today, UTC)
-    # Incremental audits (design.md section 11): --since SNAPSHOT reads the logs since its
+    # Incremental audits: --since SNAPSHOT reads the logs since its
     # checkpoint; --write-snapshot hands the new snapshot (and why it has no checkpoint, if so)
     # to `on_snapshot`; --no-full-fallback makes a needed full read exit 3.
     since: str | None = None

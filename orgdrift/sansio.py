@@ -4,8 +4,11 @@ No I/O and no httpx here (gidgethub's sans-I/O split): every function takes stat
 header mappings, bodies and clocks as values, so it is table-tested without a network. The
 client in `orgdrift.client` is the thin I/O adapter around it.
 
-Facts come from shared/auth0-api.md: section 5 (error envelope, rate-limit headers), sections
-1 and 4 (page shapes) and section 8 (the SDKs' retry policies this one combines).
+The facts: the Management API reference (https://auth0.com/docs/api/management/v2) and its
+OpenAPI file for the error envelope and page shapes; the rate-limit policy
+(https://auth0.com/docs/troubleshoot/customer-support/operational-policies/rate-limit-policy)
+for the `x-ratelimit-*` headers; the retry policies of auth0-python, node-auth0 and go-auth0,
+which this one combines.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from orgdrift.models import RawObject
 # --- retry policy constants ------------------------------------------------------------------
 
 MAX_RETRY_DELAY = 60.0
-"""No single wait between attempts is longer than this (the SDKs' cap, section 8)."""
+"""No single wait between attempts is longer than this (the official SDKs' cap)."""
 
 MIN_RETRY_DELAY = 0.05
 """A reset already in the past still waits this long, so a retry never hammers."""
@@ -89,7 +92,7 @@ def _parse_int(text: str | None) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class RateLimitInfo:
-    """The tenant's global bucket as the `x-ratelimit-*` headers describe it (section 5).
+    """The tenant's global bucket as the `x-ratelimit-*` headers describe it.
 
     `reset` is a UNIX timestamp in seconds (when more requests are added).
     """
@@ -321,7 +324,15 @@ def try_parse_json(body: bytes) -> object:
         return None
 
 
-def _reason(status: int) -> str:
+def status_text(status: int) -> str:
+    """`HTTP 429 Too Many Requests`; `HTTP 599` for a status without a standard phrase."""
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def _phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -349,12 +360,12 @@ def parse_error_body(status: int, body: bytes) -> ErrorBody:
     data = try_parse_json(body)
     if not isinstance(data, dict):
         suffix = " (response body is not JSON)" if body else " (empty response body)"
-        return ErrorBody(f"{_reason(status)}{suffix}", None, None, json=False)
+        return ErrorBody(f"{_phrase(status)}{suffix}", None, None, json=False)
     description = _text(data.get("error_description"))
     if description is not None:  # OAuth style (POST /oauth/token)
         code = _text(data.get("error"))
         return ErrorBody(description, code, code)
-    message = _text(data.get("message")) or _text(data.get("error")) or _reason(status)
+    message = _text(data.get("message")) or _text(data.get("error")) or _phrase(status)
     code = _text(data.get("errorCode")) or _text(data.get("code"))
     return ErrorBody(message, code, None)
 
@@ -519,7 +530,7 @@ def decode_connections_page(
     the list of another offset listing of an organization (`connections`, `client_grants`).
 
     Done only at a short or empty page: `total` is checked (no item past it, no short page
-    before it) but never trusted to end the listing. `limit` is not relied on (section 4).
+    before it) but never trusted to end the listing. `limit` is not relied on (not every answer has it).
     """
     wrapper, items = _wrapper(body, key)
     _ITEM_CHECKS[key](items, key)
@@ -563,7 +574,8 @@ def decode_offset_page(body: object, page: int, per_page: int) -> tuple[list[Raw
 
 @dataclass(slots=True)
 class CheckpointPager:
-    """Sans-I/O state of one checkpoint listing of `GET /organizations` (take=100, from=next).
+    """Sans-I/O state of one checkpoint listing (take=100, from=next): `GET /organizations`, or by
+    `key` an organization's discovery `domains`.
 
     `params()` gives the query of the next request (None when finished); `feed(body)` takes its
     decoded JSON and returns the page's organizations. Repeated ids and cursors seen before
@@ -595,7 +607,7 @@ class CheckpointPager:
             raise ProtocolError(f"checkpoint page has {len(items)} items, take={self.take}")
         if nxt is not None and len(items) < self.take:
             raise ProtocolError(
-                f"checkpoint page {self.pages} has {len(items)} of {self.take} organizations "
+                f"checkpoint page {self.pages} has {len(items)} of {self.take} {self.key} "
                 "but a 'next' cursor: the listing is not consistent"
             )
         repeated = sorted(
@@ -603,7 +615,7 @@ class CheckpointPager:
         )
         if repeated:
             raise ProtocolError(
-                f"checkpoint page {self.pages} repeats organization id(s) {', '.join(repeated[:3])}"
+                f"checkpoint page {self.pages} repeats {self.key} id(s) {', '.join(repeated[:3])}"
             )
         if nxt is not None and nxt in self._seen_cursors:
             raise ProtocolError("checkpoint cursor went back to an earlier position")
@@ -617,15 +629,16 @@ class CheckpointPager:
 
 
 @dataclass(slots=True)
-class ConnectionsPager:
-    """Sans-I/O state of one `GET /organizations/{id}/enabled_connections` listing."""
+class OffsetPager:
+    """Sans-I/O state of one offset listing of an organization's items (`page`, `per_page`,
+    `include_totals`) to a short or empty page: its enabled connections, or by `key` its Early
+    Access `connections` or its `client_grants`. `params()` and `feed(body)` as CheckpointPager."""
 
     per_page: int = CONNECTIONS_PAGE_SIZE
     page: int = 0
     finished: bool = False
-    items: list[RawObject] = field(default_factory=list)
     _seen_ids: set[str] = field(default_factory=set)
-    key: str = "enabled_connections"  # or `connections`, `client_grants`: same offset paging
+    key: str = "enabled_connections"
 
     def params(self) -> dict[str, str] | None:
         if self.finished:
@@ -642,7 +655,6 @@ class ConnectionsPager:
             what = "connections" if self.key == "enabled_connections" else self.key
             raise ProtocolError(f"{what} page {self.page} repeats a {id_key}")
         self._seen_ids.update(ids)
-        self.items.extend(items)
         self.page += 1
         self.finished = done
         return items

@@ -100,7 +100,7 @@ def in_process(
 
 
 async def all_orgs(client: ManagementClient) -> list[RawObject]:
-    return [o async for page in client.iter_organization_pages() for o in page]
+    return await client.list_organizations()
 
 
 def expected_orgs(state: LiveState) -> list[RawObject]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -57,12 +57,14 @@ class Reader:
         self.calls["by_name"] += 1
         return next((o for o in self.orgs if o["name"] == name), None)
 
-    async def iter_organization_pages(self) -> AsyncIterator[list[RawObject]]:
+    async def list_organizations(self) -> list[RawObject]:
+        listed: list[RawObject] = []
         for page in range(len(self.orgs) // PAGE + 1):
             self.calls["checkpoint"] += 1
-            yield self.checkpoint_page(page, self.orgs[page * PAGE : (page + 1) * PAGE])
+            listed.extend(self.checkpoint_page(page, self.orgs[page * PAGE : (page + 1) * PAGE]))
             if page == self.checkpoint_ends_after:
-                return
+                break
+        return listed
 
     async def organization_page(self, page: int, per_page: int) -> tuple[list[RawObject], int]:
         assert (page + 1) * per_page <= 1000, "offset paging past the 1,000-record window"

@@ -12,7 +12,7 @@ import pytest
 from orgdrift.auth import check_required_scopes
 from orgdrift.errors import InsufficientScopeError, ProtocolError, SpecError
 from orgdrift.fetch import extra_scopes
-from orgdrift.sansio import CheckpointPager, ConnectionsPager
+from orgdrift.sansio import CheckpointPager, OffsetPager
 from orgdrift.snapshot import dump_snapshot, parse_snapshot
 from orgdrift.spec import load_specs
 
@@ -29,12 +29,12 @@ def domain(i: int, **extra: Any) -> dict[str, Any]:
 
 
 def test_client_grants_page_to_a_short_page() -> None:
-    pager = ConnectionsPager(key="client_grants")
+    pager = OffsetPager(key="client_grants")
     assert pager.params() == {"page": "0", "per_page": "100", "include_totals": "true"}
-    pager.feed({"client_grants": [grant(i) for i in range(100)], "start": 0, "limit": 100, "total": 101})
+    first = pager.feed({"client_grants": [grant(i) for i in range(100)], "start": 0, "limit": 100, "total": 101})
     assert not pager.finished
-    pager.feed({"client_grants": [grant(100)], "start": 100, "limit": 100, "total": 101})
-    assert pager.finished and len(pager.items) == 101
+    last = pager.feed({"client_grants": [grant(100)], "start": 100, "limit": 100, "total": 101})
+    assert pager.finished and len(first + last) == 101
 
 
 @pytest.mark.parametrize(
@@ -49,7 +49,7 @@ def test_client_grants_page_to_a_short_page() -> None:
 )
 def test_client_grant_pages_are_checked(body: dict[str, Any], message: str) -> None:
     with pytest.raises(ProtocolError, match=message):
-        ConnectionsPager(key="client_grants").feed(body)
+        OffsetPager(key="client_grants").feed(body)
 
 
 def test_discovery_domains_page_by_checkpoint() -> None:
@@ -64,11 +64,11 @@ def test_discovery_domains_page_by_checkpoint() -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"domains": [domain(1)], "next": "c"}, "has 1 of 100 organizations but a 'next' cursor"),
+        ({"domains": [domain(1)], "next": "c"}, "has 1 of 100 domains but a 'next' cursor"),
         ({"domains": [domain(1, status="done")]}, "status is not pending or verified"),
         ({"domains": [domain(1, use_for_organization_discovery="yes")]}, "is not true or false"),
         ({"domains": [{"id": "dd_1", "status": "pending"}]}, "has no string 'domain'"),
-        ({"domains": [domain(1), domain(1)]}, "repeats organization id"),
+        ({"domains": [domain(1), domain(1)]}, "repeats domains id"),
     ],
 )
 def test_discovery_domain_pages_are_checked(body: dict[str, Any], message: str) -> None:
@@ -79,14 +79,14 @@ def test_discovery_domain_pages_are_checked(body: dict[str, Any], message: str) 
 def test_connection_view_items_are_checked() -> None:
     ok = {"connection_id": "con_1", "is_enabled": False, "organization_access_level": "full",
           "connection": {"name": "x"}}
-    ConnectionsPager(key="connections").feed({"connections": [ok]})
+    OffsetPager(key="connections").feed({"connections": [ok]})
     for bad, message in (
         ({**ok, "organization_access_level": "admin"}, "not a known level"),
         ({**ok, "is_enabled": "no"}, "is_enabled is not true or false"),
         ({**ok, "organization_connection_name": 3}, "is not a string"),
     ):
         with pytest.raises(ProtocolError, match=message):
-            ConnectionsPager(key="connections").feed({"connections": [bad]})
+            OffsetPager(key="connections").feed({"connections": [bad]})
 
 
 # --- the spec ----------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ from orgdrift.sansio import (
     MIN_RETRY_DELAY,
     BodyDecodeError,
     CheckpointPager,
-    ConnectionsPager,
     HostileBodyError,
+    OffsetPager,
     RateLimitInfo,
     Redactor,
     backoff_delay,
@@ -341,7 +341,7 @@ def test_checkpoint_pager_follows_next_and_detects_repeats() -> None:
     assert pager.params() == {"take": "1"}
     assert pager.feed({"organizations": _orgs("org_A"), "next": "c1"}) == _orgs("org_A")
     assert pager.params() == {"take": "1", "from": "c1"}
-    with pytest.raises(ProtocolError, match="repeats organization id"):
+    with pytest.raises(ProtocolError, match="repeats organizations id"):
         pager.feed({"organizations": _orgs("org_A"), "next": "c2"})
 
     short = CheckpointPager(take=2)
@@ -437,18 +437,18 @@ def test_connections_page_larger_than_per_page() -> None:
         decode_connections_page({"enabled_connections": _conns(0, 3)}, 0, 2)
 
 
-def test_connections_pager() -> None:
-    pager = ConnectionsPager(per_page=2)
+def test_offset_pager() -> None:
+    pager = OffsetPager(per_page=2)
     assert pager.params() == {"page": "0", "per_page": "2", "include_totals": "true"}
     pager.feed({"enabled_connections": _conns(0, 2), "start": 0, "limit": 2, "total": 3})
     assert pager.params() == {"page": "1", "per_page": "2", "include_totals": "true"}
     with pytest.raises(ProtocolError, match="repeats a connection_id"):
         pager.feed({"enabled_connections": _conns(1, 1), "start": 2, "limit": 1, "total": 3})
-    ok = ConnectionsPager(per_page=2)
-    ok.feed({"enabled_connections": _conns(0, 2), "start": 0, "total": 3})
-    ok.feed({"enabled_connections": _conns(2, 1), "start": 2, "total": 3})
+    ok = OffsetPager(per_page=2)
+    first = ok.feed({"enabled_connections": _conns(0, 2), "start": 0, "total": 3})
+    second = ok.feed({"enabled_connections": _conns(2, 1), "start": 2, "total": 3})
     assert ok.params() is None
-    assert [c["connection_id"] for c in ok.items] == ["con_0000", "con_0001", "con_0002"]
+    assert [c["connection_id"] for c in first + second] == ["con_0000", "con_0001", "con_0002"]
 
 
 def test_offset_page() -> None:
