@@ -23,7 +23,6 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 from urllib.parse import urlsplit
 
 from orgdrift.errors import AuthenticationError, InsufficientScopeError, ProtocolError, UsageError
@@ -168,10 +167,6 @@ class Credentials:
     audience: str | None = None
     source: str = ""
 
-    @property
-    def uses_client_credentials(self) -> bool:
-        return self.token is None
-
     def secrets(self) -> tuple[str, ...]:
         """The raw secret values, for redaction only."""
         return tuple(s.reveal() for s in (self.token, self.client_secret) if s is not None)
@@ -283,17 +278,6 @@ class RawResponse:
 
 TokenPost = Callable[[Mapping[str, str]], Awaitable[RawResponse]]
 """POSTs a JSON body to `{base_url}/oauth/token` (with the client's retries) and returns the reply."""
-
-
-class TokenProvider(Protocol):
-    @property
-    def refreshable(self) -> bool: ...
-
-    async def token(self) -> Secret: ...
-
-    def invalidate(self, token: Secret) -> None: ...
-
-    async def scopes(self) -> frozenset[str] | None: ...
 
 
 class StaticTokenProvider:

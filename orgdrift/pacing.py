@@ -291,10 +291,6 @@ class Pacer:
             found = self._groups[name] = GroupRate(margin=self.margin)
         return found
 
-    @property
-    def global_budget(self) -> GlobalBudget:
-        return self._global
-
     # --- scheduling ---
 
     def earliest_start(self, group: str, now: float) -> float:

@@ -61,7 +61,7 @@ def test_secret_never_shows_itself() -> None:
 def test_credentials_repr_hides_secrets() -> None:
     creds = Credentials(client_id="cid", client_secret=Secret("s3cr3t"), audience="a")
     assert "s3cr3t" not in repr(creds)
-    assert creds.uses_client_credentials
+    assert creds.token is None
     assert creds.secrets() == ("s3cr3t",)
 
 

@@ -79,10 +79,3 @@ def test_validate_is_a_report_too(tmp_path: Path) -> None:
     assert pipeline.run_validate([SPEC], {}).scope.declared == 5
     missing = pipeline.run_validate([str(tmp_path / "nope.yaml")], {})
     assert missing.status is Status.INVALID and missing.spec_files == ()
-
-
-def test_the_base_url_is_normalised_once() -> None:
-    tenant = reads.Tenant(domain="Tenant.EU.auth0.com:443", env={})
-    assert tenant.base_url == "https://tenant.eu.auth0.com"
-    assert tenant.host == "tenant.eu.auth0.com"
-    assert tenant.base_url is tenant.base_url  # computed once, then kept
