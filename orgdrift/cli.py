@@ -281,10 +281,14 @@ def _cmd_export(args: argparse.Namespace) -> ExitCode:
                 connection_view="connection-access" not in left_out,
                 client_grants="client-grants" not in left_out,
                 discovery_domains="discovery-domains" not in left_out,
+                if_available=True,
             ),
             token_quota="token-quota" not in left_out,
         )
-        text, live = pipeline.run_export(options)
+        text, live, not_allowed = pipeline.run_export(options)
+    for part in not_allowed:  # a warning, not chatter: -q does not silence it
+        _err(f"orgdrift: warning: not exported: {part}; {part.remedy}, or pass --without "
+             f"{part.option} to leave it out")
     _write(target, text)
     if target != STDOUT:
         _note(args, f"orgdrift: wrote {len(live.organizations)} organizations to {target}")
@@ -610,7 +614,11 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser(
         "export",
         help="write a spec from the live tenant (to adopt orgdrift on an existing tenant)",
-        description="Write a spec that declares the tenant's organizations as they are.",
+        description=(
+            "Write a spec that declares the tenant's organizations as they are, with every part "
+            "of the organization model the token and the tenant allow; a part left out for "
+            "that reason is warned about on stderr and named at the top of the file."
+        ),
     )
     export.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
     export.add_argument(
@@ -619,7 +627,8 @@ def _parser() -> argparse.ArgumentParser:
         choices=EXPORT_EXTRAS,
         metavar="PART",
         help=(
-            "leave a part of the organization model out (repeatable): connection-access (the "
+            "leave a part of the organization model out on purpose (repeatable, no warning): "
+            "connection-access (the "
             "Early Access connection fields; reads enabled_connections instead), client-grants, "
             "discovery-domains, token-quota"
         ),

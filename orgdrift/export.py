@@ -3,7 +3,7 @@ in sync. Pure: the live state in, YAML text out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,10 +14,10 @@ from orgdrift.models import CONNECTION_FLAGS, LiveOrganization, LiveState, RawOb
 SCHEMA_URL = "https://raw.githubusercontent.com/orgdrift/orgdrift/main/schemas/orgdrift.schema.json"
 
 
-def export_spec(live: LiveState, *, token_quota: bool = True) -> str:
+def export_spec(live: LiveState, *, token_quota: bool = True, left_out: Sequence[object] = ()) -> str:
     """A spec declaring every organization of `live`. Client grants, discovery domains and the
     Early Access connection fields are written when they were read; `token_quota` when set and
-    not left out."""
+    not left out. `left_out` (the parts not read, and why) is said in the header."""
     document: dict[str, Any] = {"version": 1}
     if live.tenant:
         document["tenant"] = {"domain": live.tenant}
@@ -29,7 +29,7 @@ def export_spec(live: LiveState, *, token_quota: bool = True) -> str:
     header = (
         f"# yaml-language-server: $schema={SCHEMA_URL}\n"
         f"# Exported by orgdrift from {live.tenant or 'the tenant'} at {taken_at}.\n"
-    )
+    ) + "".join(f"# Not exported: {why}.\n" for why in left_out)
     return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
 

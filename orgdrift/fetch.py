@@ -20,11 +20,17 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol, TypeVar
 
 from orgdrift.check import match
-from orgdrift.errors import OrgdriftError, ProtocolError, UsageError
+from orgdrift.errors import (
+    FeatureUnavailableError,
+    InsufficientScopeError,
+    OrgdriftError,
+    ProtocolError,
+    UsageError,
+)
 from orgdrift.models import LiveOrganization, LiveState, OrgDecl, RawObject
 
 PAGE = 100
@@ -45,6 +51,7 @@ class OrganizationReader(Protocol):
     async def list_organization_connections(self, org_id: str) -> list[RawObject]: ...
     async def list_organization_client_grants(self, org_id: str) -> list[RawObject]: ...
     async def list_organization_discovery_domains(self, org_id: str) -> list[RawObject]: ...
+    async def granted_scopes(self) -> frozenset[str] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +115,10 @@ async def fetch_everything(
     tenant: str | None = None,
     progress: Progress | None = None,
     extras: Extras | None = None,
-) -> LiveState:
+) -> tuple[LiveState, tuple[LeftOut, ...]]:
     """Every organization (or those named, by name or id) with its enabled connections, and
-    the parts of the organization model `extras` asks for (none by default)."""
+    the parts of the organization model `extras` asks for (none by default); and the parts left
+    out because the token or the tenant does not allow them, each with why (`if_available`)."""
     extras = extras or Extras()
     if names:
         found = await _gather([_lookup_label(reader, n) for n in names])
@@ -126,9 +134,12 @@ async def fetch_everything(
         client_grants=extras.client_grants,
         discovery_domains=extras.discovery_domains,
     )
+    left_out: tuple[LeftOut, ...] = ()
+    if extras.if_available and orgs:
+        wanted, left_out = await _available(reader, str(orgs[0]["id"]), wanted)
     parts = await _read_parts(reader, [(org, wanted) for org in orgs], progress)
     state = [_live(org, parts[str(org["id"])]) for org in orgs]
-    return LiveState(tuple(state), tenant=tenant, complete=not names)
+    return LiveState(tuple(state), tenant=tenant, complete=not names), left_out
 
 
 async def _lookup_label(reader: OrganizationReader, label: str) -> RawObject | None:
@@ -251,11 +262,14 @@ DISCOVERY_DOMAINS_SCOPE = "read:organization_discovery_domains"
 
 @dataclass(frozen=True, slots=True)
 class Extras:
-    """What `fetch_everything` reads beyond organizations and enabled connections (export)."""
+    """What `fetch_everything` reads beyond organizations and enabled connections (export).
+    With `if_available`, a part the token's scopes or the tenant do not allow is left out, and
+    why is said, instead of ending the read."""
 
     connection_view: bool = False  # connections through the Early Access endpoint
     client_grants: bool = False
     discovery_domains: bool = False
+    if_available: bool = False
 
 
 def extra_scopes(decls: Sequence[OrgDecl]) -> tuple[str, ...]:
@@ -270,8 +284,10 @@ def extra_scopes(decls: Sequence[OrgDecl]) -> tuple[str, ...]:
 
 
 def extras_scopes(extras: Extras) -> tuple[str, ...]:
-    """The scopes `extras` needs beyond the usual two."""
+    """The scopes `extras` needs beyond the usual two (none when read only if available)."""
     scopes: list[str] = []
+    if extras.if_available:
+        return ()
     if extras.client_grants:
         scopes.append(CLIENT_GRANTS_SCOPE)
     if extras.discovery_domains:
@@ -326,6 +342,65 @@ def _live(org: RawObject, read: _Read | None) -> LiveOrganization:
         client_grants=read.client_grants,
         discovery_domains=read.discovery_domains,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """A part of the organization model `export` could not read, and why."""
+
+    option: str  # its `--without` name
+    label: str
+    why: str
+    remedy: str  # what would let it be read
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.why}"
+
+
+_PARTS: dict[str, tuple[str, str, str | None]] = {  # part: option, label, scope
+    "connection_view": ("connection-access", "the Early Access connection fields", None),
+    "client_grants": ("client-grants", "client grants", CLIENT_GRANTS_SCOPE),
+    "discovery_domains": ("discovery-domains", "discovery domains", DISCOVERY_DOMAINS_SCOPE),
+}
+
+
+async def _available(
+    reader: OrganizationReader, org_id: str, wanted: _Parts
+) -> tuple[_Parts, tuple[LeftOut, ...]]:
+    """`wanted` without the parts the token or the tenant does not allow, and why each was left
+    out. A part's scope is looked up in the token's scopes when they are known; otherwise, and
+    for the Early Access endpoint (which a tenant may not offer), the part is read for one
+    organization first: one request more per part."""
+    granted = await reader.granted_scopes()
+    probes: dict[str, Callable[[str], Coroutine[Any, Any, list[RawObject]]]] = {
+        "connection_view": reader.list_organization_connections,
+        "client_grants": reader.list_organization_client_grants,
+        "discovery_domains": reader.list_organization_discovery_domains,
+    }
+    left_out: list[LeftOut] = []
+    for part, probe in probes.items():
+        if not getattr(wanted, part):
+            continue
+        option, label, scope = _PARTS[part]
+        missing: LeftOut | None = None
+        if scope is not None and granted is not None:
+            if scope not in granted:
+                missing = LeftOut(option, label, f"the token lacks {scope}", f"grant {scope}")
+        else:
+            try:
+                await probe(org_id)
+            except FeatureUnavailableError as exc:
+                why = f"the tenant does not offer the Early Access {exc.method} /organizations/{{id}}/connections"
+                missing = LeftOut(option, label, why, "enable the feature for the tenant")
+            except InsufficientScopeError:
+                if scope is None:
+                    raise  # read:organization_connections, a base scope: no export at all
+                missing = LeftOut(option, label, f"the token lacks {scope} (HTTP 403)", f"grant {scope}")
+        if missing is not None:
+            # Without the Early Access view, connections come from enabled_connections.
+            wanted = replace(wanted, **{part: False, "connections": wanted.connections or part == "connection_view"})
+            left_out.append(missing)
+    return wanted, tuple(left_out)
 
 
 async def _read_parts(

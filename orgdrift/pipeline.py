@@ -32,7 +32,7 @@ from orgdrift.check import build_report, checks_unmanaged, evaluate, select
 from orgdrift.client import RequestEvent
 from orgdrift.errors import LiveStateError, Problem, SpecError, UsageError
 from orgdrift.export import export_spec
-from orgdrift.fetch import Extras, Progress
+from orgdrift.fetch import Extras, LeftOut, Progress
 from orgdrift.models import (
     Basis,
     Failure,
@@ -87,7 +87,7 @@ class ReadOptions:
     orgs: tuple[str, ...] = ()
     progress: Progress | None = None
     # export: the parts of the organization model to read and write (all by default)
-    extras: Extras = field(default_factory=lambda: Extras(True, True, True))
+    extras: Extras = field(default_factory=lambda: Extras(True, True, True, if_available=True))
     token_quota: bool = True
 
 
@@ -187,7 +187,7 @@ def run_snapshot(options: ReadOptions) -> tuple[LiveState, Stats, str | None]:
     `check --since` can start from it. The third value says why there is no checkpoint (None
     when there is one)."""
     if not options.specs:
-        state, stats = read_everything(options.tenant, options.orgs, options.progress)
+        state, stats, _ = read_everything(options.tenant, options.orgs, options.progress)
         return replace(state, tool_version=__version__), stats, "a snapshot of every organization (no spec) has no log checkpoint"
     spec = load_specs(options.specs, options.tenant.env)
     verify_spec_tenant(spec, options.tenant.host)
@@ -196,10 +196,11 @@ def run_snapshot(options: ReadOptions) -> tuple[LiveState, Stats, str | None]:
     return read_with_log_checkpoint(options.tenant, spec, decls, unmanaged, options.progress)
 
 
-def run_export(options: ReadOptions) -> tuple[str, LiveState]:
-    """`export`: a spec declaring the tenant's organizations as they are."""
-    live, _ = read_everything(options.tenant, options.orgs, options.progress, options.extras)
-    return export_spec(live, token_quota=options.token_quota), live
+def run_export(options: ReadOptions) -> tuple[str, LiveState, tuple[LeftOut, ...]]:
+    """`export`: a spec declaring the tenant's organizations as they are; the parts of the
+    organization model left out because the token or the tenant does not allow them, and why."""
+    live, _, left_out = read_everything(options.tenant, options.orgs, options.progress, options.extras)
+    return export_spec(live, token_quota=options.token_quota, left_out=left_out), live, left_out
 
 
 # --- the stages ----------------------------------------------------------------------------

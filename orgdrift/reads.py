@@ -21,6 +21,7 @@ from orgdrift.client import ClientOptions, ManagementClient, RequestEvent
 from orgdrift.errors import DeadlineExceeded, OrgdriftError, UsageError
 from orgdrift.fetch import (
     Extras,
+    LeftOut,
     Progress,
     extra_scopes,
     extras_scopes,
@@ -152,18 +153,19 @@ def read_everything(
     names: Sequence[str],
     progress: Progress | None = None,
     extras: Extras | None = None,
-) -> tuple[LiveState, Stats]:
+) -> tuple[LiveState, Stats, tuple[LeftOut, ...]]:
     """Every organization (or the named ones) with its enabled connections, and what `extras`
-    asks for of the rest of the organization model (nothing by default)."""
+    asks for of the rest of the organization model (nothing by default); the parts left out
+    and why (`Extras.if_available`)."""
     extras = extras or Extras()
 
-    async def work(client: ManagementClient) -> LiveState:
+    async def work(client: ManagementClient) -> tuple[LiveState, tuple[LeftOut, ...]]:
         return await fetch_everything(
             client, names, tenant=tenant.host, progress=progress, extras=extras
         )
 
-    state, stats = _run_read(tenant, work, extras_scopes(extras))
-    return _stamped(state), stats
+    (state, left_out), stats = _run_read(tenant, work, extras_scopes(extras))
+    return _stamped(state), stats, left_out
 
 
 def read_incremental(

@@ -210,6 +210,7 @@ def test_declared_by_id_missing_from_a_listing_is_looked_up_by_id() -> None:
 
 def test_export_of_named_organizations_uses_lookups() -> None:
     reader = Reader([org(i) for i in range(5)])
-    state = asyncio.run(fetch_everything(reader, ["org-00001", org(2)["id"]]))
+    state, left_out = asyncio.run(fetch_everything(reader, ["org-00001", org(2)["id"]]))
+    assert left_out == ()
     assert names(state) == {"org-00001", "org-00002"}
     assert reader.calls == Counter(by_name=1, by_id=1, connections=2)

@@ -363,6 +363,85 @@ def test_export_can_leave_the_extras_out(
     assert code == 0, out
 
 
+def _export_with(
+    config: EmulatorConfig, env: dict[str, str], target: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, *args: str,
+) -> tuple[int, str, Counter[str]]:
+    """`export -o TARGET` against the full-model tenant served with `config`, then `check
+    TARGET` against it (which must find it in sync); (export's exit code, its stderr, the
+    emulator's requests per endpoint group during the export)."""
+    app = create_app(state_of(FULL_TENANT), config)
+    for name in ("AUTH0_API_TOKEN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with running_server(app) as url:
+        monkeypatch.setenv("AUTH0_DOMAIN", url)
+        code, _, err = run(capsys, "export", "-q", "-o", str(target), *args)
+        requests = Counter(app.stats.snapshot().requests)
+        checked, out, check_err = run(capsys, "check", str(target), "--format", "text")
+    assert checked == 0, out + check_err
+    return code, err, requests
+
+
+def test_export_leaves_out_what_an_opaque_token_or_the_tenant_does_not_allow_and_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bootstrap with only the two base scopes, on a tenant without the Early Access feature:
+    the token's scopes are not known (an opaque token), so each part is tried on one
+    organization; what is refused is left out, said on stderr (even with -q) and in the file."""
+    config = EmulatorConfig(tokens={"opaque": OLD_SCOPES}, organization_connections=False)
+    exported = tmp_path / "exported.yaml"
+    code, err, requests = _export_with(config, {"AUTH0_API_TOKEN": "opaque"}, exported, capsys, monkeypatch)
+    assert code == 0, err
+    assert err.splitlines() == [
+        ("orgdrift: warning: not exported: the Early Access connection fields: the tenant does not "
+        "offer the Early Access GET /organizations/{id}/connections; enable the feature for the "
+        "tenant, or pass --without connection-access to leave it out"),
+        ("orgdrift: warning: not exported: client grants: the token lacks "
+        "read:organization_client_grants (HTTP 403); grant read:organization_client_grants, or "
+        "pass --without client-grants to leave it out"),
+        ("orgdrift: warning: not exported: discovery domains: the token lacks "
+        "read:organization_discovery_domains (HTTP 403); grant read:organization_discovery_domains, "
+        "or pass --without discovery-domains to leave it out"),
+    ]
+    text = exported.read_text("utf-8")
+    assert "# Not exported: client grants: the token lacks read:organization_client_grants (HTTP 403).\n" in text
+    for key in ("client_grants:", "discovery_domains:", "organization_access_level:", "is_enabled:"):
+        assert key not in text
+    assert "token_quota:" in text  # part of the organization itself
+    # One try per part, then organizations and their enabled connections only.
+    orgs = len(FULL_TENANT["organizations"])
+    assert requests["organization_connections"] == 1
+    assert requests["organization_client_grants"] == requests["organization_discovery_domains"] == 1
+    assert requests["enabled_connections"] == orgs
+
+
+def test_export_with_known_scopes_asks_nothing_the_token_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Client credentials: the token response lists the scopes, so a part whose scope is missing
+    costs no request at all; the Early Access view, which the tenant offers, is exported."""
+    scopes = OLD_SCOPES | {"read:organization_discovery_domains"}
+    config = EmulatorConfig(clients={DEFAULT_CLIENT_ID: (DEFAULT_CLIENT_SECRET, scopes)})
+    env = {"AUTH0_CLIENT_ID": DEFAULT_CLIENT_ID, "AUTH0_CLIENT_SECRET": DEFAULT_CLIENT_SECRET}
+    exported = tmp_path / "exported.yaml"
+    code, err, requests = _export_with(config, env, exported, capsys, monkeypatch)
+    assert code == 0, err
+    assert err.splitlines() == [
+        ("orgdrift: warning: not exported: client grants: the token lacks "
+        "read:organization_client_grants; grant read:organization_client_grants, or pass "
+        "--without client-grants to leave it out"),
+    ]
+    assert requests["organization_client_grants"] == 0
+    text = exported.read_text("utf-8")
+    assert "discovery_domains:" in text and "organization_access_level:" in text
+    assert "client_grants:" not in text
+    # --without says the part is not wanted: no warning, no request.
+    code, err, requests = _export_with(config, env, exported, capsys, monkeypatch, "--without", "client-grants")
+    assert (code, err, requests["organization_client_grants"]) == (0, "", 0)
+
+
 # --- paging -----------------------------------------------------------------------------------
 
 
