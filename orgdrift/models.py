@@ -12,7 +12,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
-from orgdrift.errors import ExitCode, Problem
+from orgdrift.errors import ExitCode, Location, Problem
 
 RawObject = dict[str, Any]
 """A JSON object exactly as decoded from the API or a snapshot file."""
@@ -43,16 +43,6 @@ CONNECTION_VIEW_FIELDS: tuple[str, ...] = (
 ClientGrantsPolicy = Literal["exact", "allowlist"]
 
 # --- the spec ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Location:
-    file: str
-    line: int  # 1-based
-    column: int  # 1-based
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
 
 
 @dataclass(frozen=True, slots=True)

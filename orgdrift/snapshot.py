@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from orgdrift.errors import Problem, SpecError
+from orgdrift.errors import InputError, Problem
 from orgdrift.models import LiveOrganization, LiveState, RawObject
 from orgdrift.sansio import MAX_DEPTH, depth_within
 
@@ -39,9 +39,9 @@ def load_snapshot(path: str) -> LiveState:
         with Path(path).open("rb") as handle:
             raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise SpecError([Problem(path, 0, 0, "", f"cannot read file: {exc.strerror}")]) from None
+        raise InputError([Problem(path, 0, 0, "", f"cannot read file: {exc.strerror}")]) from None
     if len(raw) > MAX_BYTES:
-        raise SpecError([Problem(path, 0, 0, "", f"file is larger than {MAX_BYTES} bytes")])
+        raise InputError([Problem(path, 0, 0, "", f"file is larger than {MAX_BYTES} bytes")])
     return parse_snapshot(path, raw)
 
 
@@ -49,18 +49,18 @@ def parse_snapshot(path: str, raw: bytes) -> LiveState:
     try:
         document = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise SpecError([Problem(path, 0, 0, "", f"not valid UTF-8 at byte {exc.start}")]) from None
+        raise InputError([Problem(path, 0, 0, "", f"not valid UTF-8 at byte {exc.start}")]) from None
     except json.JSONDecodeError as exc:
         msg = f"not valid JSON: {exc.msg}"
-        raise SpecError([Problem(path, exc.lineno, exc.colno, "", msg)]) from None
+        raise InputError([Problem(path, exc.lineno, exc.colno, "", msg)]) from None
     except RecursionError:
-        raise SpecError([Problem(path, 0, 0, "", "JSON nested too deeply")]) from None
+        raise InputError([Problem(path, 0, 0, "", "JSON nested too deeply")]) from None
     if not depth_within(document, MAX_DEPTH + 3):  # the document, its list, an organization
         message = f"JSON nested deeper than an organization may be ({MAX_DEPTH} levels)"
-        raise SpecError([Problem(path, 0, 0, "", message)])
+        raise InputError([Problem(path, 0, 0, "", message)])
     problems = list(_problems(path, document))
     if problems:
-        raise SpecError(problems[:50])
+        raise InputError(problems[:50])
     return _state(document)
 
 

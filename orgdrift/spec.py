@@ -1,6 +1,6 @@
 """Spec files -> `Spec`: safe YAML, `${VAR}` interpolation, JSON Schema, semantic checks.
 
-Every problem of every file is collected and raised together as one `SpecError`, each located at
+Every problem of every file is collected and raised together as one `InputError`, each located at
 `file:line:column` with its JSON path.
 """
 
@@ -20,7 +20,7 @@ import jsonschema
 import jsonschema_rs
 from jsonschema.exceptions import ValidationError
 
-from orgdrift.errors import Problem, SpecError
+from orgdrift.errors import InputError, Location, Problem
 from orgdrift.models import (
     CONNECTION_FLAGS,
     CONNECTION_VIEW_FIELDS,
@@ -31,7 +31,6 @@ from orgdrift.models import (
     DiscoveryDomainDecl,
     ExceptionRule,
     FindingKind,
-    Location,
     OrgDecl,
     Spec,
     SpecFile,
@@ -52,20 +51,20 @@ class _Source:
 
 
 def load_specs(paths: Sequence[str], env: Mapping[str, str]) -> Spec:
-    """Read, check and merge spec files. Raises SpecError listing every problem."""
+    """Read, check and merge spec files. Raises InputError listing every problem."""
     problems: list[Problem] = []
     sources: list[_Source] = []
     for path in paths:
         try:
             source, found = _load_one(path, env)
-        except SpecError as exc:  # unreadable, not UTF-8, not YAML: nothing more to check
+        except InputError as exc:  # unreadable, not UTF-8, not YAML: nothing more to check
             problems.extend(exc.problems)
             continue
         sources.append(source)
         problems.extend(found)
     problems.extend(_cross_file_problems(sources))
     if problems:
-        raise SpecError(sorted(problems, key=lambda p: (p.file, p.line, p.column, p.message)))
+        raise InputError(sorted(problems, key=lambda p: (p.file, p.line, p.column, p.message)))
     return _build(sources)
 
 
@@ -74,7 +73,7 @@ def load_spec_groups(
 ) -> list[Spec]:
     """`load_specs` on all the files together, or on the files of each directory apart (one
     tenant's spec per directory: `auth0/prod/orgs.yaml`, `auth0/staging/orgs.yaml`). Raises one
-    SpecError listing the problems of every group."""
+    InputError listing the problems of every group."""
     groups: dict[str, list[str]] = {}
     for path in paths:
         groups.setdefault(str(FsPath(path).parent) if per_directory else "", []).append(path)
@@ -83,10 +82,10 @@ def load_spec_groups(
     for group in groups.values():
         try:
             specs.append(load_specs(group, env))
-        except SpecError as exc:
+        except InputError as exc:
             problems.extend(exc.problems)
     if problems:
-        raise SpecError(problems)
+        raise InputError(problems)
     return specs
 
 
@@ -105,7 +104,7 @@ def load_spec_sources(files: Sequence[tuple[str, bytes]], env: Mapping[str, str]
         problems.extend(found)
     problems.extend(_cross_file_problems(sources))
     if problems:
-        raise SpecError(problems)
+        raise InputError(problems)
     return _build(sources)
 
 
@@ -114,7 +113,7 @@ def _load_one(path: str, env: Mapping[str, str]) -> tuple[_Source, list[Problem]
         raw = FsPath(path).read_bytes()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise SpecError([Problem(path, 0, 0, "", f"cannot read file: {reason}")]) from None
+        raise InputError([Problem(path, 0, 0, "", f"cannot read file: {reason}")]) from None
     return _parse(path, raw, env)
 
 

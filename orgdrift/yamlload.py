@@ -34,7 +34,7 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from orgdrift.errors import Problem, SpecError
+from orgdrift.errors import InputError, Problem
 
 _PyParser: type[Any] = yaml.SafeLoader
 """PyYAML's pure-Python safe loader, used here as an event parser (a state machine, no limit on
@@ -117,9 +117,9 @@ def json_path(path: Path) -> str:
 
 
 def read_text(file: str, raw: bytes) -> str:
-    """Decode UTF-8 (a BOM is allowed) or raise a located SpecError."""
+    """Decode UTF-8 (a BOM is allowed) or raise a located InputError."""
     if len(raw) > MAX_BYTES:
-        raise SpecError([Problem(file, 0, 0, "", f"file is larger than {MAX_BYTES} bytes")])
+        raise InputError([Problem(file, 0, 0, "", f"file is larger than {MAX_BYTES} bytes")])
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -127,11 +127,11 @@ def read_text(file: str, raw: bytes) -> str:
         line = before.count(b"\n") + 1
         column = exc.start - (before.rfind(b"\n") + 1) + 1
         msg = f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
-        raise SpecError([Problem(file, line, column, "", msg)]) from None
+        raise InputError([Problem(file, line, column, "", msg)]) from None
 
 
 def load_yaml(file: str, text: str) -> LoadedDocument:
-    """Parse one YAML document into values, keeping marks. Raises SpecError."""
+    """Parse one YAML document into values, keeping marks. Raises InputError."""
     try:
         return _load(file, text, _Parser)
     except _ParserNestingLimit:
@@ -162,13 +162,13 @@ def _load(file: str, text: str, parser_class: type[Any]) -> LoadedDocument:
         else:
             what = ", ".join(part for part in (exc.context, exc.problem) if part)
             message = f"YAML syntax error: {what or 'invalid YAML'}"
-        raise SpecError([Problem(file, line, column, "", message)]) from None
+        raise InputError([Problem(file, line, column, "", message)]) from None
     except yaml.YAMLError as exc:
-        raise SpecError([Problem(file, 0, 0, "", f"YAML error: {exc}")]) from None
+        raise InputError([Problem(file, 0, 0, "", f"YAML error: {exc}")]) from None
     finally:
         parser.dispose()
     if data is _EMPTY:
-        raise SpecError([Problem(file, 1, 1, "", "the file is empty: expected a YAML mapping")])
+        raise InputError([Problem(file, 1, 1, "", "the file is empty: expected a YAML mapping")])
     return LoadedDocument(file, data, dict(builder.value_log), dict(builder.key_log))
 
 
@@ -215,10 +215,10 @@ class _Builder:
 
     # --- errors and limits ---
 
-    def fail(self, mark: Mark, path: Path, message: str) -> SpecError:
+    def fail(self, mark: Mark, path: Path, message: str) -> InputError:
         if _MERGE_SLOT in path:  # inside a merge key's value: report the merging mapping
             path = path[: path.index(_MERGE_SLOT)]
-        return SpecError([Problem(self.file, mark.line, mark.column, json_path(path), message)])
+        return InputError([Problem(self.file, mark.line, mark.column, json_path(path), message)])
 
     def spend(self, mark: Mark, path: Path, count: int) -> None:
         self.budget -= count

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orgdrift import spec as spec_module
-from orgdrift.errors import SpecError
+from orgdrift.errors import InputError
 from orgdrift.resources import SPEC_SCHEMA, load_schema
 from orgdrift.spec import load_specs
 from orgdrift.yamlload import load_yaml
@@ -38,7 +38,7 @@ def outcome(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> Out
     spec_file.write_text(text, encoding="utf-8")
     try:
         load_specs([str(spec_file)], env or {})
-    except SpecError as exc:
+    except InputError as exc:
         assert all(p.file == str(spec_file) for p in exc.problems)
         return [(f"{p.line}:{p.column}", p.path, p.message) for p in exc.problems]
     return []

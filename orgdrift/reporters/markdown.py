@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from orgdrift.errors import Location
 from orgdrift.models import Finding, Report, Status
 from orgdrift.reporters._common import (
     Counts,
@@ -66,7 +67,7 @@ def _banner(report: Report) -> list[str]:
 def _problems_table(report: Report) -> list[str]:
     problems = report.failure.problems if report.failure is not None else ()
     rows = [
-        f"| {cell(_where(p.file, p.line, p.column))} | {cell(p.path) or '—'} | {cell(p.message)} |"
+        f"| {cell(_where(p))} | {cell(p.path) or '—'} | {cell(p.message)} |"
         for p in problems
     ]
     return _folded(["| Location | Path | Problem |", "|---|---|---|"], rows, "problem")
@@ -75,11 +76,12 @@ def _problems_table(report: Report) -> list[str]:
 def _warnings_list(report: Report) -> list[str]:
     """About the spec itself: exceptions that match nothing or expire soon."""
     return [
-        f"- ⚠️ {cell(_where(p.file, p.line, p.column))}: {cell(p.message)}" for p in report.warnings
+        f"- ⚠️ {cell(_where(p))}: {cell(p.message)}" for p in report.warnings
     ]
 
 
-def _where(file: str, line: int, column: int) -> str:
+def _where(at: Location) -> str:
+    file, line, column = at.file, at.line, at.column
     if not file:
         return "—"
     return f"{file}:{line}:{column}" if line and column else (f"{file}:{line}" if line else file)
