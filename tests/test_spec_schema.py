@@ -467,7 +467,7 @@ def test_schema_rule(tmp_path: Path, text: str, expected: Outcome) -> None:
 
 
 def test_every_positive_case_is_valid_for_jsonschema_too() -> None:
-    """The table's expectations agree with a plain validator on the same data (no drift in _describe)."""
+    """The table's expectations agree with a plain validator on the same data (no drift in _validation_problems)."""
     validator = jsonschema.Draft202012Validator(load_schema(SPEC_SCHEMA))
     jsonschema.Draft202012Validator.check_schema(load_schema(SPEC_SCHEMA))
     assert validator.is_valid({"version": 1, "organizations": [{"name": "acme"}]})
