@@ -1,4 +1,4 @@
-"""Living with drift (design.md section 9): which findings are accepted, and which are known.
+"""Living with drift: which findings are accepted, and which are known.
 
 - An *exception* in the spec accepts the findings it matches until its `expires` date. An accepted
   finding never changes the exit code and stays in every report, marked with its acceptance. Past

@@ -1,4 +1,4 @@
-"""`check --changed-from GIT_REF`: which declarations a change touches (design.md section 9).
+"""`check --changed-from GIT_REF`: which declarations a change touches.
 
 The spec files are read at GIT_REF with git itself (`git show REF:path`) and loaded like the
 working tree's, then each declaration is compared *as a value*, after interpolation and

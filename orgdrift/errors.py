@@ -1,4 +1,5 @@
-"""The exit-code table and the one exception tree; each error carries its exit code.
+"""The exit-code table, the one exception tree (each error carries its exit code), and where in
+an input file a problem is (`Location`, `Problem`).
 
 Nothing here imports from the rest of the package. Messages never contain credentials:
 callers pass only domains, paths and Auth0's own error text.

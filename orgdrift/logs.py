@@ -1,4 +1,4 @@
-"""Tenant log entries -> what they may have changed (design.md section 11; auth0-api.md section 11).
+"""Tenant log entries (`GET /api/v2/logs`) -> what they may have changed.
 
 An incremental audit re-reads only what the logs since its snapshot touched, so this module must
 never under-report: an entry that could change an organization but names none is *unattributable*,

@@ -29,9 +29,10 @@ API_FLAG_DEFAULTS: Mapping[str, bool] = {
     "is_signup_enabled": False,
     "show_as_button": True,
 }
-"""What the API means when it omits a flag (OAS defaults; auth0-api.md section 4)."""
+"""What the API means when it omits a flag, as some responses do: the defaults in Auth0's OpenAPI
+file, https://auth0.com/docs/oas/management/v2/management-api-oas.json."""
 
-# --- the whole organization model (design section 12) -----------------------------------------
+# --- the whole organization model ------------------------------------------------------------
 
 CONNECTION_VIEW_FIELDS: tuple[str, ...] = (
     "organization_access_level",
@@ -326,7 +327,7 @@ class Scope:
 
 @dataclass(frozen=True, slots=True)
 class Basis:
-    """What an incremental check (`check --since`) rests on (design.md section 11)."""
+    """What an incremental check (`check --since`) rests on."""
 
     snapshot_taken_at: str | None  # the --since snapshot's time
     log_from: str | None  # its checkpoint: the logs read start after this id

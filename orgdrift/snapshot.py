@@ -1,4 +1,4 @@
-"""The live-state JSON format (design.md section 7), shared by `snapshot`, `check --live` and
+"""The live-state JSON format, shared by `snapshot`, `check --live` and
 `emulator --state`:
 
     {"snapshot_version": 1, "tenant": ..., "taken_at": ..., "complete": true,
@@ -7,7 +7,7 @@
 
 Only `organizations` is required. An organization without `enabled_connections` had its
 connections not read (the emulator serves it with none). Three more per-organization keys are
-optional, present when the spec that took the snapshot declared them (design section 12):
+optional, present when the spec that took the snapshot declared them:
 `organization_connections` (items of the Early Access `GET .../connections`), `client_grants`
 and `discovery_domains` (items as the API returns them). `complete` says the list holds every
 organization of the tenant, which unmanaged-organization checks need. Optional keys for
@@ -192,7 +192,7 @@ def dump_snapshot(state: LiveState) -> str:
         "taken_at": state.taken_at,
         "complete": state.complete,
     }
-    # Incremental audits (design.md section 11): optional, written only when known.
+    # Incremental audits: optional, written only when known.
     if state.log_checkpoint is not None:
         document["log_checkpoint"] = state.log_checkpoint
     if state.spec_sha256 is not None:

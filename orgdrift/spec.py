@@ -498,7 +498,7 @@ def _connection(
     )
 
 
-# --- the whole organization model (design section 12) -----------------------------------------
+# --- the whole organization model ------------------------------------------------------------
 
 
 def _with_model(

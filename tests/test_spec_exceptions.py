@@ -1,4 +1,4 @@
-"""The spec's `exceptions:` and `ignore:` (design.md section 9): schema, located errors, values."""
+"""The spec's `exceptions:` and `ignore:`: schema, located errors, values."""
 
 from __future__ import annotations
 
