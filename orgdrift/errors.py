@@ -56,6 +56,11 @@ class Location:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}"
 
+    def position(self) -> str:
+        """`file:line:column`, without the parts that are unknown (0)."""
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}:{self.column}" if self.line and self.column else where
+
 
 @dataclass(frozen=True, slots=True)
 class Problem(Location):
@@ -65,13 +70,8 @@ class Problem(Location):
     message: str
 
     def render(self) -> str:
-        where = self.file
-        if self.line:
-            where += f":{self.line}"
-            if self.column:
-                where += f":{self.column}"
         path = f" {self.path}:" if self.path else ""
-        return f"{where}:{path} {self.message}"
+        return f"{self.position()}:{path} {self.message}"
 
 
 class InputError(UsageError):

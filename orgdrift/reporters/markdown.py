@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from orgdrift.errors import Location
 from orgdrift.models import Finding, Report, Status
 from orgdrift.reporters._common import (
     Counts,
@@ -67,7 +66,7 @@ def _banner(report: Report) -> list[str]:
 def _problems_table(report: Report) -> list[str]:
     problems = report.failure.problems if report.failure is not None else ()
     rows = [
-        f"| {cell(_where(p))} | {cell(p.path) or '—'} | {cell(p.message)} |"
+        f"| {cell(p.position() if p.file else '—')} | {cell(p.path) or '—'} | {cell(p.message)} |"
         for p in problems
     ]
     return _folded(["| Location | Path | Problem |", "|---|---|---|"], rows, "problem")
@@ -76,15 +75,8 @@ def _problems_table(report: Report) -> list[str]:
 def _warnings_list(report: Report) -> list[str]:
     """About the spec itself: exceptions that match nothing or expire soon."""
     return [
-        f"- ⚠️ {cell(_where(p))}: {cell(p.message)}" for p in report.warnings
+        f"- ⚠️ {cell(p.position() if p.file else '—')}: {cell(p.message)}" for p in report.warnings
     ]
-
-
-def _where(at: Location) -> str:
-    file, line, column = at.file, at.line, at.column
-    if not file:
-        return "—"
-    return f"{file}:{line}:{column}" if line and column else (f"{file}:{line}" if line else file)
 
 
 def _counts_table(report: Report) -> list[str]:
