@@ -1,4 +1,4 @@
-"""Living with drift (design.md section 9): which findings are accepted, and which are known.
+"""Living with drift: which findings are accepted, and which are known.
 
 - An *exception* in the spec accepts the findings it matches until its `expires` date. An accepted
   finding never changes the exit code and stays in every report, marked with its acceptance. Past
@@ -22,20 +22,12 @@ from datetime import date
 from fnmatch import fnmatchcase
 from typing import Any
 
-from orgdrift.errors import UsageError
-from orgdrift.models import ExceptionRule, Finding, Location, OrgResult
+from orgdrift.errors import Location, Problem, UsageError
+from orgdrift.models import ExceptionRule, Finding, OrgResult
 
 EXPIRY_WARNING_DAYS = 14
 FINGERPRINT_KEY = "orgdrift/v1"
 """The name of orgdrift's fingerprint in SARIF `partialFingerprints`."""
-
-
-@dataclass(frozen=True, slots=True)
-class RuleWarning:
-    """An exception worth a second look: it matched nothing, or it expires soon."""
-
-    location: Location
-    message: str
 
 
 def matches(rule: ExceptionRule, finding: Finding, org: OrgResult) -> bool:
@@ -92,20 +84,22 @@ def _mark(
 
 
 def _warnings(rules: Sequence[ExceptionRule], today: date, used: set[int]) -> Iterable[RuleWarning]:
+    """Problems at the exceptions worth a second look: those that matched nothing, or that
+    expire within EXPIRY_WARNING_DAYS."""
     for index, rule in enumerate(rules):
-        if index not in used:
-            yield RuleWarning(
-                rule.location, f"exception for {rule.organization} matches no finding"
-            )
-            continue
         days = (rule.expires - today).days
-        if 0 <= days <= EXPIRY_WARNING_DAYS:
+        if index not in used:
+            message = f"exception for {rule.organization} matches no finding"
+        elif 0 <= days <= EXPIRY_WARNING_DAYS:
             when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
-            yield RuleWarning(
-                rule.location,
+            message = (
                 f"exception for {rule.organization} expires {when} ({rule.expires.isoformat()}): "
-                f"{rule.reason}",
+                f"{rule.reason}"
             )
+        else:
+            continue
+        at = rule.location
+        yield RuleWarning(at.file, at.line, at.column, "", message)
 
 
 # --- fingerprints and baselines ------------------------------------------------------------
@@ -163,3 +157,13 @@ def baseline_fingerprints(document: Any, tenant: str | None, path: str) -> froze
                 raise refuse("a finding has no fingerprint (written by an older orgdrift?)")
             found.add(value)
     return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleWarning(Problem):
+    """Transitional, removed by the lead after merge together with `pipeline._warning` (then
+    `_warnings` yields plain Problems): a Problem that still answers `.location`."""
+
+    @property
+    def location(self) -> Location:
+        return self

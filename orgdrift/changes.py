@@ -1,4 +1,4 @@
-"""`check --changed-from GIT_REF`: which declarations a change touches (design.md section 9).
+"""`check --changed-from GIT_REF`: which declarations a change touches.
 
 The spec files are read at GIT_REF with git itself (`git show REF:path`) and loaded like the
 working tree's, then each declaration is compared *as a value*, after interpolation and
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orgdrift.errors import SpecError, UsageError
+from orgdrift.errors import InputError, UsageError
 from orgdrift.models import OrgDecl, Spec
 
 _LOCATION_FIELDS = frozenset({"location", "locations", "flag_locations"})
@@ -137,7 +137,7 @@ def spec_at(ref: str, paths: Sequence[str], env: Mapping[str, str]) -> Spec | No
 
     try:
         return load_spec_sources(files_at(ref, paths), env)
-    except SpecError:
+    except InputError:
         return None
 
 

@@ -16,13 +16,13 @@ from typing import Any
 from deepdiff import DeepDiff
 from deepdiff.helper import notpresent
 
+from orgdrift.errors import Location
 from orgdrift.models import (
     API_FLAG_DEFAULTS,
     ConnectionDecl,
     Finding,
     FindingKind,
     LiveOrganization,
-    Location,
     OrgDecl,
     RawObject,
     Severity,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orgdrift.errors import Problem, SpecError, UsageError
+from orgdrift.errors import InputError, Problem, UsageError
 from orgdrift.reporters.html import (
     Doc,
     counts,
@@ -127,7 +127,7 @@ def load_reports(paths: Sequence[str]) -> list[LoadedReport]:
         assert checked is not None  # checked by _shape_problems
         loaded.append(LoadedReport(path, hashlib.sha256(data).hexdigest(), document, checked))
     if problems:
-        raise SpecError(problems)
+        raise InputError(problems)
     return sorted(loaded, key=lambda report: report.checked_at)  # stable: ties keep argv order
 
 

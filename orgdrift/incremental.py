@@ -1,5 +1,5 @@
-"""Incremental audits (design.md section 11): from a snapshot and the logs since, what to re-read,
-and the live state that results. Pure: the reads happen elsewhere.
+"""Incremental audits: from a snapshot and the tenant logs since, what to re-read, and the live
+state that results. Pure: the reads happen elsewhere.
 
 The rule is to fail closed. `plan` returns a reason for a full read whenever continuity cannot be
 shown (an entry that cannot be attributed, a snapshot without a checkpoint or for another spec or

@@ -1,4 +1,4 @@
-"""Tenant log entries -> what they may have changed (design.md section 11; auth0-api.md section 11).
+"""Tenant log entries (`GET /api/v2/logs`) -> what they may have changed.
 
 An incremental audit re-reads only what the logs since its snapshot touched, so this module must
 never under-report: an entry that could change an organization but names none is *unattributable*,
@@ -88,7 +88,7 @@ def _one(entry: Mapping[str, Any], found: _Collector) -> None:
         if isinstance(org, str) and org:
             found.organizations.add(org)
         else:
-            found.unattributable.append(_describe(entry, f"{kind} names no organization"))
+            found.unattributable.append(_unattributable(entry, f"{kind} names no organization"))
         return
     if kind != "sapi":
         return  # logins, failures, exchanges...: reads and other subjects
@@ -96,13 +96,14 @@ def _one(entry: Mapping[str, Any], found: _Collector) -> None:
     method = request.get("method")
     raw_path = request.get("path")
     if not isinstance(method, str) or not isinstance(raw_path, str):
-        found.unattributable.append(_describe(entry, "a write with no method or path"))
+        found.unattributable.append(_unattributable(entry, "a write with no method or path"))
         return
     if method.lower() not in WRITE_METHODS:
         return
     path = _api_path(raw_path)
     if path is None:
-        found.unattributable.append(_describe(entry, f"a write to an unknown path {raw_path!r}"))
+        what = f"a write to an unknown path {raw_path!r}"
+        found.unattributable.append(_unattributable(entry, what))
         return
     _write(entry, method.lower(), path, found)
 
@@ -110,14 +111,14 @@ def _one(entry: Mapping[str, Any], found: _Collector) -> None:
 def _write(entry: Mapping[str, Any], method: str, path: str, found: _Collector) -> None:
     if path == "/organizations":
         if method != "post":
-            found.unattributable.append(_describe(entry, f"{method.upper()} {path}"))
+            found.unattributable.append(_unattributable(entry, f"{method.upper()} {path}"))
             return
         created = _get(entry, "details", "response", "body").get("id")
         if isinstance(created, str) and created:
             found.organizations.add(created)
         else:
             found.unattributable.append(
-                _describe(entry, "an organization created with no id logged")
+                _unattributable(entry, "an organization created with no id logged")
             )
         return
     org = _ORG.match(path)
@@ -135,7 +136,7 @@ def _write(entry: Mapping[str, Any], method: str, path: str, found: _Collector) 
         found.client_grants.add(grant["id"])
         return
     if "organization" in path:
-        found.unattributable.append(_describe(entry, f"{method.upper()} {path}"))
+        found.unattributable.append(_unattributable(entry, f"{method.upper()} {path}"))
     # any other write (users, clients, roles, a new connection...) changes no organization
 
 
@@ -154,7 +155,8 @@ def _get(entry: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _describe(entry: Mapping[str, Any], what: str) -> str:
+def _unattributable(entry: Mapping[str, Any], what: str) -> str:
+    """A log entry no organization could be named for, for the report: its id, date and `what`."""
     log_id = entry.get("log_id")
     where = f"log {log_id}" if isinstance(log_id, str) else "a log entry"
     return f"{where} ({entry.get('date', 'no date')}): {what}"

@@ -12,7 +12,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
-from orgdrift.errors import ExitCode, Problem
+from orgdrift.errors import ExitCode, Location, Problem
 
 RawObject = dict[str, Any]
 """A JSON object exactly as decoded from the API or a snapshot file."""
@@ -29,9 +29,10 @@ API_FLAG_DEFAULTS: Mapping[str, bool] = {
     "is_signup_enabled": False,
     "show_as_button": True,
 }
-"""What the API means when it omits a flag (OAS defaults; auth0-api.md section 4)."""
+"""What the API means when it omits a flag, as some responses do: the defaults in Auth0's OpenAPI
+file, https://auth0.com/docs/oas/management/v2/management-api-oas.json."""
 
-# --- the whole organization model (design section 12) -----------------------------------------
+# --- the whole organization model ------------------------------------------------------------
 
 CONNECTION_VIEW_FIELDS: tuple[str, ...] = (
     "organization_access_level",
@@ -43,16 +44,6 @@ CONNECTION_VIEW_FIELDS: tuple[str, ...] = (
 ClientGrantsPolicy = Literal["exact", "allowlist"]
 
 # --- the spec ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Location:
-    file: str
-    line: int  # 1-based
-    column: int  # 1-based
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +327,7 @@ class Scope:
 
 @dataclass(frozen=True, slots=True)
 class Basis:
-    """What an incremental check (`check --since`) rests on (design.md section 11)."""
+    """What an incremental check (`check --since`) rests on."""
 
     snapshot_taken_at: str | None  # the --since snapshot's time
     log_from: str | None  # its checkpoint: the logs read start after this id

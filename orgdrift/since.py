@@ -1,4 +1,4 @@
-"""The reads of an incremental audit (design.md section 11): the tenant log since a snapshot's
+"""The reads of an incremental audit: the tenant log since a snapshot's
 checkpoint, the organizations it touched, the declared organizations the snapshot lacks; or, when
 continuity cannot be shown, a full read that says why. The decisions are in `logs.py` (what an
 entry touched) and `incremental.py` (what to re-read, how to combine); this module does the I/O.

@@ -1,4 +1,4 @@
-"""The live-state JSON format (design.md section 7), shared by `snapshot`, `check --live` and
+"""The live-state JSON format, shared by `snapshot`, `check --live` and
 `emulator --state`:
 
     {"snapshot_version": 1, "tenant": ..., "taken_at": ..., "complete": true,
@@ -7,7 +7,7 @@
 
 Only `organizations` is required. An organization without `enabled_connections` had its
 connections not read (the emulator serves it with none). Three more per-organization keys are
-optional, present when the spec that took the snapshot declared them (design section 12):
+optional, present when the spec that took the snapshot declared them:
 `organization_connections` (items of the Early Access `GET .../connections`), `client_grants`
 and `discovery_domains` (items as the API returns them). `complete` says the list holds every
 organization of the tenant, which unmanaged-organization checks need. Optional keys for
@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from orgdrift.errors import Problem, SpecError
+from orgdrift.errors import InputError, Problem
 from orgdrift.models import LiveOrganization, LiveState, RawObject
 from orgdrift.sansio import MAX_DEPTH, depth_within
 
@@ -39,9 +39,9 @@ def load_snapshot(path: str) -> LiveState:
         with Path(path).open("rb") as handle:
             raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise SpecError([Problem(path, 0, 0, "", f"cannot read file: {exc.strerror}")]) from None
+        raise InputError([Problem(path, 0, 0, "", f"cannot read file: {exc.strerror}")]) from None
     if len(raw) > MAX_BYTES:
-        raise SpecError([Problem(path, 0, 0, "", f"file is larger than {MAX_BYTES} bytes")])
+        raise InputError([Problem(path, 0, 0, "", f"file is larger than {MAX_BYTES} bytes")])
     return parse_snapshot(path, raw)
 
 
@@ -49,18 +49,18 @@ def parse_snapshot(path: str, raw: bytes) -> LiveState:
     try:
         document = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise SpecError([Problem(path, 0, 0, "", f"not valid UTF-8 at byte {exc.start}")]) from None
+        raise InputError([Problem(path, 0, 0, "", f"not valid UTF-8 at byte {exc.start}")]) from None
     except json.JSONDecodeError as exc:
         msg = f"not valid JSON: {exc.msg}"
-        raise SpecError([Problem(path, exc.lineno, exc.colno, "", msg)]) from None
+        raise InputError([Problem(path, exc.lineno, exc.colno, "", msg)]) from None
     except RecursionError:
-        raise SpecError([Problem(path, 0, 0, "", "JSON nested too deeply")]) from None
+        raise InputError([Problem(path, 0, 0, "", "JSON nested too deeply")]) from None
     if not depth_within(document, MAX_DEPTH + 3):  # the document, its list, an organization
         message = f"JSON nested deeper than an organization may be ({MAX_DEPTH} levels)"
-        raise SpecError([Problem(path, 0, 0, "", message)])
+        raise InputError([Problem(path, 0, 0, "", message)])
     problems = list(_problems(path, document))
     if problems:
-        raise SpecError(problems[:50])
+        raise InputError(problems[:50])
     return _state(document)
 
 
@@ -192,7 +192,7 @@ def dump_snapshot(state: LiveState) -> str:
         "taken_at": state.taken_at,
         "complete": state.complete,
     }
-    # Incremental audits (design.md section 11): optional, written only when known.
+    # Incremental audits: optional, written only when known.
     if state.log_checkpoint is not None:
         document["log_checkpoint"] = state.log_checkpoint
     if state.spec_sha256 is not None:

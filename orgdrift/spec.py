@@ -1,6 +1,6 @@
 """Spec files -> `Spec`: safe YAML, `${VAR}` interpolation, JSON Schema, semantic checks.
 
-Every problem of every file is collected and raised together as one `SpecError`, each located at
+Every problem of every file is collected and raised together as one `InputError`, each located at
 `file:line:column` with its JSON path.
 """
 
@@ -20,7 +20,7 @@ import jsonschema
 import jsonschema_rs
 from jsonschema.exceptions import ValidationError
 
-from orgdrift.errors import Problem, SpecError
+from orgdrift.errors import InputError, Location, Problem
 from orgdrift.models import (
     CONNECTION_FLAGS,
     CONNECTION_VIEW_FIELDS,
@@ -31,14 +31,13 @@ from orgdrift.models import (
     DiscoveryDomainDecl,
     ExceptionRule,
     FindingKind,
-    Location,
     OrgDecl,
     Spec,
     SpecFile,
     UnmanagedPolicy,
 )
 from orgdrift.resources import SPEC_SCHEMA, load_schema
-from orgdrift.yamlload import LoadedDocument, Path, json_path, load_yaml, read_text
+from orgdrift.yamlload import LoadedDocument, Path, load_yaml, read_text
 
 _VAR = re.compile(r"\$\$|\$\{([^}]*)\}")
 _ALLOWED_VAR = re.compile(r"^(AUTH0_DOMAIN|ORGDRIFT_[A-Z0-9_]+)$")
@@ -52,20 +51,20 @@ class _Source:
 
 
 def load_specs(paths: Sequence[str], env: Mapping[str, str]) -> Spec:
-    """Read, check and merge spec files. Raises SpecError listing every problem."""
+    """Read, check and merge spec files. Raises InputError listing every problem."""
     problems: list[Problem] = []
     sources: list[_Source] = []
     for path in paths:
         try:
             source, found = _load_one(path, env)
-        except SpecError as exc:  # unreadable, not UTF-8, not YAML: nothing more to check
+        except InputError as exc:  # unreadable, not UTF-8, not YAML: nothing more to check
             problems.extend(exc.problems)
             continue
         sources.append(source)
         problems.extend(found)
     problems.extend(_cross_file_problems(sources))
     if problems:
-        raise SpecError(sorted(problems, key=lambda p: (p.file, p.line, p.column, p.message)))
+        raise InputError(sorted(problems, key=lambda p: (p.file, p.line, p.column, p.message)))
     return _build(sources)
 
 
@@ -74,7 +73,7 @@ def load_spec_groups(
 ) -> list[Spec]:
     """`load_specs` on all the files together, or on the files of each directory apart (one
     tenant's spec per directory: `auth0/prod/orgs.yaml`, `auth0/staging/orgs.yaml`). Raises one
-    SpecError listing the problems of every group."""
+    InputError listing the problems of every group."""
     groups: dict[str, list[str]] = {}
     for path in paths:
         groups.setdefault(str(FsPath(path).parent) if per_directory else "", []).append(path)
@@ -83,10 +82,10 @@ def load_spec_groups(
     for group in groups.values():
         try:
             specs.append(load_specs(group, env))
-        except SpecError as exc:
+        except InputError as exc:
             problems.extend(exc.problems)
     if problems:
-        raise SpecError(problems)
+        raise InputError(problems)
     return specs
 
 
@@ -105,7 +104,7 @@ def load_spec_sources(files: Sequence[tuple[str, bytes]], env: Mapping[str, str]
         problems.extend(found)
     problems.extend(_cross_file_problems(sources))
     if problems:
-        raise SpecError(problems)
+        raise InputError(problems)
     return _build(sources)
 
 
@@ -114,7 +113,7 @@ def _load_one(path: str, env: Mapping[str, str]) -> tuple[_Source, list[Problem]
         raw = FsPath(path).read_bytes()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise SpecError([Problem(path, 0, 0, "", f"cannot read file: {reason}")]) from None
+        raise InputError([Problem(path, 0, 0, "", f"cannot read file: {reason}")]) from None
     return _parse(path, raw, env)
 
 
@@ -140,10 +139,8 @@ def _expiry_problems(doc: LoadedDocument) -> list[Problem]:
         try:
             date.fromisoformat(text)
         except ValueError:
-            path: Path = ("exceptions", i, "expires")
-            mark = doc.mark_for(path)
             message = f"{text!r} is not a date (YYYY-MM-DD)"
-            problems.append(Problem(doc.file, mark.line, mark.column, json_path(path), message))
+            problems.append(doc.problem(("exceptions", i, "expires"), message))
     return problems
 
 
@@ -168,8 +165,7 @@ def _interpolate(doc: LoadedDocument, env: Mapping[str, str]) -> list[Problem]:
             name = match.group(1)
             problem = _variable_problem(name, env)
             if problem:
-                mark = doc.mark_for(path)
-                problems.append(Problem(doc.file, mark.line, mark.column, json_path(path), problem))
+                problems.append(doc.problem(path, problem))
                 return match.group(0)
             return env[name]
 
@@ -254,29 +250,27 @@ def _schema_problems(doc: LoadedDocument) -> list[Problem]:
         path: Path = tuple(error.absolute_path)
         if keep is not None and len(path) > 1 and path[0] == "organizations":
             path = ("organizations", keep[cast(int, path[1])], *path[2:])
-        problems.extend(_describe(doc, error, path))
+        problems.extend(_validation_problems(doc, error, path))
     return problems
 
 
-def _describe(doc: LoadedDocument, error: ValidationError, path: Path) -> Iterator[Problem]:
+def _validation_problems(
+    doc: LoadedDocument, error: ValidationError, path: Path
+) -> Iterator[Problem]:
+    """The problems one jsonschema error stands for, located in `doc`: one per unknown field."""
     keyword = str(error.validator)  # the schema keyword that failed (typed loosely by some stubs)
     if keyword == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(cast(dict[str, Any], error.schema).get("properties", {}))
         for key in sorted(set(error.instance) - set(allowed)):
-            mark = doc.mark_for((*path, key), key=True)
             hint = difflib.get_close_matches(key, allowed, n=1)
             extra = f"; did you mean {hint[0]!r}?" if hint else f" (allowed: {', '.join(allowed)})"
-            msg = f"unknown field {key!r}{extra}"
-            yield Problem(doc.file, mark.line, mark.column, json_path((*path, key)), msg)
+            yield doc.problem((*path, key), f"unknown field {key!r}{extra}", key=True)
         return
     if error.schema_path and "propertyNames" in error.schema_path:  # the key itself is bad
         key = str(error.instance)
-        mark = doc.mark_for((*path, key), key=True)
-        msg = "invalid key: " + _message(error)
-        yield Problem(doc.file, mark.line, mark.column, json_path((*path, key)), msg)
+        yield doc.problem((*path, key), "invalid key: " + _message(error), key=True)
         return
-    mark = doc.mark_for(path)
-    yield Problem(doc.file, mark.line, mark.column, json_path(path), _message(error))
+    yield doc.problem(path, _message(error))
 
 
 def _message(error: ValidationError) -> str:
@@ -319,9 +313,8 @@ def _file_problems(doc: LoadedDocument) -> list[Problem]:
                 ident = (field, conn[field])
                 if ident in seen:
                     path: Path = ("organizations", i, "connections", j, field)
-                    mark = doc.mark_for(path)
                     msg = f"connection {conn[field]!r} is listed twice (first at item {seen[ident]})"
-                    problems.append(Problem(doc.file, mark.line, mark.column, json_path(path), msg))
+                    problems.append(doc.problem(path, msg))
                 else:
                     seen[ident] = j
     return problems
@@ -339,11 +332,9 @@ def _model_problems(doc: LoadedDocument) -> list[Problem]:
             for j, item in _dicts(_items(org, key)):
                 value = ident(item)
                 if value in seen:
-                    path: Path = ("organizations", i, key, j)
-                    mark = doc.mark_for(path)
                     what = "client grant" if key == "client_grants" else "discovery domain"
                     msg = f"{what} is listed twice (first at item {seen[value]})"
-                    problems.append(Problem(doc.file, mark.line, mark.column, json_path(path), msg))
+                    problems.append(doc.problem(("organizations", i, key, j), msg))
                 else:
                     seen[value] = j
     return problems
@@ -359,28 +350,25 @@ def _cross_file_problems(sources: Sequence[_Source]) -> list[Problem]:
         tenant = doc.data.get("tenant") if isinstance(doc.data, dict) else None
         domain = tenant.get("domain") if isinstance(tenant, dict) else None
         if isinstance(domain, str):
-            mark = doc.mark_for(("tenant", "domain"))
             if first_domain is None:
-                first_domain = (domain, f"{doc.file}:{mark.line}")
+                first_domain = (domain, str(doc.location(("tenant", "domain"))))
             elif domain.lower() != first_domain[0].lower():
                 msg = (
                     f"spec files name different tenants: {domain!r} here, "
                     f"{first_domain[0]!r} at {first_domain[1]}"
                 )
-                problems.append(Problem(doc.file, mark.line, mark.column, "$.tenant.domain", msg))
+                problems.append(doc.problem(("tenant", "domain"), msg))
         for i, org in _dicts(_items(doc.data, "organizations")):
             for field in ("name", "id"):
                 if not isinstance(org.get(field), str):
                     continue
                 ident = (field, org[field])
                 path: Path = ("organizations", i, field)
-                mark = doc.mark_for(path)
-                where = f"{doc.file}:{mark.line}"
                 if ident in first:
                     msg = f"organization {field} {org[field]!r} is declared twice (first at {first[ident]})"
-                    problems.append(Problem(doc.file, mark.line, mark.column, json_path(path), msg))
+                    problems.append(doc.problem(path, msg))
                 else:
-                    first[ident] = where
+                    first[ident] = str(doc.location(path))
     return problems
 
 
@@ -438,8 +426,7 @@ def _exception(doc: LoadedDocument, index: int, rule: dict[str, Any]) -> Excepti
 
 def _loc(doc: LoadedDocument, path: Path) -> Location:
     """Where `path` is declared: its key when it has one (a block value starts a line later)."""
-    mark = doc.mark_for(path, key=isinstance(path[-1], str))
-    return Location(doc.file, mark.line, mark.column)
+    return doc.location(path, key=isinstance(path[-1], str))
 
 
 def _org(
@@ -511,7 +498,7 @@ def _connection(
     )
 
 
-# --- the whole organization model (design section 12) -----------------------------------------
+# --- the whole organization model ------------------------------------------------------------
 
 
 def _with_model(

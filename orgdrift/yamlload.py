@@ -34,7 +34,7 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from orgdrift.errors import Problem, SpecError
+from orgdrift.errors import InputError, Location, Problem
 
 _PyParser: type[Any] = yaml.SafeLoader
 """PyYAML's pure-Python safe loader, used here as an event parser (a state machine, no limit on
@@ -74,7 +74,7 @@ _SEQ_TAGS = {"tag:yaml.org,2002:seq"}
 _MAP_TAGS = {"tag:yaml.org,2002:map"}
 
 
-class Mark(NamedTuple):
+class _Mark(NamedTuple):
     """A 1-based line and column (a named tuple: there is one per value, so it must be cheap)."""
 
     line: int
@@ -87,20 +87,25 @@ class LoadedDocument:
 
     file: str
     data: Any
-    values: dict[Path, Mark]
-    keys: dict[Path, Mark]  # path of the key itself, e.g. ("organizations", 0, "nmae")
+    values: dict[Path, _Mark]
+    keys: dict[Path, _Mark]  # path of the key itself, e.g. ("organizations", 0, "nmae")
 
-    def mark_for(self, path: Path, *, key: bool = False) -> Mark:
-        """The position of `path` (of its key when `key`), else of its nearest ancestor."""
+    def location(self, path: Path, *, key: bool = False) -> Location:
+        """Where `path` is written (its key when `key`), else its nearest ancestor."""
         probe = path
         while True:
             table = self.keys if key and probe == path else self.values
             found = table.get(probe)
             if found is not None:
-                return found
+                return Location(self.file, *found)
             if not probe:
-                return Mark(1, 1)
+                return Location(self.file, 1, 1)
             probe = probe[:-1]
+
+    def problem(self, path: Path, message: str, *, key: bool = False) -> Problem:
+        """A problem with the value at `path` (with its key when `key`), located there."""
+        at = self.location(path, key=key)
+        return Problem(self.file, at.line, at.column, json_path(path), message)
 
 
 def json_path(path: Path) -> str:
@@ -117,9 +122,9 @@ def json_path(path: Path) -> str:
 
 
 def read_text(file: str, raw: bytes) -> str:
-    """Decode UTF-8 (a BOM is allowed) or raise a located SpecError."""
+    """Decode UTF-8 (a BOM is allowed) or raise a located InputError."""
     if len(raw) > MAX_BYTES:
-        raise SpecError([Problem(file, 0, 0, "", f"file is larger than {MAX_BYTES} bytes")])
+        raise InputError([Problem(file, 0, 0, "", f"file is larger than {MAX_BYTES} bytes")])
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -127,11 +132,11 @@ def read_text(file: str, raw: bytes) -> str:
         line = before.count(b"\n") + 1
         column = exc.start - (before.rfind(b"\n") + 1) + 1
         msg = f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
-        raise SpecError([Problem(file, line, column, "", msg)]) from None
+        raise InputError([Problem(file, line, column, "", msg)]) from None
 
 
 def load_yaml(file: str, text: str) -> LoadedDocument:
-    """Parse one YAML document into values, keeping marks. Raises SpecError."""
+    """Parse one YAML document into values, keeping marks. Raises InputError."""
     try:
         return _load(file, text, _Parser)
     except _ParserNestingLimit:
@@ -162,13 +167,13 @@ def _load(file: str, text: str, parser_class: type[Any]) -> LoadedDocument:
         else:
             what = ", ".join(part for part in (exc.context, exc.problem) if part)
             message = f"YAML syntax error: {what or 'invalid YAML'}"
-        raise SpecError([Problem(file, line, column, "", message)]) from None
+        raise InputError([Problem(file, line, column, "", message)]) from None
     except yaml.YAMLError as exc:
-        raise SpecError([Problem(file, 0, 0, "", f"YAML error: {exc}")]) from None
+        raise InputError([Problem(file, 0, 0, "", f"YAML error: {exc}")]) from None
     finally:
         parser.dispose()
     if data is _EMPTY:
-        raise SpecError([Problem(file, 1, 1, "", "the file is empty: expected a YAML mapping")])
+        raise InputError([Problem(file, 1, 1, "", "the file is empty: expected a YAML mapping")])
     return LoadedDocument(file, data, dict(builder.value_log), dict(builder.key_log))
 
 
@@ -177,24 +182,24 @@ _PLAIN_CACHE = 4096
 _MERGE_SLOT = -1
 """Path element under which a merge key's value is read before it is merged (never an index)."""
 
-Entries = list[tuple[Path, Mark]]
+Entries = list[tuple[Path, _Mark]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Anchor:
     value: Any
-    mark: Mark
+    mark: _Mark
     values: Entries  # marks of the anchored value and everything in it, paths relative to it
     keys: Entries
     depth: int  # the longest relative path
 
 
-def _mark(event: Any) -> Mark:
+def _mark(event: Any) -> _Mark:
     start = event.start_mark
-    return _new_mark(Mark, (start.line + 1, start.column + 1))
+    return _new_mark(_Mark, (start.line + 1, start.column + 1))
 
 
-_new_mark = tuple.__new__  # Mark(line, column) without NamedTuple's Python-level __new__
+_new_mark = tuple.__new__  # _Mark(line, column) without NamedTuple's Python-level __new__
 
 
 class _Builder:
@@ -215,12 +220,12 @@ class _Builder:
 
     # --- errors and limits ---
 
-    def fail(self, mark: Mark, path: Path, message: str) -> SpecError:
+    def fail(self, mark: _Mark, path: Path, message: str) -> InputError:
         if _MERGE_SLOT in path:  # inside a merge key's value: report the merging mapping
             path = path[: path.index(_MERGE_SLOT)]
-        return SpecError([Problem(self.file, mark.line, mark.column, json_path(path), message)])
+        return InputError([Problem(self.file, mark.line, mark.column, json_path(path), message)])
 
-    def spend(self, mark: Mark, path: Path, count: int) -> None:
+    def spend(self, mark: _Mark, path: Path, count: int) -> None:
         self.budget -= count
         if self.budget < 0:
             raise self.fail(mark, path, "aliases expand into too many values (alias bomb?)")
@@ -291,7 +296,7 @@ class _Builder:
         self._anchors[anchor] = None
 
     def _close(
-        self, anchor: str, value: Any, mark: Mark, path: Path, values_from: int, keys_from: int
+        self, anchor: str, value: Any, mark: _Mark, path: Path, values_from: int, keys_from: int
     ) -> None:
         n = len(path)
         values = [(p[n:], m) for p, m in self.value_log[values_from:]]
@@ -309,7 +314,7 @@ class _Builder:
             raise self.fail(_mark(self._anchor_events[name]), path, "recursive alias")
         return anchor
 
-    def _alias(self, event: Any, mark: Mark, path: Path) -> Any:
+    def _alias(self, event: Any, mark: _Mark, path: Path) -> Any:
         anchor = self._anchored(event, path)
         self.spend(mark, path, len(anchor.values))
         if len(path) + anchor.depth > MAX_DEPTH:
@@ -335,7 +340,7 @@ class _Builder:
                 self._plain[value] = found
         return found
 
-    def _scalar(self, event: Any, mark: Mark, path: Path) -> Any:
+    def _scalar(self, event: Any, mark: _Mark, path: Path) -> Any:
         tag = self._scalar_tag(event)
         if tag == _STR:
             return event.value
@@ -354,7 +359,7 @@ class _Builder:
             tag = self.parser.resolve(kind, None, event.implicit)
         return str(tag)
 
-    def _sequence(self, event: Any, mark: Mark, path: Path) -> list[Any]:
+    def _sequence(self, event: Any, mark: _Mark, path: Path) -> list[Any]:
         tag = self._collection_tag(event, SequenceNode)
         if tag not in _SEQ_TAGS:
             raise self.fail(mark, path, f"tag {tag!r} is not allowed")
@@ -365,7 +370,7 @@ class _Builder:
         parser.get_event()
         return items
 
-    def _mapping(self, event: Any, mark: Mark, path: Path) -> dict[str, Any]:
+    def _mapping(self, event: Any, mark: _Mark, path: Path) -> dict[str, Any]:
         tag = self._collection_tag(event, MappingNode)
         if tag not in _MAP_TAGS:
             raise self.fail(mark, path, f"tag {tag!r} is not allowed")
@@ -389,7 +394,7 @@ class _Builder:
             self._apply_merges(result, merges, path)
         return result
 
-    def _key(self, path: Path) -> tuple[str | None, Mark]:
+    def _key(self, path: Path) -> tuple[str | None, _Mark]:
         """A mapping key: its text and mark; None and the mark for a merge key (`<<`)."""
         event: Any = self.parser.peek_event()
         mark = _mark(event)

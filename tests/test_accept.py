@@ -15,8 +15,8 @@ from orgdrift.accept import (
     mark_known,
     with_fingerprints,
 )
-from orgdrift.errors import UsageError
-from orgdrift.models import ExceptionRule, Finding, FindingKind, Location, OrgResult, OrgStatus
+from orgdrift.errors import Location, UsageError
+from orgdrift.models import ExceptionRule, Finding, FindingKind, OrgResult, OrgStatus
 
 TODAY = date(2026, 11, 29)
 HERE = Location("orgs.yaml", 40, 5)
@@ -113,10 +113,9 @@ def test_an_expired_exception_stops_matching_and_the_finding_says_so() -> None:
 def test_expires_today_still_accepts_and_warns() -> None:
     results, warnings = apply_exceptions([org(NOT_ALLOWED)], [rule(expires=TODAY)], TODAY)
     assert results[0].findings[0].accepted is not None
-    assert [w.message for w in warnings] == [
-        "exception for acme expires today (2026-11-29): SSO migration, SEC-142"
+    assert [w.render() for w in warnings] == [
+        "orgs.yaml:40:5: exception for acme expires today (2026-11-29): SSO migration, SEC-142"
     ]
-    assert warnings[0].location == HERE
 
 
 @pytest.mark.parametrize(("days", "warned"), [(1, True), (14, True), (15, False), (60, False)])
@@ -134,9 +133,7 @@ def test_an_exception_that_matches_nothing_is_a_warning_at_its_line() -> None:
         [org(CHANGED)], [rule(kinds={FindingKind.CONNECTION_MISSING})], TODAY
     )
     assert results[0].findings[0].accepted is None
-    assert [(w.location, w.message) for w in warnings] == [
-        (HERE, "exception for acme matches no finding")
-    ]
+    assert [w.render() for w in warnings] == ["orgs.yaml:40:5: exception for acme matches no finding"]
 
 
 def test_first_live_rule_wins_and_every_matching_rule_counts_as_used() -> None:

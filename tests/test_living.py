@@ -1,4 +1,4 @@
-"""Living with drift end to end (design.md section 9): `exceptions:`, `ignore:`, `--baseline`,
+"""Living with drift end to end: `exceptions:`, `ignore:`, `--baseline`,
 `--changed-from` and `--org` globs, through the CLI against the emulator over a loopback socket.
 """
 

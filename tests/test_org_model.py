@@ -1,4 +1,4 @@
-"""The whole organization model (design section 12) end to end: Early Access connection fields,
+"""The whole organization model end to end: Early Access connection fields,
 client grants, discovery domains and token_quota. Against the emulator in process and over a
 loopback socket: findings, exit codes, requests sent (nothing new unless declared), scopes,
 a tenant without the Early Access feature, snapshot and export round trips, and paging."""

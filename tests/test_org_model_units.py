@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from orgdrift.auth import check_required_scopes
-from orgdrift.errors import InsufficientScopeError, ProtocolError, SpecError
+from orgdrift.errors import InputError, InsufficientScopeError, ProtocolError
 from orgdrift.fetch import extra_scopes
 from orgdrift.sansio import CheckpointPager, OffsetPager
 from orgdrift.snapshot import dump_snapshot, parse_snapshot
@@ -99,7 +99,7 @@ def load(tmp_path: Path, text: str) -> Any:
 
 
 def problems(tmp_path: Path, text: str) -> list[str]:
-    with pytest.raises(SpecError) as info:
+    with pytest.raises(InputError) as info:
         load(tmp_path, text)
     return [f"{p.line}:{p.column}: {p.path}: {p.message}" for p in info.value.problems]
 
@@ -187,7 +187,7 @@ def test_snapshot_keys_round_trip_and_are_checked() -> None:
     assert again.discovery_domains is not None and again.connection_view == live.connection_view
     bad = {"organizations": [{"id": "org_1", "name": "a", "client_grants": [{"id": 1}],
                               "discovery_domains": {}, "organization_connections": [{"is_enabled": 1}]}]}
-    with pytest.raises(SpecError) as info:
+    with pytest.raises(InputError) as info:
         parse_snapshot("s.json", json.dumps(bad).encode())
     assert sorted(f"{p.path}: {p.message}" for p in info.value.problems) == [
         "$.organizations[0].client_grants[0]: audience must be a string",

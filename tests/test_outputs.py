@@ -1,4 +1,4 @@
-"""Reports in every outcome (design.md section 10), end to end: the CLI against the emulator over
+"""Reports in every outcome, end to end: the CLI against the emulator over
 a loopback socket, every format on stdout and as --report files, for exits 0, 1, 2 and 3; output
 targets; paths relative to the repository root; scope; the custom-domain hint."""
 

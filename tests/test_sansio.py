@@ -45,7 +45,7 @@ from orgdrift.sansio import (
 
 NOW = 1_700_000_000.0
 
-# --- error bodies: one row per example of auth0-api.md section 5 (verbatim bodies) ----------
+# --- error bodies: one row per body Auth0 was seen to send (verbatim) ----------------------
 
 ERROR_ROWS = [
     (
@@ -503,7 +503,7 @@ def test_offset_totals_are_finite_whole_numbers_in_range(total: object, message:
 
 
 def test_a_total_below_the_items_listed_is_only_an_estimate() -> None:
-    """Auth0 answered `total: 0` beside two organizations (auth0-api.md section 12)."""
+    """Auth0 answered `total: 0` beside two organizations (seen in a recording of a real tenant)."""
     items, total = decode_offset_page({"organizations": _orgs("org_A", "org_B"), "total": 0}, 0, 100)
     assert len(items) == 2 and total == 0
 

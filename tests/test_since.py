@@ -1,4 +1,4 @@
-"""`check --since` end to end (design.md section 11): the CLI against the emulator over a loopback
+"""`check --since` end to end: the CLI against the emulator over a loopback
 socket. The snapshot's log checkpoint, the incremental verdict equal to a full check's, runs
 chained through --write-snapshot, and every fail-closed fallback said on stderr and in the
 report (or exit 3 with --no-full-fallback)."""

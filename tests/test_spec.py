@@ -10,8 +10,7 @@ import pytest
 
 from orgdrift import __version__
 from orgdrift.cli import main
-from orgdrift.errors import SpecError
-from orgdrift.models import Location
+from orgdrift.errors import InputError, Location
 from orgdrift.spec import load_specs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +29,7 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 
 
 def problems(paths: list[str], env: dict[str, str] | None = None) -> Found:
-    with pytest.raises(SpecError) as caught:
+    with pytest.raises(InputError) as caught:
         load_specs(paths, env or {})
     return [
         (f"{Path(p.file).name}:{p.line}:{p.column}", p.path, p.message)

@@ -1,4 +1,4 @@
-"""The spec's `exceptions:` and `ignore:` (design.md section 9): schema, located errors, values."""
+"""The spec's `exceptions:` and `ignore:`: schema, located errors, values."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from orgdrift.errors import SpecError
-from orgdrift.models import FindingKind, Location
+from orgdrift.errors import InputError, Location
+from orgdrift.models import FindingKind
 from orgdrift.spec import load_specs
 
 SPEC = """\
@@ -40,7 +40,7 @@ def load(tmp_path: Path, text: str) -> object:
 
 
 def problems(tmp_path: Path, text: str) -> list[str]:
-    with pytest.raises(SpecError) as caught:
+    with pytest.raises(InputError) as caught:
         load(tmp_path, text)
     return [p.render().split("orgs.yaml:", 1)[1] for p in caught.value.problems]
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orgdrift import spec as spec_module
-from orgdrift.errors import SpecError
+from orgdrift.errors import InputError
 from orgdrift.resources import SPEC_SCHEMA, load_schema
 from orgdrift.spec import load_specs
 from orgdrift.yamlload import load_yaml
@@ -38,7 +38,7 @@ def outcome(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> Out
     spec_file.write_text(text, encoding="utf-8")
     try:
         load_specs([str(spec_file)], env or {})
-    except SpecError as exc:
+    except InputError as exc:
         assert all(p.file == str(spec_file) for p in exc.problems)
         return [(f"{p.line}:{p.column}", p.path, p.message) for p in exc.problems]
     return []
@@ -467,7 +467,7 @@ def test_schema_rule(tmp_path: Path, text: str, expected: Outcome) -> None:
 
 
 def test_every_positive_case_is_valid_for_jsonschema_too() -> None:
-    """The table's expectations agree with a plain validator on the same data (no drift in _describe)."""
+    """The table's expectations agree with a plain validator on the same data (no drift in _validation_problems)."""
     validator = jsonschema.Draft202012Validator(load_schema(SPEC_SCHEMA))
     jsonschema.Draft202012Validator.check_schema(load_schema(SPEC_SCHEMA))
     assert validator.is_valid({"version": 1, "organizations": [{"name": "acme"}]})

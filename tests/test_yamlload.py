@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orgdrift import yamlload
-from orgdrift.errors import SpecError
-from orgdrift.yamlload import Mark, json_path, load_yaml, read_text
+from orgdrift.errors import InputError, Location, Problem
+from orgdrift.yamlload import json_path, load_yaml, read_text
 
 
 def refusal(text: str) -> tuple[int, int, str, str]:
-    with pytest.raises(SpecError) as caught:
+    with pytest.raises(InputError) as caught:
         load_yaml("f.yaml", text)
     (problem,) = caught.value.problems
     assert problem.file == "f.yaml"
@@ -165,9 +165,9 @@ def test_syntax_errors_are_located(text: str, line: int, column: int, context: s
 
 def test_python_tag_is_never_executed(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
-    with pytest.raises(SpecError):
+    with pytest.raises(InputError):
         load_yaml("f.yaml", f'x: !!python/object/apply:os.system ["touch {marker}"]\n')
-    with pytest.raises(SpecError):
+    with pytest.raises(InputError):
         load_yaml(
             "f.yaml",
             f'x: !!python/object/apply:pathlib.Path.touch [!!python/object/apply:pathlib.Path ["{marker}"]]\n',
@@ -221,7 +221,7 @@ def test_extreme_nesting_is_an_error_not_a_crash(depth: int) -> None:
 
 def test_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(yamlload, "MAX_BYTES", 10)
-    with pytest.raises(SpecError) as caught:
+    with pytest.raises(InputError) as caught:
         read_text("f.yaml", b"version: 1\n")
     assert [p.message for p in caught.value.problems] == ["file is larger than 10 bytes"]
 
@@ -239,7 +239,7 @@ def test_encoding(raw: bytes, expected: tuple[int, int, str] | str) -> None:
     if isinstance(expected, str):
         assert read_text("f.yaml", raw) == expected
         return
-    with pytest.raises(SpecError) as caught:
+    with pytest.raises(InputError) as caught:
         read_text("f.yaml", raw)
     (problem,) = caught.value.problems
     assert (problem.line, problem.column, problem.message) == expected
@@ -296,21 +296,24 @@ def test_merge_keys() -> None:
     assert doc.data["one"] == {"x": 10, "y": 2}
     assert doc.data["two"] == {"x": 20, "y": 3, "z": 4}
     # An explicit key wins, and so does its mark, wherever the merge key stands.
-    assert doc.values[("one", "x")] == Mark(5, 6)
-    assert doc.values[("two", "x")] == Mark(7, 6)
-    assert doc.values[("one", "y")] == Mark(1, 23)  # merged: where the value is written
-    assert doc.values[("two", "y")] == Mark(2, 17)
+    assert doc.location(("one", "x")) == Location("f.yaml", 5, 6)
+    assert doc.location(("two", "x")) == Location("f.yaml", 7, 6)
+    assert doc.location(("one", "y")) == Location("f.yaml", 1, 23)  # merged: where the value is written
+    assert doc.location(("two", "y")) == Location("f.yaml", 2, 17)
 
 
 def test_marks_of_values_and_keys() -> None:
     text = "version: 1\norganizations:\n  - name: acme\n    metadata: {tier: gold}\n"
     doc = load_yaml("f.yaml", text)
-    assert doc.values[("organizations", 0, "name")] == Mark(3, 11)
-    assert doc.keys[("organizations", 0, "name")] == Mark(3, 5)
-    assert doc.values[("organizations", 0, "metadata", "tier")] == Mark(4, 22)
-    assert doc.keys[("organizations", 0, "metadata", "tier")] == Mark(4, 16)
-    assert doc.mark_for(("organizations", 0, "nope"), key=True) == Mark(3, 5)
-    assert doc.mark_for(("nope",)) == Mark(1, 1)
+    assert doc.location(("organizations", 0, "name")) == Location("f.yaml", 3, 11)
+    assert doc.location(("organizations", 0, "name"), key=True) == Location("f.yaml", 3, 5)
+    assert doc.location(("organizations", 0, "metadata", "tier")) == Location("f.yaml", 4, 22)
+    assert doc.location(("organizations", 0, "metadata", "tier"), key=True) == Location("f.yaml", 4, 16)
+    assert doc.location(("organizations", 0, "nope"), key=True) == Location("f.yaml", 3, 5)
+    assert doc.location(("nope",)) == Location("f.yaml", 1, 1)
+    assert doc.problem(("organizations", 0, "nope"), "m", key=True) == Problem(
+        "f.yaml", 3, 5, "$.organizations[0].nope", "m"
+    )
 
 
 JSON_PATHS: dict[str, tuple[tuple[str | int, ...], str]] = {
@@ -369,9 +372,9 @@ def test_anchors_aliases_and_merges_agree_with_pyyaml(text: str, loader: type) -
 
 def test_marks_of_an_alias_are_those_of_its_anchor() -> None:
     doc = load_yaml("f.yaml", "a: &x {b: [1, 2]}\nc: *x\n")
-    assert doc.values[("c",)] == doc.values[("a",)] == Mark(1, 4)
-    assert doc.values[("c", "b", 1)] == Mark(1, 15)
-    assert doc.keys[("c", "b")] == Mark(1, 8)
+    assert doc.location(("c",)) == doc.location(("a",)) == Location("f.yaml", 1, 4)
+    assert doc.location(("c", "b", 1)) == Location("f.yaml", 1, 15)
+    assert doc.location(("c", "b"), key=True) == Location("f.yaml", 1, 8)
 
 
 HANDWRITTEN = st.lists(
@@ -403,7 +406,7 @@ def test_handwritten_documents_agree_with_pyyaml_or_break_a_stated_rule(text: st
         expected, accepted = None, False
     try:
         got = load_yaml("f.yaml", text).data
-    except SpecError as exc:
+    except InputError as exc:
         message = exc.problems[0].message
         if accepted:  # refused by orgdrift alone: only for one of its own stated rules
             assert any(rule in message for rule in OUR_EXTRA_RULES), message

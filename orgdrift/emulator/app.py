@@ -79,7 +79,7 @@ REQUIRED_SCOPES: Mapping[str, tuple[str, ...]] = {
 FEATURE_NOT_ENABLED = "The Organization Connections feature is not enabled for this tenant."
 
 # The tenant log and the write endpoints that touch organizations and connections
-# (incremental audits, design.md section 11), with the scopes Auth0 requires for them.
+# (incremental audits), with the scopes Auth0 requires for them.
 LOG_AND_WRITE_SCOPES: Mapping[str, tuple[str, ...]] = {
     "logs": ("read:logs",),
     "log_by_id": ("read:logs",),
@@ -677,7 +677,7 @@ class EmulatorApp:
         return json_response(200, entry)
 
 
-    # --- the whole organization model (design section 12) --------------------------------------
+    # --- the whole organization model -------------------------------------------------------
 
     async def _organization_connections(self, request: Request, fault: Fault | None) -> Response:
         """`GET /organizations/{id}/connections` (Early Access): offset pages, `is_enabled`."""

@@ -2,7 +2,8 @@
 
 Each endpoint declares its parameters (from the OAS); anything else is refused with
 `Query validation error: 'Additional properties not allowed: X'.`, as the Management API does.
-Range and type messages follow the z-schema wording the API uses elsewhere [INF].
+Range and type messages follow the z-schema wording the API uses elsewhere (inferred,
+not confirmed).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def parse_query(
     return values
 
 
-# --- the whole organization model (design section 12; OAS excerpt in tests/data) ---------------
+# --- the whole organization model (OAS excerpt in tests/data) -----------------------------------
 
 ORGANIZATION_CONNECTIONS_QUERY: Mapping[str, Param] = {
     "page": IntParam(_PAGE, minimum=0),

@@ -1,7 +1,9 @@
-"""The emulated tenant log (auth0-api.md section 11): entries with 56-digit ascending log ids,
-checkpoint reads (`from`/`take`, strictly newer, in log_id order), search reads (`q`, `page`,
-`per_page`, `sort`, capped at 1000 results), lookups by id, a delay before entries become
-visible ("Auth0 does not provide real-time logs") and a retention that drops the oldest.
+"""The emulated tenant log (`GET /api/v2/logs`, documented at
+https://auth0.com/docs/deploy-monitor/logs/retrieve-log-events-using-mgmt-api): entries with
+56-digit ascending log ids, checkpoint reads (`from`/`take`, strictly newer, in log_id order),
+search reads (`q`, `page`, `per_page`, `sort`, capped at 1000 results), lookups by id, a delay
+before entries become visible ("Auth0 does not provide real-time logs") and a retention that
+drops the oldest.
 
 Pure apart from the clock passed in: the app appends, the handlers read.
 """

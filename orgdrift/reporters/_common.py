@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from orgdrift.errors import Location
 from orgdrift.models import (
     Basis,
     Finding,
     FindingKind,
-    Location,
     OrgResult,
     OrgStatus,
     Report,

@@ -1,4 +1,4 @@
-"""The HTML audit report (design.md section 14): one self-contained page a person reads.
+"""The HTML audit report: one self-contained page a person reads.
 
 The page is rendered from the JSON report document (`report_to_dict`, schemas/report.schema.json),
 the one input shape for both `check --report html=PATH` and `orgdrift report REPORT.json...`.

@@ -1,4 +1,4 @@
-"""The JSON report (design.md section 4; schema in schemas/report.schema.json)."""
+"""The JSON report (its schema: schemas/report.schema.json)."""
 
 from __future__ import annotations
 

@@ -66,7 +66,7 @@ def _banner(report: Report) -> list[str]:
 def _problems_table(report: Report) -> list[str]:
     problems = report.failure.problems if report.failure is not None else ()
     rows = [
-        f"| {cell(_where(p.file, p.line, p.column))} | {cell(p.path) or '—'} | {cell(p.message)} |"
+        f"| {cell(p.position() if p.file else '—')} | {cell(p.path) or '—'} | {cell(p.message)} |"
         for p in problems
     ]
     return _folded(["| Location | Path | Problem |", "|---|---|---|"], rows, "problem")
@@ -75,14 +75,8 @@ def _problems_table(report: Report) -> list[str]:
 def _warnings_list(report: Report) -> list[str]:
     """About the spec itself: exceptions that match nothing or expire soon."""
     return [
-        f"- ⚠️ {cell(_where(p.file, p.line, p.column))}: {cell(p.message)}" for p in report.warnings
+        f"- ⚠️ {cell(p.position() if p.file else '—')}: {cell(p.message)}" for p in report.warnings
     ]
-
-
-def _where(file: str, line: int, column: int) -> str:
-    if not file:
-        return "—"
-    return f"{file}:{line}:{column}" if line and column else (f"{file}:{line}" if line else file)
 
 
 def _counts_table(report: Report) -> list[str]:

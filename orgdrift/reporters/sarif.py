@@ -8,8 +8,8 @@ from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from orgdrift.errors import Problem
-from orgdrift.models import Finding, Location, Report, Severity, Status
+from orgdrift.errors import Location, Problem
+from orgdrift.models import Finding, Report, Severity, Status
 from orgdrift.reporters._common import (
     HELP_URI,
     INFORMATION_URI,
@@ -149,25 +149,23 @@ def _result(report: Report, finding: Finding, options: RenderOptions) -> dict[st
 
 
 def _warning_result(report: Report, problem: Problem, options: RenderOptions) -> dict[str, Any]:
-    source = Location(problem.file, problem.line, problem.column) if problem.file else None
     return {
         "ruleId": EXCEPTION,
         "ruleIndex": _RULE_INDEX[EXCEPTION],
         "level": "warning",
         "message": {"text": problem.message},
-        "locations": _locations(report, "", source, options),
+        "locations": _locations(report, "", problem, options),
     }
 
 
 def _problem_result(report: Report, problem: Problem, options: RenderOptions) -> dict[str, Any]:
-    source = Location(problem.file, problem.line, problem.column) if problem.file else None
     where = f"{problem.path}: " if problem.path else ""
     return {
         "ruleId": INVALID_INPUT,
         "ruleIndex": _RULE_INDEX[INVALID_INPUT],
         "level": "error",
         "message": {"text": f"{where}{problem.message}"},
-        "locations": _locations(report, "", source, options),
+        "locations": _locations(report, "", problem, options),
     }
 
 

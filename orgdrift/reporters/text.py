@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from orgdrift.models import Failure, Finding, Location, OrgResult, OrgStatus, Report, Severity
+from orgdrift.errors import Location
+from orgdrift.models import Failure, Finding, OrgResult, OrgStatus, Report, Severity
 from orgdrift.reporters._common import (
     RenderOptions,
     basis_phrase,

@@ -1,4 +1,4 @@
-"""The emulator's tenant log and write endpoints (auth0-api.md section 11): each write changes the
+"""The emulator's tenant log and write endpoints: each write changes the
 tenant and appends a `sapi` entry shaped like Auth0's; checkpoint and search reads of the log;
 `GET /logs/{id}`; scopes; log delay and retention."""
 

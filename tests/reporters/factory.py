@@ -8,13 +8,12 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from orgdrift.errors import ExitCode, Problem
+from orgdrift.errors import ExitCode, Location, Problem
 from orgdrift.models import (
     Acceptance,
     Failure,
     Finding,
     FindingKind,
-    Location,
     OrgResult,
     OrgStatus,
     Report,

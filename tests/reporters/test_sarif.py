@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft4Validator
 
-from orgdrift.models import FindingKind, Location, Report
+from orgdrift.errors import Location
+from orgdrift.models import FindingKind, Report
 from orgdrift.reporters import RenderOptions, get_reporter
 from orgdrift.reporters.sarif import FINGERPRINT_KEY, artifact_uri
 
