@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from fnmatch import fnmatchcase
 from typing import Any
 
-from orgdrift.errors import Location, Problem, UsageError
+from orgdrift.errors import Problem, UsageError
 from orgdrift.models import ExceptionRule, Finding, OrgResult
 
 EXPIRY_WARNING_DAYS = 14
@@ -47,7 +47,7 @@ def apply_exceptions(
     today: date,
     *,
     partial: bool = False,
-) -> tuple[tuple[OrgResult, ...], tuple[RuleWarning, ...]]:
+) -> tuple[tuple[OrgResult, ...], tuple[Problem, ...]]:
     """Mark each finding accepted by the first live exception that matches it; a finding that
     only an expired exception matches records that expiry. Warn about exceptions that matched
     nothing (live or not) and those that expire within EXPIRY_WARNING_DAYS.
@@ -83,7 +83,7 @@ def _mark(
     return finding
 
 
-def _warnings(rules: Sequence[ExceptionRule], today: date, used: set[int]) -> Iterable[RuleWarning]:
+def _warnings(rules: Sequence[ExceptionRule], today: date, used: set[int]) -> Iterable[Problem]:
     """Problems at the exceptions worth a second look: those that matched nothing, or that
     expire within EXPIRY_WARNING_DAYS."""
     for index, rule in enumerate(rules):
@@ -99,7 +99,7 @@ def _warnings(rules: Sequence[ExceptionRule], today: date, used: set[int]) -> It
         else:
             continue
         at = rule.location
-        yield RuleWarning(at.file, at.line, at.column, "", message)
+        yield Problem(at.file, at.line, at.column, "", message)
 
 
 # --- fingerprints and baselines ------------------------------------------------------------
@@ -157,13 +157,3 @@ def baseline_fingerprints(document: Any, tenant: str | None, path: str) -> froze
                 raise refuse("a finding has no fingerprint (written by an older orgdrift?)")
             found.add(value)
     return frozenset(found)
-
-
-@dataclass(frozen=True, slots=True)
-class RuleWarning(Problem):
-    """Transitional, removed by the lead after merge together with `pipeline._warning` (then
-    `_warnings` yields plain Problems): a Problem that still answers `.location`."""
-
-    @property
-    def location(self) -> Location:
-        return self

@@ -85,7 +85,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TextIO
 
 from orgdrift import __version__
-from orgdrift.errors import ExitCode, OrgdriftError, SpecError, UsageError
+from orgdrift.errors import ExitCode, InputError, OrgdriftError, UsageError
 from orgdrift.files import STDOUT, check_targets, write_atomic
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def _outcome(command: Command, args: argparse.Namespace) -> int:
 
 def _report_error(exc: Exception) -> int:
     """Print what went wrong; its exit code (an unexpected exception is a bug: exit 4)."""
-    if isinstance(exc, SpecError):
+    if isinstance(exc, InputError):
         for problem in exc.problems:
             _err(problem.render())
         _err(f"orgdrift: {exc.message.splitlines()[0].rstrip(':')}")

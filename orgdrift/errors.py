@@ -162,6 +162,3 @@ class IncrementalUnavailable(LiveStateError):
 class FeatureUnavailableError(ApiError):
     """The tenant does not offer an endpoint the spec needs (an Early Access feature not
     enabled for it): exit 3 naming the feature."""
-
-
-SpecError = InputError  # transitional, removed by the lead after merge (pipeline.py, cli.py)

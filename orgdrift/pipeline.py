@@ -20,7 +20,6 @@ import httpx
 
 from orgdrift import __version__
 from orgdrift.accept import (
-    RuleWarning,
     apply_exceptions,
     baseline_fingerprints,
     mark_known,
@@ -30,7 +29,7 @@ from orgdrift.auth import canonical_host
 from orgdrift.changes import changed_scope
 from orgdrift.check import build_report, checks_unmanaged, evaluate, select
 from orgdrift.client import RequestEvent
-from orgdrift.errors import LiveStateError, Problem, SpecError, UsageError
+from orgdrift.errors import InputError, LiveStateError, Problem, UsageError
 from orgdrift.export import export_spec
 from orgdrift.fetch import Extras, LeftOut, Progress
 from orgdrift.models import (
@@ -271,12 +270,7 @@ def compare(
         from_snapshot=from_snapshot,
         scope=scope,
     )
-    return replace(report, warnings=tuple(_warning(w) for w in warnings))
-
-
-def _warning(warning: RuleWarning) -> Problem:
-    where = warning.location
-    return Problem(where.file, where.line, where.column, "", warning.message)
+    return replace(report, warnings=warnings)
 
 
 # --- reports without a verdict -------------------------------------------------------------
@@ -292,7 +286,7 @@ def _failed(
     seconds: float = 0.0,
 ) -> Report:
     """An invalid input (exit 2) or an incomplete read (exit 3), as a report with no verdict."""
-    if isinstance(exc, SpecError):
+    if isinstance(exc, InputError):
         problems = exc.problems
         message = exc.message.splitlines()[0].rstrip(":")
     else:

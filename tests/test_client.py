@@ -43,7 +43,7 @@ TOKEN = "static-token-value-123"
 CLIENT_SECRET = "client-secret-value-456"
 JSON_CT = {"content-type": "application/json; charset=utf-8"}
 
-# Verbatim bodies from auth0-api.md section 5.
+# Verbatim error bodies as the Management API sends them (its reference and the SDKs' tests).
 BODY_401 = (
     b'{"statusCode":401,"error":"Unauthorized","message":"Invalid token",'
     b'"attributes":{"error":"Invalid token"}}'

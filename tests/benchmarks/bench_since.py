@@ -1,4 +1,4 @@
-"""Benchmark `orgdrift check --since` (design.md section 11) against the full check and the bound.
+"""Benchmark `orgdrift check --since` (an incremental audit from the tenant logs) against the full check and the bound.
 
 Run from the repository root:
 
