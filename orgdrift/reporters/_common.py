@@ -275,6 +275,18 @@ def summary_line(report: Report) -> str:
     )
 
 
+def basis_dict(basis: Basis) -> dict[str, Any]:
+    """`check --since`: the snapshot, the log range read, the re-reads, any full read."""
+    return {
+        "snapshot_taken_at": basis.snapshot_taken_at,
+        "log_range": {"from": basis.log_from, "to": basis.log_to, "entries": basis.entries},
+        "reread": list(basis.reread),
+        "looked_up": basis.looked_up,
+        "full_read": basis.full_read,
+        "full_read_because": basis.full_read_because,
+    }
+
+
 def basis_phrase(basis: Basis) -> str:
     """`check --since` in one line: its snapshot and log range, or why it read everything."""
     if basis.full_read_because is not None:

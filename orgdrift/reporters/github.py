@@ -14,6 +14,7 @@ from orgdrift.models import Finding, Report, Status
 from orgdrift.reporters._common import (
     TOOL_NAME,
     RenderOptions,
+    basis_phrase,
     level,
     ordered_findings,
     plural,
@@ -142,4 +143,7 @@ class GithubReporter:
             warned = [_spec_warning(p, options) for p in report.warnings]
             lines = _limited([*warned, *(_finding(f, options) for f in ordered_findings(report))])
             lines.append(command("notice", f"{TOOL_NAME}: {summary_line(report)}"))
+            if report.basis is not None:  # an incremental check: what its verdict rests on
+                title = f"{TOOL_NAME} basis"
+                lines.append(command("notice", f"{TOOL_NAME}: {basis_phrase(report.basis)}", {"title": title}))
         return "\n".join(lines) + "\n"

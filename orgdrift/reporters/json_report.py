@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from orgdrift.errors import Problem
-from orgdrift.models import Acceptance, Basis, Finding, OrgResult, Report, Status
+from orgdrift.models import Acceptance, Finding, OrgResult, Report, Status
 from orgdrift.reporters._common import (
     TOOL_NAME,
     Counts,
     RenderOptions,
+    basis_dict,
     json_document,
     json_value,
     location_dict,
@@ -124,18 +125,6 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         },
         "source": report.source,
         **({"basis": basis_dict(report.basis)} if report.basis is not None else {}),
-    }
-
-
-def basis_dict(basis: Basis) -> dict[str, Any]:
-    """`check --since`: the snapshot, the log range read, the re-reads, any full read."""
-    return {
-        "snapshot_taken_at": basis.snapshot_taken_at,
-        "log_range": {"from": basis.log_from, "to": basis.log_to, "entries": basis.entries},
-        "reread": list(basis.reread),
-        "looked_up": basis.looked_up,
-        "full_read": basis.full_read,
-        "full_read_because": basis.full_read_because,
     }
 
 

@@ -14,6 +14,7 @@ from orgdrift.models import Failure, Finding, OrgResult, Report, Status
 from orgdrift.reporters._common import (
     TOOL_NAME,
     RenderOptions,
+    basis_phrase,
     level,
     ordered_organizations,
     org_findings,
@@ -134,9 +135,12 @@ def build_tree(report: Report) -> ET.Element:
     suite = ET.SubElement(
         root, "testsuite", {**attrs, "skipped": "0", "timestamp": xml_text(report.checked_at)}
     )
-    if report.tenant:
+    properties = {"tenant": report.tenant, "basis": report.basis and basis_phrase(report.basis)}
+    if any(properties.values()):
         props = ET.SubElement(suite, "properties")
-        ET.SubElement(props, "property", {"name": "tenant", "value": xml_text(report.tenant)})
+        for name, value in properties.items():
+            if value:
+                ET.SubElement(props, "property", {"name": name, "value": xml_text(value)})
     suite.extend(cases)
     if report.warnings:  # about the spec itself (exceptions unused or expiring): reported only
         out = ET.SubElement(suite, "system-out")

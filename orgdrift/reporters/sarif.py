@@ -16,6 +16,7 @@ from orgdrift.reporters._common import (
     KIND_INFO,
     TOOL_NAME,
     RenderOptions,
+    basis_dict,
     json_document,
     json_value,
     ordered_findings,
@@ -198,8 +199,11 @@ def report_to_sarif(report: Report, options: RenderOptions | None = None) -> dic
             *(_warning_result(report, p, options) for p in report.warnings),
             *(_result(report, f, options) for f in ordered_findings(report)),
         ]
-    if report.tenant:
-        run["properties"] = {"tenant": report.tenant}
+    properties: dict[str, Any] = {"tenant": report.tenant} if report.tenant else {}
+    if report.basis is not None:  # an incremental check: what its verdict rests on
+        properties["basis"] = basis_dict(report.basis)
+    if properties:
+        run["properties"] = properties
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 

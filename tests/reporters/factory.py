@@ -11,6 +11,7 @@ from typing import Any
 from orgdrift.errors import ExitCode, Location, Problem
 from orgdrift.models import (
     Acceptance,
+    Basis,
     Failure,
     Finding,
     FindingKind,
@@ -420,6 +421,32 @@ def model() -> Report:
     )
 
 
+def incremental() -> Report:
+    """`check --since`: the drift report, resting on a snapshot and the logs read since."""
+    basis = Basis(
+        snapshot_taken_at="2026-11-29T06:00:00Z",
+        log_from="90020261129060000000000000000000000000000000000000000001",
+        log_to="90020261130060000000000000000000000000000000000000000042",
+        entries=42,
+        reread=("org_acme0000000001",),
+        looked_up=1,
+    )
+    return replace(drift(), basis=basis)
+
+
+def incremental_full_read() -> Report:
+    """`check --since` that had to read everything, and says why."""
+    basis = Basis(
+        snapshot_taken_at="2026-10-01T06:00:00Z",
+        log_from="90020261001060000000000000000000000000000000000000000001",
+        log_to=None,
+        entries=0,
+        reread=(),
+        full_read_because="the snapshot's log checkpoint is no longer retained by the tenant",
+    )
+    return replace(in_sync(), basis=basis)
+
+
 CASES: dict[str, Callable[[], Report]] = {
     "in_sync": in_sync,
     "drift": drift,
@@ -434,4 +461,6 @@ CASES: dict[str, Callable[[], Report]] = {
     "incomplete": incomplete,
     "living": living,
     "model": model,
+    "incremental": incremental,
+    "incremental_full_read": incremental_full_read,
 }
