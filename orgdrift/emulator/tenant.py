@@ -24,7 +24,6 @@ _EPOCH = datetime(2023, 3, 14, 11, 17, 19, 466000, tzinfo=UTC)
 _STEP = timedelta(seconds=37, microseconds=1234)
 _CURSOR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6})UTC,(\S{0,60})$")
 START_KEY: tuple[str, str] = ("0000-00-00 00:00:00.000000", "")
-SORT_FIELDS: tuple[str, ...] = ("name", "display_name", "created_at")
 
 CursorKey = tuple[str, str]  # (created_at, id)
 
