@@ -5,8 +5,8 @@ bodies and numbers, deep nesting, echoed credentials, compression bombs, resets,
 message; never a traceback, never exit 4, never a credential or issued token in stdout, stderr or
 a report; and within a bounded wall time.
 
-The property runs a few dozen schedules; ORGDRIFT_SOAK=1 runs 400 and admits stalls longer than
-the run's --timeout.
+The property runs two dozen schedules, each with a fault on a request the run makes;
+ORGDRIFT_SOAK=1 runs 400 and admits stalls longer than the run's --timeout.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 SOAK = os.environ.get("ORGDRIFT_SOAK") == "1"
-SCHEDULES = 400 if SOAK else 36
+SCHEDULES = 400 if SOAK else 24  # each falls on a request of the run (see _reaches)
 TIMEOUT = 10.0  # the run's --timeout
 WALL_LIMIT = TIMEOUT + 20.0  # a run never takes longer than this
 ORGS = 120
@@ -89,6 +89,8 @@ class World:
     spec_file: Path
     truth: frozenset[tuple[str, str, str]]
     verdict: int
+    # per grant, how many requests of each endpoint group a run with no fault makes
+    requests: dict[str, Counter[str]] = field(default_factory=dict)
 
 
 def _findings(document: dict[str, object]) -> frozenset[tuple[str, str, str]]:
@@ -214,22 +216,35 @@ def _incomplete_reports(outcome: Outcome) -> list[str]:
 
 @pytest.fixture(scope="module")
 def truth(served: tuple[FaultProxy, dict[str, World]], tmp_path_factory: pytest.TempPathFactory) -> dict[str, World]:
-    """The verdict and findings of each world through the proxy with no fault."""
+    """The verdict and findings of each world through the proxy with no fault (the same with
+    either grant), and the requests each grant makes."""
     proxy, worlds = served
     mp = pytest.MonkeyPatch()
     tmp = tmp_path_factory.mktemp("truth")
     try:
         result: dict[str, World] = {}
         for name, world in worlds.items():
-            proxy.reset({}, 0)
-            report = tmp / "r.json"
-            for var in ENV_VARS:
-                mp.delenv(var, raising=False)
-            mp.setenv("AUTH0_API_TOKEN", TOKEN)
-            code = main(["check", str(world.spec_file), "--domain", proxy.url, "--format", "json",
-                         "--quiet", "--report", f"json={report}"])
-            document = json.loads(report.read_text(encoding="utf-8"))
-            result[name] = replace(world, truth=_findings(document), verdict=code)
+            seen: dict[str, tuple[int, frozenset[tuple[str, str, str]]]] = {}
+            requests: dict[str, Counter[str]] = {}
+            for grant in ("token", "client"):
+                proxy.reset({}, 0)
+                report = tmp / "r.json"
+                for var in ENV_VARS:
+                    mp.delenv(var, raising=False)
+                if grant == "token":
+                    mp.setenv("AUTH0_API_TOKEN", TOKEN)
+                else:
+                    mp.setenv("AUTH0_CLIENT_ID", CLIENT_ID)
+                    mp.setenv("AUTH0_CLIENT_SECRET", CLIENT_SECRET)
+                    mp.setenv("AUTH0_AUDIENCE", f"http://{proxy.upstream[0]}:{proxy.upstream[1]}/api/v2/")
+                code = main(["check", str(world.spec_file), "--domain", proxy.url, "--format", "json",
+                             "--quiet", "--report", f"json={report}"])
+                document = json.loads(report.read_text(encoding="utf-8"))
+                seen[grant] = (code, _findings(document))
+                requests[grant] = Counter(proxy.counts)
+            assert seen["token"] == seen["client"], name
+            code, found = seen["token"]
+            result[name] = replace(world, truth=found, verdict=code, requests=requests)
         return result
     finally:
         mp.undo()
@@ -361,6 +376,11 @@ def test_10000_organizations_with_total_capped_at_the_window(tmp_path: Path, mon
 # --- the property --------------------------------------------------------------------------------
 
 
+def _reaches(schedule: dict[tuple[str, int], str], requests: Counter[str]) -> bool:
+    """Whether a fault of `schedule` falls on a request that a run with no fault makes."""
+    return any(number <= requests[group] for group, number in schedule)
+
+
 def test_any_schedule_keeps_the_promise(
     served: tuple[FaultProxy, dict[str, World]], truth: dict[str, World], tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -371,10 +391,16 @@ def test_any_schedule_keeps_the_promise(
     applied: Counter[str] = Counter()
     violations: list[str] = []
     started = time.monotonic()
+    drawn = 0
     for run in range(SCHEDULES):
         world = truth["offset" if run % 2 == 0 else "checkpoint"]
         grant = "token" if run % 4 < 2 else "client"
-        schedule = random_schedule(rng, slow=SOAK and rng.random() < 0.05)
+        while True:  # a schedule none of whose faults falls on a request of a faultless run is
+            # that run again (the truth fixture's): draw another
+            drawn += 1
+            schedule = random_schedule(rng, slow=SOAK and rng.random() < 0.05)
+            if _reaches(schedule, world.requests[grant]):
+                break
         proxy.reset(schedule, seed=run)
         outcome = _run(proxy, world, grant, tmp_path, monkeypatch, capsys, verbose=run % 5 == 0)
         outcomes[outcome.code] += 1
@@ -382,11 +408,11 @@ def test_any_schedule_keeps_the_promise(
         for problem in _violations(outcome, world, proxy):
             violations.append(f"run {run} ({world.name}, {grant}, {schedule}): {problem}: {outcome.err[:300]}")
     summary = (
-        f"{SCHEDULES} schedules in {time.monotonic() - started:.0f} s; exit codes "
+        f"{SCHEDULES} schedules (of {drawn} drawn) in {time.monotonic() - started:.0f} s; exit codes "
         f"{dict(sorted(outcomes.items()))}; faults applied {sum(applied.values())} times "
         f"({len(applied)} of {len(FAULTS)} kinds); violations {len(violations)}"
     )
     print(f"\nfault proxy: {summary}")
     assert not violations, summary + "\n" + "\n".join(violations[:10])
-    assert len(applied) >= min(len(FAULTS) // 2, SCHEDULES // 2), summary
+    assert len(applied) >= min(len(FAULTS) // 2, 3 * SCHEDULES // 4), summary
     assert GROUPS
