@@ -137,6 +137,7 @@ def _resolve_expansions(script: str) -> str:
     """Join continued lines and stand a placeholder in for `${{ expr }}`, `$VAR`, `${VAR}`, `$?`."""
     script = re.sub(r"\\\n", " ", script)
     script = re.sub(r"\$\{\{.*?\}\}", PLACEHOLDER, script)
+    script = re.sub(r"\$\{\w+:\+([^}]*)\}", r"\1", script)  # ${VAR:+WORDS}: WORDS, as when VAR is set
     return re.sub(r"\$(\{[^}]*\}|\w+|\?)", PLACEHOLDER, script)
 
 
@@ -396,6 +397,41 @@ def test_gitlab_job_publishes_the_junit_report() -> None:
     only_command("gitlab-ci.yml", "validate")
     changes = [path for rule in job["rules"] for path in rule.get("changes", [])]
     assert SPEC in changes
+
+
+def test_gitlab_merge_requests_check_only_what_they_change(tmp_path: Path) -> None:
+    """The job's script, run by bash with stand-ins for `git` and `orgdrift` that record their
+    arguments: a merge request pipeline fetches the target branch and scopes the check with
+    --changed-from; a default-branch pipeline checks everything."""
+    job = load("gitlab-ci.yml")["orgdrift"]
+    assert job["variables"]["GIT_DEPTH"] == 0  # the target branch's history is there to compare
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    for name in ("git", "orgdrift"):
+        stub = stubs / name
+        stub.write_text(
+            f"#!{sys.executable}\nimport json, os, sys\n"
+            "with open(os.environ['CALLS'], 'a') as log:\n"
+            "    log.write(json.dumps([os.path.basename(sys.argv[0]), *sys.argv[1:]]) + '\\n')\n",
+            encoding="utf-8",
+        )
+        stub.chmod(0o755)
+
+    def calls(**variables: str) -> list[list[str]]:
+        log = tmp_path / f"calls-{len(variables)}.jsonl"
+        env = {"PATH": f"{stubs}{os.pathsep}{os.environ['PATH']}", "CALLS": str(log), **variables}
+        script = "\n".join(job["script"])
+        done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, check=False)
+        assert done.returncode == 0
+        return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+
+    merge_request = calls(CI_MERGE_REQUEST_TARGET_BRANCH_NAME="main")
+    assert merge_request[:2] == [["orgdrift", "validate", SPEC], ["git", "fetch", "--quiet", "origin", "main"]]
+    assert merge_request[2][:5] == ["orgdrift", "check", SPEC, "--changed-from", "origin/main"]
+    default_branch = calls()
+    assert [c[:3] for c in default_branch] == [["orgdrift", "validate", SPEC], ["orgdrift", "check", SPEC]]
+    assert "--changed-from" not in default_branch[1]
+    assert reports(default_branch[1][1:]) == reports(merge_request[2][1:])
 
 
 # --- the scheduled audit -------------------------------------------------------------------
