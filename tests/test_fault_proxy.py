@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from orgdrift import pipeline
 from orgdrift.cli import main
 from orgdrift.emulator import EmulatorConfig, create_app, running_server
 from orgdrift.emulator.config import READ_SCOPES
+from orgdrift.export import export_spec
 from orgdrift.models import LiveOrganization, LiveState, RawObject
 
 from .faultproxy import FAULTS, GROUPS, FaultProxy, random_schedule
@@ -103,7 +103,7 @@ def _findings(document: dict[str, object]) -> frozenset[tuple[str, str, str]]:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FaultProxy, dict[str, World]]]:
     directory = tmp_path_factory.mktemp("proxy")
     declared, live = _tenant()
-    spec = pipeline.export_spec(declared)
+    spec = export_spec(declared)
     worlds_text = {
         # unmanaged organizations ignored: the probe-then-offset listing and lookups
         "offset": spec,
@@ -189,7 +189,7 @@ def _violations(outcome: Outcome, world: World, proxy: FaultProxy) -> list[str]:
 
 
 def _incomplete_reports(outcome: Outcome) -> list[str]:
-    """Exit 3 still writes every report (design section 10), and none reads as a verdict."""
+    """Exit 3 still writes every report, and none reads as a verdict."""
     problems: list[str] = []
     if sorted(outcome.files) != ["report.json", "report.sarif"]:
         return [f"exit 3 wrote {sorted(outcome.files)}, not both reports"]
