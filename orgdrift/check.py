@@ -26,7 +26,7 @@ from orgdrift.models import (
     Stats,
 )
 
-O = TypeVar("O")
+Org = TypeVar("Org")
 
 
 def select(spec: Spec, patterns: Sequence[str]) -> tuple[OrgDecl, ...]:
@@ -50,13 +50,13 @@ def checks_unmanaged(spec: Spec, names: Sequence[str]) -> bool:
 
 
 def match(
-    decls: Sequence[OrgDecl], orgs: Iterable[O], key: Callable[[O], tuple[object, object]]
-) -> list[tuple[OrgDecl, O | None]]:
+    decls: Sequence[OrgDecl], orgs: Iterable[Org], key: Callable[[Org], tuple[object, object]]
+) -> list[tuple[OrgDecl, Org | None]]:
     """Each declaration with its organization among `orgs`, by id when it declares one, else by
     name; `key` gives an organization's (id, name). The one matching rule: fetching uses it on
     listed organizations to find what to look up, `evaluate` on the live state."""
-    by_id: dict[str, O] = {}
-    by_name: dict[str, O] = {}
+    by_id: dict[str, Org] = {}
+    by_name: dict[str, Org] = {}
     for org in orgs:
         org_id, name = key(org)
         by_id[str(org_id)] = org
