@@ -4,7 +4,6 @@ in sync. Pure: the live state in, YAML text out."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -25,10 +24,10 @@ def export_spec(live: LiveState, *, token_quota: bool = True, left_out: Sequence
         _organization(org, token_quota=token_quota)
         for org in sorted(live.organizations, key=lambda o: o.name)
     ]
-    taken_at = live.taken_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    when = f" at {live.taken_at}" if live.taken_at else ""
     header = (
         f"# yaml-language-server: $schema={SCHEMA_URL}\n"
-        f"# Exported by orgdrift from {live.tenant or 'the tenant'} at {taken_at}.\n"
+        f"# Exported by orgdrift from {live.tenant or 'the tenant'}{when}.\n"
     ) + "".join(f"# Not exported: {why}.\n" for why in left_out)
     return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
