@@ -129,8 +129,8 @@ class Outcome:
     seconds: float
 
 
-def _run(proxy: FaultProxy, world: World, grant: str, tmp: Path, monkeypatch: pytest.MonkeyPatch,
-         capsys: pytest.CaptureFixture[str], *, verbose: bool = False) -> Outcome:
+def _credentials(proxy: FaultProxy, grant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment of a static token (`token`) or of client credentials (`client`)."""
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     if grant == "token":
@@ -140,6 +140,11 @@ def _run(proxy: FaultProxy, world: World, grant: str, tmp: Path, monkeypatch: py
         monkeypatch.setenv("AUTH0_CLIENT_SECRET", CLIENT_SECRET)
         # the emulator's audience follows the Host it is reached at: the proxy forwards to it
         monkeypatch.setenv("AUTH0_AUDIENCE", f"http://{proxy.upstream[0]}:{proxy.upstream[1]}/api/v2/")
+
+
+def _run(proxy: FaultProxy, world: World, grant: str, tmp: Path, monkeypatch: pytest.MonkeyPatch,
+         capsys: pytest.CaptureFixture[str], *, verbose: bool = False) -> Outcome:
+    _credentials(proxy, grant, monkeypatch)
     report = tmp / "report.json"
     sarif = tmp / "report.sarif"
     args = ["check", str(world.spec_file), "--domain", proxy.url, "--timeout", str(TIMEOUT),
@@ -229,14 +234,7 @@ def truth(served: tuple[FaultProxy, dict[str, World]], tmp_path_factory: pytest.
             for grant in ("token", "client"):
                 proxy.reset({}, 0)
                 report = tmp / "r.json"
-                for var in ENV_VARS:
-                    mp.delenv(var, raising=False)
-                if grant == "token":
-                    mp.setenv("AUTH0_API_TOKEN", TOKEN)
-                else:
-                    mp.setenv("AUTH0_CLIENT_ID", CLIENT_ID)
-                    mp.setenv("AUTH0_CLIENT_SECRET", CLIENT_SECRET)
-                    mp.setenv("AUTH0_AUDIENCE", f"http://{proxy.upstream[0]}:{proxy.upstream[1]}/api/v2/")
+                _credentials(proxy, grant, mp)
                 code = main(["check", str(world.spec_file), "--domain", proxy.url, "--format", "json",
                              "--quiet", "--report", f"json={report}"])
                 document = json.loads(report.read_text(encoding="utf-8"))
