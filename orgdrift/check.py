@@ -40,7 +40,9 @@ def select(spec: Spec, patterns: Sequence[str]) -> tuple[OrgDecl, ...]:
 
     unknown = [p for p in patterns if not any(hits(p, d) for d in spec.organizations)]
     if unknown:
-        raise UsageError(f"--org names organizations the spec does not declare: {', '.join(unknown)}")
+        raise UsageError(
+            f"--org names organizations the spec does not declare: {', '.join(unknown)}"
+        )
     return tuple(d for d in spec.organizations if any(hits(p, d) for p in patterns))
 
 
@@ -76,10 +78,16 @@ def evaluate(
     matched: set[str] = set()
     for decl, org in match(decls, live.organizations, live_key):
         if org is None:
-            results.append(OrgResult(decl.name, decl.id, OrgStatus.MISSING, (missing(decl),), decl.location))
+            results.append(
+                OrgResult(decl.name, decl.id, OrgStatus.MISSING, (missing(decl),), decl.location)
+            )
             continue
         matched.add(org.id)
-        if decl.connections is not None and not decl.needs_connection_view and org.connections is None:
+        if (
+            decl.connections is not None
+            and not decl.needs_connection_view
+            and org.connections is None
+        ):
             raise IncompleteSnapshotError(
                 f"the enabled connections of organization {org.name} ({org.id}) were not read"
             )
@@ -98,8 +106,11 @@ def _check_model_read(decl: OrgDecl, org: LiveOrganization) -> None:
     unread = [
         what
         for what, needed, read in (
-            ("organization connections (Early Access view)", decl.needs_connection_view,
-             org.connection_view),
+            (
+                "organization connections (Early Access view)",
+                decl.needs_connection_view,
+                org.connection_view,
+            ),
             ("client grants", decl.client_grants is not None, org.client_grants),
             ("discovery domains", decl.discovery_domains is not None, org.discovery_domains),
         )
@@ -151,5 +162,6 @@ def build_report(
         organizations=results,
         stats=stats,
         source="snapshot" if from_snapshot else "api",
-        scope=scope or Scope(declared=sum(1 for r in results if r.status is not OrgStatus.UNMANAGED)),
+        scope=scope
+        or Scope(declared=sum(1 for r in results if r.status is not OrgStatus.UNMANAGED)),
     )

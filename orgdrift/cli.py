@@ -190,7 +190,9 @@ def _cmd_validate(args: argparse.Namespace) -> ExitCode:
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
     from orgdrift import pipeline
 
-    output = _output(args, inputs=[*args.spec, args.live or "", args.since or "", args.baseline or ""])
+    output = _output(
+        args, inputs=[*args.spec, args.live or "", args.since or "", args.baseline or ""]
+    )
     written = _incremental_options(args, output)
     with _progress(args) as progress:
         options = pipeline.CheckOptions(
@@ -205,7 +207,8 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
             since=args.since,
             full_fallback=not args.no_full_fallback,
             on_snapshot=(lambda state, why: written.append((state, why)))
-            if args.write_snapshot else None,
+            if args.write_snapshot
+            else None,
         )
         report = pipeline.run_check(options)
     _incremental_outcome(args, report, written)
@@ -256,12 +259,20 @@ def _cmd_snapshot(args: argparse.Namespace) -> ExitCode:
     if why_none is not None and specs:
         _err(f"orgdrift: note: {why_none}")
     _write(args.output, dump_snapshot(live))
-    _note(args, f"orgdrift: wrote {len(live.organizations)} organizations to {args.output} "
-                f"({stats.requests} requests, {stats.seconds:.1f} s)")
+    _note(
+        args,
+        f"orgdrift: wrote {len(live.organizations)} organizations to {args.output} "
+        f"({stats.requests} requests, {stats.seconds:.1f} s)",
+    )
     return ExitCode.IN_SYNC
 
 
-EXPORT_EXTRAS: tuple[str, ...] = ("connection-access", "client-grants", "discovery-domains", "token-quota")
+EXPORT_EXTRAS: tuple[str, ...] = (
+    "connection-access",
+    "client-grants",
+    "discovery-domains",
+    "token-quota",
+)
 """Parts of the organization model `export` writes unless left out (--without, --no-extras)."""
 
 
@@ -287,8 +298,10 @@ def _cmd_export(args: argparse.Namespace) -> ExitCode:
         )
         text, live, not_allowed = pipeline.run_export(options)
     for part in not_allowed:  # a warning, not chatter: -q does not silence it
-        _err(f"orgdrift: warning: not exported: {part}; {part.remedy}, or pass --without "
-             f"{part.option} to leave it out")
+        _err(
+            f"orgdrift: warning: not exported: {part}; {part.remedy}, or pass --without "
+            f"{part.option} to leave it out"
+        )
     _write(target, text)
     if target != STDOUT:
         _note(args, f"orgdrift: wrote {len(live.organizations)} organizations to {target}")
@@ -299,8 +312,11 @@ def _cmd_demo(args: argparse.Namespace) -> ExitCode:
     from orgdrift import pipeline
 
     output = _output(args, inputs=[])
-    _note(args, "orgdrift demo: checking examples/orgs.yaml against an emulated tenant "
-                "(examples/tenant.json), in process, no credentials or network needed.\n")
+    _note(
+        args,
+        "orgdrift demo: checking examples/orgs.yaml against an emulated tenant "
+        "(examples/tenant.json), in process, no credentials or network needed.\n",
+    )
     return _emit(pipeline.run_demo(args.org, _request_logger(args)), output)
 
 
@@ -341,8 +357,9 @@ def _cmd_report(args: argparse.Namespace) -> ExitCode:
     from orgdrift.files import write_atomic
     from orgdrift.history import render_history
 
-    if args.output != "-" and any(Path(args.output).resolve() == Path(p).resolve()
-                                   for p in args.reports):
+    if args.output != "-" and any(
+        Path(args.output).resolve() == Path(p).resolve() for p in args.reports
+    ):
         raise UsageError(f"-o {args.output}: that is one of the input reports")
     page = render_history(args.reports)
     if args.output == "-":
@@ -515,37 +532,71 @@ def _add_output_options(cmd: argparse.ArgumentParser) -> None:
 
     choices = ["auto", *REPORTERS]
     cmd.add_argument(
-        "--format", default="auto", choices=choices,
+        "--format",
+        default="auto",
+        choices=choices,
         help="output on stdout (default auto: github inside GitHub Actions, text elsewhere)",
     )
     cmd.add_argument(
-        "--report", action="append", default=[], metavar="FORMAT=PATH",
+        "--report",
+        action="append",
+        default=[],
+        metavar="FORMAT=PATH",
         help=f"also write a report file; repeatable. Formats: {', '.join(REPORTERS)}",
     )
     cmd.add_argument(
-        "--color", default="auto", choices=["auto", "always", "never"],
+        "--color",
+        default="auto",
+        choices=["auto", "always", "never"],
         help="color text output (auto: on a terminal, unless NO_COLOR is set)",
     )
 
 
 def _add_common(cmd: argparse.ArgumentParser, *, online: bool = True) -> None:
-    cmd.add_argument("--org", action="append", default=[], metavar="NAME",
-                     help="only these organizations (name or id, globs such as 'customer-*'); "
-                     "repeatable")
-    cmd.add_argument("-q", "--quiet", action="store_true",
-                     help="no progress or notes on stderr, no text output when in sync; "
-                     "never silences --format json/sarif/... or --report")
-    cmd.add_argument("-v", "--verbose", action="count", default=0,
-                     help="log each request on stderr (credentials are never shown)")
+    cmd.add_argument(
+        "--org",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only these organizations (name or id, globs such as 'customer-*'); repeatable",
+    )
+    cmd.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress or notes on stderr, no text output when in sync; "
+        "never silences --format json/sarif/... or --report",
+    )
+    cmd.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log each request on stderr (credentials are never shown)",
+    )
     if not online:
         return
     cmd.add_argument("--domain", help="tenant domain (default: $AUTH0_DOMAIN)")
-    cmd.add_argument("--concurrency", type=_positive_int, default=8,
-                     help="requests in flight at most (default 8)")
-    cmd.add_argument("--max-rps", type=_positive_float, default=None, metavar="R",
-                     help="never send more than R requests per second")
-    cmd.add_argument("--timeout", type=_positive_float, default=None, metavar="S",
-                     help="give up (exit 3) when the whole run takes longer than S seconds")
+    cmd.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=8,
+        help="requests in flight at most (default 8)",
+    )
+    cmd.add_argument(
+        "--max-rps",
+        type=_positive_float,
+        default=None,
+        metavar="R",
+        help="never send more than R requests per second",
+    )
+    cmd.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=None,
+        metavar="S",
+        help="give up (exit 3) when the whole run takes longer than S seconds",
+    )
     cmd.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
 
 
@@ -566,8 +617,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
     validate.add_argument("-q", "--quiet", action="store_true", help="print nothing when valid")
-    validate.add_argument("--per-directory", action="store_true",
-                          help="the files of each directory are one spec (one tenant each)")
+    validate.add_argument(
+        "--per-directory",
+        action="store_true",
+        help="the files of each directory are one spec (one tenant each)",
+    )
     _add_output_options(validate)
     validate.set_defaults(command=_cmd_validate)
 
@@ -578,25 +632,41 @@ def _parser() -> argparse.ArgumentParser:
         "environment: AUTH0_DOMAIN, and AUTH0_API_TOKEN or AUTH0_CLIENT_ID + AUTH0_CLIENT_SECRET.",
     )
     check.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
-    check.add_argument("--live", metavar="FILE",
-                       help="compare with a snapshot file instead of the tenant (no network)")
-    check.add_argument("--changed-from", metavar="GIT_REF",
-                       help="only the organizations whose declarations were added or changed "
-                       "since GIT_REF (git show REF:path); nothing changed: exit 0, no request")
-    check.add_argument("--baseline", metavar="REPORT.json",
-                       help="findings already in this earlier JSON report are known and do not "
-                       "fail; new ones do")
+    check.add_argument(
+        "--live",
+        metavar="FILE",
+        help="compare with a snapshot file instead of the tenant (no network)",
+    )
+    check.add_argument(
+        "--changed-from",
+        metavar="GIT_REF",
+        help="only the organizations whose declarations were added or changed "
+        "since GIT_REF (git show REF:path); nothing changed: exit 0, no request",
+    )
+    check.add_argument(
+        "--baseline",
+        metavar="REPORT.json",
+        help="findings already in this earlier JSON report are known and do not fail; new ones do",
+    )
     _add_common(check)
     _add_output_options(check)
-    check.add_argument("--since", metavar="SNAPSHOT",
-                       help="incremental: read the tenant logs since this snapshot's checkpoint "
-                       "and re-read only what they touched (a full read when that cannot be "
-                       "proven; needs read:logs)")
-    check.add_argument("--write-snapshot", metavar="FILE",
-                       help="write the live state read (with a log checkpoint) for the next "
-                       "--since")
-    check.add_argument("--no-full-fallback", action="store_true",
-                       help="with --since: exit 3 instead of falling back to a full read")
+    check.add_argument(
+        "--since",
+        metavar="SNAPSHOT",
+        help="incremental: read the tenant logs since this snapshot's checkpoint "
+        "and re-read only what they touched (a full read when that cannot be "
+        "proven; needs read:logs)",
+    )
+    check.add_argument(
+        "--write-snapshot",
+        metavar="FILE",
+        help="write the live state read (with a log checkpoint) for the next --since",
+    )
+    check.add_argument(
+        "--no-full-fallback",
+        action="store_true",
+        help="with --since: exit 3 instead of falling back to a full read",
+    )
     check.set_defaults(command=_cmd_check)
 
     snapshot = sub.add_parser(
@@ -606,8 +676,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     snapshot.add_argument("spec", nargs="*", metavar="SPEC", help="spec file(s); none: all")
     snapshot.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
-    snapshot.add_argument("--all", action="store_true",
-                          help="every organization of the tenant, with its connections")
+    snapshot.add_argument(
+        "--all", action="store_true", help="every organization of the tenant, with its connections"
+    )
     _add_common(snapshot)
     snapshot.set_defaults(command=_cmd_snapshot)
 
@@ -659,8 +730,9 @@ def _parser() -> argparse.ArgumentParser:
         "json=...) of one tenant and one spec: the latest run and the history of all of them.",
     )
     report.add_argument("reports", nargs="+", metavar="REPORT.json", help="JSON reports, any order")
-    report.add_argument("-o", "--output", required=True, metavar="PATH",
-                        help="HTML file to write ('-': stdout)")
+    report.add_argument(
+        "-o", "--output", required=True, metavar="PATH", help="HTML file to write ('-': stdout)"
+    )
     report.set_defaults(command=_cmd_report)
 
     emulator = sub.add_parser(
@@ -671,17 +743,34 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--state", required=True, metavar="FILE", help="live-state JSON file")
     emulator.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
     emulator.add_argument("--port", type=int, default=0, help="port (default 0: any free one)")
-    emulator.add_argument("--token", default=None, help="accepted bearer token (default emulator-token)")
-    emulator.add_argument("--rate", type=_positive_float, default=None,
-                          help="global bucket refill, requests/second (default: Enterprise figures)")
+    emulator.add_argument(
+        "--token", default=None, help="accepted bearer token (default emulator-token)"
+    )
+    emulator.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=None,
+        help="global bucket refill, requests/second (default: Enterprise figures)",
+    )
     emulator.add_argument("--burst", type=_positive_int, default=None, help="global bucket size")
     emulator.add_argument("--latency-ms", type=float, default=0.0, help="added latency per request")
-    emulator.add_argument("--fail-rate", type=float, default=0.0, help="share of requests given a 5xx")
-    emulator.add_argument("--log-delay-ms", type=float, default=0.0, metavar="MS",
-                          help="tenant log entries become visible only MS ms after the write")
-    emulator.add_argument("--log-retention", type=_positive_int, default=None, metavar="N",
-                          help="keep only the newest N tenant log entries (GET /logs/{id} of "
-                          "an older one: 404)")
+    emulator.add_argument(
+        "--fail-rate", type=float, default=0.0, help="share of requests given a 5xx"
+    )
+    emulator.add_argument(
+        "--log-delay-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="tenant log entries become visible only MS ms after the write",
+    )
+    emulator.add_argument(
+        "--log-retention",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="keep only the newest N tenant log entries (GET /logs/{id} of an older one: 404)",
+    )
     emulator.add_argument(
         "--without-early-access",
         action="store_true",

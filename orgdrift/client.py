@@ -132,8 +132,6 @@ class _Transient(Exception):
         self.error = error
 
 
-
-
 class ManagementClient:
     """Reads organizations and their enabled connections from the Management API v2."""
 
@@ -328,7 +326,9 @@ class ManagementClient:
         """Every client grant associated with `org_id` (`GET /organizations/{id}/client-grants`),
         100 per request, to a short page."""
         path = f"/organizations/{quote(org_id, safe='')}/client-grants"
-        return await self._collect(path, "organization_client_grants", OffsetPager(key="client_grants"))
+        return await self._collect(
+            path, "organization_client_grants", OffsetPager(key="client_grants")
+        )
 
     async def list_organization_discovery_domains(self, org_id: str) -> list[RawObject]:
         """Every discovery domain of `org_id` (`GET /organizations/{id}/discovery-domains`), by
@@ -534,7 +534,9 @@ class ManagementClient:
             except ProtocolError as exc:
                 self._finish(method, shown, status, attempt, started, "refused body")
                 raise ProtocolError(f"{method} {shown}: {exc.message}") from None
-        self._finish(method, shown, status, attempt, started, None if status < 400 else status_text(status))
+        self._finish(
+            method, shown, status, attempt, started, None if status < 400 else status_text(status)
+        )
         return _Reply(status, response.headers, body, data, attempt)
 
     def _begin(self, attempt: int) -> float:
@@ -648,7 +650,10 @@ def _feature_error(exc: ApiError, feature: str) -> ApiError:
     if not (refused or isinstance(exc, NotFoundError)):
         return exc
     error = FeatureUnavailableError(
-        exc.api_message, status=exc.status, error_code=exc.error_code, method=exc.method,
+        exc.api_message,
+        status=exc.status,
+        error_code=exc.error_code,
+        method=exc.method,
         path=exc.path,
     )
     message = (

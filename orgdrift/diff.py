@@ -38,7 +38,10 @@ def compare(decl: OrgDecl, live: LiveOrganization) -> list[Finding]:
     if desired == actual:
         return sorted(model, key=lambda f: (f.path, f.kind.value))
     diff = DeepDiff(desired, actual, view="tree", threshold_to_diff_deeper=0)
-    findings = [_finding(decl, level.path(output_format="list"), level.t1, level.t2) for level in _levels(diff)]
+    findings = [
+        _finding(decl, level.path(output_format="list"), level.t1, level.t2)
+        for level in _levels(diff)
+    ]
     return sorted(findings + model, key=lambda f: (f.path, f.kind.value))
 
 
@@ -221,7 +224,9 @@ def _show_pair(expected: Any, actual: Any) -> tuple[str, str]:
     b = json.dumps(actual, ensure_ascii=False, sort_keys=True)
     if len(a) <= SHOWN and len(b) <= SHOWN:
         return a, b
-    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    start = next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
     lo = max(0, start - _CONTEXT)
     return _window(a, lo), _window(b, lo)
 
@@ -286,15 +291,17 @@ def _grant_findings(decl: OrgDecl, live: Sequence[RawObject]) -> list[Finding]:
         label = f"{key[0]}:{key[1]}"
         grant = declared.get(key)
         if grant is None:
-            findings.append(Finding(
-                FindingKind.CLIENT_GRANT_NOT_ALLOWED,
-                org,
-                f"client_grants.{label}",
-                None,
-                label,
-                f"client grant {label} is associated but not allowed",
-                decl.locate("client_grants"),
-            ))
+            findings.append(
+                Finding(
+                    FindingKind.CLIENT_GRANT_NOT_ALLOWED,
+                    org,
+                    f"client_grants.{label}",
+                    None,
+                    label,
+                    f"client grant {label} is associated but not allowed",
+                    decl.locate("client_grants"),
+                )
+            )
             continue
         if grant.scope is None:
             continue
@@ -302,27 +309,31 @@ def _grant_findings(decl: OrgDecl, live: Sequence[RawObject]) -> list[Finding]:
         actual = sorted({str(s) for s in item.get("scope") or ()})
         if expected != actual:
             shown_expected, shown_actual = _show_pair(expected, actual)
-            findings.append(Finding(
-                FindingKind.CLIENT_GRANT_SCOPE_CHANGED,
-                org,
-                f"client_grants.{label}.scope",
-                expected,
-                actual,
-                f"client grant {label}: scope is {shown_actual}, expected {shown_expected}",
-                grant.location,
-            ))
+            findings.append(
+                Finding(
+                    FindingKind.CLIENT_GRANT_SCOPE_CHANGED,
+                    org,
+                    f"client_grants.{label}.scope",
+                    expected,
+                    actual,
+                    f"client grant {label}: scope is {shown_actual}, expected {shown_expected}",
+                    grant.location,
+                )
+            )
     if decl.client_grants_policy == "exact":
         for key, grant in declared.items():
             if key not in found:
-                findings.append(Finding(
-                    FindingKind.CLIENT_GRANT_MISSING,
-                    org,
-                    f"client_grants.{grant.label}",
-                    grant.label,
-                    None,
-                    f"client grant {grant.label} is declared but not associated",
-                    grant.location,
-                ))
+                findings.append(
+                    Finding(
+                        FindingKind.CLIENT_GRANT_MISSING,
+                        org,
+                        f"client_grants.{grant.label}",
+                        grant.label,
+                        None,
+                        f"client grant {grant.label} is declared but not associated",
+                        grant.location,
+                    )
+                )
     return findings
 
 
@@ -334,15 +345,17 @@ def _domain_findings(decl: OrgDecl, live: Sequence[RawObject]) -> list[Finding]:
     for name, item in found.items():
         domain = declared.get(name)
         if domain is None:
-            findings.append(Finding(
-                FindingKind.DISCOVERY_DOMAIN_NOT_ALLOWED,
-                org,
-                f"discovery_domains.{name}",
-                None,
-                name,
-                f"discovery domain {name} is set but not declared",
-                decl.locate("discovery_domains"),
-            ))
+            findings.append(
+                Finding(
+                    FindingKind.DISCOVERY_DOMAIN_NOT_ALLOWED,
+                    org,
+                    f"discovery_domains.{name}",
+                    None,
+                    name,
+                    f"discovery domain {name} is set but not declared",
+                    decl.locate("discovery_domains"),
+                )
+            )
             continue
         live_values = {
             "status": item.get("status"),
@@ -355,25 +368,29 @@ def _domain_findings(decl: OrgDecl, live: Sequence[RawObject]) -> list[Finding]:
         for key, expected in wanted.items():
             if expected is None or live_values[key] == expected:
                 continue
-            findings.append(Finding(
-                FindingKind.DISCOVERY_DOMAIN_CHANGED,
-                org,
-                f"discovery_domains.{name}.{key}",
-                expected,
-                live_values[key],
-                f"discovery domain {name}: {key} is {_show(live_values[key])}, "
-                f"expected {_show(expected)}",
-                domain.location,
-            ))
+            findings.append(
+                Finding(
+                    FindingKind.DISCOVERY_DOMAIN_CHANGED,
+                    org,
+                    f"discovery_domains.{name}.{key}",
+                    expected,
+                    live_values[key],
+                    f"discovery domain {name}: {key} is {_show(live_values[key])}, "
+                    f"expected {_show(expected)}",
+                    domain.location,
+                )
+            )
     for name, domain in declared.items():
         if name not in found:
-            findings.append(Finding(
-                FindingKind.DISCOVERY_DOMAIN_MISSING,
-                org,
-                f"discovery_domains.{name}",
-                domain.domain,
-                None,
-                f"discovery domain {domain.domain} is declared but not set",
-                domain.location,
-            ))
+            findings.append(
+                Finding(
+                    FindingKind.DISCOVERY_DOMAIN_MISSING,
+                    org,
+                    f"discovery_domains.{name}",
+                    domain.domain,
+                    None,
+                    f"discovery domain {domain.domain} is declared but not set",
+                    domain.location,
+                )
+            )
     return findings

@@ -159,6 +159,7 @@ class IncompleteSnapshotError(LiveStateError):
 class IncrementalUnavailable(LiveStateError):
     """`check --since --no-full-fallback` when the logs cannot show what changed (exit 3)."""
 
+
 class FeatureUnavailableError(ApiError):
     """The tenant does not offer an endpoint the spec needs (an Early Access feature not
     enabled for it): exit 3 naming the feature."""

@@ -13,7 +13,9 @@ from orgdrift.models import CONNECTION_FLAGS, LiveOrganization, LiveState, RawOb
 SCHEMA_URL = "https://raw.githubusercontent.com/orgdrift/orgdrift/main/schemas/orgdrift.schema.json"
 
 
-def export_spec(live: LiveState, *, token_quota: bool = True, left_out: Sequence[object] = ()) -> str:
+def export_spec(
+    live: LiveState, *, token_quota: bool = True, left_out: Sequence[object] = ()
+) -> str:
     """A spec declaring every organization of `live`. Client grants, discovery domains and the
     Early Access connection fields are written when they were read; `token_quota` when set and
     not left out. `left_out` (the parts not read, and why) is said in the header."""
@@ -47,8 +49,14 @@ def _organization(org: LiveOrganization, *, token_quota: bool) -> dict[str, Any]
         out["token_quota"] = data["token_quota"]
     if org.client_grants is not None:
         out["client_grants"] = [
-            {"client_id": g["client_id"], "audience": g["audience"], "scope": sorted(g.get("scope") or [])}
-            for g in sorted(org.client_grants, key=lambda g: (str(g["client_id"]), str(g["audience"])))
+            {
+                "client_id": g["client_id"],
+                "audience": g["audience"],
+                "scope": sorted(g.get("scope") or []),
+            }
+            for g in sorted(
+                org.client_grants, key=lambda g: (str(g["client_id"]), str(g["audience"]))
+            )
         ]
     if org.discovery_domains is not None:
         out["discovery_domains"] = [

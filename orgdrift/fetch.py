@@ -306,7 +306,9 @@ class _Parts:
 
     @property
     def any(self) -> bool:
-        return self.connections or self.connection_view or self.client_grants or self.discovery_domains
+        return (
+            self.connections or self.connection_view or self.client_grants or self.discovery_domains
+        )
 
 
 Items = tuple[RawObject, ...]
@@ -395,10 +397,15 @@ async def _available(
             except InsufficientScopeError:
                 if scope is None:
                     raise  # read:organization_connections, a base scope: no export at all
-                missing = LeftOut(option, label, f"the token lacks {scope} (HTTP 403)", f"grant {scope}")
+                missing = LeftOut(
+                    option, label, f"the token lacks {scope} (HTTP 403)", f"grant {scope}"
+                )
         if missing is not None:
             # Without the Early Access view, connections come from enabled_connections.
-            wanted = replace(wanted, **{part: False, "connections": wanted.connections or part == "connection_view"})
+            wanted = replace(
+                wanted,
+                **{part: False, "connections": wanted.connections or part == "connection_view"},
+            )
             left_out.append(missing)
     return wanted, tuple(left_out)
 

@@ -21,7 +21,11 @@ ConnectionsPolicy = Literal["exact", "allowlist"]
 UnmanagedPolicy = Literal["ignore", "report", "fail"]
 Source = Literal["api", "snapshot", "spec"]  # where the live state came from; spec: none (validate)
 
-CONNECTION_FLAGS: tuple[str, ...] = ("assign_membership_on_login", "is_signup_enabled", "show_as_button")
+CONNECTION_FLAGS: tuple[str, ...] = (
+    "assign_membership_on_login",
+    "is_signup_enabled",
+    "show_as_button",
+)
 """The per-connection flags a spec may declare, in report order."""
 
 API_FLAG_DEFAULTS: Mapping[str, bool] = {

@@ -138,8 +138,14 @@ def run_check(options: CheckOptions) -> Report:
             assert options.tenant is not None
             live, stats, basis = _read_for_check(options, options.tenant, spec, decls, scope)
         report = compare(
-            spec, decls, live, stats, scope,
-            from_snapshot=snapshot is not None, known=known, today=options.today,
+            spec,
+            decls,
+            live,
+            stats,
+            scope,
+            from_snapshot=snapshot is not None,
+            known=known,
+            today=options.today,
         )
         return replace(report, basis=basis)
     except (UsageError, LiveStateError) as exc:
@@ -187,7 +193,11 @@ def run_snapshot(options: ReadOptions) -> tuple[LiveState, Stats, str | None]:
     when there is one)."""
     if not options.specs:
         state, stats, _ = read_everything(options.tenant, options.orgs, options.progress)
-        return replace(state, tool_version=__version__), stats, "a snapshot of every organization (no spec) has no log checkpoint"
+        return (
+            replace(state, tool_version=__version__),
+            stats,
+            "a snapshot of every organization (no spec) has no log checkpoint",
+        )
     spec = load_specs(options.specs, options.tenant.env)
     verify_spec_tenant(spec, options.tenant.host)
     decls = select(spec, options.orgs)
@@ -198,7 +208,9 @@ def run_snapshot(options: ReadOptions) -> tuple[LiveState, Stats, str | None]:
 def run_export(options: ReadOptions) -> tuple[str, LiveState, tuple[LeftOut, ...]]:
     """`export`: a spec declaring the tenant's organizations as they are; the parts of the
     organization model left out because the token or the tenant does not allow them, and why."""
-    live, _, left_out = read_everything(options.tenant, options.orgs, options.progress, options.extras)
+    live, _, left_out = read_everything(
+        options.tenant, options.orgs, options.progress, options.extras
+    )
     return export_spec(live, token_quota=options.token_quota, left_out=left_out), live, left_out
 
 
@@ -226,8 +238,13 @@ def _read_for_check(
     basis, why_none = None, None
     if options.since is not None:
         state, stats, basis, why_none = read_incremental(
-            tenant, spec, decls, load_snapshot(options.since), list_all=scope.unmanaged,
-            full_fallback=options.full_fallback, progress=options.progress,
+            tenant,
+            spec,
+            decls,
+            load_snapshot(options.since),
+            list_all=scope.unmanaged,
+            full_fallback=options.full_fallback,
+            progress=options.progress,
         )
     elif options.on_snapshot is not None:
         state, stats, why_none = read_with_log_checkpoint(
@@ -255,7 +272,9 @@ def compare(
 ) -> Report:
     """The declarations matched once with the live state, the findings with their fingerprints,
     the spec's exceptions and the baseline applied, the report."""
-    results = with_fingerprints(evaluate(spec, decls, live, check_unmanaged=scope.unmanaged), live.tenant)
+    results = with_fingerprints(
+        evaluate(spec, decls, live, check_unmanaged=scope.unmanaged), live.tenant
+    )
     results, warnings = apply_exceptions(
         results, spec.exceptions, today or datetime.now(UTC).date(), partial=scope.partial
     )

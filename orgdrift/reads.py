@@ -142,7 +142,9 @@ def read_declared(
     """The live state `check` needs for the selected declarations."""
 
     async def work(client: ManagementClient) -> LiveState:
-        return await fetch_live(client, decls, list_all=list_all, tenant=tenant.host, progress=progress)
+        return await fetch_live(
+            client, decls, list_all=list_all, tenant=tenant.host, progress=progress
+        )
 
     state, stats = _run_read(tenant, work, extra_scopes(decls))
     return _stamped(state), stats
@@ -182,14 +184,23 @@ def read_incremental(
     touched (or a full read saying why in the basis); the next snapshot, its basis, and why it
     has no checkpoint (None when it has one)."""
     problem = continuity_problem(
-        previous, spec_sha256=_hashes(spec), tool_version=__version__, tenant=tenant.host,
+        previous,
+        spec_sha256=_hashes(spec),
+        tool_version=__version__,
+        tenant=tenant.host,
         unmanaged=list_all,
     )
 
     async def work(client: ManagementClient) -> Incremental:
         return await read_since(
-            client, previous, decls, list_all=list_all, tenant=tenant.host,
-            progress=progress, problem=problem, full_fallback=full_fallback,
+            client,
+            previous,
+            decls,
+            list_all=list_all,
+            tenant=tenant.host,
+            progress=progress,
+            problem=problem,
+            full_fallback=full_fallback,
         )
 
     done, stats = _run_read(tenant, work, extra_scopes(decls))

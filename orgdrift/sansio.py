@@ -481,8 +481,7 @@ def _connections(items: list[RawObject], what: str) -> list[str]:
     for index, item in enumerate(items):
         connection = item.get("connection")
         if connection is not None and (
-            not isinstance(connection, dict)
-            or not isinstance(connection.get("name", ""), str)
+            not isinstance(connection, dict) or not isinstance(connection.get("name", ""), str)
         ):
             raise ProtocolError(f"{what}[{index}] has a 'connection' without a string 'name'")
         for flag in ("assign_membership_on_login", "is_signup_enabled", "show_as_button"):
@@ -703,7 +702,9 @@ def _discovery_domains(items: list[RawObject], what: str) -> list[str]:
         if item.get("status") not in ("pending", "verified"):
             raise ProtocolError(f"{what}[{index}].status is not pending or verified")
         if not isinstance(item.get("use_for_organization_discovery", True), bool):
-            raise ProtocolError(f"{what}[{index}].use_for_organization_discovery is not true or false")
+            raise ProtocolError(
+                f"{what}[{index}].use_for_organization_discovery is not true or false"
+            )
     return ids
 
 

@@ -37,11 +37,15 @@ async def read_checkpoint(client: ManagementClient) -> Checkpoint:
     """The tenant's newest log id, read before the organizations are."""
     scopes = await client.granted_scopes()
     if scopes is not None and LOG_SCOPE not in scopes:
-        return Checkpoint(None, f"the token lacks {LOG_SCOPE}, so the snapshot has no log checkpoint")
+        return Checkpoint(
+            None, f"the token lacks {LOG_SCOPE}, so the snapshot has no log checkpoint"
+        )
     try:
         newest = await client.newest_log_id()
     except InsufficientScopeError:
-        return Checkpoint(None, f"the API refused {LOG_SCOPE} (403), so the snapshot has no log checkpoint")
+        return Checkpoint(
+            None, f"the API refused {LOG_SCOPE} (403), so the snapshot has no log checkpoint"
+        )
     if newest is None:
         return Checkpoint(None, "the tenant log is empty, so the snapshot has no log checkpoint")
     return Checkpoint(newest)
@@ -156,14 +160,17 @@ async def _incremental(
     if decided.full_read_because is not None:
         return decided.full_read_because
     reread_ids = sorted(decided.reread)
-    reread = dict(zip(reread_ids, await _gather([_read(client, i) for i in reread_ids]), strict=True))
+    reread = dict(
+        zip(reread_ids, await _gather([_read(client, i) for i in reread_ids]), strict=True)
+    )
     checkpoint = touched.last_log_id or start
     state = combine(previous, reread, taken_at=previous.taken_at or "", checkpoint=checkpoint)
     # Declared organizations the combined state lacks: looked up ("missing" is proven).
     by_id = {o.id: o for o in state.organizations}
     by_name = {o.name: o for o in state.organizations}
     absent = [
-        d for d in decls
+        d
+        for d in decls
         if (by_id.get(d.id) if d.id is not None else by_name.get(str(d.name))) is None
     ]
     found = await _gather([_lookup(client, d) for d in absent])
@@ -183,7 +190,12 @@ async def _incremental(
         state = combine(state, added, taken_at=state.taken_at or "", checkpoint=checkpoint)
     state = replace(state, tenant=tenant if tenant is not None else state.tenant)
     basis = Basis(
-        previous.taken_at, start, touched.last_log_id, touched.entries, tuple(reread_ids), len(absent)
+        previous.taken_at,
+        start,
+        touched.last_log_id,
+        touched.entries,
+        tuple(reread_ids),
+        len(absent),
     )
     return Incremental(state, basis, Checkpoint(checkpoint))
 
@@ -204,4 +216,3 @@ async def _lookup(client: ManagementClient, decl: OrgDecl) -> LiveOrganization |
         return None
     org_id = str(data["id"])
     return LiveOrganization(data, tuple(await client.list_enabled_connections(org_id)))
-

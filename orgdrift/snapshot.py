@@ -49,7 +49,9 @@ def parse_snapshot(path: str, raw: bytes) -> LiveState:
     try:
         document = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise InputError([Problem(path, 0, 0, "", f"not valid UTF-8 at byte {exc.start}")]) from None
+        raise InputError(
+            [Problem(path, 0, 0, "", f"not valid UTF-8 at byte {exc.start}")]
+        ) from None
     except json.JSONDecodeError as exc:
         msg = f"not valid JSON: {exc.msg}"
         raise InputError([Problem(path, exc.lineno, exc.colno, "", msg)]) from None

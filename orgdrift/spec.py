@@ -313,7 +313,9 @@ def _file_problems(doc: LoadedDocument) -> list[Problem]:
                 ident = (field, conn[field])
                 if ident in seen:
                     path: Path = ("organizations", i, "connections", j, field)
-                    msg = f"connection {conn[field]!r} is listed twice (first at item {seen[ident]})"
+                    msg = (
+                        f"connection {conn[field]!r} is listed twice (first at item {seen[ident]})"
+                    )
                     problems.append(doc.problem(path, msg))
                 else:
                     seen[ident] = j

@@ -406,7 +406,9 @@ class _Builder:
                 self.parser.get_event()
                 return None, mark
             if tag != _STR:
-                raise self.fail(mark, path, f"mapping key {event.value!r} must be a string (quote it)")
+                raise self.fail(
+                    mark, path, f"mapping key {event.value!r} must be a string (quote it)"
+                )
             self.parser.get_event()
             if event.anchor is not None:
                 self._open(event.anchor, event)

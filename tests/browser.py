@@ -54,7 +54,9 @@ def find_chromium() -> str:
     if configured:
         found = shutil.which(configured)
         if found is None:
-            raise ChromiumMissing(f"ORGDRIFT_CHROMIUM={configured} is not an executable. " + INSTALL_HINT)
+            raise ChromiumMissing(
+                f"ORGDRIFT_CHROMIUM={configured} is not an executable. " + INSTALL_HINT
+            )
         return found
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         found = shutil.which(name)
@@ -67,9 +69,18 @@ def dump_dom(page: Path, *, width: int = 1200, height: int = 900) -> str:
     """The DOM after loading `page`, as `chromium --headless --dump-dom` prints it."""
     with tempfile.TemporaryDirectory(prefix="orgdrift-chromium-") as profile:
         ran = subprocess.run(
-            [find_chromium(), *FLAGS, f"--user-data-dir={profile}",
-             f"--window-size={width},{height}", "--dump-dom", page.resolve().as_uri()],
-            capture_output=True, text=True, timeout=TIMEOUT, check=False,
+            [
+                find_chromium(),
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                "--dump-dom",
+                page.resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
         )
     if ran.returncode != 0 or "<html" not in ran.stdout:
         raise RuntimeError(f"chromium --dump-dom failed ({ran.returncode}): {ran.stderr[-2000:]}")
@@ -106,11 +117,18 @@ class Browser:
             os.dup2(writing, 4)
 
         self._process = subprocess.Popen(
-            [executable, *FLAGS, f"--user-data-dir={self._profile.name}",
-             "--remote-debugging-pipe", "about:blank"],
+            [
+                executable,
+                *FLAGS,
+                f"--user-data-dir={self._profile.name}",
+                "--remote-debugging-pipe",
+                "about:blank",
+            ],
             pass_fds=(3, 4),  # kept open: subprocess closes the others after `wire` runs
             preexec_fn=wire,  # no threads run in the child before exec
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         os.close(to_browser_read)
         os.close(from_browser_write)
@@ -133,8 +151,9 @@ class Browser:
         decoded: dict[str, Any] = json.loads(message)
         return decoded
 
-    def call(self, method: str, params: dict[str, Any] | None = None,
-             session: str | None = None) -> dict[str, Any]:
+    def call(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None
+    ) -> dict[str, Any]:
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session is not None:
@@ -161,29 +180,47 @@ class Browser:
 
     def _requests(self, session: str) -> Iterator[str]:
         for event in self._events:
-            if event.get("method") == "Network.requestWillBeSent" and event.get("sessionId") == session:
+            if (
+                event.get("method") == "Network.requestWillBeSent"
+                and event.get("sessionId") == session
+            ):
                 yield str(event["params"]["request"]["url"])
 
     # --- what the tests use ------------------------------------------------------------
 
-    def load(self, page: Path, *, scripts: bool, width: int = 1200, height: int = 900,
-             screenshot: bool = False, full_page: bool = True, media: str = "",
-             pdf: bool = False) -> Loaded:
+    def load(
+        self,
+        page: Path,
+        *,
+        scripts: bool,
+        width: int = 1200,
+        height: int = 900,
+        screenshot: bool = False,
+        full_page: bool = True,
+        media: str = "",
+        pdf: bool = False,
+    ) -> Loaded:
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
         self._events.clear()
         self.call("Page.enable", session=session)
         self.call("Network.enable", session=session)
         self.call("Emulation.setScriptExecutionDisabled", {"value": not scripts}, session=session)
-        self.call("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
-                  session=session)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
         if media:
             self.call("Emulation.setEmulatedMedia", {"media": media}, session=session)
         self.call("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
         self._wait("Page.loadEventFired", session)
         root = self.call("DOM.getDocument", {"depth": -1}, session=session)["root"]
-        html = self.call("DOM.getOuterHTML", {"nodeId": root["nodeId"]}, session=session)["outerHTML"]
+        html = self.call("DOM.getOuterHTML", {"nodeId": root["nodeId"]}, session=session)[
+            "outerHTML"
+        ]
         snapshot = self.call("DOMSnapshot.captureSnapshot", {"computedStyles": []}, session=session)
         strings = snapshot["strings"]
         rendered = [
@@ -194,9 +231,11 @@ class Browser:
         ]
         image = b""
         if screenshot:
-            data = self.call("Page.captureScreenshot",
-                             {"format": "png", "captureBeyondViewport": full_page},
-                             session=session)
+            data = self.call(
+                "Page.captureScreenshot",
+                {"format": "png", "captureBeyondViewport": full_page},
+                session=session,
+            )
             image = base64.b64decode(data["data"])
         printed = b""
         if pdf:
@@ -221,8 +260,12 @@ class Browser:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         self.close()
 
 

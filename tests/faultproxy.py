@@ -66,15 +66,23 @@ class Exchange:
 
     def set_body(self, body: bytes, content_type: str = "application/json; charset=utf-8") -> None:
         self.body = body
-        self.headers = [(k, v) for k, v in self.headers if k.lower() not in ("content-type", "content-encoding")]
+        self.headers = [
+            (k, v) for k, v in self.headers if k.lower() not in ("content-type", "content-encoding")
+        ]
         self.headers.append(("content-type", content_type))
 
-    def answer(self, status: int, body: bytes, content_type: str = "application/json; charset=utf-8") -> None:
+    def answer(
+        self, status: int, body: bytes, content_type: str = "application/json; charset=utf-8"
+    ) -> None:
         self.status, self.reason = status, _REASONS.get(status, "Error")
         self.set_body(body, content_type)
 
     def envelope(self, status: int, message: str, code: str | None = None, **extra: Any) -> None:
-        body: dict[str, Any] = {"statusCode": status, "error": _REASONS.get(status, "Error"), "message": message}
+        body: dict[str, Any] = {
+            "statusCode": status,
+            "error": _REASONS.get(status, "Error"),
+            "message": message,
+        }
         if code is not None:
             body["errorCode"] = code
         body.update(extra)
@@ -86,8 +94,17 @@ class Exchange:
         return self.client_secret or self.bearer or "no-credential-seen"
 
 
-_REASONS = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+_REASONS = {
+    200: "OK",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 def group_of(method: str, path: str) -> str:
@@ -120,7 +137,11 @@ def _listing(x: Exchange) -> list[dict[str, Any]] | None:
     if not _is_json_ok(x) or x.group not in ("organizations", "enabled_connections"):
         return None
     data = x.json()
-    items = data.get("organizations", data.get("enabled_connections")) if isinstance(data, dict) else None
+    items = (
+        data.get("organizations", data.get("enabled_connections"))
+        if isinstance(data, dict)
+        else None
+    )
     return items if isinstance(items, list) else None
 
 
@@ -179,7 +200,11 @@ def fault_429(x: Exchange, p: FaultProxy) -> None:
 def fault_429_reset(x: Exchange, p: FaultProxy) -> None:
     x.envelope(429, "Global limit has been reached", "too_many_requests")
     x.headers = [(k, v) for k, v in x.headers if not k.lower().startswith("x-ratelimit")]
-    x.headers += [("x-ratelimit-limit", "50"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", str(int(p.now()) + 1))]
+    x.headers += [
+        ("x-ratelimit-limit", "50"),
+        ("x-ratelimit-remaining", "0"),
+        ("x-ratelimit-reset", str(int(p.now()) + 1)),
+    ]
 
 
 def fault_429_bare(x: Exchange, p: FaultProxy) -> None:
@@ -253,7 +278,12 @@ def fault_deep_metadata(x: Exchange, p: FaultProxy) -> None:
 
 
 def fault_echo_errorcode(x: Exchange, p: FaultProxy) -> None:
-    x.envelope(401, f"Invalid token {x.secret}", x.secret, attributes={"error": f"Invalid token {x.secret}"})
+    x.envelope(
+        401,
+        f"Invalid token {x.secret}",
+        x.secret,
+        attributes={"error": f"Invalid token {x.secret}"},
+    )
 
 
 def fault_echo_403(x: Exchange, p: FaultProxy) -> None:
@@ -265,7 +295,9 @@ def fault_echo_500(x: Exchange, p: FaultProxy) -> None:
 
 
 def fault_echo_oauth(x: Exchange, p: FaultProxy) -> None:
-    x.answer(401, json.dumps({"error": x.secret, "error_description": f"bad secret {x.secret}"}).encode())
+    x.answer(
+        401, json.dumps({"error": x.secret, "error_description": f"bad secret {x.secret}"}).encode()
+    )
 
 
 def fault_echo_in_200(x: Exchange, p: FaultProxy) -> None:
@@ -285,16 +317,28 @@ def fault_echo_header(x: Exchange, p: FaultProxy) -> None:
 
 
 def fault_total_capped(x: Exchange, p: FaultProxy) -> None:
-    _edit_page(x, lambda data, items: data.update(total=min(data.get("total", 0), 100)) if "total" in data else None)
+    _edit_page(
+        x,
+        lambda data, items: (
+            data.update(total=min(data.get("total", 0), 100)) if "total" in data else None
+        ),
+    )
 
 
 def fault_total_window(x: Exchange, p: FaultProxy) -> None:
     """`total` capped at the 1,000-record window of offset paging (undocumented past it)."""
-    _edit_page(x, lambda data, items: data.update(total=min(data["total"], 1000)) if "total" in data else None)
+    _edit_page(
+        x,
+        lambda data, items: (
+            data.update(total=min(data["total"], 1000)) if "total" in data else None
+        ),
+    )
 
 
 def fault_total_smaller(x: Exchange, p: FaultProxy) -> None:
-    _edit_page(x, lambda data, items: data.update(total=data["total"] // 3) if "total" in data else None)
+    _edit_page(
+        x, lambda data, items: data.update(total=data["total"] // 3) if "total" in data else None
+    )
 
 
 def fault_total_zero(x: Exchange, p: FaultProxy) -> None:
@@ -302,7 +346,9 @@ def fault_total_zero(x: Exchange, p: FaultProxy) -> None:
 
 
 def fault_total_bigger(x: Exchange, p: FaultProxy) -> None:
-    _edit_page(x, lambda data, items: data.update(total=data["total"] * 3 + 7) if "total" in data else None)
+    _edit_page(
+        x, lambda data, items: data.update(total=data["total"] * 3 + 7) if "total" in data else None
+    )
 
 
 def fault_drop_items(x: Exchange, p: FaultProxy) -> None:
@@ -421,11 +467,21 @@ FAULTS: dict[str, Fault] = {
 
 # Faults that may leave the verdict intact (retried, ignored or harmless): the rest must end in
 # exit 3 whenever they hit a request whose answer orgdrift needs.
-TRANSIENT = frozenset({
-    "reset", "truncate", "stall", "429", "429_reset", "429_bare", "5xx", "html_502", "not_json_200",
-    "empty_200", "echo_header",
-})
-
+TRANSIENT = frozenset(
+    {
+        "reset",
+        "truncate",
+        "stall",
+        "429",
+        "429_reset",
+        "429_bare",
+        "5xx",
+        "html_502",
+        "not_json_200",
+        "empty_200",
+        "echo_header",
+    }
+)
 
 
 @functools.cache
@@ -438,7 +494,13 @@ def _gzip_bomb() -> bytes:
 
 Schedule = Mapping[tuple[str, int], str]
 
-GROUPS = ("organizations", "enabled_connections", "organization_by_name", "organization_by_id", "token")
+GROUPS = (
+    "organizations",
+    "enabled_connections",
+    "organization_by_name",
+    "organization_by_id",
+    "token",
+)
 
 
 def random_schedule(rng: random.Random, *, slow: bool = False) -> dict[tuple[str, int], str]:
@@ -549,14 +611,18 @@ class FaultProxy:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
 
-    async def _forward(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Exchange:
+    async def _forward(
+        self, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> Exchange:
         parts = urlsplit(target)
         group = group_of(method, parts.path)
         with self._lock:
             self.counts[group] += 1
             number = self.counts[group]
             name = self.schedule.get((group, number))
-        exchange = Exchange(method, parts.path, dict(parse_qsl(parts.query)), group, number, headers, body)
+        exchange = Exchange(
+            method, parts.path, dict(parse_qsl(parts.query)), group, number, headers, body
+        )
         auth = headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             exchange.bearer = auth[7:].strip()
@@ -585,14 +651,23 @@ class FaultProxy:
     async def _upstream(self, exchange: Exchange) -> None:
         reader, writer = await asyncio.open_connection(*self.upstream)
         try:
-            lines = [(f"{exchange.method} {exchange.path}{'?' if exchange.query else ''}"
-                     f"{'&'.join(f'{k}={v}' for k, v in _raw_query(exchange)) } HTTP/1.1")]
+            lines = [
+                (
+                    f"{exchange.method} {exchange.path}{'?' if exchange.query else ''}"
+                    f"{'&'.join(f'{k}={v}' for k, v in _raw_query(exchange))} HTTP/1.1"
+                )
+            ]
             for key, value in exchange.request_headers.items():
                 if key not in ("connection", "content-length", "host"):
                     lines.append(f"{key}: {value}")
-            lines += [f"host: {self.upstream[0]}:{self.upstream[1]}", "connection: close",
-                      f"content-length: {len(exchange.request_body)}"]
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + exchange.request_body)
+            lines += [
+                f"host: {self.upstream[0]}:{self.upstream[1]}",
+                "connection: close",
+                f"content-length: {len(exchange.request_body)}",
+            ]
+            writer.write(
+                ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + exchange.request_body
+            )
             await writer.drain()
             raw = await reader.read()
         finally:
@@ -604,7 +679,11 @@ class FaultProxy:
         _, status, reason = ([*status_line.split(" ", 2), ""])[:3]
         exchange.status, exchange.reason = int(status), reason
         exchange.headers = [tuple(h.split(": ", 1)) for h in header_lines if ": " in h]  # type: ignore[misc]
-        exchange.headers = [(k, v) for k, v in exchange.headers if k.lower() not in ("content-length", "connection", "transfer-encoding")]
+        exchange.headers = [
+            (k, v)
+            for k, v in exchange.headers
+            if k.lower() not in ("content-length", "connection", "transfer-encoding")
+        ]
         exchange.body = body
 
     async def _answer(self, x: Exchange, writer: asyncio.StreamWriter) -> None:
@@ -631,7 +710,9 @@ def _raw_query(exchange: Exchange) -> list[tuple[str, str]]:
     return [(quote(k, safe=""), quote(v, safe="")) for k, v in exchange.query.items()]
 
 
-async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str], bytes] | None:
+async def _read_request(
+    reader: asyncio.StreamReader,
+) -> tuple[str, str, dict[str, str], bytes] | None:
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError:

@@ -133,7 +133,9 @@ def test_an_exception_that_matches_nothing_is_a_warning_at_its_line() -> None:
         [org(CHANGED)], [rule(kinds={FindingKind.CONNECTION_MISSING})], TODAY
     )
     assert results[0].findings[0].accepted is None
-    assert [w.render() for w in warnings] == ["orgs.yaml:40:5: exception for acme matches no finding"]
+    assert [w.render() for w in warnings] == [
+        "orgs.yaml:40:5: exception for acme matches no finding"
+    ]
 
 
 def test_first_live_rule_wins_and_every_matching_rule_counts_as_used() -> None:

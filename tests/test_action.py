@@ -59,8 +59,13 @@ def run_step(
         **{k: _expand(str(v), inputs, steps) for k, v in step.get("env", {}).items()},
     }
     done = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=600, check=False,
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
     return done.returncode, done.stdout + done.stderr, outputs, summary.read_text()
@@ -73,7 +78,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     code, log, outputs, _ = run_step("install", {}, {}, home)
     assert code == 0, log
     assert Path(outputs["orgdrift"]).is_file()
-    assert (home / "path").read_text().strip() == str(home / "runner-temp" / "orgdrift-venv" / "bin")
+    assert (home / "path").read_text().strip() == str(
+        home / "runner-temp" / "orgdrift-venv" / "bin"
+    )
     return home, outputs
 
 
@@ -82,7 +89,9 @@ def _spec(tmp_path: Path) -> str:
     tenant's organizations, so unmanaged ones are not looked for)."""
     text = (ROOT / "examples" / "orgs.yaml").read_text(encoding="utf-8")
     spec = tmp_path / "orgs.yaml"
-    spec.write_text(text.replace("unmanaged_organizations: report", "unmanaged_organizations: ignore"))
+    spec.write_text(
+        text.replace("unmanaged_organizations: report", "unmanaged_organizations: ignore")
+    )
     return str(spec)
 
 
@@ -110,17 +119,19 @@ def test_drift_can_be_reported_without_failing(
     installed: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
     home, install = installed
-    inputs = {"specs": _spec(tmp_path), "args": "--live examples/tenant.json",
-              "fail-on-drift": "false", "format": "text"}
+    inputs = {
+        "specs": _spec(tmp_path),
+        "args": "--live examples/tenant.json",
+        "fail-on-drift": "false",
+        "format": "text",
+    }
     code, log, outputs, _ = run_step("run", inputs, {"install": install}, home)
     assert code == 0, log
     assert outputs == {"exit-code": "1", "drift": "true", "sarif": ""}
     assert "drift: 3 findings" in log
 
 
-def test_an_invalid_spec_fails_with_exit_code_2(
-    installed: tuple[Path, dict[str, str]]
-) -> None:
+def test_an_invalid_spec_fails_with_exit_code_2(installed: tuple[Path, dict[str, str]]) -> None:
     home, install = installed
     inputs = {"specs": "examples/broken.yaml", "command": "validate", "fail-on-drift": "false"}
     code, log, outputs, _ = run_step("run", inputs, {"install": install}, home)
@@ -134,13 +145,19 @@ def _git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
 
-@pytest.mark.parametrize(("changed_from", "base_ref", "checked"), [
-    ("auto", "main", ["hooli"]),  # a pull request: its base branch
-    ("auto", "", None),  # not a pull request: everything
-    ("origin/main", "", ["hooli"]),
-])
+@pytest.mark.parametrize(
+    ("changed_from", "base_ref", "checked"),
+    [
+        ("auto", "main", ["hooli"]),  # a pull request: its base branch
+        ("auto", "", None),  # not a pull request: everything
+        ("origin/main", "", ["hooli"]),
+    ],
+)
 def test_changed_from_checks_what_the_pull_request_changed(
-    installed: tuple[Path, dict[str, str]], tmp_path: Path, changed_from: str, base_ref: str,
+    installed: tuple[Path, dict[str, str]],
+    tmp_path: Path,
+    changed_from: str,
+    base_ref: str,
     checked: list[str] | None,
 ) -> None:
     home, install = installed
@@ -155,8 +172,13 @@ def test_changed_from_checks_what_the_pull_request_changed(
     _git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")  # as actions/checkout leaves it
     spec.write_text(spec.read_text().replace("display_name: Hooli\n", "display_name: Hooli Inc.\n"))
     report = tmp_path / "report.json"
-    inputs = {"specs": str(spec), "changed-from": changed_from, "format": "text",
-              "reports": f"json={report}", "args": "--live examples/tenant.json"}
+    inputs = {
+        "specs": str(spec),
+        "changed-from": changed_from,
+        "format": "text",
+        "reports": f"json={report}",
+        "args": "--live examples/tenant.json",
+    }
     event = {"GITHUB_BASE_REF": base_ref} if base_ref else {}
     code, log, outputs, _ = run_step("run", inputs, {"install": install}, home, event)
     assert code == 1, log

@@ -417,7 +417,10 @@ def test_the_issued_token_is_registered_with_the_redactor_when_read() -> None:
     provider = ClientCredentialsProvider(CC, endpoint, clock=Clock(), redactor=redact)
     token = asyncio.run(provider.token())
     assert token.reveal() == "issued-access-token"
-    assert redact("server said issued-access-token and super-secret-value") == "server said *** and ***"
+    assert (
+        redact("server said issued-access-token and super-secret-value")
+        == "server said *** and ***"
+    )
 
 
 def test_token_errors_redact_every_field() -> None:

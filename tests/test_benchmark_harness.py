@@ -17,7 +17,9 @@ def test_minimal_plan_follows_the_fetch_plan() -> None:
     # 300 declared of 300: a probe page, then 3 more pages (the last, empty, shows the end:
     # `total` never ends a listing) beat 200 lookups.
     assert bench.minimal_plan(300, 300).requests == {
-        "organizations": 4, "organization_by_name": 0, "enabled_connections": 300,
+        "organizations": 4,
+        "organization_by_name": 0,
+        "enabled_connections": 300,
     }
     # 2 declared: two lookups, no listing.
     assert bench.minimal_plan(2, 2).total == 2 + 2

@@ -137,7 +137,9 @@ def test_drift_json_golden(drift_url: str, capsys: pytest.CaptureFixture[str], g
     golden("check/drift.json", stable(out))
 
 
-def test_in_sync_exits_0(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_in_sync_exits_0(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for url in serve(in_sync_tenant()):
         monkeypatch.setenv("AUTH0_DOMAIN", url)
         monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)
@@ -146,7 +148,9 @@ def test_in_sync_exits_0(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
     assert "in sync" in out.splitlines()[-1]
 
 
-def test_client_credentials_grant(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_client_credentials_grant(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for url in serve(in_sync_tenant()):
         monkeypatch.setenv("AUTH0_DOMAIN", url)
         monkeypatch.setenv("AUTH0_CLIENT_ID", DEFAULT_CLIENT_ID)
@@ -157,7 +161,17 @@ def test_client_credentials_grant(monkeypatch: pytest.MonkeyPatch, capsys: pytes
 
 
 def test_org_filter(drift_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check", "examples/orgs.yaml", "--org", "hooli", "--org", "org_W8ptrr1BXH1qvVm0", "--format", "json")
+    code, out, _ = run(
+        capsys,
+        "check",
+        "examples/orgs.yaml",
+        "--org",
+        "hooli",
+        "--org",
+        "org_W8ptrr1BXH1qvVm0",
+        "--format",
+        "json",
+    )
     assert code == 0
     report = json_report(out)
     assert [o["name"] for o in report["organizations"]] == ["umbrella", "hooli"]
@@ -189,7 +203,9 @@ organizations:
 """
 
 
-def check_in_process(tmp_path: Path, *, unmanaged: str = "ignore", policy: str = "exact") -> tuple[int, dict[FindingKind, list[str]]]:
+def check_in_process(
+    tmp_path: Path, *, unmanaged: str = "ignore", policy: str = "exact"
+) -> tuple[int, dict[FindingKind, list[str]]]:
     spec_file = tmp_path / "orgs.yaml"
     spec_file.write_text(SPEC.format(unmanaged=unmanaged, policy=policy), encoding="utf-8")
     app = create_app(state_of(TENANT), EmulatorConfig.unlimited())
@@ -198,7 +214,9 @@ def check_in_process(tmp_path: Path, *, unmanaged: str = "ignore", policy: str =
         env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
         transport=httpx.ASGITransport(app=app),
     )
-    report = pipeline.run_check(pipeline.CheckOptions(specs=(str(spec_file),), env={}, tenant=tenant))
+    report = pipeline.run_check(
+        pipeline.CheckOptions(specs=(str(spec_file),), env={}, tenant=tenant)
+    )
     found: dict[FindingKind, list[str]] = {}
     for finding in report.findings:
         found.setdefault(finding.kind, []).append(f"{finding.organization}:{finding.path}")
@@ -213,7 +231,10 @@ def test_every_finding_kind_in_process(tmp_path: Path) -> None:
             "acme:connections.google-oauth2",
             "umbrella:connections.google-oauth2",
         ],
-        FindingKind.CONNECTION_MISSING: ["acme:connections.acme-okta", "umbrella:connections.umbrella-adfs"],
+        FindingKind.CONNECTION_MISSING: [
+            "acme:connections.acme-okta",
+            "umbrella:connections.umbrella-adfs",
+        ],
         FindingKind.ORGANIZATION_MISSING: ["wayne-enterprises:", "org_0000000000000000:"],
         FindingKind.ORGANIZATION_UNMANAGED: [
             "globex:",
@@ -231,7 +252,9 @@ def test_allowlist_and_unmanaged_ignore(tmp_path: Path) -> None:
     assert FindingKind.ORGANIZATION_UNMANAGED not in found
 
 
-def test_unmanaged_report_is_a_warning_not_drift(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unmanaged_report_is_a_warning_not_drift(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for url in serve(in_sync_tenant()):
         monkeypatch.setenv("AUTH0_DOMAIN", url)
         monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)
@@ -243,7 +266,9 @@ def test_unmanaged_report_is_a_warning_not_drift(monkeypatch: pytest.MonkeyPatch
 # --- exit 3: the live state could not be read ----------------------------------------------
 
 
-def test_bad_token_exits_3(drift_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_token_exits_3(
+    drift_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("AUTH0_API_TOKEN", "not-a-valid-token-SECRETMARK")
     code, out, err = run(capsys, "check", "examples/orgs.yaml")
     assert code == 3
@@ -251,7 +276,9 @@ def test_bad_token_exits_3(drift_url: str, monkeypatch: pytest.MonkeyPatch, caps
     assert "SECRETMARK" not in out + err
 
 
-def test_missing_scope_exits_3(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_scope_exits_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = EmulatorConfig(tokens={"orgs-only": frozenset({"read:organizations"})})
     for url in serve(TENANT, config):
         monkeypatch.setenv("AUTH0_DOMAIN", url)
@@ -265,7 +292,9 @@ def always_503(ctx: FaultContext) -> Fault | None:
     return Fault(status=503) if ctx.group == "enabled_connections" else None
 
 
-def test_5xx_exhausted_exits_3(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_5xx_exhausted_exits_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = EmulatorConfig(faults=always_503)
     for url in serve(TENANT, config):
         monkeypatch.setenv("AUTH0_DOMAIN", url)
@@ -286,7 +315,9 @@ def test_spec_for_another_tenant_is_refused_before_any_request(
     tmp_path: Path, drift_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = tmp_path / "other.yaml"
-    spec.write_text("version: 1\ntenant: {domain: evil.example.com}\norganizations: []\n", encoding="utf-8")
+    spec.write_text(
+        "version: 1\ntenant: {domain: evil.example.com}\norganizations: []\n", encoding="utf-8"
+    )
     code, _, err = run(capsys, "check", str(spec))
     assert code == 2
     assert "evil.example.com" in err
@@ -307,7 +338,11 @@ def test_subprocess_against_loopback(drift_url: str) -> None:
         check=False,
     )
     assert proc.returncode == 1, proc.stderr
-    assert re.search(r"^examples/orgs\.yaml:\d+: acme: connection google-oauth2 is enabled but not allowed$", proc.stdout, re.MULTILINE)
+    assert re.search(
+        r"^examples/orgs\.yaml:\d+: acme: connection google-oauth2 is enabled but not allowed$",
+        proc.stdout,
+        re.MULTILINE,
+    )
 
 
 def test_demo_runs_without_credentials(capsys: pytest.CaptureFixture[str], golden: Any) -> None:

@@ -277,7 +277,11 @@ def test_get_organization() -> None:
 @pytest.mark.parametrize(
     "answer",
     [
-        httpx.Response(404, content=b"<html><h1>404 Not Found</h1></html>", headers={"content-type": "text/html"}),
+        httpx.Response(
+            404,
+            content=b"<html><h1>404 Not Found</h1></html>",
+            headers={"content-type": "text/html"},
+        ),
         httpx.Response(404, content=b""),
         httpx.Response(404, content=b'{"message":"route not found"}', headers=JSON_CT),
     ],
@@ -471,7 +475,9 @@ def test_transport_errors_are_retried_then_typed(exc: type[httpx.TransportError]
     def broken(request: httpx.Request) -> httpx.Response:
         raise exc("boom", request=request)
 
-    with pytest.raises(TransportError, match=f"no response after 5 attempts \\({exc.__name__}: boom\\)"):
+    with pytest.raises(
+        TransportError, match=f"no response after 5 attempts \\({exc.__name__}: boom\\)"
+    ):
         run_client(broken, all_orgs)
 
 

@@ -54,7 +54,10 @@ def kinds(findings: list[Any]) -> list[tuple[str, str]]:
             [("connection_setting_changed", "connections.acme-saml.assign_membership_on_login")],
         ),
         (
-            [conn("acme-saml", "con_1", assign_membership_on_login=True), conn("google-oauth2", "con_2")],
+            [
+                conn("acme-saml", "con_1", assign_membership_on_login=True),
+                conn("google-oauth2", "con_2"),
+            ],
             [("connection_not_allowed", "connections.google-oauth2")],
         ),
         ([], [("connection_missing", "connections.acme-saml")]),
@@ -67,7 +70,9 @@ def test_connections_exact(tmp_path: Path, live_conns: list[Any], expected: list
 
 
 def test_allowlist_tolerates_disabled_declared_connection(tmp_path: Path) -> None:
-    text = SPEC.replace("    connections:", "    policy: {connections: allowlist}\n    connections:")
+    text = SPEC.replace(
+        "    connections:", "    policy: {connections: allowlist}\n    connections:"
+    )
     decl = spec_from(tmp_path, text).organizations[0]
     assert compare(decl, LiveOrganization(ACME, ())) == []
     extra = (conn("google-oauth2", "con_2"),)
@@ -154,7 +159,9 @@ organizations:
 
 
 def test_unmanaged_needs_a_complete_listing(tmp_path: Path) -> None:
-    spec = spec_from(tmp_path, "version: 1\npolicy: {unmanaged_organizations: report}\norganizations: []\n")
+    spec = spec_from(
+        tmp_path, "version: 1\npolicy: {unmanaged_organizations: report}\norganizations: []\n"
+    )
     with pytest.raises(IncompleteSnapshotError):
         evaluate(spec, (), LiveState(()), check_unmanaged=True)
 
@@ -162,7 +169,12 @@ def test_unmanaged_needs_a_complete_listing(tmp_path: Path) -> None:
 def test_unread_connections_are_incomplete_not_in_sync(tmp_path: Path) -> None:
     spec = spec_from(tmp_path, SPEC)
     with pytest.raises(IncompleteSnapshotError):
-        evaluate(spec, spec.organizations, LiveState((LiveOrganization(ACME, None),)), check_unmanaged=False)
+        evaluate(
+            spec,
+            spec.organizations,
+            LiveState((LiveOrganization(ACME, None),)),
+            check_unmanaged=False,
+        )
 
 
 def test_select_by_name_or_id_and_unknown(tmp_path: Path) -> None:
@@ -178,7 +190,9 @@ def test_long_values_are_cut_around_their_difference(tmp_path: Path) -> None:
     decl = spec_from(tmp_path, text).organizations[0]
     live = LiveOrganization({**ACME, "display_name": base + "logo-old.png"}, None)
     [finding] = compare(decl, live)
-    shown_actual, shown_expected = finding.message.removeprefix("display_name is ").split(", expected ")
+    shown_actual, shown_expected = finding.message.removeprefix("display_name is ").split(
+        ", expected "
+    )
     assert shown_actual != shown_expected  # the cut keeps the difference in view
     assert "logo-old.png" in shown_actual and "logo.png" in shown_expected
     assert shown_actual.startswith("…") and len(shown_actual) <= 125

@@ -103,20 +103,27 @@ def _action_command(with_: tuple[tuple[str, str], ...]) -> str:
     inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
     inputs.update(with_)
     env = {
-        name: re.sub(
-            r"\$\{\{ *inputs\.([\w-]+) *\}\}", lambda m: inputs[m.group(1)], str(value)
-        )
+        name: re.sub(r"\$\{\{ *inputs\.([\w-]+) *\}\}", lambda m: inputs[m.group(1)], str(value))
         for name, value in step["env"].items()
     }
     with tempfile.TemporaryDirectory() as tmp:
         recorder = Path(tmp) / "orgdrift"
         recorder.write_text(f"#!{sys.executable}\n{RECORDER}\n", encoding="utf-8")
         recorder.chmod(0o755)
-        env.update(ORGDRIFT=str(recorder), RUNNER_TEMP=tmp, PATH=os.environ["PATH"],
-                   GITHUB_OUTPUT=str(Path(tmp) / "out"), GITHUB_STEP_SUMMARY=str(Path(tmp) / "sum"))
+        env.update(
+            ORGDRIFT=str(recorder),
+            RUNNER_TEMP=tmp,
+            PATH=os.environ["PATH"],
+            GITHUB_OUTPUT=str(Path(tmp) / "out"),
+            GITHUB_STEP_SUMMARY=str(Path(tmp) / "sum"),
+        )
         done = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-            env=env, capture_output=True, text=True, timeout=30, check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
         )
     args = json.loads(done.stdout.splitlines()[0])
     return shlex.join(["orgdrift", *(a.replace(tmp, "$RUNNER_TEMP") for a in args)])
@@ -137,7 +144,9 @@ def _resolve_expansions(script: str) -> str:
     """Join continued lines and stand a placeholder in for `${{ expr }}`, `$VAR`, `${VAR}`, `$?`."""
     script = re.sub(r"\\\n", " ", script)
     script = re.sub(r"\$\{\{.*?\}\}", PLACEHOLDER, script)
-    script = re.sub(r"\$\{\w+:\+([^}]*)\}", r"\1", script)  # ${VAR:+WORDS}: WORDS, as when VAR is set
+    script = re.sub(
+        r"\$\{\w+:\+([^}]*)\}", r"\1", script
+    )  # ${VAR:+WORDS}: WORDS, as when VAR is set
     return re.sub(r"\$(\{[^}]*\}|\w+|\?)", PLACEHOLDER, script)
 
 
@@ -168,8 +177,10 @@ def orgdrift_commands(script: str) -> Iterator[list[str]]:
     for line in _resolve_expansions(script).splitlines():
         words = _words(line)
         for index, word in enumerate(words):
-            at_command = index == 0 or _is_operator(words[index - 1]) or (
-                words[index - 1] in COMMAND_STARTERS
+            at_command = (
+                index == 0
+                or _is_operator(words[index - 1])
+                or (words[index - 1] in COMMAND_STARTERS)
             )
             if at_command and word == "orgdrift":
                 yield _arguments(words, index + 1)
@@ -213,7 +224,8 @@ def only_command(name: str, subcommand: str, *, live: bool | None = None) -> lis
     found = [
         list(inv.args)
         for inv in all_invocations()
-        if inv.file == name and inv.args[:1] == (subcommand,)
+        if inv.file == name
+        and inv.args[:1] == (subcommand,)
         and (live is None or (parse(inv.args).live is not None) == live)
     ]
     assert len(found) == 1, f"{name}: expected one `orgdrift {subcommand}`, found {found}"
@@ -272,7 +284,9 @@ GITHUB = "github-actions.yml"
 
 def test_github_workflow_runs_on_pull_requests_touching_the_spec() -> None:
     on = triggers(load(GITHUB))
-    assert set(on) == {"pull_request"}, "pull_request only: pull_request_target would expose secrets"
+    assert set(on) == {"pull_request"}, (
+        "pull_request only: pull_request_target would expose secrets"
+    )
     assert any(fnmatch.fnmatch(SPEC, pattern) for pattern in on["pull_request"]["paths"])
 
 
@@ -280,7 +294,9 @@ def test_github_workflow_permissions_allow_the_sarif_upload_only() -> None:
     permissions = load(GITHUB)["permissions"]
     assert permissions["security-events"] == "write"
     assert permissions["contents"] == "read"
-    assert [scope for scope, level in permissions.items() if level == "write"] == ["security-events"]
+    assert [scope for scope, level in permissions.items() if level == "write"] == [
+        "security-events"
+    ]
 
 
 def test_github_workflow_validates_then_checks_with_the_action() -> None:
@@ -316,7 +332,7 @@ def test_github_reports_go_to_the_summary_and_code_scanning() -> None:
 
 # --- running step scripts with a stand-in orgdrift -----------------------------------------
 
-FAKE_ORGDRIFT = '''\
+FAKE_ORGDRIFT = """\
 import json, os, sys
 args = sys.argv[1:]
 code = int(os.environ.get("FAKE_CODE", "0"))
@@ -335,7 +351,7 @@ if code in (0, 1):
         key = "FAKE_REPLAY" if live else "FAKE_REPORT"
         print(os.environ.get(key, "") if fmt == "json" else f"{fmt} output")
 sys.exit(int(os.environ.get("FAKE_REPLAY_CODE", code)) if live else code)
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -372,8 +388,13 @@ def runner(tmp_path: Path) -> Runner:
             **env,
         }
         done = subprocess.run(
-            ["bash", "-e", "-c", script], cwd=work, env=full_env,
-            capture_output=True, text=True, timeout=30, check=False,
+            ["bash", "-e", "-c", script],
+            cwd=work,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
         outputs = dict(
             line.split("=", 1) for line in output.read_text(encoding="utf-8").splitlines()
@@ -426,10 +447,16 @@ def test_gitlab_merge_requests_check_only_what_they_change(tmp_path: Path) -> No
         return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
 
     merge_request = calls(CI_MERGE_REQUEST_TARGET_BRANCH_NAME="main")
-    assert merge_request[:2] == [["orgdrift", "validate", SPEC], ["git", "fetch", "--quiet", "origin", "main"]]
+    assert merge_request[:2] == [
+        ["orgdrift", "validate", SPEC],
+        ["git", "fetch", "--quiet", "origin", "main"],
+    ]
     assert merge_request[2][:5] == ["orgdrift", "check", SPEC, "--changed-from", "origin/main"]
     default_branch = calls()
-    assert [c[:3] for c in default_branch] == [["orgdrift", "validate", SPEC], ["orgdrift", "check", SPEC]]
+    assert [c[:3] for c in default_branch] == [
+        ["orgdrift", "validate", SPEC],
+        ["orgdrift", "check", SPEC],
+    ]
     assert "--changed-from" not in default_branch[1]
     assert reports(default_branch[1][1:]) == reports(merge_request[2][1:])
 
@@ -460,17 +487,27 @@ def test_audit_keeps_the_snapshot_and_the_report_and_replays_the_snapshot() -> N
     assert int(upload["with"]["retention-days"]) > 0
 
     names = [step.get("name") for step in steps(workflow, "audit")]
-    order = ["Check the live tenant", "Take a snapshot of the tenant",
-             "Replay the check from the snapshot"]
+    order = [
+        "Check the live tenant",
+        "Take a snapshot of the tenant",
+        "Replay the check from the snapshot",
+    ]
     assert [names.index(name) for name in order] == sorted(names.index(name) for name in order)
 
 
 def _report(in_sync: bool, checked_at: str, source: str) -> str:
-    return json.dumps({
-        "checked_at": checked_at, "source": source, "stats": {"requests": 3},
-        "tenant": "t.eu.auth0.com", "in_sync": in_sync, "summary": {"findings": 0 if in_sync else 2},
-        "organizations": [], "spec_files": [{"path": SPEC, "sha256": "ab"}],
-    })
+    return json.dumps(
+        {
+            "checked_at": checked_at,
+            "source": source,
+            "stats": {"requests": 3},
+            "tenant": "t.eu.auth0.com",
+            "in_sync": in_sync,
+            "summary": {"findings": 0 if in_sync else 2},
+            "organizations": [],
+            "spec_files": [{"path": SPEC, "sha256": "ab"}],
+        }
+    )
 
 
 @pytest.mark.parametrize(
@@ -491,12 +528,15 @@ def test_audit_replay_step_accepts_only_the_same_verdict(
     live = _report(False, "2026-01-01T00:00:00Z", "api")
     (snapshot.workdir / "report.json").write_text(live, encoding="utf-8")
 
-    replay = runner(step_named(workflow, "audit", "Replay the check from the snapshot")["run"], {
-        "LIVE_CODE": "1",
-        "FAKE_CODE": "1",
-        "FAKE_REPLAY_CODE": str(replay_code),
-        "FAKE_REPLAY": _report(replay_in_sync, "2026-01-01T00:05:00Z", "snapshot"),
-    })
+    replay = runner(
+        step_named(workflow, "audit", "Replay the check from the snapshot")["run"],
+        {
+            "LIVE_CODE": "1",
+            "FAKE_CODE": "1",
+            "FAKE_REPLAY_CODE": str(replay_code),
+            "FAKE_REPLAY": _report(replay_in_sync, "2026-01-01T00:05:00Z", "snapshot"),
+        },
+    )
     assert (replay.code == 0) == passes
     if passes:
         sums = (replay.workdir / "SHA256SUMS").read_text(encoding="utf-8").split()
@@ -504,6 +544,7 @@ def test_audit_replay_step_accepts_only_the_same_verdict(
 
 
 # --- pre-commit ----------------------------------------------------------------------------
+
 
 def test_hook_definition() -> None:
     (hook,) = hook_definitions()

@@ -10,18 +10,33 @@ from orgdrift.export import export_spec
 from orgdrift.models import LiveOrganization, LiveState, OrgStatus
 from orgdrift.spec import load_spec_bytes
 
-DB = {"connection_id": "con_0000000000000001", "assign_membership_on_login": True,
-      "connection": {"name": "db", "strategy": "auth0"}}
-SSO = {"connection_id": "con_0000000000000002", "show_as_button": False,
-       "connection": {"name": "sso", "strategy": "samlp"}}
+DB = {
+    "connection_id": "con_0000000000000001",
+    "assign_membership_on_login": True,
+    "connection": {"name": "db", "strategy": "auth0"},
+}
+SSO = {
+    "connection_id": "con_0000000000000002",
+    "show_as_button": False,
+    "connection": {"name": "sso", "strategy": "samlp"},
+}
 NAMELESS = {"connection_id": "con_0000000000000003", "connection": {}}
-GRANT = {"id": "cgr_1", "client_id": "cli_1", "audience": "https://api.example.com", "scope": ["write", "read"]}
+GRANT = {
+    "id": "cgr_1",
+    "client_id": "cli_1",
+    "audience": "https://api.example.com",
+    "scope": ["write", "read"],
+}
 DOMAIN = {"id": "dd_1", "domain": "acme.example.com", "status": "verified"}
 
 
 def _org(**parts: object) -> LiveOrganization:
-    data = {"id": "org_aaaaaaaaaaaaaaaa", "name": "acme", "display_name": "Acme",
-            "token_quota": {"client_credentials": {"per_day": 10}}}
+    data = {
+        "id": "org_aaaaaaaaaaaaaaaa",
+        "name": "acme",
+        "display_name": "Acme",
+        "token_quota": {"client_credentials": {"per_day": 10}},
+    }
     return LiveOrganization(data, (DB, SSO, NAMELESS), **parts)
 
 
@@ -34,10 +49,20 @@ def _exported(live: LiveState, *, token_quota: bool = True) -> dict[str, object]
 
 
 def test_organizations_and_enabled_connections_only_when_only_they_were_read() -> None:
-    document = _exported(LiveState((_org(),), tenant="acme.eu.auth0.com", taken_at="2026-11-30T00:00:00Z"))
+    document = _exported(
+        LiveState((_org(),), tenant="acme.eu.auth0.com", taken_at="2026-11-30T00:00:00Z")
+    )
     assert document["tenant"] == {"domain": "acme.eu.auth0.com"}
     [org] = document["organizations"]
-    assert list(org) == ["name", "id", "display_name", "branding", "metadata", "connections", "token_quota"]
+    assert list(org) == [
+        "name",
+        "id",
+        "display_name",
+        "branding",
+        "metadata",
+        "connections",
+        "token_quota",
+    ]
     assert org["connections"] == [
         {"connection_id": "con_0000000000000003"},  # no name from the API: its id
         {"name": "db", "assign_membership_on_login": True},
@@ -46,16 +71,29 @@ def test_organizations_and_enabled_connections_only_when_only_they_were_read() -
 
 
 def test_each_part_is_written_when_it_was_read_and_token_quota_can_be_left_out() -> None:
-    view = ({**DB, "is_enabled": False, "organization_access_level": "readonly",
-             "organization_connection_name": "Acme DB"},)
+    view = (
+        {
+            **DB,
+            "is_enabled": False,
+            "organization_access_level": "readonly",
+            "organization_connection_name": "Acme DB",
+        },
+    )
     org = _org(connection_view=view, client_grants=(GRANT,), discovery_domains=(DOMAIN,))
     [out] = _exported(LiveState((org,)), token_quota=False)["organizations"]
     assert "token_quota" not in out
-    assert out["connections"] == [{
-        "name": "db", "assign_membership_on_login": True, "is_enabled": False,
-        "organization_access_level": "readonly", "organization_connection_name": "Acme DB",
-    }]
-    assert out["client_grants"] == [{"client_id": "cli_1", "audience": "https://api.example.com", "scope": ["read", "write"]}]
+    assert out["connections"] == [
+        {
+            "name": "db",
+            "assign_membership_on_login": True,
+            "is_enabled": False,
+            "organization_access_level": "readonly",
+            "organization_connection_name": "Acme DB",
+        }
+    ]
+    assert out["client_grants"] == [
+        {"client_id": "cli_1", "audience": "https://api.example.com", "scope": ["read", "write"]}
+    ]
     assert out["discovery_domains"] == [
         {"domain": "acme.example.com", "status": "verified", "use_for_organization_discovery": True}
     ]

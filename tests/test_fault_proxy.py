@@ -47,8 +47,15 @@ ORGS = 120
 TOKEN = f"SECRET-{uuid.uuid4()}"
 CLIENT_ID = "proxy-client"
 CLIENT_SECRET = f"SECRET-{uuid.uuid4()}"
-ENV_VARS = ("AUTH0_DOMAIN", "AUTH0_API_TOKEN", "AUTH0_ACCESS_TOKEN", "AUTH0_CLIENT_ID",
-            "AUTH0_CLIENT_SECRET", "AUTH0_AUDIENCE", "GITHUB_ACTIONS")
+ENV_VARS = (
+    "AUTH0_DOMAIN",
+    "AUTH0_API_TOKEN",
+    "AUTH0_ACCESS_TOKEN",
+    "AUTH0_CLIENT_ID",
+    "AUTH0_CLIENT_SECRET",
+    "AUTH0_AUDIENCE",
+    "GITHUB_ACTIONS",
+)
 
 
 # --- the tenant, its spec and the true findings -------------------------------------------------
@@ -64,8 +71,12 @@ def _connection(org: int, index: int) -> RawObject:
 
 
 def _org(i: int) -> LiveOrganization:
-    data: RawObject = {"id": f"org_{i:016d}", "name": f"org-{i:05d}", "display_name": f"Org {i}",
-                       "metadata": {"tier": "gold" if i % 2 else "silver"}}
+    data: RawObject = {
+        "id": f"org_{i:016d}",
+        "name": f"org-{i:05d}",
+        "display_name": f"Org {i}",
+        "metadata": {"tier": "gold" if i % 2 else "silver"},
+    }
     return LiveOrganization(data=data, connections=tuple(_connection(i, c) for c in range(i % 3)))
 
 
@@ -100,7 +111,9 @@ def _findings(document: dict[str, object]) -> frozenset[tuple[str, str, str]]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FaultProxy, dict[str, World]]]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[FaultProxy, dict[str, World]]]:
     directory = tmp_path_factory.mktemp("proxy")
     declared, live = _tenant()
     spec = export_spec(declared)
@@ -108,9 +121,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FaultProx
         # unmanaged organizations ignored: the probe-then-offset listing and lookups
         "offset": spec,
         # unmanaged organizations fail the check: the checkpoint listing must be whole
-        "checkpoint": spec.replace("version: 1\n", "version: 1\npolicy: {unmanaged_organizations: fail}\n", 1),
+        "checkpoint": spec.replace(
+            "version: 1\n", "version: 1\npolicy: {unmanaged_organizations: fail}\n", 1
+        ),
     }
-    config = EmulatorConfig(tokens={TOKEN: READ_SCOPES}, clients={CLIENT_ID: (CLIENT_SECRET, READ_SCOPES)})
+    config = EmulatorConfig(
+        tokens={TOKEN: READ_SCOPES}, clients={CLIENT_ID: (CLIENT_SECRET, READ_SCOPES)}
+    )
     with running_server(create_app(live, config)) as upstream, FaultProxy(upstream) as proxy:
         worlds: dict[str, World] = {}
         for name, text in worlds_text.items():
@@ -139,16 +156,38 @@ def _credentials(proxy: FaultProxy, grant: str, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv("AUTH0_CLIENT_ID", CLIENT_ID)
         monkeypatch.setenv("AUTH0_CLIENT_SECRET", CLIENT_SECRET)
         # the emulator's audience follows the Host it is reached at: the proxy forwards to it
-        monkeypatch.setenv("AUTH0_AUDIENCE", f"http://{proxy.upstream[0]}:{proxy.upstream[1]}/api/v2/")
+        monkeypatch.setenv(
+            "AUTH0_AUDIENCE", f"http://{proxy.upstream[0]}:{proxy.upstream[1]}/api/v2/"
+        )
 
 
-def _run(proxy: FaultProxy, world: World, grant: str, tmp: Path, monkeypatch: pytest.MonkeyPatch,
-         capsys: pytest.CaptureFixture[str], *, verbose: bool = False) -> Outcome:
+def _run(
+    proxy: FaultProxy,
+    world: World,
+    grant: str,
+    tmp: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    verbose: bool = False,
+) -> Outcome:
     _credentials(proxy, grant, monkeypatch)
     report = tmp / "report.json"
     sarif = tmp / "report.sarif"
-    args = ["check", str(world.spec_file), "--domain", proxy.url, "--timeout", str(TIMEOUT),
-            "--format", "json", "--report", f"json={report}", "--report", f"sarif={sarif}"]
+    args = [
+        "check",
+        str(world.spec_file),
+        "--domain",
+        proxy.url,
+        "--timeout",
+        str(TIMEOUT),
+        "--format",
+        "json",
+        "--report",
+        f"json={report}",
+        "--report",
+        f"sarif={sarif}",
+    ]
     if verbose:
         args.append("-v")
     capsys.readouterr()
@@ -156,7 +195,11 @@ def _run(proxy: FaultProxy, world: World, grant: str, tmp: Path, monkeypatch: py
     code = main(args)
     seconds = time.monotonic() - started
     out, err = capsys.readouterr()
-    files = {p.name: p.read_text(encoding="utf-8", errors="replace") for p in tmp.iterdir() if p.is_file()}
+    files = {
+        p.name: p.read_text(encoding="utf-8", errors="replace")
+        for p in tmp.iterdir()
+        if p.is_file()
+    }
     for path in tmp.iterdir():
         path.unlink()
     return Outcome(code, out, err, files, seconds)
@@ -220,7 +263,9 @@ def _incomplete_reports(outcome: Outcome) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def truth(served: tuple[FaultProxy, dict[str, World]], tmp_path_factory: pytest.TempPathFactory) -> dict[str, World]:
+def truth(
+    served: tuple[FaultProxy, dict[str, World]], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, World]:
     """The verdict and findings of each world through the proxy with no fault (the same with
     either grant), and the requests each grant makes."""
     proxy, worlds = served
@@ -235,8 +280,19 @@ def truth(served: tuple[FaultProxy, dict[str, World]], tmp_path_factory: pytest.
                 proxy.reset({}, 0)
                 report = tmp / "r.json"
                 _credentials(proxy, grant, mp)
-                code = main(["check", str(world.spec_file), "--domain", proxy.url, "--format", "json",
-                             "--quiet", "--report", f"json={report}"])
+                code = main(
+                    [
+                        "check",
+                        str(world.spec_file),
+                        "--domain",
+                        proxy.url,
+                        "--format",
+                        "json",
+                        "--quiet",
+                        "--report",
+                        f"json={report}",
+                    ]
+                )
                 document = json.loads(report.read_text(encoding="utf-8"))
                 seen[grant] = (code, _findings(document))
                 requests[grant] = Counter(proxy.counts)
@@ -259,6 +315,7 @@ def test_the_worlds_have_their_planted_drifts(truth: dict[str, World]) -> None:
 
 # --- every family once, on the first request it can hit -----------------------------------------
 
+
 def _target(fault: str, index: int) -> str:
     """The endpoint group a fault family is aimed at (transport faults take turns)."""
     if fault.startswith(("token_", "echo_oauth")):
@@ -267,7 +324,9 @@ def _target(fault: str, index: int) -> str:
         return "enabled_connections"
     if fault.endswith("_404"):
         return "organization_by_id"
-    if fault.startswith(("total_", "drop_", "repeat_", "name_", "id_", "deep_metadata", "echo_in_200")):
+    if fault.startswith(
+        ("total_", "drop_", "repeat_", "name_", "id_", "deep_metadata", "echo_in_200")
+    ):
         return "organizations"
     return ("organizations", "enabled_connections", "organization_by_id", "token")[index % 4]
 
@@ -281,8 +340,13 @@ FAMILY_CASES = [
 
 @pytest.mark.parametrize(("fault", "group", "world_name"), FAMILY_CASES)
 def test_each_fault_family_keeps_the_promise(
-    fault: str, group: str, world_name: str, served: tuple[FaultProxy, dict[str, World]],
-    truth: dict[str, World], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    fault: str,
+    group: str,
+    world_name: str,
+    served: tuple[FaultProxy, dict[str, World]],
+    truth: dict[str, World],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     proxy, _ = served
@@ -291,7 +355,13 @@ def test_each_fault_family_keeps_the_promise(
     proxy.reset({(group, n): fault for n in (1, 2)}, seed=len(fault))
     outcome = _run(proxy, world, grant, tmp_path, monkeypatch, capsys)
     assert proxy.applied[fault] > 0, f"{fault} never hit a {group} request"
-    assert not _violations(outcome, world, proxy), (fault, group, world.name, outcome.code, outcome.err[:500])
+    assert not _violations(outcome, world, proxy), (
+        fault,
+        group,
+        world.name,
+        outcome.code,
+        outcome.err[:500],
+    )
 
 
 LIES_THAT_MUST_STOP_THE_CHECK = [
@@ -314,8 +384,13 @@ LIES_THAT_MUST_STOP_THE_CHECK = [
 
 @pytest.mark.parametrize(("fault", "group"), LIES_THAT_MUST_STOP_THE_CHECK)
 def test_lies_that_no_verdict_survives_are_exit_3(
-    fault: str, group: str, served: tuple[FaultProxy, dict[str, World]], truth: dict[str, World],
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    fault: str,
+    group: str,
+    served: tuple[FaultProxy, dict[str, World]],
+    truth: dict[str, World],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     proxy, _ = served
     world = truth["offset"]
@@ -326,8 +401,11 @@ def test_lies_that_no_verdict_survives_are_exit_3(
 
 
 def test_a_gzip_bomb_is_refused_within_the_cap(
-    served: tuple[FaultProxy, dict[str, World]], truth: dict[str, World], tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    served: tuple[FaultProxy, dict[str, World]],
+    truth: dict[str, World],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import resource
 
@@ -341,30 +419,47 @@ def test_a_gzip_bomb_is_refused_within_the_cap(
 
 
 def test_an_echoed_token_in_an_illegal_header_line_is_redacted(
-    served: tuple[FaultProxy, dict[str, World]], truth: dict[str, World], tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    served: tuple[FaultProxy, dict[str, World]],
+    truth: dict[str, World],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     proxy, _ = served
     proxy.reset({("organizations", n): "echo_illegal_header" for n in range(1, 10)}, seed=1)
     outcome = _run(proxy, truth["offset"], "client", tmp_path, monkeypatch, capsys, verbose=True)
-    assert outcome.code == 3 and "illegal header line" in outcome.err and "***" in outcome.err, outcome.err
+    assert outcome.code == 3 and "illegal header line" in outcome.err and "***" in outcome.err, (
+        outcome.err
+    )
     assert not _violations(outcome, truth["offset"], proxy)
 
 
-def test_10000_organizations_with_total_capped_at_the_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_10000_organizations_with_total_capped_at_the_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The issue's largest case, end to end: every offset page says `total: 1000` for a tenant of
     10,000 declared organizations. Before: 9,000 false "missing". Now: in sync, by checkpoint."""
     count = 10_000
-    live = LiveState(tuple(LiveOrganization({"id": f"org_{i:016d}", "name": f"org-{i:05d}"}, ()) for i in range(count)))
+    live = LiveState(
+        tuple(
+            LiveOrganization({"id": f"org_{i:016d}", "name": f"org-{i:05d}"}, ())
+            for i in range(count)
+        )
+    )
     spec = tmp_path / "big.yaml"
-    spec.write_text("version: 1\norganizations:\n" + "".join(f"  - name: org-{i:05d}\n" for i in range(count)), encoding="utf-8")
+    spec.write_text(
+        "version: 1\norganizations:\n" + "".join(f"  - name: org-{i:05d}\n" for i in range(count)),
+        encoding="utf-8",
+    )
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AUTH0_API_TOKEN", TOKEN)
     config = EmulatorConfig(tokens={TOKEN: READ_SCOPES})
     with running_server(create_app(live, config)) as upstream, FaultProxy(upstream) as proxy:
         proxy.reset({("organizations", n): "total_window" for n in range(1, 200)}, seed=1)
-        code = main(["check", str(spec), "--domain", proxy.url, "--format", "json", "--timeout", "120"])
+        code = main(
+            ["check", str(spec), "--domain", proxy.url, "--format", "json", "--timeout", "120"]
+        )
         out, err = capsys.readouterr()
         assert code == 0, err
         assert json.loads(out)["summary"]["in_sync"] == count
@@ -380,8 +475,11 @@ def _reaches(schedule: dict[tuple[str, int], str], requests: Counter[str]) -> bo
 
 
 def test_any_schedule_keeps_the_promise(
-    served: tuple[FaultProxy, dict[str, World]], truth: dict[str, World], tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    served: tuple[FaultProxy, dict[str, World]],
+    truth: dict[str, World],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     proxy, _ = served
     rng = random.Random(int(os.environ.get("ORGDRIFT_PROXY_SEED", "17")))
@@ -404,7 +502,9 @@ def test_any_schedule_keeps_the_promise(
         outcomes[outcome.code] += 1
         applied.update(proxy.applied)
         for problem in _violations(outcome, world, proxy):
-            violations.append(f"run {run} ({world.name}, {grant}, {schedule}): {problem}: {outcome.err[:300]}")
+            violations.append(
+                f"run {run} ({world.name}, {grant}, {schedule}): {problem}: {outcome.err[:300]}"
+            )
     summary = (
         f"{SCHEDULES} schedules (of {drawn} drawn) in {time.monotonic() - started:.0f} s; exit codes "
         f"{dict(sorted(outcomes.items()))}; faults applied {sum(applied.values())} times "

@@ -99,7 +99,13 @@ def _drifted(orgs: list[LiveOrganization]) -> list[LiveOrganization]:
     out[7] = replace(out[7], connections=(out[7].connections or ())[:-1])  # a missing connection
     out[9] = replace(out[9], connections=(*(out[9].connections or ()), _connection(9, 7)))
     extra = out[10].connections or ()
-    out[10] = replace(out[10], connections=({**extra[0], "assign_membership_on_login": not extra[0]["assign_membership_on_login"]}, *extra[1:]))
+    out[10] = replace(
+        out[10],
+        connections=(
+            {**extra[0], "assign_membership_on_login": not extra[0]["assign_membership_on_login"]},
+            *extra[1:],
+        ),
+    )
     return [o for i, o in enumerate(out) if i != 20]  # org 20 is declared but missing
 
 
@@ -124,7 +130,9 @@ def _check(tenant: reads.Tenant, spec_file: Path) -> Report:
     return pipeline.run_check(pipeline.CheckOptions(specs=(str(spec_file),), env={}, tenant=tenant))
 
 
-def _tenant(live: LiveState, faults: Callable[[FaultContext], Fault | None] | None, timeout: float | None) -> reads.Tenant:
+def _tenant(
+    live: LiveState, faults: Callable[[FaultContext], Fault | None] | None, timeout: float | None
+) -> reads.Tenant:
     app = create_app(live, EmulatorConfig(faults=faults, clock=virtual_wall))
     return reads.Tenant(
         domain="http://127.0.0.1",
@@ -140,11 +148,15 @@ def _tenant(live: LiveState, faults: Callable[[FaultContext], Fault | None] | No
 def _build_world(directory: Path) -> World:
     orgs = [_org(i) for i in range(ORGS)]
     spec_text = export_spec(LiveState(tuple(orgs)))
-    spec_text = spec_text.replace("version: 1\n", "version: 1\npolicy: {unmanaged_organizations: fail}\n", 1)
+    spec_text = spec_text.replace(
+        "version: 1\n", "version: 1\npolicy: {unmanaged_organizations: fail}\n", 1
+    )
     spec_file = directory / "orgs.yaml"
     spec_file.write_text(spec_text, encoding="utf-8")
     drifted = _drifted(orgs)
-    drifted.append(LiveOrganization(data={"id": "org_unmanaged0000001", "name": "stray"}, connections=()))
+    drifted.append(
+        LiveOrganization(data={"id": "org_unmanaged0000001", "name": "stray"}, connections=())
+    )
     live = LiveState(tuple(drifted))
     spec = load_specs([str(spec_file)], {})
     report = _check(_tenant(live, None, None), spec_file)
@@ -165,7 +177,13 @@ def test_world_has_the_planted_drifts(world: World) -> None:
 
 # --- fault schedules ----------------------------------------------------------------------
 
-GROUPS = ("organizations", "organization_by_name", "organization_by_id", "enabled_connections", "token")
+GROUPS = (
+    "organizations",
+    "organization_by_name",
+    "organization_by_id",
+    "enabled_connections",
+    "token",
+)
 
 FAULTS = st.one_of(
     st.sampled_from([500, 502, 503, 504]).map(Fault.error),
@@ -209,7 +227,9 @@ def _hook(schedule: Mapping[tuple[str, int], Fault]) -> Callable[[FaultContext],
     return decide
 
 
-def check_outcome(world: World, schedule: Mapping[tuple[str, int], Fault], timeout: float | None) -> ExitCode:
+def check_outcome(
+    world: World, schedule: Mapping[tuple[str, int], Fault], timeout: float | None
+) -> ExitCode:
     report = _check(_tenant(world.live, _hook(schedule), timeout), world.spec_file)
     if report.failure is not None:
         assert report.exit_code is ExitCode.INCOMPLETE, report.failure.message
@@ -232,22 +252,33 @@ PROPERTY = settings(
 
 @PROPERTY
 @given(schedule=schedules(), timeout=st.sampled_from([None, None, 45.0, 600.0]))
-def test_any_fault_schedule_gives_truth_or_exit_3(world: World, schedule: dict[tuple[str, int], Fault], timeout: float | None) -> None:
+def test_any_fault_schedule_gives_truth_or_exit_3(
+    world: World, schedule: dict[tuple[str, int], Fault], timeout: float | None
+) -> None:
     check_outcome(world, schedule, timeout)
 
 
-def _deadline_message(world: World, schedule: Mapping[tuple[str, int], Fault], timeout: float) -> str:
+def _deadline_message(
+    world: World, schedule: Mapping[tuple[str, int], Fault], timeout: float
+) -> str:
     with pytest.raises(DeadlineExceeded) as caught:
-        reads.read_declared(_tenant(world.live, _hook(schedule), timeout), world.spec.organizations, True)
+        reads.read_declared(
+            _tenant(world.live, _hook(schedule), timeout), world.spec.organizations, True
+        )
     return caught.value.message
 
 
 def test_hours_ahead_reset_storm_ends_with_exit_3_within_timeout(world: World) -> None:
-    storm = {("organizations", n): Fault(status=429, ratelimit_reset_offset=4 * 3600.0) for n in range(1, 50)}
+    storm = {
+        ("organizations", n): Fault(status=429, ratelimit_reset_offset=4 * 3600.0)
+        for n in range(1, 50)
+    }
     assert check_outcome(world, storm, 30.0) is ExitCode.INCOMPLETE
     message = _deadline_message(world, storm, 30.0)
     # Names the limit, the request that could not be read, and what it last got.
-    assert message.startswith("the read did not finish within --timeout 30 s, so there is no verdict: GET /api/v2/organizations?")
+    assert message.startswith(
+        "the read did not finish within --timeout 30 s, so there is no verdict: GET /api/v2/organizations?"
+    )
     assert "last answer: HTTP 429 Too Many Requests" in message
     assert "wait before its retry" in message
     assert "Raise --timeout" in message
@@ -257,7 +288,9 @@ def test_a_response_slower_than_the_timeout_names_the_requests_cut_off(world: Wo
     # Every enabled-connections request hangs for a minute; the run has 20 s.
     slow = {("enabled_connections", n): Fault(delay_ms=60_000.0) for n in range(1, 80)}
     message = _deadline_message(world, slow, 20.0)
-    assert "within --timeout 20 s, so there is no verdict: GET /api/v2/organizations/org_" in message
+    assert (
+        "within --timeout 20 s, so there is no verdict: GET /api/v2/organizations/org_" in message
+    )
     assert "/enabled_connections" in message
     assert re.search(r"; \d+ more requests? unfinished", message), message
 
@@ -273,7 +306,12 @@ def test_repeated_page_is_never_a_verdict(world: World) -> None:
 
 
 def test_single_transient_faults_recover_to_the_truth(world: World) -> None:
-    for fault in (Fault.error(503), Fault(malformed="html"), Fault(malformed="truncated"), Fault(drop_connection=True)):
+    for fault in (
+        Fault.error(503),
+        Fault(malformed="html"),
+        Fault(malformed="truncated"),
+        Fault(drop_connection=True),
+    ):
         assert check_outcome(world, {("organizations", 1): fault}, None) is world.verdict
 
 
@@ -281,8 +319,16 @@ def test_single_transient_faults_recover_to_the_truth(world: World) -> None:
 
 
 @pytest.fixture
-def served(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Mapping[tuple[str, int], Fault]], str]]:
-    for name in ("AUTH0_API_TOKEN", "AUTH0_ACCESS_TOKEN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "GITHUB_ACTIONS"):
+def served(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[Mapping[tuple[str, int], Fault]], str]]:
+    for name in (
+        "AUTH0_API_TOKEN",
+        "AUTH0_ACCESS_TOKEN",
+        "AUTH0_CLIENT_ID",
+        "AUTH0_CLIENT_SECRET",
+        "GITHUB_ACTIONS",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)
     schedule: dict[tuple[str, int], Fault] = {}
@@ -311,14 +357,29 @@ CLI_CASES: list[tuple[dict[tuple[str, int], Fault], set[int]]] = [
 
 @pytest.mark.parametrize(("faults", "codes"), CLI_CASES)
 def test_cli_under_faults(
-    world: World, served: Callable[[Mapping[tuple[str, int], Fault]], str], faults: dict[tuple[str, int], Fault],
-    codes: set[int], capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    world: World,
+    served: Callable[[Mapping[tuple[str, int], Fault]], str],
+    faults: dict[tuple[str, int], Fault],
+    codes: set[int],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     # each case is a fresh server state only for its schedule; group counters keep running, so
     # numbers are relative: the long schedules cover every number the run can reach
     served(faults)
     report = tmp_path / "r.json"
-    code = main(["check", str(world.spec_file), "--format", "json", "--timeout", "60", "--report", f"json={report}"])
+    code = main(
+        [
+            "check",
+            str(world.spec_file),
+            "--format",
+            "json",
+            "--timeout",
+            "60",
+            "--report",
+            f"json={report}",
+        ]
+    )
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     assert code in codes, err
@@ -330,7 +391,9 @@ def test_cli_under_faults(
         assert json.loads(report.read_text(encoding="utf-8")) == doc
     else:
         doc = json.loads(out)
-        found = frozenset((o["name"], f["kind"], f["path"]) for o in doc["organizations"] for f in o["findings"])
+        found = frozenset(
+            (o["name"], f["kind"], f["path"]) for o in doc["organizations"] for f in o["findings"]
+        )
         assert len(found) == len(world.truth)
         assert report.exists()
 
@@ -353,15 +416,24 @@ def _deep_yaml(levels: int) -> str:
     return "{k: " * levels + "leaf" + "}" * levels
 
 
-def test_deep_metadata_is_exit_2_in_a_spec_or_snapshot_and_exit_3_live(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_deep_metadata_is_exit_2_in_a_spec_or_snapshot_and_exit_3_live(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     org = {"id": "org_aaaaaaaaaaaaaaaa", "name": "acme"}
     spec = tmp_path / "deep.yaml"
-    spec.write_text(f"version: 1\norganizations:\n  - name: acme\n    metadata: {{m: {_deep_yaml(800)}}}\n", encoding="utf-8")
+    spec.write_text(
+        f"version: 1\norganizations:\n  - name: acme\n    metadata: {{m: {_deep_yaml(800)}}}\n",
+        encoding="utf-8",
+    )
     assert main(["validate", str(spec)]) == 2
     snapshot = tmp_path / "deep.json"
-    snapshot.write_text(json.dumps({"organizations": [{**org, "metadata": _deep_value(800)}]}), encoding="utf-8")
+    snapshot.write_text(
+        json.dumps({"organizations": [{**org, "metadata": _deep_value(800)}]}), encoding="utf-8"
+    )
     fine = tmp_path / "fine.yaml"
-    fine.write_text("version: 1\norganizations:\n  - name: acme\n    metadata: {tier: gold}\n", encoding="utf-8")
+    fine.write_text(
+        "version: 1\norganizations:\n  - name: acme\n    metadata: {tier: gold}\n", encoding="utf-8"
+    )
     assert main(["check", str(fine), "--live", str(snapshot)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "nested deeper than an organization may be" in err
@@ -377,7 +449,15 @@ def test_metadata_as_deep_as_allowed_is_compared(tmp_path: Path) -> None:
     """The deepest live metadata a page may carry, against a spec (whose metadata values the
     schema keeps to strings): a finding, and no recursion trouble."""
     spec = tmp_path / "deep.yaml"
-    spec.write_text("version: 1\norganizations:\n  - name: acme\n    metadata: {k: leaf}\n", encoding="utf-8")
-    live = LiveState((LiveOrganization({"id": "org_aaaaaaaaaaaaaaaa", "name": "acme", "metadata": _deep_value(27)}, ()),))
+    spec.write_text(
+        "version: 1\norganizations:\n  - name: acme\n    metadata: {k: leaf}\n", encoding="utf-8"
+    )
+    live = LiveState(
+        (
+            LiveOrganization(
+                {"id": "org_aaaaaaaaaaaaaaaa", "name": "acme", "metadata": _deep_value(27)}, ()
+            ),
+        )
+    )
     report = _check(_tenant(live, None, None), spec)
     assert report.exit_code is ExitCode.DRIFT

@@ -171,7 +171,9 @@ def test_items_dropped_from_page_0_are_found_by_lookup() -> None:
 
 
 def test_items_dropped_from_a_middle_page_is_exit_3() -> None:
-    reader = Reader([org(i) for i in range(350)], offset_page=lambda p, items: items[:90] if p == 1 else items)
+    reader = Reader(
+        [org(i) for i in range(350)], offset_page=lambda p, items: items[:90] if p == 1 else items
+    )
     with pytest.raises(ProtocolError, match="offset page 1 is short but a later page is not empty"):
         read(reader, [decl(i) for i in range(350)])
 
@@ -202,7 +204,9 @@ def test_checkpoint_next_disappearing_early_with_lookups_only_gives_the_truth() 
 
 
 def test_declared_by_id_missing_from_a_listing_is_looked_up_by_id() -> None:
-    reader = Reader([org(i) for i in range(150)], offset_page=lambda p, items: items[:-1] if p == 1 else items)
+    reader = Reader(
+        [org(i) for i in range(150)], offset_page=lambda p, items: items[:-1] if p == 1 else items
+    )
     state = read(reader, [decl(i, by_id=True) for i in range(150)])
     assert len(state.organizations) == 150
     assert reader.calls["by_id"] == 1

@@ -65,5 +65,7 @@ def test_per_directory_merges_the_files_of_one_directory_and_reports_every_group
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith(f"{extra}:3:11: $.organizations[0].name: organization name 'acme'")
     assert err[1].startswith(f"{broken}:3:5: $.organizations[0]")
-    assert any(line.startswith(f"{broken}:3:5: $.organizations[0].nmae: unknown field") for line in err)
+    assert any(
+        line.startswith(f"{broken}:3:5: $.organizations[0].nmae: unknown field") for line in err
+    )
     assert err[-1] == "orgdrift: 3 problems found"

@@ -25,16 +25,56 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=20))
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=20)
+)
 KEYS = st.sampled_from(
-    ["version", "organizations", "name", "id", "display_name", "connections", "policy", "defaults",
-     "metadata", "branding", "tenant", "domain", "enabled_connections", "connection", "connection_id",
-     "assign_membership_on_login", "unmanaged_organizations", "complete", "taken_at", "colors"]
+    [
+        "version",
+        "organizations",
+        "name",
+        "id",
+        "display_name",
+        "connections",
+        "policy",
+        "defaults",
+        "metadata",
+        "branding",
+        "tenant",
+        "domain",
+        "enabled_connections",
+        "connection",
+        "connection_id",
+        "assign_membership_on_login",
+        "unmanaged_organizations",
+        "complete",
+        "taken_at",
+        "colors",
+    ]
 ) | st.text(max_size=8)
-DOCS = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=5), max_leaves=25)
+DOCS = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=5),
+    max_leaves=25,
+)
 YAMLISH = st.lists(
-    st.sampled_from(["version: 1\n", "organizations:\n", "  - name: a\n", "    connections: [{name: x}]\n", "&a [*a, *a]\n",
-                     "!!python/object:os.system {}\n", "${AUTH0_TOKEN}\n", "<<: *a\n", "\t- \n", "---\n", "key: [\n", "\xff\n", "? {a: 1}\n"]),
+    st.sampled_from(
+        [
+            "version: 1\n",
+            "organizations:\n",
+            "  - name: a\n",
+            "    connections: [{name: x}]\n",
+            "&a [*a, *a]\n",
+            "!!python/object:os.system {}\n",
+            "${AUTH0_TOKEN}\n",
+            "<<: *a\n",
+            "\t- \n",
+            "---\n",
+            "key: [\n",
+            "\xff\n",
+            "? {a: 1}\n",
+        ]
+    ),
     max_size=8,
 ).map("".join)
 

@@ -112,9 +112,12 @@ def test_it_prints(browser: Browser, demo_page: Path) -> None:
     (artifacts() / "report-demo.pdf").write_bytes(loaded.pdf)
 
 
-def test_history_page_in_the_browser(browser: Browser, tmp_path: Path,
-                                     monkeypatch: pytest.MonkeyPatch,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_history_page_in_the_browser(
+    browser: Browser,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.chdir(HISTORY)
     page = tmp_path / "history.html"
     assert main(["report", *sorted(p.name for p in HISTORY.glob("*.json")), "-o", str(page)]) == 0

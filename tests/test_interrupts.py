@@ -37,7 +37,15 @@ def test_signal_mid_run(tmp_path: Path, sig: signal.Signals, code: int) -> None:
     with running_server(app) as url:
         env.update(AUTH0_DOMAIN=url, AUTH0_API_TOKEN=DEFAULT_TOKEN)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "orgdrift", "check", "examples/orgs.yaml", "--report", f"json={report}"],
+            [
+                sys.executable,
+                "-m",
+                "orgdrift",
+                "check",
+                "examples/orgs.yaml",
+                "--report",
+                f"json={report}",
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -71,8 +79,9 @@ def _orgdrift_frames(err: str) -> list[str]:
     and `orgdrift/__main__.py` line 1, before any orgdrift code runs, are outside its reach)."""
     frames = [line for line in err.splitlines() if line.strip().startswith("File ")]
     return [
-        f for f in frames
-        if "orgdrift" + os.sep in f and "__main__.py\", line 1," not in f and "__init__.py" not in f
+        f
+        for f in frames
+        if "orgdrift" + os.sep in f and '__main__.py", line 1,' not in f and "__init__.py" not in f
     ]
 
 
@@ -87,7 +96,9 @@ def test_a_signal_at_any_moment_exits_with_its_code_and_no_traceback(tmp_path: P
 
     rng = random.Random(17)
     started = time.monotonic()  # how long this machine takes to start orgdrift, now
-    subprocess.run([sys.executable, "-m", "orgdrift", "--version"], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "orgdrift", "--version"], cwd=ROOT, capture_output=True, check=True
+    )
     start_up = time.monotonic() - started
     app = create_app(state_of(TENANT), EmulatorConfig(latency_ms=40.0))
     env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS}
@@ -101,9 +112,22 @@ def test_a_signal_at_any_moment_exits_with_its_code_and_no_traceback(tmp_path: P
             out_dir.mkdir()
             report = out_dir / "report.json"
             proc = subprocess.Popen(
-                [sys.executable, "-m", "orgdrift", "check", "examples/orgs.yaml", "--concurrency", "1",
-                 "--report", f"json={report}"],
-                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "orgdrift",
+                    "check",
+                    "examples/orgs.yaml",
+                    "--concurrency",
+                    "1",
+                    "--report",
+                    f"json={report}",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             time.sleep(delay)
             proc.send_signal(sig)
@@ -117,7 +141,9 @@ def test_a_signal_at_any_moment_exits_with_its_code_and_no_traceback(tmp_path: P
             context = f"run {run}: {sig.name} after {delay:.3f} s -> {code}\n{err}"
             assert not _orgdrift_frames(err), context
             assert "never retrieved" not in err and "was destroyed" not in err, context
-            assert code in (EXIT_FOR[sig], 1, -sig, -signal.SIGINT, -signal.SIGTERM, 143, 130), context
+            assert code in (EXIT_FOR[sig], 1, -sig, -signal.SIGINT, -signal.SIGTERM, 143, 130), (
+                context
+            )
             if code in (130, 143) and "during `" not in err:
                 assert err == "", context  # before `main` ran: exits at once, silently
             leftovers = [p.name for p in out_dir.iterdir() if p.name != "report.json"]
@@ -126,8 +152,12 @@ def test_a_signal_at_any_moment_exits_with_its_code_and_no_traceback(tmp_path: P
                 json.loads(report.read_text(encoding="utf-8"))  # whole, never half-written
             if code == 1:
                 assert report.exists() and out, context
-    print(f"\nsignals: {SIGNAL_RUNS} runs, start-up {start_up:.2f} s, outcomes {dict(sorted(outcomes.items()))}")
-    assert sum(n for (_, code), n in outcomes.items() if code in (130, 143)) >= SIGNAL_RUNS // 4, outcomes
+    print(
+        f"\nsignals: {SIGNAL_RUNS} runs, start-up {start_up:.2f} s, outcomes {dict(sorted(outcomes.items()))}"
+    )
+    assert sum(n for (_, code), n in outcomes.items() if code in (130, 143)) >= SIGNAL_RUNS // 4, (
+        outcomes
+    )
 
 
 FINALIZER_SCRIPT = """
@@ -156,6 +186,13 @@ except KeyboardInterrupt:
 def test_a_signal_inside_a_finalizer_is_delivered_again_without_a_traceback() -> None:
     """A signal's exception raised in a weakref callback or `__del__` cannot unwind anything and
     Python prints it as "Exception ignored in": orgdrift drops it and sends the signal again."""
-    done = subprocess.run([sys.executable, "-c", FINALIZER_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", FINALIZER_SCRIPT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert done.stdout.strip() == "delivered 2", done.stdout + done.stderr
     assert done.stderr == ""

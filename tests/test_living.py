@@ -28,13 +28,24 @@ FAR = "2099-12-31"  # an expiry no test run reaches
 # The demo tenant's three drifts, as (organization, kind, path).
 ACME_GOOGLE = ("acme", "connection_not_allowed", "connections.google-oauth2")
 GLOBEX_NAME = ("globex", "field_changed", "display_name")
-INITECH_OKTA = ("initech", "connection_setting_changed", "connections.initech-okta.assign_membership_on_login")
+INITECH_OKTA = (
+    "initech",
+    "connection_setting_changed",
+    "connections.initech-okta.assign_membership_on_login",
+)
 
 
 @pytest.fixture(autouse=True)
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("AUTH0_DOMAIN", "AUTH0_API_TOKEN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET",
-                 "GITHUB_ACTIONS", "GITHUB_WORKSPACE", "NO_COLOR"):
+    for name in (
+        "AUTH0_DOMAIN",
+        "AUTH0_API_TOKEN",
+        "AUTH0_CLIENT_ID",
+        "AUTH0_CLIENT_SECRET",
+        "GITHUB_ACTIONS",
+        "GITHUB_WORKSPACE",
+        "NO_COLOR",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -83,22 +94,26 @@ def exceptions(*entries: str) -> str:
 def test_accepted_drift_never_fails_and_stays_in_every_report(
     tenant: EmulatorApp, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    spec = write_spec(SPEC + exceptions(
-        "  - organization: acme\n"
-        "    kind: connection_not_allowed\n"
-        "    path: connections.google-*\n"
-        "    reason: SSO migration, SEC-142\n"
-        f"    expires: {FAR}\n"
-        '    owner: "@platform"\n',
-        "  - organization: glob*\n"
-        "    reason: rename pending, OPS-9\n"
-        f"    expires: {FAR}\n",
-        "  - organization: init*\n"
-        "    path: connections.initech-okta.*\n"
-        "    reason: IdP cut-over\n"
-        f"    expires: {FAR}\n",
-    ))
-    reports = {fmt: tmp_path / f"r.{fmt}" for fmt in ("text", "sarif", "junit", "markdown", "github", "html")}
+    spec = write_spec(
+        SPEC
+        + exceptions(
+            "  - organization: acme\n"
+            "    kind: connection_not_allowed\n"
+            "    path: connections.google-*\n"
+            "    reason: SSO migration, SEC-142\n"
+            f"    expires: {FAR}\n"
+            '    owner: "@platform"\n',
+            f"  - organization: glob*\n    reason: rename pending, OPS-9\n    expires: {FAR}\n",
+            "  - organization: init*\n"
+            "    path: connections.initech-okta.*\n"
+            "    reason: IdP cut-over\n"
+            f"    expires: {FAR}\n",
+        )
+    )
+    reports = {
+        fmt: tmp_path / f"r.{fmt}"
+        for fmt in ("text", "sarif", "junit", "markdown", "github", "html")
+    }
     code, report, _ = check(capsys, spec, *(f"--report={f}={p}" for f, p in reports.items()))
     assert code == 0
     assert (report["status"], report["in_sync"]) == ("in_sync", True)
@@ -115,7 +130,10 @@ def test_accepted_drift_never_fails_and_stays_in_every_report(
     assert report["warnings"] == []
     text = reports["text"].read_text(encoding="utf-8")
     assert "(accepted until 2099-12-31: SSO migration, SEC-142, owner @platform)" in text
-    assert text.splitlines()[-1] == "in sync: 6 organizations checked, 4 findings (1 warning, 3 accepted)"
+    assert (
+        text.splitlines()[-1]
+        == "in sync: 6 organizations checked, 4 findings (1 warning, 3 accepted)"
+    )
     sarif = json.loads(reports["sarif"].read_text(encoding="utf-8"))
     suppressed = [r for r in sarif["runs"][0]["results"] if "suppressions" in r]
     assert len(suppressed) == 3
@@ -132,9 +150,12 @@ def test_accepted_drift_never_fails_and_stays_in_every_report(
 def test_an_expired_exception_stops_matching_and_the_finding_says_so(
     tenant: EmulatorApp, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec = write_spec(SPEC + exceptions(
-        "  - organization: acme\n    reason: SSO migration, SEC-142\n    expires: 2020-01-31\n"
-    ))
+    spec = write_spec(
+        SPEC
+        + exceptions(
+            "  - organization: acme\n    reason: SSO migration, SEC-142\n    expires: 2020-01-31\n"
+        )
+    )
     code, report, _ = check(capsys, spec)
     assert code == 1
     finding = findings(report)[ACME_GOOGLE]
@@ -149,10 +170,13 @@ def test_unused_and_expiring_exceptions_are_warnings_at_their_line(
     tenant: EmulatorApp, capsys: pytest.CaptureFixture[str]
 ) -> None:
     soon = datetime.now(UTC).date() + timedelta(days=3)
-    spec = write_spec(SPEC + exceptions(
-        f"  - organization: acme\n    reason: soon\n    expires: {soon.isoformat()}\n",
-        f"  - organization: nobody-*\n    reason: stale\n    expires: {FAR}\n",
-    ))
+    spec = write_spec(
+        SPEC
+        + exceptions(
+            f"  - organization: acme\n    reason: soon\n    expires: {soon.isoformat()}\n",
+            f"  - organization: nobody-*\n    reason: stale\n    expires: {FAR}\n",
+        )
+    )
     code, report, _ = check(capsys, spec)
     assert code == 1  # globex and initech still drift; the warnings change nothing
     assert [(w["line"], w["message"]) for w in report["warnings"]] == [
@@ -167,7 +191,9 @@ def test_unused_and_expiring_exceptions_are_warnings_at_their_line(
 def test_a_scoped_run_does_not_call_other_organizations_exceptions_unused(
     tenant: EmulatorApp, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec = write_spec(SPEC + exceptions(f"  - organization: acme\n    reason: r\n    expires: {FAR}\n"))
+    spec = write_spec(
+        SPEC + exceptions(f"  - organization: acme\n    reason: r\n    expires: {FAR}\n")
+    )
     code, report, _ = check(capsys, spec, "--org", "glo*")
     assert code == 1
     assert report["warnings"] == []
@@ -178,9 +204,13 @@ def test_a_scoped_run_does_not_call_other_organizations_exceptions_unused(
 # --- ignore --------------------------------------------------------------------------------------
 
 
-def test_ignored_fields_are_never_compared(tenant: EmulatorApp, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ignored_fields_are_never_compared(
+    tenant: EmulatorApp, capsys: pytest.CaptureFixture[str]
+) -> None:
     text = SPEC.replace("defaults:\n", "defaults:\n  ignore: [display_name]\n", 1)
-    text = text.replace("  - name: acme\n", "  - name: acme\n    ignore: [connections.google-oauth2]\n", 1)
+    text = text.replace(
+        "  - name: acme\n", "  - name: acme\n    ignore: [connections.google-oauth2]\n", 1
+    )
     code, report, _ = check(capsys, write_spec(text))
     assert code == 1
     assert set(findings(report)) == {INITECH_OKTA}
@@ -206,14 +236,19 @@ def test_a_baseline_makes_known_drift_known_and_new_drift_fail(
 
     # one more drift (the spec now differs on initech's display name): only it fails
     worse = write_spec(SPEC.replace("display_name: Initech\n", "display_name: Initech Ltd\n"))
-    code, third, _ = check(capsys, worse, "--baseline", str(tmp_path / "base.json"), "--format", "json")
+    code, third, _ = check(
+        capsys, worse, "--baseline", str(tmp_path / "base.json"), "--format", "json"
+    )
     assert code == 1
     new = [k for k, f in findings(third).items() if not f["known"]]
     assert new == [("initech", "field_changed", "display_name")]
     base = str(tmp_path / "base.json")
     assert main(["check", worse, "--baseline", base, "--format", "sarif", "--no-progress"]) == 1
     results = json.loads(capsys.readouterr().out)["runs"][0]["results"]
-    states = {(r["properties"]["organization"], r["properties"]["path"]): r["baselineState"] for r in results}
+    states = {
+        (r["properties"]["organization"], r["properties"]["path"]): r["baselineState"]
+        for r in results
+    }
     assert states.pop(("initech", "display_name")) == "new"
     assert set(states.values()) == {"unchanged"}
     prints = {r["partialFingerprints"]["orgdriftFinding/v1"] for r in results}
@@ -247,7 +282,11 @@ def test_fingerprints_survive_reformatting_and_moving_declarations(
     ],
 )
 def test_a_bad_baseline_is_exit_2_before_any_request(
-    tenant: EmulatorApp, capsys: pytest.CaptureFixture[str], tmp_path: Path, document: str, message: str
+    tenant: EmulatorApp,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    document: str,
+    message: str,
 ) -> None:
     (tmp_path / "base.json").write_text(document, encoding="utf-8")
     code, report, err = check(capsys, write_spec(SPEC), "--baseline", "base.json")
@@ -269,8 +308,10 @@ def repo(tmp_path: Path) -> Path:
     git("init", "-q", "-b", "main")
     git("config", "user.email", "t@example.com")
     git("config", "user.name", "t")
-    write_spec(SPEC.replace("unmanaged_organizations: report", "unmanaged_organizations: ignore"),
-               "auth0/orgs.yaml")
+    write_spec(
+        SPEC.replace("unmanaged_organizations: report", "unmanaged_organizations: ignore"),
+        "auth0/orgs.yaml",
+    )
     git("add", "-A")
     git("commit", "-q", "-m", "spec")
     return tmp_path
@@ -281,7 +322,9 @@ def test_changed_from_checks_only_what_the_change_touches(
 ) -> None:
     spec = Path("auth0/orgs.yaml")
     text = spec.read_text(encoding="utf-8")
-    spec.write_text(text.replace("display_name: Hooli\n", "display_name: Hooli XYZ\n"), encoding="utf-8")
+    spec.write_text(
+        text.replace("display_name: Hooli\n", "display_name: Hooli XYZ\n"), encoding="utf-8"
+    )
     tenant.stats.reset()
     code, report, _ = check(capsys, str(spec), "--changed-from", "main")
     assert code == 1
@@ -336,4 +379,3 @@ def test_org_globs(tenant: EmulatorApp, capsys: pytest.CaptureFixture[str]) -> N
     code, _, err = check(capsys, spec, "--org", "zz*")
     assert code == 2
     assert "--org names organizations the spec does not declare: zz*" in err
-

@@ -53,7 +53,9 @@ def state_of(document: dict[str, Any]) -> LiveState:
 
 
 def check(
-    spec: Path, document: dict[str, Any], config: EmulatorConfig | None = None,
+    spec: Path,
+    document: dict[str, Any],
+    config: EmulatorConfig | None = None,
     env: dict[str, str] | None = None,
 ) -> tuple[Report, Counter[str]]:
     """`check` in process; the report and the emulator's requests per endpoint group."""
@@ -79,8 +81,16 @@ def write(tmp_path: Path, text: str, name: str = "orgs.yaml") -> Path:
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AUTH0_DOMAIN", "AUTH0_API_TOKEN", "AUTH0_ACCESS_TOKEN", "AUTH0_CLIENT_ID",
-                 "AUTH0_CLIENT_SECRET", "AUTH0_AUDIENCE", "GITHUB_ACTIONS", "NO_COLOR"):
+    for name in (
+        "AUTH0_DOMAIN",
+        "AUTH0_API_TOKEN",
+        "AUTH0_ACCESS_TOKEN",
+        "AUTH0_CLIENT_ID",
+        "AUTH0_CLIENT_SECRET",
+        "AUTH0_AUDIENCE",
+        "GITHUB_ACTIONS",
+        "NO_COLOR",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(ROOT)
 
@@ -110,13 +120,21 @@ def test_connection_view_fields_drift(tmp_path: Path) -> None:
     acme["organization_connections"][0]["organization_access_level"] = "full"
     acme["organization_connections"][1]["is_enabled"] = True
     report, _ = check(FULL_SPEC, doc)
-    changed = {(f.path, f.expected, f.actual) for f in report.findings if f.kind.value == "connection_setting_changed"}
+    changed = {
+        (f.path, f.expected, f.actual)
+        for f in report.findings
+        if f.kind.value == "connection_setting_changed"
+    }
     assert changed == {
         ("connections.acme-saml.organization_access_level", "readonly", "full"),
         ("connections.Username-Password-Authentication.is_enabled", False, True),
     }
-    message = next(f.message for f in report.findings if f.path.endswith("organization_access_level"))
-    assert message == 'connection acme-saml: organization_access_level is "full", expected "readonly"'
+    message = next(
+        f.message for f in report.findings if f.path.endswith("organization_access_level")
+    )
+    assert (
+        message == 'connection acme-saml: organization_access_level is "full", expected "readonly"'
+    )
 
 
 def test_in_sync_when_the_tenant_matches() -> None:
@@ -135,36 +153,50 @@ def test_in_sync_when_the_tenant_matches() -> None:
 
 
 def test_grants_policy_exact_and_allowlist(tmp_path: Path) -> None:
-    spec = write(tmp_path, """\
+    spec = write(
+        tmp_path,
+        """\
 version: 1
 organizations:
   - name: globex
     client_grants:
       - {client_id: cli_GlobexApp00000001, audience: "https://api.globex.example/"}
       - {client_id: cli_Other, audience: "https://api.globex.example/"}
-""")
+""",
+    )
     report, _ = check(spec, FULL_TENANT)
     assert found(report) == [
         ("client_grant_missing", "client_grants.cli_Other:https://api.globex.example/")
     ]
-    allow = write(tmp_path, spec.read_text().replace("version: 1\n", "version: 1\npolicy: {client_grants: allowlist}\n"))
+    allow = write(
+        tmp_path,
+        spec.read_text().replace(
+            "version: 1\n", "version: 1\npolicy: {client_grants: allowlist}\n"
+        ),
+    )
     report, _ = check(allow, FULL_TENANT)
     assert found(report) == []
     none = write(tmp_path, "version: 1\norganizations:\n  - name: globex\n    client_grants: []\n")
     report, _ = check(none, FULL_TENANT)
     assert found(report) == [
-        ("client_grant_not_allowed", "client_grants.cli_GlobexApp00000001:https://api.globex.example/")
+        (
+            "client_grant_not_allowed",
+            "client_grants.cli_GlobexApp00000001:https://api.globex.example/",
+        )
     ]
 
 
 def test_discovery_domain_status_and_flag(tmp_path: Path) -> None:
-    spec = write(tmp_path, """\
+    spec = write(
+        tmp_path,
+        """\
 version: 1
 organizations:
   - name: globex
     discovery_domains:
       - {domain: globex.com, status: pending, use_for_organization_discovery: false}
-""")
+""",
+    )
     report, _ = check(spec, FULL_TENANT)
     assert [(f.path, f.expected, f.actual) for f in report.findings] == [
         ("discovery_domains.globex.com.status", "pending", "verified"),
@@ -174,17 +206,23 @@ organizations:
 
 
 def test_token_quota_set_when_not_declared_live_is_drift(tmp_path: Path) -> None:
-    spec = write(tmp_path, """\
+    spec = write(
+        tmp_path,
+        """\
 version: 1
 organizations:
   - name: globex
     token_quota: {client_credentials: {per_hour: 10}}
-""")
+""",
+    )
     report, requests = check(spec, FULL_TENANT)
     assert [(f.kind.value, f.path, f.actual) for f in report.findings] == [
         ("field_changed", "token_quota", None)
     ]
-    assert report.findings[0].message == 'token_quota is not set, expected {"client_credentials": {"per_hour": 10}}'
+    assert (
+        report.findings[0].message
+        == 'token_quota is not set, expected {"client_credentials": {"per_hour": 10}}'
+    )
     assert set(requests) == {"organization_by_name"}  # token_quota costs no request of its own
 
 
@@ -225,11 +263,17 @@ def test_each_declaration_costs_one_request_per_organization(
 
 def test_an_early_access_field_swaps_the_endpoint_without_a_request_more(tmp_path: Path) -> None:
     text = (EXAMPLES / "orgs.yaml").read_text("utf-8")
-    spec = write(tmp_path, text.replace(
-        "      - name: globex-oidc\n", "      - name: globex-oidc\n        organization_access_level: none\n"
-    ))
+    spec = write(
+        tmp_path,
+        text.replace(
+            "      - name: globex-oidc\n",
+            "      - name: globex-oidc\n        organization_access_level: none\n",
+        ),
+    )
     report, requests = check(spec, DEMO_TENANT)
-    assert requests == Counter({"organizations": 1, "enabled_connections": 4, "organization_connections": 1})
+    assert requests == Counter(
+        {"organizations": 1, "enabled_connections": 4, "organization_connections": 1}
+    )
     assert found(report) == found(check(EXAMPLES / "orgs.yaml", DEMO_TENANT)[0])
 
 
@@ -266,14 +310,24 @@ def test_without_the_early_access_feature_exit_3_names_it(tmp_path: Path) -> Non
     assert "does not offer the Early Access endpoint GET /organizations/{id}/connections" in message
     assert "HTTP 403" in message and "organization_access_level" in message
     # The same tenant, a spec that needs none of it: a verdict.
-    spec = write(tmp_path, FULL_SPEC.read_text("utf-8").replace(
-        "        organization_access_level: readonly    # read through GET .../connections (Early Access)\n"
-        "        organization_connection_name: acme-sso\n", ""
-    ).replace("        is_enabled: false                      # associated, but disabled\n", ""))
+    spec = write(
+        tmp_path,
+        FULL_SPEC.read_text("utf-8")
+        .replace(
+            "        organization_access_level: readonly    # read through GET .../connections (Early Access)\n"
+            "        organization_connection_name: acme-sso\n",
+            "",
+        )
+        .replace("        is_enabled: false                      # associated, but disabled\n", ""),
+    )
     doc = copy.deepcopy(FULL_TENANT)
     acme = doc["organizations"][0]
     acme["enabled_connections"] = [
-        {k: v for k, v in c.items() if k not in ("is_enabled", "organization_access_level", "organization_connection_name")}
+        {
+            k: v
+            for k, v in c.items()
+            if k not in ("is_enabled", "organization_access_level", "organization_connection_name")
+        }
         for c in acme.pop("organization_connections")
     ]
     report, requests = check(spec, doc, config)
@@ -302,7 +356,9 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 def findings_of(out: str) -> list[tuple[str, str, str]]:
     report = json.loads(out)
-    return [(o["name"], f["kind"], f["path"]) for o in report["organizations"] for f in o["findings"]]
+    return [
+        (o["name"], f["kind"], f["path"]) for o in report["organizations"] for f in o["findings"]
+    ]
 
 
 def test_snapshot_then_check_live_gives_the_same_findings(
@@ -321,7 +377,9 @@ def test_snapshot_then_check_live_gives_the_same_findings(
     assert code == 1
     assert findings_of(offline) == findings_of(online)
     # A snapshot taken for another spec lacks them: exit 3, not a verdict.
-    code, _, err = run(capsys, "snapshot", str(EXAMPLES / "orgs.yaml"), "-o", str(snap), "--org", "acme")
+    code, _, err = run(
+        capsys, "snapshot", str(EXAMPLES / "orgs.yaml"), "-o", str(snap), "--org", "acme"
+    )
     code, _, err = run(capsys, "check", str(FULL_SPEC), "--live", str(snap), "--org", "acme")
     assert code == 3
     assert "were not read" in err
@@ -334,8 +392,13 @@ def test_export_then_check_is_in_sync(
     code, _, err = run(capsys, "export", "-o", str(exported))
     assert code == 0, err
     text = exported.read_text("utf-8")
-    for key in ("client_grants:", "discovery_domains:", "token_quota:", "organization_access_level:",
-                "is_enabled: false"):
+    for key in (
+        "client_grants:",
+        "discovery_domains:",
+        "token_quota:",
+        "organization_access_level:",
+        "is_enabled: false",
+    ):
         assert key in text
     code, out, err = run(capsys, "check", str(exported), "--format", "text")
     assert code == 0, out + err
@@ -354,7 +417,9 @@ def test_export_can_leave_the_extras_out(
     code, out, _ = run(capsys, "check", str(plain), "--format", "text")
     assert code == 0, out
     some = tmp_path / "some.yaml"
-    code, _, _ = run(capsys, "export", "-o", str(some), "--without", "client-grants", "--without", "token-quota")
+    code, _, _ = run(
+        capsys, "export", "-o", str(some), "--without", "client-grants", "--without", "token-quota"
+    )
     assert code == 0
     text = some.read_text("utf-8")
     assert "client_grants" not in text and "token_quota" not in text
@@ -364,8 +429,12 @@ def test_export_can_leave_the_extras_out(
 
 
 def _export_with(
-    config: EmulatorConfig, env: dict[str, str], target: Path, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch, *args: str,
+    config: EmulatorConfig,
+    env: dict[str, str],
+    target: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    *args: str,
 ) -> tuple[int, str, Counter[str]]:
     """`export -o TARGET` against the full-model tenant served with `config`, then `check
     TARGET` against it (which must find it in sync); (export's exit code, its stderr, the
@@ -392,22 +461,38 @@ def test_export_leaves_out_what_an_opaque_token_or_the_tenant_does_not_allow_and
     organization; what is refused is left out, said on stderr (even with -q) and in the file."""
     config = EmulatorConfig(tokens={"opaque": OLD_SCOPES}, organization_connections=False)
     exported = tmp_path / "exported.yaml"
-    code, err, requests = _export_with(config, {"AUTH0_API_TOKEN": "opaque"}, exported, capsys, monkeypatch)
+    code, err, requests = _export_with(
+        config, {"AUTH0_API_TOKEN": "opaque"}, exported, capsys, monkeypatch
+    )
     assert code == 0, err
     assert err.splitlines() == [
-        ("orgdrift: warning: not exported: the Early Access connection fields: the tenant does not "
-        "offer the Early Access GET /organizations/{id}/connections; enable the feature for the "
-        "tenant, or pass --without connection-access to leave it out"),
-        ("orgdrift: warning: not exported: client grants: the token lacks "
-        "read:organization_client_grants (HTTP 403); grant read:organization_client_grants, or "
-        "pass --without client-grants to leave it out"),
-        ("orgdrift: warning: not exported: discovery domains: the token lacks "
-        "read:organization_discovery_domains (HTTP 403); grant read:organization_discovery_domains, "
-        "or pass --without discovery-domains to leave it out"),
+        (
+            "orgdrift: warning: not exported: the Early Access connection fields: the tenant does not "
+            "offer the Early Access GET /organizations/{id}/connections; enable the feature for the "
+            "tenant, or pass --without connection-access to leave it out"
+        ),
+        (
+            "orgdrift: warning: not exported: client grants: the token lacks "
+            "read:organization_client_grants (HTTP 403); grant read:organization_client_grants, or "
+            "pass --without client-grants to leave it out"
+        ),
+        (
+            "orgdrift: warning: not exported: discovery domains: the token lacks "
+            "read:organization_discovery_domains (HTTP 403); grant read:organization_discovery_domains, "
+            "or pass --without discovery-domains to leave it out"
+        ),
     ]
     text = exported.read_text("utf-8")
-    assert "# Not exported: client grants: the token lacks read:organization_client_grants (HTTP 403).\n" in text
-    for key in ("client_grants:", "discovery_domains:", "organization_access_level:", "is_enabled:"):
+    assert (
+        "# Not exported: client grants: the token lacks read:organization_client_grants (HTTP 403).\n"
+        in text
+    )
+    for key in (
+        "client_grants:",
+        "discovery_domains:",
+        "organization_access_level:",
+        "is_enabled:",
+    ):
         assert key not in text
     assert "token_quota:" in text  # part of the organization itself
     # One try per part, then organizations and their enabled connections only.
@@ -429,16 +514,20 @@ def test_export_with_known_scopes_asks_nothing_the_token_cannot_read(
     code, err, requests = _export_with(config, env, exported, capsys, monkeypatch)
     assert code == 0, err
     assert err.splitlines() == [
-        ("orgdrift: warning: not exported: client grants: the token lacks "
-        "read:organization_client_grants; grant read:organization_client_grants, or pass "
-        "--without client-grants to leave it out"),
+        (
+            "orgdrift: warning: not exported: client grants: the token lacks "
+            "read:organization_client_grants; grant read:organization_client_grants, or pass "
+            "--without client-grants to leave it out"
+        ),
     ]
     assert requests["organization_client_grants"] == 0
     text = exported.read_text("utf-8")
     assert "discovery_domains:" in text and "organization_access_level:" in text
     assert "client_grants:" not in text
     # --without says the part is not wanted: no warning, no request.
-    code, err, requests = _export_with(config, env, exported, capsys, monkeypatch, "--without", "client-grants")
+    code, err, requests = _export_with(
+        config, env, exported, capsys, monkeypatch, "--without", "client-grants"
+    )
     assert (code, err, requests["organization_client_grants"]) == (0, "", 0)
 
 
@@ -448,18 +537,30 @@ def test_export_with_known_scopes_asks_nothing_the_token_cannot_read(
 def big_tenant() -> dict[str, Any]:
     org: dict[str, Any] = {"id": "org_B1gB1gB1gB1gB1g0", "name": "big"}
     org["client_grants"] = [
-        {"id": f"cgr_{i:012d}", "client_id": f"cli_{i:08d}", "audience": "https://api.big.example/",
-         "scope": ["read:x"]}
+        {
+            "id": f"cgr_{i:012d}",
+            "client_id": f"cli_{i:08d}",
+            "audience": "https://api.big.example/",
+            "scope": ["read:x"],
+        }
         for i in range(250)
     ]
     org["discovery_domains"] = [
-        {"id": f"dd_{i:012d}", "domain": f"d{i}.big.example", "status": "verified",
-         "use_for_organization_discovery": True}
+        {
+            "id": f"dd_{i:012d}",
+            "domain": f"d{i}.big.example",
+            "status": "verified",
+            "use_for_organization_discovery": True,
+        }
         for i in range(150)
     ]
     org["organization_connections"] = [
-        {"connection_id": f"con_{i:016d}", "is_enabled": True, "organization_access_level": "none",
-         "connection": {"name": f"conn-{i}", "strategy": "samlp"}}
+        {
+            "connection_id": f"con_{i:016d}",
+            "is_enabled": True,
+            "organization_access_level": "none",
+            "connection": {"name": f"conn-{i}", "strategy": "samlp"},
+        }
         for i in range(120)
     ]
     return {"organizations": [org]}
@@ -471,10 +572,14 @@ def test_every_page_is_read_to_a_short_one(tmp_path: Path) -> None:
     lines = ["version: 1", "organizations:", "  - name: big", "    connections:"]
     lines += [f"      - {{name: conn-{i}, organization_access_level: none}}" for i in range(120)]
     lines += ["    client_grants:"]
-    lines += [f"      - {{client_id: {g['client_id']}, audience: 'https://api.big.example/', scope: [read:x]}}"
-              for g in org["client_grants"]]
+    lines += [
+        f"      - {{client_id: {g['client_id']}, audience: 'https://api.big.example/', scope: [read:x]}}"
+        for g in org["client_grants"]
+    ]
     lines += ["    discovery_domains:"]
-    lines += [f"      - {{domain: {d['domain']}, status: verified}}" for d in org["discovery_domains"]]
+    lines += [
+        f"      - {{domain: {d['domain']}, status: verified}}" for d in org["discovery_domains"]
+    ]
     spec = write(tmp_path, "\n".join(lines) + "\n")
     report, requests = check(spec, doc)
     assert found(report) == []
@@ -484,14 +589,18 @@ def test_every_page_is_read_to_a_short_one(tmp_path: Path) -> None:
     # One grant gone: proven missing after reading every page.
     org["client_grants"] = org["client_grants"][:-1]
     report, _ = check(spec, doc)
-    assert found(report) == [("client_grant_missing", "client_grants.cli_00000249:https://api.big.example/")]
+    assert found(report) == [
+        ("client_grant_missing", "client_grants.cli_00000249:https://api.big.example/")
+    ]
 
 
 def test_the_emulator_command_can_act_without_the_early_access_feature(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     served: list[Any] = []
-    monkeypatch.setattr("orgdrift.emulator.serve", lambda app, host, port, ready: served.append(app))
+    monkeypatch.setattr(
+        "orgdrift.emulator.serve", lambda app, host, port, ready: served.append(app)
+    )
     state = str(EXAMPLES / "full-model-tenant.json")
     assert main(["emulator", "--state", state, "--without-early-access"]) == 0
     assert main(["emulator", "--state", state]) == 0

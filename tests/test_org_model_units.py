@@ -18,7 +18,13 @@ from orgdrift.spec import load_specs
 
 
 def grant(i: int, **extra: Any) -> dict[str, Any]:
-    return {"id": f"cgr_{i}", "client_id": f"cli_{i}", "audience": "https://a/", "scope": [], **extra}
+    return {
+        "id": f"cgr_{i}",
+        "client_id": f"cli_{i}",
+        "audience": "https://a/",
+        "scope": [],
+        **extra,
+    }
 
 
 def domain(i: int, **extra: Any) -> dict[str, Any]:
@@ -31,7 +37,9 @@ def domain(i: int, **extra: Any) -> dict[str, Any]:
 def test_client_grants_page_to_a_short_page() -> None:
     pager = OffsetPager(key="client_grants")
     assert pager.params() == {"page": "0", "per_page": "100", "include_totals": "true"}
-    first = pager.feed({"client_grants": [grant(i) for i in range(100)], "start": 0, "limit": 100, "total": 101})
+    first = pager.feed(
+        {"client_grants": [grant(i) for i in range(100)], "start": 0, "limit": 100, "total": 101}
+    )
     assert not pager.finished
     last = pager.feed({"client_grants": [grant(100)], "start": 100, "limit": 100, "total": 101})
     assert pager.finished and len(first + last) == 101
@@ -77,8 +85,12 @@ def test_discovery_domain_pages_are_checked(body: dict[str, Any], message: str) 
 
 
 def test_connection_view_items_are_checked() -> None:
-    ok = {"connection_id": "con_1", "is_enabled": False, "organization_access_level": "full",
-          "connection": {"name": "x"}}
+    ok = {
+        "connection_id": "con_1",
+        "is_enabled": False,
+        "organization_access_level": "full",
+        "connection": {"name": "x"},
+    }
     OffsetPager(key="connections").feed({"connections": [ok]})
     for bad, message in (
         ({**ok, "organization_access_level": "admin"}, "not a known level"),
@@ -105,7 +117,9 @@ def problems(tmp_path: Path, text: str) -> list[str]:
 
 
 def test_declarations_are_read(tmp_path: Path) -> None:
-    spec = load(tmp_path, """\
+    spec = load(
+        tmp_path,
+        """\
 version: 1
 policy: {client_grants: allowlist}
 organizations:
@@ -122,29 +136,37 @@ organizations:
     policy: {client_grants: exact}
     client_grants: []
   - name: initech
-""")
+""",
+    )
     acme, globex, initech = spec.organizations
     assert acme.fields["token_quota"] == {"client_credentials": {"per_day": 10}}
     assert acme.needs_connection_view and not initech.needs_connection_view
-    assert acme.connections[0].view_fields == {"organization_access_level": "limited", "is_enabled": True}
+    assert acme.connections[0].view_fields == {
+        "organization_access_level": "limited",
+        "is_enabled": True,
+    }
     assert acme.connections[0].flag_locations["organization_access_level"].line == 7
     assert [(g.label, g.scope, g.location.line) for g in acme.client_grants] == [
-        ("c1:https://a/", ("x", "y"), 9), ("c1:https://b/", None, 10)
+        ("c1:https://a/", ("x", "y"), 9),
+        ("c1:https://b/", None, 10),
     ]
     assert acme.client_grants_policy == "allowlist" and globex.client_grants_policy == "exact"
-    assert [(d.domain, d.status, d.use_for_organization_discovery) for d in acme.discovery_domains] == [
-        ("acme.com", "pending", None)
-    ]
+    assert [
+        (d.domain, d.status, d.use_for_organization_discovery) for d in acme.discovery_domains
+    ] == [("acme.com", "pending", None)]
     assert globex.client_grants == () and globex.discovery_domains is None
     assert initech.client_grants is None and initech.discovery_domains is None
     assert extra_scopes(spec.organizations) == (
-        "read:organization_client_grants", "read:organization_discovery_domains"
+        "read:organization_client_grants",
+        "read:organization_discovery_domains",
     )
     assert extra_scopes([initech]) == ()
 
 
 def test_bad_declarations_are_located(tmp_path: Path) -> None:
-    assert problems(tmp_path, """\
+    assert problems(
+        tmp_path,
+        """\
 version: 1
 organizations:
   - name: acme
@@ -158,7 +180,8 @@ organizations:
       - {domain: Acme.com}
       - {domain: acme.COM, status: done}
     token_quota: {client_credentials: {}}
-""") == [
+""",
+    ) == [
         (
             "5:46: $.organizations[0].connections[0].organization_access_level: 'admin' is not "
             "one of ['none', 'readonly', 'limited', 'full']"
@@ -175,9 +198,13 @@ organizations:
 
 
 def test_snapshot_keys_round_trip_and_are_checked() -> None:
-    org = {"id": "org_1", "name": "a", "client_grants": [grant(2), grant(1)],
-           "discovery_domains": [domain(2), domain(1)],
-           "organization_connections": [{"connection_id": "con_1", "is_enabled": False}]}
+    org = {
+        "id": "org_1",
+        "name": "a",
+        "client_grants": [grant(2), grant(1)],
+        "discovery_domains": [domain(2), domain(1)],
+        "organization_connections": [{"connection_id": "con_1", "is_enabled": False}],
+    }
     state = parse_snapshot("s.json", json.dumps({"organizations": [org]}).encode())
     live = state.organizations[0]
     assert live.data == {"id": "org_1", "name": "a"}
@@ -185,8 +212,17 @@ def test_snapshot_keys_round_trip_and_are_checked() -> None:
     again = parse_snapshot("s.json", dump_snapshot(state).encode()).organizations[0]
     assert [g["id"] for g in again.client_grants or ()] == ["cgr_1", "cgr_2"]  # sorted
     assert again.discovery_domains is not None and again.connection_view == live.connection_view
-    bad = {"organizations": [{"id": "org_1", "name": "a", "client_grants": [{"id": 1}],
-                              "discovery_domains": {}, "organization_connections": [{"is_enabled": 1}]}]}
+    bad = {
+        "organizations": [
+            {
+                "id": "org_1",
+                "name": "a",
+                "client_grants": [{"id": 1}],
+                "discovery_domains": {},
+                "organization_connections": [{"is_enabled": 1}],
+            }
+        ]
+    }
     with pytest.raises(InputError) as info:
         parse_snapshot("s.json", json.dumps(bad).encode())
     assert sorted(f"{p.path}: {p.message}" for p in info.value.problems) == [

@@ -83,7 +83,9 @@ def stable(text: str) -> str:
     text = re.sub(r'time="[0-9.]+"', 'time="<s>"', text)
     text = re.sub(r"\d+ requests?, \d+ retr(y|ies), \d+ rate limited, [0-9.]+ s", "<stats>", text)
     # a fingerprint hashes the tenant, here 127.0.0.1 with a new port each run
-    text = re.sub(r'"(fingerprint|orgdriftFinding/v1)": "[0-9a-f]+"', r'"\1": "<fingerprint>"', text)
+    text = re.sub(
+        r'"(fingerprint|orgdriftFinding/v1)": "[0-9a-f]+"', r'"\1": "<fingerprint>"', text
+    )
     text = re.sub(r"<dt>fingerprint</dt><dd>[0-9a-f]+</dd>", "<dt>fingerprint</dt><dd>-</dd>", text)
     return re.sub(r'"(requests|retries|rate_limited|seconds)": [0-9.]+', r'"\1": 0', text)
 
@@ -137,7 +139,10 @@ def test_every_format_in_every_outcome(
 
 
 def test_exit_3_never_reads_as_a_verdict(
-    drift_tenant: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    drift_tenant: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("AUTH0_API_TOKEN", "revoked-token")
     code, out, _ = run(capsys, "check", "examples/orgs.yaml", *every_report(tmp_path))
@@ -160,7 +165,9 @@ def test_exit_3_never_reads_as_a_verdict(
     assert "In sync" not in reports["html"] and "Drift found" not in reports["html"]
 
 
-def test_validate_takes_format_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_takes_format_and_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = run(
         capsys, "validate", "examples/broken.yaml", "--format", "github", *every_report(tmp_path)
     )
@@ -213,7 +220,9 @@ def test_the_same_target_twice_is_refused(
     )
     assert code == 2 and requests.count == 0
     assert "named as an output twice" in err
-    code, _, err = run(capsys, "check", "examples/orgs.yaml", "--format", "json", "--report", "sarif=-")
+    code, _, err = run(
+        capsys, "check", "examples/orgs.yaml", "--format", "json", "--report", "sarif=-"
+    )
     assert code == 2 and "named as an output twice" in err
 
 
@@ -264,7 +273,9 @@ def test_files_honour_the_umask(
 ) -> None:
     previous = os.umask(0o027)
     try:
-        code, _, _ = run(capsys, "check", "examples/orgs.yaml", "--report", f"json={tmp_path / 'r.json'}")
+        code, _, _ = run(
+            capsys, "check", "examples/orgs.yaml", "--report", f"json={tmp_path / 'r.json'}"
+        )
     finally:
         os.umask(previous)
     assert code == 1
@@ -274,14 +285,18 @@ def test_files_honour_the_umask(
 # --- quiet, scope, locations ---------------------------------------------------------------------
 
 
-def test_quiet_never_silences_the_requested_output(drift_tenant: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_quiet_never_silences_the_requested_output(
+    drift_tenant: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = run(capsys, "check", "examples/orgs.yaml", "-q", "--format", "json")
     assert code == 1
     assert json_report(out)["status"] == "drift"
     assert err == ""
 
 
-def test_the_report_records_its_scope(drift_tenant: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_report_records_its_scope(
+    drift_tenant: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(capsys, "check", "examples/orgs.yaml", "--org", "hooli", "--format", "json")
     assert code == 0
     assert json_report(out)["scope"] == {
@@ -313,11 +328,15 @@ def test_locations_do_not_depend_on_the_working_directory(
     assert unmanaged["locations"][0]["physicalLocation"]["region"]["startLine"] == 7  # the policy
 
 
-def test_live_snapshot_honours_the_spec_tenant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_live_snapshot_honours_the_spec_tenant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     snapshot = tmp_path / "live.json"
     snapshot.write_text(json.dumps({**TENANT, "tenant": "other.eu.auth0.com"}), encoding="utf-8")
     spec = tmp_path / "orgs.yaml"
-    spec.write_text("version: 1\ntenant: {domain: acme.eu.auth0.com}\norganizations: []\n", encoding="utf-8")
+    spec.write_text(
+        "version: 1\ntenant: {domain: acme.eu.auth0.com}\norganizations: []\n", encoding="utf-8"
+    )
     code, out, err = run(capsys, "check", str(spec), "--live", str(snapshot), "--format", "json")
     assert code == 2
     assert "other.eu.auth0.com" in err

@@ -19,7 +19,9 @@ from .test_cli_check import ROOT, TENANT, state_of
 SPEC = str(ROOT / "examples" / "orgs.yaml")
 
 
-def options(token: str = DEFAULT_TOKEN, domain: str = "http://127.0.0.1", **changes: Any) -> pipeline.CheckOptions:
+def options(
+    token: str = DEFAULT_TOKEN, domain: str = "http://127.0.0.1", **changes: Any
+) -> pipeline.CheckOptions:
     app = create_app(state_of(TENANT), EmulatorConfig.unlimited())
     tenant = reads.Tenant(
         domain=domain, env={"AUTH0_API_TOKEN": token}, transport=httpx.ASGITransport(app=app)
@@ -37,7 +39,11 @@ def options(token: str = DEFAULT_TOKEN, domain: str = "http://127.0.0.1", **chan
         ({"specs": (str(ROOT / "examples" / "broken.yaml"),)}, Status.INVALID, ExitCode.USAGE),
         ({"token": "revoked"}, Status.INCOMPLETE, ExitCode.INCOMPLETE),
         ({"domain": ""}, Status.INVALID, ExitCode.USAGE),
-        ({"domain": "http://example.com"}, Status.INVALID, ExitCode.USAGE),  # plain http off loopback
+        (
+            {"domain": "http://example.com"},
+            Status.INVALID,
+            ExitCode.USAGE,
+        ),  # plain http off loopback
     ],
 )
 def test_every_outcome_is_a_report(changes: dict[str, Any], status: Status, code: ExitCode) -> None:

@@ -109,8 +109,17 @@ def ca() -> trustme.CA:
 
 
 @pytest.fixture
-def proxy(ca: trustme.CA, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[InterceptingProxy]:
-    for name in ("AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "NO_PROXY", "no_proxy", "GITHUB_ACTIONS"):
+def proxy(
+    ca: trustme.CA, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[InterceptingProxy]:
+    for name in (
+        "AUTH0_DOMAIN",
+        "AUTH0_CLIENT_ID",
+        "AUTH0_CLIENT_SECRET",
+        "NO_PROXY",
+        "no_proxy",
+        "GITHUB_ACTIONS",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AUTH0_API_TOKEN", TOKEN)
     monkeypatch.chdir(tmp_path)
@@ -127,7 +136,10 @@ def proxy(ca: trustme.CA, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
 
 
 def test_check_through_the_proxy_trusting_the_private_ca(
-    proxy: InterceptingProxy, ca: trustme.CA, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    proxy: InterceptingProxy,
+    ca: trustme.CA,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     bundle = tmp_path / "corporate-ca.pem"
@@ -137,13 +149,17 @@ def test_check_through_the_proxy_trusting_the_private_ca(
     out, err = capsys.readouterr()
     assert '"in_sync": true' in out, err
     # The proxy was asked for a tunnel to the tenant, and saw nothing else in the clear.
-    assert proxy.requests and all(r.startswith(f"CONNECT {HOST}:443 ".encode()) for r in proxy.requests)
+    assert proxy.requests and all(
+        r.startswith(f"CONNECT {HOST}:443 ".encode()) for r in proxy.requests
+    )
     assert not any(TOKEN.encode() in r for r in proxy.requests)
     assert TOKEN not in out + err
 
 
 def test_a_certificate_from_an_untrusted_ca_is_refused(
-    proxy: InterceptingProxy, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    proxy: InterceptingProxy,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Without SSL_CERT_FILE the private CA is unknown: verification fails, no verdict, no token
     # ever sent (the Authorization header would travel inside the TLS that was refused).

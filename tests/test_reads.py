@@ -22,8 +22,11 @@ from .virtual_time import VirtualTimeLoop
 
 SPEC = "version: 1\norganizations:\n  - name: acme\n    connections: [{name: db}]\n"
 ACME = {"id": "org_aaaaaaaaaaaaaaaa", "name": "acme"}
-DB = {"connection_id": "con_0000000000000001", "assign_membership_on_login": False,
-      "connection": {"name": "db", "strategy": "auth0"}}
+DB = {
+    "connection_id": "con_0000000000000001",
+    "assign_membership_on_login": False,
+    "connection": {"name": "db", "strategy": "auth0"},
+}
 
 
 def test_the_base_url_is_normalised_once() -> None:
@@ -33,13 +36,16 @@ def test_the_base_url_is_normalised_once() -> None:
     assert tenant.base_url is tenant.base_url  # computed once, then kept
 
 
-@pytest.mark.parametrize("domain", ["", "http://tenant.example.com", "https://tenant.example.com/api"])
+@pytest.mark.parametrize(
+    "domain", ["", "http://tenant.example.com", "https://tenant.example.com/api"]
+)
 def test_a_domain_that_cannot_be_used_is_a_usage_error_before_any_request(domain: str) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise AssertionError(f"request sent: {request.url}")
 
-    tenant = reads.Tenant(domain=domain, env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
-                          transport=httpx.MockTransport(refuse))
+    tenant = reads.Tenant(
+        domain=domain, env={"AUTH0_API_TOKEN": DEFAULT_TOKEN}, transport=httpx.MockTransport(refuse)
+    )
     with pytest.raises(UsageError):
         reads.read_declared(tenant, (), list_all=True)
 
@@ -70,7 +76,10 @@ def test_the_time_limit_cuts_the_read_and_names_what_was_not_read(tmp_path: Path
     tenant, sent = _hanging_tenant(timeout=5.0)
     with pytest.raises(DeadlineExceeded) as caught:
         reads.read_declared(tenant, spec.organizations, list_all=False)
-    assert sent == ["/api/v2/organizations/name/acme", "/api/v2/organizations/org_aaaaaaaaaaaaaaaa/enabled_connections"]
+    assert sent == [
+        "/api/v2/organizations/name/acme",
+        "/api/v2/organizations/org_aaaaaaaaaaaaaaaa/enabled_connections",
+    ]
     assert caught.value.message == (
         "the read did not finish within --timeout 5 s, so there is no verdict: GET "
         "/api/v2/organizations/org_aaaaaaaaaaaaaaaa/enabled_connections?page=0&per_page=100"
@@ -86,17 +95,23 @@ def test_without_a_time_limit_a_slow_answer_is_awaited(tmp_path: Path) -> None:
     async def handler(request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(20)
         if request.url.path.endswith("/enabled_connections"):
-            return httpx.Response(200, json={"enabled_connections": [DB], "start": 0, "limit": 100, "total": 1})
+            return httpx.Response(
+                200, json={"enabled_connections": [DB], "start": 0, "limit": 100, "total": 1}
+            )
         return httpx.Response(200, json=ACME)
 
     (tmp_path / "orgs.yaml").write_text(SPEC, encoding="utf-8")
     spec = load_specs([str(tmp_path / "orgs.yaml")], {})
-    tenant = reads.Tenant(domain="http://127.0.0.1", env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
-                          transport=httpx.MockTransport(handler), loop_factory=VirtualTimeLoop)
+    tenant = reads.Tenant(
+        domain="http://127.0.0.1",
+        env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
+        transport=httpx.MockTransport(handler),
+        loop_factory=VirtualTimeLoop,
+    )
     state, stats = reads.read_declared(tenant, spec.organizations, list_all=False)
-    assert [(o.name, [c["connection_id"] for c in o.connections or ()]) for o in state.organizations] == [
-        ("acme", ["con_0000000000000001"])
-    ]
+    assert [
+        (o.name, [c["connection_id"] for c in o.connections or ()]) for o in state.organizations
+    ] == [("acme", ["con_0000000000000001"])]
     assert stats.requests == 2 and state.taken_at
 
 
@@ -107,9 +122,13 @@ def test_a_checkpointed_read_records_what_check_since_needs(tmp_path: Path) -> N
     tenant = reads.Tenant(
         domain="http://127.0.0.1",
         env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
-        transport=InProcessTransport(app=create_app(live, EmulatorConfig(tokens={DEFAULT_TOKEN: ALL_SCOPES}))),
+        transport=InProcessTransport(
+            app=create_app(live, EmulatorConfig(tokens={DEFAULT_TOKEN: ALL_SCOPES}))
+        ),
     )
-    state, _, why_none = reads.read_with_log_checkpoint(tenant, spec, spec.organizations, False, None)
+    state, _, why_none = reads.read_with_log_checkpoint(
+        tenant, spec, spec.organizations, False, None
+    )
     assert why_none is None and state.log_checkpoint is not None
     assert state.spec_sha256 == tuple(f.sha256 for f in spec.files)
     assert state.tool_version == __version__ and state.tenant == "127.0.0.1"

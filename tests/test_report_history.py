@@ -57,14 +57,18 @@ def rows(section: Element, heading: str) -> list[list[str]]:
     return [[td.text() for td in tr.find("td")] for tr in table.find("tbody")[0].find("tr")]
 
 
-def test_history_golden(runs: Path, capsys: pytest.CaptureFixture[str], golden: GoldenCheck) -> None:
+def test_history_golden(
+    runs: Path, capsys: pytest.CaptureFixture[str], golden: GoldenCheck
+) -> None:
     # given in any order: the page orders the runs by checked_at
     page, html = page_of(capsys, RUNS[2], RUNS[0], RUNS[3], RUNS[1])
     assert_safe(page, html)
     golden("reporters/html/history.html", html)
 
 
-def test_the_page_is_the_latest_run_with_its_history(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_page_is_the_latest_run_with_its_history(
+    runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     page, _ = page_of(capsys, *RUNS)
     assert page.by_id("verdict").text() == (
         "Drift found 4 findings (2 accepted) in 3 of 4 organizations"
@@ -83,7 +87,9 @@ def test_the_page_is_the_latest_run_with_its_history(runs: Path, capsys: pytest.
         assert row[7].startswith(name + " ") and len(row[7].split()[1]) == 64  # file and sha256
 
 
-def test_when_each_finding_appeared_and_was_resolved(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_when_each_finding_appeared_and_was_resolved(
+    runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     page, _ = page_of(capsys, *RUNS)
     table = {
         (row[1], row[2].split(": ", 1)[1].split(" field changed")[0].split(" connection ")[0]): row
@@ -97,8 +103,14 @@ def test_when_each_finding_appeared_and_was_resolved(runs: Path, capsys: pytest.
         ("acme", "accepted", "run 1, 2026-10-05 06:17", "run 4, 2026-10-26 06:17", "—", "3"),
         ("customer-2", "accepted", "run 4, 2026-10-26 06:17", "run 4, 2026-10-26 06:17", "—", "1"),
         # gone in run 2 too, but run 2 has no verdict: resolved by run 3, which checked acme
-        ("acme", "resolved", "run 1, 2026-10-05 06:17", "run 1, 2026-10-05 06:17",
-         "run 3, 2026-10-19 06:17", "1"),
+        (
+            "acme",
+            "resolved",
+            "run 1, 2026-10-05 06:17",
+            "run 1, 2026-10-05 06:17",
+            "run 3, 2026-10-19 06:17",
+            "1",
+        ),
     }
     states = [row[0] for row in rows(page.by_id("history"), "Findings over time")]
     assert states == ["open", "open", "accepted", "accepted", "resolved"]
@@ -115,7 +127,8 @@ def test_organizations_over_time(runs: Path, capsys: pytest.CaptureFixture[str])
     ]
     strips = [
         [cell.attrs["class"] for cell in div.find("span")]
-        for div in history.find("div") if div.attrs.get("class") == "strip"
+        for div in history.find("div")
+        if div.attrs.get("class") == "strip"
     ]
     assert strips == [
         ["c-drifted", "c-noverdict", "c-absent", "c-drifted"],
@@ -129,8 +142,15 @@ def test_exceptions_expiring_within_30_days(runs: Path, capsys: pytest.CaptureFi
     page, _ = page_of(capsys, *RUNS)
     expiring = rows(page.by_id("history"), "Exceptions expiring within 30 days")
     assert expiring == [
-        ["acme", "connection google-oauth2 is enabled but not allowed", "SSO migration, SEC-142",
-         "@platform", "2026-11-20", "25 days left", "auth0/orgs.yaml:40"],
+        [
+            "acme",
+            "connection google-oauth2 is enabled but not allowed",
+            "SSO migration, SEC-142",
+            "@platform",
+            "2026-11-20",
+            "25 days left",
+            "auth0/orgs.yaml:40",
+        ],
     ]  # the logo exception expires 2027-03-01: not listed
 
 
@@ -182,17 +202,23 @@ def edit(path: Path, **changes: Any) -> None:
     path.write_text(json.dumps(document), encoding="utf-8")
 
 
-def test_reports_of_another_tenant_are_refused(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reports_of_another_tenant_are_refused(
+    runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     edit(runs / RUNS[1], tenant="other.eu.auth0.com")
     code, _, err = run(capsys, *RUNS, "-o", "page.html")
     assert code == 2
     assert "different tenants" in err
     assert "2026-10-12.json (tenant other.eu.auth0.com)" in err
-    assert "2026-10-05.json, 2026-10-19.json, 2026-10-26.json (tenant acme-prod.eu.auth0.com)" in err
+    assert (
+        "2026-10-05.json, 2026-10-19.json, 2026-10-26.json (tenant acme-prod.eu.auth0.com)" in err
+    )
     assert not Path("page.html").exists()
 
 
-def test_reports_of_another_spec_are_refused(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reports_of_another_spec_are_refused(
+    runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     edit(runs / RUNS[3], spec_files=[{"path": "other/orgs.yaml", "sha256": "0" * 64}])
     code, _, err = run(capsys, *RUNS, "-o", "page.html")
     assert code == 2
@@ -201,7 +227,9 @@ def test_reports_of_another_spec_are_refused(runs: Path, capsys: pytest.CaptureF
     assert "2026-10-05.json, 2026-10-12.json, 2026-10-19.json (spec auth0/orgs.yaml)" in err
 
 
-def test_a_spec_named_differently_is_the_same_spec(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_spec_named_differently_is_the_same_spec(
+    runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     edit(runs / RUNS[3], spec_files=[{"path": "./auth0//orgs.yaml", "sha256": "0" * 64}])
     code, _, err = run(capsys, *RUNS, "-o", "page.html")
     assert code == 0, err
@@ -229,12 +257,17 @@ def test_a_file_that_is_not_a_report_is_refused(
     assert message in err
 
 
-def test_every_problem_of_every_file_at_once(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_problem_of_every_file_at_once(
+    runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     edit(runs / RUNS[0], report_version=3, checked_at="yesterday")
     edit(runs / RUNS[2], spec_files="auth0/orgs.yaml")
     code, _, err = run(capsys, *RUNS, "-o", "page.html")
     assert code == 2
-    assert "2026-10-05.json: $.report_version: report version 3: this orgdrift reads versions 1 and 2" in err
+    assert (
+        "2026-10-05.json: $.report_version: report version 3: this orgdrift reads versions 1 and 2"
+        in err
+    )
     assert "2026-10-05.json: $.checked_at: missing or not an RFC 3339 date-time" in err
     assert "2026-10-19.json: $.spec_files: missing, or not a list of {path, sha256}" in err
     assert "3 problems found" in err
@@ -289,7 +322,10 @@ def test_a_finding_known_from_the_baseline_is_neither_open_nor_resolved(
     document["organizations"][1]["findings"][0]["known"] = True  # customer-1's signup flag
     (runs / RUNS[3]).write_text(json.dumps(document), encoding="utf-8")
     page, _ = page_of(capsys, *RUNS)
-    states = {row[1]: row[0] for row in rows(page.by_id("history"), "Findings over time")
-              if row[0] in ("known (baseline)", "open")}
+    states = {
+        row[1]: row[0]
+        for row in rows(page.by_id("history"), "Findings over time")
+        if row[0] in ("known (baseline)", "open")
+    }
     assert states == {"customer-1": "known (baseline)", "customer-2": "open"}
     assert rows(page.by_id("history"), "Runs")[3][3:5] == ["1", "1"]  # findings, drifted orgs

@@ -495,7 +495,12 @@ def test_nesting_up_to_the_cap_is_read() -> None:
 
 @pytest.mark.parametrize(
     ("total", "message"),
-    [(-1, "'total' is not a whole number"), (10**10, "'total' is not a whole number"), (True, "'total' is not"), (2.5, "'total' is not")],
+    [
+        (-1, "'total' is not a whole number"),
+        (10**10, "'total' is not a whole number"),
+        (True, "'total' is not"),
+        (2.5, "'total' is not"),
+    ],
 )
 def test_offset_totals_are_finite_whole_numbers_in_range(total: object, message: str) -> None:
     with pytest.raises(ProtocolError, match=message):
@@ -504,7 +509,9 @@ def test_offset_totals_are_finite_whole_numbers_in_range(total: object, message:
 
 def test_a_total_below_the_items_listed_is_only_an_estimate() -> None:
     """Auth0 answered `total: 0` beside two organizations (seen in a recording of a real tenant)."""
-    items, total = decode_offset_page({"organizations": _orgs("org_A", "org_B"), "total": 0}, 0, 100)
+    items, total = decode_offset_page(
+        {"organizations": _orgs("org_A", "org_B"), "total": 0}, 0, 100
+    )
     assert len(items) == 2 and total == 0
 
 
@@ -517,7 +524,9 @@ def test_a_total_below_the_items_listed_is_only_an_estimate() -> None:
         ({"id": "org_A"}, "no string 'name'"),
     ],
 )
-def test_listed_organizations_have_string_ids_and_names(item: dict[str, object], message: str) -> None:
+def test_listed_organizations_have_string_ids_and_names(
+    item: dict[str, object], message: str
+) -> None:
     with pytest.raises(ProtocolError, match=message):
         decode_offset_page({"organizations": [item], "total": 1}, 0, 100)
     with pytest.raises(ProtocolError, match=message):
@@ -541,8 +550,14 @@ def test_connection_fields_are_typed(item: dict[str, object], message: str) -> N
 @pytest.mark.parametrize(
     ("body", "proof"),
     [
-        (b'{"statusCode":404,"error":"Not Found","message":"No organization found by that id or name"}', True),
-        (b'{"statusCode":404,"error":"Not Found","message":"x","errorCode":"inexistent_organization"}', True),
+        (
+            b'{"statusCode":404,"error":"Not Found","message":"No organization found by that id or name"}',
+            True,
+        ),
+        (
+            b'{"statusCode":404,"error":"Not Found","message":"x","errorCode":"inexistent_organization"}',
+            True,
+        ),
         (b"<html><h1>404 Not Found</h1></html>", False),
         (b"", False),
         (b'{"message":"route not found"}', False),
@@ -557,8 +572,14 @@ def test_only_the_api_json_404_proves_absence(body: bytes, proof: bool) -> None:
 
 
 def test_error_bodies_that_are_deep_or_odd_fall_back_to_the_phrase() -> None:
-    assert parse_error_body(503, _nested(100_000)).message == "Service Unavailable (response body is not JSON)"
-    assert parse_error_body(401, b'{"message": NaN}').message == "Unauthorized (response body is not JSON)"
+    assert (
+        parse_error_body(503, _nested(100_000)).message
+        == "Service Unavailable (response body is not JSON)"
+    )
+    assert (
+        parse_error_body(401, b'{"message": NaN}').message
+        == "Unauthorized (response body is not JSON)"
+    )
 
 
 def test_one_redactor_for_every_text() -> None:

@@ -34,11 +34,22 @@ TOKEN = f"SECRET-{uuid.uuid4()}"
 CLIENT_ID = "client-marker"
 CLIENT_SECRET = f"SECRET-{uuid.uuid4()}"
 MARKERS = (TOKEN, CLIENT_SECRET)
-ENV_VARS = ("AUTH0_DOMAIN", "AUTH0_API_TOKEN", "AUTH0_ACCESS_TOKEN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "AUTH0_AUDIENCE", "GITHUB_ACTIONS")
+ENV_VARS = (
+    "AUTH0_DOMAIN",
+    "AUTH0_API_TOKEN",
+    "AUTH0_ACCESS_TOKEN",
+    "AUTH0_CLIENT_ID",
+    "AUTH0_CLIENT_SECRET",
+    "AUTH0_AUDIENCE",
+    "GITHUB_ACTIONS",
+)
 SPEC = "version: 1\npolicy: {unmanaged_organizations: fail}\norganizations:\n  - name: acme\n    connections: [{name: db}]\n"
 STATE = LiveState(
     (
-        LiveOrganization({"id": "org_aaaaaaaaaaaaaaaa", "name": "acme"}, ({"connection_id": "con_1", "connection": {"name": "other"}},)),
+        LiveOrganization(
+            {"id": "org_aaaaaaaaaaaaaaaa", "name": "acme"},
+            ({"connection_id": "con_1", "connection": {"name": "other"}},),
+        ),
         LiveOrganization({"id": "org_bbbbbbbbbbbbbbbb", "name": "stray"}, ()),
     )
 )
@@ -59,7 +70,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def _serve(faults: Hook | None) -> Iterator[str]:
-    config = EmulatorConfig(tokens={TOKEN: READ_SCOPES}, clients={CLIENT_ID: (CLIENT_SECRET, READ_SCOPES)}, faults=faults)
+    config = EmulatorConfig(
+        tokens={TOKEN: READ_SCOPES},
+        clients={CLIENT_ID: (CLIENT_SECRET, READ_SCOPES)},
+        faults=faults,
+    )
     with running_server(create_app(STATE, config)) as url:
         yield url
 
@@ -101,16 +116,47 @@ def _echo(status: int, **body: object) -> bytes:
 
 # A server (or a middlebox) that echoes the credential it was sent, in every field orgdrift reads.
 ECHOES: dict[str, Callable[[str], Hook]] = {
-    "echo-401-errorcode": lambda c: _all(401, body=_echo(401, message=f"Invalid token {c}", errorCode=c, attributes={"error": c})),
-    "echo-403-message": lambda c: _all(403, "organizations", body=_echo(403, message=f"Insufficient scope for {c}", errorCode="insufficient_scope")),
-    "echo-400-code": lambda c: _all(400, "organizations", body=_echo(400, message="Bad HTTP authentication header format", errorCode=f"Bearer {c}")),
-    "echo-503-retried": lambda c: _all(503, body=_echo(503, message=f"upstream got Authorization: Bearer {c}", errorCode=c)),
+    "echo-401-errorcode": lambda c: _all(
+        401, body=_echo(401, message=f"Invalid token {c}", errorCode=c, attributes={"error": c})
+    ),
+    "echo-403-message": lambda c: _all(
+        403,
+        "organizations",
+        body=_echo(403, message=f"Insufficient scope for {c}", errorCode="insufficient_scope"),
+    ),
+    "echo-400-code": lambda c: _all(
+        400,
+        "organizations",
+        body=_echo(400, message="Bad HTTP authentication header format", errorCode=f"Bearer {c}"),
+    ),
+    "echo-503-retried": lambda c: _all(
+        503, body=_echo(503, message=f"upstream got Authorization: Bearer {c}", errorCode=c)
+    ),
     "echo-429-retried": lambda c: _all(429, "enabled_connections", body=_echo(429, message=c)),
-    "echo-404-html": lambda c: _all(404, "organizations", body=f"<html>no route for {c}</html>".encode()),
-    "echo-404-json": lambda c: _all(404, "organizations", body=_echo(404, message=f"No organization found by {c}")),
-    "echo-200-body": lambda c: _all(200, "organizations", body=json.dumps({"organizations": [{"id": "org_x", "name": c}]}).encode()),
-    "echo-token-oauth-error": lambda c: _all(401, "token", body=json.dumps({"error": c, "error_description": f"bad secret {c}"}).encode()),
-    "echo-token-403-description": lambda c: _all(403, "token", body=json.dumps({"error": "access_denied", "error_description": f"Service not enabled within domain: {c}"}).encode()),
+    "echo-404-html": lambda c: _all(
+        404, "organizations", body=f"<html>no route for {c}</html>".encode()
+    ),
+    "echo-404-json": lambda c: _all(
+        404, "organizations", body=_echo(404, message=f"No organization found by {c}")
+    ),
+    "echo-200-body": lambda c: _all(
+        200,
+        "organizations",
+        body=json.dumps({"organizations": [{"id": "org_x", "name": c}]}).encode(),
+    ),
+    "echo-token-oauth-error": lambda c: _all(
+        401, "token", body=json.dumps({"error": c, "error_description": f"bad secret {c}"}).encode()
+    ),
+    "echo-token-403-description": lambda c: _all(
+        403,
+        "token",
+        body=json.dumps(
+            {
+                "error": "access_denied",
+                "error_description": f"Service not enabled within domain: {c}",
+            }
+        ).encode(),
+    ),
     "echo-token-500": lambda c: _all(500, "token", body=_echo(500, message=c)),
 }
 
@@ -130,7 +176,13 @@ CASES = [
 
 
 @pytest.mark.parametrize(("case", "grant"), CASES)
-def test_no_secret_on_any_error_path(case: str, grant: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_no_secret_on_any_error_path(
+    case: str,
+    grant: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
     if grant == "token":
         monkeypatch.setenv("AUTH0_API_TOKEN", TOKEN)
     else:
@@ -138,9 +190,32 @@ def test_no_secret_on_any_error_path(case: str, grant: str, monkeypatch: pytest.
         monkeypatch.setenv("AUTH0_CLIENT_SECRET", CLIENT_SECRET)
     reports = [f"--report={fmt}={tmp_path / ('report.' + fmt)}" for fmt in REPORTERS]
     for url in _serve(_hook(case, grant)):
-        args = ["check", "orgs.yaml", "-vv", "--domain", url, "--timeout", "2", "--format", "json", *reports]
+        args = [
+            "check",
+            "orgs.yaml",
+            "-vv",
+            "--domain",
+            url,
+            "--timeout",
+            "2",
+            "--format",
+            "json",
+            *reports,
+        ]
         code = main(args)
-        code2 = main(["snapshot", "orgs.yaml", "-v", "--domain", url, "--timeout", "2", "-o", str(tmp_path / "snap.json")])
+        code2 = main(
+            [
+                "snapshot",
+                "orgs.yaml",
+                "-v",
+                "--domain",
+                url,
+                "--timeout",
+                "2",
+                "-o",
+                str(tmp_path / "snap.json"),
+            ]
+        )
     out, err = capsys.readouterr()
     assert code in (1, 3) and code2 in (0, 3), err
     assert "Traceback" not in err
@@ -153,7 +228,9 @@ def test_no_secret_on_any_error_path(case: str, grant: str, monkeypatch: pytest.
             assert not _leaks(path.read_text(encoding="utf-8", errors="replace")), path
 
 
-def test_closed_port_and_bad_domain(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_closed_port_and_bad_domain(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("AUTH0_API_TOKEN", TOKEN)
     assert main(["check", "orgs.yaml", "-v", "--domain", _closed_port(), "--timeout", "20"]) == 3
     assert main(["check", "orgs.yaml", "--domain", f"https://user:{TOKEN}@example.com"]) == 2
@@ -163,8 +240,14 @@ def test_closed_port_and_bad_domain(monkeypatch: pytest.MonkeyPatch, capsys: pyt
 
 
 def _in_process_error(env: dict[str, str], hook: Hook) -> OrgdriftError:
-    config = EmulatorConfig(tokens={TOKEN: READ_SCOPES}, clients={CLIENT_ID: (CLIENT_SECRET, READ_SCOPES)}, faults=hook)
-    tenant = reads.Tenant(domain="http://127.0.0.1", env=env, transport=InProcessTransport(app=create_app(STATE, config)))
+    config = EmulatorConfig(
+        tokens={TOKEN: READ_SCOPES}, clients={CLIENT_ID: (CLIENT_SECRET, READ_SCOPES)}, faults=hook
+    )
+    tenant = reads.Tenant(
+        domain="http://127.0.0.1",
+        env=env,
+        transport=InProcessTransport(app=create_app(STATE, config)),
+    )
     spec = load_specs(["orgs.yaml"], {})
     with pytest.raises(OrgdriftError) as info:
         reads.read_declared(tenant, spec.organizations, list_all=True)
@@ -173,7 +256,10 @@ def _in_process_error(env: dict[str, str], hook: Hook) -> OrgdriftError:
 
 @pytest.mark.parametrize("case", ["401", "403", "token-401", "token-403", "token-html", *ECHOES])
 def test_exception_str_and_repr_hold_no_secret(case: str) -> None:
-    for env in ({"AUTH0_API_TOKEN": TOKEN}, {"AUTH0_CLIENT_ID": CLIENT_ID, "AUTH0_CLIENT_SECRET": CLIENT_SECRET}):
+    for env in (
+        {"AUTH0_API_TOKEN": TOKEN},
+        {"AUTH0_CLIENT_ID": CLIENT_ID, "AUTH0_CLIENT_SECRET": CLIENT_SECRET},
+    ):
         if "AUTH0_API_TOKEN" in env and "token-" in case:
             continue
         hook = _hook(case, "token" if "AUTH0_API_TOKEN" in env else "client")
@@ -191,21 +277,41 @@ ISSUED = f"ISSUED-{uuid.uuid4()}"
 @pytest.mark.parametrize(
     "echo",
     [
-        {"status_code": 401, "json": {"statusCode": 401, "error": "Unauthorized", "message": f"Invalid token {ISSUED}", "errorCode": ISSUED}},
-        {"status_code": 403, "json": {"statusCode": 403, "error": "Forbidden", "message": f"scope of {ISSUED[:-1]}{ISSUED[-1]}"}},
+        {
+            "status_code": 401,
+            "json": {
+                "statusCode": 401,
+                "error": "Unauthorized",
+                "message": f"Invalid token {ISSUED}",
+                "errorCode": ISSUED,
+            },
+        },
+        {
+            "status_code": 403,
+            "json": {
+                "statusCode": 403,
+                "error": "Forbidden",
+                "message": f"scope of {ISSUED[:-1]}{ISSUED[-1]}",
+            },
+        },
         {"status_code": 404, "content": f"<html>{ISSUED}</html>".encode()},
         {"status_code": 200, "json": {"organizations": [{"id": "org_a", "name": ISSUED}]}},
     ],
     ids=["401-errorcode", "403-message", "404-html", "200-body"],
 )
-def test_the_token_the_grant_issues_is_redacted_from_the_moment_it_exists(echo: dict[str, object]) -> None:
+def test_the_token_the_grant_issues_is_redacted_from_the_moment_it_exists(
+    echo: dict[str, object],
+) -> None:
     """The client-credentials grant's access token is registered with the redactor as soon as the
     token response is read, so a server echoing it back cannot get it into a message or log."""
     events: list[object] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/oauth/token":
-            return httpx.Response(200, json={"access_token": ISSUED, "expires_in": 86400, "scope": " ".join(READ_SCOPES)})
+            return httpx.Response(
+                200,
+                json={"access_token": ISSUED, "expires_in": 86400, "scope": " ".join(READ_SCOPES)},
+            )
         assert request.headers["authorization"] == f"Bearer {ISSUED}"
         return httpx.Response(**echo)  # type: ignore[arg-type]
 
@@ -227,15 +333,22 @@ def test_the_token_the_grant_issues_is_redacted_from_the_moment_it_exists(echo: 
 def test_spec_interpolation_never_reads_credentials(tmp_path: Path) -> None:
     for var in ("AUTH0_CLIENT_SECRET", "AUTH0_API_TOKEN"):
         spec = tmp_path / f"{var}.yaml"
-        spec.write_text(f"version: 1\norganizations:\n  - name: acme\n    display_name: ${{{var}}}\n", encoding="utf-8")
+        spec.write_text(
+            f"version: 1\norganizations:\n  - name: acme\n    display_name: ${{{var}}}\n",
+            encoding="utf-8",
+        )
         with pytest.raises(UsageError) as info:
             load_specs([str(spec)], {var: CLIENT_SECRET})
         assert var in str(info.value) and not _leaks(str(info.value))
 
 
-def test_spec_for_another_domain_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_spec_for_another_domain_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     seen: list[str] = []
-    (tmp_path / "other.yaml").write_text("version: 1\ntenant: {domain: evil.example.com}\norganizations: []\n", encoding="utf-8")
+    (tmp_path / "other.yaml").write_text(
+        "version: 1\ntenant: {domain: evil.example.com}\norganizations: []\n", encoding="utf-8"
+    )
     monkeypatch.setenv("AUTH0_API_TOKEN", TOKEN)
     for url in _serve(lambda ctx: seen.append(ctx.path) or None):  # type: ignore[func-returns-value]
         assert main(["check", "other.yaml", "--domain", url]) == 2
@@ -243,20 +356,28 @@ def test_spec_for_another_domain_is_refused(monkeypatch: pytest.MonkeyPatch, cap
     assert "evil.example.com" in err and not seen and not _leaks(err)
 
 
-def test_plain_http_to_a_real_host_is_refused_before_any_request(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_plain_http_to_a_real_host_is_refused_before_any_request(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("AUTH0_API_TOKEN", TOKEN)
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise AssertionError(f"request sent: {request.url}")
 
-    tenant = reads.Tenant(domain="http://tenant.example.com", env={"AUTH0_API_TOKEN": TOKEN}, transport=httpx.MockTransport(refuse))
+    tenant = reads.Tenant(
+        domain="http://tenant.example.com",
+        env={"AUTH0_API_TOKEN": TOKEN},
+        transport=httpx.MockTransport(refuse),
+    )
     with pytest.raises(UsageError):
         reads.read_declared(tenant, load_specs(["orgs.yaml"], {}).organizations, list_all=True)
     assert main(["check", "orgs.yaml", "--domain", "http://tenant.example.com"]) == 2
     assert "Traceback" not in capsys.readouterr().err
 
 
-def test_real_host_client_verifies_tls_and_honours_proxy_and_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_host_client_verifies_tls_and_honours_proxy_and_ca_bundle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """`connect` builds the httpx client with trust_env: HTTPS_PROXY and SSL_CERT_FILE apply, and
     verification stays on. Inspected without network: the first request fails at the proxy."""
     import certifi
@@ -281,7 +402,11 @@ def test_real_host_client_verifies_tls_and_honours_proxy_and_ca_bundle(monkeypat
     with pytest.raises(OrgdriftError) as info:
         asyncio.run(inspect())
     kwargs = seen["kwargs"]
-    assert isinstance(kwargs, dict) and kwargs.get("trust_env") is True and kwargs.get("verify", True) is True
+    assert (
+        isinstance(kwargs, dict)
+        and kwargs.get("trust_env") is True
+        and kwargs.get("verify", True) is True
+    )
     client = seen["client"]
     assert isinstance(client, httpx.AsyncClient) and client._trust_env
     mounts = {str(k.pattern): v for k, v in client._mounts.items()}

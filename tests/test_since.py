@@ -55,21 +55,33 @@ class Tenant:
 
     def write(self, method: str, path: str, body: Any = None) -> httpx.Response:
         response = httpx.request(
-            method, f"{self.url}/api/v2{path}", json=body,
+            method,
+            f"{self.url}/api/v2{path}",
+            json=body,
             headers={"authorization": f"Bearer {DEFAULT_TOKEN}"},
         )
         assert response.status_code < 300, response.text
         return response
 
 
-def serve(monkeypatch: pytest.MonkeyPatch, scopes: frozenset[str] = ALL_SCOPES,
-          state_file: Path = TENANT, **config: Any) -> Iterator[Tenant]:
-    for name in ("AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "AUTH0_AUDIENCE", "GITHUB_ACTIONS",
-                 "NO_COLOR"):
+def serve(
+    monkeypatch: pytest.MonkeyPatch,
+    scopes: frozenset[str] = ALL_SCOPES,
+    state_file: Path = TENANT,
+    **config: Any,
+) -> Iterator[Tenant]:
+    for name in (
+        "AUTH0_CLIENT_ID",
+        "AUTH0_CLIENT_SECRET",
+        "AUTH0_AUDIENCE",
+        "GITHUB_ACTIONS",
+        "NO_COLOR",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(ROOT)
-    app = create_app(load_snapshot(str(state_file)), EmulatorConfig(tokens={DEFAULT_TOKEN: scopes},
-                                                                 **config))
+    app = create_app(
+        load_snapshot(str(state_file)), EmulatorConfig(tokens={DEFAULT_TOKEN: scopes}, **config)
+    )
     with running_server(app) as url:
         monkeypatch.setenv("AUTH0_DOMAIN", url)
         monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)
@@ -140,23 +152,40 @@ def test_incremental_check_equals_full_check_and_chains(
         tenant.write("DELETE", f"/organizations/{generated_org_id(7)}")
         tenant.write("PATCH", f"/organizations/{generated_org_id(8)}", {"name": "org-renamed"})
 
-        code, incremental, err = run(capsys, "--since", str(tmp_path / "s1.json"),
-                                     "--write-snapshot", str(tmp_path / "s2.json"), spec=spec)
+        code, incremental, err = run(
+            capsys,
+            "--since",
+            str(tmp_path / "s1.json"),
+            "--write-snapshot",
+            str(tmp_path / "s2.json"),
+            spec=spec,
+        )
         full_code, full, _ = run(capsys, spec=spec)
         assert code == full_code == 1
         assert verdict(incremental) == verdict(full)
         assert {o["status"] for o in full["organizations"]} == {
-            "in_sync", "drifted", "missing", "unmanaged"}
+            "in_sync",
+            "drifted",
+            "missing",
+            "unmanaged",
+        }
         basis = incremental["basis"]
         assert basis["full_read_because"] is None and basis["full_read"] is False
         assert basis["log_range"]["entries"] == 8
         touched_by_connection = {
-            generated_org_id(i) for i in range(30)  # undeclared ones: connections not read
-            if any(c["connection_id"] == connection_id(4)
-                   for c in generated_state(35).organizations[i].connections or ())
+            generated_org_id(i)
+            for i in range(30)  # undeclared ones: connections not read
+            if any(
+                c["connection_id"] == connection_id(4)
+                for c in generated_state(35).organizations[i].connections or ()
+            )
         }
         assert set(basis["reread"]) >= touched_by_connection | {
-            generated_org_id(3), generated_org_id(7), generated_org_id(8), created}
+            generated_org_id(3),
+            generated_org_id(7),
+            generated_org_id(8),
+            created,
+        }
         # org-00007 (deleted) and org-00008 (renamed away): "missing" is proven by a lookup
         assert basis["looked_up"] == 2
         assert "full read" not in err
@@ -191,13 +220,29 @@ def test_text_and_markdown_state_the_basis_in_one_line(
 ) -> None:
     snapshot(capsys, tmp_path / "s.json")
     tenant.write("PATCH", f"/organizations/{GLOBEX}", {"display_name": "Globex Corporation"})
-    main(["check", SPEC, "--since", str(tmp_path / "s.json"), "--no-progress", "--format", "text",
-          "--report", f"markdown={tmp_path / 'r.md'}", "--report", f"html={tmp_path / 'r.html'}"])
+    main(
+        [
+            "check",
+            SPEC,
+            "--since",
+            str(tmp_path / "s.json"),
+            "--no-progress",
+            "--format",
+            "text",
+            "--report",
+            f"markdown={tmp_path / 'r.md'}",
+            "--report",
+            f"html={tmp_path / 'r.html'}",
+        ]
+    )
     out = capsys.readouterr().out
     basis = [line for line in out.splitlines() if line.startswith("basis:")]
     assert len(basis) == 1
     assert "1 entry" in basis[0] and "1 organization re-read" in basis[0]
-    assert sum("basis: snapshot of" in line for line in (tmp_path / "r.md").read_text().splitlines()) == 1
+    assert (
+        sum("basis: snapshot of" in line for line in (tmp_path / "r.md").read_text().splitlines())
+        == 1
+    )
     html = (tmp_path / "r.html").read_text()
     assert ">Basis<" in html and GLOBEX in html
 
@@ -214,7 +259,9 @@ def test_without_read_logs_the_snapshot_says_so_and_since_reads_everything(
         assert code == 1 and verdict(report) == verdict(full)
         assert report["basis"]["full_read"] is True
         assert report["basis"]["full_read_because"] == "the snapshot has no log checkpoint"
-        assert "orgdrift: full read instead of incremental: the snapshot has no log checkpoint" in err
+        assert (
+            "orgdrift: full read instead of incremental: the snapshot has no log checkpoint" in err
+        )
         code, report, err = run(capsys, "--since", str(tmp_path / "s.json"), "--no-full-fallback")
         assert code == 3 and report["status"] == "incomplete"
         assert "--no-full-fallback" in report["incomplete"]["message"]
@@ -227,7 +274,9 @@ def test_a_token_that_loses_read_logs_falls_back(
         snapshot(capsys, tmp_path / "s.json")
         object.__setattr__(tenant.app.config, "tokens", {DEFAULT_TOKEN: READ_SCOPES})
         code, report, err = run(capsys, "--since", str(tmp_path / "s.json"))
-        assert code == 1 and report["basis"]["full_read_because"] == "the API refused read:logs (403)"
+        assert (
+            code == 1 and report["basis"]["full_read_because"] == "the API refused read:logs (403)"
+        )
         assert "read:logs" in err
 
 
@@ -239,8 +288,13 @@ def test_checkpoint_past_retention_falls_back(
         for i in range(5):
             tenant.app.log_event("s", f"login {i}")
         tenant.write("PATCH", f"/organizations/{GLOBEX}", {"display_name": "Globex Corporation"})
-        code, report, err = run(capsys, "--since", str(tmp_path / "s.json"),
-                                "--write-snapshot", str(tmp_path / "s2.json"))
+        code, report, err = run(
+            capsys,
+            "--since",
+            str(tmp_path / "s.json"),
+            "--write-snapshot",
+            str(tmp_path / "s2.json"),
+        )
         _, full, _ = run(capsys)
         assert code == full["exit_code"] and verdict(report) == verdict(full)
         assert "no longer retained" in report["basis"]["full_read_because"]
@@ -254,10 +308,17 @@ def test_an_unattributable_entry_falls_back(
     tenant: Tenant, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     snapshot(capsys, tmp_path / "s.json")
-    tenant.app.log.append(sapi_entry(
-        description="Dashboard", method="post", path="/api/v2/organizations-bulk-import",
-        body={}, status=200, response={}, client_id="dashboard",
-    ))
+    tenant.app.log.append(
+        sapi_entry(
+            description="Dashboard",
+            method="post",
+            path="/api/v2/organizations-bulk-import",
+            body={},
+            status=200,
+            response={},
+            client_id="dashboard",
+        )
+    )
     code, report, err = run(capsys, "--since", str(tmp_path / "s.json"))
     assert code == 1
     assert "could not be attributed" in report["basis"]["full_read_because"]
@@ -291,8 +352,19 @@ def test_usage_errors_before_any_request(
     served = tenant.app.stats.total
     assert main(["check", SPEC, "--no-full-fallback"]) == 2
     assert main(["check", SPEC, "--live", str(tmp_path / "s.json"), "--since", "x"]) == 2
-    assert main(["check", SPEC, "--since", str(tmp_path / "s.json"),
-                 "--write-snapshot", str(tmp_path / "s.json")]) == 2
+    assert (
+        main(
+            [
+                "check",
+                SPEC,
+                "--since",
+                str(tmp_path / "s.json"),
+                "--write-snapshot",
+                str(tmp_path / "s.json"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "is an input of this run" in err
     assert tenant.app.stats.total == served
@@ -332,7 +404,9 @@ def test_goldens_of_an_incremental_check(
     since = str(tmp_path / "s.json")
     outputs = {}
     for fmt in ("text", "markdown", "json", "sarif", "junit", "github"):
-        main(["check", SPEC, "--since", since, "--format", fmt, "--no-progress", "--color", "never"])
+        main(
+            ["check", SPEC, "--since", since, "--format", fmt, "--no-progress", "--color", "never"]
+        )
         outputs[fmt] = capsys.readouterr().out
 
     def stable(text: str) -> str:
@@ -341,14 +415,24 @@ def test_goldens_of_an_incremental_check(
         text = re.sub(r"http://127\.0\.0\.1:\d+", "<loopback>", text)
         text = re.sub(r"127\.0\.0\.1:\d+", "<loopback>", text)
         text = re.sub(r"127_0_0_1:\d+", "<loopback>", text)  # a JUnit classname
-        text = re.sub(r'"fingerprint": "[0-9a-f]+"', '"fingerprint": "<hashes the loopback port>"', text)
-        text = re.sub(r'("orgdriftFinding/v1"): "[0-9a-f]+"', r'\1: "<hashes the loopback port>"', text)
+        text = re.sub(
+            r'"fingerprint": "[0-9a-f]+"', '"fingerprint": "<hashes the loopback port>"', text
+        )
+        text = re.sub(
+            r'("orgdriftFinding/v1"): "[0-9a-f]+"', r'\1: "<hashes the loopback port>"', text
+        )
         text = re.sub(r'time="[\d.]+"', 'time="0"', text)
         return re.sub(r'("requests"|"retries"|"rate_limited"|"seconds"): [\d.]+', r"\1: 0", text)
 
     # Every format says what the verdict rests on: the snapshot, the log range, the re-reads.
-    for fmt, suffix in (("text", "txt"), ("markdown", "md"), ("json", "json"), ("sarif", "sarif"),
-                        ("junit", "xml"), ("github", "github.txt")):
+    for fmt, suffix in (
+        ("text", "txt"),
+        ("markdown", "md"),
+        ("json", "json"),
+        ("sarif", "sarif"),
+        ("junit", "xml"),
+        ("github", "github.txt"),
+    ):
         golden(f"since/drift.{suffix}", stable(outputs[fmt]))
         assert "re-read" in outputs[fmt] or '"reread"' in outputs[fmt], fmt
 
@@ -357,7 +441,9 @@ def test_a_granted_scope_list_without_read_logs_costs_no_log_request(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Client credentials: the token response lists the scopes, so no request is wasted."""
-    for tenant in serve(monkeypatch, READ_SCOPES, clients={DEFAULT_CLIENT_ID: (DEFAULT_CLIENT_SECRET, READ_SCOPES)}):
+    for tenant in serve(
+        monkeypatch, READ_SCOPES, clients={DEFAULT_CLIENT_ID: (DEFAULT_CLIENT_SECRET, READ_SCOPES)}
+    ):
         monkeypatch.delenv("AUTH0_API_TOKEN")
         monkeypatch.setenv("AUTH0_CLIENT_ID", DEFAULT_CLIENT_ID)
         monkeypatch.setenv("AUTH0_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)

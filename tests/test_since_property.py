@@ -56,8 +56,11 @@ async def _apply(app: EmulatorApp, ops: list[tuple[Any, ...]]) -> None:
     ) as client:
         for kind, *args in ops:
             orgs = [org.key[1] for org in app.orgs.organizations]
-            org = orgs[args[0] % len(orgs)] if orgs and kind not in (
-                "create_org", "delete_connection", "login") else None
+            org = (
+                orgs[args[0] % len(orgs)]
+                if orgs and kind not in ("create_org", "delete_connection", "login")
+                else None
+            )
             if kind != "login" and kind not in ("create_org", "delete_connection") and org is None:
                 continue
             if kind == "rename":
@@ -69,21 +72,31 @@ async def _apply(app: EmulatorApp, ops: list[tuple[Any, ...]]) -> None:
             elif kind == "delete_org":
                 await client.delete(f"/organizations/{org}")
             elif kind == "create_org":
-                conns = [{"connection_id": connection_id(c), "assign_membership_on_login": True}
-                         for c in dict.fromkeys(args[1])]
-                await client.post("/organizations", json={"name": args[0],
-                                                          "enabled_connections": conns})
+                conns = [
+                    {"connection_id": connection_id(c), "assign_membership_on_login": True}
+                    for c in dict.fromkeys(args[1])
+                ]
+                await client.post(
+                    "/organizations", json={"name": args[0], "enabled_connections": conns}
+                )
             elif kind == "enable":
-                await client.post(f"/organizations/{org}/enabled_connections", json={
-                    "connection_id": connection_id(args[1]),
-                    "assign_membership_on_login": args[2], "show_as_button": True})
+                await client.post(
+                    f"/organizations/{org}/enabled_connections",
+                    json={
+                        "connection_id": connection_id(args[1]),
+                        "assign_membership_on_login": args[2],
+                        "show_as_button": True,
+                    },
+                )
             elif kind == "update_conn":
                 await client.patch(
                     f"/organizations/{org}/enabled_connections/{connection_id(args[1])}",
-                    json={"assign_membership_on_login": args[2]})
+                    json={"assign_membership_on_login": args[2]},
+                )
             elif kind == "disable":
                 await client.delete(
-                    f"/organizations/{org}/enabled_connections/{connection_id(args[1])}")
+                    f"/organizations/{org}/enabled_connections/{connection_id(args[1])}"
+                )
             elif kind == "delete_connection":
                 await client.delete(f"/connections/{connection_id(args[0])}")
             else:
@@ -122,9 +135,7 @@ def _incremental_equals_full(unmanaged: str, plan: list[list[Any]]) -> None:
         spec = Path(tmp) / "orgs.yaml"
         declared = LiveState(state.organizations[:DECLARED], complete=True)
         spec.write_text(generated_spec(declared, unmanaged=unmanaged), encoding="utf-8")
-        live, _, why_none = pipeline.run_snapshot(
-            pipeline.ReadOptions(tenant, (str(spec),))
-        )
+        live, _, why_none = pipeline.run_snapshot(pipeline.ReadOptions(tenant, (str(spec),)))
         assert why_none is None and live.log_checkpoint is not None
         previous = Path(tmp) / "s0.json"
         previous.write_text(dump_snapshot(live), encoding="utf-8")
@@ -139,8 +150,9 @@ def _incremental_equals_full(unmanaged: str, plan: list[list[Any]]) -> None:
                 specs=(str(spec),), env={}, tenant=tenant, since=str(previous), on_snapshot=keep
             )
             incremental = pipeline.run_check(options)
-            full = pipeline.run_check(pipeline.CheckOptions(specs=(str(spec),), env={},
-                                                            tenant=tenant))
+            full = pipeline.run_check(
+                pipeline.CheckOptions(specs=(str(spec),), env={}, tenant=tenant)
+            )
             assert incremental.failure is None and full.failure is None
             assert _verdict(incremental) == _verdict(full), (ops, incremental.basis)
             basis = incremental.basis

@@ -30,7 +30,15 @@ def tenant_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def findings(report_text: str) -> list[tuple[Any, ...]]:
     report = json.loads(report_text)
     return [
-        (o["name"], o["status"], f["kind"], f["path"], json.dumps(f["expected"]), json.dumps(f["actual"]), f["source"] and f["source"]["line"])
+        (
+            o["name"],
+            o["status"],
+            f["kind"],
+            f["path"],
+            json.dumps(f["expected"]),
+            json.dumps(f["actual"]),
+            f["source"] and f["source"]["line"],
+        )
         for o in report["organizations"]
         for f in o["findings"]
     ]
@@ -43,7 +51,9 @@ def test_offline_check_agrees_with_online(
     snap = tmp_path / "live.json"
     code, _, err = run(capsys, "snapshot", "examples/orgs.yaml", "-o", str(snap))
     assert code == 0, err
-    offline_code, offline, _ = run(capsys, "check", "examples/orgs.yaml", "--live", str(snap), "--format", "json")
+    offline_code, offline, _ = run(
+        capsys, "check", "examples/orgs.yaml", "--live", str(snap), "--format", "json"
+    )
     assert (offline_code, findings(offline)) == (online_code, findings(online))
     assert online_code == 1
     assert json.loads(offline)["source"] == "snapshot"
@@ -89,7 +99,9 @@ def test_export_then_check_is_in_sync(
     assert out.splitlines()[-1].startswith("in sync")
 
 
-def test_export_named_organization_to_stdout(tenant_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_named_organization_to_stdout(
+    tenant_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(capsys, "export", "--org", "acme")
     assert code == 0
     assert "name: acme" in out
@@ -99,7 +111,9 @@ def test_export_named_organization_to_stdout(tenant_url: str, capsys: pytest.Cap
     assert "no-such-org" in err
 
 
-def test_check_live_rejects_bad_snapshot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_live_rejects_bad_snapshot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"organizations": [{"id": 3}]}', encoding="utf-8")
     code, _, err = run(capsys, "check", str(ROOT / "examples" / "orgs.yaml"), "--live", str(bad))

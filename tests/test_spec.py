@@ -267,7 +267,12 @@ def test_interpolated_value_is_validated(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "where", "shown", "what"),
     [
-        ('  - name: "acme\\n"', "s.yaml:3:11 $.organizations[0].name", "'acme\\n'", "organization name"),
+        (
+            '  - name: "acme\\n"',
+            "s.yaml:3:11 $.organizations[0].name",
+            "'acme\\n'",
+            "organization name",
+        ),
         (
             '  - {name: acme, id: "org_Ac7mEq2LxT9pRz4K\\n"}',
             "s.yaml:3:22 $.organizations[0].id",

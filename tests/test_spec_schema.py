@@ -592,7 +592,9 @@ def test_jsonschema_rs_agrees_with_jsonschema(document: dict[str, Any]) -> None:
 def test_values_jsonschema_rs_cannot_take_go_to_jsonschema() -> None:
     text = "version: 1\norganizations:\n  - name: acme\n    display_name: 2024-01-31\n"
     found = spec_module._schema_problems(load_yaml("f.yaml", text))
-    assert [(p.line, p.column, p.path) for p in found] == [(4, 19, "$.organizations[0].display_name")]
+    assert [(p.line, p.column, p.path) for p in found] == [
+        (4, 19, "$.organizations[0].display_name")
+    ]
     assert found[0].message == "datetime.date(2024, 1, 31) is not of type 'string'"
 
 

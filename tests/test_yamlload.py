@@ -100,7 +100,7 @@ REFUSED: dict[str, tuple[str, tuple[int, int, str, str]]] = {
     ),
     "two merge keys": (
         "one: &o {a: 1}\ntwo: &t {a: 2, b: 2}\nm: {<<: *o, <<: *t}\n",
-            (3, 13, "$.m['<<']", "duplicate key '<<'"),
+        (3, 13, "$.m['<<']", "duplicate key '<<'"),
     ),
     "two merge keys (block)": (
         "one: &o {a: 1}\ntwo: &t {a: 2, b: 2}\nm:\n  <<: *o\n  c: 3\n  <<: *t\n",
@@ -298,7 +298,9 @@ def test_merge_keys() -> None:
     # An explicit key wins, and so does its mark, wherever the merge key stands.
     assert doc.location(("one", "x")) == Location("f.yaml", 5, 6)
     assert doc.location(("two", "x")) == Location("f.yaml", 7, 6)
-    assert doc.location(("one", "y")) == Location("f.yaml", 1, 23)  # merged: where the value is written
+    assert doc.location(("one", "y")) == Location(
+        "f.yaml", 1, 23
+    )  # merged: where the value is written
     assert doc.location(("two", "y")) == Location("f.yaml", 2, 17)
 
 
@@ -308,7 +310,9 @@ def test_marks_of_values_and_keys() -> None:
     assert doc.location(("organizations", 0, "name")) == Location("f.yaml", 3, 11)
     assert doc.location(("organizations", 0, "name"), key=True) == Location("f.yaml", 3, 5)
     assert doc.location(("organizations", 0, "metadata", "tier")) == Location("f.yaml", 4, 22)
-    assert doc.location(("organizations", 0, "metadata", "tier"), key=True) == Location("f.yaml", 4, 16)
+    assert doc.location(("organizations", 0, "metadata", "tier"), key=True) == Location(
+        "f.yaml", 4, 16
+    )
     assert doc.location(("organizations", 0, "nope"), key=True) == Location("f.yaml", 3, 5)
     assert doc.location(("nope",)) == Location("f.yaml", 1, 1)
     assert doc.problem(("organizations", 0, "nope"), "m", key=True) == Problem(
@@ -334,13 +338,10 @@ def test_json_path(path: tuple[str | int, ...], expected: str) -> None:
 
 SOAK = os.environ.get("ORGDRIFT_SOAK") == "1"
 JSON_LIKE = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False)
-    | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=25,
 )
 
@@ -380,13 +381,33 @@ def test_marks_of_an_alias_are_those_of_its_anchor() -> None:
 HANDWRITTEN = st.lists(
     st.sampled_from(
         [
-            "a: 1\n", "b: &x {c: [1, 2], d: yes}\n", "e: *x\n", "f:\n  <<: *x\n  g: 3\n",
-            "h: [*x, *x]\n", "i: 'quoted: yes'\n", "j: |\n  line one\n  line two\n",
-            "k: >-\n  folded\n  text\n", "# comment\n", "l:\n  - m: 1\n    n: [a, b]\n  - o\n",
-            "p: {q: 1, r: {s: null}}\n", "t: 2024-01-31\n", "u: 0x1f\n", "v: ~\n", "w: 1.5e3\n",
-            'x: "esc\\tape"\n', "y: &y scalar\n", "z: *y\n", "aa: {<<: [*x, {c: 9}], c: 0}\n",
-            "ab: &ab\n  - &ac {k: v}\n  - *ac\n", "ac: *ab\n", "ad: !!str 12\n", "ae: on\n",
-            "af: [1, [2, [3, {g: h}]]]\n", "? ag\n: complex\n", "ah: {*y : 1}\n", "1: one\n",
+            "a: 1\n",
+            "b: &x {c: [1, 2], d: yes}\n",
+            "e: *x\n",
+            "f:\n  <<: *x\n  g: 3\n",
+            "h: [*x, *x]\n",
+            "i: 'quoted: yes'\n",
+            "j: |\n  line one\n  line two\n",
+            "k: >-\n  folded\n  text\n",
+            "# comment\n",
+            "l:\n  - m: 1\n    n: [a, b]\n  - o\n",
+            "p: {q: 1, r: {s: null}}\n",
+            "t: 2024-01-31\n",
+            "u: 0x1f\n",
+            "v: ~\n",
+            "w: 1.5e3\n",
+            'x: "esc\\tape"\n',
+            "y: &y scalar\n",
+            "z: *y\n",
+            "aa: {<<: [*x, {c: 9}], c: 0}\n",
+            "ab: &ab\n  - &ac {k: v}\n  - *ac\n",
+            "ac: *ab\n",
+            "ad: !!str 12\n",
+            "ae: on\n",
+            "af: [1, [2, [3, {g: h}]]]\n",
+            "? ag\n: complex\n",
+            "ah: {*y : 1}\n",
+            "1: one\n",
         ]
     ),
     max_size=8,

@@ -120,8 +120,7 @@ def error_response(
     status: int, message: str, error_code: str | None = None, *, attributes: bool = False
 ) -> Response:
     """Auth0's error envelope: statusCode, error, message, then errorCode / attributes if any."""
-    body: dict[str, Any] = {"statusCode": status, "error": _phrase(status),
-                            "message": message}
+    body: dict[str, Any] = {"statusCode": status, "error": _phrase(status), "message": message}
     if error_code is not None:
         body["errorCode"] = error_code
     if attributes:
@@ -144,8 +143,11 @@ class _Dropped(Response):
     """Sends the headers and half the body, then aborts the connection (fault `drop_connection`)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        start = {"type": "http.response.start", "status": self.status_code,
-                 "headers": self.raw_headers}
+        start = {
+            "type": "http.response.start",
+            "status": self.status_code,
+            "headers": self.raw_headers,
+        }
         await send(start)
         half = self.body[: len(self.body) // 2]
         await send({"type": "http.response.body", "body": half, "more_body": True})
@@ -162,15 +164,19 @@ def _apply_malformed(response: Response, fault: Fault | None) -> Response:
         response = Response(body, response.status_code, media_type=JSON_CONTENT_TYPE)
     if fault.drop_connection:
         content_type = response.headers["content-type"]
-        response = _Dropped(response.body, response.status_code,
-                            headers={"content-type": content_type})
+        response = _Dropped(
+            response.body, response.status_code, headers={"content-type": content_type}
+        )
     return response
 
 
 def _ratelimit_headers(quota: Quota, reset_offset: float | None, now: float) -> dict[str, str]:
     reset = quota.reset if reset_offset is None else int(now + reset_offset)
-    return {"x-ratelimit-limit": str(quota.limit), "x-ratelimit-remaining": str(quota.remaining),
-            "x-ratelimit-reset": str(reset)}
+    return {
+        "x-ratelimit-limit": str(quota.limit),
+        "x-ratelimit-remaining": str(quota.remaining),
+        "x-ratelimit-reset": str(reset),
+    }
 
 
 def _int(values: Mapping[str, QueryValue], name: str, default: int) -> int:
@@ -178,8 +184,9 @@ def _int(values: Mapping[str, QueryValue], name: str, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
-def _page(items: list[Any], key: str, values: Mapping[str, QueryValue], limit: int,
-          total: int) -> Response:
+def _page(
+    items: list[Any], key: str, values: Mapping[str, QueryValue], limit: int, total: int
+) -> Response:
     """A bare array, or with `include_totals=true` an object with start, limit and total."""
     if values.get("include_totals") is not True:
         return json_response(200, items)
@@ -241,17 +248,34 @@ class EmulatorApp:
             [
                 self._route("/oauth/token", "POST", "token", self._token),
                 self._route(orgs, "GET", "organizations", self._list),
-                self._route(f"{orgs}/name/{{name:path}}", "GET", "organization_by_name",
-                            self._by_name),
+                self._route(
+                    f"{orgs}/name/{{name:path}}", "GET", "organization_by_name", self._by_name
+                ),
                 self._route(f"{orgs}/{{id}}", "GET", "organization_by_id", self._by_id),
-                self._route(f"{orgs}/{{id}}/enabled_connections", "GET", "enabled_connections",
-                            self._enabled_connections),
-                self._route(f"{orgs}/{{id}}/connections", "GET", "organization_connections",
-                            self._organization_connections),
-                self._route(f"{orgs}/{{id}}/client-grants", "GET", "organization_client_grants",
-                            self._client_grants),
-                self._route(f"{orgs}/{{id}}/discovery-domains", "GET",
-                            "organization_discovery_domains", self._discovery_domains),
+                self._route(
+                    f"{orgs}/{{id}}/enabled_connections",
+                    "GET",
+                    "enabled_connections",
+                    self._enabled_connections,
+                ),
+                self._route(
+                    f"{orgs}/{{id}}/connections",
+                    "GET",
+                    "organization_connections",
+                    self._organization_connections,
+                ),
+                self._route(
+                    f"{orgs}/{{id}}/client-grants",
+                    "GET",
+                    "organization_client_grants",
+                    self._client_grants,
+                ),
+                self._route(
+                    f"{orgs}/{{id}}/discovery-domains",
+                    "GET",
+                    "organization_discovery_domains",
+                    self._discovery_domains,
+                ),
             ],
             redirect_slashes=False,
             default=self._not_found,
@@ -352,7 +376,9 @@ class EmulatorApp:
             return error_response(403, message, "insufficient_scope")
         return None
 
-    def _query(self, request: Request, spec: Mapping[str, Param]) -> dict[str, QueryValue] | Response:
+    def _query(
+        self, request: Request, spec: Mapping[str, Param]
+    ) -> dict[str, QueryValue] | Response:
         values = parse_query(request.query_params.multi_items(), spec)
         if isinstance(values, QueryError):
             return error_response(400, values.message, "invalid_query_string")
@@ -447,8 +473,9 @@ class EmulatorApp:
         known to the tenant, and the write and log routes ahead of the read routes (a route
         that only takes its methods lets the others fall through to the read routes)."""
         config = self.config
-        self.log = TenantLog(config.clock, delay_ms=config.log_delay_ms,
-                             retention=config.log_retention)
+        self.log = TenantLog(
+            config.clock, delay_ms=config.log_delay_ms, retention=config.log_retention
+        )
         self.log.append(other_entry("seccft", "Client Credentials for Access Token", "emulator"))
         self.connections: dict[str, RawObject] = {}
         for org in state.organizations:
@@ -461,23 +488,43 @@ class EmulatorApp:
             self._method_route(orgs, "POST", "organization_create", self._create_org),
             self._method_route(f"{orgs}/{{id}}", "PATCH", "organization_update", self._update_org),
             self._method_route(f"{orgs}/{{id}}", "DELETE", "organization_delete", self._delete_org),
-            self._method_route(f"{orgs}/{{id}}/enabled_connections", "POST",
-                               "enabled_connection_create", self._add_connection),
-            self._method_route(f"{orgs}/{{id}}/enabled_connections/{{cid}}", "PATCH",
-                               "enabled_connection_update", self._update_connection),
-            self._method_route(f"{orgs}/{{id}}/enabled_connections/{{cid}}", "DELETE",
-                               "enabled_connection_delete", self._remove_connection),
-            self._method_route("/api/v2/connections/{cid}", "DELETE", "connection_delete",
-                               self._delete_connection),
+            self._method_route(
+                f"{orgs}/{{id}}/enabled_connections",
+                "POST",
+                "enabled_connection_create",
+                self._add_connection,
+            ),
+            self._method_route(
+                f"{orgs}/{{id}}/enabled_connections/{{cid}}",
+                "PATCH",
+                "enabled_connection_update",
+                self._update_connection,
+            ),
+            self._method_route(
+                f"{orgs}/{{id}}/enabled_connections/{{cid}}",
+                "DELETE",
+                "enabled_connection_delete",
+                self._remove_connection,
+            ),
+            self._method_route(
+                "/api/v2/connections/{cid}", "DELETE", "connection_delete", self._delete_connection
+            ),
             self._method_route("/api/v2/logs", "GET", "logs", self._logs),
             self._method_route("/api/v2/logs/{log_id}", "GET", "log_by_id", self._log_by_id),
         ]
         # Other methods on the paths only these routes know: Auth0's JSON 404, as elsewhere
         # (Starlette would answer a plain-text 405).
-        for path in (f"{orgs}/{{id}}/enabled_connections/{{cid}}", "/api/v2/connections/{cid}",
-                     "/api/v2/logs", "/api/v2/logs/{log_id}"):
-            routes.append(Route(path, self._unknown_method, methods=list(_ANY_METHOD),
-                                include_in_schema=False))
+        for path in (
+            f"{orgs}/{{id}}/enabled_connections/{{cid}}",
+            "/api/v2/connections/{cid}",
+            "/api/v2/logs",
+            "/api/v2/logs/{log_id}",
+        ):
+            routes.append(
+                Route(
+                    path, self._unknown_method, methods=list(_ANY_METHOD), include_in_schema=False
+                )
+            )
         self._router.routes[0:0] = routes
 
     async def _unknown_method(self, request: Request) -> Response:
@@ -493,12 +540,21 @@ class EmulatorApp:
         """Append an entry of another type (a login `s`, a failed login `f`...)."""
         self.log.append(other_entry(kind, description))
 
-    def _logged(self, request: Request, description: str, body: RawObject, status: int,
-                payload: Any) -> Response:
+    def _logged(
+        self, request: Request, description: str, body: RawObject, status: int, payload: Any
+    ) -> Response:
         response = payload if isinstance(payload, dict) else {}
-        self.log.append(sapi_entry(description=description, method=request.method,
-                                   path=request.url.path, body=body, status=status,
-                                   response=response, client_id="emulator"))
+        self.log.append(
+            sapi_entry(
+                description=description,
+                method=request.method,
+                path=request.url.path,
+                body=body,
+                status=status,
+                response=response,
+                client_id="emulator",
+            )
+        )
         if status == 204:
             return Response(b"", 204)
         return json_response(status, payload)
@@ -510,8 +566,9 @@ class EmulatorApp:
         except ValueError:
             return error_response(400, "Invalid request payload JSON format", "invalid_body")
         if not isinstance(data, dict):
-            return error_response(400, "Payload validation error: 'Expected type object'",
-                                  "invalid_body")
+            return error_response(
+                400, "Payload validation error: 'Expected type object'", "invalid_body"
+            )
         return data
 
     def _org_fields(self, data: RawObject, *, creating: bool) -> str | None:
@@ -520,7 +577,9 @@ class EmulatorApp:
             allowed.add("enabled_connections")
         extra = sorted(set(data) - allowed)
         if extra:
-            return f"Payload validation error: 'Additional properties not allowed: {','.join(extra)}'."
+            return (
+                f"Payload validation error: 'Additional properties not allowed: {','.join(extra)}'."
+            )
         if creating and not isinstance(data.get("name"), str):
             return "Payload validation error: 'Missing required property: name'."
         if "name" in data and not (isinstance(data["name"], str) and data["name"]):
@@ -604,8 +663,11 @@ class EmulatorApp:
         if isinstance(data, Response):
             return data
         cid = request.path_params["cid"]
-        current = None if org is None else next(
-            (c for c in org.connections if c.get("connection_id") == cid), None)
+        current = (
+            None
+            if org is None
+            else next((c for c in org.connections if c.get("connection_id") == cid), None)
+        )
         if org is None or current is None:
             return error_response(404, "No connection found for that organization")
         flags = ("assign_membership_on_login", "is_signup_enabled", "show_as_button")
@@ -613,7 +675,8 @@ class EmulatorApp:
             return error_response(400, "Payload validation error: 'Invalid flags'.", "invalid_body")
         item = {**current, **data}
         self.orgs.set_connections(
-            org.key[1], [item if c is current else c for c in org.connections])
+            org.key[1], [item if c is current else c for c in org.connections]
+        )
         return self._logged(request, "Modify an Organizations Connection", data, 200, item)
 
     async def _remove_connection(self, request: Request, fault: Fault | None) -> Response:
@@ -643,20 +706,24 @@ class EmulatorApp:
         if "from" in values or "take" in values:  # checkpoint mode: other parameters ignored
             start = values.get("from")
             take = _int(values, "take", DEFAULT_PAGE_SIZE)
-            return json_response(200, self.log.after(start if isinstance(start, str) else None,
-                                                     take))
+            return json_response(
+                200, self.log.after(start if isinstance(start, str) else None, take)
+            )
         query = values.get("q")
         kind: str | None = None
         if isinstance(query, str) and query.strip():
             field, _, wanted = query.strip().partition(":")
             if field != "type" or not wanted:
-                return error_response(400, "the emulator only searches q=type:<type>",
-                                      "invalid_query_string")
+                return error_response(
+                    400, "the emulator only searches q=type:<type>", "invalid_query_string"
+                )
             kind = wanted.strip('"')
         page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
         if (page + 1) * per_page > SEARCH_CAP:
-            message = (f"You can only page through the first {SEARCH_CAP} records. "
-                       "Use the checkpoint pagination method (from and take) instead.")
+            message = (
+                f"You can only page through the first {SEARCH_CAP} records. "
+                "Use the checkpoint pagination method (from and take) instead."
+            )
             return error_response(400, message, "invalid_paging")
         sort = values.get("sort")
         entries = self.log.search(kind=kind, sort=sort if isinstance(sort, str) else "date:-1")
@@ -664,8 +731,16 @@ class EmulatorApp:
         items = list(entries[page * per_page : (page + 1) * per_page])
         if values.get("include_totals") is not True:
             return json_response(200, items)
-        return json_response(200, {"start": page * per_page, "limit": per_page,
-                                   "length": len(items), "total": len(entries), "logs": items})
+        return json_response(
+            200,
+            {
+                "start": page * per_page,
+                "limit": per_page,
+                "length": len(items),
+                "total": len(entries),
+                "logs": items,
+            },
+        )
 
     async def _log_by_id(self, request: Request, fault: Fault | None) -> Response:
         values = self._query(request, NO_QUERY)
@@ -675,7 +750,6 @@ class EmulatorApp:
         if entry is None:
             return error_response(404, "log not found")
         return json_response(200, entry)
-
 
     # --- the whole organization model -------------------------------------------------------
 
@@ -690,7 +764,8 @@ class EmulatorApp:
         if org is None:
             return error_response(404, NOT_FOUND_ORG)
         every = [
-            c for c in org.connection_view
+            c
+            for c in org.connection_view
             if "is_enabled" not in values or c.get("is_enabled", True) is values["is_enabled"]
         ]
         page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
@@ -708,8 +783,11 @@ class EmulatorApp:
             return error_response(404, NOT_FOUND_ORG)
         ids = str(values["grant_ids"]).split(",") if "grant_ids" in values else None
         every = [
-            g for g in org.client_grants
-            if all(key not in values or g.get(key) == values[key] for key in ("audience", "client_id"))
+            g
+            for g in org.client_grants
+            if all(
+                key not in values or g.get(key) == values[key] for key in ("audience", "client_id")
+            )
             and (ids is None or g.get("id") in ids)
         ]
         page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)

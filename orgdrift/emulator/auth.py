@@ -32,7 +32,9 @@ def _sign(key: bytes, head_and_body: str) -> str:
 
 
 def encode_jwt(claims: Mapping[str, Any], key: bytes) -> str:
-    head, body = (_b64(json.dumps(part, separators=(",", ":")).encode()) for part in (_HEADER, claims))
+    head, body = (
+        _b64(json.dumps(part, separators=(",", ":")).encode()) for part in (_HEADER, claims)
+    )
     return f"{head}.{body}.{_sign(key, f'{head}.{body}')}"
 
 
@@ -123,7 +125,11 @@ def grant_client_credentials(
         message = f"Grant type '{grant_type}' not allowed for the client."
         return failure(403, "unauthorized_client", message)
     entry = config.clients.get(client_id) if client_id is not None else None
-    if entry is None or secret is None or not hmac.compare_digest(entry[0].encode(), secret.encode()):
+    if (
+        entry is None
+        or secret is None
+        or not hmac.compare_digest(entry[0].encode(), secret.encode())
+    ):
         return failure(401, "access_denied", "Unauthorized")
     if param("audience") != audience:
         message = f"Service not enabled within domain: {param('audience') or ''}"
@@ -134,9 +140,20 @@ def grant_client_credentials(
         granted = granted & frozenset(requested.split())
     scope = " ".join(sorted(granted))
     iat = int(now)
-    claims = {"iss": issuer, "sub": f"{client_id}@clients", "aud": audience, "iat": iat,
-              "exp": iat + config.token_lifetime, "azp": client_id, "scope": scope,
-              "gty": "client-credentials"}
+    claims = {
+        "iss": issuer,
+        "sub": f"{client_id}@clients",
+        "aud": audience,
+        "iat": iat,
+        "exp": iat + config.token_lifetime,
+        "azp": client_id,
+        "scope": scope,
+        "gty": "client-credentials",
+    }
     token = encode_jwt(claims, key)
-    return 200, {"access_token": token, "expires_in": config.token_lifetime, "scope": scope,
-                 "token_type": "Bearer"}
+    return 200, {
+        "access_token": token,
+        "expires_in": config.token_lifetime,
+        "scope": scope,
+        "token_type": "Bearer",
+    }

@@ -36,11 +36,17 @@ ENDPOINT_GROUPS: tuple[str, ...] = (
 # What `orgdrift emulator` grants (to try incremental audits): reading, the tenant log, and the
 # writes that touch organizations and connections.
 LOG_SCOPE = "read:logs"
-WRITE_SCOPES: frozenset[str] = frozenset({
-    "create:organizations", "update:organizations", "delete:organizations",
-    "create:organization_connections", "update:organization_connections",
-    "delete:organization_connections", "delete:connections",
-})
+WRITE_SCOPES: frozenset[str] = frozenset(
+    {
+        "create:organizations",
+        "update:organizations",
+        "delete:organizations",
+        "create:organization_connections",
+        "update:organization_connections",
+        "delete:organization_connections",
+        "delete:connections",
+    }
+)
 ALL_SCOPES: frozenset[str] = READ_SCOPES | {LOG_SCOPE} | WRITE_SCOPES
 
 
@@ -95,7 +101,9 @@ class EmulatorConfig:
         if self.token_lifetime < 1:
             raise ValueError("token_lifetime must be at least 1 second")
         if self.log_delay_ms < 0 or not math.isfinite(self.log_delay_ms):
-            raise ValueError(f"log_delay_ms must be a non-negative number, not {self.log_delay_ms!r}")
+            raise ValueError(
+                f"log_delay_ms must be a non-negative number, not {self.log_delay_ms!r}"
+            )
         if self.log_retention is not None and self.log_retention < 1:
             raise ValueError("log_retention must be at least 1 entry")
 

@@ -76,13 +76,19 @@ NO_QUERY: Mapping[str, Param] = {}
 # GET /api/v2/logs: checkpoint mode (`from`, `take`) or search mode (the rest).
 LOGS_QUERY: Mapping[str, Param] = {
     "from": StrParam("Log Event Id from which to start selection from."),
-    "take": IntParam("Number of entries to retrieve when using the from parameter.",
-                     minimum=1, maximum=100),
+    "take": IntParam(
+        "Number of entries to retrieve when using the from parameter.", minimum=1, maximum=100
+    ),
     "page": IntParam(_PAGE, minimum=0),
-    "per_page": IntParam("Number of results per page. Paging is disabled if parameter not sent.",
-                         minimum=0, maximum=100),
-    "sort": StrParam("Field to use for sorting appended with ':1' for ascending and ':-1' for "
-                     "descending.", pattern=r"^(date|log_id):(1|-1)$"),
+    "per_page": IntParam(
+        "Number of results per page. Paging is disabled if parameter not sent.",
+        minimum=0,
+        maximum=100,
+    ),
+    "sort": StrParam(
+        "Field to use for sorting appended with ':1' for ascending and ':-1' for descending.",
+        pattern=r"^(date|log_id):(1|-1)$",
+    ),
     "fields": StrParam("Comma-separated list of fields to include or exclude."),
     "include_fields": BoolParam("Whether specified fields are to be included (true) or excluded."),
     "include_totals": BoolParam(_TOTALS),

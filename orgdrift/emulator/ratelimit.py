@@ -96,7 +96,10 @@ class RateLimiter:
     """The tenant's buckets. `check(group)` spends one token from each bucket or from none."""
 
     def __init__(
-        self, global_bucket: Bucket | None, buckets: Mapping[str, Bucket], clock: Callable[[], float]
+        self,
+        global_bucket: Bucket | None,
+        buckets: Mapping[str, Bucket],
+        clock: Callable[[], float],
     ) -> None:
         self._clock = clock
         self._buckets = {**buckets, **({"global": global_bucket} if global_bucket else {})}

@@ -86,9 +86,7 @@ class OrgIndex:
                     for item in live.connection_view
                     if item.get("is_enabled", True) is not False
                 )
-            connections = tuple(
-                sorted(enabled or (), key=lambda c: _shuffle_key(live.id, c))
-            )
+            connections = tuple(sorted(enabled or (), key=lambda c: _shuffle_key(live.id, c)))
             orgs.append(
                 IndexedOrg(
                     body=body,

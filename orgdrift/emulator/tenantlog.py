@@ -61,8 +61,10 @@ class TenantLog:
             pending = self._pending.pop(0)
             moment = datetime.fromtimestamp(max(now, pending.visible_at), UTC)
             # Digits 4-20 read as the ingestion time (UTC); ids ascend in ingestion order.
-            stamp = max(moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}",
-                        self._last_stamp)
+            stamp = max(
+                moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}",
+                self._last_stamp,
+            )
             self._last_stamp = stamp
             self._sequence += 1
             tail = str(self._sequence).zfill(LOG_ID_DIGITS - 3 - len(stamp))
@@ -92,8 +94,11 @@ class TenantLog:
             field, _, order = sort.partition(":")
             # Entries of the same millisecond keep their ingestion order (newest last), so a
             # descending sort lists the newest first on a tie too.
-            ranked = sorted(enumerate(entries), key=lambda p: (str(p[1].get(field, "")), p[0]),
-                            reverse=order == "-1")
+            ranked = sorted(
+                enumerate(entries),
+                key=lambda p: (str(p[1].get(field, "")), p[0]),
+                reverse=order == "-1",
+            )
             entries = [entry for _, entry in ranked]
         return entries
 

@@ -86,7 +86,9 @@ def _finding(finding: Finding, options: RenderOptions) -> _Annotation:
     level_ = {"error": "error", "warning": "warning"}.get(word, "notice")  # accepted, known
     note = f" ({finding.note})" if finding.note else ""
     message = f"{finding.organization}: {finding.message}{note}"
-    title = f"{TOOL_NAME} {finding.kind.value}" + ("" if word in ("error", "warning") else f" ({word})")
+    title = f"{TOOL_NAME} {finding.kind.value}" + (
+        "" if word in ("error", "warning") else f" ({word})"
+    )
     source = finding.source
     if source is None:
         return _Annotation(level_, title, message)
@@ -145,5 +147,9 @@ class GithubReporter:
             lines.append(command("notice", f"{TOOL_NAME}: {summary_line(report)}"))
             if report.basis is not None:  # an incremental check: what its verdict rests on
                 title = f"{TOOL_NAME} basis"
-                lines.append(command("notice", f"{TOOL_NAME}: {basis_phrase(report.basis)}", {"title": title}))
+                lines.append(
+                    command(
+                        "notice", f"{TOOL_NAME}: {basis_phrase(report.basis)}", {"title": title}
+                    )
+                )
         return "\n".join(lines) + "\n"

@@ -103,7 +103,9 @@ def _error_case(report: Report, failure: Failure) -> ET.Element:
         "testcase",
         {"classname": classname(report.tenant or TOOL_NAME), "name": "live state", "time": "0"},
     )
-    error = ET.SubElement(case, "error", {"message": xml_text(summary_line(report)), "type": "incomplete"})
+    error = ET.SubElement(
+        case, "error", {"message": xml_text(summary_line(report)), "type": "incomplete"}
+    )
     error.text = xml_text(failure.message)
     return case
 

@@ -82,8 +82,10 @@ def _warnings_list(report: Report) -> list[str]:
 def _counts_table(report: Report) -> list[str]:
     c = Counts.of(report)
     return [
-        ("| Declared | In sync | Drifted | Missing | Unmanaged | Findings | Failing | Accepted "
-        "| Known |"),
+        (
+            "| Declared | In sync | Drifted | Missing | Unmanaged | Findings | Failing | Accepted "
+            "| Known |"
+        ),
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         (
             f"| {c.declared} | {c.in_sync} | {c.drifted} | {c.missing} | {c.unmanaged} "

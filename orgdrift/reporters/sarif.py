@@ -93,7 +93,9 @@ def _artifact(file: str, options: RenderOptions) -> dict[str, Any]:
     return {"uri": uri, "uriBaseId": SRCROOT}
 
 
-def _physical(report: Report, source: Location | None, options: RenderOptions) -> dict[str, Any] | None:
+def _physical(
+    report: Report, source: Location | None, options: RenderOptions
+) -> dict[str, Any] | None:
     """Where a result is: its location, else line 1 of the first spec file (GitHub needs one)."""
     if source is not None and source.file:
         file, line, column = source.file, source.line, source.column
@@ -107,7 +109,9 @@ def _physical(report: Report, source: Location | None, options: RenderOptions) -
     }
 
 
-def _locations(report: Report, name: str, source: Location | None, options: RenderOptions) -> list[dict[str, Any]]:
+def _locations(
+    report: Report, name: str, source: Location | None, options: RenderOptions
+) -> list[dict[str, Any]]:
     location: dict[str, Any] = {}
     physical = _physical(report, source, options)
     if physical is not None:

@@ -35,5 +35,7 @@ def run_baseline(url: str, token: str, names: Sequence[str]) -> BaselineResult:
         for name in names:
             organization = client.organizations.get_by_name(name)
             found += 1
-            connections += sum(1 for _ in client.organizations.enabled_connections.list(organization.id))
+            connections += sum(
+                1 for _ in client.organizations.enabled_connections.list(organization.id)
+            )
     return BaselineResult(found, connections, time.perf_counter() - start)

@@ -139,8 +139,10 @@ def _connection(i: int, c: int) -> RawObject:
         "connection_id": f"con_{i:08d}{c:08d}",
         "assign_membership_on_login": c == 0,
         "show_as_button": True,
-        "connection": {"name": f"conn-{c}" if c else f"{org_name(i)}-saml",
-                       "strategy": "samlp" if c else "auth0"},
+        "connection": {
+            "name": f"conn-{c}" if c else f"{org_name(i)}-saml",
+            "strategy": "samlp" if c else "auth0",
+        },
     }
     return item
 
@@ -201,16 +203,26 @@ DOMAINS_PER_ORG = 2
 
 
 def _grant(i: int, g: int) -> RawObject:
-    return {"id": f"cgr_{i:08d}{g:04d}", "client_id": f"cli_{g:04d}",
-            "audience": f"https://api-{g}.example/", "scope": ["read:data"],
-            "organization_usage": "require", "allow_any_organization": False}
+    return {
+        "id": f"cgr_{i:08d}{g:04d}",
+        "client_id": f"cli_{g:04d}",
+        "audience": f"https://api-{g}.example/",
+        "scope": ["read:data"],
+        "organization_usage": "require",
+        "allow_any_organization": False,
+    }
 
 
 def _domain(i: int, d: int) -> RawObject:
     name = f"{org_name(i)}-{d}.example"
-    return {"id": f"dd_{i:08d}{d:04d}", "domain": name, "status": "verified",
-            "use_for_organization_discovery": True, "verification_txt": f"auth0-domain-verification={i}",
-            "verification_host": f"_auth0-challenge.{name}"}
+    return {
+        "id": f"dd_{i:08d}{d:04d}",
+        "domain": name,
+        "status": "verified",
+        "use_for_organization_discovery": True,
+        "verification_txt": f"auth0-domain-verification={i}",
+        "verification_host": f"_auth0-challenge.{name}",
+    }
 
 
 def make_model_tenant(count: int) -> LiveState:
@@ -238,11 +250,15 @@ def write_model_spec(directory: Path, count: int) -> str:
         lines = ["    client_grants:"]
         for g in range(GRANTS_PER_ORG):
             scope = "[read:data, write:data]" if i % 41 == 3 and g == 0 else "[read:data]"
-            lines.append(f"      - {{client_id: cli_{g:04d}, audience: 'https://api-{g}.example/', "
-                         f"scope: {scope}}}")
+            lines.append(
+                f"      - {{client_id: cli_{g:04d}, audience: 'https://api-{g}.example/', "
+                f"scope: {scope}}}"
+            )
         lines.append("    discovery_domains:")
-        lines += [f"      - {{domain: {org_name(i)}-{d}.example, status: verified}}"
-                  for d in range(DOMAINS_PER_ORG)]
+        lines += [
+            f"      - {{domain: {org_name(i)}-{d}.example, status: verified}}"
+            for d in range(DOMAINS_PER_ORG)
+        ]
         out.append(block.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
     path = directory / f"spec-model-{count}.yaml"
     path.write_text("\n  - name: ".join(out), encoding="utf-8")
@@ -271,11 +287,16 @@ class MinimalPlan:
         return sum(self.requests.values())
 
 
-def minimal_plan(declared: int, tenant_size: int, *, list_all: bool = False,
-                 concurrency: int = CONCURRENCY) -> MinimalPlan:
+def minimal_plan(
+    declared: int, tenant_size: int, *, list_all: bool = False, concurrency: int = CONCURRENCY
+) -> MinimalPlan:
     """orgdrift's request plan (fetch.plan / fetch.after_probe) for `declared` organizations,
     the first `declared` of a tenant of `tenant_size`, with 3 connections each."""
-    groups: dict[str, int] = {"organizations": 0, "organization_by_name": 0, "enabled_connections": 0}
+    groups: dict[str, int] = {
+        "organizations": 0,
+        "organization_by_name": 0,
+        "enabled_connections": 0,
+    }
     first = plan(declared, list_all=list_all)
     if first.how == "list":
         pages = max(1, math.ceil(tenant_size / PAGE))
@@ -387,7 +408,9 @@ def markdown(rows: Sequence[Row]) -> str:
     for r in rows:
         targets = ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in r.checks.items()) or "-"
         baseline = (
-            "-" if r.baseline_requests is None else f"{r.baseline_requests} ({r.baseline_rate_limited})"
+            "-"
+            if r.baseline_requests is None
+            else f"{r.baseline_requests} ({r.baseline_rate_limited})"
         )
         lines.append(
             f"| {r.scenario} | {r.orgs} | {r.requests} ({r.minimum}) | {r.rate_limited} "
@@ -418,8 +441,11 @@ def run_orgdrift(
     """`orgdrift check` in process (spec load, read, diff, text report) over a loopback socket,
     with the client's pacer (`adaptive`) or the simple header-following one (`simple`)."""
     app = create_app(state, scenario.config())
-    swap = (mock.patch.object(client_module, "Pacer", SimplePacer) if pacer == "simple"
-            else contextlib.nullcontext())
+    swap = (
+        mock.patch.object(client_module, "Pacer", SimplePacer)
+        if pacer == "simple"
+        else contextlib.nullcontext()
+    )
     with running_server(app) as url, swap:
         tenant = reads.Tenant(
             domain=url,
@@ -427,16 +453,31 @@ def run_orgdrift(
             options=ClientOptions(concurrency=CONCURRENCY),
         )
         start = time.perf_counter()
-        report = pipeline.run_check(pipeline.CheckOptions(specs=(spec_path,), env={}, tenant=tenant))
+        report = pipeline.run_check(
+            pipeline.CheckOptions(specs=(spec_path,), env={}, tenant=tenant)
+        )
         if report.failure is not None:  # the run failed (exit 3): say how far it got
             snap = app.stats.snapshot()
-            return LiveRun(snap.total, snap.rate_limited, time.perf_counter() - start, 0, False,
-                           dict(snap.requests), error=f"exit {int(report.exit_code)}: {report.failure.message.split(':', 1)[0][:60]}")
+            return LiveRun(
+                snap.total,
+                snap.rate_limited,
+                time.perf_counter() - start,
+                0,
+                False,
+                dict(snap.requests),
+                error=f"exit {int(report.exit_code)}: {report.failure.message.split(':', 1)[0][:60]}",
+            )
         get_reporter("text").render(report, RenderOptions())
         seconds = time.perf_counter() - start
     snap = app.stats.snapshot()
-    return LiveRun(snap.total, snap.rate_limited, seconds, report.stats.requests, report.in_sync,
-                   dict(snap.requests))
+    return LiveRun(
+        snap.total,
+        snap.rate_limited,
+        seconds,
+        report.stats.requests,
+        report.in_sync,
+        dict(snap.requests),
+    )
 
 
 def run_sdk_baseline(scenario: Scenario, state: LiveState, names: Sequence[str]) -> LiveRun:
@@ -448,8 +489,9 @@ def run_sdk_baseline(scenario: Scenario, state: LiveState, names: Sequence[str])
     snap = app.stats.snapshot()
     if result.organizations != len(names):
         raise RuntimeError(f"baseline found {result.organizations} of {len(names)} organizations")
-    return LiveRun(snap.total, snap.rate_limited, result.seconds, snap.total, True,
-                   dict(snap.requests))
+    return LiveRun(
+        snap.total, snap.rate_limited, result.seconds, snap.total, True, dict(snap.requests)
+    )
 
 
 def live_row(scenario: Scenario, workdir: Path) -> Row:
@@ -466,8 +508,15 @@ def live_row(scenario: Scenario, workdir: Path) -> Row:
         raise RuntimeError(f"{scenario.name}: orgdrift failed: {ours.error}")
     if ours.in_sync:
         raise RuntimeError(f"{scenario.name}: the generated drifts were not found")
-    row = Row(scenario.name, scenario.orgs, ours.requests, minimal.total, ours.rate_limited,
-              ours.seconds, bound_seconds(scenario, minimal))
+    row = Row(
+        scenario.name,
+        scenario.orgs,
+        ours.requests,
+        minimal.total,
+        ours.rate_limited,
+        ours.seconds,
+        bound_seconds(scenario, minimal),
+    )
     if scenario.baseline:
         base = run_sdk_baseline(scenario, state, [org_name(i) for i in range(scenario.orgs)])
         row.baseline_requests = base.requests
@@ -477,13 +526,25 @@ def live_row(scenario: Scenario, workdir: Path) -> Row:
     return row
 
 
-def projection_rows(scenario: Scenario, workdir: Path, *, quick: bool, scaled: int = 100) -> list[Row]:
+def projection_rows(
+    scenario: Scenario, workdir: Path, *, quick: bool, scaled: int = 100
+) -> list[Row]:
     """The bound for the full scenario (a projection) and, unless quick, a scaled run that checks
     the pacing reaches that bound on the same buckets."""
     minimal = minimal_plan(scenario.orgs, scenario.orgs)
     bound = bound_seconds(scenario, minimal)
-    rows = [Row(f"{scenario.name} (projection)", scenario.orgs, minimal.total, minimal.total, 0,
-                bound, bound, note="projected from the buckets, not run")]
+    rows = [
+        Row(
+            f"{scenario.name} (projection)",
+            scenario.orgs,
+            minimal.total,
+            minimal.total,
+            0,
+            bound,
+            bound,
+            note="projected from the buckets, not run",
+        )
+    ]
     if quick:
         return rows
     label = "full run" if scaled == scenario.orgs else f"scaled run, {scaled} orgs"
@@ -491,17 +552,27 @@ def projection_rows(scenario: Scenario, workdir: Path, *, quick: bool, scaled: i
     # flight when the burst runs out, then the probe); the request and 429 targets are for the
     # whole scenario, so a scaled run is held to the pace target only.
     full = scaled == scenario.orgs
-    small = Scenario(f"{scenario.name} ({label})", scaled,
-                     global_bucket=scenario.global_bucket, buckets=scenario.buckets,
-                     baseline=False, max_bound_ratio=1.15, count_targets=full)
+    small = Scenario(
+        f"{scenario.name} ({label})",
+        scaled,
+        global_bucket=scenario.global_bucket,
+        buckets=scenario.buckets,
+        baseline=False,
+        max_bound_ratio=1.15,
+        count_targets=full,
+    )
     row = live_row(small, workdir)
     if row.bound_ratio is not None:
-        row.note = (f"projection at this pace: {bound * row.bound_ratio:.0f} s "
-                    f"for {scenario.orgs} organizations")
+        row.note = (
+            f"projection at this pace: {bound * row.bound_ratio:.0f} s "
+            f"for {scenario.orgs} organizations"
+        )
     if not full:
-        row.note += (f"; {row.rate_limited} 429s of {row.requests} requests, mostly the fixed cost"
-                     " of finding the hidden limit: the request and 429 targets are checked on"
-                     " the full run (--enterprise-orgs 1000)")
+        row.note += (
+            f"; {row.rate_limited} 429s of {row.requests} requests, mostly the fixed cost"
+            " of finding the hidden limit: the request and 429 targets are checked on"
+            " the full run (--enterprise-orgs 1000)"
+        )
     rows.append(row)
     return rows
 
@@ -529,13 +600,22 @@ class PacerRow:
 PACER_SCENARIOS: tuple[Scenario, ...] = (
     SCENARIOS["rate-limited"],
     SCENARIOS["latency-bound"],
-    Scenario("enterprise (100 orgs)", 100, global_bucket=ENTERPRISE.global_bucket,
-             buckets=ENTERPRISE.buckets, baseline=False),
+    Scenario(
+        "enterprise (100 orgs)",
+        100,
+        global_bucket=ENTERPRISE.global_bucket,
+        buckets=ENTERPRISE.buckets,
+        baseline=False,
+    ),
 )
 
 
-def pacer_rows(workdir: Path, repeat: int, pacers: Sequence[str] = ("adaptive", "simple"),
-               scenarios: Sequence[Scenario] = PACER_SCENARIOS) -> list[PacerRow]:
+def pacer_rows(
+    workdir: Path,
+    repeat: int,
+    pacers: Sequence[str] = ("adaptive", "simple"),
+    scenarios: Sequence[Scenario] = PACER_SCENARIOS,
+) -> list[PacerRow]:
     """Each live scenario with each pacer, `repeat` times, the pacers taking turns (so that
     drift in the machine's load hits both alike), each run on a fresh emulator."""
     rows = []
@@ -554,8 +634,10 @@ def pacer_rows(workdir: Path, repeat: int, pacers: Sequence[str] = ("adaptive", 
 
 
 def pacer_markdown(rows: Sequence[PacerRow]) -> str:
-    lines = ["| scenario | pacer | requests | 429s | wall s (min-max) | bound s | x bound | runs |",
-             "|---|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| scenario | pacer | requests | 429s | wall s (min-max) | bound s | x bound | runs |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
     for r in rows:
         wall = r.median(lambda run: run.seconds)
         low, high = min(run.seconds for run in r.runs), max(run.seconds for run in r.runs)
@@ -580,8 +662,17 @@ def _median_seconds(fn: Callable[[], object], repeat: int) -> float:
 
 
 def offline_check(spec_path: str, snap_path: str) -> int:
-    argv = ["check", spec_path, "--live", snap_path, "--format", "text", "--color", "never",
-            "--no-progress"]
+    argv = [
+        "check",
+        spec_path,
+        "--live",
+        snap_path,
+        "--format",
+        "text",
+        "--color",
+        "never",
+        "--no-progress",
+    ]
     with contextlib.redirect_stdout(io.StringIO()):
         return cli.main(argv)
 
@@ -603,8 +694,16 @@ def offline_row(scenario: Scenario, workdir: Path, repeat: int = 3) -> Row:
         parse_times.append(_median_seconds(parse, 1))
         check_times.append(_median_seconds(lambda: offline_check(spec_path, snap_path), 1))
     parse_s, check_s = statistics.median(parse_times), statistics.median(check_times)
-    row = Row(scenario.name, scenario.orgs, 0, 0, 0, check_s, parse_s,
-              note=f"bound = parse time of the two files ({parse_s:.2f} s); x bound = check / parse")
+    row = Row(
+        scenario.name,
+        scenario.orgs,
+        0,
+        0,
+        0,
+        check_s,
+        parse_s,
+        note=f"bound = parse time of the two files ({parse_s:.2f} s); x bound = check / parse",
+    )
     row.evaluate(scenario)
     return row
 
@@ -645,15 +744,26 @@ def memory_row(count: int, workdir: Path) -> MemoryRow:
     if exit_code != "1":
         raise RuntimeError(f"offline check of {count} exited {exit_code}")
     mib = 1024 * 1024
-    return MemoryRow(count, int(peak) / 1024, int(before) / 1024, float(seconds),
-                     Path(spec_path).stat().st_size / mib, Path(snap_path).stat().st_size / mib)
+    return MemoryRow(
+        count,
+        int(peak) / 1024,
+        int(before) / 1024,
+        float(seconds),
+        Path(spec_path).stat().st_size / mib,
+        Path(snap_path).stat().st_size / mib,
+    )
 
 
 def memory_markdown(rows: Sequence[MemoryRow]) -> str:
-    lines = ["| offline check | peak RSS MiB | RSS after start-up MiB | wall s | spec MiB | snapshot MiB |",
-             "|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r.orgs} orgs | {r.peak_mib:.0f} | {r.startup_mib:.0f} | {r.seconds:.1f} "
-              f"| {r.spec_mib:.1f} | {r.snapshot_mib:.1f} |" for r in rows]
+    lines = [
+        "| offline check | peak RSS MiB | RSS after start-up MiB | wall s | spec MiB | snapshot MiB |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.orgs} orgs | {r.peak_mib:.0f} | {r.startup_mib:.0f} | {r.seconds:.1f} "
+        f"| {r.spec_mib:.1f} | {r.snapshot_mib:.1f} |"
+        for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -663,8 +773,13 @@ def memory_markdown(rows: Sequence[MemoryRow]) -> str:
 def import_chains(argv: Sequence[str]) -> dict[str, list[str]]:
     """For each heavy module `python -X importtime -m orgdrift ARGV` imports, the chain of
     imports that pulled it in (outermost first)."""
-    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "orgdrift", *argv],
-                         capture_output=True, text=True, cwd=ROOT, check=False)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "orgdrift", *argv],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     entries: list[tuple[int, str]] = []
     for line in out.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
@@ -679,7 +794,7 @@ def import_chains(argv: Sequence[str]) -> dict[str, list[str]]:
             continue
         chain = [name]
         want = level - 1
-        for later_level, later_name in entries[index + 1:]:  # parents are printed after children
+        for later_level, later_name in entries[index + 1 :]:  # parents are printed after children
             if want < 0:
                 break
             if later_level == want:
@@ -735,11 +850,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="skip the slow parts")
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS), default=[])
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    parser.add_argument("--enterprise-orgs", type=int, default=100, metavar="N",
-                        help="organizations of the Enterprise run (1000: the full ~10 minutes)")
-    parser.add_argument("--compare-pacers", type=int, default=0, metavar="N",
-                        help="only run the live scenarios N times with each pacer: the adaptive "
-                             "one and the simple header-following one (simple_pacer.py)")
+    parser.add_argument(
+        "--enterprise-orgs",
+        type=int,
+        default=100,
+        metavar="N",
+        help="organizations of the Enterprise run (1000: the full ~10 minutes)",
+    )
+    parser.add_argument(
+        "--compare-pacers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only run the live scenarios N times with each pacer: the adaptive "
+        "one and the simple header-following one (simple_pacer.py)",
+    )
     args = parser.parse_args(argv)
     if args.compare_pacers:
         with tempfile.TemporaryDirectory(prefix="orgdrift-bench-") as tmp:
@@ -747,7 +872,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     names = args.scenario or list(SCENARIOS)
     with tempfile.TemporaryDirectory(prefix="orgdrift-bench-") as tmp:
-        result = run(names, quick=args.quick, workdir=Path(tmp), enterprise_orgs=args.enterprise_orgs)
+        result = run(
+            names, quick=args.quick, workdir=Path(tmp), enterprise_orgs=args.enterprise_orgs
+        )
     rows: list[Row] = result["rows"]
     print(markdown(rows))
     if "memory" in result:

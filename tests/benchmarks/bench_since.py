@@ -96,8 +96,13 @@ def writes(changed: int, orgs: int) -> list[tuple[str, str, dict[str, Any] | Non
         elif n == 2:
             out.append(("POST", "/organizations", {"name": "created-since"}))
         elif n % 4 == 0:
-            out.append(("PATCH", f"/organizations/{org}/enabled_connections/{saml}",
-                        {"assign_membership_on_login": False}))
+            out.append(
+                (
+                    "PATCH",
+                    f"/organizations/{org}/enabled_connections/{saml}",
+                    {"assign_membership_on_login": False},
+                )
+            )
         elif n % 5 == 0:
             out.append(("DELETE", f"/organizations/{org}/enabled_connections/{conn2}", None))
         else:
@@ -105,12 +110,14 @@ def writes(changed: int, orgs: int) -> list[tuple[str, str, dict[str, Any] | Non
     return out
 
 
-async def apply(app: EmulatorApp, calls: list[tuple[str, str, dict[str, Any] | None]],
-                noise: int) -> None:
+async def apply(
+    app: EmulatorApp, calls: list[tuple[str, str, dict[str, Any] | None]], noise: int
+) -> None:
     transport = httpx.ASGITransport(app=app)
     headers = {"authorization": f"Bearer {DEFAULT_TOKEN}"}
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1/api/v2",
-                                 headers=headers) as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://127.0.0.1/api/v2", headers=headers
+    ) as client:
         per_write = noise // max(len(calls), 1)
         for method, path, body in calls:
             for _ in range(per_write):
@@ -155,8 +162,9 @@ def key(report: Report) -> tuple[Any, ...]:
     return report.exit_code, tuple(findings)
 
 
-def run(orgs: int, changed: int, noise: int, *, enterprise: bool = True,
-        verify: bool = False) -> Result:
+def run(
+    orgs: int, changed: int, noise: int, *, enterprise: bool = True, verify: bool = False
+) -> Result:
     state = make_tenant(orgs)
     calls = writes(changed, orgs)
     with tempfile.TemporaryDirectory() as tmp:
@@ -182,11 +190,17 @@ def run(orgs: int, changed: int, noise: int, *, enterprise: bool = True,
         load_snapshot(str(snapshot_path))
         local_seconds = time.perf_counter() - start
         with running_server(app) as url:
-            tenant = reads.Tenant(domain=url, env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
-                                     options=ClientOptions(concurrency=CONCURRENCY))
+            tenant = reads.Tenant(
+                domain=url,
+                env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
+                options=ClientOptions(concurrency=CONCURRENCY),
+            )
             written: list[LiveState] = []
             options = pipeline.CheckOptions(
-                specs=(str(spec_path),), env={}, tenant=tenant, since=str(snapshot_path),
+                specs=(str(spec_path),),
+                env={},
+                tenant=tenant,
+                since=str(snapshot_path),
                 on_snapshot=lambda s, _why: written.append(s),
             )
             start = time.perf_counter()
@@ -198,13 +212,22 @@ def run(orgs: int, changed: int, noise: int, *, enterprise: bool = True,
             raise RuntimeError(f"check --since failed: {report.failure}")
         stats = app.stats.snapshot()
         groups = dict(stats.requests)
-        deleted = sum(1 for m, p, _ in calls if m == "DELETE" and p.count("/") == 2
-                      and p.startswith("/organizations/"))
-        least = since_minimal(report.basis.entries, len(report.basis.reread), deleted,
-                              report.basis.looked_up)
+        deleted = sum(
+            1
+            for m, p, _ in calls
+            if m == "DELETE" and p.count("/") == 2 and p.startswith("/organizations/")
+        )
+        least = since_minimal(
+            report.basis.entries, len(report.basis.reread), deleted, report.basis.looked_up
+        )
         minimal = minimal_plan(orgs, orgs)
-        scenario = Scenario("enterprise-full", orgs, kind="projection",
-                            global_bucket=ENTERPRISE.global_bucket, buckets=ENTERPRISE.buckets)
+        scenario = Scenario(
+            "enterprise-full",
+            orgs,
+            kind="projection",
+            global_bucket=ENTERPRISE.global_bucket,
+            buckets=ENTERPRISE.buckets,
+        )
         result = Result(
             orgs=orgs,
             changed=changed,
@@ -227,27 +250,38 @@ def run(orgs: int, changed: int, noise: int, *, enterprise: bool = True,
         if verify:
             copy = create_app(state, config(False))
             asyncio.run(apply(copy, calls, noise))
-            full_tenant = reads.Tenant(domain="http://127.0.0.1",
-                                          env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
-                                          transport=httpx.ASGITransport(app=copy))
-            full = pipeline.run_check(pipeline.CheckOptions(specs=(str(spec_path),), env={},
-                                                            tenant=full_tenant))
+            full_tenant = reads.Tenant(
+                domain="http://127.0.0.1",
+                env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
+                transport=httpx.ASGITransport(app=copy),
+            )
+            full = pipeline.run_check(
+                pipeline.CheckOptions(specs=(str(spec_path),), env={}, tenant=full_tenant)
+            )
             result.verified = key(full) == key(report)
         return result
 
 
 def markdown(r: Result) -> str:
     full_minutes = r.full_bound_seconds / 60
-    return "\n".join([
-        ("| check | orgs | changed | log entries | requests (min) | 429s | wall s | "
-         "of which local s | bound s |"),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-        (f"| --since (run) | {r.orgs} | {r.changed} | {r.log_entries} | {r.since_requests} "
-         f"({r.since_minimal_requests}) | {r.since_rate_limited} | {r.since_seconds:.2f} | "
-         f"{r.local_seconds:.2f} | {r.since_bound_seconds:.2f} |"),
-        (f"| full (projection) | {r.orgs} | - | - | {r.full_requests} ({r.full_requests}) | - | "
-         f"{r.full_bound_seconds:.0f} ({full_minutes:.0f} min) | - | {r.full_bound_seconds:.0f} |"),
-    ])
+    return "\n".join(
+        [
+            (
+                "| check | orgs | changed | log entries | requests (min) | 429s | wall s | "
+                "of which local s | bound s |"
+            ),
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            (
+                f"| --since (run) | {r.orgs} | {r.changed} | {r.log_entries} | {r.since_requests} "
+                f"({r.since_minimal_requests}) | {r.since_rate_limited} | {r.since_seconds:.2f} | "
+                f"{r.local_seconds:.2f} | {r.since_bound_seconds:.2f} |"
+            ),
+            (
+                f"| full (projection) | {r.orgs} | - | - | {r.full_requests} ({r.full_requests}) | - | "
+                f"{r.full_bound_seconds:.0f} ({full_minutes:.0f} min) | - | {r.full_bound_seconds:.0f} |"
+            ),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -256,12 +290,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changed", type=int, default=20)
     parser.add_argument("--noise", type=int, default=1000, help="login entries interleaved")
     parser.add_argument("--unlimited", action="store_true", help="no rate limits (harness test)")
-    parser.add_argument("--verify", action="store_true",
-                        help="also run the full check on an unlimited copy and compare")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="also run the full check on an unlimited copy and compare",
+    )
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
-    result = run(args.orgs, args.changed, args.noise, enterprise=not args.unlimited,
-                 verify=args.verify)
+    result = run(
+        args.orgs, args.changed, args.noise, enterprise=not args.unlimited, verify=args.verify
+    )
     print(markdown(result))
     print(json.dumps(asdict(result), indent=2))
     if args.json:

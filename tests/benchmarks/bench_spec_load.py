@@ -191,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         t_tree, tree = timed(lambda: node_tree_load(text), 1)
         assert tree[0] == yamlload.load_yaml(file, text).data
         mem_tree = peak_mib(lambda: node_tree_load(text))
-        t_jsonschema, errors = timed(lambda: list(spec_module._validator().iter_errors(doc.data)), 1)
+        t_jsonschema, errors = timed(
+            lambda: list(spec_module._validator().iter_errors(doc.data)), 1
+        )
         assert errors == []
 
     print(f"spec: {args.orgs} organizations, {size / 1e6:.1f} MB; median of {args.repeat}")
@@ -201,11 +203,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<36}{seconds:>10.3f}{seconds / staged:>8.0%}")
     print(f"{'sum of stages':<36}{staged:>10.3f}")
     print(f"{'load_specs end to end':<36}{total:>10.3f}")
-    print(f"peak memory: load_yaml {mem_load:.0f} MiB ({mem_load * 2**20 / size:.0f}x the file),"
-          f" load_specs {mem_spec:.0f} MiB ({mem_spec * 2**20 / size:.0f}x)")
-    print(f"alternatives: PyYAML node tree + SafeConstructor + mark walk {t_tree:.3f} s,"
-          f" peak {mem_tree:.0f} MiB (event builder: {t_load:.3f} s, {mem_load:.0f} MiB);"
-          f" jsonschema alone {t_jsonschema:.3f} s (with jsonschema-rs first: {t_schema:.3f} s)")
+    print(
+        f"peak memory: load_yaml {mem_load:.0f} MiB ({mem_load * 2**20 / size:.0f}x the file),"
+        f" load_specs {mem_spec:.0f} MiB ({mem_spec * 2**20 / size:.0f}x)"
+    )
+    print(
+        f"alternatives: PyYAML node tree + SafeConstructor + mark walk {t_tree:.3f} s,"
+        f" peak {mem_tree:.0f} MiB (event builder: {t_load:.3f} s, {mem_load:.0f} MiB);"
+        f" jsonschema alone {t_jsonschema:.3f} s (with jsonschema-rs first: {t_schema:.3f} s)"
+    )
     return 0
 
 

@@ -525,10 +525,13 @@ def test_configured_audience_is_the_only_one_accepted() -> None:
     config = EmulatorConfig(audience="https://canonical.auth0.com/api/v2/")
     app = create_app(example_state(), config)
     refused = post_token(app, json=credentials())
-    assert (refused.status_code, refused.json()) == (403, {
-        "error": "access_denied",
-        "error_description": f"Service not enabled within domain: {AUDIENCE}",
-    })
+    assert (refused.status_code, refused.json()) == (
+        403,
+        {
+            "error": "access_denied",
+            "error_description": f"Service not enabled within domain: {AUDIENCE}",
+        },
+    )
     token = post_token(app, json=credentials(audience=config.audience)).json()["access_token"]
     assert get(app, ORGS, token=token).status_code == 200
 

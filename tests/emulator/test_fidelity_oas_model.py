@@ -34,8 +34,11 @@ def _tenant(config: EmulatorConfig | None = None) -> EmulatorApp:
 
 def _limited() -> EmulatorApp:
     enterprise = EmulatorConfig.enterprise()
-    return _tenant(EmulatorConfig(global_bucket=enterprise.global_bucket,
-                                  buckets=enterprise.buckets, clock=FakeClock()))
+    return _tenant(
+        EmulatorConfig(
+            global_bucket=enterprise.global_bucket, buckets=enterprise.buckets, clock=FakeClock()
+        )
+    )
 
 
 CONNS = "GET /organizations/{id}/connections"
@@ -44,15 +47,36 @@ DOMAINS = "GET /organizations/{id}/discovery-domains"
 # (operation, url, token, times sent, app); the last answer is checked
 CASES: dict[str, tuple[str, str, str | None, int, Any]] = {
     "view bare": (CONNS, f"{ORGS}/{ACME}/connections", TOKEN, 1, _tenant),
-    "view totals": (CONNS, f"{ORGS}/{ACME}/connections?include_totals=true&per_page=1", TOKEN, 1, _tenant),
-    "view derived": (CONNS, f"{ORGS}/{GLOBEX}/connections?include_totals=true&is_enabled=true", TOKEN, 1, _tenant),
+    "view totals": (
+        CONNS,
+        f"{ORGS}/{ACME}/connections?include_totals=true&per_page=1",
+        TOKEN,
+        1,
+        _tenant,
+    ),
+    "view derived": (
+        CONNS,
+        f"{ORGS}/{GLOBEX}/connections?include_totals=true&is_enabled=true",
+        TOKEN,
+        1,
+        _tenant,
+    ),
     "view 400": (CONNS, f"{ORGS}/{ACME}/connections?take=5", TOKEN, 1, _tenant),
     "view 401": (CONNS, f"{ORGS}/{ACME}/connections", "bad", 1, _tenant),
     "grants bare": (GRANTS, f"{ORGS}/{ACME}/client-grants", TOKEN, 1, _tenant),
-    "grants totals": (GRANTS, f"{ORGS}/{ACME}/client-grants?include_totals=true&per_page=100", TOKEN, 1, _tenant),
+    "grants totals": (
+        GRANTS,
+        f"{ORGS}/{ACME}/client-grants?include_totals=true&per_page=100",
+        TOKEN,
+        1,
+        _tenant,
+    ),
     "grants filtered": (
-        GRANTS, f"{ORGS}/{ACME}/client-grants?include_totals=true&client_id=cli_BillingSync000001",
-        TOKEN, 1, _tenant,
+        GRANTS,
+        f"{ORGS}/{ACME}/client-grants?include_totals=true&client_id=cli_BillingSync000001",
+        TOKEN,
+        1,
+        _tenant,
     ),
     "grants 400": (GRANTS, f"{ORGS}/{ACME}/client-grants?per_page=101", TOKEN, 1, _tenant),
     "grants 401": (GRANTS, f"{ORGS}/{ACME}/client-grants", None, 1, _tenant),
@@ -61,7 +85,13 @@ CASES: dict[str, tuple[str, str, str | None, int, Any]] = {
     "domains last": (DOMAINS, f"{ORGS}/{ACME}/discovery-domains?take=100", TOKEN, 1, _tenant),
     "domains 404": (DOMAINS, f"{ORGS}/{UNKNOWN}/discovery-domains", TOKEN, 1, _tenant),
     "domains 400": (DOMAINS, f"{ORGS}/{ACME}/discovery-domains?page=0", TOKEN, 1, _tenant),
-    "domains 400 cursor": (DOMAINS, f"{ORGS}/{ACME}/discovery-domains?from=%21%21", TOKEN, 1, _tenant),
+    "domains 400 cursor": (
+        DOMAINS,
+        f"{ORGS}/{ACME}/discovery-domains?from=%21%21",
+        TOKEN,
+        1,
+        _tenant,
+    ),
 }
 
 
@@ -85,8 +115,14 @@ def test_bodies_validate_against_the_oas(case: str) -> None:
     ],
 )
 def test_403_names_the_scope_and_validates(operation: str, url: str, scope: str) -> None:
-    others = frozenset({"read:organizations", "read:organization_connections",
-                        "read:organization_client_grants", "read:organization_discovery_domains"})
+    others = frozenset(
+        {
+            "read:organizations",
+            "read:organization_connections",
+            "read:organization_client_grants",
+            "read:organization_discovery_domains",
+        }
+    )
     app = _tenant(EmulatorConfig(tokens={"t": others - {scope}}))
     response = get(app, url, token="t")
     assert response.status_code == 403
@@ -97,15 +133,21 @@ def test_403_names_the_scope_and_validates(operation: str, url: str, scope: str)
 
 
 def test_a_tenant_without_the_early_access_feature_answers_403() -> None:
-    response = get(_tenant(EmulatorConfig(organization_connections=False)), f"{ORGS}/{ACME}/connections")
+    response = get(
+        _tenant(EmulatorConfig(organization_connections=False)), f"{ORGS}/{ACME}/connections"
+    )
     assert response.status_code == 403
     body = response.json()
     assert body["errorCode"] == "feature_not_enabled"
     _check(CONNS, 403, body)
     # the GA endpoint still answers, from the same data
-    enabled = get(_tenant(EmulatorConfig(organization_connections=False)),
-                  f"{ORGS}/{ACME}/enabled_connections").json()
-    assert [c["connection"]["name"] for c in enabled] == ["acme-saml"]  # the disabled one is not listed
+    enabled = get(
+        _tenant(EmulatorConfig(organization_connections=False)),
+        f"{ORGS}/{ACME}/enabled_connections",
+    ).json()
+    assert [c["connection"]["name"] for c in enabled] == [
+        "acme-saml"
+    ]  # the disabled one is not listed
     assert all("is_enabled" not in c for c in enabled)
 
 
@@ -123,7 +165,9 @@ def test_client_grant_pages_carry_totals_and_filters() -> None:
     page = get(app, f"{ORGS}/{ACME}/client-grants?include_totals=true&per_page=1&page=1").json()
     assert (page["start"], page["limit"], page["total"]) == (1, 1, 2)
     assert [g["client_id"] for g in page["client_grants"]] == ["cli_BillingSync000001"]
-    by_audience = get(app, f"{ORGS}/{ACME}/client-grants?audience=https%3A%2F%2Fapi.acme.example%2F").json()
+    by_audience = get(
+        app, f"{ORGS}/{ACME}/client-grants?audience=https%3A%2F%2Fapi.acme.example%2F"
+    ).json()
     assert [g["client_id"] for g in by_audience] == ["cli_AcmePortal0000001"]
     ids = get(app, f"{ORGS}/{ACME}/client-grants?grant_ids=cgr_Xq3JmBilling001").json()
     assert [g["id"] for g in ids] == ["cgr_Xq3JmBilling001"]
@@ -132,5 +176,8 @@ def test_client_grant_pages_carry_totals_and_filters() -> None:
 def test_the_organization_body_leaves_the_snapshot_only_keys_out() -> None:
     body = get(_tenant(), f"{ORGS}/{ACME}").json()
     assert not {"organization_connections", "client_grants", "discovery_domains"} & set(body)
-    assert body["token_quota"] == json.loads(FULL_TENANT.read_text())["organizations"][0]["token_quota"]
+    assert (
+        body["token_quota"]
+        == json.loads(FULL_TENANT.read_text())["organizations"][0]["token_quota"]
+    )
     _check("GET /organizations/{id}", 200, body)  # token_quota included (OAS TokenQuota, EA)

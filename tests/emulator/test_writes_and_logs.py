@@ -20,7 +20,9 @@ LOGS = "/api/v2/logs"
 
 
 def writer_app(count: int = 3, **config: Any) -> EmulatorApp:
-    return create_app(make_state(count), EmulatorConfig(tokens={DEFAULT_TOKEN: ALL_SCOPES}, **config))
+    return create_app(
+        make_state(count), EmulatorConfig(tokens={DEFAULT_TOKEN: ALL_SCOPES}, **config)
+    )
 
 
 def send(app: EmulatorApp, method: str, url: str, body: Any = None) -> Any:
@@ -49,22 +51,49 @@ def test_a_new_tenant_log_has_one_entry_and_ids_of_56_ascending_digits() -> None
 
 def test_every_write_changes_the_tenant_and_logs_a_sapi_entry_like_auth0() -> None:
     app = writer_app()
-    created = send(app, "POST", ORGS, {"name": "newco", "enabled_connections": [
-        {"connection_id": "con_0000000000000000", "assign_membership_on_login": True}]})
+    created = send(
+        app,
+        "POST",
+        ORGS,
+        {
+            "name": "newco",
+            "enabled_connections": [
+                {"connection_id": "con_0000000000000000", "assign_membership_on_login": True}
+            ],
+        },
+    )
     assert created.status_code == 201
     new_id = created.json()["id"]
     assert get(app, f"{ORGS}/{new_id}").json()["name"] == "newco"
-    assert [c["connection_id"] for c in get(app, f"{ORGS}/{new_id}/enabled_connections").json()] == [
-        "con_0000000000000000"
-    ]
+    assert [
+        c["connection_id"] for c in get(app, f"{ORGS}/{new_id}/enabled_connections").json()
+    ] == ["con_0000000000000000"]
     assert send(app, "PATCH", f"{ORGS}/{org_id(0)}", {"name": "renamed"}).status_code == 200
     assert get(app, f"{ORGS}/name/renamed").json()["id"] == org_id(0)
-    assert send(app, "POST", f"{ORGS}/{org_id(0)}/enabled_connections",
-                {"connection_id": "con_0000000000000000"}).status_code == 409
-    assert send(app, "PATCH", f"{ORGS}/{org_id(0)}/enabled_connections/con_0000000000000001",
-                {"show_as_button": False}).status_code == 200
-    assert send(app, "DELETE",
-                f"{ORGS}/{org_id(1)}/enabled_connections/con_0000000000000001").status_code == 204
+    assert (
+        send(
+            app,
+            "POST",
+            f"{ORGS}/{org_id(0)}/enabled_connections",
+            {"connection_id": "con_0000000000000000"},
+        ).status_code
+        == 409
+    )
+    assert (
+        send(
+            app,
+            "PATCH",
+            f"{ORGS}/{org_id(0)}/enabled_connections/con_0000000000000001",
+            {"show_as_button": False},
+        ).status_code
+        == 200
+    )
+    assert (
+        send(
+            app, "DELETE", f"{ORGS}/{org_id(1)}/enabled_connections/con_0000000000000001"
+        ).status_code
+        == 204
+    )
     assert send(app, "DELETE", "/api/v2/connections/con_0000000000000000").status_code == 204
     for org in (org_id(0), org_id(1), org_id(2), new_id):
         listed = get(app, f"{ORGS}/{org}/enabled_connections").json()
@@ -86,8 +115,11 @@ def test_every_write_changes_the_tenant_and_logs_a_sapi_entry_like_auth0() -> No
     assert first["organization_id"] is None
     assert first["details"]["response"] == {"statusCode": 201, "body": created.json()}
     assert first["details"]["request"]["body"]["name"] == "newco"
-    assert all(e["details"]["request"]["body"] == {} for e in sapi if
-               e["details"]["request"]["method"] == "delete")
+    assert all(
+        e["details"]["request"]["body"] == {}
+        for e in sapi
+        if e["details"]["request"]["method"] == "delete"
+    )
     touched = classify(all_logs(app))
     assert touched.organizations == {new_id, org_id(0), org_id(1), org_id(2)}
     assert touched.connections == {"con_0000000000000000"}
@@ -121,8 +153,12 @@ def test_bad_write_bodies_are_400_and_unknown_ids_404() -> None:
     assert send(app, "POST", ORGS, {"name": "org-00000"}).status_code == 409
     assert send(app, "PATCH", f"{ORGS}/org_nope", {"name": "y"}).status_code == 404
     assert send(app, "DELETE", "/api/v2/connections/con_nope").status_code == 404
-    assert send(app, "POST", f"{ORGS}/{org_id(0)}/enabled_connections",
-                {"connection_id": "con_nope"}).status_code == 404
+    assert (
+        send(
+            app, "POST", f"{ORGS}/{org_id(0)}/enabled_connections", {"connection_id": "con_nope"}
+        ).status_code
+        == 404
+    )
     assert len(app.log.visible()) == 1
 
 
@@ -206,8 +242,12 @@ def test_emulator_options_for_logs() -> None:
 
 def test_other_methods_on_the_new_paths_are_auth0s_json_404() -> None:
     app = writer_app()
-    for method, url in (("POST", LOGS), ("DELETE", f"{LOGS}/1"), ("GET", "/api/v2/connections/c"),
-                        ("GET", f"{ORGS}/{org_id(0)}/enabled_connections/c")):
+    for method, url in (
+        ("POST", LOGS),
+        ("DELETE", f"{LOGS}/1"),
+        ("GET", "/api/v2/connections/c"),
+        ("GET", f"{ORGS}/{org_id(0)}/enabled_connections/c"),
+    ):
         response = send(app, method, url)
         assert response.status_code == 404, (method, url)
         assert response.json()["error"] == "Not Found"

@@ -269,15 +269,21 @@ def scoped() -> Report:
 
 def valid() -> Report:
     """`validate` of a valid spec: no live state, no verdict about a tenant."""
-    return report(files=(ORGS, TEAM), source="spec", tenant=None, stats=Stats(), scope=Scope(declared=5))
+    return report(
+        files=(ORGS, TEAM), source="spec", tenant=None, stats=Stats(), scope=Scope(declared=5)
+    )
 
 
 def invalid() -> Report:
     """An invalid spec (exit 2): problems at file:line:column, in two files."""
     problems = (
-        Problem(ORGS, 4, 16, "$.policy.connections", "'strict' is not one of ['exact', 'allowlist']"),
+        Problem(
+            ORGS, 4, 16, "$.policy.connections", "'strict' is not one of ['exact', 'allowlist']"
+        ),
         Problem(ORGS, 7, 5, "$.organizations[0].display_nmae", "unknown field 'display_nmae'"),
-        Problem(TEAM, 3, 11, "$.organizations[0].name", "organization name 'globex' is declared twice"),
+        Problem(
+            TEAM, 3, 11, "$.organizations[0].name", "organization name 'globex' is declared twice"
+        ),
     )
     failure = Failure(ExitCode.USAGE, "3 problems found", problems)
     return report(files=(ORGS, TEAM), failure=failure, tenant=None, stats=Stats())
@@ -297,7 +303,9 @@ def incomplete() -> Report:
         "Service Unavailable (after 4 attempts)"
     )
     failure = Failure(ExitCode.INCOMPLETE, message)
-    return report(failure=failure, scope=Scope(declared=3, unmanaged=True), stats=Stats(seconds=2.5))
+    return report(
+        failure=failure, scope=Scope(declared=3, unmanaged=True), stats=Stats(seconds=2.5)
+    )
 
 
 def living() -> Report:
@@ -368,51 +376,84 @@ def living() -> Report:
     )
     return report(acme, globex, scope=scope, warnings=warnings)
 
+
 def model() -> Report:
     """The whole organization model: client grants, discovery domains, an Early Access
     connection field and token_quota, each finding at its declaration."""
     grant = "cli_Pj3mD0x9:https://api.acme.example/"
     findings = (
         finding(
-            FindingKind.CLIENT_GRANT_MISSING, "acme", f"client_grants.{grant}", grant, None,
-            f"client grant {grant} is declared but not associated", at(21, 7),
+            FindingKind.CLIENT_GRANT_MISSING,
+            "acme",
+            f"client_grants.{grant}",
+            grant,
+            None,
+            f"client grant {grant} is declared but not associated",
+            at(21, 7),
         ),
         finding(
-            FindingKind.CLIENT_GRANT_NOT_ALLOWED, "acme",
-            "client_grants.cli_Zz9:https://billing.example/", None,
+            FindingKind.CLIENT_GRANT_NOT_ALLOWED,
+            "acme",
+            "client_grants.cli_Zz9:https://billing.example/",
+            None,
             "cli_Zz9:https://billing.example/",
-            "client grant cli_Zz9:https://billing.example/ is associated but not allowed", at(20),
+            "client grant cli_Zz9:https://billing.example/ is associated but not allowed",
+            at(20),
         ),
         finding(
-            FindingKind.CLIENT_GRANT_SCOPE_CHANGED, "acme",
-            "client_grants.cli_R2d2:https://api.acme.example/.scope", ["read:orders"],
+            FindingKind.CLIENT_GRANT_SCOPE_CHANGED,
+            "acme",
+            "client_grants.cli_R2d2:https://api.acme.example/.scope",
+            ["read:orders"],
             ["read:orders", "write:orders"],
             'client grant cli_R2d2:https://api.acme.example/: scope is ["read:orders", '
-            '"write:orders"], expected ["read:orders"]', at(24, 7),
+            '"write:orders"], expected ["read:orders"]',
+            at(24, 7),
         ),
         finding(
-            FindingKind.CONNECTION_SETTING_CHANGED, "acme",
-            "connections.acme-saml.organization_access_level", "readonly", "full",
+            FindingKind.CONNECTION_SETTING_CHANGED,
+            "acme",
+            "connections.acme-saml.organization_access_level",
+            "readonly",
+            "full",
             'connection acme-saml: organization_access_level is "full", expected "readonly"',
             at(15, 9),
         ),
         finding(
-            FindingKind.DISCOVERY_DOMAIN_CHANGED, "acme", "discovery_domains.acme.com.status",
-            "verified", "pending", 'discovery domain acme.com: status is "pending", expected '
-            '"verified"', at(28, 7),
+            FindingKind.DISCOVERY_DOMAIN_CHANGED,
+            "acme",
+            "discovery_domains.acme.com.status",
+            "verified",
+            "pending",
+            'discovery domain acme.com: status is "pending", expected "verified"',
+            at(28, 7),
         ),
         finding(
-            FindingKind.DISCOVERY_DOMAIN_MISSING, "acme", "discovery_domains.acme.co.uk",
-            "acme.co.uk", None, "discovery domain acme.co.uk is declared but not set", at(30, 7),
+            FindingKind.DISCOVERY_DOMAIN_MISSING,
+            "acme",
+            "discovery_domains.acme.co.uk",
+            "acme.co.uk",
+            None,
+            "discovery domain acme.co.uk is declared but not set",
+            at(30, 7),
         ),
         finding(
-            FindingKind.DISCOVERY_DOMAIN_NOT_ALLOWED, "acme", "discovery_domains.acme-mail.com",
-            None, "acme-mail.com", "discovery domain acme-mail.com is set but not declared",
+            FindingKind.DISCOVERY_DOMAIN_NOT_ALLOWED,
+            "acme",
+            "discovery_domains.acme-mail.com",
+            None,
+            "acme-mail.com",
+            "discovery domain acme-mail.com is set but not declared",
             at(27),
         ),
         finding(
-            FindingKind.FIELD_CHANGED, "acme", "token_quota.client_credentials.per_day", 1000,
-            5000, "token_quota.client_credentials.per_day is 5000, expected 1000", at(12, 9),
+            FindingKind.FIELD_CHANGED,
+            "acme",
+            "token_quota.client_credentials.per_day",
+            1000,
+            5000,
+            "token_quota.client_credentials.per_day is 5000, expected 1000",
+            at(12, 9),
         ),
     )
     return report(

@@ -33,16 +33,67 @@ GoldenCheck = Callable[[str, str], None]
 DATA = Path(__file__).resolve().parent.parent / "data" / "html"
 ROOT = Path(__file__).resolve().parent.parent.parent
 
-VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source",
-        "track", "wbr"}
+VOID = {
+    "meta",
+    "br",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "area",
+    "base",
+    "col",
+    "embed",
+    "source",
+    "track",
+    "wbr",
+}
 INLINE = {"span", "code", "bdi", "a"}
 ALLOWED_TAGS = {
-    "html", "head", "meta", "title", "style", "body", "header", "main", "footer", "section", "p",
-    "h1", "h2", "h3", "dl", "dt", "dd", "table", "thead", "tbody", "tr", "th", "td", "ul", "li",
-    "div", "span", "code", "bdi", "a", "br", "figure", "figcaption", "svg", "desc", "line",
-    "rect", "circle", "polyline", "text",
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "header",
+    "main",
+    "footer",
+    "section",
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "ul",
+    "li",
+    "div",
+    "span",
+    "code",
+    "bdi",
+    "a",
+    "br",
+    "figure",
+    "figcaption",
+    "svg",
+    "desc",
+    "line",
+    "rect",
+    "circle",
+    "polyline",
+    "text",
 }
-INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ud800-\udfff]")
+INVISIBLE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ud800-\udfff]"
+)
 
 
 @dataclass
@@ -69,7 +120,8 @@ class Element:
 
     def find(self, tag: str | None = None, **attrs: str) -> list[Element]:
         return [
-            e for e in self.iter()
+            e
+            for e in self.iter()
             if (tag is None or e.tag == tag) and all(e.attrs.get(k) == v for k, v in attrs.items())
         ]
 
@@ -138,7 +190,9 @@ def assert_safe(page: Element, html: str) -> None:
     (style,) = page.find("style")
     css = style.text()
     assert "@import" not in css and "url(" not in css
-    assert not re.search(r"(?:src|href|action)\s*=\s*[\"']?\s*(?:https?:|//|javascript:|data:)", html, re.IGNORECASE)
+    assert not re.search(
+        r"(?:src|href|action)\s*=\s*[\"']?\s*(?:https?:|//|javascript:|data:)", html, re.IGNORECASE
+    )
     (csp,) = page.find("meta", **{"http-equiv": "Content-Security-Policy"})
     assert "default-src 'none'" in csp.attrs["content"]
     assert "script-src" not in csp.attrs["content"]
@@ -214,7 +268,9 @@ def test_the_verdict_and_scope_come_first(case: str) -> None:
             if not built.failure.problems:
                 assert shown(built.failure.message) in verdict.text()
     sections = [e.attrs.get("id") for e in page.find("section")]
-    body_sections = ["verdict", "organizations", "evidence"] if built.organizations else ["verdict", "evidence"]
+    body_sections = (
+        ["verdict", "organizations", "evidence"] if built.organizations else ["verdict", "evidence"]
+    )
     assert [s for s in sections if s in body_sections] == body_sections
     assert "Scope" in header.text()
 
@@ -240,7 +296,7 @@ def test_colour_and_verbosity_do_not_change_the_page() -> None:
 
 HOSTILE = [
     "<script>alert(1)</script>",
-    "\"><img src=x onerror=alert(1)>",
+    '"><img src=x onerror=alert(1)>',
     "' onmouseover='alert(1)",
     "</style><style>body{background:url(https://evil.example/x)}</style>",
     "<!-- comment --> ]]> <![CDATA[x]]>",
@@ -302,7 +358,9 @@ def test_markup_quotes_bidi_and_zero_width_characters_stay_text() -> None:
     assert "{{ 7 * 7 }}" in text and "49" not in text
     # each name is one text node inside a <bdi>, so bidi text cannot reorder its neighbours
     names = [e for e in orgs.find("div") if e.attrs.get("class") == "org-name"]
-    assert [n.children[0].tag for n in names if isinstance(n.children[0], type(orgs))] == ["bdi"] * len(HOSTILE)
+    assert [n.children[0].tag for n in names if isinstance(n.children[0], type(orgs))] == [
+        "bdi"
+    ] * len(HOSTILE)
     assert page.find("title")[0].text().startswith("orgdrift audit report: ")
 
 
@@ -316,10 +374,29 @@ def test_display_text_escapes_and_marks_invisible_characters() -> None:
 # --- fields newer reports carry: present (tests/data/html) and absent -------------------------
 
 
-V1_KEYS = ("tool", "tool_version", "report_version", "tenant", "checked_at", "spec_files",
-           "in_sync", "summary", "organizations", "stats", "source")
-V1_FINDING_KEYS = ("kind", "severity", "organization", "path", "expected", "actual", "message",
-                   "source")
+V1_KEYS = (
+    "tool",
+    "tool_version",
+    "report_version",
+    "tenant",
+    "checked_at",
+    "spec_files",
+    "in_sync",
+    "summary",
+    "organizations",
+    "stats",
+    "source",
+)
+V1_FINDING_KEYS = (
+    "kind",
+    "severity",
+    "organization",
+    "path",
+    "expected",
+    "actual",
+    "message",
+    "source",
+)
 
 
 def version_1(document: dict[str, Any]) -> dict[str, Any]:
@@ -367,18 +444,21 @@ def test_scope_exceptions_fingerprints_and_evidence_when_present() -> None:
     ]
     assert row.find("td")[5].attrs["class"] == "date"  # urgent within 14 days, as the spec warns
     orgs = page.by_id("organizations").text()
-    assert "Accepted until 2026-11-20 (18 days left): SSO migration, SEC-142; owner @platform" in orgs
+    assert (
+        "Accepted until 2026-11-20 (18 days left): SSO migration, SEC-142; owner @platform" in orgs
+    )
     for fingerprint in ("fp-acme-google", "fp-acme-display", "fp-cust1-signup"):
         assert f"fingerprint {fingerprint}" in orgs
     assert "fingerprint fp-acme-display" in orgs
-    badges = [e.text() for e in page.by_id("organizations").find("span")
-              if "status" in e.attrs.get("class", "").split()]
+    badges = [
+        e.text()
+        for e in page.by_id("organizations").find("span")
+        if "status" in e.attrs.get("class", "").split()
+    ]
     assert badges == ["drifted", "accepted", "known", "drifted", "error", "in sync"]
 
     verdict = page.by_id("verdict").text()
-    assert verdict == (
-        "Drift found 3 findings (1 accepted, 1 known) in 2 of 3 organizations"
-    )
+    assert verdict == ("Drift found 3 findings (1 accepted, 1 known) in 2 of 3 organizations")
     evidence = page.by_id("evidence").text()
     snapshot = document["snapshot"]
     assert f"Snapshot sha256 {snapshot['sha256']}" in evidence
@@ -451,8 +531,10 @@ def test_an_invalid_spec_lists_its_problems_and_is_not_a_verdict() -> None:
     items = [li.text() for li in verdict.find("li")]
     assert items == [
         "auth0/orgs.yaml:4:16: $.policy.connections: 'strict' is not one of ['exact', 'allowlist']",
-        ("auth0/orgs.yaml:7:5: $.organizations[0].display_nmae: unknown field 'display_nmae'; "
-        "did you mean 'display_name'?"),
+        (
+            "auth0/orgs.yaml:7:5: $.organizations[0].display_nmae: unknown field 'display_nmae'; "
+            "did you mean 'display_name'?"
+        ),
     ]
     assert not page.find(id="organizations")
 
@@ -495,8 +577,9 @@ def test_malformed_documents_still_render() -> None:
 # --- end to end --------------------------------------------------------------------------------
 
 
-def test_demo_writes_the_html_report(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_writes_the_html_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(ROOT)
     target = tmp_path / "report.html"
     assert main(["demo", "-q", "--report", f"html={target}"]) == 1
@@ -513,8 +596,9 @@ def test_demo_writes_the_html_report(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "connection google-oauth2 is enabled but not allowed" in orgs
 
 
-def test_check_format_html_on_stdout(capsys: pytest.CaptureFixture[str],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_format_html_on_stdout(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(ROOT)
     code = main(["demo", "--format", "html"])
     out = capsys.readouterr().out
@@ -533,7 +617,11 @@ def test_the_wheel_ships_the_template(wheel: Path) -> None:  # noqa: F811
 def test_warnings_and_severity_badges() -> None:
     built = CASES["unmanaged_report"]()
     page = parse(render(built))
-    badges = [s.text() for s in page.by_id("organizations").find("span") if "status" in s.attrs.get("class", "")]
+    badges = [
+        s.text()
+        for s in page.by_id("organizations").find("span")
+        if "status" in s.attrs.get("class", "")
+    ]
     assert badges == ["in sync", "unmanaged", "warning"]
     assert built.organizations[1].findings[0].severity is Severity.WARNING
 
@@ -549,8 +637,17 @@ def test_check_over_a_loopback_socket_writes_the_page_with_every_other_report(
     for url in serve(TENANT):
         monkeypatch.setenv("AUTH0_DOMAIN", url)
         monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)
-        code = main(["check", "examples/orgs.yaml", "-q", "--report", f"html={tmp_path / 'r.html'}",
-                     "--report", f"json={tmp_path / 'r.json'}"])
+        code = main(
+            [
+                "check",
+                "examples/orgs.yaml",
+                "-q",
+                "--report",
+                f"html={tmp_path / 'r.html'}",
+                "--report",
+                f"json={tmp_path / 'r.json'}",
+            ]
+        )
     assert code == 1
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     document = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
