@@ -24,9 +24,9 @@ from types import TracebackType
 from typing import Any, Self
 
 INSTALL_HINT = (
-    "Chromium is needed for the HTML report's browser tests and is not installed. "
-    "On Debian or Ubuntu: `apt-get update && apt-get install -y chromium`; "
-    "or set ORGDRIFT_CHROMIUM to a Chromium or Chrome executable. (.ci/run installs it.)"
+    "no Chromium or Chrome found, which the HTML report's browser tests need: install one "
+    "(Debian or Ubuntu: `apt-get update && apt-get install -y chromium`; scripts/install does it "
+    "when run as root), or set ORGDRIFT_CHROMIUM to a Chromium or Chrome executable"
 )
 
 FLAGS = (
@@ -55,7 +55,7 @@ def find_chromium() -> str:
         found = shutil.which(configured)
         if found is None:
             raise ChromiumMissing(
-                f"ORGDRIFT_CHROMIUM={configured} is not an executable. " + INSTALL_HINT
+                f"ORGDRIFT_CHROMIUM={configured} is not an executable; " + INSTALL_HINT
             )
         return found
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
@@ -274,3 +274,10 @@ def png_size(data: bytes) -> tuple[int, int]:
     if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
         raise ValueError("not a PNG")
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+if __name__ == "__main__":  # `python -m tests.browser`: scripts/install and scripts/test ask here
+    try:
+        print(find_chromium())
+    except ChromiumMissing as missing:
+        raise SystemExit(str(missing)) from None

@@ -1,8 +1,13 @@
-"""What a user meets on first contact: `orgdrift emulator` without its extra, and several tenants'
-specs in one repository validated together (as the pre-commit hook does)."""
+"""What a user meets on first contact: the README's test command and what it says on a machine
+without a browser, `orgdrift emulator` without its extra, and several tenants' specs in one
+repository validated together (as the pre-commit hook does)."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,7 +15,83 @@ import pytest
 
 from orgdrift.cli import main
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+README_TEST_COMMAND = "scripts/install && scripts/test"
+
+
+def test_the_readme_test_command_is_what_ci_runs() -> None:
+    """The README's second command is the scripts pair, and .ci/run runs both (in both worlds:
+    scripts/install for the newest, scripts/test in each), so CI fails where a newcomer would."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"^```sh\n(.*?)^```", readme, re.MULTILINE | re.DOTALL)
+    assert block is not None
+    assert block.group(1).splitlines()[1] == README_TEST_COMMAND
+    run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [line.strip() for line in run.splitlines() if not line.lstrip().startswith("#")]
+    assert "scripts/install" in commands
+    assert any(line.startswith("scripts/test ") for line in commands)
+    assert "python -m pytest" not in run  # no second way to run the tests
+
+
+def _bare_path(tmp_path: Path) -> str:
+    """A PATH with the few tools the scripts use, and no browser, no apt-get."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sh", "dirname", "id"):
+        found = shutil.which(tool)
+        assert found is not None, tool
+        (bin_dir / tool).symlink_to(found)
+    return str(bin_dir)
+
+
+def _script(name: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    keep = {k: v for k, v in os.environ.items() if k in ("HOME", "LANG", "TMPDIR")}
+    return subprocess.run(
+        [str(ROOT / "scripts" / name)],
+        env={**keep, "PATH": _bare_path(tmp_path), "PYTHON": sys.executable, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_install_without_a_browser_says_what_to_install_before_anything_else(
+    tmp_path: Path,
+) -> None:
+    """No browser and no apt-get (PATH holds neither): the first line names what to install,
+    before any other step (here the venv step fails at once: /dev/null cannot hold one)."""
+    ran = _script("install", tmp_path, VENV="/dev/null/venv")
+    assert ran.returncode != 0
+    first = ran.stderr.splitlines()[0]
+    assert first.startswith("scripts/install: no Chromium or Chrome found, which the HTML "), first
+    assert "apt-get install -y chromium" in first and "ORGDRIFT_CHROMIUM" in first
+    assert ran.stdout == ""
+
+
+def test_install_refuses_an_old_python_in_one_line(tmp_path: Path) -> None:
+    old = tmp_path / "python3.10"
+    old.write_text('#!/bin/sh\n[ "$1" = --version ] && echo Python 3.10.12 && exit 0\nexit 1\n')
+    old.chmod(0o755)
+    ran = _script("install", tmp_path, PYTHON=str(old))
+    assert ran.returncode == 1
+    assert ran.stderr.splitlines() == [
+        (
+            f"scripts/install: orgdrift needs Python 3.11 or newer, and {old} is Python 3.10.12: "
+            "install one and run PYTHON=python3.X scripts/install"
+        )
+    ]
+
+
+def test_test_script_without_the_install_says_to_run_it(tmp_path: Path) -> None:
+    ran = _script("test", tmp_path, VENV=str(tmp_path / "none"))
+    assert ran.returncode == 2
+    assert ran.stderr == (
+        f"scripts/test: no virtual environment at {tmp_path / 'none'}: run scripts/install first\n"
+    )
+
+
 SPEC = "version: 1\norganizations:\n  - name: acme\n    display_name: Acme\n"
 
 
