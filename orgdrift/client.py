@@ -454,11 +454,8 @@ class ManagementClient:
                         raise ProtocolError(f"{where}: {error.message}") from None
                 else:
                     request.last = f"no response ({type(error).__name__})"
-                    if spent >= self._options.max_attempts:
-                        reason = _error_summary(error, self.redact)
-                        raise TransportError(
-                            f"{where}: no response after {spent} attempts ({reason})"
-                        ) from None
+                    if self._refused_at_once(error) or spent >= self._options.max_attempts:
+                        raise TransportError(self._no_response(request, spent, error)) from None
                 delay = retry_delay(spent - 1, {}, self._wall(), self._rng, status=None)
                 await self._wait(request, delay)
                 continue
@@ -473,6 +470,27 @@ class ManagementClient:
                 return reply
             delay = retry_delay(spent - 1, reply.headers, self._wall(), self._rng, status=status)
             await self._wait(request, delay)
+
+    def _refused_at_once(self, error: Exception) -> bool:
+        """A loopback address (the emulator) that refuses a connection answers at once and will
+        not start listening during a back-off: retrying only delays the message."""
+        return self._base_url.startswith("http://") and isinstance(error, httpx.ConnectError)
+
+    def _no_response(self, request: _Request, spent: int, error: Exception) -> str:
+        """Why a request got no answer: the host, what was tried, and the last error."""
+        where = f"{request.method} {request.shown}"
+        host = httpx.URL(self._base_url).netloc.decode("ascii")
+        reason = _error_summary(error, self.redact)
+        if self._refused_at_once(error):
+            return (
+                f"{where}: could not connect to {host} ({reason}); nothing listens there: start "
+                "the emulator (`orgdrift emulator`) or check --domain / AUTH0_DOMAIN"
+            )
+        waited = self._clock() - request.since
+        return (
+            f"{where}: no response from {host} after {spent} attempts over {waited:.1f} s "
+            f"({reason})"
+        )
 
     async def _attempt(self, request: _Request, token: Secret | None, attempt: int) -> _Reply:
         """One HTTP exchange inside a pacer slot; raises _Transient for retryable failures.

@@ -30,7 +30,7 @@ from orgdrift.errors import (
 )
 from orgdrift.models import RawObject
 from orgdrift.pacing import Pacer
-from orgdrift.sansio import MAX_BODY_BYTES
+from orgdrift.sansio import MAX_BODY_BYTES, retry_delay
 
 from .virtual_time import run_virtual
 
@@ -475,10 +475,29 @@ def test_transport_errors_are_retried_then_typed(exc: type[httpx.TransportError]
     def broken(request: httpx.Request) -> httpx.Response:
         raise exc("boom", request=request)
 
-    with pytest.raises(
-        TransportError, match=f"no response after 5 attempts \\({exc.__name__}: boom\\)"
-    ):
+    with pytest.raises(TransportError) as info:
         run_client(broken, all_orgs)
+    rng = random.Random(0)  # the client's: its waits are the only draws
+    waited = sum(retry_delay(n, {}, EPOCH, rng, status=None) for n in range(4))
+    assert str(info.value) == (
+        f"GET /api/v2/organizations?take=100: no response from {BASE.split('//')[1]} after 5 "
+        f"attempts over {waited:.1f} s ({exc.__name__}: boom)"
+    )
+
+
+def test_a_refused_loopback_connection_fails_at_once_naming_the_host() -> None:
+    """Nothing listens on the emulator's port: one attempt, no back-off, and what to do."""
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    with pytest.raises(TransportError) as info:
+        run_client(refused, all_orgs, base_url="http://127.0.0.1:8765")
+    assert str(info.value) == (
+        "GET /api/v2/organizations?take=100: could not connect to 127.0.0.1:8765 (ConnectError: "
+        "[Errno 111] Connection refused); nothing listens there: start the emulator (`orgdrift "
+        "emulator`) or check --domain / AUTH0_DOMAIN"
+    )
 
 
 def test_a_request_cut_off_during_its_retry_wait_says_so() -> None:

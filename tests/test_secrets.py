@@ -4,7 +4,6 @@ verification is always on for real hosts, with proxies and SSL_CERT_FILE honoure
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import uuid
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.types import ASGIApp
 
 from orgdrift import reads
 from orgdrift.cli import main
@@ -29,6 +29,8 @@ from orgdrift.errors import OrgdriftError, UsageError
 from orgdrift.models import LiveOrganization, LiveState
 from orgdrift.reporters import REPORTERS
 from orgdrift.spec import load_specs
+
+from .virtual_time import VirtualTimeLoop, in_process_cli, run_virtual
 
 TOKEN = f"SECRET-{uuid.uuid4()}"
 CLIENT_ID = "client-marker"
@@ -69,13 +71,17 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "orgs.yaml").write_text(SPEC, encoding="utf-8")
 
 
-def _serve(faults: Hook | None) -> Iterator[str]:
+def _app(faults: Hook | None) -> ASGIApp:
     config = EmulatorConfig(
         tokens={TOKEN: READ_SCOPES},
         clients={CLIENT_ID: (CLIENT_SECRET, READ_SCOPES)},
         faults=faults,
     )
-    with running_server(create_app(STATE, config)) as url:
+    return create_app(STATE, config)
+
+
+def _serve(faults: Hook | None) -> Iterator[str]:
+    with running_server(_app(faults)) as url:
         yield url
 
 
@@ -175,6 +181,35 @@ CASES = [
 ]
 
 
+# What `check` and `snapshot` exit with: the drifted tenant when nothing fails, else no verdict.
+EXIT_CODES = {"ok": (1, 0)}
+
+
+def _check_and_snapshot(domain: str, tmp_path: Path) -> tuple[int, int]:
+    reports = [f"--report={fmt}={tmp_path / ('report.' + fmt)}" for fmt in REPORTERS]
+    check = ["check", "orgs.yaml", "-vv", "--domain", domain, "--timeout", "2", "--format", "json"]
+    snapshot = ["snapshot", "orgs.yaml", "-v", "--domain", domain, "--timeout", "2"]
+    return main([*check, *reports]), main([*snapshot, "-o", str(tmp_path / "snap.json")])
+
+
+def _assert_no_leak(case: str, codes: tuple[int, int], out: str, err: str, tmp_path: Path) -> None:
+    assert codes == EXIT_CODES.get(case, (3, 3)), err
+    assert "Traceback" not in err
+    assert " -> " in err or case == "slow"  # the -v request log ran
+    assert not _leaks(out + err)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert not _leaks(path.read_text(encoding="utf-8", errors="replace")), path
+
+
+def _credentials(grant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if grant == "token":
+        monkeypatch.setenv("AUTH0_API_TOKEN", TOKEN)
+    else:
+        monkeypatch.setenv("AUTH0_CLIENT_ID", CLIENT_ID)
+        monkeypatch.setenv("AUTH0_CLIENT_SECRET", CLIENT_SECRET)
+
+
 @pytest.mark.parametrize(("case", "grant"), CASES)
 def test_no_secret_on_any_error_path(
     case: str,
@@ -183,56 +218,47 @@ def test_no_secret_on_any_error_path(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    if grant == "token":
-        monkeypatch.setenv("AUTH0_API_TOKEN", TOKEN)
-    else:
-        monkeypatch.setenv("AUTH0_CLIENT_ID", CLIENT_ID)
-        monkeypatch.setenv("AUTH0_CLIENT_SECRET", CLIENT_SECRET)
-    reports = [f"--report={fmt}={tmp_path / ('report.' + fmt)}" for fmt in REPORTERS]
-    for url in _serve(_hook(case, grant)):
-        args = [
-            "check",
-            "orgs.yaml",
-            "-vv",
-            "--domain",
-            url,
-            "--timeout",
-            "2",
-            "--format",
-            "json",
-            *reports,
-        ]
-        code = main(args)
-        code2 = main(
-            [
-                "snapshot",
-                "orgs.yaml",
-                "-v",
-                "--domain",
-                url,
-                "--timeout",
-                "2",
-                "-o",
-                str(tmp_path / "snap.json"),
-            ]
-        )
+    """The CLI against the emulator in process, in virtual time: the retries' back-off and the
+    2 s `--timeout` of the slow case cost no real time."""
+    _credentials(grant, monkeypatch)
+    domain = in_process_cli(monkeypatch, _app(_hook(case, grant)))
+    codes = _check_and_snapshot(domain, tmp_path)
     out, err = capsys.readouterr()
-    assert code in (1, 3) and code2 in (0, 3), err
-    assert "Traceback" not in err
-    assert " -> " in err or case == "slow"  # the -v request log ran
-    if case.startswith("echo-"):
-        assert code == 3 or (code == 1 and "retried" in case), err
-    assert not _leaks(out + err)
-    for path in tmp_path.rglob("*"):
-        if path.is_file():
-            assert not _leaks(path.read_text(encoding="utf-8", errors="replace")), path
+    _assert_no_leak(case, codes, out, err, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("case", "grant"), [("ok", "client"), ("401", "token"), ("echo-404-html", "client")]
+)
+def test_no_secret_over_a_real_socket(
+    case: str,
+    grant: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """The same over a loopback socket (uvicorn), for the cases that answer without retrying."""
+    _credentials(grant, monkeypatch)
+    for url in _serve(_hook(case, grant)):
+        codes = _check_and_snapshot(url, tmp_path)
+    out, err = capsys.readouterr()
+    _assert_no_leak(case, codes, out, err, tmp_path)
 
 
 def test_closed_port_and_bad_domain(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AUTH0_API_TOKEN", TOKEN)
-    assert main(["check", "orgs.yaml", "-v", "--domain", _closed_port(), "--timeout", "20"]) == 3
+    closed = _closed_port()
+    assert main(["check", "orgs.yaml", "-v", "--domain", closed, "--timeout", "20"]) == 3
+    out, err = capsys.readouterr()
+    host = closed.removeprefix("http://")
+    assert err.splitlines()[-1] == (
+        f"orgdrift: error: GET /api/v2/organizations?take=100: could not connect to {host} "
+        "(ConnectError: All connection attempts failed); nothing listens there: start the "
+        "emulator (`orgdrift emulator`) or check --domain / AUTH0_DOMAIN"
+    )
+    assert err.count(" -> ") == 1  # refused at once: one attempt, no back-off
     assert main(["check", "orgs.yaml", "--domain", f"https://user:{TOKEN}@example.com"]) == 2
     assert main(["check", "orgs.yaml", "--domain", f"https://example.com/{TOKEN}"]) == 2
     out, err = capsys.readouterr()
@@ -247,6 +273,7 @@ def _in_process_error(env: dict[str, str], hook: Hook) -> OrgdriftError:
         domain="http://127.0.0.1",
         env=env,
         transport=InProcessTransport(app=create_app(STATE, config)),
+        loop_factory=VirtualTimeLoop,  # the retries of a 5xx or an HTML page wait no real time
     )
     spec = load_specs(["orgs.yaml"], {})
     with pytest.raises(OrgdriftError) as info:
@@ -264,8 +291,6 @@ def test_exception_str_and_repr_hold_no_secret(case: str) -> None:
             continue
         hook = _hook(case, "token" if "AUTH0_API_TOKEN" in env else "client")
         assert hook is not None
-        if "retried" in case:
-            continue  # a single echo is retried away; the CLI test above covers the storm
         error = _in_process_error(env, hook)
         chain = f"{error} {error!r} {error.args!r} {error.__cause__!r} {error.__context__!r} {vars(error)!r}"
         assert not _leaks(chain)
@@ -400,7 +425,7 @@ def test_real_host_client_verifies_tls_and_honours_proxy_and_ca_bundle(
             await client.get_organization_by_name("acme")
 
     with pytest.raises(OrgdriftError) as info:
-        asyncio.run(inspect())
+        run_virtual(inspect())  # the proxy refuses: the retries' back-off is virtual
     kwargs = seen["kwargs"]
     assert (
         isinstance(kwargs, dict)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import selectors
 from collections.abc import Coroutine
+from dataclasses import replace
 from typing import Any, TypeVar
+
+import pytest
+from starlette.types import ASGIApp
+
+from orgdrift.emulator import InProcessTransport
+from orgdrift.reads import Tenant
 
 T = TypeVar("T")
 
@@ -39,3 +47,20 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 def run_virtual(coro: Coroutine[Any, Any, T]) -> T:
     with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
         return runner.run(coro)
+
+
+def in_process_cli(monkeypatch: pytest.MonkeyPatch, app: ASGIApp) -> str:
+    """Make `orgdrift.cli.main` read from `app` in process and in virtual time: every back-off,
+    injected delay and `--timeout` jumps the clock instead of waiting. Returns the `--domain`
+    to pass (a loopback URL: the transport ignores it)."""
+    from orgdrift import cli
+
+    original = cli._tenant
+
+    def tenant(args: argparse.Namespace) -> Tenant:
+        return replace(
+            original(args), transport=InProcessTransport(app=app), loop_factory=VirtualTimeLoop
+        )
+
+    monkeypatch.setattr(cli, "_tenant", tenant)
+    return "http://127.0.0.1"
