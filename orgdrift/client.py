@@ -54,6 +54,7 @@ from orgdrift.sansio import (
     error_from_response,
     is_api_not_found,
     parse_json,
+    part_unavailable,
     retry_delay,
     should_retry,
     status_text,
@@ -665,7 +666,7 @@ def _feature_error(exc: ApiError, feature: str) -> ApiError:
     refused = exc.status == 403 and not isinstance(
         exc, InsufficientScopeError | AuthenticationError
     )
-    if not (refused or isinstance(exc, NotFoundError)):
+    if not (refused or isinstance(exc, NotFoundError) or part_unavailable(exc)):
         return exc
     error = FeatureUnavailableError(
         exc.api_message,

@@ -22,9 +22,11 @@ import math
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol, TypeVar
+from urllib.parse import quote
 
 from orgdrift.check import match
 from orgdrift.errors import (
+    ApiError,
     FeatureUnavailableError,
     InsufficientScopeError,
     OrgdriftError,
@@ -32,6 +34,7 @@ from orgdrift.errors import (
     UsageError,
 )
 from orgdrift.models import LiveOrganization, LiveState, OrgDecl, RawObject
+from orgdrift.sansio import part_unavailable
 
 PAGE = 100
 """Organizations per listing page (the API's maximum)."""
@@ -370,9 +373,9 @@ async def _available(
     reader: OrganizationReader, org_id: str, wanted: _Parts
 ) -> tuple[_Parts, tuple[LeftOut, ...]]:
     """`wanted` without the parts the token or the tenant does not allow, and why each was left
-    out. A part's scope is looked up in the token's scopes when they are known; otherwise, and
-    for the Early Access endpoint (which a tenant may not offer), the part is read for one
-    organization first: one request more per part."""
+    out. A part whose scope the token's known scopes lack costs no request; every other part is
+    read for one organization first (one request more per part), since a tenant may not offer
+    it at all (`feature_not_enabled`, or a 404 for the route)."""
     granted = await reader.granted_scopes()
     probes: dict[str, Callable[[str], Coroutine[Any, Any, list[RawObject]]]] = {
         "connection_view": reader.list_organization_connections,
@@ -385,9 +388,8 @@ async def _available(
             continue
         option, label, scope = _PARTS[part]
         missing: LeftOut | None = None
-        if scope is not None and granted is not None:
-            if scope not in granted:
-                missing = LeftOut(option, label, f"the token lacks {scope}", f"grant {scope}")
+        if scope is not None and granted is not None and scope not in granted:
+            missing = LeftOut(option, label, f"the token lacks {scope}", f"grant {scope}")
         else:
             try:
                 await probe(org_id)
@@ -400,6 +402,10 @@ async def _available(
                 missing = LeftOut(
                     option, label, f"the token lacks {scope} (HTTP 403)", f"grant {scope}"
                 )
+            except ApiError as exc:
+                if not part_unavailable(exc):
+                    raise
+                missing = _not_offered(option, label, exc, org_id)
         if missing is not None:
             # Without the Early Access view, connections come from enabled_connections.
             wanted = replace(
@@ -408,6 +414,13 @@ async def _available(
             )
             left_out.append(missing)
     return wanted, tuple(left_out)
+
+
+def _not_offered(option: str, label: str, exc: ApiError, org_id: str) -> LeftOut:
+    route = exc.path.partition("?")[0].replace(quote(org_id, safe=""), "{id}")
+    code = f" {exc.error_code}" if exc.error_code else ""
+    why = f"the tenant does not offer them ({exc.method} {route}: HTTP {exc.status}{code})"
+    return LeftOut(option, label, why, "enable the feature for the tenant")
 
 
 async def _read_parts(

@@ -386,6 +386,21 @@ def is_api_not_found(status: int, body: bytes) -> bool:
     )
 
 
+def part_unavailable(error: ApiError) -> bool:
+    """Whether an error answer says the tenant lacks an optional part of the organization model
+    (client grants, discovery domains, the Early Access connections view), not that a request
+    went wrong: `feature_not_enabled` (400 or 403; Auth0 answers
+    `{"errorCode": "feature_not_enabled", "message": "Feature not enabled for this tenant."}`),
+    or the bare 404 Auth0 answers for a route the tenant's API does not have
+    (`{"statusCode": 404, "error": "Not Found", "message": "Not Found"}`: no error code)."""
+    if error.status in (400, 403) and error.error_code == "feature_not_enabled":
+        return True
+    return isinstance(error, NotFoundError) and (error.error_code, error.api_message) == (
+        None,
+        "Not Found",
+    )
+
+
 def _error_class(status: int, parsed: ErrorBody) -> type[ApiError]:
     if status == 401:
         return AuthenticationError
