@@ -81,7 +81,7 @@ class Secret:
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -133,7 +133,7 @@ def base_url_for(domain: str) -> str:
     host = (parts.hostname or "").rstrip(".")
     if not _valid_hostname(host):
         raise _domain_error(f"{host or text!r} is not a valid host name")
-    if scheme == "http" and not _is_loopback(host):
+    if scheme == "http" and not is_loopback(host):
         raise _domain_error(f"plain http is allowed only for loopback hosts, not {host!r}")
     shown = f"[{host}]" if ":" in host else host
     default_port = 443 if scheme == "https" else 80

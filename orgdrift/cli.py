@@ -135,8 +135,11 @@ def _run(argv: Sequence[str] | None) -> int:
         return code
     signum = _received[0]
     why = "terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted"
+    after = (
+        "the emulator stopped" if name == "emulator" else "files are written whole or not at all"
+    )
     with contextlib.suppress(BaseException):
-        _err(f"orgdrift: {why} during `{name}`; files are written whole or not at all")
+        _err(f"orgdrift: {why} during `{name}`; {after}")
     return _EXIT_ON.get(signum, 128 + signum)
 
 
@@ -341,7 +344,7 @@ def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
     app = create_app(state, config)
 
     def ready(url: str) -> None:
-        _out(url)
+        _out("\n".join(_emulator_banner(url, args.token)))
         sys.stdout.flush()
 
     try:
@@ -349,6 +352,20 @@ def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
     except KeyboardInterrupt:
         return ExitCode.IN_SYNC
     return ExitCode.IN_SYNC
+
+
+def _emulator_banner(url: str, token: str | None) -> list[str]:
+    """The emulator's URL, then the environment that points orgdrift at it, ready to paste (a
+    token given with --token is not repeated: it is named)."""
+    from orgdrift.emulator.config import DEFAULT_TOKEN
+
+    shown = "<the --token value>" if token else DEFAULT_TOKEN
+    return [
+        url,
+        "# in another shell, point orgdrift at it (Ctrl-C here stops it):",
+        f"export AUTH0_DOMAIN={url}",
+        f"export AUTH0_API_TOKEN={shown}",
+    ]
 
 
 def _cmd_report(args: argparse.Namespace) -> ExitCode:
@@ -552,7 +569,21 @@ def _add_output_options(cmd: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_common(cmd: argparse.ArgumentParser, *, online: bool = True) -> None:
+CREDENTIALS_HELP = (
+    "Credentials come from the environment: AUTH0_DOMAIN (or --domain), and a Management API "
+    "token in AUTH0_API_TOKEN (or AUTH0_ACCESS_TOKEN), or AUTH0_CLIENT_ID + AUTH0_CLIENT_SECRET "
+    "for the client-credentials grant (AUTH0_AUDIENCE overrides its audience)."
+)
+QUIET_HELP = (
+    "no progress or notes on stderr, no text output when in sync; "
+    "never silences --format json/sarif/... or --report"
+)
+QUIET_WRITE_HELP = "no progress or notes on stderr (warnings and errors still show)"
+
+
+def _add_common(
+    cmd: argparse.ArgumentParser, *, online: bool = True, quiet: str = QUIET_HELP
+) -> None:
     cmd.add_argument(
         "--org",
         action="append",
@@ -560,13 +591,7 @@ def _add_common(cmd: argparse.ArgumentParser, *, online: bool = True) -> None:
         metavar="NAME",
         help="only these organizations (name or id, globs such as 'customer-*'); repeatable",
     )
-    cmd.add_argument(
-        "-q",
-        "--quiet",
-        action="store_true",
-        help="no progress or notes on stderr, no text output when in sync; "
-        "never silences --format json/sarif/... or --report",
-    )
+    cmd.add_argument("-q", "--quiet", action="store_true", help=quiet)
     cmd.add_argument(
         "-v",
         "--verbose",
@@ -628,8 +653,7 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "check",
         help="compare the live tenant (or a snapshot) with the spec; exit 1 on drift",
-        description="Compare the live tenant with the spec. Credentials come from the "
-        "environment: AUTH0_DOMAIN, and AUTH0_API_TOKEN or AUTH0_CLIENT_ID + AUTH0_CLIENT_SECRET.",
+        description=f"Compare the live tenant with the spec. {CREDENTIALS_HELP}",
     )
     check.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
     check.add_argument(
@@ -672,14 +696,15 @@ def _parser() -> argparse.ArgumentParser:
     snapshot = sub.add_parser(
         "snapshot",
         help="save the live state as JSON (audit evidence; input of check --live)",
-        description="Save the live state of the declared organizations (or all) as JSON.",
+        description="Save the live state of the declared organizations (or all) as JSON. "
+        + CREDENTIALS_HELP,
     )
     snapshot.add_argument("spec", nargs="*", metavar="SPEC", help="spec file(s); none: all")
     snapshot.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
     snapshot.add_argument(
         "--all", action="store_true", help="every organization of the tenant, with its connections"
     )
-    _add_common(snapshot)
+    _add_common(snapshot, quiet=QUIET_WRITE_HELP)
     snapshot.set_defaults(command=_cmd_snapshot)
 
     export = sub.add_parser(
@@ -688,7 +713,8 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Write a spec that declares the tenant's organizations as they are, with every part "
             "of the organization model the token and the tenant allow; a part left out for "
-            "that reason is warned about on stderr and named at the top of the file."
+            "that reason is warned about on stderr and named at the top of the file. "
+            + CREDENTIALS_HELP
         ),
     )
     export.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
@@ -709,7 +735,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave all of them out: organizations and enabled connections only",
     )
-    _add_common(export)
+    _add_common(export, quiet=QUIET_WRITE_HELP)
     export.set_defaults(command=_cmd_export)
 
     demo = sub.add_parser(
@@ -738,7 +764,8 @@ def _parser() -> argparse.ArgumentParser:
     emulator = sub.add_parser(
         "emulator",
         help="serve an emulated Management API on loopback (tests, benchmarks, trying orgdrift)",
-        description="Serve the Management API emulator over a live-state file. Prints its URL.",
+        description="Serve the Management API emulator over a live-state file on loopback. "
+        "Prints its URL and the AUTH0_DOMAIN and AUTH0_API_TOKEN that point orgdrift at it.",
     )
     emulator.add_argument("--state", required=True, metavar="FILE", help="live-state JSON file")
     emulator.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)

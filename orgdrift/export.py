@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
+from orgdrift.auth import is_loopback
 from orgdrift.models import CONNECTION_FLAGS, LiveOrganization, LiveState, RawObject
 
 SCHEMA_URL = "https://raw.githubusercontent.com/orgdrift/orgdrift/main/schemas/orgdrift.schema.json"
@@ -20,7 +22,8 @@ def export_spec(
     Early Access connection fields are written when they were read; `token_quota` when set and
     not left out. `left_out` (the parts not read, and why) is said in the header."""
     document: dict[str, Any] = {"version": 1}
-    if live.tenant:
+    loopback = bool(live.tenant) and is_loopback(urlsplit(f"//{live.tenant}").hostname or "")
+    if live.tenant and not loopback:  # an emulator's port changes with each start: not pinned
         document["tenant"] = {"domain": live.tenant}
     document["organizations"] = [
         _organization(org, token_quota=token_quota)

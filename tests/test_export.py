@@ -3,6 +3,7 @@ organization model only when it was read."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from orgdrift.check import evaluate
@@ -106,3 +107,12 @@ def test_the_export_checks_in_sync_against_what_it_was_made_from() -> None:
     spec = load_spec_bytes("exported.yaml", export_spec(live).encode(), {})
     results = evaluate(spec, spec.organizations, live, check_unmanaged=True)
     assert [(r.name, r.status, r.findings) for r in results] == [("acme", OrgStatus.IN_SYNC, ())]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:41234", "localhost:8080", "[::1]:9000"])
+def test_a_loopback_emulator_is_not_pinned_as_the_tenant(host: str) -> None:
+    """An emulator's port changes with each start: a spec pinning it would be refused after a
+    restart, so a loopback tenant is said in the header only."""
+    text = export_spec(LiveState((_org(),), tenant=host))
+    assert f"# Exported by orgdrift from {host}.\n" in text
+    assert "tenant" not in yaml.safe_load(text)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -150,3 +151,88 @@ def test_per_directory_merges_the_files_of_one_directory_and_reports_every_group
         line.startswith(f"{broken}:3:5: $.organizations[0].nmae: unknown field") for line in err
     )
     assert err[-1] == "orgdrift: 3 problems found"
+
+
+def _emulator() -> subprocess.Popen[str]:
+    state = str(EXAMPLES / "tenant.json")
+    return subprocess.Popen(
+        [sys.executable, "-m", "orgdrift", "emulator", "--state", state],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.loopback
+def test_the_emulator_prints_what_points_orgdrift_at_it_and_stops_cleanly(tmp_path: Path) -> None:
+    """The lines it prints are pasted into a shell as they are: `check` then reads the emulated
+    tenant. Ctrl-C stops it with a message about the emulator (no files are involved)."""
+    emulator = _emulator()
+    try:
+        assert emulator.stdout is not None
+        lines = [emulator.stdout.readline().rstrip("\n") for _ in range(4)]
+        url = lines[0]
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url), lines
+        assert lines[1:] == [
+            "# in another shell, point orgdrift at it (Ctrl-C here stops it):",
+            f"export AUTH0_DOMAIN={url}",
+            "export AUTH0_API_TOKEN=emulator-token",
+        ]
+        script = "\n".join([*lines[1:], f"orgdrift check {EXAMPLES / 'orgs.yaml'} -q"])
+        keep = {k: v for k, v in os.environ.items() if not k.startswith("AUTH0_")}
+        shell = subprocess.run(
+            ["sh", "-c", script], env=keep, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert shell.returncode == 1, shell.stderr  # the demo tenant has drifted
+        assert "acme: connection google-oauth2 is enabled but not allowed" in shell.stdout
+    finally:
+        emulator.send_signal(signal.SIGINT)
+        _, err = emulator.communicate(timeout=30)
+    assert emulator.returncode == 130
+    assert err == "orgdrift: interrupted during `emulator`; the emulator stopped\n"
+
+
+def test_a_custom_emulator_token_is_named_not_printed() -> None:
+    from orgdrift.cli import _emulator_banner
+
+    assert _emulator_banner("http://127.0.0.1:1", "s3cret")[3] == (
+        "export AUTH0_API_TOKEN=<the --token value>"
+    )
+
+
+@pytest.mark.loopback
+def test_an_exported_spec_still_checks_after_the_emulator_restarts_on_another_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from orgdrift.emulator import create_app, running_server
+    from orgdrift.snapshot import load_snapshot
+
+    monkeypatch.setenv("AUTH0_API_TOKEN", "emulator-token")
+    exported = tmp_path / "orgs.yaml"
+    state = load_snapshot(str(EXAMPLES / "tenant.json"))
+    with running_server(create_app(state)) as first:
+        assert main(["export", "-q", "--domain", first, "-o", str(exported)]) == 0
+    with running_server(create_app(state)) as second:
+        assert second != first
+        assert main(["check", str(exported), "-q", "--domain", second]) == 0
+    assert f"# Exported by orgdrift from {first.removeprefix('http://')} at " in exported.read_text(
+        "utf-8"
+    )
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("command", ["check", "snapshot", "export"])
+def test_help_names_every_credential_and_only_options_the_command_has(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from orgdrift.auth import AUDIENCE_VAR, CLIENT_ID_VAR, CLIENT_SECRET_VAR, TOKEN_ENV_VARS
+
+    with pytest.raises(SystemExit):
+        main([command, "-h"])
+    text = " ".join(capsys.readouterr().out.split())
+    for var in ("AUTH0_DOMAIN", *TOKEN_ENV_VARS, CLIENT_ID_VAR, CLIENT_SECRET_VAR, AUDIENCE_VAR):
+        assert var in text, var
+    usage = text.split(" options: ")[0]
+    quiet = text.split("-q, --quiet ")[1].split(" -v, --verbose")[0]
+    for option in re.findall(r"--[a-z][a-z-]*", quiet):
+        assert f"[{option}" in usage, f"{command} -h: -q mentions {option}, which it lacks"
