@@ -305,20 +305,18 @@ def _file_problems(doc: LoadedDocument) -> list[Problem]:
     """Checks within one valid document: connections listed twice in an organization."""
     problems: list[Problem] = []
     for i, org in _dicts(_items(doc.data, "organizations")):
-        seen: dict[tuple[str, str], int] = {}
+        seen: dict[tuple[str, str], str] = {}
         for j, conn in _dicts(_items(org, "connections")):
             for field in ("name", "connection_id"):
                 if not isinstance(conn.get(field), str):
                     continue
                 ident = (field, conn[field])
+                path: Path = ("organizations", i, "connections", j, field)
                 if ident in seen:
-                    path: Path = ("organizations", i, "connections", j, field)
-                    msg = (
-                        f"connection {conn[field]!r} is listed twice (first at item {seen[ident]})"
-                    )
+                    msg = f"connection {conn[field]!r} is listed twice (first at {seen[ident]})"
                     problems.append(doc.problem(path, msg))
                 else:
-                    seen[ident] = j
+                    seen[ident] = str(doc.location(path))
     return problems
 
 
@@ -330,15 +328,16 @@ def _model_problems(doc: LoadedDocument) -> list[Problem]:
             ("client_grants", lambda g: (g.get("client_id"), g.get("audience"))),
             ("discovery_domains", lambda d: str(d.get("domain")).lower()),
         ):
-            seen: dict[Any, int] = {}
+            seen: dict[Any, str] = {}
             for j, item in _dicts(_items(org, key)):
                 value = ident(item)
+                path = ("organizations", i, key, j)
                 if value in seen:
                     what = "client grant" if key == "client_grants" else "discovery domain"
-                    msg = f"{what} is listed twice (first at item {seen[value]})"
-                    problems.append(doc.problem(("organizations", i, key, j), msg))
+                    msg = f"{what} is listed twice (first at {seen[value]})"
+                    problems.append(doc.problem(path, msg))
                 else:
-                    seen[value] = j
+                    seen[value] = str(doc.location(path))
     return problems
 
 

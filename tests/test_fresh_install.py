@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from orgdrift.cli import main
+from orgdrift.spec import load_spec_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -236,3 +237,26 @@ def test_help_names_every_credential_and_only_options_the_command_has(
     quiet = text.split("-q, --quiet ")[1].split(" -v, --verbose")[0]
     for option in re.findall(r"--[a-z][a-z-]*", quiet):
         assert f"[{option}" in usage, f"{command} -h: -q mentions {option}, which it lacks"
+
+
+def test_the_readme_lists_the_ignore_paths_the_validator_accepts() -> None:
+    """The README's list of `ignore:` paths and the schema's pattern (what `validate` accepts)
+    name the same fields, and every path the README shows validates."""
+    import json
+
+    schema = json.loads((ROOT / "schemas" / "orgdrift.schema.json").read_text("utf-8"))
+    pattern = schema["$defs"]["ignore"]["items"]["pattern"]
+    roots = re.match(r"\^\(([^)]*)\)", pattern)
+    assert roots is not None
+    readme = " ".join((ROOT / "README.md").read_text("utf-8").split())
+    listed = readme.split("- `ignore:` paths are ", 1)[1].split(" - ", 1)[0]
+    paths = re.findall(r"`([^`]+)`", listed)
+    assert {p.split(".")[0] for p in paths} == set(roots.group(1).split("|"))
+    samples = {"KEY": "crm.id", "NAME": "acme-saml", "DOMAIN": "acme.com"}
+    for path in paths:
+        shown = path.replace("CLIENT:AUDIENCE", "cli_1:https://api.example/")
+        for placeholder, value in samples.items():
+            shown = shown.replace(placeholder, value)
+        spec = f"version: 1\norganizations:\n  - name: acme\n    ignore: ['{shown}']\n"
+        assert re.search(pattern, shown), path
+        load_spec_bytes("orgs.yaml", spec.encode(), {})  # InputError if validate refuses it

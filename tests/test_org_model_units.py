@@ -164,6 +164,7 @@ organizations:
 
 
 def test_bad_declarations_are_located(tmp_path: Path) -> None:
+    spec = tmp_path / "orgs.yaml"
     assert problems(
         tmp_path,
         """\
@@ -186,9 +187,9 @@ organizations:
             "5:46: $.organizations[0].connections[0].organization_access_level: 'admin' is not "
             "one of ['none', 'readonly', 'limited', 'full']"
         ),
-        "8:9: $.organizations[0].client_grants[1]: client grant is listed twice (first at item 0)",
+        f"8:9: $.organizations[0].client_grants[1]: client grant is listed twice (first at {spec}:7)",
         "9:9: $.organizations[0].client_grants[2]: 'audience' is required",
-        "12:9: $.organizations[0].discovery_domains[1]: discovery domain is listed twice (first at item 0)",
+        f"12:9: $.organizations[0].discovery_domains[1]: discovery domain is listed twice (first at {spec}:11)",
         "12:36: $.organizations[0].discovery_domains[1].status: 'done' is not one of ['pending', 'verified']",
         "13:39: $.organizations[0].token_quota.client_credentials: {} should be non-empty",
     ]

@@ -128,7 +128,7 @@ DUPLICATES: dict[str, tuple[list[str], Found]] = {
             (
                 "0.yaml:4:48",
                 "$.organizations[0].connections[2].name",
-                "connection 'x' is listed twice (first at item 0)",
+                "connection 'x' is listed twice (first at {0}:4)",
             )
         ],
     ),
@@ -143,7 +143,7 @@ DUPLICATES: dict[str, tuple[list[str], Found]] = {
             (
                 "0.yaml:6:24",
                 "$.organizations[0].connections[1].connection_id",
-                "connection 'con_1' is listed twice (first at item 0)",
+                "connection 'con_1' is listed twice (first at {0}:5)",
             )
         ],
     ),
