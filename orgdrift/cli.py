@@ -45,9 +45,35 @@ def _on_signal(signum: int, frame: object) -> None:
         for task in asyncio.all_tasks(loop):
             task.cancel()
         loop.call_soon_threadsafe(lambda: None)  # wake the loop if it waits in select()
+    elif _in_asyncio(frame):
+        _send_again(signum)
     elif not _unwinding:
         _unwinding.append(signum)
         raise _Terminated if signum == SIGTERM else KeyboardInterrupt
+
+
+def _in_asyncio(frame: object) -> bool:
+    """Whether the signal landed in asyncio's own code outside a running loop: an event loop
+    being set up or closed (`asyncio.Runner`). An exception raised there leaves the loop half
+    closed, and its finalizer prints "Exception ignored in: BaseEventLoop.__del__ ... Invalid
+    file descriptor: -1" later."""
+    while frame is not None:
+        if str(getattr(frame, "f_globals", {}).get("__name__", "")).startswith("asyncio."):
+            return True
+        frame = getattr(frame, "f_back", None)
+    return False
+
+
+# Signals sent again (`_send_again`); an in-process `main` cancels those not yet sent.
+_resent: list[threading.Timer] = []
+
+
+def _send_again(signum: int) -> None:
+    """Deliver `signum` again a moment later, from another thread, to whatever code runs then."""
+    again = threading.Timer(0.01, os.kill, (os.getpid(), signum))
+    again.daemon = True
+    _resent.append(again)
+    again.start()
 
 
 def _on_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
@@ -55,9 +81,7 @@ def _on_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
     collection) cannot unwind anything from there and would print a traceback: drop it quietly
     and send the signal again a moment later, from another thread, to whatever code runs then."""
     if isinstance(unraisable.exc_value, KeyboardInterrupt) and _unwinding:
-        again = threading.Timer(0.01, os.kill, (os.getpid(), _unwinding.pop()))
-        again.daemon = True
-        again.start()
+        _send_again(_unwinding.pop())
         return
     _unraisable_hooks[-1](unraisable)
 
@@ -110,6 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(argv)
     finally:
         if argv is not None:  # called in process (tests): give the caller its handlers back
+            for timer in _resent:
+                timer.cancel()
+            _resent.clear()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             sys.unraisablehook = previous_hook
