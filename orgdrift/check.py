@@ -11,7 +11,7 @@ from fnmatch import fnmatchcase
 from typing import TypeVar
 
 from orgdrift import __version__
-from orgdrift.diff import compare, missing, unmanaged
+from orgdrift.diff import compare, missing, unmanaged, with_unknown_connection_hints
 from orgdrift.errors import IncompleteSnapshotError, UsageError
 from orgdrift.models import (
     LiveOrganization,
@@ -92,7 +92,9 @@ def evaluate(
                 f"the enabled connections of organization {org.name} ({org.id}) were not read"
             )
         _check_model_read(decl, org)
-        findings = tuple(compare(decl, org))
+        findings = tuple(
+            with_unknown_connection_hints(decl, compare(decl, org), live.connection_names)
+        )
         status = OrgStatus.DRIFTED if findings else OrgStatus.IN_SYNC
         results.append(OrgResult(decl.name or org.name, org.id, status, findings, decl.location))
     if check_unmanaged:

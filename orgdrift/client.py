@@ -338,6 +338,13 @@ class ManagementClient:
         pager = CheckpointPager(key="domains")
         return await self._collect(path, "organization_discovery_domains", pager)
 
+    async def list_connection_names(self) -> frozenset[str]:
+        """The name of every connection of the tenant (`GET /connections`, needs
+        `read:connections`), 100 per request, to a short page."""
+        pager = OffsetPager(key="connections", items_of="tenant_connections")
+        items = await self._collect("/connections", "connections", pager)
+        return frozenset(str(item["name"]) for item in items)
+
     # --- plumbing -----------------------------------------------------------------------------
 
     async def _collect(

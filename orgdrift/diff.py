@@ -9,8 +9,10 @@ sync, so documents are compared with `==` first and deepdiff runs only on those 
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -193,6 +195,33 @@ def _connection_finding(decl: OrgDecl, path: list[str], expected: Any, actual: A
         f"connection {label}: {flag} is {_show(actual)}, expected {_show(expected)}",
         source or (conn.location if conn else decl.location),
     )
+
+
+def with_unknown_connection_hints(
+    decl: OrgDecl, findings: Sequence[Finding], names: frozenset[str] | None
+) -> list[Finding]:
+    """`findings` where a connection declared by name is missing and the tenant (`names`: every
+    connection it has, when read) has no connection of that name: said, with the nearest name."""
+    if names is None:
+        return list(findings)
+    out = []
+    for finding in findings:
+        conn = _declared_connection(decl, finding.path.removeprefix("connections."))
+        if (
+            finding.kind is FindingKind.CONNECTION_MISSING
+            and conn is not None
+            and conn.name is not None
+            and conn.name not in names
+        ):
+            near = difflib.get_close_matches(conn.name, sorted(names), n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            message = (
+                f"connection {conn.name} is declared but the tenant has no connection of that "
+                f"name{hint}"
+            )
+            finding = replace(finding, message=message)
+        out.append(finding)
+    return out
 
 
 def _declared_connection(decl: OrgDecl, label: str) -> ConnectionDecl | None:

@@ -175,6 +175,9 @@ class LiveState:
     log_checkpoint: str | None = None  # the newest tenant log id when the read began
     spec_sha256: tuple[str, ...] | None = None  # the spec files read for, sorted (None: no spec)
     tool_version: str | None = None  # the orgdrift that read it
+    # Every connection name of the tenant, read only to say that a declared connection enabled
+    # nowhere does not exist (`read:connections`); None when not read. Not kept in snapshots.
+    connection_names: frozenset[str] | None = None
 
 
 # --- findings and the report ---------------------------------------------------------------

@@ -18,7 +18,7 @@ import httpx
 from orgdrift import __version__
 from orgdrift.auth import base_url_for, credentials_from_env
 from orgdrift.client import ClientOptions, ManagementClient, RequestEvent
-from orgdrift.errors import DeadlineExceeded, OrgdriftError, UsageError
+from orgdrift.errors import DeadlineExceeded, LiveStateError, OrgdriftError, UsageError
 from orgdrift.fetch import (
     Extras,
     LeftOut,
@@ -142,12 +142,40 @@ def read_declared(
     """The live state `check` needs for the selected declarations."""
 
     async def work(client: ManagementClient) -> LiveState:
-        return await fetch_live(
+        state = await fetch_live(
             client, decls, list_all=list_all, tenant=tenant.host, progress=progress
         )
+        return replace(state, connection_names=await _connection_names(client, decls, state))
 
     state, stats = _run_read(tenant, work, extra_scopes(decls))
     return _stamped(state), stats
+
+
+CONNECTIONS_SCOPE = "read:connections"
+
+
+async def _connection_names(
+    client: ManagementClient, decls: Sequence[OrgDecl], state: LiveState
+) -> frozenset[str] | None:
+    """Every connection name of the tenant, to say that a declared connection does not exist;
+    read only when a connection declared by name is enabled in none of the organizations read
+    and the token is known to hold read:connections (no request otherwise). Only a hint: a
+    failure to read them leaves it out."""
+    enabled = {
+        (item.get("connection") or {}).get("name")
+        for org in state.organizations
+        for item in (*(org.connections or ()), *(org.connection_view or ()))
+    }
+    declared = {c.name for d in decls for c in d.connections or () if c.name is not None}
+    if declared <= enabled:
+        return None
+    granted = await client.granted_scopes()
+    if granted is None or CONNECTIONS_SCOPE not in granted:
+        return None
+    try:
+        return await client.list_connection_names()
+    except LiveStateError:
+        return None
 
 
 def read_everything(

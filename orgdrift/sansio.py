@@ -538,7 +538,7 @@ def _optional_count(body: Mapping[str, Any], key: str) -> int | None:
 
 
 def decode_connections_page(
-    body: object, page: int, per_page: int, key: str = "enabled_connections"
+    body: object, page: int, per_page: int, key: str = "enabled_connections", items_of: str = ""
 ) -> tuple[list[RawObject], bool]:
     """`{"enabled_connections": [...], "start", "limit", "total"}` -> (items, done). `key` names
     the list of another offset listing of an organization (`connections`, `client_grants`).
@@ -547,7 +547,7 @@ def decode_connections_page(
     before it) but never trusted to end the listing. `limit` is not relied on (not every answer has it).
     """
     wrapper, items = _wrapper(body, key)
-    _ITEM_CHECKS[key](items, key)
+    _ITEM_CHECKS[items_of or key](items, key)
     if len(items) > per_page:
         raise ProtocolError(f"page has {len(items)} items, more than per_page={per_page}")
     start = _optional_count(wrapper, "start")
@@ -653,6 +653,7 @@ class OffsetPager:
     finished: bool = False
     _seen_ids: set[str] = field(default_factory=set)
     key: str = "enabled_connections"
+    items_of: str = ""  # what its items are (`_ITEM_CHECKS`), when `key` does not say
 
     def params(self) -> dict[str, str] | None:
         if self.finished:
@@ -662,8 +663,9 @@ class OffsetPager:
     def feed(self, body: object) -> list[RawObject]:
         if self.finished:
             raise ProtocolError("connection listing already finished")
-        items, done = decode_connections_page(body, self.page, self.per_page, self.key)
-        id_key = "id" if self.key == "client_grants" else "connection_id"
+        kind = self.items_of or self.key
+        items, done = decode_connections_page(body, self.page, self.per_page, self.key, kind)
+        id_key = "id" if kind in ("client_grants", "tenant_connections") else "connection_id"
         ids = [str(item[id_key]) for item in items]
         if len(set(ids)) != len(ids) or self._seen_ids & set(ids):
             what = "connections" if self.key == "enabled_connections" else self.key
@@ -723,7 +725,15 @@ def _discovery_domains(items: list[RawObject], what: str) -> list[str]:
     return ids
 
 
+def _tenant_connections(items: list[RawObject], what: str) -> list[str]:
+    """Items of `GET /connections`: string id and name."""
+    ids = _ids(items, "id", what)
+    _ids(items, "name", what)
+    return ids
+
+
 _ITEM_CHECKS: Mapping[str, Callable[[list[RawObject], str], list[str]]] = {
+    "tenant_connections": _tenant_connections,
     "organizations": _organizations,
     "enabled_connections": _connections,
     "connections": _connection_view,

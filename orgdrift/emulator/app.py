@@ -90,6 +90,7 @@ LOG_AND_WRITE_SCOPES: Mapping[str, tuple[str, ...]] = {
     "enabled_connection_update": ("update:organization_connections",),
     "enabled_connection_delete": ("delete:organization_connections",),
     "connection_delete": ("delete:connections",),
+    "connections": ("read:connections",),
 }
 
 _HTML_PAGE = (
@@ -509,6 +510,7 @@ class EmulatorApp:
             self._method_route(
                 "/api/v2/connections/{cid}", "DELETE", "connection_delete", self._delete_connection
             ),
+            self._method_route("/api/v2/connections", "GET", "connections", self._connections),
             self._method_route("/api/v2/logs", "GET", "logs", self._logs),
             self._method_route("/api/v2/logs/{log_id}", "GET", "log_by_id", self._log_by_id),
         ]
@@ -517,6 +519,7 @@ class EmulatorApp:
         for path in (
             f"{orgs}/{{id}}/enabled_connections/{{cid}}",
             "/api/v2/connections/{cid}",
+            "/api/v2/connections",
             "/api/v2/logs",
             "/api/v2/logs/{log_id}",
         ):
@@ -687,6 +690,17 @@ class EmulatorApp:
         kept = [c for c in org.connections if c.get("connection_id") != cid]
         self.orgs.set_connections(org.key[1], kept)
         return self._logged(request, "Delete connections from an Organization", {}, 204, {})
+
+    async def _connections(self, request: Request, fault: Fault | None) -> Response:
+        """`GET /connections`: the tenant's connections, offset pages (`page`, `per_page`,
+        `include_totals`), in id order."""
+        values = self._query(request, ENABLED_CONNECTIONS_QUERY)
+        if isinstance(values, Response):
+            return values
+        every = [{"id": cid, **conn} for cid, conn in sorted(self.connections.items())]
+        page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
+        items = every[page * per_page : (page + 1) * per_page]
+        return _page(items, "connections", values, len(items), len(every))
 
     async def _delete_connection(self, request: Request, fault: Fault | None) -> Response:
         cid = request.path_params["cid"]

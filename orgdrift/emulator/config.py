@@ -47,7 +47,8 @@ WRITE_SCOPES: frozenset[str] = frozenset(
         "delete:connections",
     }
 )
-ALL_SCOPES: frozenset[str] = READ_SCOPES | {LOG_SCOPE} | WRITE_SCOPES
+CONNECTIONS_SCOPE = "read:connections"  # GET /connections: the tenant's connections
+ALL_SCOPES: frozenset[str] = READ_SCOPES | {LOG_SCOPE, CONNECTIONS_SCOPE} | WRITE_SCOPES
 
 
 def _default_tokens() -> Mapping[str, frozenset[str]]:
