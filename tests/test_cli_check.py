@@ -33,6 +33,8 @@ from orgdrift.models import FindingKind, LiveState
 from orgdrift.resources import REPORT_SCHEMA, load_schema
 from orgdrift.snapshot import parse_snapshot
 
+from .virtual_time import in_process_cli
+
 ROOT = Path(__file__).resolve().parent.parent
 TENANT = json.loads((ROOT / "examples" / "tenant.json").read_text(encoding="utf-8"))
 CREDENTIAL_VARS = (
@@ -295,13 +297,14 @@ def always_503(ctx: FaultContext) -> Fault | None:
 def test_5xx_exhausted_exits_3(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = EmulatorConfig(faults=always_503)
-    for url in serve(TENANT, config):
-        monkeypatch.setenv("AUTH0_DOMAIN", url)
-        monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)
-        code, out, err = run(capsys, "check", "examples/orgs.yaml")
+    """In process, in virtual time: the back-off between the five attempts waits no real time."""
+    app = create_app(state_of(TENANT), EmulatorConfig(faults=always_503))
+    domain = in_process_cli(monkeypatch, app)
+    monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)
+    code, out, err = run(capsys, "check", "examples/orgs.yaml", "--domain", domain)
     assert code == 3
-    assert "503" in err
+    assert err.startswith("orgdrift: error: GET /api/v2/organizations/org_")
+    assert "HTTP 503" in err and "(after 5 attempts)" in err
     assert out == ""
 
 
