@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from orgdrift import client as client_module
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
@@ -55,3 +58,16 @@ def pytest_runtest_makereport(
     if report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped, and no test may be skipped here: {report.longrepr}"
+
+
+@pytest.fixture
+def quick_back_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests whose faults travel over real sockets, where virtual time cannot drive the
+    client: its waits between attempts are scaled down 20 times (the same retries, in the same
+    order). The waits' own values are tested in virtual time (test_client.py, test_pacing.py)."""
+    original = client_module.retry_delay
+
+    def scaled(*args: Any, **kwargs: Any) -> float:
+        return original(*args, **kwargs) / 20
+
+    monkeypatch.setattr(client_module, "retry_delay", scaled)

@@ -20,11 +20,9 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from orgdrift import client as client_module
 from orgdrift.cli import main
 from orgdrift.emulator import EmulatorConfig, create_app, running_server
 from orgdrift.emulator.config import READ_SCOPES
@@ -36,26 +34,16 @@ from .faultproxy import FAULTS, GROUPS, FaultProxy, random_schedule
 # Sockets the proxy and the emulator threads drop when a client gives up mid-exchange are
 # collected whenever the garbage collector runs, often during a later run: test plumbing, not
 # orgdrift's (its client's connections are closed with its httpx client).
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
-)
+pytestmark = [
+    pytest.mark.filterwarnings(
+        "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
+    ),
+    pytest.mark.usefixtures("quick_back_off"),  # real sockets: the client's back-off, shortened
+]
 
 SOAK = os.environ.get("ORGDRIFT_SOAK") == "1"
 SCHEDULES = 400 if SOAK else 24  # each falls on a request of the run (see _reaches)
 TIMEOUT = 10.0  # the run's --timeout
-
-
-@pytest.fixture(autouse=True)
-def quick_back_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The faults here travel over real sockets, so the client's waits between attempts are
-    real time too: scaled down 20 times (the same retries, in the same order). The waits' own
-    values are tested in virtual time (tests/test_client.py, tests/test_pacing.py)."""
-    original = client_module.retry_delay
-
-    def scaled(*args: Any, **kwargs: Any) -> float:
-        return original(*args, **kwargs) / 20
-
-    monkeypatch.setattr(client_module, "retry_delay", scaled)
 
 
 WALL_LIMIT = TIMEOUT + 20.0  # a run never takes longer than this

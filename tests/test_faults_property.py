@@ -320,8 +320,9 @@ def test_single_transient_faults_recover_to_the_truth(world: World) -> None:
 
 @pytest.fixture
 def served(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch, quick_back_off: None
 ) -> Iterator[Callable[[Mapping[tuple[str, int], Fault]], str]]:
+    """The emulator over a loopback socket (the client's back-off shortened: real time)."""
     for name in (
         "AUTH0_API_TOKEN",
         "AUTH0_ACCESS_TOKEN",
