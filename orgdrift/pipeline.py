@@ -30,15 +30,18 @@ from orgdrift.changes import changed_scope
 from orgdrift.check import build_report, checks_unmanaged, evaluate, select
 from orgdrift.client import RequestEvent
 from orgdrift.errors import InputError, LiveStateError, Problem, UsageError
+from orgdrift.evidence import live_state_sha256, with_commits
 from orgdrift.export import export_spec
 from orgdrift.fetch import Extras, LeftOut, Progress
 from orgdrift.models import (
     Basis,
+    Evidence,
     Failure,
     LiveState,
     OrgDecl,
     Report,
     Scope,
+    SnapshotFile,
     Source,
     Spec,
     SpecFile,
@@ -52,7 +55,7 @@ from orgdrift.reads import (
     read_incremental,
     read_with_log_checkpoint,
 )
-from orgdrift.snapshot import load_snapshot
+from orgdrift.snapshot import load_snapshot, load_snapshot_file
 from orgdrift.spec import load_spec_bytes, load_spec_groups, load_specs
 
 
@@ -75,6 +78,7 @@ class CheckOptions:
     since: str | None = None
     full_fallback: bool = True
     on_snapshot: Callable[[LiveState, str | None], None] | None = None
+    ci_run_url: str | None = None  # the CI run, for the evidence (the CLI reads it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +112,24 @@ def run_validate(
 
 
 def run_check(options: CheckOptions) -> Report:
-    """`check`: the report in every outcome; only a bug or an interrupt raises."""
+    """`check`: the report in every outcome, with its evidence; only a bug or an interrupt
+    raises."""
+    started_at = now()
+    report, snapshot = _check(options)
+    evidence = Evidence(
+        started_at=started_at,
+        finished_at=now(),
+        live_sha256=report.evidence.live_sha256,
+        snapshot=snapshot,
+        ci_run_url=options.ci_run_url,
+    )
+    return replace(report, spec_files=with_commits(report.spec_files), evidence=evidence)
+
+
+def _check(options: CheckOptions) -> tuple[Report, SnapshotFile | None]:
+    """The report (with the live state's digest) and the `--live` file read, if any."""
     started = time.monotonic()
+    read: SnapshotFile | None = None
     scope = Scope(options.orgs, changed_from=options.changed_from, baseline=options.baseline)
     tenant: str | None = None
     try:
@@ -125,7 +145,10 @@ def run_check(options: CheckOptions) -> Report:
             unmanaged=checks_unmanaged(spec, options.orgs),
             changes=changes.reason if changes else None,
         )
-        snapshot = load_snapshot(options.snapshot) if options.snapshot is not None else None
+        snapshot = None
+        if options.snapshot is not None:
+            snapshot, digest = load_snapshot_file(options.snapshot)
+            read = SnapshotFile(options.snapshot, digest, "read")
         if snapshot is None:
             assert options.tenant is not None, "a check reads a snapshot or a tenant"
             tenant = options.tenant.host
@@ -147,10 +170,10 @@ def run_check(options: CheckOptions) -> Report:
             known=known,
             today=options.today,
         )
-        return replace(report, basis=basis)
+        return replace(report, basis=basis), read
     except (UsageError, LiveStateError) as exc:
         seconds = time.monotonic() - started
-        return _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds)
+        return _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds), read
 
 
 def _baseline(path: str | None, tenant: str | None) -> frozenset[str] | None:
@@ -289,7 +312,9 @@ def compare(
         from_snapshot=from_snapshot,
         scope=scope,
     )
-    return replace(report, warnings=warnings)
+    return replace(
+        report, warnings=warnings, evidence=Evidence(live_sha256=live_state_sha256(live))
+    )
 
 
 # --- reports without a verdict -------------------------------------------------------------

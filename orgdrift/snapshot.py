@@ -17,6 +17,7 @@ incremental audits: `log_checkpoint` (the newest tenant log id when the read beg
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,11 @@ SNAPSHOT_ONLY_KEYS: frozenset[str] = frozenset({_CONNECTIONS, *MODEL_KEYS})
 
 def load_snapshot(path: str) -> LiveState:
     """Read and check a live-state file; every problem is reported (exit 2)."""
+    return load_snapshot_file(path)[0]
+
+
+def load_snapshot_file(path: str) -> tuple[LiveState, str]:
+    """`load_snapshot`, and the sha256 of the file's bytes as read."""
     try:
         with Path(path).open("rb") as handle:
             raw = handle.read(MAX_BYTES + 1)
@@ -42,7 +48,7 @@ def load_snapshot(path: str) -> LiveState:
         raise InputError([Problem(path, 0, 0, "", f"cannot read file: {exc.strerror}")]) from None
     if len(raw) > MAX_BYTES:
         raise InputError([Problem(path, 0, 0, "", f"file is larger than {MAX_BYTES} bytes")])
-    return parse_snapshot(path, raw)
+    return parse_snapshot(path, raw), hashlib.sha256(raw).hexdigest()
 
 
 def parse_snapshot(path: str, raw: bytes) -> LiveState:
@@ -171,7 +177,13 @@ def _state(document: dict[str, Any]) -> LiveState:
 
 
 def dump_snapshot(state: LiveState) -> str:
-    """The live state as a deterministic JSON document (organizations sorted by name, id)."""
+    """The live state as a deterministic JSON text (organizations sorted by name, id)."""
+    return json.dumps(snapshot_document(state), indent=2, ensure_ascii=False) + "\n"
+
+
+def snapshot_document(state: LiveState) -> dict[str, Any]:
+    """The live state as the snapshot's JSON document; reading the text of `dump_snapshot` back
+    gives a state with the same document."""
     orgs: list[RawObject] = []
     for org in sorted(state.organizations, key=lambda o: (o.name, o.id)):
         item = dict(org.data)
@@ -202,7 +214,7 @@ def dump_snapshot(state: LiveState) -> str:
     if state.tool_version is not None:
         document["tool_version"] = state.tool_version
     document["organizations"] = orgs
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return document
 
 
 def _connection_key(item: RawObject) -> tuple[str, str]:
