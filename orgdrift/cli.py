@@ -362,7 +362,7 @@ def _cmd_report(args: argparse.Namespace) -> ExitCode:
     from pathlib import Path
 
     from orgdrift.files import write_atomic
-    from orgdrift.history import render_history
+    from orgdrift.reporters.history import render_history
 
     if args.output != "-" and any(
         Path(args.output).resolve() == Path(p).resolve() for p in args.reports

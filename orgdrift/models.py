@@ -369,6 +369,10 @@ class Basis:
         return self.full_read_because is not None
 
 
+REPORT_VERSION = 2
+"""The JSON report format orgdrift writes (schemas/report.schema.json); it reads 1 and 2."""
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     tool_version: str
@@ -383,6 +387,7 @@ class Report:
     warnings: tuple[Problem, ...] = ()  # about the spec itself: exceptions unused or expiring
     basis: Basis | None = None  # set by `check --since`
     evidence: Evidence = field(default_factory=Evidence)
+    version: int = REPORT_VERSION  # a report read back from a file: the format it was written in
 
     @property
     def findings(self) -> tuple[Finding, ...]:

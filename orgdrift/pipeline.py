@@ -9,7 +9,6 @@ incomplete read), so the CLI renders every requested format whatever happened. N
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -55,6 +54,7 @@ from orgdrift.reads import (
     read_incremental,
     read_with_log_checkpoint,
 )
+from orgdrift.reporters.json_report import read_report
 from orgdrift.snapshot import load_snapshot, load_snapshot_file
 from orgdrift.spec import load_spec_bytes, load_spec_groups, load_specs
 
@@ -180,13 +180,7 @@ def _baseline(path: str | None, tenant: str | None) -> frozenset[str] | None:
     """The fingerprints of the baseline report's findings (exit 2 when it cannot serve)."""
     if path is None:
         return None
-    try:
-        document = json.loads(Path(path).read_bytes())
-    except OSError as exc:
-        raise UsageError(f"--baseline {path}: cannot read file: {exc.strerror}") from None
-    except (ValueError, RecursionError):
-        raise UsageError(f"--baseline {path}: not a JSON document") from None
-    return baseline_fingerprints(document, tenant, path)
+    return baseline_fingerprints(read_report(path).report, tenant, path)
 
 
 def run_demo(orgs: Sequence[str], on_event: Callable[[RequestEvent], None] | None) -> Report:
