@@ -369,7 +369,7 @@ class Basis:
         return self.full_read_because is not None
 
 
-REPORT_VERSION = 2
+REPORT_VERSION = 3
 """The JSON report format orgdrift writes (schemas/report.schema.json); it reads 1 and 2."""
 
 

@@ -98,6 +98,8 @@ def stable(text: str) -> str:
         text,
     )
     text = re.sub(r'"(live_state_sha256)": "[0-9a-f]{64}"', r'"\1": "<sha256>"', text)
+    text = re.sub(r"(<dt>Live state sha256 [^<]*</dt><dd><code>)[0-9a-f]{64}", r"\1<sha256>", text)
+    text = re.sub(r"(</code></td><td><code>)[0-9a-f]{40}(</code></td></tr>)", r"\1<commit>\2", text)
     return re.sub(r'"(requests|retries|rate_limited|seconds)": [0-9.]+', r'"\1": 0', text)
 
 
