@@ -7,8 +7,9 @@ verdict came from this run over these inputs.
   written (`--write-snapshot`) likewise; and the live state compared, by the sha256 of its
   canonical JSON (orgdrift/evidence.py), named `live-state:<tenant>`.
 * `predicate.result`: PASSED (in sync, no finding at all), WARNED (in sync, with findings that do
-  not fail: warnings, accepted, known), FAILED (drift). Exit 2 and 3 compared nothing: FAILED
-  with no test names, so that no policy asking for PASSED accepts a run without a verdict.
+  not fail: warnings, accepted, known), FAILED (drift). Exit 2 and 3 compared nothing, nor does
+  `validate`: FAILED with no test names, so that no policy asking for PASSED accepts a run
+  without a verdict. With no spec file readable there is no subject: exit 2, nothing written.
 * `configuration`: the spec files (ResourceDescriptors: path, sha256, the git commit as an
   annotation) and orgdrift itself (`pkg:pypi/orgdrift@VERSION`).
 * `passedTests`, `warnedTests`, `failedTests`: the organizations, by label, as their findings put
