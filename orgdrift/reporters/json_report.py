@@ -43,9 +43,9 @@ from orgdrift.resources import REPORT_SCHEMA, REPORT_V1_SCHEMA
 
 SCHEMAS: Mapping[int, str] = {1: REPORT_V1_SCHEMA, REPORT_VERSION: REPORT_SCHEMA}
 """The report versions this orgdrift reads, and the schema of each."""
-MAX_DEPTH = 72
+REPORT_NESTING = 72
 """Nesting allowed in a report file: a finding's values sit five levels down, and a spec value
-nests at most 64 levels (yamlload.MAX_DEPTH)."""
+nests at most 64 levels (yamlload.REPORT_NESTING)."""
 
 
 def _finding_dict(finding: Finding) -> dict[str, Any]:
@@ -172,7 +172,7 @@ def read_report(path: str) -> ReportFile:
     """Read a JSON report of any version this orgdrift reads; InputError naming the file and
     the JSON path of every problem (exit 2)."""
     raw = jsonfile.read_bytes(path)
-    document = jsonfile.parse(path, raw, MAX_DEPTH)
+    document = jsonfile.parse(path, raw, REPORT_NESTING)
     if not isinstance(document, dict) or document.get("tool") != TOOL_NAME:
         where = "$.tool" if isinstance(document, dict) else "$"
         raise InputError([jsonfile.problem(path, where, "not an orgdrift JSON report")])
