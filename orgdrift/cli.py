@@ -90,7 +90,7 @@ from orgdrift.files import STDOUT, check_targets, write_atomic
 
 if TYPE_CHECKING:
     from orgdrift.client import RequestEvent
-    from orgdrift.models import LiveState, Report
+    from orgdrift.models import Failure, LiveState, Report
     from orgdrift.reads import Tenant
 
 Command = Callable[[argparse.Namespace], ExitCode]
@@ -168,6 +168,15 @@ def _report_error(exc: Exception) -> int:
     return int(exc.exit_code)
 
 
+def _failed(failure: Failure) -> ExitCode:
+    """Print why a command without a report stopped, as `_report_error` prints an error."""
+    located = [p for p in failure.problems if p.file]
+    for problem in located:
+        _err(problem.render())
+    _err(f"orgdrift: {failure.message}" if located else f"orgdrift: error: {failure.message}")
+    return failure.exit_code
+
+
 def _err(text: str, stream: TextIO | None = None) -> None:
     print(text, file=stream or sys.stderr)
 
@@ -183,8 +192,8 @@ def _cmd_validate(args: argparse.Namespace) -> ExitCode:
     from orgdrift import pipeline
 
     output = _output(args, inputs=args.spec)
-    report = pipeline.run_validate(args.spec, os.environ, per_directory=args.per_directory)
-    return _emit(report, output)
+    options = pipeline.ValidateOptions(tuple(args.spec), os.environ, args.per_directory)
+    return _emit(pipeline.run_validate(options), output)
 
 
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
@@ -254,15 +263,17 @@ def _cmd_snapshot(args: argparse.Namespace) -> ExitCode:
     check_targets([args.output], inputs=args.spec)
     with _progress(args) as progress:
         specs = () if args.all else tuple(args.spec)
-        options = pipeline.ReadOptions(_tenant(args), specs, tuple(args.org), progress)
-        live, stats, why_none = pipeline.run_snapshot(options)
-    if why_none is not None and specs:
-        _err(f"orgdrift: note: {why_none}")
-    _write(args.output, dump_snapshot(live))
+        options = pipeline.SnapshotOptions(_tenant(args), specs, tuple(args.org), progress)
+        result = pipeline.run_snapshot(options)
+    if result.failure is not None:
+        return _failed(result.failure)
+    if result.no_checkpoint is not None and specs:
+        _err(f"orgdrift: note: {result.no_checkpoint}")
+    _write(args.output, dump_snapshot(result.state))
     _note(
         args,
-        f"orgdrift: wrote {len(live.organizations)} organizations to {args.output} "
-        f"({stats.requests} requests, {stats.seconds:.1f} s)",
+        f"orgdrift: wrote {len(result.state.organizations)} organizations to {args.output} "
+        f"({result.stats.requests} requests, {result.stats.seconds:.1f} s)",
     )
     return ExitCode.IN_SYNC
 
@@ -284,7 +295,7 @@ def _cmd_export(args: argparse.Namespace) -> ExitCode:
     check_targets([target], inputs=[])
     with _progress(args) as progress:
         left_out = set(EXPORT_EXTRAS) if args.no_extras else set(args.without or ())
-        options = pipeline.ReadOptions(
+        options = pipeline.ExportOptions(
             _tenant(args),
             orgs=tuple(args.org),
             progress=progress,
@@ -296,15 +307,17 @@ def _cmd_export(args: argparse.Namespace) -> ExitCode:
             ),
             token_quota="token-quota" not in left_out,
         )
-        text, live, not_allowed = pipeline.run_export(options)
-    for part in not_allowed:  # a warning, not chatter: -q does not silence it
+        result = pipeline.run_export(options)
+    if result.failure is not None:
+        return _failed(result.failure)
+    for part in result.left_out:  # a warning, not chatter: -q does not silence it
         _err(
             f"orgdrift: warning: not exported: {part}; {part.remedy}, or pass --without "
             f"{part.option} to leave it out"
         )
-    _write(target, text)
+    _write(target, result.text)
     if target != STDOUT:
-        _note(args, f"orgdrift: wrote {len(live.organizations)} organizations to {target}")
+        _note(args, f"orgdrift: wrote {result.organizations} organizations to {target}")
     return ExitCode.IN_SYNC
 
 
@@ -317,7 +330,8 @@ def _cmd_demo(args: argparse.Namespace) -> ExitCode:
         "orgdrift demo: checking examples/orgs.yaml against an emulated tenant "
         "(examples/tenant.json), in process, no credentials or network needed.\n",
     )
-    return _emit(pipeline.run_demo(args.org, _request_logger(args)), output)
+    options = pipeline.DemoOptions(tuple(args.org), _request_logger(args))
+    return _emit(pipeline.run_demo(options), output)
 
 
 def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
@@ -354,18 +368,16 @@ def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
 def _cmd_report(args: argparse.Namespace) -> ExitCode:
     from pathlib import Path
 
-    from orgdrift.files import write_atomic
-    from orgdrift.reporters.history import render_history
+    from orgdrift import pipeline
 
     if args.output != "-" and any(
         Path(args.output).resolve() == Path(p).resolve() for p in args.reports
     ):
         raise UsageError(f"-o {args.output}: that is one of the input reports")
-    page = render_history(args.reports)
-    if args.output == "-":
-        _out(page)
-    else:
-        write_atomic(args.output, page)
+    result = pipeline.run_report(pipeline.ReportOptions(tuple(args.reports)))
+    if result.failure is not None:
+        return _failed(result.failure)
+    _write(args.output, result.page)
     return ExitCode.IN_SYNC
 
 
