@@ -37,11 +37,11 @@ from orgdrift.fetch import Extras, LeftOut, Progress
 from orgdrift.models import (
     Basis,
     Failure,
+    LiveFrom,
     LiveState,
     OrgDecl,
     Report,
     Scope,
-    Source,
     Spec,
     SpecFile,
     Stats,
@@ -163,10 +163,10 @@ def run_validate(options: ValidateOptions) -> Report:
     try:
         groups = load_spec_groups(options.specs, options.env, per_directory=options.per_directory)
     except UsageError as exc:
-        return _failed(exc, options.specs, source="spec")
+        return _failed(exc, options.specs, live_from="spec")
     files = tuple(f for spec in groups for f in spec.files)
     scope = Scope(declared=sum(len(spec.organizations) for spec in groups))
-    return _report(files, stats=Stats(), source="spec", scope=scope, tenant=None)
+    return _report(files, stats=Stats(), live_from="spec", scope=scope, tenant=None)
 
 
 def run_check(options: CheckOptions) -> Report:
@@ -187,24 +187,28 @@ def run_check(options: CheckOptions) -> Report:
             unmanaged=checks_unmanaged(spec, options.orgs),
             changes=changes.reason if changes else None,
         )
-        snapshot = load_snapshot(options.snapshot) if options.snapshot is not None else None
-        if snapshot is None and options.tenant is None:
-            raise UsageError("check compares with a tenant or a snapshot (--live): none given")
-        if snapshot is None and options.tenant is not None:
-            tenant = options.tenant.host
-        where = snapshot.tenant if snapshot is not None else tenant
+        live = _compared_with(options)
+        tenant = live.host if isinstance(live, Tenant) else None
+        where = live.tenant if isinstance(live, LiveState) else tenant
         verify_spec_tenant(spec, where)
         known = _baseline(options.baseline, where)  # both refuse before any request
-        if snapshot is not None or options.tenant is None:
-            live, stats, basis = snapshot or LiveState(()), Stats(), None
-        else:
-            live, stats, basis = _read_for_check(options, options.tenant, spec, decls, scope)
-        from_snapshot = snapshot is not None
-        report = compare(spec, decls, live, stats, scope, from_snapshot=from_snapshot, known=known)
+        if isinstance(live, LiveState):
+            return assess(spec, decls, live, Stats(), scope, from_snapshot=True, known=known)
+        state, stats, basis = _read_for_check(options, live, spec, decls, scope)
+        report = assess(spec, decls, state, stats, scope, known=known)
         return replace(report, basis=basis)
     except (UsageError, LiveStateError) as exc:
         seconds = time.monotonic() - started
         return _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds)
+
+
+def _compared_with(options: CheckOptions) -> LiveState | Tenant:
+    """The saved snapshot (--live) or the tenant a check compares the spec with."""
+    if options.snapshot is not None:
+        return load_snapshot(options.snapshot)
+    if options.tenant is None:
+        raise UsageError("check compares with a tenant or a snapshot (--live): none given")
+    return options.tenant
 
 
 def _baseline(path: str | None, tenant: str | None) -> frozenset[str] | None:
@@ -236,7 +240,7 @@ def run_demo(options: DemoOptions) -> Report:
         live, stats = read_declared(tenant, decls, scope.unmanaged)
     except (UsageError, LiveStateError) as exc:
         return replace(_failed(exc, (), scope=scope), spec_files=spec.files)
-    return compare(spec, decls, live, stats, scope)
+    return assess(spec, decls, live, stats, scope)
 
 
 def run_snapshot(options: SnapshotOptions) -> SnapshotResult:
@@ -331,7 +335,7 @@ def _read_for_check(
     return state, stats, basis
 
 
-def compare(
+def assess(
     spec: Spec,
     decls: Sequence[OrgDecl],
     live: LiveState,
@@ -370,7 +374,7 @@ def _failed(
     exc: UsageError | LiveStateError,
     specs: Sequence[str],
     *,
-    source: Source = "api",
+    live_from: LiveFrom = "api",
     scope: Scope | None = None,
     tenant: str | None = None,
     seconds: float = 0.0,
@@ -380,7 +384,7 @@ def _failed(
     return _report(
         _spec_files(specs),
         stats=Stats(seconds=seconds),
-        source=source,
+        live_from=live_from,
         scope=scope or Scope(),
         tenant=tenant,
         failure=failure,
@@ -400,7 +404,7 @@ def _report(
     files: tuple[SpecFile, ...],
     *,
     stats: Stats,
-    source: Source,
+    live_from: LiveFrom,
     scope: Scope,
     tenant: str | None,
     failure: Failure | None = None,
@@ -412,7 +416,7 @@ def _report(
         spec_files=files,
         organizations=(),
         stats=stats,
-        source=source,
+        live_from=live_from,
         scope=scope,
         failure=failure,
     )

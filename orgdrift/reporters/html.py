@@ -380,7 +380,7 @@ _LIVE_STATE = {"snapshot": "a saved snapshot", "api": "the Management API", "spe
 
 
 def _evidence(report: Report) -> tuple[Row, ...]:
-    offline = report.source == "snapshot"
+    offline = report.live_from == "snapshot"
     rows = [
         Row("Tool", f"orgdrift {report.tool_version}"),
         Row("Report version", str(report.version)),
@@ -388,7 +388,7 @@ def _evidence(report: Report) -> tuple[Row, ...]:
         Row("Checked at", report.checked_at, code=True),
         Row(
             "Live state from",
-            "a saved snapshot (offline check)" if offline else _LIVE_STATE[report.source],
+            "a saved snapshot (offline check)" if offline else _LIVE_STATE[report.live_from],
         ),
     ]
     rows += [Row("Snapshot sha256", "not recorded in this report")] if offline else []
@@ -425,7 +425,7 @@ def page_view(report: Report) -> PageView:
         sentence=verdict_sentence(report) if report.verdict else _SENTENCES[report.status],
         facts=(
             Row("Checked at", report.checked_at, code=True),
-            Row("Live state from", _LIVE_STATE[report.source]),
+            Row("Live state from", _LIVE_STATE[report.live_from]),
             Row("Spec files", files or "none recorded", code=True),
         ),
         scope=scope_rows,

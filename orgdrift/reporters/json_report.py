@@ -150,7 +150,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "rate_limited": stats.rate_limited,
             "seconds": round(stats.seconds, 3),
         },
-        "source": report.source,
+        "source": report.live_from,
         **({"basis": basis_dict(report.basis)} if report.basis is not None else {}),
     }
 
@@ -227,7 +227,7 @@ def report_from_dict(document: Mapping[str, Any]) -> Report:
         spec_files=tuple(SpecFile(f["path"], f["sha256"]) for f in document["spec_files"]),
         organizations=organizations,
         stats=Stats(stats["requests"], stats["retries"], stats["rate_limited"], stats["seconds"]),
-        source=document["source"],
+        live_from=document["source"],
         scope=_scope(document.get("scope")),
         failure=_failure(document),
         warnings=tuple(_problem(p) for p in document.get("warnings", ())),
