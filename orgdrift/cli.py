@@ -380,14 +380,9 @@ def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
 
 
 def _cmd_report(args: argparse.Namespace) -> ExitCode:
-    from pathlib import Path
-
     from orgdrift import pipeline
 
-    if args.output != "-" and any(
-        Path(args.output).resolve() == Path(p).resolve() for p in args.reports
-    ):
-        raise UsageError(f"-o {args.output}: that is one of the input reports")
+    check_targets([args.output], inputs=args.reports)
     result = pipeline.run_report(pipeline.ReportOptions(tuple(args.reports)))
     if result.failure is not None:
         return _failed(result.failure)

@@ -307,12 +307,12 @@ def _scope(report: Report) -> tuple[tuple[Row, ...], str]:
     if report.version < 2:
         return (), "Not recorded in this report (it may cover only some organizations)."
     scope = report.scope
-    rows = [Row("Organizations selected", ", ".join(scope.organizations))]
-    rows += [
+    rows = (
+        Row("Organizations selected", ", ".join(scope.organizations)),
         Row("Changed from git ref", scope.changed_from or ""),
         Row("Changes", scope.changes or ""),
-    ]
-    rows += [Row("Baseline report", scope.baseline or "")]
+        Row("Baseline report", scope.baseline or ""),
+    )
     return tuple(row for row in rows if row.value), _coverage(report)
 
 
