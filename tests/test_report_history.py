@@ -289,7 +289,7 @@ def test_usage_errors(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, RUNS[0], "missing.json", "-o", "page.html")
     assert code == 2 and "missing.json: cannot read file: No such file or directory" in err
     code, _, err = run(capsys, *RUNS, "-o", RUNS[0])
-    assert code == 2 and "one of the input reports" in err
+    assert code == 2 and f"{RUNS[0]} is an input of this run; refusing to overwrite it" in err
     assert json.loads((runs / RUNS[0]).read_text(encoding="utf-8"))["tool"] == "orgdrift"
     with pytest.raises(SystemExit) as exited:
         main(["report", *RUNS])  # -o is required

@@ -314,12 +314,12 @@ def _scope(report: Report) -> tuple[tuple[Row, ...], str]:
     if report.version < 2:
         return (), "Not recorded in this report (it may cover only some organizations)."
     scope = report.scope
-    rows = [Row("Organizations selected", ", ".join(scope.organizations))]
-    rows += [
+    rows = (
+        Row("Organizations selected", ", ".join(scope.organizations)),
         Row("Changed from git ref", scope.changed_from or ""),
         Row("Changes", scope.changes or ""),
-    ]
-    rows += [Row("Baseline report", scope.baseline or "")]
+        Row("Baseline report", scope.baseline or ""),
+    )
     return tuple(row for row in rows if row.value), _coverage(report)
 
 
@@ -387,7 +387,7 @@ _LIVE_STATE = {"snapshot": "a saved snapshot", "api": "the Management API", "spe
 
 
 def _evidence(report: Report) -> tuple[Row, ...]:
-    offline = report.source == "snapshot"
+    offline = report.live_from == "snapshot"
     evidence, stats = report.evidence, report.stats
     rows = [
         Row("Tool", f"orgdrift {report.tool_version}"),
@@ -401,7 +401,7 @@ def _evidence(report: Report) -> tuple[Row, ...]:
     rows.append(
         Row(
             "Live state from",
-            "a saved snapshot (offline check)" if offline else _LIVE_STATE[report.source],
+            "a saved snapshot (offline check)" if offline else _LIVE_STATE[report.live_from],
         )
     )
     if evidence.live_sha256 is not None:
@@ -458,7 +458,7 @@ def page_view(report: Report) -> PageView:
         sentence=verdict_sentence(report) if report.verdict else _SENTENCES[report.status],
         facts=(
             Row("Checked at", report.checked_at, code=True),
-            Row("Live state from", _LIVE_STATE[report.source]),
+            Row("Live state from", _LIVE_STATE[report.live_from]),
             Row("Spec files", files or "none recorded", code=True),
         ),
         scope=scope_rows,

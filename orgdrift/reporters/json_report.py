@@ -51,9 +51,9 @@ SCHEMAS: Mapping[int, str] = {
     REPORT_VERSION: REPORT_SCHEMA,
 }
 """The report versions this orgdrift reads, and the schema of each."""
-MAX_DEPTH = 72
+REPORT_NESTING = 72
 """Nesting allowed in a report file: a finding's values sit five levels down, and a spec value
-nests at most 64 levels (yamlload.MAX_DEPTH)."""
+nests at most 64 levels (yamlload.REPORT_NESTING)."""
 
 
 def _finding_dict(finding: Finding) -> dict[str, Any]:
@@ -160,7 +160,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "rate_limited": stats.rate_limited,
             "seconds": round(stats.seconds, 3),
         },
-        "source": report.source,
+        "source": report.live_from,
         **({"basis": basis_dict(report.basis)} if report.basis is not None else {}),
         "evidence": _evidence_dict(report),
     }
@@ -210,7 +210,7 @@ def read_report(path: str) -> ReportFile:
     """Read a JSON report of any version this orgdrift reads; InputError naming the file and
     the JSON path of every problem (exit 2)."""
     raw = jsonfile.read_bytes(path)
-    document = jsonfile.parse(path, raw, MAX_DEPTH)
+    document = jsonfile.parse(path, raw, REPORT_NESTING)
     if not isinstance(document, dict) or document.get("tool") != TOOL_NAME:
         where = "$.tool" if isinstance(document, dict) else "$"
         raise InputError([jsonfile.problem(path, where, "not an orgdrift JSON report")])
@@ -270,7 +270,7 @@ def report_from_dict(document: Mapping[str, Any]) -> Report:
         ),
         organizations=organizations,
         stats=Stats(*counts) if evidence is None else _scoped(Stats(*counts), evidence),
-        source=document["source"],
+        live_from=document["source"],
         scope=_scope(document.get("scope")),
         failure=_failure(document),
         warnings=tuple(_problem(p) for p in document.get("warnings", ())),
