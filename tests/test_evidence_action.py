@@ -127,3 +127,31 @@ def test_actionlint_reads_the_actions_inputs(tmp_path: Path) -> None:
     done = _actionlint(tmp_path, WORKFLOW.format(attest="atest"))
     assert done.returncode == 1
     assert 'input "atest" is not defined' in done.stdout
+
+
+def test_a_line_break_in_a_subject_name_is_not_attested(
+    installed: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """One subject per checksums line: a spec file named with a line break (a glob may match
+    one in a pull request) would add a subject of the attacker's choosing to the signed
+    statement. The step refuses instead."""
+    home, install = installed
+    forged = "f" * 64
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [
+            {"name": f"auth0/a.yaml\n{forged}  release.tar.gz", "digest": {"sha256": "0" * 64}}
+        ],
+        "predicateType": TEST_RESULT,
+        "predicate": {"result": "PASSED", "configuration": [{"name": "auth0/a.yaml"}]},
+    }
+    path = tmp_path / "statement.json"
+    path.write_text(json.dumps(statement), encoding="utf-8")
+    checksums = home / "runner-temp" / "orgdrift.subjects.txt"
+    checksums.unlink(missing_ok=True)
+    steps = {"install": install, "run": {"intoto": str(path)}}
+    code, log, prepared, _ = run_step("evidence", {"attest": "true"}, steps, home)
+    assert code != 0
+    assert "a subject's name holds a line break; not attested" in log
+    assert "subject-checksums" not in prepared
+    assert not checksums.exists()

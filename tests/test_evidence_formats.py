@@ -14,9 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orgdrift.evidence import ci_run_url
+from orgdrift.reporters import RenderOptions, get_reporter
+from orgdrift.reporters._common import Counts
 from orgdrift.reporters.codequality import unique_fingerprints
 
 from .evidence_support import codequality_problems, intoto_problems
+from .reporters.factory import CASES
 from .test_cli_check import ROOT, TENANT, clean_env, in_sync_tenant, run
 from .test_examples_ci import load, only_command, reports
 
@@ -294,3 +297,27 @@ def test_the_ci_run_url_comes_from_the_environment(
     assert code == 1
     assert _predicate(texts["intoto"]).get("url") == url
     assert json.loads(texts["json"])["evidence"]["ci_run_url"] == url
+
+
+# --- every hand-built report: the owners' checks, and the verdicts agree with the counts -------
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_case_passes_the_owners_checks(case: str) -> None:
+    report = CASES[case]()
+    text = get_reporter("intoto").render(report, RenderOptions())
+    assert intoto_problems(text) == []
+    assert codequality_problems(get_reporter("codequality").render(report, RenderOptions())) == []
+    predicate = json.loads(text)["predicate"]
+    named = predicate["passedTests"] + predicate["warnedTests"] + predicate["failedTests"]
+    if not report.verdict:
+        assert (predicate["result"], named) == ("FAILED", [])
+        return
+    counts = Counts.of(report)
+    assert sorted(named) == sorted(org.label for org in report.organizations)
+    assert len(predicate["failedTests"]) == counts.failing
+    assert len(predicate["passedTests"]) == sum(1 for o in report.organizations if not o.findings)
+    expected = "FAILED" if not report.in_sync else "PASSED"
+    if report.in_sync and (counts.findings or report.warnings):
+        expected = "WARNED"
+    assert predicate["result"] == expected
