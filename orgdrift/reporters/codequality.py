@@ -32,9 +32,6 @@ from orgdrift.reporters._common import (
 )
 from orgdrift.reporters.sarif import fingerprint
 
-SEVERITIES: tuple[str, ...] = ("info", "minor", "major", "critical", "blocker")
-"""GitLab's severities, least to most severe."""
-
 INVALID_INPUT = f"{TOOL_NAME}/invalid_input"
 INCOMPLETE = f"{TOOL_NAME}/incomplete"
 EXCEPTION = f"{TOOL_NAME}/exception"
