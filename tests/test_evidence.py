@@ -17,7 +17,12 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orgdrift.emulator import DEFAULT_TOKEN
+from orgdrift.emulator import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_TOKEN,
+    EmulatorConfig,
+)
 from orgdrift.evidence import canonical_json, live_state_sha256
 from orgdrift.snapshot import dump_snapshot, parse_snapshot
 
@@ -145,3 +150,24 @@ def test_canonical_json_is_rfc_8785() -> None:
         b'{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],'
         b'"string":"\xe2\x82\xac$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
     )
+
+
+def test_the_scopes_granted_are_those_of_the_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The client-credentials grant says which scopes it gave; the report records them beside
+    those the read needed, and the 429s among the requests."""
+    config = EmulatorConfig.unlimited()
+    for url in serve(TENANT, config):
+        monkeypatch.setenv("AUTH0_DOMAIN", url)
+        monkeypatch.setenv("AUTH0_CLIENT_ID", DEFAULT_CLIENT_ID)
+        monkeypatch.setenv("AUTH0_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+        code, out, err = run(capsys, "check", "examples/orgs.yaml", "--format", "json")
+    assert code == 1, err
+    report = json_report(out)
+    evidence = report["evidence"]
+    assert evidence["scopes_required"] == ["read:organizations", "read:organization_connections"]
+    assert evidence["scopes_granted"] == sorted(config.clients[DEFAULT_CLIENT_ID][1])
+    assert set(evidence["scopes_required"]) <= set(evidence["scopes_granted"])
+    assert report["stats"]["rate_limited"] == 0 and report["stats"]["requests"] > 0
+    assert DEFAULT_CLIENT_SECRET not in out + err
