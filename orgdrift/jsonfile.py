@@ -77,7 +77,13 @@ def schema_problems(file: str, document: Any, schema: str) -> list[Problem]:
     except (ValueError, TypeError, OverflowError):  # not a JSON value: jsonschema says why
         pass
     found = [
-        problem(file, json_path(tuple(error.absolute_path)), schema_message(error))
+        problem(file, json_path(tuple(error.absolute_path)), _shortened(schema_message(error)))
         for error in full.iter_errors(document)
     ]
     return sorted(found, key=lambda p: p.path)
+
+
+def _shortened(message: str, limit: int = 200) -> str:
+    """A message quoting a whole organization (`... is not valid under any of the given
+    schemas`) cut to a line."""
+    return message if len(message) <= limit else message[: limit - 3] + "..."

@@ -1,5 +1,5 @@
-"""The live-state JSON format, shared by `snapshot`, `check --live` and
-`emulator --state`:
+"""The live-state JSON format, shared by `snapshot`, `check --live`, `check --since` and
+`emulator --state` (its schema: schemas/snapshot.schema.json):
 
     {"snapshot_version": 1, "tenant": ..., "taken_at": ..., "complete": true,
      "organizations": [<organization as the API returns it,

@@ -255,6 +255,22 @@ def test_a_baseline_makes_known_drift_known_and_new_drift_fail(
     assert fingerprints < prints
 
 
+def test_a_baseline_written_in_report_format_1_knows_the_same_findings(
+    tenant: EmulatorApp, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Format 1 had no fingerprints: read back, its findings get those a run gives them now."""
+    from tests.reporters.test_html import version_1
+
+    spec = write_spec(SPEC)
+    code, first, _ = check(capsys, spec)
+    assert code == 1
+    (tmp_path / "v1.json").write_text(json.dumps(version_1(first)), encoding="utf-8")
+    code, again, _ = check(capsys, spec, "--baseline", str(tmp_path / "v1.json"))
+    assert code == 0
+    assert all(f["known"] for f in findings(again).values())
+    assert again["summary"]["known"] == first["summary"]["findings"]
+
+
 def test_fingerprints_survive_reformatting_and_moving_declarations(
     tenant: EmulatorApp, capsys: pytest.CaptureFixture[str]
 ) -> None:
