@@ -42,9 +42,9 @@ from orgdrift.models import LiveOrganization, LiveState, RawObject, Report, Spec
 from orgdrift.snapshot import dump_snapshot
 from orgdrift.spec import load_specs
 
-SOAK = os.environ.get("ORGDRIFT_SOAK") == "1"
 from .virtual_time import VirtualTimeLoop
 
+SOAK = os.environ.get("ORGDRIFT_SOAK") == "1"
 EPOCH = 1_750_000_000.0
 ORGS = 150  # two checkpoint pages of 100
 SECRET_ENV = {"AUTH0_API_TOKEN": DEFAULT_TOKEN}
