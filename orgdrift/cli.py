@@ -64,16 +64,24 @@ def _in_asyncio(frame: object) -> bool:
     return False
 
 
-# Signals sent again (`_send_again`); an in-process `main` cancels those not yet sent.
-_resent: list[threading.Timer] = []
+# Signals sent again (`_send_again`): setting one cancels it (an in-process `main` returning).
+_resent: list[threading.Event] = []
 
 
 def _send_again(signum: int) -> None:
-    """Deliver `signum` again a moment later, from another thread, to whatever code runs then."""
-    again = threading.Timer(0.01, os.kill, (os.getpid(), signum))
-    again.daemon = True
-    _resent.append(again)
-    again.start()
+    """Deliver `signum` again a moment later, from another thread, to whatever code runs then;
+    never before this function has returned (starting a thread waits, and a signal landing in
+    that wait would be raised inside the hook or handler that called this)."""
+    started, cancelled = threading.Event(), threading.Event()
+
+    def send() -> None:
+        started.wait()
+        if not cancelled.wait(0.01):
+            os.kill(os.getpid(), signum)
+
+    _resent.append(cancelled)
+    threading.Thread(target=send, name="orgdrift-signal-again", daemon=True).start()
+    started.set()
 
 
 def _on_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
@@ -135,8 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = _run(argv)
     finally:
         if argv is not None:  # called in process (tests): give the caller its handlers back
-            for timer in _resent:
-                timer.cancel()
+            for cancelled in _resent:
+                cancelled.set()
             _resent.clear()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
