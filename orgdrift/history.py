@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from orgdrift.errors import InputError, Problem, UsageError
+from orgdrift.inputs import REPORT_MAX_BYTES, read_input
 from orgdrift.reporters.html import (
     Doc,
     counts,
@@ -108,7 +109,7 @@ def load_reports(paths: Sequence[str]) -> list[LoadedReport]:
     problems: list[Problem] = []
     for path in paths:
         try:
-            data = Path(path).read_bytes()
+            data = read_input(path, REPORT_MAX_BYTES)
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror}") from None
         try:

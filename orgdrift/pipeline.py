@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import httpx
 
@@ -32,6 +31,7 @@ from orgdrift.client import RequestEvent
 from orgdrift.errors import InputError, LiveStateError, Problem, UsageError
 from orgdrift.export import export_spec
 from orgdrift.fetch import Extras, LeftOut, Progress
+from orgdrift.inputs import REPORT_MAX_BYTES, read_input
 from orgdrift.models import (
     Basis,
     Failure,
@@ -54,6 +54,7 @@ from orgdrift.reads import (
 )
 from orgdrift.snapshot import load_snapshot
 from orgdrift.spec import load_spec_bytes, load_spec_groups, load_specs
+from orgdrift.yamlload import MAX_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +159,7 @@ def _baseline(path: str | None, tenant: str | None) -> frozenset[str] | None:
     if path is None:
         return None
     try:
-        document = json.loads(Path(path).read_bytes())
+        document = json.loads(read_input(path, REPORT_MAX_BYTES))
     except OSError as exc:
         raise UsageError(f"--baseline {path}: cannot read file: {exc.strerror}") from None
     except (ValueError, RecursionError):
@@ -349,7 +350,8 @@ def _spec_files(paths: Sequence[str]) -> tuple[SpecFile, ...]:
     files = []
     for path in paths:
         try:
-            files.append(SpecFile(path, hashlib.sha256(Path(path).read_bytes()).hexdigest()))
+            raw = read_input(path, MAX_BYTES, confined=True)
+            files.append(SpecFile(path, hashlib.sha256(raw).hexdigest()))
         except OSError:
             continue
     return tuple(files)

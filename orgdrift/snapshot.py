@@ -18,10 +18,10 @@ incremental audits: `log_checkpoint` (the newest tenant log id when the read beg
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from orgdrift.errors import InputError, Problem
+from orgdrift.inputs import read_input
 from orgdrift.models import LiveOrganization, LiveState, RawObject
 from orgdrift.sansio import MAX_DEPTH, depth_within
 
@@ -36,12 +36,9 @@ SNAPSHOT_ONLY_KEYS: frozenset[str] = frozenset({_CONNECTIONS, *MODEL_KEYS})
 def load_snapshot(path: str) -> LiveState:
     """Read and check a live-state file; every problem is reported (exit 2)."""
     try:
-        with Path(path).open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
+        raw = read_input(path, MAX_BYTES)
     except OSError as exc:
         raise InputError([Problem(path, 0, 0, "", f"cannot read file: {exc.strerror}")]) from None
-    if len(raw) > MAX_BYTES:
-        raise InputError([Problem(path, 0, 0, "", f"file is larger than {MAX_BYTES} bytes")])
     return parse_snapshot(path, raw)
 
 
