@@ -55,7 +55,14 @@ _TOO_DEEP = f"values are nested more than {MAX_DEPTH} levels deep"
 
 MAX_NODES_FACTOR = 4
 MIN_NODE_BUDGET = 100_000
-"""Alias expansion budget: at most max(MIN_NODE_BUDGET, MAX_NODES_FACTOR x source size) values."""
+"""Alias expansion budget: the values aliases add may bring the total to at most
+max(MIN_NODE_BUDGET, MAX_NODES_FACTOR x the values written out), never more than MAX_VALUES. The
+budget counts values, not bytes: comments, blank lines and long scalars do not raise it."""
+
+MAX_VALUES = 1_000_000
+"""Refuse a document of more values than this, written out or expanded from aliases (a
+10,000-organization spec has about 211,000). A value nested 16 levels deep or more counts
+1 + depth // 16 times: its marks hold its whole path, so it costs more to keep."""
 
 PathKey = str | int
 Path = tuple[PathKey, ...]
@@ -152,10 +159,9 @@ class _ParserNestingLimit(Exception):
 
 
 def _load(file: str, text: str, parser_class: type[Any]) -> LoadedDocument:
-    budget = max(MIN_NODE_BUDGET, MAX_NODES_FACTOR * len(text))
     parser = parser_class(text)
     try:
-        builder = _Builder(file, parser, budget)
+        builder = _Builder(file, parser)
         data = builder.document()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -206,10 +212,11 @@ class _Builder:
     """Values from parser events, recursively; nesting is capped at MAX_DEPTH levels, so the
     recursion is too."""
 
-    def __init__(self, file: str, parser: Any, budget: int) -> None:
+    def __init__(self, file: str, parser: Any) -> None:
         self.file = file
         self.parser: Any = parser  # PyYAML's stubs type events loosely: Any at this edge
-        self.budget = budget
+        self.written = 0  # values written out in the text (not through an alias)
+        self.total = 0  # every value built, aliases expanded
         # Marks in document order; a later entry for the same path wins (explicit keys over
         # merged ones). Kept as lists so that an anchor can take its slice.
         self.value_log: Entries = []
@@ -225,9 +232,18 @@ class _Builder:
             path = path[: path.index(_MERGE_SLOT)]
         return InputError([Problem(self.file, mark.line, mark.column, json_path(path), message)])
 
+    def count(self, mark: _Mark, path: Path) -> None:
+        """One value written out in the text."""
+        self.written += 1
+        self.total += 1 + (len(path) >> 4)
+        if self.total > MAX_VALUES:
+            raise self.fail(mark, path, f"more than {MAX_VALUES:,} values")
+
     def spend(self, mark: _Mark, path: Path, count: int) -> None:
-        self.budget -= count
-        if self.budget < 0:
+        """`count` values an alias (or a merge) adds without writing them out."""
+        self.total += count
+        budget = max(MIN_NODE_BUDGET, MAX_NODES_FACTOR * self.written)
+        if self.total > min(budget, MAX_VALUES):
             raise self.fail(mark, path, "aliases expand into too many values (alias bomb?)")
 
     # --- the stream ---
@@ -254,14 +270,14 @@ class _Builder:
         event = self.parser.get_event()
         mark = _mark(event)
         if type(event) is ScalarEvent and event.anchor is None:  # most values: the fast path
-            self.spend(mark, path, 1)
+            self.count(mark, path)
             self.value_log.append((path, mark))
             if len(path) > MAX_DEPTH:
                 raise self.fail(mark, path, _TOO_DEEP)
             return self._scalar(event, mark, path)
         if isinstance(event, AliasEvent):
             return self._alias(event, mark, path)
-        self.spend(mark, path, 1)
+        self.count(mark, path)
         self.value_log.append((path, mark))
         if len(path) > MAX_DEPTH:
             raise self.fail(mark, path, _TOO_DEEP)
@@ -316,7 +332,7 @@ class _Builder:
 
     def _alias(self, event: Any, mark: _Mark, path: Path) -> Any:
         anchor = self._anchored(event, path)
-        self.spend(mark, path, len(anchor.values))
+        self.spend(mark, path, len(anchor.values) * (1 + ((len(path) + anchor.depth) >> 4)))
         if len(path) + anchor.depth > MAX_DEPTH:
             raise self.fail(mark, path, _TOO_DEEP)
         self.value_log.extend(((*path, *rel), m) for rel, m in anchor.values)
