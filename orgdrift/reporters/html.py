@@ -14,13 +14,20 @@ import datetime as dt
 import functools
 import json
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from orgdrift.models import Report
-from orgdrift.reporters._common import Counts, RenderOptions, findings_phrase, json_value, plural
+from orgdrift.reporters._common import (
+    Counts,
+    RenderOptions,
+    escape_code,
+    findings_phrase,
+    is_invisible,
+    json_value,
+    plural,
+)
 from orgdrift.reporters.json_report import report_to_dict
 
 if TYPE_CHECKING:
@@ -34,23 +41,6 @@ TEMPLATE = "report.html.j2"
 # --- untrusted text ----------------------------------------------------------------------------
 
 _NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
-_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def escape_code(char: str) -> str:
-    """`\\n`, `\\x1b`, `\\u202e`, `\\U000e0001`: how an invisible character is shown."""
-    if char in _NAMED:
-        return _NAMED[char]
-    point = ord(char)
-    if point <= 0xFF:
-        return f"\\x{point:02x}"
-    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
-
-
-def is_invisible(char: str) -> bool:
-    """Control, format (bidi overrides, zero-width), surrogate and line/paragraph separators."""
-    return unicodedata.category(char) in _INVISIBLE
 
 
 def display_text(text: str) -> Markup:
