@@ -215,3 +215,78 @@ def test_a_fifo_named_by_an_option_is_refused_without_blocking(tmp_path: Path) -
     done = _orgdrift("check", "--live", "live.json", "orgs.yaml", cwd=tmp_path, timeout=60)
     assert done.returncode == 2, done.stderr
     assert "live.json: cannot read file: not a regular file (a FIFO)" in done.stderr
+
+
+# --- hostile YAML ----------------------------------------------------------------------------
+
+
+def _bomb(levels: int = 9, width: int = 10) -> str:
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * width) + "]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_padded_with_comments_is_refused_where_the_bare_one_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The budget grew with the text's bytes: 1 MiB of comment let the bomb expand 4 million
+    values (8.3 s, 858 MB) before the refusal. Comments no longer buy anything: the padded bomb
+    is refused at the same value as the bare one."""
+    refusals = []
+    for name, padding in (("bare.yaml", ""), ("padded.yaml", "# " + "x" * (1 << 20) + "\n")):
+        spec = tmp_path / name
+        spec.write_text(padding + _bomb(), encoding="utf-8")
+        assert main(["validate", str(spec)]) == 2
+        first = capsys.readouterr().err.splitlines()[0]
+        assert first.endswith("aliases expand into too many values (alias bomb?)")
+        refusals.append(first.split(":", 1)[1])
+    bare, padded = refusals
+    assert padded.split(":", 2)[1:] == bare.split(":", 2)[1:]  # column, path and message
+    assert int(padded.split(":", 1)[0]) == int(bare.split(":", 1)[0]) + 1  # the comment's line
+
+
+# --- what reaches a terminal ------------------------------------------------------------------
+
+ESCAPES = "\x1b[2J\x1b]0;owned\x07\u202e\u200b\x9b31m"
+
+
+def _raw_invisible(text: str) -> list[str]:
+    from orgdrift.reporters._common import is_invisible
+
+    return [c for c in text if c not in "\n\t" and is_invisible(c)]
+
+
+def test_report_of_a_hostile_json_prints_no_control_sequence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`orgdrift report` on a report whose tenant and file names carry escape sequences, on a
+    terminal: the page and the messages show them as escapes."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "orgs.yaml").write_text(DRIFTED, encoding="utf-8")
+    assert main(["check", "--live", str(TENANT), "--report", "json=r.json", "orgs.yaml"]) == 1
+    document = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    document["tenant"] = f"evil{ESCAPES}.example.com"
+    for spec in document.get("spec_files", []):
+        spec["path"] = f"orgs{ESCAPES}.yaml"
+    (tmp_path / "evil.json").write_text(json.dumps(document), encoding="utf-8")
+    (tmp_path / f"broken{ESCAPES}.json").write_text("{", encoding="utf-8")
+    capsys.readouterr()
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["report", "-o", "-", "evil.json"]) == 0
+    out, err = capsys.readouterr()
+    assert "evil" in out and not _raw_invisible(out + err)
+    assert main(["report", "-o", "-", "evil.json", f"broken{ESCAPES}.json"]) == 2
+    out, err = capsys.readouterr()
+    assert "broken\\x1b[2J" in err and not _raw_invisible(out + err)
+
+
+def test_a_spec_named_with_escape_sequences_is_named_visibly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    name = f"orgs{ESCAPES}.yaml"
+    (tmp_path / name).write_text("version: 2\n", encoding="utf-8")
+    assert main(["validate", "--", name]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("orgs\\x1b[2J\\x1b]0;owned\\x07\\u202e\\u200b\\x9b31m.yaml:")
+    assert not _raw_invisible(out + err)
