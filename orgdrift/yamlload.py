@@ -115,6 +115,19 @@ class LoadedDocument:
         return Problem(self.file, at.line, at.column, json_path(path), message)
 
 
+EXCERPT_CHARS = 60
+"""An error quotes at most this much of the input: enough to find it, too little to leak it."""
+
+
+def excerpt(value: Any) -> str:
+    """`repr(value)`, cut to EXCERPT_CHARS characters."""
+    return _cut(repr(value))
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 3] + "..."
+
+
 def json_path(path: Path) -> str:
     """`("organizations", 0, "name")` -> `$.organizations[0].name`."""
     out = "$"
@@ -124,7 +137,7 @@ def json_path(path: Path) -> str:
         elif part.isidentifier():
             out += f".{part}"
         else:
-            out += "[" + repr(part) + "]"
+            out += "[" + excerpt(part) + "]"
     return out
 
 
@@ -175,7 +188,7 @@ def _load(file: str, text: str, parser_class: type[Any]) -> LoadedDocument:
             message = f"YAML syntax error: {what or 'invalid YAML'}"
         raise InputError([Problem(file, line, column, "", message)]) from None
     except yaml.YAMLError as exc:
-        raise InputError([Problem(file, 0, 0, "", f"YAML error: {exc}")]) from None
+        raise InputError([Problem(file, 0, 0, "", f"YAML error: {_cut(str(exc))}")]) from None
     finally:
         parser.dispose()
     if data is _EMPTY:
@@ -303,7 +316,7 @@ class _Builder:
         first = self._anchor_events.get(anchor)
         if first is not None:
             raise ComposerError(
-                f"found duplicate anchor {anchor!r}; first occurrence",
+                f"found duplicate anchor {excerpt(anchor)}; first occurrence",
                 first.start_mark,
                 "second occurrence",
                 event.start_mark,
@@ -324,7 +337,9 @@ class _Builder:
         """What an alias event names; undefined or still being read (recursive) is an error."""
         name = event.anchor
         if name not in self._anchors:
-            raise ComposerError(None, None, f"found undefined alias {name!r}", event.start_mark)
+            raise ComposerError(
+                None, None, f"found undefined alias {excerpt(name)}", event.start_mark
+            )
         anchor = self._anchors[name]
         if anchor is None:
             raise self.fail(_mark(self._anchor_events[name]), path, "recursive alias")
@@ -362,12 +377,14 @@ class _Builder:
             return event.value
         construct = _SCALAR_TAGS.get(tag)
         if construct is None:
-            raise self.fail(mark, path, f"tag {tag!r} is not allowed")
+            raise self.fail(mark, path, f"tag {excerpt(tag)} is not allowed")
         node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             return construct(self.parser, node)  # the loader's own SafeConstructor
         except (ConstructorError, ValueError) as exc:
-            raise self.fail(mark, path, f"invalid {tag.rsplit(':', 1)[-1]}: {exc}") from None
+            raise self.fail(
+                mark, path, f"invalid {tag.rsplit(':', 1)[-1]}: {_cut(str(exc))}"
+            ) from None
 
     def _collection_tag(self, event: Any, kind: type[Any]) -> str:
         tag = event.tag
@@ -378,7 +395,7 @@ class _Builder:
     def _sequence(self, event: Any, mark: _Mark, path: Path) -> list[Any]:
         tag = self._collection_tag(event, SequenceNode)
         if tag not in _SEQ_TAGS:
-            raise self.fail(mark, path, f"tag {tag!r} is not allowed")
+            raise self.fail(mark, path, f"tag {excerpt(tag)} is not allowed")
         items: list[Any] = []
         parser = self.parser
         while type(parser.peek_event()) is not SequenceEndEvent:
@@ -389,7 +406,7 @@ class _Builder:
     def _mapping(self, event: Any, mark: _Mark, path: Path) -> dict[str, Any]:
         tag = self._collection_tag(event, MappingNode)
         if tag not in _MAP_TAGS:
-            raise self.fail(mark, path, f"tag {tag!r} is not allowed")
+            raise self.fail(mark, path, f"tag {excerpt(tag)} is not allowed")
         result: dict[str, Any] = {}
         merges: list[_Merge] = []
         parser = self.parser
@@ -402,7 +419,7 @@ class _Builder:
                 continue
             child = (*path, name)
             if name in result:
-                raise self.fail(key_mark, child, f"duplicate key {name!r}")
+                raise self.fail(key_mark, child, f"duplicate key {excerpt(name)}")
             self.key_log.append((child, key_mark))
             result[name] = self.node(child)
         parser.get_event()
@@ -423,7 +440,7 @@ class _Builder:
                 return None, mark
             if tag != _STR:
                 raise self.fail(
-                    mark, path, f"mapping key {event.value!r} must be a string (quote it)"
+                    mark, path, f"mapping key {excerpt(event.value)} must be a string (quote it)"
                 )
             self.parser.get_event()
             if event.anchor is not None:
@@ -438,7 +455,9 @@ class _Builder:
             return anchor.value, mark
         if isinstance(anchor.value, dict | list):
             raise self.fail(mark, path, "a mapping key must be a string, not a collection")
-        raise self.fail(mark, path, f"mapping key {anchor.value!r} must be a string (quote it)")
+        raise self.fail(
+            mark, path, f"mapping key {excerpt(anchor.value)} must be a string (quote it)"
+        )
 
     # --- merge keys (<<) ---
 
