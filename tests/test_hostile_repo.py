@@ -290,3 +290,48 @@ def test_a_spec_named_with_escape_sequences_is_named_visibly(
     out, err = capsys.readouterr()
     assert err.startswith("orgs\\x1b[2J\\x1b]0;owned\\x07\\u202e\\u200b\\x9b31m.yaml:")
     assert not _raw_invisible(out + err)
+
+
+# --- option-like names and refs ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (["validate", "--", "--per-directory.yaml"], 0, "valid (1 organization)"),
+        (["check", "--live", str(TENANT), "--", "--report=text=x.yaml"], 1, "display_name"),
+        (["snapshot", "-o", "out.json", "--", "--all.yaml"], 2, "no tenant"),
+        (["report", "-o", "page.html", "--", "--x.json"], 2, "--x.json"),
+    ],
+)
+def test_every_command_taking_files_ends_its_options_at_a_double_dash(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    code: int,
+    said: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTH0_DOMAIN", raising=False)
+    for name in ("--per-directory.yaml", "--report=text=x.yaml", "--all.yaml"):
+        (tmp_path / name).write_text(DRIFTED, encoding="utf-8")
+    (tmp_path / "--x.json").write_text("{", encoding="utf-8")
+    assert main(args) == code
+    out, err = capsys.readouterr()
+    assert said in out + err
+    assert "unrecognized arguments" not in err
+    assert not (tmp_path / "x.yaml").exists() and not (tmp_path / "out.json").exists()
+
+
+def test_a_ref_that_looks_like_an_option_reaches_git_as_a_ref(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = _repo(tmp_path)
+    (repo / "auth0" / "orgs.yaml").write_text(IN_SYNC, encoding="utf-8")
+    _commit(repo)
+    monkeypatch.chdir(repo)
+    args = ["check", "--live", str(TENANT), "--changed-from=--output=pwned", "auth0/orgs.yaml"]
+    assert main(args) == 2
+    assert "git knows no such commit" in capsys.readouterr().err
+    assert not (repo / "pwned").exists()
