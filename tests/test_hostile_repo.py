@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -247,13 +248,13 @@ def test_an_alias_bomb_padded_with_comments_is_refused_where_the_bare_one_is(
 
 # --- what reaches a terminal ------------------------------------------------------------------
 
+INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 ESCAPES = "\x1b[2J\x1b]0;owned\x07\u202e\u200b\x9b31m"
 
 
 def _raw_invisible(text: str) -> list[str]:
-    from orgdrift.reporters._common import is_invisible
-
-    return [c for c in text if c not in "\n\t" and is_invisible(c)]
+    """Control, format (bidi, zero-width) and separator characters left raw."""
+    return [c for c in text if c not in "\n\t" and unicodedata.category(c) in INVISIBLE]
 
 
 def test_report_of_a_hostile_json_prints_no_control_sequence(
