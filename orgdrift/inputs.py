@@ -20,8 +20,6 @@ from pathlib import Path
 
 _CHUNK = 1024 * 1024
 
-REPORT_MAX_BYTES = 512 * 1024 * 1024
-"""Refuse a JSON report (a baseline, `orgdrift report`'s inputs) larger than this."""
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),

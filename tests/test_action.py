@@ -110,7 +110,7 @@ def test_drift_fails_the_step_with_outputs_summary_and_sarif(
     }
     code, log, outputs, summary = run_step("run", inputs, {"install": install}, home)
     assert code == 1, log
-    assert outputs == {"exit-code": "1", "drift": "true", "sarif": str(sarif)}
+    assert outputs == {"exit-code": "1", "drift": "true", "sarif": str(sarif), "intoto": ""}
     assert f"::error file={spec},line=18" in log  # --format auto: annotations inside Actions
     assert "google-oauth2" in summary
     assert sarif.is_file()
@@ -128,7 +128,7 @@ def test_drift_can_be_reported_without_failing(
     }
     code, log, outputs, _ = run_step("run", inputs, {"install": install}, home)
     assert code == 0, log
-    assert outputs == {"exit-code": "1", "drift": "true", "sarif": ""}
+    assert outputs == {"exit-code": "1", "drift": "true", "sarif": "", "intoto": ""}
     assert "drift: 3 findings" in log
 
 

@@ -135,8 +135,9 @@ def _incremental_equals_full(unmanaged: str, plan: list[list[Any]]) -> None:
         spec = Path(tmp) / "orgs.yaml"
         declared = LiveState(state.organizations[:DECLARED], complete=True)
         spec.write_text(generated_spec(declared, unmanaged=unmanaged), encoding="utf-8")
-        live, _, why_none = pipeline.run_snapshot(pipeline.ReadOptions(tenant, (str(spec),)))
-        assert why_none is None and live.log_checkpoint is not None
+        taken = pipeline.run_snapshot(pipeline.SnapshotOptions(tenant, (str(spec),)))
+        live = taken.state
+        assert taken.no_checkpoint is None and live.log_checkpoint is not None
         previous = Path(tmp) / "s0.json"
         previous.write_text(dump_snapshot(live), encoding="utf-8")
         for number, ops in enumerate(plan, start=1):
