@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
 from orgdrift.cli import main
+from orgdrift.reporters import REPORTERS
 
 SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
 PIECES = [
@@ -61,7 +62,7 @@ FILE_NAMES = HOSTILE.filter(
     lambda n: n not in (".", "..") and len(n.encode()) < 200 and not n.startswith(".")
 ).map(lambda n: n.replace("/", "_"))
 INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-FORMATS = ("text", "json", "markdown", "junit", "sarif", "github", "html")
+FORMATS = tuple(REPORTERS)  # every format orgdrift writes
 SPEC = "version: 1\norganizations:\n  - name: acme\n    display_name: Acme\n"
 
 
@@ -147,9 +148,12 @@ def test_hostile_names_and_tenant_text_change_only_the_text(
     assert _verdict(texts) == _verdict(expected)
     (changed,) = [f for f in _findings(texts) if f["path"] == "display_name"]
     assert changed["actual"] == display_name  # JSON is data: the tenant's text exactly
-    for fmt in ("text", "markdown", "github", "junit", "sarif", "json", "html"):
+    for fmt in FORMATS:
         assert not _raw_invisible(texts[fmt]), fmt
     assert not _raw_invisible(out)
+    # GitLab shows a Code Quality description as text: escaped JSON is not enough
+    for issue in json.loads(texts["codequality"]):
+        assert not _raw_invisible(issue["description"])
     # no forged lines: as many lines as with benign names, each annotation one command
     assert out.count("\n") == expected_out.count("\n")
     for fmt in ("text", "markdown", "github"):
