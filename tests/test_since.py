@@ -210,7 +210,10 @@ def test_more_changes_than_a_full_read_costs_fall_back(
     code, incremental, err = run(capsys, "--since", str(tmp_path / "s1.json"))
     full_code, full, _ = run(capsys)
     assert code == full_code == 1 and verdict(incremental) == verdict(full)
-    because = "re-reading 5 organizations (10 requests) would cost more than a full read (6)"
+    because = (
+        "re-reading what the logs touched in 5 organizations (8 requests, and 1 for the logs) "
+        "would cost more than a full read (6)"
+    )
     assert incremental["basis"]["full_read_because"] == because
     assert f"orgdrift: full read instead of incremental: {because}" in err
 
