@@ -35,7 +35,6 @@ from urllib.parse import unquote, urlsplit
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 
 Part = Literal["connections", "client_grants", "discovery_domains"]
-PARTS: tuple[Part, ...] = ("connections", "client_grants", "discovery_domains")
 
 # Sub-resources of an organization: the part a write to each touches; None: nothing compared.
 _SUBRESOURCES: Mapping[str, Part | None] = {

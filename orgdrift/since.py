@@ -4,7 +4,10 @@ re-reads and every part the declarations declare that the refreshed snapshot lac
 fetch plan a full check uses (`fetch.py`); or, when continuity cannot be shown, a full read that
 says why. This module reads nothing of the organizations itself.
 
-Fails closed: whatever breaks continuity (no checkpoint, another spec or tool version, a
+A snapshot taken for other spec files serves too: what the spec now declares and the snapshot
+lacks (an organization, a part) is read like any part the logs made stale.
+
+Fails closed: whatever breaks continuity (no checkpoint, another tool version, a
 checkpoint no longer retained, no `read:logs`, an entry that could touch a declared part and
 cannot be attributed, re-reads dearer than a full read, a lookup that contradicts the snapshot)
 gives `full_read_because`, never a guess.
@@ -74,7 +77,6 @@ async def read_with_checkpoint(
 def continuity_problem(
     previous: LiveState,
     *,
-    spec_sha256: tuple[str, ...],
     tool_version: str,
     tenant: str | None,
     unmanaged: bool,
@@ -82,8 +84,6 @@ def continuity_problem(
     """Why the snapshot cannot be the basis of an incremental check, before any request."""
     if previous.log_checkpoint is None:
         return "the snapshot has no log checkpoint"
-    if previous.spec_sha256 != spec_sha256:
-        return "the snapshot was taken for other spec files (their sha256 differ)"
     if previous.tool_version != tool_version:
         return f"the snapshot was taken by orgdrift {previous.tool_version}, not {tool_version}"
     if tenant is not None and previous.tenant is not None and previous.tenant != tenant:
