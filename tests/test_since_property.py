@@ -43,6 +43,7 @@ SOAK = int(os.environ.get("ORGDRIFT_SOAK", "0") or "0")
 CONNECTIONS = 5
 GRANTS = 4
 NAMES = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
+CREATED = [*NAMES, "fresh-1", "fresh-2"]  # names an organization may be created under
 LEVELS = ["none", "readonly", "limited", "full"]
 VIEW_FIELDS = ("is_enabled", "organization_access_level", "organization_connection_name")
 
@@ -181,9 +182,7 @@ WRITE_KINDS: dict[str, Any] = {
     "rename": st.tuples(pick, st.sampled_from(NAMES)),
     "quota": st.tuples(pick, st.sampled_from([None, 3, 7])),
     "delete_org": st.tuples(pick),
-    "create_org": st.tuples(
-        st.sampled_from([*NAMES, "fresh-1", "fresh-2"]), st.lists(conn, max_size=2, unique=True)
-    ),
+    "create_org": st.tuples(st.sampled_from(CREATED), st.lists(conn, max_size=2, unique=True)),
     "enable": st.tuples(pick, conn, st.booleans()),
     "enabled_update": st.tuples(pick, conn, st.booleans()),
     "enabled_remove": st.tuples(pick, conn),
@@ -329,9 +328,9 @@ async def _apply(
                 done[kind] += 1
                 continue
             if kind == "create_org":
-                free = [n for n in (*NAMES, "fresh-1") if app.tenant.by_name(n) is None]
+                free = [n for n in CREATED if app.tenant.by_name(n) is None]
                 body = {
-                    "name": free[NAMES.index(args[0]) % len(free)] if free else args[0],
+                    "name": free[CREATED.index(args[0]) % len(free)] if free else args[0],
                     "enabled_connections": [{"connection_id": connection_id(c)} for c in args[1]],
                 }
                 response = await client.post("/api/v2/organizations", json=body)
