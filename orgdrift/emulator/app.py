@@ -753,8 +753,8 @@ class EmulatorApp:
         return _one(org.domain(request.path_params["domain_id"]), "Discovery domain not found.")
 
     async def _tenant_grants(self, request: Request, fault: Fault | None) -> Response:
-        """`GET /client-grants`: the tenant's grants, offset pages, filters audience and
-        client_id."""
+        """`GET /client-grants`: the tenant's grants, offset pages or checkpoint pages (`from`,
+        `take`; `next` left out on the last page), filters audience and client_id."""
         values = self._query(request, TENANT_CLIENT_GRANTS_QUERY)
         if isinstance(values, Response):
             return values
@@ -763,6 +763,8 @@ class EmulatorApp:
             for g in self.tenant.client_grants.values()
             if all(k not in values or g.get(k) == values[k] for k in ("audience", "client_id"))
         ]
+        if "from" in values or "take" in values:
+            return _checkpoint(every, "client_grants", values)
         page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
         items = every[page * per_page : (page + 1) * per_page]
         return _page(items, "client_grants", values, per_page, len(every))
@@ -776,18 +778,7 @@ class EmulatorApp:
         org = self.tenant.by_id(request.path_params["id"])
         if org is None:
             return error_response(404, NOT_FOUND_ORG)
-        start = 0
-        if "from" in values:
-            decoded = _decode_position(str(values["from"]))
-            if decoded is None:
-                return error_response(400, "Invalid value for from", "invalid_query_string")
-            start = decoded
-        take = _int(values, "take", DEFAULT_PAGE_SIZE)
-        items = list(org.discovery_domains[start : start + take])
-        body: dict[str, Any] = {"domains": items}
-        if start + take < len(org.discovery_domains):
-            body["next"] = _encode_position(start + take)
-        return json_response(200, body)
+        return _checkpoint(list(org.discovery_domains), "domains", values)
 
 
 def _one(item: RawObject | None, message: str) -> Response:
@@ -801,6 +792,22 @@ def _match_path(operation: WriteOperation, method: str, path: str) -> dict[str, 
     pattern = "^" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(operation.path)) + "$"
     found = re.match(pattern, path)
     return None if found is None else dict(found.groupdict())
+
+
+def _checkpoint(items: list[RawObject], key: str, values: Mapping[str, QueryValue]) -> Response:
+    """A checkpoint page of `items`: `{key: [...], "next": cursor}`, `next` left out on the
+    last page."""
+    start = 0
+    if "from" in values:
+        decoded = _decode_position(str(values["from"]))
+        if decoded is None:
+            return error_response(400, "Invalid value for from", "invalid_query_string")
+        start = decoded
+    take = _int(values, "take", DEFAULT_PAGE_SIZE)
+    body: dict[str, Any] = {key: items[start : start + take]}
+    if start + take < len(items):
+        body["next"] = _encode_position(start + take)
+    return json_response(200, body)
 
 
 def _encode_position(position: int) -> str:

@@ -170,6 +170,8 @@ TENANT_CLIENT_GRANTS_QUERY: Mapping[str, Param] = {
     "page": IntParam(_PAGE, minimum=0),
     "per_page": IntParam(_PER_PAGE, minimum=1, maximum=100),
     "include_totals": BoolParam(_TOTALS),
+    "from": StrParam("Optional Id from which to start selection."),
+    "take": IntParam("Number of results per page. Defaults to 50.", minimum=1, maximum=100),
 }
 
 DISCOVERY_DOMAINS_QUERY: Mapping[str, Param] = {
