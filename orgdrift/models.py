@@ -19,7 +19,9 @@ RawObject = dict[str, Any]
 
 ConnectionsPolicy = Literal["exact", "allowlist"]
 UnmanagedPolicy = Literal["ignore", "report", "fail"]
-Source = Literal["api", "snapshot", "spec"]  # where the live state came from; spec: none (validate)
+LiveFrom = Literal[
+    "api", "snapshot", "spec"
+]  # where the live state came from; spec: none (validate)
 
 CONNECTION_FLAGS: tuple[str, ...] = (
     "assign_membership_on_login",
@@ -54,6 +56,7 @@ ClientGrantsPolicy = Literal["exact", "allowlist"]
 class SpecFile:
     path: str
     sha256: str
+    commit: str | None = None  # the commit checked out in the git repository holding the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +294,28 @@ class Stats:
     retries: int = 0
     rate_limited: int = 0
     seconds: float = 0.0
+    scopes_required: tuple[str, ...] = ()  # the scopes the read needed
+    scopes_granted: tuple[str, ...] | None = None  # the token's, sorted; None: not known
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotFile:
+    """A live-state file a run read (`--live`) or wrote (`--write-snapshot`), by its bytes."""
+
+    path: str
+    sha256: str
+    role: Literal["read", "written"]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What binds a run's verdict to its inputs, beyond the spec files and the tool version."""
+
+    started_at: str | None = None  # UTC, like `checked_at`
+    finished_at: str | None = None
+    live_sha256: str | None = None  # the live state read, canonical JSON (evidence.py)
+    snapshot: SnapshotFile | None = None
+    ci_run_url: str | None = None  # the CI run, when the environment tells it
 
 
 class Status(StrEnum):
@@ -346,6 +371,10 @@ class Basis:
         return self.full_read_because is not None
 
 
+REPORT_VERSION = 3
+"""The JSON report format orgdrift writes (schemas/report.schema.json); it reads 1 and 2."""
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     tool_version: str
@@ -354,11 +383,13 @@ class Report:
     spec_files: tuple[SpecFile, ...]
     organizations: tuple[OrgResult, ...]
     stats: Stats
-    source: Source = "api"
+    live_from: LiveFrom = "api"  # the JSON report's `source`
     scope: Scope = field(default_factory=Scope)
     failure: Failure | None = None
     warnings: tuple[Problem, ...] = ()  # about the spec itself: exceptions unused or expiring
     basis: Basis | None = None  # set by `check --since`
+    evidence: Evidence = field(default_factory=Evidence)
+    version: int = REPORT_VERSION  # a report read back from a file: the format it was written in
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -374,7 +405,7 @@ class Report:
         if self.failure is not None:
             invalid = self.failure.exit_code is ExitCode.USAGE
             return Status.INVALID if invalid else Status.INCOMPLETE
-        if self.source == "spec":
+        if self.live_from == "spec":
             return Status.VALID
         return Status.IN_SYNC if self.in_sync else Status.DRIFT
 
