@@ -157,7 +157,7 @@ def test_the_scopes_granted_are_those_of_the_token(
 ) -> None:
     """The client-credentials grant says which scopes it gave; the report records them beside
     those the read needed, and the 429s among the requests."""
-    config = EmulatorConfig.unlimited()
+    config = EmulatorConfig()
     for url in serve(TENANT, config):
         monkeypatch.setenv("AUTH0_DOMAIN", url)
         monkeypatch.setenv("AUTH0_CLIENT_ID", DEFAULT_CLIENT_ID)

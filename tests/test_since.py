@@ -27,7 +27,7 @@ from orgdrift.emulator import (
 )
 from orgdrift.emulator.app import EmulatorApp
 from orgdrift.emulator.config import ALL_SCOPES, READ_SCOPES
-from orgdrift.emulator.tenantlog import sapi_entry
+from orgdrift.emulator.tenantlog import other_entry, sapi_entry
 from orgdrift.models import LiveState
 from orgdrift.resources import REPORT_SCHEMA, load_schema
 from orgdrift.snapshot import dump_snapshot, load_snapshot
@@ -144,7 +144,7 @@ def test_incremental_check_equals_full_check_and_chains(
     for tenant, spec in generated(monkeypatch, tmp_path):
         snapshot(capsys, tmp_path / "s1.json", spec)
         tenant.write("PATCH", f"/organizations/{generated_org_id(3)}", {"display_name": "x"})
-        tenant.app.log_event("s", "Success Login")
+        tenant.app.log.append(other_entry("s", "Success Login"))
         tenant.write("DELETE", f"/connections/{connection_id(4)}")
         created = tenant.write("POST", "/organizations", {"name": "newco"}).json()["id"]
         tenant.write("DELETE", f"/organizations/{created}")
@@ -210,7 +210,10 @@ def test_more_changes_than_a_full_read_costs_fall_back(
     code, incremental, err = run(capsys, "--since", str(tmp_path / "s1.json"))
     full_code, full, _ = run(capsys)
     assert code == full_code == 1 and verdict(incremental) == verdict(full)
-    because = "re-reading 5 organizations (10 requests) would cost more than a full read (6)"
+    because = (
+        "re-reading what the logs touched in 5 organizations (8 requests, and 1 for the logs) "
+        "would cost more than a full read (6)"
+    )
     assert incremental["basis"]["full_read_because"] == because
     assert f"orgdrift: full read instead of incremental: {because}" in err
 
@@ -286,7 +289,7 @@ def test_checkpoint_past_retention_falls_back(
     for tenant in serve(monkeypatch, log_retention=5):
         snapshot(capsys, tmp_path / "s.json")
         for i in range(5):
-            tenant.app.log_event("s", f"login {i}")
+            tenant.app.log.append(other_entry("s", f"login {i}"))
         tenant.write("PATCH", f"/organizations/{GLOBEX}", {"display_name": "Globex Corporation"})
         code, report, err = run(
             capsys,
@@ -325,16 +328,30 @@ def test_an_unattributable_entry_falls_back(
     assert "could not be attributed" in err
 
 
-def test_another_spec_or_tool_version_falls_back(
+def test_another_spec_reads_what_the_snapshot_lacks_and_another_tool_version_falls_back(
     tenant: Tenant, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    snapshot(capsys, tmp_path / "s.json")
+    # The snapshot's spec declares one organization (every organization listed, only globex's
+    # connections read); the check's declares them all: it reads the connections it lacks.
+    text = Path(SPEC).read_text()
+    narrow = tmp_path / "globex.yaml"
+    narrow.write_text(
+        text[: text.index("  - name: acme")]
+        + text[text.index("  - name: globex") :][
+            : text[text.index("  - name: globex") :].index("  - name: initech")
+        ]
+    )
+    snapshot(capsys, tmp_path / "s.json", str(narrow))
     other = tmp_path / "orgs.yaml"
-    other.write_text(Path(SPEC).read_text() + "\n# edited\n")
+    other.write_text(text + "\n# edited\n")
     code = main(["check", str(other), "--format", "json", "--since", str(tmp_path / "s.json")])
     report = json.loads(capsys.readouterr().out)
-    assert code == 1
-    assert "other spec files" in report["basis"]["full_read_because"]
+    full_code = main(["check", str(other), "--format", "json"])
+    full = json.loads(capsys.readouterr().out)
+    assert (code, verdict(report)) == (full_code, verdict(full))
+    assert report["basis"]["full_read_because"] is None
+    assert report["basis"]["looked_up"] == 0
+    assert len(report["basis"]["reread"]) == report["scope"]["declared"] - 1  # all but globex
     document = json.loads((tmp_path / "s.json").read_text())
     document["tool_version"] = "0.0.1"
     (tmp_path / "old.json").write_text(json.dumps(document))
@@ -400,7 +417,7 @@ def test_goldens_of_an_incremental_check(
 ) -> None:
     snapshot(capsys, tmp_path / "s.json")
     tenant.write("PATCH", f"/organizations/{GLOBEX}", {"display_name": "Globex Corporation"})
-    tenant.app.log_event("s", "Success Login")
+    tenant.app.log.append(other_entry("s", "Success Login"))
     since = str(tmp_path / "s.json")
     outputs = {}
     for fmt in ("text", "markdown", "json", "sarif", "junit", "github"):

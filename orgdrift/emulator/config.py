@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from orgdrift.emulator.faults import FaultHook
 from orgdrift.emulator.ratelimit import Bucket
+from orgdrift.emulator.writes import WRITE_SCOPES
 from orgdrift.errors import UsageError
 
 READ_SCOPES: frozenset[str] = frozenset(
@@ -31,24 +32,19 @@ ENDPOINT_GROUPS: tuple[str, ...] = (
     "organization_connections",
     "organization_client_grants",
     "organization_discovery_domains",
+    "enabled_connection",
+    "organization_connection",
+    "organization_discovery_domain",
+    "client_grants",
 )
 
-# What `orgdrift emulator` grants (to try incremental audits): reading, the tenant log, and the
-# writes that touch organizations and connections.
+# What `orgdrift emulator` grants (to try incremental audits and plans): reading, the tenant
+# log, and every write on the parts of an organization orgdrift reads.
 LOG_SCOPE = "read:logs"
-WRITE_SCOPES: frozenset[str] = frozenset(
-    {
-        "create:organizations",
-        "update:organizations",
-        "delete:organizations",
-        "create:organization_connections",
-        "update:organization_connections",
-        "delete:organization_connections",
-        "delete:connections",
-    }
-)
 CONNECTIONS_SCOPE = "read:connections"  # GET /connections: the tenant's connections
-ALL_SCOPES: frozenset[str] = READ_SCOPES | {LOG_SCOPE, CONNECTIONS_SCOPE} | WRITE_SCOPES
+ALL_SCOPES: frozenset[str] = (
+    READ_SCOPES | {LOG_SCOPE, "read:client_grants", CONNECTIONS_SCOPE} | WRITE_SCOPES
+)
 
 
 def _default_tokens() -> Mapping[str, frozenset[str]]:
@@ -107,11 +103,6 @@ class EmulatorConfig:
             )
         if self.log_retention is not None and self.log_retention < 1:
             raise ValueError("log_retention must be at least 1 entry")
-
-    @classmethod
-    def unlimited(cls) -> EmulatorConfig:
-        """No rate limits, no latency, no faults: the default credentials only."""
-        return cls()
 
     @classmethod
     def enterprise(cls) -> EmulatorConfig:
