@@ -190,12 +190,13 @@ def check_body(schema: str | None, body: RawObject) -> None:
 
 def _payload_message(error: ValidationError) -> str:
     """Auth0's wording: `Payload validation error: '<what>' on property <path>.`"""
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+    keyword = str(error.validator)  # the schema keyword that failed (typed loosely by some stubs)
+    if keyword == "additionalProperties" and isinstance(error.instance, dict):
         schema = error.schema if isinstance(error.schema, Mapping) else {}
         allowed = set(schema.get("properties", {}))
         extra = ",".join(sorted(set(error.instance) - allowed))
         what = f"Additional properties not allowed: {extra}"
-    elif error.validator == "required":
+    elif keyword == "required":
         what = f"Missing required property: {str(error.message).split(chr(39))[1]}"
     else:
         what = str(error.message)
