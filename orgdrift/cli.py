@@ -215,6 +215,34 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     return _emit(report, output)
 
 
+def _cmd_plan(args: argparse.Namespace) -> ExitCode:
+    from orgdrift import pipeline
+    from orgdrift.plan_render import render_plan
+    from orgdrift.reporters import RenderOptions, get_reporter
+
+    target = args.output or STDOUT
+    check_targets([target], inputs=[*args.spec, args.live or ""])
+    with _progress(args) as progress:
+        check = pipeline.CheckOptions(
+            specs=tuple(args.spec),
+            env=os.environ,
+            orgs=tuple(args.org),
+            snapshot=args.live,
+            tenant=None if args.live else _tenant(args),
+            progress=progress,
+        )
+        plan = pipeline.run_plan(pipeline.PlanOptions(check, _allow_delete(args)))
+    if plan.report.failure is not None:
+        _err(get_reporter("text").render(plan.report, RenderOptions()).rstrip("\n"))
+    _write(target, render_plan(plan, args.format))
+    return plan.exit_code
+
+
+def _allow_delete(args: argparse.Namespace) -> bool:
+    """--allow-delete, or AUTH0_ALLOW_DELETE=true as the Auth0 deploy CLI reads it."""
+    return bool(args.allow_delete) or os.environ.get("AUTH0_ALLOW_DELETE", "").lower() == "true"
+
+
 def _incremental_options(
     args: argparse.Namespace, output: _Output
 ) -> list[tuple[LiveState, str | None]]:
@@ -668,6 +696,39 @@ def _parser() -> argparse.ArgumentParser:
         help="with --since: exit 3 instead of falling back to a full read",
     )
     check.set_defaults(command=_cmd_check)
+
+    plan = sub.add_parser(
+        "plan",
+        help="the Management API requests that would make the tenant match the spec "
+        "(orgdrift sends none); exit 1 when there is something to do",
+        description="For each finding of `check`, the Management API requests (method, path, "
+        "body, scope) that would fix it, per organization and in dependency order. orgdrift "
+        "never sends them: review the plan, then send it yourself (--format shell writes a "
+        "curl script reading AUTH0_DOMAIN and AUTH0_API_TOKEN).",
+    )
+    plan.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
+    plan.add_argument(
+        "--live",
+        metavar="FILE",
+        help="plan against a snapshot file instead of the tenant (no network)",
+    )
+    plan.add_argument(
+        "--allow-delete",
+        action="store_true",
+        help="plan deletes too (unmanaged organizations under policy fail, connections, client "
+        "grants and discovery domains not declared); also AUTH0_ALLOW_DELETE=true. Without "
+        "it they are listed as manual steps",
+    )
+    plan.add_argument(
+        "--format",
+        default="text",
+        choices=["text", "json", "markdown", "shell"],
+        help="text (default), json (schemas/plan.schema.json), markdown, or shell: a POSIX sh "
+        "script of curl requests",
+    )
+    plan.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
+    _add_common(plan)
+    plan.set_defaults(command=_cmd_plan)
 
     snapshot = sub.add_parser(
         "snapshot",

@@ -44,6 +44,7 @@ from orgdrift.models import (
     SpecFile,
     Stats,
 )
+from orgdrift.plan import Plan, build_plan
 from orgdrift.reads import (
     Tenant,
     now,
@@ -75,6 +76,9 @@ class CheckOptions:
     since: str | None = None
     full_fallback: bool = True
     on_snapshot: Callable[[LiveState, str | None], None] | None = None
+    # `plan` (and the reports that show one): the declarations compared and the live state
+    # read (or the snapshot), handed over before the comparison.
+    on_live: Callable[[tuple[OrgDecl, ...], LiveState], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +141,8 @@ def run_check(options: CheckOptions) -> Report:
         else:
             assert options.tenant is not None
             live, stats, basis = _read_for_check(options, options.tenant, spec, decls, scope)
+        if options.on_live is not None:
+            options.on_live(tuple(decls), live)
         report = compare(
             spec,
             decls,
@@ -151,6 +157,24 @@ def run_check(options: CheckOptions) -> Report:
     except (UsageError, LiveStateError) as exc:
         seconds = time.monotonic() - started
         return _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """`orgdrift plan`: the check whose findings to plan for, and whether deletes are planned."""
+
+    check: CheckOptions
+    allow_delete: bool = False
+
+
+def run_plan(options: PlanOptions) -> Plan:
+    """`plan`: the check's findings, and the requests that would fix them (none are sent)."""
+    seen: list[tuple[tuple[OrgDecl, ...], LiveState]] = []
+    report = run_check(
+        replace(options.check, on_live=lambda decls, live: seen.append((decls, live)))
+    )
+    decls, live = seen[-1] if seen else ((), None)
+    return build_plan(report, decls, live, allow_delete=options.allow_delete)
 
 
 def _baseline(path: str | None, tenant: str | None) -> frozenset[str] | None:
