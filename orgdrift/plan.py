@@ -43,9 +43,7 @@ NEW_ID = "{id}"
 """In the path of a step after an organization's creation: the id the create step's response
 gives (`Step.captures_id`)."""
 
-ALLOW_DELETE_HINT = (
-    "a delete: run plan with --allow-delete (or AUTH0_ALLOW_DELETE=true) to include it"
-)
+ALLOW_DELETE_HINT = "a delete, planned only with --allow-delete (or AUTH0_ALLOW_DELETE=true)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,11 +284,12 @@ class _OrgPlanner:
         declaration has a field only they show, so the check read them there)."""
         return self.decl is not None and self.decl.needs_connection_view
 
-    def _delete(self, finding: Finding, step: Step, why: str) -> None:
+    def _delete(self, finding: Finding, step: Step, why: str | None = None) -> None:
         if self.allow_delete:
             self.steps.append(step)
         else:
-            self.manual.append(Manual(_fix(finding), f"{why}; {ALLOW_DELETE_HINT}", step))
+            reason = f"{why}; {ALLOW_DELETE_HINT}" if why else ALLOW_DELETE_HINT
+            self.manual.append(Manual(_fix(finding), reason, step))
 
     def _cannot(self, finding: Finding, reason: str) -> None:
         self.manual.append(Manual(_fix(finding), reason))
@@ -308,7 +307,7 @@ class _OrgPlanner:
                 (_fix(finding),),
                 note="deletes the organization, its members' memberships and its invitations",
             )
-            self._delete(finding, step, "the spec does not declare it and its policy is fail")
+            self._delete(finding, step, "policy unmanaged_organizations is fail")
 
     def _missing(self, findings: list[Finding]) -> None:
         finding = findings[0]
@@ -413,7 +412,7 @@ class _OrgPlanner:
                 "delete:organization_connections",
                 (_fix(finding),),
             )
-            self._delete(finding, step, "enabled but not declared")
+            self._delete(finding, step)
 
     def _connections_missing(self, findings: list[Finding]) -> None:
         for finding in findings:
@@ -482,7 +481,7 @@ class _OrgPlanner:
                 (_fix(finding),),
                 note="removes the association only; the client grant stays",
             )
-            self._delete(finding, step, "associated but not declared")
+            self._delete(finding, step)
 
     def _grants_missing(self, findings: list[Finding]) -> None:
         for finding in findings:
@@ -548,7 +547,7 @@ class _OrgPlanner:
                 "delete:organization_discovery_domains",
                 (_fix(finding),),
             )
-            self._delete(finding, step, "set but not declared")
+            self._delete(finding, step)
 
     def _domains_missing(self, findings: list[Finding]) -> None:
         for finding in findings:

@@ -10,6 +10,7 @@ from typing import Any
 
 SPEC_SCHEMA = "orgdrift.schema.json"
 REPORT_SCHEMA = "report.schema.json"
+PLAN_SCHEMA = "plan.schema.json"
 
 
 def _packaged(folder: str, source_folder: str, name: str) -> bytes:
