@@ -73,7 +73,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def serve(document: dict[str, Any], config: EmulatorConfig | None = None) -> Iterator[str]:
-    app = create_app(state_of(document), config or EmulatorConfig.unlimited())
+    app = create_app(state_of(document), config or EmulatorConfig())
     with running_server(app) as url:
         yield url
 
@@ -208,7 +208,7 @@ def check_in_process(
 ) -> tuple[int, dict[FindingKind, list[str]]]:
     spec_file = tmp_path / "orgs.yaml"
     spec_file.write_text(SPEC.format(unmanaged=unmanaged, policy=policy), encoding="utf-8")
-    app = create_app(state_of(TENANT), EmulatorConfig.unlimited())
+    app = create_app(state_of(TENANT), EmulatorConfig())
     tenant = reads.Tenant(
         domain="http://127.0.0.1",
         env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},

@@ -53,7 +53,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def tenant(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorApp]:
     state = parse_snapshot("tenant.json", json.dumps(TENANT).encode())
-    app = create_app(state, EmulatorConfig.unlimited())
+    app = create_app(state, EmulatorConfig())
     with running_server(app) as url:
         monkeypatch.setenv("AUTH0_DOMAIN", url)
         monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)

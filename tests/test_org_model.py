@@ -59,7 +59,7 @@ def check(
     env: dict[str, str] | None = None,
 ) -> tuple[Report, Counter[str]]:
     """`check` in process; the report and the emulator's requests per endpoint group."""
-    app = create_app(state_of(document), config or EmulatorConfig.unlimited())
+    app = create_app(state_of(document), config or EmulatorConfig())
     tenant = reads.Tenant(
         domain="http://127.0.0.1",
         env=env or {"AUTH0_API_TOKEN": DEFAULT_TOKEN},
@@ -340,7 +340,7 @@ def test_without_the_early_access_feature_exit_3_names_it(tmp_path: Path) -> Non
 
 @pytest.fixture
 def full_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    app = create_app(state_of(FULL_TENANT), EmulatorConfig.unlimited())
+    app = create_app(state_of(FULL_TENANT), EmulatorConfig())
     with running_server(app) as url:
         monkeypatch.setenv("AUTH0_DOMAIN", url)
         monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)

@@ -22,7 +22,7 @@ SPEC = str(ROOT / "examples" / "orgs.yaml")
 def options(
     token: str = DEFAULT_TOKEN, domain: str = "http://127.0.0.1", **changes: Any
 ) -> pipeline.CheckOptions:
-    app = create_app(state_of(TENANT), EmulatorConfig.unlimited())
+    app = create_app(state_of(TENANT), EmulatorConfig())
     tenant = reads.Tenant(
         domain=domain, env={"AUTH0_API_TOKEN": token}, transport=httpx.ASGITransport(app=app)
     )

@@ -27,7 +27,7 @@ from orgdrift.emulator import (
 )
 from orgdrift.emulator.app import EmulatorApp
 from orgdrift.emulator.config import ALL_SCOPES, READ_SCOPES
-from orgdrift.emulator.tenantlog import sapi_entry
+from orgdrift.emulator.tenantlog import other_entry, sapi_entry
 from orgdrift.models import LiveState
 from orgdrift.resources import REPORT_SCHEMA, load_schema
 from orgdrift.snapshot import dump_snapshot, load_snapshot
@@ -144,7 +144,7 @@ def test_incremental_check_equals_full_check_and_chains(
     for tenant, spec in generated(monkeypatch, tmp_path):
         snapshot(capsys, tmp_path / "s1.json", spec)
         tenant.write("PATCH", f"/organizations/{generated_org_id(3)}", {"display_name": "x"})
-        tenant.app.log_event("s", "Success Login")
+        tenant.app.log.append(other_entry("s", "Success Login"))
         tenant.write("DELETE", f"/connections/{connection_id(4)}")
         created = tenant.write("POST", "/organizations", {"name": "newco"}).json()["id"]
         tenant.write("DELETE", f"/organizations/{created}")
@@ -286,7 +286,7 @@ def test_checkpoint_past_retention_falls_back(
     for tenant in serve(monkeypatch, log_retention=5):
         snapshot(capsys, tmp_path / "s.json")
         for i in range(5):
-            tenant.app.log_event("s", f"login {i}")
+            tenant.app.log.append(other_entry("s", f"login {i}"))
         tenant.write("PATCH", f"/organizations/{GLOBEX}", {"display_name": "Globex Corporation"})
         code, report, err = run(
             capsys,
@@ -400,7 +400,7 @@ def test_goldens_of_an_incremental_check(
 ) -> None:
     snapshot(capsys, tmp_path / "s.json")
     tenant.write("PATCH", f"/organizations/{GLOBEX}", {"display_name": "Globex Corporation"})
-    tenant.app.log_event("s", "Success Login")
+    tenant.app.log.append(other_entry("s", "Success Login"))
     since = str(tmp_path / "s.json")
     outputs = {}
     for fmt in ("text", "markdown", "json", "sarif", "junit", "github"):

@@ -21,6 +21,7 @@ from orgdrift import pipeline, reads
 from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app
 from orgdrift.emulator.app import EmulatorApp
 from orgdrift.emulator.config import ALL_SCOPES
+from orgdrift.emulator.tenantlog import other_entry
 from orgdrift.models import LiveState, Report
 from orgdrift.snapshot import dump_snapshot
 
@@ -55,7 +56,7 @@ async def _apply(app: EmulatorApp, ops: list[tuple[Any, ...]]) -> None:
         transport=transport, base_url="http://127.0.0.1/api/v2", headers=headers
     ) as client:
         for kind, *args in ops:
-            orgs = [org.key[1] for org in app.orgs.organizations]
+            orgs = [org.id for org in app.tenant.organizations]
             org = (
                 orgs[args[0] % len(orgs)]
                 if orgs and kind not in ("create_org", "delete_connection", "login")
@@ -100,7 +101,7 @@ async def _apply(app: EmulatorApp, ops: list[tuple[Any, ...]]) -> None:
             elif kind == "delete_connection":
                 await client.delete(f"/connections/{connection_id(args[0])}")
             else:
-                app.log_event("s", "Success Login")
+                app.log.append(other_entry("s", "Success Login"))
 
 
 def _verdict(report: Report) -> tuple[Any, ...]:

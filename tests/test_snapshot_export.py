@@ -20,7 +20,7 @@ def tenant_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     for name in CREDENTIAL_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(ROOT)
-    app = create_app(state_of(TENANT), EmulatorConfig.unlimited())
+    app = create_app(state_of(TENANT), EmulatorConfig())
     with running_server(app) as url:
         monkeypatch.setenv("AUTH0_DOMAIN", url)
         monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)

@@ -12,8 +12,14 @@ that pass authentication spend tokens. An unlimited global bucket reports 100000
 
 `app.stats` counts requests per endpoint group ("organizations", "organization_by_id",
 "organization_by_name", "enabled_connections", "organization_connections",
-"organization_client_grants", "organization_discovery_domains", "token", "unknown") and
-responses per status.
+"organization_client_grants", "organization_discovery_domains", "token", "logs", "log_by_id",
+one per write operation of `writes.WRITES`, "emulator_admin", "unknown") and responses per
+status.
+
+Writes: every write the Management API allows on the parts of an organization orgdrift reads
+(`writes.py`), each logged as a `sapi` entry; and `POST /_emulator/admin-writes`, which is not
+an Auth0 endpoint, for the writes an organization's own admins make outside the Management API
+(My Organization API, self-service SSO), logged with their own event types.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import asyncio
 import base64
 import copy
 import json
+import re
 import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -57,8 +64,9 @@ from orgdrift.emulator.queries import (
     parse_query,
 )
 from orgdrift.emulator.ratelimit import Quota, RateLimiter
-from orgdrift.emulator.tenant import START_KEY, OrgIndex, decode_cursor, encode_cursor
+from orgdrift.emulator.tenant import START_KEY, TenantState, decode_cursor, encode_cursor
 from orgdrift.emulator.tenantlog import SEARCH_CAP, TenantLog, other_entry, sapi_entry
+from orgdrift.emulator.writes import WRITES, Refused, WriteOperation, Written, check_body
 from orgdrift.models import LiveState, RawObject
 
 NOT_FOUND_ORG = "No organization found by that id or name"
@@ -78,18 +86,14 @@ REQUIRED_SCOPES: Mapping[str, tuple[str, ...]] = {
 }
 FEATURE_NOT_ENABLED = "The Organization Connections feature is not enabled for this tenant."
 
-# The tenant log and the write endpoints that touch organizations and connections
-# (incremental audits), with the scopes Auth0 requires for them.
+# The tenant log, the write endpoints (their scopes in `writes.WRITES`) and the emulator's own
+# route for writes made outside the Management API (any write scope).
+ADMIN_WRITES = "/_emulator/admin-writes"
 LOG_AND_WRITE_SCOPES: Mapping[str, tuple[str, ...]] = {
     "logs": ("read:logs",),
     "log_by_id": ("read:logs",),
-    "organization_create": ("create:organizations",),
-    "organization_update": ("update:organizations",),
-    "organization_delete": ("delete:organizations",),
-    "enabled_connection_create": ("create:organization_connections",),
-    "enabled_connection_update": ("update:organization_connections",),
-    "enabled_connection_delete": ("delete:organization_connections",),
-    "connection_delete": ("delete:connections",),
+    **{w.group: w.scopes for w in WRITES},
+    "emulator_admin": tuple(sorted({s for w in WRITES for s in w.scopes})),
 }
 
 _HTML_PAGE = (
@@ -212,10 +216,6 @@ class EmulatorStats:
     def rate_limited(self) -> int:
         return self.statuses[429]
 
-    @property
-    def server_errors(self) -> int:
-        return sum(count for status, count in self.statuses.items() if status >= 500)
-
     def snapshot(self) -> EmulatorStats:
         """A copy that later requests leave unchanged."""
         return copy.deepcopy(self)
@@ -233,7 +233,7 @@ class EmulatorApp:
 
     def __init__(self, state: LiveState, config: EmulatorConfig) -> None:
         self.config = config
-        self.orgs = OrgIndex(state)
+        self.tenant = TenantState(state)
         self.stats = EmulatorStats()
         self._limiter = RateLimiter(config.global_bucket, config.buckets, config.clock)
         self._key = secrets.token_bytes(32)
@@ -280,7 +280,7 @@ class EmulatorApp:
             redirect_slashes=False,
             default=self._not_found,
         )
-        self._init_tenant_log(state)
+        self._init_tenant_log()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._router(scope, receive, send)
@@ -312,16 +312,9 @@ class EmulatorApp:
         if handler is None:
             return self._finish(error_response(404, "Not Found"), quota)
         if group != "token":
-            refused = self._authorize(request, group)
+            refused, quota = self._admit(request, group)
             if refused is not None:
                 return self._finish(refused, quota)
-            decision = self._limiter.check(group)
-            quota = decision.quota
-            if not decision.allowed:
-                limited = error_response(429, RATE_LIMITED, "too_many_requests")
-                if self.config.send_retry_after:
-                    limited.headers["retry-after"] = str(max(1, quota.retry_after))
-                return self._finish(limited, quota)
         fault = self._fault_for(request, group)
         if fault is not None and fault.delay_ms > 0:
             await asyncio.sleep(fault.delay_ms / 1000.0)
@@ -335,6 +328,21 @@ class EmulatorApp:
                 self._last_ok[group] = bytes(response.body)
         offset = fault.ratelimit_reset_offset if fault is not None else None
         return self._finish(_apply_malformed(response, fault), quota, offset)
+
+    def _admit(self, request: Request, group: str) -> tuple[Response | None, Quota]:
+        """Authentication, scope, then the rate limits: the refusal if any, and the quota the
+        headers describe."""
+        quota = self._limiter.global_quota()
+        refused = self._authorize(request, group)
+        if refused is not None:
+            return refused, quota
+        decision = self._limiter.check(group)
+        if decision.allowed:
+            return None, decision.quota
+        limited = error_response(429, RATE_LIMITED, "too_many_requests")
+        if self.config.send_retry_after:
+            limited.headers["retry-after"] = str(max(1, decision.quota.retry_after))
+        return limited, decision.quota
 
     def _finish(self, response: Response, quota: Quota, offset: float | None = None) -> Response:
         response.headers.update(_ratelimit_headers(quota, offset, self.config.clock()))
@@ -415,7 +423,7 @@ class EmulatorApp:
             )
             return error_response(400, message, "invalid_paging")
         sort = values.get("sort")
-        orgs = self.orgs.sorted_by(sort if isinstance(sort, str) else None)
+        orgs = self.tenant.sorted_by(sort if isinstance(sort, str) else None)
         items = [org.body for org in orgs[page * per_page : (page + 1) * per_page]]
         return _page(items, "organizations", values, per_page, len(orgs))
 
@@ -426,7 +434,7 @@ class EmulatorApp:
         if key is None:
             message = "Invalid value for the 'from' parameter."
             return error_response(400, message, "invalid_query_string")
-        page, more = self.orgs.after(key, _int(values, "take", DEFAULT_PAGE_SIZE))
+        page, more = self.tenant.after(key, _int(values, "take", DEFAULT_PAGE_SIZE))
         body: dict[str, Any] = {"organizations": [org.body for org in page]}
         if stuck:
             body["next"] = cursor if cursor is not None else encode_cursor(START_KEY)
@@ -438,7 +446,7 @@ class EmulatorApp:
         values = self._query(request, NO_QUERY)
         if isinstance(values, Response):
             return values
-        org = self.orgs.by_id(request.path_params["id"])
+        org = self.tenant.by_id(request.path_params["id"])
         return error_response(404, NOT_FOUND_ORG) if org is None else json_response(200, org.body)
 
     async def _by_name(self, request: Request, fault: Fault | None) -> Response:
@@ -452,74 +460,45 @@ class EmulatorApp:
         values = self._query(request, NO_QUERY)
         if isinstance(values, Response):
             return values
-        org = self.orgs.by_name(name)
+        org = self.tenant.by_name(name)
         return error_response(404, NOT_FOUND_ORG) if org is None else json_response(200, org.body)
 
     async def _enabled_connections(self, request: Request, fault: Fault | None) -> Response:
         values = self._query(request, ENABLED_CONNECTIONS_QUERY)
         if isinstance(values, Response):
             return values
-        org = self.orgs.by_id(request.path_params["id"])
+        org = self.tenant.by_id(request.path_params["id"])
         if org is None:
             return error_response(404, NOT_FOUND_ORG)
         page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
-        items = list(org.connections[page * per_page : (page + 1) * per_page])
-        return _page(items, "enabled_connections", values, len(items), len(org.connections))
+        enabled = org.enabled_connections
+        items = list(enabled[page * per_page : (page + 1) * per_page])
+        return _page(items, "enabled_connections", values, len(items), len(enabled))
 
     # --- the tenant log and the write endpoints ---------------------------------------------
 
-    def _init_tenant_log(self, state: LiveState) -> None:
-        """The log (seeded with the token exchange that set the tenant up), the connections
-        known to the tenant, and the write and log routes ahead of the read routes (a route
-        that only takes its methods lets the others fall through to the read routes)."""
+    def _init_tenant_log(self) -> None:
+        """The log (seeded with the token exchange that set the tenant up), and the write and
+        log routes ahead of the read routes (a route that only takes its methods lets the
+        others fall through to the read routes)."""
         config = self.config
         self.log = TenantLog(
             config.clock, delay_ms=config.log_delay_ms, retention=config.log_retention
         )
         self.log.append(other_entry("seccft", "Client Credentials for Access Token", "emulator"))
-        self.connections: dict[str, RawObject] = {}
-        for org in state.organizations:
-            for item in org.connections or ():
-                conn = item.get("connection")
-                if isinstance(item.get("connection_id"), str) and isinstance(conn, dict):
-                    self.connections[item["connection_id"]] = dict(conn)
-        orgs = "/api/v2/organizations"
         routes = [
-            self._method_route(orgs, "POST", "organization_create", self._create_org),
-            self._method_route(f"{orgs}/{{id}}", "PATCH", "organization_update", self._update_org),
-            self._method_route(f"{orgs}/{{id}}", "DELETE", "organization_delete", self._delete_org),
-            self._method_route(
-                f"{orgs}/{{id}}/enabled_connections",
-                "POST",
-                "enabled_connection_create",
-                self._add_connection,
-            ),
-            self._method_route(
-                f"{orgs}/{{id}}/enabled_connections/{{cid}}",
-                "PATCH",
-                "enabled_connection_update",
-                self._update_connection,
-            ),
-            self._method_route(
-                f"{orgs}/{{id}}/enabled_connections/{{cid}}",
-                "DELETE",
-                "enabled_connection_delete",
-                self._remove_connection,
-            ),
-            self._method_route(
-                "/api/v2/connections/{cid}", "DELETE", "connection_delete", self._delete_connection
-            ),
-            self._method_route("/api/v2/logs", "GET", "logs", self._logs),
-            self._method_route("/api/v2/logs/{log_id}", "GET", "log_by_id", self._log_by_id),
+            self._method_route(f"/api/v2{w.path}", w.method, w.group, self._write_handler(w))
+            for w in WRITES
         ]
+        routes.append(self._method_route("/api/v2/logs", "GET", "logs", self._logs))
+        routes.append(
+            self._method_route("/api/v2/logs/{log_id}", "GET", "log_by_id", self._log_by_id)
+        )
+        routes.append(self._method_route(ADMIN_WRITES, "POST", "emulator_admin", self._admin_write))
         # Other methods on the paths only these routes know: Auth0's JSON 404, as elsewhere
         # (Starlette would answer a plain-text 405).
-        for path in (
-            f"{orgs}/{{id}}/enabled_connections/{{cid}}",
-            "/api/v2/connections/{cid}",
-            "/api/v2/logs",
-            "/api/v2/logs/{log_id}",
-        ):
+        known = {r.path for r in self._router.routes if isinstance(r, Route)}
+        for path in sorted({r.path for r in routes} - known):
             routes.append(
                 Route(
                     path, self._unknown_method, methods=list(_ANY_METHOD), include_in_schema=False
@@ -536,28 +515,73 @@ class EmulatorApp:
 
         return Route(path, endpoint, methods=[method], include_in_schema=False)
 
-    def log_event(self, kind: str, description: str) -> None:
-        """Append an entry of another type (a login `s`, a failed login `f`...)."""
-        self.log.append(other_entry(kind, description))
-
-    def _logged(
-        self, request: Request, description: str, body: RawObject, status: int, payload: Any
-    ) -> Response:
-        response = payload if isinstance(payload, dict) else {}
-        self.log.append(
-            sapi_entry(
-                description=description,
-                method=request.method,
-                path=request.url.path,
-                body=body,
-                status=status,
-                response=response,
-                client_id="emulator",
+    def _write_handler(self, operation: WriteOperation) -> Handler:
+        async def handler(request: Request, fault: Fault | None) -> Response:
+            data: RawObject = {}
+            if operation.body is not None:
+                body = await self._body(request)
+                if isinstance(body, Response):
+                    return body
+                data = body
+            try:
+                written = self._write(operation, request.path_params, data)
+            except Refused as refused:
+                return error_response(refused.status, refused.message, refused.error_code)
+            self.log.append(
+                sapi_entry(
+                    description=written.description,
+                    method=request.method,
+                    path=request.url.path,
+                    body=data,
+                    status=written.status,
+                    response=written.payload,
+                    client_id="emulator",
+                )
             )
-        )
-        if status == 204:
-            return Response(b"", 204)
-        return json_response(status, payload)
+            if written.status in (202, 204):
+                return Response(b"", written.status)
+            return json_response(written.status, written.payload)
+
+        return handler
+
+    def _write(
+        self, operation: WriteOperation, params: Mapping[str, str], data: RawObject
+    ) -> Written:
+        if operation.early_access and not self.config.organization_connections:
+            raise Refused(403, FEATURE_NOT_ENABLED, "feature_not_enabled")
+        check_body(operation.body, data)
+        return operation.run(self.tenant, params, data)
+
+    async def _admin_write(self, request: Request, fault: Fault | None) -> Response:
+        """`POST /_emulator/admin-writes`, not an Auth0 endpoint: a write made outside the
+        Management API, by an organization's own admins through the My Organization API or by a
+        self-service SSO ticket. Body: `{"type": "my_organization_api_org_details_succeeded",
+        "organization_id": "org_..." or null, "method": "PATCH", "path": "/organizations/org_...",
+        "body": {...}, "details": {...}}`. The tenant changes as the Management API write
+        `method path` (under /api/v2) would change it, and the log gets an entry of `type`
+        naming `organization_id`, not a `sapi` one. The answer is the write's."""
+        data = await self._body(request)
+        if isinstance(data, Response):
+            return data
+        method, path, kind = data.get("method"), data.get("path"), data.get("type")
+        if not (isinstance(method, str) and isinstance(path, str) and isinstance(kind, str)):
+            return error_response(400, "type, method and path must be strings", "invalid_body")
+        body = data.get("body") or {}
+        for operation in WRITES:
+            params = _match_path(operation, method, path)
+            if params is None:
+                continue
+            try:
+                written = self._write(operation, params, body)
+            except Refused as refused:
+                return error_response(refused.status, refused.message, refused.error_code)
+            entry = other_entry(kind, written.description, "my-organization-api")
+            entry["organization_id"] = data.get("organization_id")
+            request_logged = {"method": method.lower(), "path": path, "body": body}
+            entry["details"] = {**(data.get("details") or {}), "request": request_logged}
+            self.log.append(entry)
+            return json_response(written.status, written.payload)
+        return error_response(404, f"no write operation {method} {path}")
 
     async def _body(self, request: Request) -> RawObject | Response:
         raw = await request.body()
@@ -570,134 +594,6 @@ class EmulatorApp:
                 400, "Payload validation error: 'Expected type object'", "invalid_body"
             )
         return data
-
-    def _org_fields(self, data: RawObject, *, creating: bool) -> str | None:
-        allowed = {"name", "display_name", "branding", "metadata"}
-        if creating:
-            allowed.add("enabled_connections")
-        extra = sorted(set(data) - allowed)
-        if extra:
-            return (
-                f"Payload validation error: 'Additional properties not allowed: {','.join(extra)}'."
-            )
-        if creating and not isinstance(data.get("name"), str):
-            return "Payload validation error: 'Missing required property: name'."
-        if "name" in data and not (isinstance(data["name"], str) and data["name"]):
-            return "Payload validation error: 'Invalid name'."
-        for key in ("branding", "metadata"):
-            if key in data and not isinstance(data[key], dict):
-                return f"Payload validation error: 'Expected type object' on property {key}."
-        return None
-
-    def _connection_item(self, org_id: str, data: RawObject) -> RawObject | Response:
-        conn_id = data.get("connection_id")
-        if not isinstance(conn_id, str) or conn_id not in self.connections:
-            return error_response(404, "No connection found by that id")
-        flags = ("assign_membership_on_login", "is_signup_enabled", "show_as_button")
-        item: dict[str, Any] = {"connection_id": conn_id}
-        item.update({f: data[f] for f in flags if isinstance(data.get(f), bool)})
-        item["connection"] = dict(self.connections[conn_id])
-        return item
-
-    async def _create_org(self, request: Request, fault: Fault | None) -> Response:
-        data = await self._body(request)
-        if isinstance(data, Response):
-            return data
-        problem = self._org_fields(data, creating=True)
-        if problem is not None:
-            return error_response(400, problem, "invalid_body")
-        if self.orgs.by_name(str(data["name"])) is not None:
-            return error_response(409, "An organization with this name already exists.")
-        org_id = "org_" + secrets.token_hex(8)
-        body = {"id": org_id, **{k: v for k, v in data.items() if k != "enabled_connections"}}
-        items = []
-        for entry in data.get("enabled_connections") or []:
-            item = self._connection_item(org_id, entry if isinstance(entry, dict) else {})
-            if isinstance(item, Response):
-                return item
-            items.append(item)
-        created = self.orgs.add(body, items)
-        return self._logged(request, "Create an Organization", data, 201, created.body)
-
-    async def _update_org(self, request: Request, fault: Fault | None) -> Response:
-        org = self.orgs.by_id(request.path_params["id"])
-        data = await self._body(request)
-        if isinstance(data, Response):
-            return data
-        if org is None:
-            return error_response(404, NOT_FOUND_ORG)
-        problem = self._org_fields(data, creating=False)
-        if problem is not None:
-            return error_response(400, problem, "invalid_body")
-        other = self.orgs.by_name(str(data.get("name", org.body.get("name"))))
-        if other is not None and other is not org:
-            return error_response(409, "An organization with this name already exists.")
-        updated = self.orgs.update(org.key[1], {**org.body, **data})
-        return self._logged(request, "Update an Organization", data, 200, updated.body)
-
-    async def _delete_org(self, request: Request, fault: Fault | None) -> Response:
-        org = self.orgs.by_id(request.path_params["id"])
-        if org is None:
-            return error_response(404, NOT_FOUND_ORG)
-        self.orgs.remove(org.key[1])
-        return self._logged(request, "Delete an Organization", {}, 204, {})
-
-    async def _add_connection(self, request: Request, fault: Fault | None) -> Response:
-        org = self.orgs.by_id(request.path_params["id"])
-        data = await self._body(request)
-        if isinstance(data, Response):
-            return data
-        if org is None:
-            return error_response(404, NOT_FOUND_ORG)
-        item = self._connection_item(org.key[1], data)
-        if isinstance(item, Response):
-            return item
-        if any(c.get("connection_id") == item["connection_id"] for c in org.connections):
-            return error_response(409, "The connection is already enabled for the organization.")
-        self.orgs.set_connections(org.key[1], [*org.connections, item])
-        return self._logged(request, "Add connections to an Organization", data, 201, item)
-
-    async def _update_connection(self, request: Request, fault: Fault | None) -> Response:
-        org = self.orgs.by_id(request.path_params["id"])
-        data = await self._body(request)
-        if isinstance(data, Response):
-            return data
-        cid = request.path_params["cid"]
-        current = (
-            None
-            if org is None
-            else next((c for c in org.connections if c.get("connection_id") == cid), None)
-        )
-        if org is None or current is None:
-            return error_response(404, "No connection found for that organization")
-        flags = ("assign_membership_on_login", "is_signup_enabled", "show_as_button")
-        if set(data) - set(flags) or any(not isinstance(v, bool) for v in data.values()):
-            return error_response(400, "Payload validation error: 'Invalid flags'.", "invalid_body")
-        item = {**current, **data}
-        self.orgs.set_connections(
-            org.key[1], [item if c is current else c for c in org.connections]
-        )
-        return self._logged(request, "Modify an Organizations Connection", data, 200, item)
-
-    async def _remove_connection(self, request: Request, fault: Fault | None) -> Response:
-        org = self.orgs.by_id(request.path_params["id"])
-        cid = request.path_params["cid"]
-        if org is None or not any(c.get("connection_id") == cid for c in org.connections):
-            return error_response(404, "No connection found for that organization")
-        kept = [c for c in org.connections if c.get("connection_id") != cid]
-        self.orgs.set_connections(org.key[1], kept)
-        return self._logged(request, "Delete connections from an Organization", {}, 204, {})
-
-    async def _delete_connection(self, request: Request, fault: Fault | None) -> Response:
-        cid = request.path_params["cid"]
-        if cid not in self.connections:
-            return error_response(404, "The connection does not exist", "inexistent_connection")
-        del self.connections[cid]
-        for org in self.orgs.organizations:
-            if any(c.get("connection_id") == cid for c in org.connections):
-                kept = [c for c in org.connections if c.get("connection_id") != cid]
-                self.orgs.set_connections(org.key[1], kept)
-        return self._logged(request, "Delete a connection", {}, 204, {})
 
     async def _logs(self, request: Request, fault: Fault | None) -> Response:
         values = self._query(request, LOGS_QUERY)
@@ -760,7 +656,7 @@ class EmulatorApp:
         values = self._query(request, ORGANIZATION_CONNECTIONS_QUERY)
         if isinstance(values, Response):
             return values
-        org = self.orgs.by_id(request.path_params["id"])
+        org = self.tenant.by_id(request.path_params["id"])
         if org is None:
             return error_response(404, NOT_FOUND_ORG)
         every = [
@@ -778,13 +674,13 @@ class EmulatorApp:
         values = self._query(request, CLIENT_GRANTS_QUERY)
         if isinstance(values, Response):
             return values
-        org = self.orgs.by_id(request.path_params["id"])
+        org = self.tenant.by_id(request.path_params["id"])
         if org is None:
             return error_response(404, NOT_FOUND_ORG)
         ids = str(values["grant_ids"]).split(",") if "grant_ids" in values else None
         every = [
             g
-            for g in org.client_grants
+            for g in self.tenant.client_grants_of(org)
             if all(
                 key not in values or g.get(key) == values[key] for key in ("audience", "client_id")
             )
@@ -800,7 +696,7 @@ class EmulatorApp:
         values = self._query(request, DISCOVERY_DOMAINS_QUERY)
         if isinstance(values, Response):
             return values
-        org = self.orgs.by_id(request.path_params["id"])
+        org = self.tenant.by_id(request.path_params["id"])
         if org is None:
             return error_response(404, NOT_FOUND_ORG)
         start = 0
@@ -815,6 +711,15 @@ class EmulatorApp:
         if start + take < len(org.discovery_domains):
             body["next"] = _encode_position(start + take)
         return json_response(200, body)
+
+
+def _match_path(operation: WriteOperation, method: str, path: str) -> dict[str, str] | None:
+    """The path parameters of `operation` in `method path` (under /api/v2), or None."""
+    if method.upper() != operation.method:
+        return None
+    pattern = "^" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(operation.path)) + "$"
+    found = re.match(pattern, path)
+    return None if found is None else dict(found.groupdict())
 
 
 def _encode_position(position: int) -> str:

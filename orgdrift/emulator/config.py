@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from orgdrift.emulator.faults import FaultHook
 from orgdrift.emulator.ratelimit import Bucket
+from orgdrift.emulator.writes import WRITE_SCOPES
 from orgdrift.errors import UsageError
 
 READ_SCOPES: frozenset[str] = frozenset(
@@ -33,20 +34,9 @@ ENDPOINT_GROUPS: tuple[str, ...] = (
     "organization_discovery_domains",
 )
 
-# What `orgdrift emulator` grants (to try incremental audits): reading, the tenant log, and the
-# writes that touch organizations and connections.
+# What `orgdrift emulator` grants (to try incremental audits and plans): reading, the tenant
+# log, and every write on the parts of an organization orgdrift reads.
 LOG_SCOPE = "read:logs"
-WRITE_SCOPES: frozenset[str] = frozenset(
-    {
-        "create:organizations",
-        "update:organizations",
-        "delete:organizations",
-        "create:organization_connections",
-        "update:organization_connections",
-        "delete:organization_connections",
-        "delete:connections",
-    }
-)
 ALL_SCOPES: frozenset[str] = READ_SCOPES | {LOG_SCOPE} | WRITE_SCOPES
 
 
@@ -106,11 +96,6 @@ class EmulatorConfig:
             )
         if self.log_retention is not None and self.log_retention < 1:
             raise ValueError("log_retention must be at least 1 entry")
-
-    @classmethod
-    def unlimited(cls) -> EmulatorConfig:
-        """No rate limits, no latency, no faults: the default credentials only."""
-        return cls()
 
     @classmethod
     def enterprise(cls) -> EmulatorConfig:

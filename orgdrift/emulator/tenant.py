@@ -1,9 +1,17 @@
-"""The emulated tenant's data: organizations in creation order, lookups, cursors, connections.
+"""The emulated tenant: one state per organization holding every part, the tenant's connections
+and client grants, lookups and cursors.
 
-Built from the state, then changed only by the write endpoints (`add`, `update`, `remove`,
-`set_connections`). Organizations are in the state's order, which stands for their creation order; each gets a synthetic `created_at` (never shown in bodies, as in Auth0) from
-which checkpoint cursors are made the way Auth0 makes them: unpadded base64 of
-`"<created_at>UTC,<org_id>"`.
+Each organization keeps its connections once, as associations carrying every field either
+endpoint shows: `GET .../enabled_connections` (GA) serves the enabled ones without the Early
+Access fields, `GET .../connections` (Early Access) serves them all. Client grants live in the
+tenant (`/client-grants/{id}`) and an organization holds the ids associated with it, so a change
+to a grant shows in every organization that has it. Discovery domains and `token_quota` (part of
+the organization's body) belong to the organization.
+
+Built from a live state, then changed only by the write methods. Organizations are in the
+state's order, which stands for their creation order; each gets a synthetic `created_at` (never
+shown in bodies, as in Auth0) from which checkpoint cursors are made the way Auth0 makes them:
+unpadded base64 of `"<created_at>UTC,<org_id>"`.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import bisect
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +34,19 @@ _CURSOR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6})UTC,(\S{0
 START_KEY: tuple[str, str] = ("0000-00-00 00:00:00.000000", "")
 
 CursorKey = tuple[str, str]  # (created_at, id)
+
+VIEW_ONLY = ("is_enabled", "organization_access_level", "organization_connection_name")
+"""Fields of a connection association that only the Early Access endpoint shows."""
+FLAGS = ("assign_membership_on_login", "is_signup_enabled", "show_as_button")
+GRANT_FIELDS = (
+    "id",
+    "client_id",
+    "audience",
+    "scope",
+    "organization_usage",
+    "allow_any_organization",
+)
+"""What `GET /organizations/{id}/client-grants` shows of a grant (OrganizationClientGrant)."""
 
 
 def encode_cursor(key: CursorKey) -> str:
@@ -51,7 +72,6 @@ def organization_body(data: Mapping[str, Any]) -> RawObject:
 _SNAPSHOT_ONLY = frozenset(
     {"enabled_connections", "organization_connections", "client_grants", "discovery_domains"}
 )
-_VIEW_ONLY = ("is_enabled", "organization_access_level", "organization_connection_name")
 
 
 def _shuffle_key(org_id: str, connection: Mapping[str, Any]) -> str:
@@ -60,55 +80,86 @@ def _shuffle_key(org_id: str, connection: Mapping[str, Any]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class IndexedOrg:
+class TenantOrg:
+    """One organization and every part of it."""
+
     body: RawObject
     key: CursorKey
-    connections: tuple[RawObject, ...]  # in the emulator's (not-by-name) order
-    # The rest of the organization model, in the order served:
-    connection_view: tuple[RawObject, ...] = ()  # GET .../connections (Early Access)
-    client_grants: tuple[RawObject, ...] = ()
+    # Every connection association, Early Access fields included, in the emulator's
+    # (not-by-name) order.
+    associations: tuple[RawObject, ...] = ()
+    grant_ids: tuple[str, ...] = ()  # client grants associated, in association order
     discovery_domains: tuple[RawObject, ...] = ()
 
+    @property
+    def id(self) -> str:
+        return self.key[1]
 
-class OrgIndex:
-    """Indexes of a `LiveState`, built once per app."""
+    @property
+    def enabled_connections(self) -> tuple[RawObject, ...]:
+        """`GET .../enabled_connections`: the enabled associations, without Early Access fields."""
+        return tuple(
+            {k: v for k, v in item.items() if k not in VIEW_ONLY}
+            for item in self.associations
+            if item.get("is_enabled", True) is not False
+        )
+
+    @property
+    def connection_view(self) -> tuple[RawObject, ...]:
+        """`GET .../connections` (Early Access): every association."""
+        return self.associations
+
+    def association(self, connection_id: str) -> RawObject | None:
+        return next((c for c in self.associations if c["connection_id"] == connection_id), None)
+
+    def domain(self, domain_id: str) -> RawObject | None:
+        return next((d for d in self.discovery_domains if d.get("id") == domain_id), None)
+
+
+class TenantState:
+    """The tenant's organizations (creation order) with their indexes, its connections and its
+    client grants."""
 
     def __init__(self, state: LiveState) -> None:
-        orgs: list[IndexedOrg] = []
+        self.connections: dict[str, RawObject] = {}  # id -> {"name", "strategy"}
+        self.client_grants: dict[str, RawObject] = {}  # id -> the grant
+        orgs: list[TenantOrg] = []
         for index, live in enumerate(state.organizations):
-            created = (_EPOCH + _STEP * index).strftime("%Y-%m-%d %H:%M:%S.%f")
-            body = organization_body(live.data)
-            view = _connection_view(live)
-            enabled = live.connections
-            if enabled is None and live.connection_view is not None:
-                enabled = tuple(
-                    {k: v for k, v in item.items() if k not in _VIEW_ONLY}
-                    for item in live.connection_view
-                    if item.get("is_enabled", True) is not False
-                )
-            connections = tuple(sorted(enabled or (), key=lambda c: _shuffle_key(live.id, c)))
+            associations = _associations(live)
+            for item in associations:
+                conn = item.get("connection")
+                if isinstance(conn, dict):
+                    self.connections.setdefault(item["connection_id"], dict(conn))
+            for grant in live.client_grants or ():
+                self.client_grants.setdefault(str(grant["id"]), dict(grant))
             orgs.append(
-                IndexedOrg(
-                    body=body,
-                    key=(created, live.id),
-                    connections=connections,
-                    connection_view=tuple(sorted(view, key=lambda c: _shuffle_key(live.id, c))),
-                    client_grants=tuple(live.client_grants or ()),
-                    discovery_domains=tuple(live.discovery_domains or ()),
+                TenantOrg(
+                    body=organization_body(live.data),
+                    key=(_created(index), live.id),
+                    associations=_ordered(live.id, associations),
+                    grant_ids=tuple(str(g["id"]) for g in live.client_grants or ()),
+                    discovery_domains=tuple(dict(d) for d in live.discovery_domains or ()),
                 )
             )
-        self.organizations: tuple[IndexedOrg, ...] = tuple(orgs)
-        self._keys = [org.key for org in self.organizations]
-        self._by_id = {org.key[1]: org for org in self.organizations}
-        self._by_name = {str(org.body.get("name")): org for org in self.organizations}
+        self._replace(orgs)
 
-    def by_id(self, org_id: str) -> IndexedOrg | None:
+    # --- reads -------------------------------------------------------------------------------
+
+    def by_id(self, org_id: str) -> TenantOrg | None:
         return self._by_id.get(org_id)
 
-    def by_name(self, name: str) -> IndexedOrg | None:
+    def by_name(self, name: str) -> TenantOrg | None:
         return self._by_name.get(name)
 
-    def sorted_by(self, sort: str | None) -> Sequence[IndexedOrg]:
+    def client_grants_of(self, org: TenantOrg) -> tuple[RawObject, ...]:
+        """`GET /organizations/{id}/client-grants`: the grants associated, as the tenant has them."""
+        return tuple(
+            {k: grant[k] for k in GRANT_FIELDS if k in grant}
+            for grant in (self.client_grants.get(g) for g in org.grant_ids)
+            if grant is not None
+        )
+
+    def sorted_by(self, sort: str | None) -> Sequence[TenantOrg]:
         """Organizations in `sort` order (`field:1` or `field:-1`); creation order when None."""
         if sort is None:
             return self.organizations
@@ -120,56 +171,85 @@ class OrgIndex:
             self.organizations, key=lambda org: str(org.body.get(field, "")), reverse=reverse
         )
 
-    def after(self, key: CursorKey, take: int) -> tuple[Sequence[IndexedOrg], bool]:
+    def after(self, key: CursorKey, take: int) -> tuple[Sequence[TenantOrg], bool]:
         """Up to `take` organizations created after `key`, and whether more follow."""
         start = bisect.bisect_right(self._keys, key)
         page = self.organizations[start : start + take]
         return page, start + take < len(self.organizations)
 
-    # --- writes (the write endpoints; each replaces the indexes) ---------------------------
+    # --- writes (each replaces the indexes) ------------------------------------------------
 
-    def _replace(self, orgs: Sequence[IndexedOrg]) -> None:
-        self.organizations = tuple(orgs)
+    def _replace(self, orgs: Sequence[TenantOrg]) -> None:
+        self.organizations: tuple[TenantOrg, ...] = tuple(orgs)
         self._keys = [org.key for org in self.organizations]
-        self._by_id = {org.key[1]: org for org in self.organizations}
+        self._by_id = {org.id: org for org in self.organizations}
         self._by_name = {str(org.body.get("name")): org for org in self.organizations}
 
-    def add(self, body: RawObject, connections: Sequence[RawObject]) -> IndexedOrg:
+    def add(self, body: RawObject, associations: Sequence[RawObject]) -> TenantOrg:
         """A new organization, created after every other one."""
-        index = len(self.organizations)
+        created = _created(len(self.organizations))
         last = self.organizations[-1].key[0] if self.organizations else ""
-        created = (_EPOCH + _STEP * index).strftime("%Y-%m-%d %H:%M:%S.%f")
         if created <= last:  # after deletions: still after the newest
             stamp = datetime.strptime(last, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
             created = (stamp + _STEP).strftime("%Y-%m-%d %H:%M:%S.%f")
         org_id = str(body["id"])
-        ordered = tuple(sorted(connections, key=lambda c: _shuffle_key(org_id, c)))
-        new = IndexedOrg(body=organization_body(body), key=(created, org_id), connections=ordered)
+        new = TenantOrg(organization_body(body), (created, org_id), _ordered(org_id, associations))
         self._replace([*self.organizations, new])
         return new
 
-    def update(self, org_id: str, body: RawObject) -> IndexedOrg:
-        old = self._by_id[org_id]
-        new = IndexedOrg(body=organization_body(body), key=old.key, connections=old.connections)
-        self._replace([new if org is old else org for org in self.organizations])
+    def change(self, org: TenantOrg, **parts: Any) -> TenantOrg:
+        """`org` with the parts given replaced (`body`, `associations`, `grant_ids`,
+        `discovery_domains`) and every other part kept."""
+        if "body" in parts:
+            parts["body"] = organization_body(parts["body"])
+        if "associations" in parts:
+            parts["associations"] = _ordered(org.id, parts["associations"])
+        new = replace(org, **parts)
+        self._replace([new if o is org else o for o in self.organizations])
         return new
 
-    def remove(self, org_id: str) -> None:
-        self._replace([org for org in self.organizations if org.key[1] != org_id])
+    def remove(self, org: TenantOrg) -> None:
+        self._replace([o for o in self.organizations if o is not org])
 
-    def set_connections(self, org_id: str, connections: Sequence[RawObject]) -> None:
-        old = self._by_id[org_id]
-        ordered = tuple(sorted(connections, key=lambda c: _shuffle_key(org_id, c)))
-        new = IndexedOrg(body=old.body, key=old.key, connections=ordered)
-        self._replace([new if org is old else org for org in self.organizations])
+    def delete_connection(self, connection_id: str) -> None:
+        """The connection gone from the tenant and from every organization that had it."""
+        self.connections.pop(connection_id, None)
+        orgs = [
+            replace(
+                o,
+                associations=tuple(
+                    c for c in o.associations if c["connection_id"] != connection_id
+                ),
+            )
+            for o in self.organizations
+        ]
+        self._replace(orgs)
+
+    def delete_client_grant(self, grant_id: str) -> None:
+        """The grant gone from the tenant and from every organization associated with it."""
+        self.client_grants.pop(grant_id, None)
+        orgs = [
+            replace(o, grant_ids=tuple(g for g in o.grant_ids if g != grant_id))
+            for o in self.organizations
+        ]
+        self._replace(orgs)
 
 
-def _connection_view(live: LiveOrganization) -> tuple[RawObject, ...]:
-    """The Early Access connections of `live`: as saved, or else its enabled connections as the
-    endpoint shows them (enabled, access level `none`, as in a 2026 recording)."""
-    if live.connection_view is not None:
-        return live.connection_view
-    return tuple(
-        {**item, "is_enabled": True, "organization_access_level": "none"}
-        for item in live.connections or ()
-    )
+def _created(index: int) -> str:
+    return (_EPOCH + _STEP * index).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _ordered(org_id: str, associations: Sequence[RawObject]) -> tuple[RawObject, ...]:
+    return tuple(sorted(associations, key=lambda c: _shuffle_key(org_id, c)))
+
+
+def _associations(live: LiveOrganization) -> list[RawObject]:
+    """The connections of `live` as associations: its Early Access items when saved, each
+    enabled connection the view lacks added as the endpoint shows it (enabled, access level
+    `none`, as in a 2026 recording)."""
+    found = [dict(item) for item in live.connection_view or ()]
+    seen = {item.get("connection_id") for item in found}
+    for item in live.connections or ():
+        if item.get("connection_id") not in seen:
+            found.append({**item, "is_enabled": True, "organization_access_level": "none"})
+    return [item for item in found if isinstance(item.get("connection_id"), str)]

@@ -42,6 +42,7 @@ from orgdrift.client import ClientOptions
 from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app, running_server
 from orgdrift.emulator.app import EmulatorApp
 from orgdrift.emulator.config import ALL_SCOPES
+from orgdrift.emulator.tenantlog import other_entry
 from orgdrift.models import LiveState, Report
 from orgdrift.snapshot import dump_snapshot, load_snapshot
 from orgdrift.spec import load_specs
@@ -121,16 +122,16 @@ async def apply(
         per_write = noise // max(len(calls), 1)
         for method, path, body in calls:
             for _ in range(per_write):
-                app.log_event("s", "Success Login")
+                app.log.append(other_entry("s", "Success Login"))
             response = await client.request(method, path, json=body)
             if response.status_code >= 300:
                 raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
         for _ in range(noise - per_write * len(calls)):
-            app.log_event("s", "Success Login")
+            app.log.append(other_entry("s", "Success Login"))
 
 
 def config(enterprise: bool) -> EmulatorConfig:
-    base = ENTERPRISE if enterprise else EmulatorConfig.unlimited()
+    base = ENTERPRISE if enterprise else EmulatorConfig()
     return replace(base, tokens={DEFAULT_TOKEN: ALL_SCOPES})
 
 

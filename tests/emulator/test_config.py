@@ -18,7 +18,7 @@ from .support import example_state
 
 
 def test_defaults_are_unlimited_with_the_documented_credentials() -> None:
-    config = EmulatorConfig.unlimited()
+    config = EmulatorConfig()
     assert config.global_bucket is None
     assert dict(config.buckets) == {}
     assert config.tokens == {DEFAULT_TOKEN: READ_SCOPES}

@@ -11,6 +11,7 @@ import pytest
 from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app
 from orgdrift.emulator.app import EmulatorApp
 from orgdrift.emulator.config import ALL_SCOPES, READ_SCOPES, config_from_options
+from orgdrift.emulator.tenantlog import other_entry
 from orgdrift.logs import classify
 
 from .support import FakeClock, auth, get, make_state, org_id, send_all
@@ -40,7 +41,7 @@ def all_logs(app: EmulatorApp) -> list[dict[str, Any]]:
 def test_a_new_tenant_log_has_one_entry_and_ids_of_56_ascending_digits() -> None:
     app = writer_app()
     send(app, "PATCH", f"{ORGS}/{org_id(0)}", {"display_name": "Zero"})
-    app.log_event("s", "Success Login")
+    app.log.append(other_entry("s", "Success Login"))
     send(app, "DELETE", f"{ORGS}/{org_id(1)}")
     entries = all_logs(app)
     assert [e["type"] for e in entries] == ["seccft", "sapi", "s", "sapi"]
@@ -165,7 +166,7 @@ def test_bad_write_bodies_are_400_and_unknown_ids_404() -> None:
 def test_checkpoint_mode_returns_entries_strictly_newer_in_log_id_order() -> None:
     app = writer_app(count=1)
     for i in range(250):
-        app.log_event("s", f"login {i}")
+        app.log.append(other_entry("s", f"login {i}"))
     first = all_logs(app)
     assert len(first) == 100
     after = get(app, f"{LOGS}?from={first[-1]['log_id']}&take=100&q=ignored").json()
@@ -180,7 +181,7 @@ def test_checkpoint_mode_returns_entries_strictly_newer_in_log_id_order() -> Non
 def test_search_mode_sorts_pages_filters_and_caps_at_1000() -> None:
     app = writer_app(count=1)
     send(app, "PATCH", f"{ORGS}/{org_id(0)}", {"display_name": "a"})
-    app.log_event("s", "Success Login")
+    app.log.append(other_entry("s", "Success Login"))
     newest = get(app, f"{LOGS}?sort=date:-1&per_page=10&page=0").json()
     assert [e["type"] for e in newest] == ["s", "sapi", "seccft"]
     assert [e["type"] for e in get(app, f"{LOGS}?q=type:sapi").json()] == ["sapi"]
@@ -196,7 +197,7 @@ def test_log_by_id_and_retention_drop_the_oldest() -> None:
     oldest = all_logs(app)[0]["log_id"]
     assert get(app, f"{LOGS}/{oldest}").json()["type"] == "seccft"
     for i in range(3):
-        app.log_event("s", f"login {i}")
+        app.log.append(other_entry("s", f"login {i}"))
     missing = get(app, f"{LOGS}/{oldest}")
     assert missing.status_code == 404
     assert missing.json() == {"statusCode": 404, "error": "Not Found", "message": "log not found"}

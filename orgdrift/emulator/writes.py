@@ -1,0 +1,573 @@
+"""The write operations of the Management API on the parts of an organization orgdrift reads,
+as Auth0's OpenAPI file describes them (paths, request bodies, scopes, statuses): each checks
+its body, changes the tenant state and says what to log; the app adds authentication, scopes,
+rate limits and the `sapi` log entry.
+
+Pure apart from the tenant state: `WRITES` is the table of operations, `Written` what a
+successful one answers, `Refused` an error answer (Auth0's envelope).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from orgdrift.emulator.tenant import FLAGS, VIEW_ONLY, TenantOrg, TenantState
+from orgdrift.models import RawObject
+
+NOT_FOUND_ORG = "No organization found by that id or name"
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    status: int  # 200, 201, 202 or 204
+    payload: RawObject  # the response body ({} for 204)
+    description: str  # the log entry's description
+
+
+class Refused(Exception):
+    """An error answer: status, message, errorCode."""
+
+    def __init__(self, status: int, message: str, error_code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.error_code = error_code
+
+
+# --- request bodies (the OAS schemas, `$ref`s inlined) ----------------------------------------
+
+_COLOR = {"type": "string", "pattern": r"^#(?:[0-9a-fA-F]{3}){1,2}$"}
+_BRANDING = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "logo_url": {"type": "string"},
+        "colors": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["primary", "page_background"],
+            "properties": {"primary": _COLOR, "page_background": _COLOR},
+        },
+    },
+}
+_METADATA = {
+    "type": "object",
+    "additionalProperties": {"type": ["string", "null"], "maxLength": 255},
+    "maxProperties": 25,
+}
+_QUOTA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["client_credentials"],
+    "properties": {
+        "client_credentials": {
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "properties": {
+                "enforce": {"type": "boolean"},
+                "per_day": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                "per_hour": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+            },
+        }
+    },
+}
+_NAME = {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[a-z0-9_-]+$"}
+_DISPLAY_NAME = {"type": "string", "minLength": 1, "maxLength": 255}
+_BOOL = {"type": "boolean"}
+_FLAGS = dict.fromkeys(FLAGS, _BOOL)
+_LEVELS = ["none", "readonly", "limited", "full"]
+_CONNECTION_NAME = {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[^\u0000]*$"}
+
+
+def _object(properties: Mapping[str, Any], *required: str, **more: Any) -> RawObject:
+    schema = {"type": "object", "additionalProperties": False, "properties": dict(properties)}
+    if required:
+        schema["required"] = list(required)
+    return {**schema, **more}
+
+
+BODIES: Mapping[str, RawObject] = {
+    "CreateOrganizationRequestContent": _object(
+        {
+            "name": _NAME,
+            "display_name": _DISPLAY_NAME,
+            "branding": _BRANDING,
+            "metadata": _METADATA,
+            "enabled_connections": {
+                "type": "array",
+                "items": _object({"connection_id": {"type": "string"}, **_FLAGS}, "connection_id"),
+            },
+            "token_quota": _QUOTA,
+        },
+        "name",
+    ),
+    "UpdateOrganizationRequestContent": _object(
+        {
+            "display_name": _DISPLAY_NAME,
+            "name": _NAME,
+            "branding": _BRANDING,
+            "metadata": _METADATA,
+            "token_quota": {**_QUOTA, "type": ["object", "null"]},
+        }
+    ),
+    "AddOrganizationConnectionRequestContent": _object(
+        {"connection_id": {"type": "string"}, **_FLAGS}, "connection_id"
+    ),
+    "UpdateOrganizationConnectionRequestContent": _object(_FLAGS),
+    "CreateOrganizationAllConnectionRequestContent": _object(
+        {
+            "organization_connection_name": _CONNECTION_NAME,
+            **_FLAGS,
+            "organization_access_level": {"type": "string", "enum": _LEVELS},
+            "is_enabled": _BOOL,
+            "connection_id": {"type": "string", "minLength": 1, "maxLength": 50},
+        },
+        "connection_id",
+    ),
+    "UpdateOrganizationAllConnectionRequestContent": _object(
+        {
+            "organization_connection_name": {**_CONNECTION_NAME, "type": ["string", "null"]},
+            **_FLAGS,
+            "organization_access_level": {"type": ["string", "null"], "enum": [*_LEVELS, None]},
+            "is_enabled": {"type": ["boolean", "null"]},
+        }
+    ),
+    "AssociateOrganizationClientGrantRequestContent": _object(
+        {"grant_id": {"type": "string"}}, "grant_id"
+    ),
+    "CreateOrganizationDiscoveryDomainRequestContent": _object(
+        {
+            "domain": {"type": "string", "minLength": 3, "maxLength": 255},
+            "status": {"type": "string", "enum": ["pending", "verified"]},
+            "use_for_organization_discovery": _BOOL,
+        },
+        "domain",
+    ),
+    "UpdateOrganizationDiscoveryDomainRequestContent": _object(
+        {
+            "status": {"type": "string", "enum": ["pending", "verified"]},
+            "use_for_organization_discovery": _BOOL,
+        }
+    ),
+    "UpdateClientGrantRequestContent": _object(
+        {
+            "scope": {
+                "type": ["array", "null"],
+                "items": {"type": "string", "minLength": 1, "maxLength": 280},
+            },
+            "organization_usage": {
+                "type": ["string", "null"],
+                "enum": ["deny", "allow", "require", None],
+            },
+            "allow_any_organization": {"type": ["boolean", "null"]},
+            "authorization_details_types": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1, "maxLength": 255},
+            },
+            "allow_all_scopes": {"type": ["boolean", "null"]},
+        },
+        minProperties=1,
+    ),
+}
+_VALIDATORS = {name: Draft202012Validator(schema) for name, schema in BODIES.items()}
+
+
+def check_body(schema: str | None, body: RawObject) -> None:
+    """Refuse (400 invalid_body) a body its schema does not allow; no schema: no body read."""
+    if schema is None:
+        return
+    error = next(iter(sorted(_VALIDATORS[schema].iter_errors(body), key=str)), None)
+    if error is not None:
+        raise Refused(400, _payload_message(error), "invalid_body")
+
+
+def _payload_message(error: ValidationError) -> str:
+    """Auth0's wording: `Payload validation error: '<what>' on property <path>.`"""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        allowed = set(schema.get("properties", {}))
+        extra = ",".join(sorted(set(error.instance) - allowed))
+        what = f"Additional properties not allowed: {extra}"
+    elif error.validator == "required":
+        what = f"Missing required property: {str(error.message).split(chr(39))[1]}"
+    else:
+        what = str(error.message)
+    where = ".".join(str(p) for p in error.absolute_path)
+    return f"Payload validation error: '{what}'" + (f" on property {where}." if where else ".")
+
+
+# --- the operations ---------------------------------------------------------------------------
+
+Params = Mapping[str, str]
+Operation = Callable[[TenantState, Params, RawObject], Written]
+
+
+def _org(tenant: TenantState, params: Params) -> TenantOrg:
+    org = tenant.by_id(params["id"])
+    if org is None:
+        raise Refused(404, NOT_FOUND_ORG)
+    return org
+
+
+def _connection_item(tenant: TenantState, data: RawObject) -> RawObject:
+    """A new association: the connection as the tenant has it, enabled, access level `none`."""
+    conn_id = str(data["connection_id"])
+    if conn_id not in tenant.connections:
+        raise Refused(404, "No connection found by that id")
+    item: RawObject = {"connection_id": conn_id, "is_enabled": True}
+    item["organization_access_level"] = "none"
+    item.update({k: v for k, v in data.items() if k != "connection_id" and v is not None})
+    item["connection"] = dict(tenant.connections[conn_id])
+    return item
+
+
+def _unique_name(tenant: TenantState, name: str, org: TenantOrg | None = None) -> None:
+    other = tenant.by_name(name)
+    if other is not None and other is not org:
+        raise Refused(409, "An organization with this name already exists.")
+
+
+def create_organization(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    _unique_name(tenant, str(data["name"]))
+    items = [_connection_item(tenant, e) for e in data.get("enabled_connections") or ()]
+    body = {"id": "org_" + secrets.token_hex(8)}
+    body.update({k: v for k, v in data.items() if k != "enabled_connections"})
+    created = tenant.add(body, items)
+    return Written(201, created.body, "Create an Organization")
+
+
+def update_organization(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    org = _org(tenant, params)
+    if "name" in data:
+        _unique_name(tenant, str(data["name"]), org)
+    updated = tenant.change(org, body={**org.body, **data})  # token_quota: null removes it
+    return Written(200, updated.body, "Update an Organization")
+
+
+def delete_organization(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    tenant.remove(_org(tenant, params))
+    return Written(204, {}, "Delete an Organization")
+
+
+def _enabled(item: RawObject) -> RawObject:
+    """An association as `enabled_connections` shows it."""
+    return {k: v for k, v in item.items() if k not in VIEW_ONLY}
+
+
+def add_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    org = _org(tenant, params)
+    item = _connection_item(tenant, data)
+    if org.association(item["connection_id"]) is not None:
+        raise Refused(409, "The connection is already enabled for the organization.")
+    tenant.change(org, associations=[*org.associations, item])
+    return Written(201, _enabled(item), "Add connections to an Organization")
+
+
+def _associated(org: TenantOrg, params: Params, *, enabled_only: bool) -> RawObject:
+    item = org.association(params["cid"])
+    if item is None or (enabled_only and item.get("is_enabled", True) is False):
+        raise Refused(404, "No connection found for that organization")
+    return item
+
+
+def update_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    org = _org(tenant, params)
+    current = _associated(org, params, enabled_only=True)
+    item = {**current, **data}
+    tenant.change(org, associations=[item if c is current else c for c in org.associations])
+    return Written(200, _enabled(item), "Modify an Organizations Connection")
+
+
+def remove_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    org = _org(tenant, params)
+    current = _associated(org, params, enabled_only=True)
+    tenant.change(org, associations=[c for c in org.associations if c is not current])
+    return Written(204, {}, "Delete connections from an Organization")
+
+
+def add_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    org = _org(tenant, params)
+    item = _connection_item(tenant, data)
+    if org.association(item["connection_id"]) is not None:
+        raise Refused(409, "The organization connection already exists.")
+    tenant.change(org, associations=[*org.associations, item])
+    return Written(201, item, "Add a connection to an Organization")
+
+
+def update_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    org = _org(tenant, params)
+    current = _associated(org, params, enabled_only=False)
+    item = {**current, **data}
+    # null resets: an unnamed association, the default access level, enabled
+    if item.get("organization_connection_name") is None:
+        item.pop("organization_connection_name", None)
+    if item.get("organization_access_level") is None:
+        item["organization_access_level"] = "none"
+    if item.get("is_enabled") is None:
+        item["is_enabled"] = True
+    tenant.change(org, associations=[item if c is current else c for c in org.associations])
+    return Written(200, item, "Update a connection of an Organization")
+
+
+def remove_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    org = _org(tenant, params)
+    current = _associated(org, params, enabled_only=False)
+    tenant.change(org, associations=[c for c in org.associations if c is not current])
+    return Written(204, {}, "Delete a connection from an Organization")
+
+
+def associate_client_grant(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    org = _org(tenant, params)
+    grant_id = str(data["grant_id"])
+    if grant_id not in tenant.client_grants:
+        raise Refused(404, "The grant does not exist.")
+    if grant_id in org.grant_ids:
+        raise Refused(409, "The client grant has already been added to this organization.")
+    org = tenant.change(org, grant_ids=(*org.grant_ids, grant_id))
+    shown = next(g for g in tenant.client_grants_of(org) if g["id"] == grant_id)
+    return Written(201, shown, "Associate a client grant with an Organization")
+
+
+def dissociate_client_grant(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    org = _org(tenant, params)
+    if params["grant_id"] not in org.grant_ids:
+        raise Refused(404, "The client grant is not associated with this organization.")
+    tenant.change(org, grant_ids=tuple(g for g in org.grant_ids if g != params["grant_id"]))
+    return Written(204, {}, "Remove a client grant from an Organization")
+
+
+def create_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    org = _org(tenant, params)
+    domain = str(data["domain"]).lower()
+    if any(d.get("domain") == domain for d in org.discovery_domains):
+        raise Refused(
+            409,
+            "An organization discovery domain with this domain is already registered to this organization.",
+        )
+    item: RawObject = {
+        "id": "dd_" + secrets.token_hex(8),
+        "domain": domain,
+        "status": data.get("status", "pending"),
+        "verification_txt": "auth0-domain-verification=" + secrets.token_hex(16),
+        "verification_host": f"_auth0-challenge.{domain}",
+    }
+    if "use_for_organization_discovery" in data:
+        item["use_for_organization_discovery"] = data["use_for_organization_discovery"]
+    tenant.change(org, discovery_domains=(*org.discovery_domains, item))
+    return Written(201, item, "Create a discovery domain of an Organization")
+
+
+def _domain(org: TenantOrg, params: Params) -> RawObject:
+    found = org.domain(params["domain_id"])
+    if found is None:
+        raise Refused(404, "Discovery domain not found.")
+    return found
+
+
+def update_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    org = _org(tenant, params)
+    current = _domain(org, params)
+    item = {**current, **data}
+    domains = tuple(item if d is current else d for d in org.discovery_domains)
+    tenant.change(org, discovery_domains=domains)
+    return Written(200, item, "Update a discovery domain of an Organization")
+
+
+def delete_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    org = _org(tenant, params)
+    current = _domain(org, params)
+    domains = tuple(d for d in org.discovery_domains if d is not current)
+    tenant.change(org, discovery_domains=domains)
+    return Written(204, {}, "Delete a discovery domain of an Organization")
+
+
+def _grant(tenant: TenantState, params: Params) -> RawObject:
+    grant = tenant.client_grants.get(params["grant_id"])
+    if grant is None:
+        raise Refused(404, "The client grant does not exist.", "inexistent_client_grant")
+    return grant
+
+
+def update_client_grant(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    grant = _grant(tenant, params)
+    updated = {**grant, **{k: v for k, v in data.items() if v is not None}}
+    if data.get("scope", ()) is None:
+        updated["scope"] = []
+    tenant.client_grants[params["grant_id"]] = updated
+    return Written(200, updated, "Update client grant")
+
+
+def delete_client_grant(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    _grant(tenant, params)
+    tenant.delete_client_grant(params["grant_id"])
+    return Written(204, {}, "Delete client grant")
+
+
+def delete_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
+    if params["cid"] not in tenant.connections:
+        raise Refused(404, "The connection does not exist", "inexistent_connection")
+    tenant.delete_connection(params["cid"])
+    return Written(204, {}, "Delete a connection")
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOperation:
+    method: str
+    path: str  # under /api/v2, Starlette path parameters
+    group: str  # the stats and scope key
+    scopes: tuple[str, ...]  # any one of them
+    body: str | None  # its schema in BODIES; None: no body read
+    run: Operation
+    early_access: bool = False  # the Early Access connections endpoint
+
+
+_ORG = "/organizations/{id}"
+WRITES: tuple[WriteOperation, ...] = (
+    WriteOperation(
+        "POST",
+        "/organizations",
+        "organization_create",
+        ("create:organizations",),
+        "CreateOrganizationRequestContent",
+        create_organization,
+    ),
+    WriteOperation(
+        "PATCH",
+        _ORG,
+        "organization_update",
+        ("update:organizations",),
+        "UpdateOrganizationRequestContent",
+        update_organization,
+    ),
+    WriteOperation(
+        "DELETE",
+        _ORG,
+        "organization_delete",
+        ("delete:organizations",),
+        None,
+        delete_organization,
+    ),
+    WriteOperation(
+        "POST",
+        f"{_ORG}/enabled_connections",
+        "enabled_connection_create",
+        ("create:organization_connections",),
+        "AddOrganizationConnectionRequestContent",
+        add_enabled_connection,
+    ),
+    WriteOperation(
+        "PATCH",
+        f"{_ORG}/enabled_connections/{{cid}}",
+        "enabled_connection_update",
+        ("update:organization_connections",),
+        "UpdateOrganizationConnectionRequestContent",
+        update_enabled_connection,
+    ),
+    WriteOperation(
+        "DELETE",
+        f"{_ORG}/enabled_connections/{{cid}}",
+        "enabled_connection_delete",
+        ("delete:organization_connections",),
+        None,
+        remove_enabled_connection,
+    ),
+    WriteOperation(
+        "POST",
+        f"{_ORG}/connections",
+        "organization_connection_create",
+        ("create:organization_connections",),
+        "CreateOrganizationAllConnectionRequestContent",
+        add_organization_connection,
+        early_access=True,
+    ),
+    WriteOperation(
+        "PATCH",
+        f"{_ORG}/connections/{{cid}}",
+        "organization_connection_update",
+        ("update:organization_connections",),
+        "UpdateOrganizationAllConnectionRequestContent",
+        update_organization_connection,
+        early_access=True,
+    ),
+    WriteOperation(
+        "DELETE",
+        f"{_ORG}/connections/{{cid}}",
+        "organization_connection_delete",
+        ("delete:organization_connections",),
+        None,
+        remove_organization_connection,
+        early_access=True,
+    ),
+    WriteOperation(
+        "POST",
+        f"{_ORG}/client-grants",
+        "organization_client_grant_create",
+        ("create:organization_client_grants",),
+        "AssociateOrganizationClientGrantRequestContent",
+        associate_client_grant,
+    ),
+    WriteOperation(
+        "DELETE",
+        f"{_ORG}/client-grants/{{grant_id}}",
+        "organization_client_grant_delete",
+        ("delete:organization_client_grants",),
+        None,
+        dissociate_client_grant,
+    ),
+    WriteOperation(
+        "POST",
+        f"{_ORG}/discovery-domains",
+        "discovery_domain_create",
+        ("create:organization_discovery_domains",),
+        "CreateOrganizationDiscoveryDomainRequestContent",
+        create_discovery_domain,
+    ),
+    WriteOperation(
+        "PATCH",
+        f"{_ORG}/discovery-domains/{{domain_id}}",
+        "discovery_domain_update",
+        ("update:organization_discovery_domains",),
+        "UpdateOrganizationDiscoveryDomainRequestContent",
+        update_discovery_domain,
+    ),
+    WriteOperation(
+        "DELETE",
+        f"{_ORG}/discovery-domains/{{domain_id}}",
+        "discovery_domain_delete",
+        ("delete:organization_discovery_domains",),
+        None,
+        delete_discovery_domain,
+    ),
+    WriteOperation(
+        "PATCH",
+        "/client-grants/{grant_id}",
+        "client_grant_update",
+        ("update:client_grants",),
+        "UpdateClientGrantRequestContent",
+        update_client_grant,
+    ),
+    WriteOperation(
+        "DELETE",
+        "/client-grants/{grant_id}",
+        "client_grant_delete",
+        ("delete:client_grants",),
+        None,
+        delete_client_grant,
+    ),
+    WriteOperation(
+        "DELETE",
+        "/connections/{cid}",
+        "connection_delete",
+        ("delete:connections",),
+        None,
+        delete_connection,
+    ),
+)
+WRITE_SCOPES: frozenset[str] = frozenset(s for w in WRITES for s in w.scopes)
