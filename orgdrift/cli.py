@@ -234,6 +234,8 @@ def _cmd_plan(args: argparse.Namespace) -> ExitCode:
         plan = pipeline.run_plan(pipeline.PlanOptions(check, _allow_delete(args)))
     if plan.report.failure is not None:
         _err(get_reporter("text").render(plan.report, RenderOptions()).rstrip("\n"))
+        if args.format == "text" and target == STDOUT:
+            return plan.exit_code  # said on stderr, as check does
     _write(target, render_plan(plan, args.format))
     return plan.exit_code
 

@@ -15,8 +15,9 @@ replaces `branding` and `token_quota` whole.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -210,7 +211,29 @@ def build_plan(
         decl = _decl_for(decls, result)
         planner = _OrgPlanner(decl, org, ids, allow_delete)
         plans.append(planner.plan(result.name, result.id, result.findings))
-    return Plan(report, tuple(plans), allow_delete)
+    return Plan(report, _shared_once(plans), allow_delete)
+
+
+def _shared_once(plans: Sequence[OrgPlan]) -> tuple[OrgPlan, ...]:
+    """A tenant-wide request (a client grant's scope) that the findings of several organizations
+    need is sent once, with the first of them, fixing every one."""
+    first: dict[tuple[str, str, str], tuple[int, int]] = {}
+    steps: list[list[Step]] = []
+    for index, plan in enumerate(plans):
+        kept: list[Step] = []
+        for step in plan.steps:
+            key = (step.method, step.path, json.dumps(step.body, sort_keys=True))
+            if not step.path.startswith(f"{API}/client-grants/"):
+                kept.append(step)
+            elif key in first:
+                at, position = first[key]
+                earlier = steps[at][position]
+                steps[at][position] = replace(earlier, fixes=earlier.fixes + step.fixes)
+            else:
+                first[key] = (index, len(kept))
+                kept.append(step)
+        steps.append(kept)
+    return tuple(replace(plan, steps=tuple(s)) for plan, s in zip(plans, steps, strict=True))
 
 
 def _decl_for(decls: Sequence[OrgDecl], result: OrgResult) -> OrgDecl | None:

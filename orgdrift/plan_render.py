@@ -208,9 +208,11 @@ def _fence(text: str) -> str:
 
 
 def _md_org(org: OrgPlan, numbers: list[int]) -> list[str]:
-    counts = [plural(len(org.steps), "request")]
+    counts = [plural(len(org.steps), "request")] if org.steps else []
     if org.manual:
         counts.append(plural(len(org.manual), "manual step"))
+    if org.skipped:
+        counts.append(f"{len(org.skipped)} needing no request")
     summary = html.escape(visible(f"{org.label} ({org.id or 'to be created'})"))
     lines = [f"<details><summary><b>{summary}</b>: {', '.join(counts)}</summary>", ""]
     for step in org.steps:
@@ -218,17 +220,17 @@ def _md_org(org: OrgPlan, numbers: list[int]) -> list[str]:
         request = [f"{step.method} {step.path}"]
         if step.body is not None:
             request.append(json.dumps(step.body, ensure_ascii=False, indent=2))
-        lines.append(
-            f"{numbers[0]}. `{step.scope}`: " + "; ".join(_md(f.message) for f in step.fixes)
-        )
-        if step.note:
-            lines[-1] += f" ({_md(step.note)})"
-        lines += ["", _indent(_fence(visible("\n".join(request), keep="\n"))), ""]
+        fixes = "; ".join(_md(f.message) for f in step.fixes)
+        note = f" ({_md(step.note)})" if step.note else ""
+        lines += [f"{numbers[0]}. `{step.scope}`: {fixes}{note}", ""]
+        lines += [_indent(_fence(visible("\n".join(request), keep="\n"))), ""]
     for manual in org.manual:
         lines.append(f"- manual: {_md(manual.fix.message)}: {_md(manual.reason)}")
     for skipped in org.skipped:
         lines.append(f"- no request: {_md(skipped.fix.message)} ({_md(skipped.reason)})")
-    return [*lines, "", "</details>"]
+    if lines[-1]:
+        lines.append("")
+    return [*lines, "</details>"]
 
 
 def _indent(text: str) -> str:
@@ -247,7 +249,7 @@ def markdown_section(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
             f"Requests orgdrift would send (it sends none), in order; scopes: {scope_list}.",
             "",
         ]
-    text = "\n".join(head)
+    text = "\n".join(head) + "\n"
     numbers = [0]
     left: list[OrgPlan] = []
     for org in plan.organizations:
@@ -410,6 +412,8 @@ def render_shell(plan: Plan) -> str:
         "# It stops at the first request that fails, with its status and the API's answer;",
         "# then make a new plan: a plan is for the state it was made from.",
         "",
+        "# Every value below is single-quoted on purpose: nothing in it expands.",
+        "# shellcheck disable=SC2016",
         _PRELUDE.rstrip("\n"),
     ]
     created = 0
