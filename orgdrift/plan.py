@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from orgdrift.errors import ExitCode
 from orgdrift.models import (
+    ClientGrantDecl,
     ConnectionDecl,
     DiscoveryDomainDecl,
     Finding,
@@ -152,12 +153,12 @@ class Ids:
     the live state holds (every organization read, however its connections were read)."""
 
     connections: Mapping[str, str] = field(default_factory=dict)
-    grants: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    grants: Mapping[tuple[str, str], RawObject] = field(default_factory=dict)
 
     @classmethod
     def of(cls, live: LiveState) -> Ids:
         connections: dict[str, str] = {}
-        grants: dict[tuple[str, str], str] = {}
+        grants: dict[tuple[str, str], RawObject] = {}
         for org in live.organizations:
             for item in (*(org.connections or ()), *(org.connection_view or ())):
                 conn_id, name = (
@@ -169,7 +170,7 @@ class Ids:
             for grant in org.client_grants or ():
                 key = (str(grant.get("client_id")), str(grant.get("audience")))
                 if isinstance(grant.get("id"), str):
-                    grants.setdefault(key, grant["id"])
+                    grants.setdefault(key, grant)
         return cls(connections, grants)
 
     def connection(self, decl: ConnectionDecl) -> str | None:
@@ -360,7 +361,7 @@ class _OrgPlanner:
             self.steps.append(self._add_connection(finding, conn, conn_id))
         if decl.client_grants is not None and decl.client_grants_policy == "exact":
             for grant in decl.client_grants:
-                self._associate(finding, grant.client_id, grant.audience)
+                self._associate(finding, grant)
         for domain in decl.discovery_domains or ():
             self.steps.append(self._add_domain(finding, domain))
 
@@ -507,21 +508,26 @@ class _OrgPlanner:
             self._delete(finding, step)
 
     def _grants_missing(self, findings: list[Finding]) -> None:
+        declared = self.decl.client_grants if self.decl is not None else None
         for finding in findings:
-            client_id, _, audience = str(finding.expected).partition(":")
-            self._associate(finding, client_id, audience)
+            grant = next((g for g in declared or () if g.label == finding.expected), None)
+            if grant is not None:
+                self._associate(finding, grant)
 
-    def _associate(self, finding: Finding, client_id: str, audience: str) -> None:
-        grant_id = self.ids.grants.get((client_id, audience))
-        if grant_id is None:
+    def _associate(self, finding: Finding, grant: ClientGrantDecl) -> None:
+        """The association; then the grant's scope when the spec declares another one (the
+        association first: the scope is checked through it)."""
+        live = self.ids.grants.get((grant.client_id, grant.audience))
+        if live is None:
             self._cannot(
                 finding,
-                f"no organization read has a client grant of client {client_id} for "
-                f"audience {audience}, so its id is unknown: find it with GET "
-                f"/api/v2/client-grants?client_id=...&audience=... (read:client_grants), or "
+                f"no organization read has a client grant of client {grant.client_id} for "
+                f"audience {grant.audience}, so its id is unknown: find it with GET "
+                "/api/v2/client-grants?client_id=...&audience=... (read:client_grants), or "
                 "create one that allows organizations",
             )
             return
+        grant_id = str(live["id"])
         self.steps.append(
             Step(
                 "POST",
@@ -531,6 +537,19 @@ class _OrgPlanner:
                 (_fix(finding),),
             )
         )
+        wanted = sorted(set(grant.scope)) if grant.scope is not None else None
+        if wanted is not None and wanted != sorted({str(s) for s in live.get("scope") or ()}):
+            self.steps.append(self._scope_step(finding, grant_id, wanted))
+
+    def _scope_step(self, finding: Finding, grant_id: str, scope: list[str]) -> Step:
+        return Step(
+            "PATCH",
+            f"{API}/client-grants/{_seg(grant_id)}",
+            {"scope": scope},
+            "update:client_grants",
+            (_fix(finding),),
+            note="the grant is the client's: every organization associated with it gets this scope",
+        )
 
     def _grant_scopes(self, findings: list[Finding]) -> None:
         for finding in findings:
@@ -538,17 +557,7 @@ class _OrgPlanner:
             grant = self._live_grant(label)
             if grant is None:
                 continue
-            self.steps.append(
-                Step(
-                    "PATCH",
-                    f"{API}/client-grants/{_seg(str(grant['id']))}",
-                    {"scope": list(finding.expected)},
-                    "update:client_grants",
-                    (_fix(finding),),
-                    note="the grant is the client's: every organization associated with it "
-                    "gets this scope",
-                )
-            )
+            self.steps.append(self._scope_step(finding, str(grant["id"]), list(finding.expected)))
 
     # --- discovery domains ----------------------------------------------------------------
 

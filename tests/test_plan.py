@@ -72,7 +72,12 @@ def tenant(**changes: Any) -> dict[str, Any]:
             {"connection_id": "con_Db", "connection": DB},
         ],
         "client_grants": [
-            {"id": "cgr_Portal", "client_id": "cli_Portal", "audience": "https://api.example/"},
+            {
+                "id": "cgr_Portal",
+                "client_id": "cli_Portal",
+                "audience": "https://api.example/",
+                "scope": ["read:a"],
+            },
             {"id": "cgr_Billing", "client_id": "cli_Billing", "audience": "https://bill.example/"},
         ],
         "discovery_domains": [],
@@ -267,6 +272,29 @@ def test_client_grants_and_discovery_domains(tmp_path: Path) -> None:
         ("PATCH", f"{ACME_PATH}/discovery-domains/dd_Acme", {"status": "pending", "use_for_organization_discovery": False}, "update:organization_discovery_domains"),
     ]  # fmt: skip
     assert plan.steps[1].note is not None and "every organization" in plan.steps[1].note
+
+
+def test_a_grant_is_associated_before_its_scope_is_set_once_for_all(tmp_path: Path) -> None:
+    acme = ACME.replace("scope: [read:a]}", "scope: [write:a, read:a]}")
+    beta = ACME.replace("name: acme", "name: beta").replace(
+        "scope: [read:a]}", "scope: [read:a, write:a]}"
+    )
+    beta = beta.replace("display_name: Acme", "display_name: Beta").replace("acme.com", "beta.com")
+    live = tenant()
+    beta_live = copy.deepcopy(live["organizations"][0])
+    beta_live.update(id="org_Beta", name="beta", display_name="Beta", client_grants=[])
+    beta_live["discovery_domains"][0]["domain"] = "beta.com"
+    live["organizations"].append(beta_live)
+    plan = make_plan(tmp_path, spec(acme + beta), live)
+    assert requests(plan) == [
+        ("PATCH", "/api/v2/client-grants/cgr_Portal", {"scope": ["read:a", "write:a"]}, "update:client_grants"),
+        ("POST", "/api/v2/organizations/org_Beta/client-grants", {"grant_id": "cgr_Portal"}, "create:organization_client_grants"),
+    ]  # fmt: skip
+    patch = plan.steps[0]
+    assert sorted(f.kind.value for f in patch.fixes) == [
+        "client_grant_missing",
+        "client_grant_scope_changed",
+    ]
 
 
 def test_grant_not_allowed_is_a_delete(tmp_path: Path) -> None:
