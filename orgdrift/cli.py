@@ -90,7 +90,8 @@ from orgdrift.files import STDOUT, check_targets, write_atomic
 
 if TYPE_CHECKING:
     from orgdrift.client import RequestEvent
-    from orgdrift.models import LiveState, Report
+    from orgdrift.models import LiveState, OrgDecl, Report
+    from orgdrift.plan import Plan
     from orgdrift.reads import Tenant
 
 Command = Callable[[argparse.Namespace], ExitCode]
@@ -194,6 +195,7 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
         args, inputs=[*args.spec, args.live or "", args.since or "", args.baseline or ""]
     )
     written = _incremental_options(args, output)
+    seen: list[tuple[tuple[OrgDecl, ...], LiveState]] = []
     with _progress(args) as progress:
         options = pipeline.CheckOptions(
             specs=tuple(args.spec),
@@ -209,10 +211,27 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
             on_snapshot=(lambda state, why: written.append((state, why)))
             if args.write_snapshot
             else None,
+            on_live=lambda decls, live: seen.append((decls, live)),
         )
         report = pipeline.run_check(options)
     _incremental_outcome(args, report, written)
-    return _emit(report, output)
+    return _emit(report, output, _plan_for(args, output, report, seen))
+
+
+def _plan_for(
+    args: argparse.Namespace,
+    output: _Output,
+    report: Report,
+    seen: list[tuple[tuple[OrgDecl, ...], LiveState]],
+) -> Plan | None:
+    """The plan the Markdown and HTML reports show with the findings (None: no such report)."""
+    from orgdrift.plan import build_plan
+
+    formats = {output.format, *(fmt for fmt, _ in output.reports)}
+    if not seen or not formats & {"markdown", "html"}:
+        return None
+    decls, live = seen[-1]
+    return build_plan(report, decls, live, allow_delete=_allow_delete(args))
 
 
 def _cmd_plan(args: argparse.Namespace) -> ExitCode:
@@ -242,7 +261,8 @@ def _cmd_plan(args: argparse.Namespace) -> ExitCode:
 
 def _allow_delete(args: argparse.Namespace) -> bool:
     """--allow-delete, or AUTH0_ALLOW_DELETE=true as the Auth0 deploy CLI reads it."""
-    return bool(args.allow_delete) or os.environ.get("AUTH0_ALLOW_DELETE", "").lower() == "true"
+    option = bool(getattr(args, "allow_delete", False))
+    return option or os.environ.get("AUTH0_ALLOW_DELETE", "").lower() == "true"
 
 
 def _incremental_options(
@@ -511,7 +531,7 @@ def _color(args: argparse.Namespace) -> bool:
     return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def _emit(report: Report, output: _Output) -> ExitCode:
+def _emit(report: Report, output: _Output, plan: Plan | None = None) -> ExitCode:
     """Every requested report, whatever the outcome; the error itself on stderr; the exit code."""
     from orgdrift.files import repo_paths
     from orgdrift.reporters import RenderOptions, get_reporter
@@ -519,7 +539,7 @@ def _emit(report: Report, output: _Output) -> ExitCode:
     files = [f.path for f in report.spec_files]
     files += [f.source.file for f in report.findings if f.source is not None]
     files += [p.file for p in report.failure.problems] if report.failure else []
-    options = RenderOptions(paths=repo_paths(files, os.environ))
+    options = RenderOptions(paths=repo_paths(files, os.environ), plan=plan)
     for fmt, path in output.reports:
         _write(path, get_reporter(fmt).render(report, options))
     if report.failure is not None:

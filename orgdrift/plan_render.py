@@ -264,6 +264,8 @@ def markdown_section(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
             f"… and {plural(len(left), 'more organization')} ({plural(requests, 'request')}) "
             "not shown here: run `orgdrift plan --format json` for the whole plan.\n"
         )
+    if len(text) > limit:  # not even the heading fits: say where the plan is
+        return "The plan does not fit here: run `orgdrift plan`.\n"[:limit]
     return text
 
 

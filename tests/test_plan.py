@@ -21,6 +21,8 @@ from orgdrift.errors import ExitCode
 from orgdrift.models import FindingKind
 from orgdrift.plan import NEW_ID, Plan, Step
 from orgdrift.plan_render import plan_to_dict, render_plan, render_shell, sh_quote
+from orgdrift.reporters import RenderOptions
+from orgdrift.reporters.markdown import MarkdownReporter
 from orgdrift.resources import PLAN_SCHEMA, load_schema
 
 ORG = "org_0000000000000001"
@@ -441,6 +443,10 @@ def test_markdown_stays_under_the_comment_limit(tmp_path: Path) -> None:
     text = render_plan(plan, "markdown")
     assert len(text) < 65_536
     assert "more organizations" in text and "--format json" in text
+    # In the check's Markdown report, after the findings: the two within one comment.
+    report = MarkdownReporter().render(plan.report, RenderOptions(plan=plan))
+    assert len(report) <= 65_536
+    assert "### orgdrift plan: 400 requests" in report and "more organizations" in report
 
 
 # --- shell quoting -------------------------------------------------------------------------

@@ -163,4 +163,11 @@ class MarkdownReporter:
             blocks.append(_findings_table(report, options.verbose))
         if options.verbose and report.verdict:
             blocks.append([_stats(report)])
-        return "\n\n".join("\n".join(block) for block in blocks) + "\n"
+        text = "\n\n".join("\n".join(block) for block in blocks) + "\n"
+        plan = options.plan
+        if plan is not None and (plan.steps or plan.manual) and report.verdict:
+            from orgdrift.plan_render import markdown_section  # it imports the reporters
+
+            section = markdown_section(plan, MAX_CHARS - len(text) - 2).rstrip("\n")
+            text += "\n" + section + "\n"
+        return text
