@@ -146,6 +146,26 @@ def render_json(plan: Plan) -> str:
     return json_document(plan_to_dict(plan))
 
 
+def finding_remediation(plan: Plan, fingerprint: str | None) -> str | None:
+    """What the plan does about one finding, in one line (None: nothing to say): its requests
+    with their scopes, or why it sends none."""
+    parts: list[str] = []
+    for item in plan.for_finding(fingerprint):
+        if isinstance(item, Step):
+            parts.append(_one_line(item))
+        elif isinstance(item, Manual):
+            step = f": {_one_line(item.step)}" if item.step is not None else ""
+            parts.append(f"manual ({item.reason}){step}")
+        else:
+            parts.append(f"no request: {item.reason}")
+    return "; then ".join(parts) if parts else None
+
+
+def _one_line(step: Step) -> str:
+    body = f" {_json_body(step.body)}" if step.body is not None else ""
+    return f"{step.method} {step.path}{body} [{step.scope}]"
+
+
 # --- text ----------------------------------------------------------------------------------
 
 

@@ -719,4 +719,12 @@ class HtmlReporter:
     suffix: ClassVar[str] = ".html"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        return render_html(report_to_dict(report))
+        document = report_to_dict(report)
+        if options.plan is not None:  # each finding says what would fix it
+            from orgdrift.plan_render import finding_remediation  # it imports the reporters
+
+            for org in document["organizations"]:
+                for finding in org["findings"]:
+                    fix = finding_remediation(options.plan, finding.get("fingerprint"))
+                    finding["remediation"] = fix
+        return render_html(document)

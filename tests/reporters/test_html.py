@@ -651,7 +651,11 @@ def test_check_over_a_loopback_socket_writes_the_page_with_every_other_report(
     assert code == 1
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     document = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
-    assert html == render_html(document)  # one input shape: the JSON report
+    # One input shape, the JSON report, plus what the plan says would fix each finding (the
+    # page's only addition; `orgdrift plan` proves those requests against the emulator).
+    fixes = re.findall(r"<dt>remediation</dt><dd>([^<]*)</dd>", html)
+    assert len(fixes) == 4 and "DELETE /api/v2/organizations/" in fixes[0]
+    assert re.sub(r"<dt>remediation</dt><dd>[^<]*</dd>", "", html) == render_html(document)
     page = parse(html)
     assert_safe(page, html)
     assert page.by_id("verdict").text().startswith("Drift found 4 findings (1 warning) in 4 of ")
