@@ -199,13 +199,13 @@ def render_text(plan: Plan) -> str:
         lines += ["", _org_heading(org)]
         for step in org.steps:
             number += 1
-            first, *rest = step_lines(step, "       ")
+            first, *rest = step_lines(step, "      ")
             lines += [f"  {number:>2}. {first}", *rest]
         for manual in org.manual:
             lines.append("  manual: " + visible(manual.fix.message))
-            lines.append("       " + visible(manual.reason))
+            lines.append("      " + visible(manual.reason))
             if manual.step is not None:
-                lines.append("       would send: " + step_lines(manual.step, "")[0])
+                lines.append("      would send: " + step_lines(manual.step, "")[0])
         for skipped in org.skipped:
             lines.append("  no request: " + visible(f"{skipped.fix.message} ({skipped.reason})"))
     return "\n".join(lines) + "\n"

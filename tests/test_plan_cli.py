@@ -373,3 +373,11 @@ def test_hostile_names_survive_the_shell(
         code, out, err = run(capsys, "check", str(spec))
         assert code == 0, out + err
         assert run(capsys, "plan", str(spec))[0] == 0
+
+
+def test_the_readme_shows_the_real_plan_of_the_demo_tenant() -> None:
+    """The README's example is this command's output (the golden above), not a sketch."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("$ orgdrift plan examples/orgs.yaml\n", 1)[1].split("$ echo $?", 1)[0]
+    golden_text = (ROOT / "tests" / "golden" / "plan" / "drift.txt").read_text(encoding="utf-8")
+    assert shown == golden_text
