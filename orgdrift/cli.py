@@ -255,7 +255,9 @@ def _cmd_plan(args: argparse.Namespace) -> ExitCode:
         _err(get_reporter("text").render(plan.report, RenderOptions()).rstrip("\n"))
         if args.format == "text" and target == STDOUT:
             return plan.exit_code  # said on stderr, as check does
-    _write(target, render_plan(plan, args.format))
+    quiet = args.quiet and args.format == "text" and target == STDOUT
+    if not (quiet and plan.exit_code == ExitCode.IN_SYNC):
+        _write(target, render_plan(plan, args.format))
     return plan.exit_code
 
 
@@ -719,6 +721,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(command=_cmd_check)
 
+    from orgdrift.plan_render import FORMATS as PLAN_FORMATS
+
     plan = sub.add_parser(
         "plan",
         help="the Management API requests that would make the tenant match the spec "
@@ -744,7 +748,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--format",
         default="text",
-        choices=["text", "json", "markdown", "shell"],
+        choices=PLAN_FORMATS,
         help="text (default), json (schemas/plan.schema.json), markdown, or shell: a POSIX sh "
         "script of curl requests",
     )

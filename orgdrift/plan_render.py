@@ -20,20 +20,14 @@ from orgdrift.plan import NEW_ID, Fix, Manual, OrgPlan, Plan, Skipped, Step
 from orgdrift.reporters._common import TOOL_NAME, json_document, plural, visible
 
 PLAN_VERSION = 1
-FORMATS: tuple[str, ...] = ("text", "json", "markdown", "shell")
 MARKDOWN_LIMIT = 60_000
 """Characters of Markdown at most: a pull-request comment holds 65,536, and the check's own
 report shares the comment when the plan is appended to it."""
 
 
 def render_plan(plan: Plan, fmt: str) -> str:
-    renderers: Mapping[str, Callable[[Plan], str]] = {
-        "text": render_text,
-        "json": render_json,
-        "markdown": render_markdown,
-        "shell": render_shell,
-    }
-    return renderers[fmt](plan)
+    """The plan in one of `FORMATS`."""
+    return _RENDERERS[fmt](plan)
 
 
 def scopes(plan: Plan) -> list[str]:
@@ -464,3 +458,13 @@ def _sh_manual(plan: Plan) -> list[str]:
             if manual.step is not None:
                 lines.append(_comment(f"  would send: {manual.step.method} {manual.step.path}"))
     return lines
+
+
+_RENDERERS: Mapping[str, Callable[[Plan], str]] = {
+    "text": render_text,
+    "json": render_json,
+    "markdown": render_markdown,
+    "shell": render_shell,
+}
+FORMATS: tuple[str, ...] = tuple(_RENDERERS)
+"""The formats of `orgdrift plan --format`."""
