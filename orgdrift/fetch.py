@@ -13,6 +13,11 @@ concurrency and paces them to the tenant's rate limits.
 only an estimate: Auth0 has answered `total: 0` beside two organizations, and may cap it at the
 1,000-record window), checked for consistency, and every declared organization it lacks is looked
 up directly; only the API's own JSON 404 makes it missing.
+
+An incremental check reads through the same plan: `read_organizations` re-reads organizations by
+id, `complete` reads for each declaration every part it declares that a state lacks (looking up
+the declarations it has no organization for), and `full_read_requests` / `part_requests` are what
+both sides of the choice between them cost.
 """
 
 from __future__ import annotations
@@ -106,6 +111,93 @@ async def fetch_live(
     for org in listed if listed is not None else [org for _, org in found]:
         orgs[str(org["id"])] = _live(org, parts.get(str(org["id"])))
     return LiveState(tuple(orgs.values()), tenant=tenant, complete=listed is not None)
+
+
+async def read_organizations(
+    reader: OrganizationReader, ids: Sequence[str]
+) -> dict[str, RawObject | None]:
+    """The organizations by id, each None when the API answers its JSON 404 (gone)."""
+    found = await _gather([reader.get_organization(org_id) for org_id in ids])
+    return dict(zip(ids, found, strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """A state `complete` filled in, and what it read."""
+
+    state: LiveState
+    read: tuple[str, ...]  # organizations whose parts were read, by id
+    looked_up: int  # declarations the state had no organization for, looked up
+    conflicts: tuple[str, ...]  # lookups that contradict the state, said in a sentence
+
+
+async def complete(
+    reader: OrganizationReader,
+    state: LiveState,
+    decls: Sequence[OrgDecl],
+    progress: Progress | None = None,
+) -> Completed:
+    """`state` with every part each declaration declares that its organization lacks read; the
+    declarations `state` has no organization for looked up and read with their parts. A lookup
+    that finds an organization `state` has under another name is a conflict, not a change."""
+    pairs = match(decls, state.organizations, lambda o: (o.id, o.name))
+    absent = [d for d, org in pairs if org is None]
+    found = await _lookups(reader, absent)
+    known = {org.id: org for org in state.organizations}
+    conflicts = tuple(
+        f"organization {org['id']} is in the state as {known[str(org['id'])].name!r} but the "
+        f"tenant names it {org.get('name')!r}"
+        for _, org in found
+        if str(org["id"]) in known
+    )
+    jobs = [(org.data, _lacking(d, org)) for d, org in pairs if org is not None]
+    jobs += [(org, _parts(d)) for d, org in found]
+    jobs = [(org, parts) for org, parts in jobs if parts.any]
+    read = await _read_parts(reader, jobs, progress)
+    orgs = {org.id: org for org in state.organizations}
+    for _, org in found:
+        orgs.setdefault(str(org["id"]), _live(org, None))
+    for org_id, parts in read.items():
+        orgs[org_id] = _merged(orgs[org_id], parts)
+    filled = replace(state, organizations=tuple(orgs.values()))
+    return Completed(filled, tuple(sorted(read)), len(absent), conflicts)
+
+
+_PART_NAMES = ("connections", "connection_view", "client_grants", "discovery_domains")
+"""The parts of an organization, named alike in `_Parts`, `_Read` and `LiveOrganization`."""
+
+
+def _lacking(decl: OrgDecl, org: LiveOrganization) -> _Parts:
+    """The parts `decl` declares that `org` was not read with."""
+    wanted = _parts(decl)
+    return _Parts(**{n: getattr(wanted, n) and getattr(org, n) is None for n in _PART_NAMES})
+
+
+def _merged(org: LiveOrganization, read: _Read) -> LiveOrganization:
+    """`org` with the parts `read` holds replaced."""
+    fresh = {n: getattr(read, n) for n in _PART_NAMES if getattr(read, n) is not None}
+    return replace(org, **fresh)
+
+
+def part_requests(decl: OrgDecl, org: LiveOrganization | None = None) -> int:
+    """The requests reading every part `decl` declares costs: one per 100 items of each (as
+    many as `org` had, when known; one page otherwise)."""
+    wanted = _parts(decl)
+    return sum(
+        max(1, math.ceil(len(getattr(org, n, None) or ()) / PAGE))
+        for n in _PART_NAMES
+        if getattr(wanted, n)
+    )
+
+
+def full_read_requests(decls: Sequence[OrgDecl], state: LiveState, *, list_all: bool) -> int:
+    """What a full read of `decls` costs, estimated from `state` (an earlier read of the same
+    tenant): the organizations (listing, or looking up when that costs less and the unmanaged
+    ones are not needed), then every declared part."""
+    listing = math.ceil(max(len(state.organizations), len(decls), 1) / PAGE)
+    organizations = listing if list_all else min(listing, len(decls))
+    pairs = match(decls, state.organizations, lambda o: (o.id, o.name))
+    return organizations + sum(part_requests(d, org) for d, org in pairs)
 
 
 async def fetch_everything(

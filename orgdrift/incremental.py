@@ -1,28 +1,40 @@
-"""Incremental audits: from a snapshot and the tenant logs since, what to re-read, and the live
-state that results. Pure: the reads happen elsewhere.
+"""Incremental audits: from a snapshot and what the tenant logs since touched, which
+organizations to re-read and which of their parts the snapshot can no longer answer for; the
+snapshot refreshed accordingly. Pure: the reads happen in `fetch` (the same plan a full check
+uses), which then reads every part each declaration declares that the refreshed state lacks.
 
 The rule is to fail closed. `plan` returns a reason for a full read whenever continuity cannot be
-shown (an entry that cannot be attributed, a snapshot without a checkpoint or for another spec or
-tool version) or when re-reading would cost more than reading everything.
+shown (an entry that could touch a declared part and cannot be attributed) or when the re-reads
+would cost more requests than reading everything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from orgdrift.logs import Touched
-from orgdrift.models import LiveOrganization, LiveState
+from orgdrift.check import match
+from orgdrift.fetch import full_read_requests, part_requests
+from orgdrift.logs import Part, Touched, Unattributable
+from orgdrift.models import LiveOrganization, LiveState, OrgDecl, RawObject
 
-REQUESTS_PER_REREAD = 2  # the organization, then its enabled connections
-PAGE = 100
+# The fields of a `LiveOrganization` each part of the logs' vocabulary stands for.
+_FIELDS: Mapping[Part, tuple[str, ...]] = {
+    "connections": ("connections", "connection_view"),  # both views of the same associations
+    "client_grants": ("client_grants",),
+    "discovery_domains": ("discovery_domains",),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Organizations to re-read by id, or why everything must be read again."""
+    """Organizations to re-read by id, parts of others the snapshot can no longer answer for,
+    what that costs against a full read, or why everything must be read again."""
 
-    reread: frozenset[str]
+    reread: frozenset[str] = frozenset()
+    stale: Mapping[str, frozenset[Part]] = field(default_factory=dict)
+    requests: int = 0  # the re-reads' estimated cost (the logs' pages not included)
     full_read_because: str | None = None
 
     @property
@@ -30,58 +42,127 @@ class Plan:
         return self.full_read_because is not None
 
 
-def connection_index(state: LiveState) -> Mapping[str, frozenset[str]]:
-    """connection id -> ids of the organizations that had it enabled in `state`."""
-    index: dict[str, set[str]] = {}
+def holders(state: LiveState, touched: Touched) -> dict[str, set[Part]]:
+    """Organization id -> the parts a tenant-wide write changed for it: the connections of each
+    organization that had a changed or deleted connection (however read), the client grants of
+    each associated with a changed or deleted grant or with a grant of a deleted application."""
+    stale: dict[str, set[Part]] = {}
     for org in state.organizations:
-        for item in org.connections or ():
-            conn_id = item.get("connection_id")
-            if isinstance(conn_id, str):
-                index.setdefault(conn_id, set()).add(org.id)
-    return {k: frozenset(v) for k, v in index.items()}
+        items = [*(org.connections or ()), *(org.connection_view or ())]
+        if any(item.get("connection_id") in touched.connections for item in items):
+            stale.setdefault(org.id, set()).add("connections")
+        if any(
+            grant.get("id") in touched.client_grants or grant.get("client_id") in touched.clients
+            for grant in org.client_grants or ()
+        ):
+            stale.setdefault(org.id, set()).add("client_grants")
+    return stale
 
 
 def plan(
-    snapshot: LiveState, touched: Touched, *, declared: int, client_grants_declared: bool = False
-) -> Plan:
-    """What to re-read after `touched`, against a full read of `declared` organizations."""
-    if touched.unattributable:
-        extra = len(touched.unattributable) - 1
-        more = f" (and {extra} more)" if extra else ""
-        why = f"a log entry could not be attributed: {touched.unattributable[0]}{more}"
-        return Plan(frozenset(), why)
-    index = connection_index(snapshot)
-    reread = set(touched.organizations)
-    for conn_id in touched.connections:
-        reread |= index.get(conn_id, frozenset())
-    if touched.client_grants and client_grants_declared:
-        why = "client grants changed tenant-wide, and the snapshot cannot say which organizations had them"
-        return Plan(frozenset(), why)
-    full_cost = -(-max(declared, len(snapshot.organizations)) // PAGE) + declared
-    cost = REQUESTS_PER_REREAD * len(reread)
-    if cost > full_cost:
-        why = (
-            f"re-reading {len(reread)} organizations ({cost} requests) would cost more than "
-            f"a full read ({full_cost})"
-        )
-        return Plan(frozenset(reread), why)
-    return Plan(frozenset(reread))
-
-
-def combine(
     snapshot: LiveState,
-    reread: Mapping[str, LiveOrganization | None],
+    touched: Touched,
+    decls: Sequence[OrgDecl],
     *,
-    taken_at: str,
+    list_all: bool,
+    log_requests: int = 0,
+) -> Plan:
+    """What to re-read after `touched`, against a full read of `decls`."""
+    blocking = [u for u in touched.unattributable if u.part is None or _declared(u.part, decls)]
+    if blocking:
+        return Plan(full_read_because=_unattributable(blocking))
+    stale = holders(snapshot, touched)
+    for org_id, parts in touched.parts.items():
+        stale.setdefault(org_id, set()).update(parts)
+    reread = frozenset(touched.organizations)
+    frozen = {k: frozenset(v) for k, v in stale.items() if k not in reread}
+    cost = _cost(snapshot, decls, reread, frozen)
+    full = full_read_requests(decls, snapshot, list_all=list_all)
+    if cost + log_requests > full:
+        count = len(reread | set(frozen))
+        why = (
+            f"re-reading what the logs touched in {count} organization{'s' if count != 1 else ''}"
+            f" ({cost} requests, and {log_requests} for the logs) would cost more than a full "
+            f"read ({full})"
+        )
+        return Plan(reread, frozen, cost, why)
+    return Plan(reread, frozen, cost)
+
+
+def _declared(part: Part, decls: Sequence[OrgDecl]) -> bool:
+    if part == "connections":
+        return any(d.connections is not None for d in decls)
+    if part == "client_grants":
+        return any(d.client_grants is not None for d in decls)
+    return any(d.discovery_domains is not None for d in decls)
+
+
+def _unattributable(entries: Sequence[Unattributable]) -> str:
+    more = f" (and {len(entries) - 1} more)" if len(entries) > 1 else ""
+    return f"a log entry could not be attributed: {entries[0]}{more}"
+
+
+def _cost(
+    snapshot: LiveState,
+    decls: Sequence[OrgDecl],
+    reread: frozenset[str],
+    stale: Mapping[str, frozenset[Part]],
+) -> int:
+    """The requests the re-reads cost: each organization re-read, then every part its
+    declaration declares (the most any declaration declares when it has none in the snapshot:
+    it may be new or renamed); each stale part a declaration declares; each declaration the
+    snapshot has no organization for, looked up and read whole."""
+    pairs = match(decls, snapshot.organizations, lambda o: (o.id, o.name))
+    declared = {org.id: (d, org) for d, org in pairs if org is not None}
+    most = max((part_requests(d) for d in decls), default=0)
+    cost = 0
+    for org_id in reread:
+        cost += 1 + (part_requests(*declared[org_id]) if org_id in declared else most)
+    for org_id, parts in stale.items():
+        if org_id in declared:
+            decl, org = declared[org_id]
+            cost += _parts_cost(decl, _without(org, parts), org)
+    absent = sum(1 + part_requests(d) for d, org in pairs if org is None)
+    return cost + absent
+
+
+def _parts_cost(decl: OrgDecl, org: LiveOrganization, before: LiveOrganization) -> int:
+    """The requests reading the parts `decl` declares that `org` lacks costs (as many items
+    as `before` had)."""
+    views = org.connections is None and org.connection_view is None
+    lacking = replace(
+        decl,
+        connections=decl.connections if views else None,
+        client_grants=decl.client_grants if org.client_grants is None else None,
+        discovery_domains=decl.discovery_domains if org.discovery_domains is None else None,
+    )
+    return part_requests(lacking, before)
+
+
+def _without(org: LiveOrganization, parts: frozenset[Part]) -> LiveOrganization:
+    """`org` without the parts named: the snapshot can no longer answer for them."""
+    cleared: dict[str, Any] = dict.fromkeys(name for part in parts for name in _FIELDS[part])
+    return replace(org, **cleared)
+
+
+def refresh(
+    snapshot: LiveState,
+    organizations: Mapping[str, RawObject | None],
+    stale: Mapping[str, frozenset[Part]],
+    *,
     checkpoint: str | None,
 ) -> LiveState:
-    """The snapshot with each re-read organization replaced, added or (None: gone) removed."""
-    kept = [org for org in snapshot.organizations if org.id not in reread]
-    fresh = [org for org in reread.values() if org is not None]
-    return LiveState(
+    """The snapshot with each organization re-read replaced by its new body (None: gone) and
+    none of its parts, and the stale parts of the others left out: what the state can still
+    answer for. `fetch.complete` then reads what the declarations need of the rest."""
+    kept = [
+        _without(org, stale.get(org.id, frozenset()))
+        for org in snapshot.organizations
+        if org.id not in organizations
+    ]
+    fresh = [LiveOrganization(body, None) for body in organizations.values() if body is not None]
+    return replace(
+        snapshot,
         organizations=tuple(sorted([*kept, *fresh], key=lambda o: (o.name, o.id))),
-        tenant=snapshot.tenant,
-        taken_at=taken_at,
-        complete=snapshot.complete,
         log_checkpoint=checkpoint,
     )

@@ -185,7 +185,6 @@ def read_incremental(
     has no checkpoint (None when it has one)."""
     problem = continuity_problem(
         previous,
-        spec_sha256=_hashes(spec),
         tool_version=__version__,
         tenant=tenant.host,
         unmanaged=list_all,

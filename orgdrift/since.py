@@ -1,26 +1,35 @@
-"""The reads of an incremental audit: the tenant log since a snapshot's
-checkpoint, the organizations it touched, the declared organizations the snapshot lacks; or, when
-continuity cannot be shown, a full read that says why. The decisions are in `logs.py` (what an
-entry touched) and `incremental.py` (what to re-read, how to combine); this module does the I/O.
+"""An incremental audit: the tenant log since a snapshot's checkpoint (read here), what it
+touched (`logs.py`), what to re-read and the snapshot refreshed (`incremental.py`), then the
+re-reads and every part the declarations declare that the refreshed snapshot lacks, read by the
+fetch plan a full check uses (`fetch.py`); or, when continuity cannot be shown, a full read that
+says why. This module reads nothing of the organizations itself.
 
-Fails closed: whatever breaks continuity (no checkpoint, another spec or tool version, a
-checkpoint no longer retained, no `read:logs`, an entry that cannot be attributed, logs dearer
-than a full read, a lookup that contradicts the snapshot) gives `full_read_because`, never a
-guess.
+A snapshot taken for other spec files serves too: what the spec now declares and the snapshot
+lacks (an organization, a part) is read like any part the logs made stale.
+
+Fails closed: whatever breaks continuity (no checkpoint, another tool version, a
+checkpoint no longer retained, no `read:logs`, an entry that could touch a declared part and
+cannot be attributed, re-reads dearer than a full read, a lookup that contradicts the snapshot)
+gives `full_read_because`, never a guess.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from orgdrift.client import ManagementClient
 from orgdrift.errors import IncrementalUnavailable, InsufficientScopeError
-from orgdrift.fetch import Progress, _gather, fetch_live
-from orgdrift.incremental import PAGE, combine, plan
+from orgdrift.fetch import (
+    Progress,
+    complete,
+    fetch_live,
+    full_read_requests,
+    read_organizations,
+)
+from orgdrift.incremental import plan, refresh
 from orgdrift.logs import classify
-from orgdrift.models import Basis, LiveOrganization, LiveState, OrgDecl, RawObject
+from orgdrift.models import Basis, LiveState, OrgDecl, RawObject
 
 LOG_SCOPE = "read:logs"
 
@@ -68,7 +77,6 @@ async def read_with_checkpoint(
 def continuity_problem(
     previous: LiveState,
     *,
-    spec_sha256: tuple[str, ...],
     tool_version: str,
     tenant: str | None,
     unmanaged: bool,
@@ -76,8 +84,6 @@ def continuity_problem(
     """Why the snapshot cannot be the basis of an incremental check, before any request."""
     if previous.log_checkpoint is None:
         return "the snapshot has no log checkpoint"
-    if previous.spec_sha256 != spec_sha256:
-        return "the snapshot was taken for other spec files (their sha256 differ)"
     if previous.tool_version != tool_version:
         return f"the snapshot was taken by orgdrift {previous.tool_version}, not {tool_version}"
     if tenant is not None and previous.tenant is not None and previous.tenant != tenant:
@@ -111,7 +117,9 @@ async def read_since(
     `full_fallback` a reason raises `IncrementalUnavailable` (exit 3) instead."""
     why = problem
     if why is None:
-        attempt = await _incremental(client, previous, decls, tenant=tenant)
+        attempt = await _incremental(
+            client, previous, decls, list_all=list_all, tenant=tenant, progress=progress
+        )
         if isinstance(attempt, Incremental):
             return attempt
         why = attempt
@@ -131,88 +139,60 @@ async def _incremental(
     previous: LiveState,
     decls: Sequence[OrgDecl],
     *,
+    list_all: bool,
     tenant: str | None,
+    progress: Progress | None,
 ) -> Incremental | str:
-    """The incremental read, or why it cannot be trusted."""
+    """The incremental read, or why it cannot be trusted: the logs since the checkpoint, then
+    the organizations they touched re-read and every part the declarations declare that the
+    refreshed snapshot lacks read, all through the fetch plan a full check uses."""
     start = previous.log_checkpoint
-    assert start is not None, "continuity_problem checks the checkpoint first"
-    scopes = await client.granted_scopes()
-    if scopes is not None and LOG_SCOPE not in scopes:
-        return f"the token lacks {LOG_SCOPE}"
-    full_cost = math.ceil(max(len(decls), len(previous.organizations)) / PAGE) + len(decls)
-    entries: list[RawObject] = []
-    try:
-        if not await client.log_retained(start):
-            return f"the snapshot's log checkpoint {start} is no longer retained by the tenant"
-        pages = 0
-        async for page in client.iter_log_pages(start):
-            pages += 1
-            entries.extend(page)
-            if pages >= full_cost:
-                return (
-                    f"the logs since the snapshot hold more than {len(entries)} entries: reading "
-                    f"them would cost more requests than a full read ({full_cost})"
-                )
-    except InsufficientScopeError:
-        return f"the API refused {LOG_SCOPE} (403)"
+    if start is None:
+        return "the snapshot has no log checkpoint"
+    full = full_read_requests(decls, previous, list_all=list_all)
+    logs = await _read_logs(client, start, full)
+    if isinstance(logs, str):
+        return logs
+    entries, pages = logs
     touched = classify(entries)
-    decided = plan(previous, touched, declared=len(decls))
+    decided = plan(previous, touched, decls, list_all=list_all, log_requests=pages)
     if decided.full_read_because is not None:
         return decided.full_read_because
-    reread_ids = sorted(decided.reread)
-    reread = dict(
-        zip(reread_ids, await _gather([_read(client, i) for i in reread_ids]), strict=True)
-    )
     checkpoint = touched.last_log_id or start
-    state = combine(previous, reread, taken_at=previous.taken_at or "", checkpoint=checkpoint)
-    # Declared organizations the combined state lacks: looked up ("missing" is proven).
-    by_id = {o.id: o for o in state.organizations}
-    by_name = {o.name: o for o in state.organizations}
-    absent = [
-        d
-        for d in decls
-        if (by_id.get(d.id) if d.id is not None else by_name.get(str(d.name))) is None
-    ]
-    found = await _gather([_lookup(client, d) for d in absent])
-    added: dict[str, LiveOrganization | None] = {}
-    for org in found:
-        if org is None:
-            continue
-        if org.id in by_id or org.id in added:
-            return (
-                f"organization {org.id} is in the snapshot as {by_id[org.id].name!r} but the "
-                f"tenant names it {org.name!r}, and no log entry says it changed"
-                if org.id in by_id
-                else f"organization {org.id} was looked up twice"
-            )
-        added[org.id] = org
-    if added:
-        state = combine(state, added, taken_at=state.taken_at or "", checkpoint=checkpoint)
-    state = replace(state, tenant=tenant if tenant is not None else state.tenant)
+    bodies = await read_organizations(client, sorted(decided.reread))
+    refreshed = refresh(previous, bodies, decided.stale, checkpoint=checkpoint)
+    done = await complete(client, refreshed, decls, progress)
+    if done.conflicts:
+        return f"{done.conflicts[0]}, and no log entry says it changed"
+    state = replace(done.state, tenant=tenant if tenant is not None else done.state.tenant)
+    reread = tuple(sorted(decided.reread | set(done.read)))
     basis = Basis(
-        previous.taken_at,
-        start,
-        touched.last_log_id,
-        touched.entries,
-        tuple(reread_ids),
-        len(absent),
+        previous.taken_at, start, touched.last_log_id, touched.entries, reread, done.looked_up
     )
     return Incremental(state, basis, Checkpoint(checkpoint))
 
 
-async def _read(client: ManagementClient, org_id: str) -> LiveOrganization | None:
-    """An organization by id with its enabled connections; None on the API's JSON 404."""
-    data = await client.get_organization(org_id)
-    if data is None:
-        return None
-    return LiveOrganization(data, tuple(await client.list_enabled_connections(org_id)))
-
-
-async def _lookup(client: ManagementClient, decl: OrgDecl) -> LiveOrganization | None:
-    if decl.id is not None:
-        return await _read(client, decl.id)
-    data = await client.get_organization_by_name(str(decl.name))
-    if data is None:
-        return None
-    org_id = str(data["id"])
-    return LiveOrganization(data, tuple(await client.list_enabled_connections(org_id)))
+async def _read_logs(
+    client: ManagementClient, start: str, full: int
+) -> tuple[list[RawObject], int] | str:
+    """The log entries after `start` and the pages read, or why they cannot serve: no
+    `read:logs`, a checkpoint no longer retained, or more pages than a full read costs."""
+    scopes = await client.granted_scopes()
+    if scopes is not None and LOG_SCOPE not in scopes:
+        return f"the token lacks {LOG_SCOPE}"
+    entries: list[RawObject] = []
+    pages = 0
+    try:
+        if not await client.log_retained(start):
+            return f"the snapshot's log checkpoint {start} is no longer retained by the tenant"
+        async for page in client.iter_log_pages(start):
+            pages += 1
+            entries.extend(page)
+            if pages >= full:
+                return (
+                    f"the logs since the snapshot hold more than {len(entries)} entries: reading "
+                    f"them would cost more requests than a full read ({full})"
+                )
+    except InsufficientScopeError:
+        return f"the API refused {LOG_SCOPE} (403)"
+    return entries, pages

@@ -10,13 +10,31 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
 from orgdrift.errors import ProtocolError
-from orgdrift.fetch import PAGE, Plan, after_probe, fetch_everything, fetch_live, plan
-from orgdrift.models import LiveState, Location, OrgDecl, RawObject
+from orgdrift.fetch import (
+    PAGE,
+    Plan,
+    after_probe,
+    complete,
+    fetch_everything,
+    fetch_live,
+    full_read_requests,
+    plan,
+    read_organizations,
+)
+from orgdrift.models import (
+    ClientGrantDecl,
+    ConnectionDecl,
+    LiveOrganization,
+    LiveState,
+    Location,
+    OrgDecl,
+    RawObject,
+)
 
 
 def org(i: int) -> RawObject:
@@ -75,6 +93,21 @@ class Reader:
     async def list_enabled_connections(self, org_id: str) -> list[RawObject]:
         self.calls["connections"] += 1
         return []
+
+    async def list_organization_connections(self, org_id: str) -> list[RawObject]:
+        self.calls["connection_view"] += 1
+        return [{"connection_id": "con_1", "is_enabled": True}]
+
+    async def list_organization_client_grants(self, org_id: str) -> list[RawObject]:
+        self.calls["client_grants"] += 1
+        return [{"id": "cgr_1", "client_id": "cli_1", "audience": "a"}]
+
+    async def list_organization_discovery_domains(self, org_id: str) -> list[RawObject]:
+        self.calls["discovery_domains"] += 1
+        return []
+
+    async def granted_scopes(self) -> frozenset[str] | None:
+        return None
 
 
 def read(reader: Reader, decls: list[OrgDecl], *, list_all: bool = False) -> LiveState:
@@ -218,3 +251,81 @@ def test_export_of_named_organizations_uses_lookups() -> None:
     assert left_out == ()
     assert names(state) == {"org-00001", "org-00002"}
     assert reader.calls == Counter(by_name=1, by_id=1, connections=2)
+
+
+# --- the same plan for a state read before (check --since) --------------------------------------
+
+HERE = Location("orgs.yaml", 1, 1)
+
+
+def whole(i: int, *, by_id: bool = False) -> OrgDecl:
+    """`decl(i)` declaring Early Access connection fields and client grants."""
+    conn = ConnectionDecl("c", None, {}, HERE, view_fields={"organization_access_level": "none"})
+    return replace(
+        decl(i, by_id=by_id),
+        connections=(conn,),
+        client_grants=(ClientGrantDecl("cli_1", "a", None, HERE),),
+    )
+
+
+def test_complete_reads_only_what_each_declaration_declares_and_the_state_lacks() -> None:
+    reader = Reader([org(i) for i in range(6)])
+    view = ({"connection_id": "con_1", "is_enabled": True},)
+    state = LiveState(
+        (
+            LiveOrganization(org(0), None, connection_view=view, client_grants=()),  # whole
+            LiveOrganization(org(1), None, connection_view=view),  # its grants went stale
+            LiveOrganization(org(2), None),  # re-read: no part left
+            LiveOrganization(org(5), None),  # not declared: nothing read
+        )
+    )
+    done = asyncio.run(
+        complete(reader, state, [whole(0), whole(1), whole(2), whole(3, by_id=True), whole(4)])
+    )
+    # org 3 and 4 are looked up (by id, by name) and read whole; org 1 its grants; org 2 all.
+    assert reader.calls == Counter(by_id=1, by_name=1, connection_view=3, client_grants=4)
+    assert done.read == (org(1)["id"], org(2)["id"], org(3)["id"], org(4)["id"])
+    assert (done.looked_up, done.conflicts) == (2, ())
+    parts = {
+        o.id: (o.connection_view is not None, o.client_grants is not None)
+        for o in done.state.organizations
+    }
+    assert parts == {
+        org(0)["id"]: (True, True),
+        org(1)["id"]: (True, True),
+        org(2)["id"]: (True, True),
+        org(3)["id"]: (True, True),
+        org(4)["id"]: (True, True),
+        org(5)["id"]: (False, False),
+    }
+
+
+def test_complete_says_when_a_lookup_contradicts_the_state() -> None:
+    """A declaration by name the state lacks, found under an id the state has by another name:
+    renamed without a log entry saying so."""
+    renamed = {**org(1), "name": org(0)["name"]}
+    reader = Reader([renamed])
+    state = LiveState((LiveOrganization(org(1), (), client_grants=()),))
+    done = asyncio.run(complete(reader, state, [decl(0)]))
+    said = (
+        f"organization {org(1)['id']} is in the state as {org(1)['name']!r} but the tenant "
+        f"names it {org(0)['name']!r}"
+    )
+    assert done.conflicts == (said,)
+
+
+def test_read_organizations_says_which_are_gone() -> None:
+    reader = Reader([org(0)])
+    found = asyncio.run(read_organizations(reader, [org(0)["id"], org(9)["id"]]))
+    assert found == {org(0)["id"]: org(0), org(9)["id"]: None}
+
+
+def test_the_full_read_costs_the_organizations_and_every_declared_part() -> None:
+    state = LiveState(tuple(LiveOrganization(org(i), None) for i in range(250)))
+    decls = [whole(i) for i in range(200)]
+    # 3 listing pages (fewer than 200 lookups), then 2 parts for each declaration
+    assert full_read_requests(decls, state, list_all=False) == 3 + 2 * 200
+    assert full_read_requests(decls[:2], state, list_all=False) == 2 + 2 * 2  # 2 lookups
+    assert full_read_requests(decls[:2], state, list_all=True) == 3 + 2 * 2
+    big = LiveState((LiveOrganization(org(0), None, client_grants=tuple({} for _ in range(250))),))
+    assert full_read_requests([whole(0)], big, list_all=False) == 1 + 1 + 3  # 3 pages of grants

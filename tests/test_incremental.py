@@ -1,25 +1,58 @@
-"""incremental: what an audit re-reads after the logs since its snapshot, and the state after."""
+"""incremental: which organizations an audit re-reads after the logs since its snapshot, which
+parts of the others the snapshot can no longer answer for, what that costs against a full
+read (every part counted), and the refreshed state."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from orgdrift.incremental import Plan, combine, connection_index, plan
-from orgdrift.logs import Touched
-from orgdrift.models import LiveOrganization, LiveState
+from orgdrift.incremental import Plan, holders, plan, refresh
+from orgdrift.logs import Touched, Unattributable
+from orgdrift.models import (
+    ClientGrantDecl,
+    ConnectionDecl,
+    DiscoveryDomainDecl,
+    LiveOrganization,
+    LiveState,
+    Location,
+    OrgDecl,
+)
+
+HERE = Location("orgs.yaml", 1, 1)
 
 
-def org(oid: str, name: str, *conns: str) -> LiveOrganization:
+def org(
+    oid: str, name: str, *conns: str, view: bool = False, grants: tuple[str, ...] = ()
+) -> LiveOrganization:
     items: tuple[dict[str, Any], ...] = tuple(
         {"connection_id": c, "connection": {"name": c.removeprefix("con_")}} for c in conns
     )
-    return LiveOrganization({"id": oid, "name": name}, items)
+    return LiveOrganization(
+        {"id": oid, "name": name},
+        None if view else items,
+        connection_view=items if view else None,
+        client_grants=tuple({"id": g, "client_id": f"cli_{g}", "audience": "a"} for g in grants),
+        discovery_domains=(),
+    )
+
+
+def decl(name: str, *, whole: bool = True) -> OrgDecl:
+    return OrgDecl(
+        name=name,
+        id=None,
+        fields={},
+        connections=(ConnectionDecl("saml", None, {}, HERE),),
+        connections_policy="exact",
+        location=HERE,
+        client_grants=(ClientGrantDecl("cli_x", "a", None, HERE),) if whole else None,
+        discovery_domains=(DiscoveryDomainDecl("a.com", None, None, HERE),) if whole else None,
+    )
 
 
 SNAPSHOT = LiveState(
     organizations=(
-        org("org_a", "a", "con_saml", "con_google"),
-        org("org_b", "b", "con_google"),
+        org("org_a", "a", "con_saml", "con_google", grants=("cgr_1",)),
+        org("org_b", "b", "con_google", view=True, grants=("cgr_1", "cgr_2")),
         org("org_c", "c"),
     ),
     tenant="t.eu.auth0.com",
@@ -27,72 +60,118 @@ SNAPSHOT = LiveState(
     complete=True,
     log_checkpoint="900",
 )
+DECLS = [decl("a"), decl("b"), decl("c")]
 
 
-def test_connection_index() -> None:
-    assert connection_index(SNAPSHOT) == {
-        "con_saml": frozenset({"org_a"}),
-        "con_google": frozenset({"org_a", "org_b"}),
+def test_tenant_wide_writes_are_traced_to_every_organization_that_had_them_however_read() -> None:
+    touched = Touched(
+        connections=frozenset({"con_google"}),
+        client_grants=frozenset({"cgr_2"}),
+        clients=frozenset({"cli_cgr_1"}),
+    )
+    assert holders(SNAPSHOT, touched) == {
+        "org_a": {"connections", "client_grants"},  # enabled_connections; a deleted app's grant
+        "org_b": {"connections", "client_grants"},  # the Early Access view; the changed grant
     }
 
 
 def test_nothing_changed_rereads_nothing() -> None:
-    assert plan(SNAPSHOT, Touched(), declared=3) == Plan(frozenset())
+    assert plan(SNAPSHOT, Touched(), DECLS, list_all=True) == Plan()
 
 
-def test_touched_organizations_and_the_organizations_that_had_a_touched_connection() -> None:
+def test_organizations_written_are_reread_and_parts_written_go_stale() -> None:
     touched = Touched(
-        organizations=frozenset({"org_c", "org_new"}), connections=frozenset({"con_google"})
+        organizations=frozenset({"org_c", "org_new"}),
+        parts={"org_a": frozenset({"discovery_domains"}), "org_c": frozenset({"connections"})},
+        connections=frozenset({"con_google"}),
     )
-    assert plan(SNAPSHOT, touched, declared=300).reread == {"org_a", "org_b", "org_c", "org_new"}
+    result = plan(SNAPSHOT, touched, DECLS, list_all=True)
+    assert result.reread == {"org_c", "org_new"}
+    # org_c is re-read whole: its stale parts are not listed again.
+    assert result.stale == {
+        "org_a": {"discovery_domains", "connections"},
+        "org_b": {"connections"},
+    }
+    # org_c: 1 + 3 parts; org_new: 1 + the most a declaration declares (3); org_a: 2 parts;
+    # org_b: 1 part.
+    assert result.requests == 4 + 4 + 2 + 1
+    assert result.full  # a full read costs 10: 1 listing page + 3 x 3 parts
 
 
 def test_a_connection_nobody_had_rereads_nothing() -> None:
     assert (
-        plan(SNAPSHOT, Touched(connections=frozenset({"con_other"})), declared=3).reread
-        == frozenset()
+        plan(SNAPSHOT, Touched(connections=frozenset({"con_other"})), DECLS, list_all=True)
+        == Plan()
     )
 
 
-def test_unattributable_entries_mean_a_full_read() -> None:
-    touched = Touched(unattributable=("log 901 (d): POST /x/organization", "log 902 (d): y"))
-    result = plan(SNAPSHOT, touched, declared=3)
-    assert result.full
+def test_unattributable_entries_mean_a_full_read_when_they_could_touch_a_declared_part() -> None:
+    anything = Touched(
+        unattributable=(
+            Unattributable("log 901 (d): POST /x/organization"),
+            Unattributable("log 902 (d): y"),
+        )
+    )
+    result = plan(SNAPSHOT, anything, DECLS, list_all=True)
     assert result.full_read_because == (
         "a log entry could not be attributed: log 901 (d): POST /x/organization (and 1 more)"
     )
-
-
-def test_tenant_wide_client_grant_writes_matter_only_when_grants_are_declared() -> None:
-    touched = Touched(client_grants=frozenset({"cgr_1"}))
-    assert not plan(SNAPSHOT, touched, declared=3).full
-    assert plan(SNAPSHOT, touched, declared=3, client_grants_declared=True).full
-
-
-def test_more_rereads_than_a_full_read_costs_mean_a_full_read() -> None:
-    many = Touched(organizations=frozenset({"org_a", "org_b", "org_c"}))
-    result = plan(SNAPSHOT, many, declared=3)  # 6 requests against 1 page + 3 = 4
-    assert result.full_read_because == (
-        "re-reading 3 organizations (6 requests) would cost more than a full read (4)"
+    grants = Touched(
+        unattributable=(
+            Unattributable("log 903 (d): DELETE /resource-servers/rs", "client_grants"),
+        )
     )
+    assert plan(SNAPSHOT, grants, DECLS, list_all=True).full
+    assert not plan(SNAPSHOT, grants, [decl("a", whole=False)], list_all=True).full
 
 
-def test_combine_replaces_adds_and_removes() -> None:
-    reread = {
-        "org_a": org("org_a", "a-renamed", "con_saml"),
-        "org_b": None,  # deleted
-        "org_new": org("org_new", "n"),
-    }
-    state = combine(SNAPSHOT, reread, taken_at="2026-11-29T00:00:00Z", checkpoint="950")
+def test_re_reads_dearer_than_a_full_read_mean_a_full_read() -> None:
+    touched = Touched(organizations=frozenset({"org_a", "org_b", "org_c"}))
+    result = plan(SNAPSHOT, touched, DECLS, list_all=True)
+    # 3 x (1 + 3 parts) = 12 against a full read: 1 listing page + 3 x 3 parts = 10
+    assert result.full_read_because == (
+        "re-reading what the logs touched in 3 organizations (12 requests, and 0 for the logs) "
+        "would cost more than a full read (10)"
+    )
+    grants = Touched(parts={"org_a": frozenset({"client_grants"})})  # 1 request
+    assert not plan(SNAPSHOT, grants, DECLS, list_all=True, log_requests=9).full
+    assert plan(SNAPSHOT, grants, DECLS, list_all=True, log_requests=10).full
+
+
+def test_declarations_the_snapshot_lacks_are_counted_as_lookups_with_their_parts() -> None:
+    result = plan(SNAPSHOT, Touched(), [*DECLS, decl("d")], list_all=True)
+    assert result.requests == 1 + 3
+
+
+def test_refresh_replaces_removes_adds_and_forgets_stale_parts() -> None:
+    state = refresh(
+        SNAPSHOT,
+        {
+            "org_a": {"id": "org_a", "name": "a-renamed"},
+            "org_b": None,
+            "org_new": {"id": "org_new", "name": "n"},
+        },
+        {"org_c": frozenset({"connections", "client_grants"})},
+        checkpoint="950",
+    )
     assert [(o.id, o.name) for o in state.organizations] == [
         ("org_a", "a-renamed"),
         ("org_c", "c"),
         ("org_new", "n"),
     ]
-    assert state.organizations[0].connections == org("org_a", "x", "con_saml").connections
+    renamed, kept, new = state.organizations
+    # Re-read organizations have none of their parts until fetch.complete reads them.
+    assert (renamed.connections, renamed.client_grants, renamed.discovery_domains) == (
+        None,
+        None,
+        None,
+    )
+    assert (kept.connections, kept.connection_view, kept.client_grants) == (None, None, None)
+    assert kept.discovery_domains == ()
+    assert new.connections is None
     assert (state.tenant, state.taken_at, state.complete, state.log_checkpoint) == (
         "t.eu.auth0.com",
-        "2026-11-29T00:00:00Z",
+        "2026-11-28T00:00:00Z",
         True,
         "950",
     )

@@ -210,7 +210,10 @@ def test_more_changes_than_a_full_read_costs_fall_back(
     code, incremental, err = run(capsys, "--since", str(tmp_path / "s1.json"))
     full_code, full, _ = run(capsys)
     assert code == full_code == 1 and verdict(incremental) == verdict(full)
-    because = "re-reading 5 organizations (10 requests) would cost more than a full read (6)"
+    because = (
+        "re-reading what the logs touched in 5 organizations (8 requests, and 1 for the logs) "
+        "would cost more than a full read (6)"
+    )
     assert incremental["basis"]["full_read_because"] == because
     assert f"orgdrift: full read instead of incremental: {because}" in err
 
@@ -325,16 +328,30 @@ def test_an_unattributable_entry_falls_back(
     assert "could not be attributed" in err
 
 
-def test_another_spec_or_tool_version_falls_back(
+def test_another_spec_reads_what_the_snapshot_lacks_and_another_tool_version_falls_back(
     tenant: Tenant, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    snapshot(capsys, tmp_path / "s.json")
+    # The snapshot's spec declares one organization (every organization listed, only globex's
+    # connections read); the check's declares them all: it reads the connections it lacks.
+    text = Path(SPEC).read_text()
+    narrow = tmp_path / "globex.yaml"
+    narrow.write_text(
+        text[: text.index("  - name: acme")]
+        + text[text.index("  - name: globex") :][
+            : text[text.index("  - name: globex") :].index("  - name: initech")
+        ]
+    )
+    snapshot(capsys, tmp_path / "s.json", str(narrow))
     other = tmp_path / "orgs.yaml"
-    other.write_text(Path(SPEC).read_text() + "\n# edited\n")
+    other.write_text(text + "\n# edited\n")
     code = main(["check", str(other), "--format", "json", "--since", str(tmp_path / "s.json")])
     report = json.loads(capsys.readouterr().out)
-    assert code == 1
-    assert "other spec files" in report["basis"]["full_read_because"]
+    full_code = main(["check", str(other), "--format", "json"])
+    full = json.loads(capsys.readouterr().out)
+    assert (code, verdict(report)) == (full_code, verdict(full))
+    assert report["basis"]["full_read_because"] is None
+    assert report["basis"]["looked_up"] == 0
+    assert len(report["basis"]["reread"]) == report["scope"]["declared"] - 1  # all but globex
     document = json.loads((tmp_path / "s.json").read_text())
     document["tool_version"] = "0.0.1"
     (tmp_path / "old.json").write_text(json.dumps(document))

@@ -122,9 +122,10 @@ def test_every_write_changes_the_tenant_and_logs_a_sapi_entry_like_auth0() -> No
         if e["details"]["request"]["method"] == "delete"
     )
     touched = classify(all_logs(app))
-    assert touched.organizations == {new_id, org_id(0), org_id(1), org_id(2)}
+    assert touched.organizations == {new_id, org_id(0), org_id(2)}
+    assert touched.parts == {org_id(0): {"connections"}, org_id(1): {"connections"}}
     assert touched.connections == {"con_0000000000000000"}
-    assert touched.attributable
+    assert touched.unattributable == ()
 
 
 def test_writes_need_their_scopes_and_refusals_are_not_logged() -> None:
