@@ -4,8 +4,10 @@ A plan is a function of a check's findings, the declarations they came from and 
 read for them (which resolves connection names and client grants to the ids the API needs). Per
 organization, in dependency order: the organization itself (create, or one PATCH of the fields
 that differ), then its connections, client-grant associations and discovery domains; deletes
-first within each part. Every request is minimal (a PATCH carries only what differs) and
-idempotent in effect (sent twice, the tenant ends the same). orgdrift never sends them.
+first within each part. Every request is minimal (a PATCH carries only what differs), and the
+plan is idempotent: once its requests are sent, a new plan is empty; a PATCH or DELETE sent again
+changes nothing more, a create sent again is refused by the API (409), never duplicated. orgdrift
+never sends them.
 
 Write endpoints, bodies and scopes: Auth0's OpenAPI file,
 https://auth0.com/docs/api/management/v2/organizations/patch-organizations-by-id and siblings.
