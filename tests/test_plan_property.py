@@ -105,7 +105,7 @@ class OrgModel:
 @dataclass
 class Model:
     orgs: list[OrgModel]
-    unmanaged: str  # ignore | fail
+    unmanaged: str  # ignore | report | fail
 
     def spec(self) -> str:
         holder = {
@@ -263,7 +263,7 @@ def models(draw: st.DrawFn) -> Model:
     count = draw(st.integers(1, 3))
     return Model(
         [draw(org_models(i)) for i in range(count)],
-        draw(st.sampled_from(("ignore", "fail"))),
+        draw(st.sampled_from(("ignore", "report", "fail"))),
     )
 
 
