@@ -193,6 +193,7 @@ def test_the_script_brings_the_demo_tenant_in_sync(
     code, out, _ = run(capsys, "plan", "examples/orgs.yaml", "--format", "shell")
     assert code == 0
     golden("plan/in-sync.sh", stable(out, tenant_url))
+    assert run(capsys, "plan", "examples/orgs.yaml", "-q") == (0, "", "")
 
 
 def test_the_script_stops_at_the_first_failed_request_with_its_status(
