@@ -320,6 +320,13 @@ class _OrgPlanner:
     def _cannot(self, finding: Finding, reason: str) -> None:
         self.manual.append(Manual(_fix(finding), reason))
 
+    def _unresolved(self, finding: Finding) -> None:
+        """A finding whose object the live state does not show (never expected: said, not
+        dropped)."""
+        self._cannot(
+            finding, f"{finding.path} is not in the live state read, so no request names it"
+        )
+
     # --- the organization -----------------------------------------------------------------
 
     def _unmanaged(self, findings: list[Finding]) -> None:
@@ -420,7 +427,7 @@ class _OrgPlanner:
         for item in items:
             name = (item.get("connection") or {}).get("name")
             if label in (name, item.get("connection_id")):
-                return item
+                return item if isinstance(item.get("connection_id"), str) else None
         return None
 
     def _connection_part(self) -> str:
@@ -430,6 +437,7 @@ class _OrgPlanner:
         for finding in findings:
             item = self._live_connection(str(finding.actual))
             if item is None:
+                self._unresolved(finding)
                 continue
             step = Step(
                 "DELETE",
@@ -444,6 +452,7 @@ class _OrgPlanner:
         for finding in findings:
             conn = self._declared_connection(str(finding.expected))
             if conn is None:
+                self._unresolved(finding)
                 continue
             conn_id = self.ids.connection(conn)
             if conn_id is None:
@@ -474,6 +483,8 @@ class _OrgPlanner:
         for label, group in by_label.items():
             item = self._live_connection(label)
             if item is None:
+                for finding in group:
+                    self._unresolved(finding)
                 continue
             body = {f.path.rpartition(".")[2]: f.expected for f in group}
             self.steps.append(
@@ -491,13 +502,14 @@ class _OrgPlanner:
     def _live_grant(self, label: str) -> RawObject | None:
         for grant in (self.org.client_grants if self.org else None) or ():
             if f"{grant.get('client_id')}:{grant.get('audience')}" == label:
-                return grant
+                return grant if isinstance(grant.get("id"), str) else None
         return None
 
     def _grants_not_allowed(self, findings: list[Finding]) -> None:
         for finding in findings:
             grant = self._live_grant(str(finding.actual))
             if grant is None:
+                self._unresolved(finding)
                 continue
             step = Step(
                 "DELETE",
@@ -558,6 +570,7 @@ class _OrgPlanner:
             label = finding.path.removeprefix("client_grants.").removesuffix(".scope")
             grant = self._live_grant(label)
             if grant is None:
+                self._unresolved(finding)
                 continue
             self.steps.append(self._scope_step(finding, str(grant["id"]), list(finding.expected)))
 
@@ -566,13 +579,14 @@ class _OrgPlanner:
     def _live_domain(self, domain: str) -> RawObject | None:
         for item in (self.org.discovery_domains if self.org else None) or ():
             if str(item.get("domain")).lower() == domain.lower():
-                return item
+                return item if isinstance(item.get("id"), str) else None
         return None
 
     def _domains_not_allowed(self, findings: list[Finding]) -> None:
         for finding in findings:
             item = self._live_domain(str(finding.actual))
             if item is None:
+                self._unresolved(finding)
                 continue
             step = Step(
                 "DELETE",
@@ -614,6 +628,8 @@ class _OrgPlanner:
         for domain, group in by_domain.items():
             item = self._live_domain(domain)
             if item is None:
+                for finding in group:
+                    self._unresolved(finding)
                 continue
             self.steps.append(
                 Step(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,8 @@ from hypothesis import strategies as st
 
 from orgdrift import pipeline
 from orgdrift.errors import ExitCode
-from orgdrift.models import FindingKind
-from orgdrift.plan import NEW_ID, Plan, Step
+from orgdrift.models import FindingKind, LiveState, OrgDecl
+from orgdrift.plan import NEW_ID, Plan, Step, build_plan
 from orgdrift.plan_render import plan_to_dict, render_plan, render_shell, sh_quote
 from orgdrift.reporters import RenderOptions
 from orgdrift.reporters.markdown import MarkdownReporter
@@ -410,6 +411,38 @@ def test_ids_from_the_tenant_are_percent_encoded(tmp_path: Path) -> None:
     acme = ACME.replace("assign_membership_on_login: true}", "assign_membership_on_login: false}")
     plan = make_plan(tmp_path, spec(acme), live)
     assert [s.path for s in plan.steps] == [f"{ACME_PATH}/enabled_connections/con_a%2F..%2Fb%3Fc"]
+
+
+def test_what_the_live_state_does_not_show_is_said_not_dropped(tmp_path: Path) -> None:
+    """Defensive: findings whose object the live state handed to the plan lacks (the reads
+    validate ids, so only a state other than the check's can do this) become manual steps."""
+    acme = ACME.replace("      - {name: google-oauth2}\n", "")
+    acme = acme.replace(
+        "{domain: acme.com, status: verified}", "{domain: acme.com, status: pending}"
+    )
+    spec_file, live_file = tmp_path / "orgs.yaml", tmp_path / "live.json"
+    spec_file.write_text(spec(acme), encoding="utf-8")
+    live_file.write_text(json.dumps(tenant()), encoding="utf-8")
+    seen: list[tuple[tuple[OrgDecl, ...], LiveState]] = []
+    check = pipeline.CheckOptions(
+        specs=(str(spec_file),),
+        env={},
+        snapshot=str(live_file),
+        on_live=lambda decls, live: seen.append((decls, live)),
+    )
+    report = pipeline.run_check(check)
+    decls, live = seen[0]
+    bare = tuple(
+        replace(o, connections=(), discovery_domains=()) if o.name == "acme" else o
+        for o in live.organizations
+    )
+    plan = build_plan(report, decls, replace(live, organizations=bare), allow_delete=True)
+    assert plan.steps == ()
+    assert [(m.fix.path, m.step) for m in plan.manual] == [
+        ("connections.google-oauth2", None),
+        ("discovery_domains.acme.com.status", None),
+    ]
+    assert all("not in the live state read" in m.reason for m in plan.manual)
 
 
 def test_failures_have_no_plan_in_every_format(tmp_path: Path) -> None:
