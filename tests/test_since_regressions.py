@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import pytest
 
 from orgdrift.cli import main
 from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app, running_server
+from orgdrift.emulator.app import EmulatorApp
 from orgdrift.emulator.config import ALL_SCOPES
 from orgdrift.snapshot import parse_snapshot
 
@@ -39,8 +41,10 @@ SAML, PORTAL = "con_Sm4lAcmeSaml0001", "cgr_Xq3JmPortal0001"
 class Live:
     """The emulated tenant on a loopback socket, and the CLI run against it."""
 
-    def __init__(self, url: str, tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.url, self.tmp, self.capsys = url, tmp, capsys
+    def __init__(
+        self, app: EmulatorApp, url: str, tmp: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        self.app, self.url, self.tmp, self.capsys = app, url, tmp, capsys
 
     def write(self, method: str, path: str, body: Any = None) -> None:
         response = httpx.request(
@@ -85,7 +89,7 @@ def serve(
     with running_server(app) as url:
         monkeypatch.setenv("AUTH0_DOMAIN", url)
         monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)
-        yield Live(url, tmp_path, capsys)
+        yield Live(app, url, tmp_path, capsys)
 
 
 def shared_grant_tenant() -> dict[str, Any]:
@@ -201,3 +205,19 @@ def test_patching_an_organization_keeps_its_other_parts(full: Live) -> None:
     assert code == 1
     # The metadata only: acme's Early Access connections, grants and domains are as they were.
     assert findings(report) == [("acme", "field_changed", "metadata.tier")]
+
+
+def test_a_tenant_without_the_early_access_view_gives_the_full_checks_exit_3(
+    full: Live,
+) -> None:
+    """The spec declares access levels; the tenant stops offering the Early Access view after
+    the snapshot. The re-read says what the full read says, never "take the snapshot"."""
+    spec = full.export()
+    since = full.snapshot(spec)
+    full.write("PATCH", f"/organizations/{ACME}/connections/{SAML}", {"show_as_button": False})
+    full.app.config = replace(full.app.config, organization_connections=False)
+    code, report, err = full.check(spec, "--since", since)
+    full_code, full_report, _ = full.check(spec)
+    assert code == full_code == 3
+    assert report["incomplete"] == full_report["incomplete"]
+    assert "Early Access" in err and "take the snapshot" not in err

@@ -58,13 +58,20 @@ from orgdrift.emulator.queries import (
     NO_QUERY,
     ORGANIZATION_CONNECTIONS_QUERY,
     ORGANIZATIONS_QUERY,
+    TENANT_CLIENT_GRANTS_QUERY,
     Param,
     QueryError,
     QueryValue,
     parse_query,
 )
 from orgdrift.emulator.ratelimit import Quota, RateLimiter
-from orgdrift.emulator.tenant import START_KEY, TenantState, decode_cursor, encode_cursor
+from orgdrift.emulator.tenant import (
+    START_KEY,
+    TenantOrg,
+    TenantState,
+    decode_cursor,
+    encode_cursor,
+)
 from orgdrift.emulator.tenantlog import SEARCH_CAP, TenantLog, other_entry, sapi_entry
 from orgdrift.emulator.writes import WRITES, Refused, WriteOperation, Written, check_body
 from orgdrift.models import LiveState, RawObject
@@ -83,6 +90,10 @@ REQUIRED_SCOPES: Mapping[str, tuple[str, ...]] = {
     "organization_connections": ("read:organization_connections",),
     "organization_client_grants": ("read:organization_client_grants",),
     "organization_discovery_domains": ("read:organization_discovery_domains",),
+    "enabled_connection": ("read:organization_connections",),
+    "organization_connection": ("read:organization_connections",),
+    "organization_discovery_domain": ("read:organization_discovery_domains",),
+    "client_grants": ("read:client_grants",),
 }
 FEATURE_NOT_ENABLED = "The Organization Connections feature is not enabled for this tenant."
 
@@ -276,6 +287,26 @@ class EmulatorApp:
                     "organization_discovery_domains",
                     self._discovery_domains,
                 ),
+                # One item each (what a remediation reads back), and the tenant's grants.
+                self._route(
+                    f"{orgs}/{{id}}/enabled_connections/{{cid}}",
+                    "GET",
+                    "enabled_connection",
+                    self._enabled_connection,
+                ),
+                self._route(
+                    f"{orgs}/{{id}}/connections/{{cid}}",
+                    "GET",
+                    "organization_connection",
+                    self._organization_connection,
+                ),
+                self._route(
+                    f"{orgs}/{{id}}/discovery-domains/{{domain_id}}",
+                    "GET",
+                    "organization_discovery_domain",
+                    self._discovery_domain,
+                ),
+                self._route("/api/v2/client-grants", "GET", "client_grants", self._tenant_grants),
             ],
             redirect_slashes=False,
             default=self._not_found,
@@ -690,6 +721,54 @@ class EmulatorApp:
         items = every[page * per_page : (page + 1) * per_page]
         return _page(items, "client_grants", values, per_page, len(every))
 
+    def _item_org(self, request: Request) -> TenantOrg | Response:
+        values = self._query(request, NO_QUERY)
+        if isinstance(values, Response):
+            return values
+        org = self.tenant.by_id(request.path_params["id"])
+        return error_response(404, NOT_FOUND_ORG) if org is None else org
+
+    async def _enabled_connection(self, request: Request, fault: Fault | None) -> Response:
+        org = self._item_org(request)
+        if isinstance(org, Response):
+            return org
+        cid = request.path_params["cid"]
+        item = next((c for c in org.enabled_connections if c["connection_id"] == cid), None)
+        return _one(item, "No connection found for that organization")
+
+    async def _organization_connection(self, request: Request, fault: Fault | None) -> Response:
+        if not self.config.organization_connections:
+            return error_response(403, FEATURE_NOT_ENABLED, "feature_not_enabled")
+        org = self._item_org(request)
+        if isinstance(org, Response):
+            return org
+        return _one(
+            org.association(request.path_params["cid"]), "No connection found for that organization"
+        )
+
+    async def _discovery_domain(self, request: Request, fault: Fault | None) -> Response:
+        org = self._item_org(request)
+        if isinstance(org, Response):
+            return org
+        return _one(org.domain(request.path_params["domain_id"]), "Discovery domain not found.")
+
+    async def _tenant_grants(self, request: Request, fault: Fault | None) -> Response:
+        """`GET /client-grants`: the tenant's grants, offset pages or checkpoint pages (`from`,
+        `take`; `next` left out on the last page), filters audience and client_id."""
+        values = self._query(request, TENANT_CLIENT_GRANTS_QUERY)
+        if isinstance(values, Response):
+            return values
+        every = [
+            g
+            for g in self.tenant.client_grants.values()
+            if all(k not in values or g.get(k) == values[k] for k in ("audience", "client_id"))
+        ]
+        if "from" in values or "take" in values:
+            return _checkpoint(every, "client_grants", values)
+        page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
+        items = every[page * per_page : (page + 1) * per_page]
+        return _page(items, "client_grants", values, per_page, len(every))
+
     async def _discovery_domains(self, request: Request, fault: Fault | None) -> Response:
         """`GET /organizations/{id}/discovery-domains`: checkpoint pages only (`from`, `take`),
         `{"domains": [...], "next": ...}` with `next` left out on the last page."""
@@ -699,18 +778,11 @@ class EmulatorApp:
         org = self.tenant.by_id(request.path_params["id"])
         if org is None:
             return error_response(404, NOT_FOUND_ORG)
-        start = 0
-        if "from" in values:
-            decoded = _decode_position(str(values["from"]))
-            if decoded is None:
-                return error_response(400, "Invalid value for from", "invalid_query_string")
-            start = decoded
-        take = _int(values, "take", DEFAULT_PAGE_SIZE)
-        items = list(org.discovery_domains[start : start + take])
-        body: dict[str, Any] = {"domains": items}
-        if start + take < len(org.discovery_domains):
-            body["next"] = _encode_position(start + take)
-        return json_response(200, body)
+        return _checkpoint(list(org.discovery_domains), "domains", values)
+
+
+def _one(item: RawObject | None, message: str) -> Response:
+    return error_response(404, message) if item is None else json_response(200, item)
 
 
 def _match_path(operation: WriteOperation, method: str, path: str) -> dict[str, str] | None:
@@ -720,6 +792,22 @@ def _match_path(operation: WriteOperation, method: str, path: str) -> dict[str, 
     pattern = "^" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(operation.path)) + "$"
     found = re.match(pattern, path)
     return None if found is None else dict(found.groupdict())
+
+
+def _checkpoint(items: list[RawObject], key: str, values: Mapping[str, QueryValue]) -> Response:
+    """A checkpoint page of `items`: `{key: [...], "next": cursor}`, `next` left out on the
+    last page."""
+    start = 0
+    if "from" in values:
+        decoded = _decode_position(str(values["from"]))
+        if decoded is None:
+            return error_response(400, "Invalid value for from", "invalid_query_string")
+        start = decoded
+    take = _int(values, "take", DEFAULT_PAGE_SIZE)
+    body: dict[str, Any] = {key: items[start : start + take]}
+    if start + take < len(items):
+        body["next"] = _encode_position(start + take)
+    return json_response(200, body)
 
 
 def _encode_position(position: int) -> str:

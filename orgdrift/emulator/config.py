@@ -32,12 +32,16 @@ ENDPOINT_GROUPS: tuple[str, ...] = (
     "organization_connections",
     "organization_client_grants",
     "organization_discovery_domains",
+    "enabled_connection",
+    "organization_connection",
+    "organization_discovery_domain",
+    "client_grants",
 )
 
 # What `orgdrift emulator` grants (to try incremental audits and plans): reading, the tenant
 # log, and every write on the parts of an organization orgdrift reads.
 LOG_SCOPE = "read:logs"
-ALL_SCOPES: frozenset[str] = READ_SCOPES | {LOG_SCOPE} | WRITE_SCOPES
+ALL_SCOPES: frozenset[str] = READ_SCOPES | {LOG_SCOPE, "read:client_grants"} | WRITE_SCOPES
 
 
 def _default_tokens() -> Mapping[str, frozenset[str]]:

@@ -164,6 +164,16 @@ CLIENT_GRANTS_QUERY: Mapping[str, Param] = {
     "include_totals": BoolParam(_TOTALS),
 }
 
+TENANT_CLIENT_GRANTS_QUERY: Mapping[str, Param] = {
+    "audience": StrParam("Optional filter on audience."),
+    "client_id": StrParam("Optional filter on client_id."),
+    "page": IntParam(_PAGE, minimum=0),
+    "per_page": IntParam(_PER_PAGE, minimum=1, maximum=100),
+    "include_totals": BoolParam(_TOTALS),
+    "from": StrParam("Optional Id from which to start selection."),
+    "take": IntParam("Number of results per page. Defaults to 50.", minimum=1, maximum=100),
+}
+
 DISCOVERY_DOMAINS_QUERY: Mapping[str, Param] = {
     "from": StrParam("Optional Id from which to start selection."),
     "take": IntParam("Number of results per page. Defaults to 50.", minimum=1, maximum=100),

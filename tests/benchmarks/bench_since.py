@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 import tempfile
 import time
@@ -51,11 +52,17 @@ from orgdrift.emulator.app import ADMIN_WRITES, EmulatorApp
 from orgdrift.emulator.config import ALL_SCOPES
 from orgdrift.emulator.tenantlog import other_entry
 from orgdrift.export import export_spec
-from orgdrift.fetch import full_read_requests
+from orgdrift.fetch import PAGE, full_read_requests
 from orgdrift.models import LiveOrganization, LiveState, Report
-from orgdrift.snapshot import dump_snapshot
+from orgdrift.snapshot import dump_snapshot, load_snapshot
 from orgdrift.spec import load_specs
-from tests.benchmarks.bench_check import CONCURRENCY, ENTERPRISE, make_model_tenant, org_id
+from tests.benchmarks.bench_check import (
+    CONCURRENCY,
+    ENTERPRISE,
+    bucket_seconds,
+    make_model_tenant,
+    org_id,
+)
 
 SHARED_GRANT = "cgr_shared0000001"
 SHARED_BY = 10
@@ -70,10 +77,13 @@ class Result:
     since_rate_limited: int
     since_seconds: float
     since_requests_by_group: dict[str, int]
+    local_seconds: float  # of the wall time: loading the spec and the snapshot alone
+    since_bound_seconds: float  # the least time Enterprise's buckets allow for those requests
     reread: int
     looked_up: int
     full_read_because: str | None
     full_requests: int  # the full read's plan
+    full_bound_seconds: float  # the least time Enterprise's buckets allow for it
     exit_code: int
     findings: int
     verified: bool | None = None  # --verify: the full check's exit code and findings are equal
@@ -194,6 +204,26 @@ def config(enterprise: bool) -> EmulatorConfig:
     return replace(base, tokens={DEFAULT_TOKEN: ALL_SCOPES})
 
 
+def full_plan(orgs: int) -> dict[str, int]:
+    """The full read's requests by endpoint group: the listing, then each organization's Early
+    Access connections, client grants and discovery domains (fewer than 100 of each)."""
+    return {
+        "organizations": math.ceil(orgs / PAGE),
+        "organization_connections": orgs,
+        "organization_client_grants": orgs,
+        "organization_discovery_domains": orgs,
+    }
+
+
+def bound(groups: dict[str, int], refused: int = 0) -> float:
+    """The least time Enterprise's buckets allow for `groups` (less the `refused` 429s, which
+    cost no token of the bucket that refused them)."""
+    total = sum(groups.values()) - refused
+    limits = [bucket_seconds(total, ENTERPRISE.global_bucket)]
+    limits += [bucket_seconds(groups.get(g, 0), b) for g, b in ENTERPRISE.buckets.items()]
+    return max(limits)
+
+
 def key(report: Report) -> tuple[Any, ...]:
     findings = sorted((f.kind.value, f.organization, f.path, f.message) for f in report.findings)
     return report.exit_code, tuple(findings)
@@ -219,6 +249,10 @@ def run(orgs: int, noise: int, *, enterprise: bool = True, verify: bool = False)
         snapshot_path.write_text(dump_snapshot(snapshot), encoding="utf-8")
         asyncio.run(apply(app, calls, noise))
         app.stats.reset()
+        start = time.perf_counter()
+        load_specs([str(spec_path)], {})
+        load_snapshot(str(snapshot_path))
+        local_seconds = time.perf_counter() - start
         with running_server(app) as url:
             tenant = reads.Tenant(
                 domain=url,
@@ -247,10 +281,13 @@ def run(orgs: int, noise: int, *, enterprise: bool = True, verify: bool = False)
             since_rate_limited=stats.rate_limited,
             since_seconds=round(seconds, 2),
             since_requests_by_group=dict(sorted(stats.requests.items())),
+            local_seconds=round(local_seconds, 2),
+            since_bound_seconds=round(bound(dict(stats.requests), stats.rate_limited), 1),
             reread=len(report.basis.reread),
             looked_up=report.basis.looked_up,
             full_read_because=report.basis.full_read_because,
             full_requests=full_read_requests(decls, state, list_all=False),
+            full_bound_seconds=round(bound(full_plan(orgs)), 1),
             exit_code=int(report.exit_code),
             findings=len(report.findings),
         )
@@ -272,13 +309,20 @@ def run(orgs: int, noise: int, *, enterprise: bool = True, verify: bool = False)
 def markdown(r: Result) -> str:
     return "\n".join(
         [
-            "| check | orgs | writes | log entries | requests | 429s | wall s |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            (
+                "| check | orgs | writes | log entries | requests | 429s | wall s | of which local s "
+                "| bound s |"
+            ),
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
             (
                 f"| --since (run) | {r.orgs} | {r.writes} | {r.log_entries} | "
-                f"{r.since_requests} | {r.since_rate_limited} | {r.since_seconds:.2f} |"
+                f"{r.since_requests} | {r.since_rate_limited} | {r.since_seconds:.2f} | "
+                f"{r.local_seconds:.2f} | {r.since_bound_seconds:.1f} |"
             ),
-            f"| full read (plan) | {r.orgs} | - | - | {r.full_requests} | - | - |",
+            (
+                f"| full read (plan) | {r.orgs} | - | - | {r.full_requests} | - | - | - | "
+                f"{r.full_bound_seconds:.0f} ({r.full_bound_seconds / 60:.0f} min) |"
+            ),
         ]
     )
 

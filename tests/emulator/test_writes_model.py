@@ -552,3 +552,33 @@ def test_writes_outside_the_management_api_log_their_own_event_naming_the_organi
     )
     last = request(app, "GET", "/logs?from=0&take=100").json()[-1]
     assert classify([last]).unattributable
+
+
+def test_single_items_and_the_tenants_grants_read_back_what_was_written() -> None:
+    app = make_app()
+    request(app, "PATCH", f"/organizations/{ACME}/connections/{SAML}", {"is_enabled": False})
+    base = f"/organizations/{ACME}"
+    item = request(app, "GET", f"{base}/connections/{SAML}")
+    assert (item.status_code, item.json()["is_enabled"]) == (200, False)
+    assert not list(
+        _validator("GetOrganizationAllConnectionResponseContent").iter_errors(item.json())
+    )
+    # Disabled: not an enabled connection any more.
+    assert request(app, "GET", f"{base}/enabled_connections/{SAML}").status_code == 404
+    request(app, "PATCH", f"{base}/connections/{SAML}", {"is_enabled": True})
+    enabled = request(app, "GET", f"{base}/enabled_connections/{SAML}")
+    assert enabled.status_code == 200 and "is_enabled" not in enabled.json()
+    assert not list(
+        _validator("GetOrganizationConnectionResponseContent").iter_errors(enabled.json())
+    )
+    domain = request(app, "GET", f"{base}/discovery-domains/dd_AcmeCom000001")
+    assert (domain.status_code, domain.json()["domain"]) == (200, "acme.com")
+    assert not list(
+        _validator("GetOrganizationDiscoveryDomainResponseContent").iter_errors(domain.json())
+    )
+    assert request(app, "GET", f"{base}/discovery-domains/dd_nope").status_code == 404
+    request(app, "PATCH", f"/client-grants/{PORTAL}", {"scope": ["read:orders"]})
+    grants = request(app, "GET", "/client-grants?client_id=cli_AcmePortal0000001").json()
+    assert [(g["id"], g["scope"]) for g in grants] == [(PORTAL, ["read:orders"])]
+    paged = request(app, "GET", "/client-grants?per_page=2&include_totals=true").json()
+    assert (len(paged["client_grants"]), paged["total"]) == (2, 3)
