@@ -20,10 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from fnmatch import fnmatchcase
-from typing import Any
 
 from orgdrift.errors import Problem, UsageError
-from orgdrift.models import ExceptionRule, Finding, OrgResult
+from orgdrift.models import ExceptionRule, Finding, OrgResult, Report
 
 EXPIRY_WARNING_DAYS = 14
 FINGERPRINT_KEY = "orgdrift/v1"
@@ -133,27 +132,15 @@ def mark_known(results: Sequence[OrgResult], known: frozenset[str]) -> tuple[Org
     )
 
 
-def baseline_fingerprints(document: Any, tenant: str | None, path: str) -> frozenset[str]:
-    """The fingerprints of the findings of an earlier JSON report, read from `path`. Raises
-    UsageError (exit 2) saying why it cannot serve as a baseline: not a report, no verdict,
-    another tenant, written before reports carried fingerprints."""
+def baseline_fingerprints(baseline: Report, tenant: str | None, path: str) -> frozenset[str]:
+    """The fingerprints of the findings of an earlier report, read from `path`. Raises
+    UsageError (exit 2) saying why it cannot serve as a baseline: no verdict, another tenant."""
 
     def refuse(why: str) -> UsageError:
         return UsageError(f"--baseline {path}: {why}")
 
-    if not isinstance(document, dict) or document.get("tool") != "orgdrift":
-        raise refuse("not an orgdrift JSON report")
-    if document.get("status") not in ("in_sync", "drift"):
-        raise refuse(f"it has no verdict (status {document.get('status')!r})")
-    if tenant is not None and document.get("tenant") not in (None, tenant):
-        raise refuse(f"it is for tenant {document.get('tenant')!r}, not {tenant!r}")
-    found: set[str] = set()
-    organizations = document.get("organizations")
-    for org in organizations if isinstance(organizations, list) else []:
-        findings = org.get("findings") if isinstance(org, dict) else None
-        for item in findings if isinstance(findings, list) else []:
-            value = item.get("fingerprint") if isinstance(item, dict) else None
-            if not isinstance(value, str):
-                raise refuse("a finding has no fingerprint (written by an older orgdrift?)")
-            found.add(value)
-    return frozenset(found)
+    if not baseline.verdict:
+        raise refuse(f"it has no verdict (status {baseline.status.value!r})")
+    if tenant is not None and baseline.tenant not in (None, tenant):
+        raise refuse(f"it is for tenant {baseline.tenant!r}, not {tenant!r}")
+    return frozenset(f.fingerprint for f in baseline.findings if f.fingerprint is not None)

@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from orgdrift.errors import AuthenticationError, InsufficientScopeError, ProtocolError, UsageError
 from orgdrift.sansio import Redactor, parse_error_body, parse_json
@@ -117,12 +117,26 @@ def base_url_for(domain: str) -> str:
     text = domain.strip()
     if not text:
         raise _domain_error("it is empty")
-    has_scheme = "://" in text
     try:
-        parts = urlsplit(text if has_scheme else f"https://{text}")
+        parts = urlsplit(text if "://" in text else f"https://{text}")
         port = parts.port
     except ValueError:
         raise _domain_error("it cannot be parsed as a host or URL") from None
+    scheme = _scheme(text, parts)
+    host = (parts.hostname or "").rstrip(".")
+    if not _valid_hostname(host):
+        raise _domain_error(f"{host or text!r} is not a valid host name")
+    if scheme == "http" and not _is_loopback(host):
+        raise _domain_error(f"plain http is allowed only for loopback hosts, not {host!r}")
+    shown = f"[{host}]" if ":" in host else host
+    if port is not None and port != (443 if scheme == "https" else 80):
+        shown += f":{port}"
+    return f"{scheme}://{shown}"
+
+
+def _scheme(text: str, parts: SplitResult) -> str:
+    """The URL's scheme, once it is known to name a host only: http(s), no user information,
+    no path, query or fragment."""
     if "@" in parts.netloc:
         raise _domain_error("it must not contain user information (user@...)")
     scheme = parts.scheme.lower()
@@ -130,16 +144,7 @@ def base_url_for(domain: str) -> str:
         raise _domain_error(f"scheme {scheme!r} is not supported")
     if parts.path not in ("", "/") or parts.query or parts.fragment or "?" in text:
         raise _domain_error("it must be a host only, without a path or query")
-    host = (parts.hostname or "").rstrip(".")
-    if not _valid_hostname(host):
-        raise _domain_error(f"{host or text!r} is not a valid host name")
-    if scheme == "http" and not _is_loopback(host):
-        raise _domain_error(f"plain http is allowed only for loopback hosts, not {host!r}")
-    shown = f"[{host}]" if ":" in host else host
-    default_port = 443 if scheme == "https" else 80
-    if port is not None and port != default_port:
-        shown += f":{port}"
-    return f"{scheme}://{shown}"
+    return scheme
 
 
 def canonical_host(url_or_domain: str) -> str:
@@ -326,7 +331,6 @@ class ClientCredentialsProvider:
         self._clock = clock
         self._cached: _CachedToken | None = None
         self._lock = asyncio.Lock()
-        self.fetches = 0
 
     @property
     def refreshable(self) -> bool:
@@ -370,7 +374,6 @@ class ClientCredentialsProvider:
             "audience": creds.audience or "",
         }
         started = self._clock()
-        self.fetches += 1
         response = await self._post(body)
         if response.status != 200:
             raise token_error(response, creds, self._redact)

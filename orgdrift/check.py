@@ -161,7 +161,7 @@ def build_report(
         spec_files=spec.files,
         organizations=results,
         stats=stats,
-        source="snapshot" if from_snapshot else "api",
+        live_from="snapshot" if from_snapshot else "api",
         scope=scope
         or Scope(declared=sum(1 for r in results if r.status is not OrgStatus.UNMANAGED)),
     )

@@ -17,14 +17,14 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C (every wait unwinds, nothing half-written) but exit 143."""
 
 
-_EXIT_ON: dict[int, int] = {SIGINT: 130, SIGTERM: 128 + SIGTERM}  # ExitCode.INTERRUPTED
+_HANDLED = (SIGINT, SIGTERM)  # each exits 128 + its number: 130 (ExitCode.INTERRUPTED), 143
 _received: list[int] = []  # the signals received during the current `main`, first one first
 _running: list[str] = []  # the command `main` runs; empty before it starts and once it returns
 _unwinding: list[int] = []  # the signal raised as an exception, while it unwinds the command
 _unraisable_hooks = [sys.unraisablehook]  # the hook `main` replaced, for everything else
 
 
-def _on_signal(signum: int, frame: object) -> None:
+def _on_signal(signum: int, _frame: object) -> None:
     """The one shutdown path for SIGINT and SIGTERM, from the first instruction to the last.
 
     Before `main` runs a command and after it returns there is nothing to clean up: exit with
@@ -35,7 +35,7 @@ def _on_signal(signum: int, frame: object) -> None:
     """
     _received.append(signum)
     if not _running:
-        os._exit(_EXIT_ON.get(signum, 128 + signum))
+        os._exit(128 + signum)
     asyncio = sys.modules.get("asyncio")  # not imported: no event loop can be running
     try:
         loop = asyncio.get_running_loop() if asyncio is not None else None
@@ -70,7 +70,7 @@ def _is_entry_point() -> bool:
 
 
 if _is_entry_point():
-    for _signum in _EXIT_ON:  # from the first instruction: a signal during start-up exits cleanly
+    for _signum in _HANDLED:  # from the first instruction: a signal during start-up exits cleanly
         _signal.signal(_signum, _on_signal)
 
 
@@ -82,7 +82,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from orgdrift import __version__
 from orgdrift.errors import ExitCode, InputError, OrgdriftError, UsageError
@@ -90,9 +90,10 @@ from orgdrift.files import STDOUT, check_targets, write_atomic
 
 if TYPE_CHECKING:
     from orgdrift.client import RequestEvent
-    from orgdrift.models import LiveState, OrgDecl, Report
+    from orgdrift.models import Failure, LiveState, OrgDecl, Report
     from orgdrift.plan import Plan
     from orgdrift.reads import Tenant
+    from orgdrift.reporters import RenderOptions
 
 Command = Callable[[argparse.Namespace], ExitCode]
 
@@ -101,19 +102,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `orgdrift` console script and `python -m orgdrift`."""
     if threading.current_thread() is not threading.main_thread():
         return _run(argv)  # signals can only be handled in the main thread
-    previous = {sig: signal.signal(sig, _on_signal) for sig in _EXIT_ON}
+    previous = {sig: signal.signal(sig, _on_signal) for sig in _HANDLED}
     previous_hook, sys.unraisablehook = sys.unraisablehook, _on_unraisable
     if previous_hook is not _on_unraisable:
         _unraisable_hooks[-1] = previous_hook
     _received.clear()
     _unwinding.clear()
     try:
-        return _run(argv)
+        code = _run(argv)
     finally:
         if argv is not None:  # called in process (tests): give the caller its handlers back
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             sys.unraisablehook = previous_hook
+    if argv is None:
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End the process with `code`, its output flushed, without the interpreter's shutdown: a
+    signal arriving there would meet the default handlers again and kill the process with that
+    signal instead of the exit code already decided."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def _run(argv: Sequence[str] | None) -> int:
@@ -138,7 +152,7 @@ def _run(argv: Sequence[str] | None) -> int:
     why = "terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted"
     with contextlib.suppress(BaseException):
         _err(f"orgdrift: {why} during `{name}`; files are written whole or not at all")
-    return _EXIT_ON.get(signum, 128 + signum)
+    return int(ExitCode.INTERRUPTED) if signum == SIGINT else 128 + signum
 
 
 def _outcome(command: Command, args: argparse.Namespace) -> int:
@@ -169,6 +183,15 @@ def _report_error(exc: Exception) -> int:
     return int(exc.exit_code)
 
 
+def _failed(failure: Failure) -> ExitCode:
+    """Print why a command without a report stopped, as `_report_error` prints an error."""
+    located = [p for p in failure.problems if p.file]
+    for problem in located:
+        _err(problem.render())
+    _err(f"orgdrift: {failure.message}" if located else f"orgdrift: error: {failure.message}")
+    return failure.exit_code
+
+
 def _err(text: str, stream: TextIO | None = None) -> None:
     print(text, file=stream or sys.stderr)
 
@@ -184,8 +207,8 @@ def _cmd_validate(args: argparse.Namespace) -> ExitCode:
     from orgdrift import pipeline
 
     output = _output(args, inputs=args.spec)
-    report = pipeline.run_validate(args.spec, os.environ, per_directory=args.per_directory)
-    return _emit(report, output)
+    options = pipeline.ValidateOptions(tuple(args.spec), os.environ, args.per_directory)
+    return _emit(pipeline.run_validate(options), output)
 
 
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
@@ -237,7 +260,7 @@ def _plan_for(
 def _cmd_plan(args: argparse.Namespace) -> ExitCode:
     from orgdrift import pipeline
     from orgdrift.plan_render import render_plan
-    from orgdrift.reporters import RenderOptions, get_reporter
+    from orgdrift.reporters import get_reporter
 
     target = args.output or STDOUT
     check_targets([target], inputs=[*args.spec, args.live or ""])
@@ -252,7 +275,7 @@ def _cmd_plan(args: argparse.Namespace) -> ExitCode:
         )
         plan = pipeline.run_plan(pipeline.PlanOptions(check, _allow_delete(args)))
     if plan.report.failure is not None:
-        _err(get_reporter("text").render(plan.report, RenderOptions()).rstrip("\n"))
+        _err(get_reporter("text").render(plan.report, _render_options(plan.report)).rstrip("\n"))
         if args.format == "text" and target == STDOUT:
             return plan.exit_code  # said on stderr, as check does
     quiet = args.quiet and args.format == "text" and target == STDOUT
@@ -306,15 +329,17 @@ def _cmd_snapshot(args: argparse.Namespace) -> ExitCode:
     check_targets([args.output], inputs=args.spec)
     with _progress(args) as progress:
         specs = () if args.all else tuple(args.spec)
-        options = pipeline.ReadOptions(_tenant(args), specs, tuple(args.org), progress)
-        live, stats, why_none = pipeline.run_snapshot(options)
-    if why_none is not None and specs:
-        _err(f"orgdrift: note: {why_none}")
-    _write(args.output, dump_snapshot(live))
+        options = pipeline.SnapshotOptions(_tenant(args), specs, tuple(args.org), progress)
+        result = pipeline.run_snapshot(options)
+    if result.failure is not None:
+        return _failed(result.failure)
+    if result.no_checkpoint is not None and specs:
+        _err(f"orgdrift: note: {result.no_checkpoint}")
+    _write(args.output, dump_snapshot(result.state))
     _note(
         args,
-        f"orgdrift: wrote {len(live.organizations)} organizations to {args.output} "
-        f"({stats.requests} requests, {stats.seconds:.1f} s)",
+        f"orgdrift: wrote {len(result.state.organizations)} organizations to {args.output} "
+        f"({result.stats.requests} requests, {result.stats.seconds:.1f} s)",
     )
     return ExitCode.IN_SYNC
 
@@ -336,7 +361,7 @@ def _cmd_export(args: argparse.Namespace) -> ExitCode:
     check_targets([target], inputs=[])
     with _progress(args) as progress:
         left_out = set(EXPORT_EXTRAS) if args.no_extras else set(args.without or ())
-        options = pipeline.ReadOptions(
+        options = pipeline.ExportOptions(
             _tenant(args),
             orgs=tuple(args.org),
             progress=progress,
@@ -348,15 +373,17 @@ def _cmd_export(args: argparse.Namespace) -> ExitCode:
             ),
             token_quota="token-quota" not in left_out,
         )
-        text, live, not_allowed = pipeline.run_export(options)
-    for part in not_allowed:  # a warning, not chatter: -q does not silence it
+        result = pipeline.run_export(options)
+    if result.failure is not None:
+        return _failed(result.failure)
+    for part in result.left_out:  # a warning, not chatter: -q does not silence it
         _err(
             f"orgdrift: warning: not exported: {part}; {part.remedy}, or pass --without "
             f"{part.option} to leave it out"
         )
-    _write(target, text)
+    _write(target, result.text)
     if target != STDOUT:
-        _note(args, f"orgdrift: wrote {len(live.organizations)} organizations to {target}")
+        _note(args, f"orgdrift: wrote {result.organizations} organizations to {target}")
     return ExitCode.IN_SYNC
 
 
@@ -369,7 +396,8 @@ def _cmd_demo(args: argparse.Namespace) -> ExitCode:
         "orgdrift demo: checking examples/orgs.yaml against an emulated tenant "
         "(examples/tenant.json), in process, no credentials or network needed.\n",
     )
-    return _emit(pipeline.run_demo(args.org, _request_logger(args)), output)
+    options = pipeline.DemoOptions(tuple(args.org), _request_logger(args))
+    return _emit(pipeline.run_demo(options), output)
 
 
 def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
@@ -404,20 +432,13 @@ def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
 
 
 def _cmd_report(args: argparse.Namespace) -> ExitCode:
-    from pathlib import Path
+    from orgdrift import pipeline
 
-    from orgdrift.files import write_atomic
-    from orgdrift.history import render_history
-
-    if args.output != "-" and any(
-        Path(args.output).resolve() == Path(p).resolve() for p in args.reports
-    ):
-        raise UsageError(f"-o {args.output}: that is one of the input reports")
-    page = render_history(args.reports)
-    if args.output == "-":
-        _out(page)
-    else:
-        write_atomic(args.output, page)
+    check_targets([args.output], inputs=args.reports)
+    result = pipeline.run_report(pipeline.ReportOptions(tuple(args.reports)))
+    if result.failure is not None:
+        return _failed(result.failure)
+    _write(args.output, result.page)
     return ExitCode.IN_SYNC
 
 
@@ -535,13 +556,9 @@ def _color(args: argparse.Namespace) -> bool:
 
 def _emit(report: Report, output: _Output, plan: Plan | None = None) -> ExitCode:
     """Every requested report, whatever the outcome; the error itself on stderr; the exit code."""
-    from orgdrift.files import repo_paths
-    from orgdrift.reporters import RenderOptions, get_reporter
+    from orgdrift.reporters import get_reporter
 
-    files = [f.path for f in report.spec_files]
-    files += [f.source.file for f in report.findings if f.source is not None]
-    files += [p.file for p in report.failure.problems] if report.failure else []
-    options = RenderOptions(paths=repo_paths(files, os.environ), plan=plan)
+    options = replace(_render_options(report), plan=plan)
     for fmt, path in output.reports:
         _write(path, get_reporter(fmt).render(report, options))
     if report.failure is not None:
@@ -553,6 +570,17 @@ def _emit(report: Report, output: _Output, plan: Plan | None = None) -> ExitCode
         options = replace(options, color=output.color, verbose=output.verbose)
         _out(get_reporter(output.format).render(report, options))
     return report.exit_code
+
+
+def _render_options(report: Report) -> RenderOptions:
+    """Where the repository root is, for every file the report names."""
+    from orgdrift.files import repo_paths
+    from orgdrift.reporters import RenderOptions
+
+    files = [f.path for f in report.spec_files]
+    files += [f.source.file for f in report.findings if f.source is not None]
+    files += [p.file for p in report.failure.problems] if report.failure else []
+    return RenderOptions(paths=repo_paths(files, os.environ))
 
 
 def _write(path: str, text: str) -> None:

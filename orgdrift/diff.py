@@ -102,23 +102,28 @@ def _connections(decl: OrgDecl, live: Sequence[RawObject]) -> tuple[Doc, Doc]:
     declared = decl.connections or ()
     by_id = {c.connection_id: c for c in declared if c.connection_id is not None}
     by_name = {c.name: c for c in declared if c.name is not None}
-    desired: Doc = {}
     actual: Doc = {}
     for item in live:
         conn_id = item.get("connection_id")
         name = (item.get("connection") or {}).get("name")
         match = by_id.get(str(conn_id)) or by_name.get(str(name))
         if match is None:
-            label = name if isinstance(name, str) else str(conn_id)
-            actual[label] = {}
-            continue
-        actual[match.label] = {flag: _live_flag(item, flag) for flag in match.flags}
-        actual[match.label].update({k: _live_view_field(item, k) for k in match.view_fields})
-    for conn in declared:
-        if decl.connections_policy == "allowlist" and conn.label not in actual:
-            continue  # allowlist: a declared connection may stay disabled
-        desired[conn.label] = {**conn.flags, **conn.view_fields}
+            actual[name if isinstance(name, str) else str(conn_id)] = {}
+        else:
+            actual[match.label] = _live_connection(match, item)
+    allowlist = decl.connections_policy == "allowlist"  # a declared connection may stay disabled
+    desired: Doc = {
+        conn.label: {**conn.flags, **conn.view_fields}
+        for conn in declared
+        if not allowlist or conn.label in actual
+    }
     return desired, actual
+
+
+def _live_connection(conn: ConnectionDecl, item: RawObject) -> Doc:
+    """The flags and Early Access fields `conn` declares, as the live association has them."""
+    found = {flag: _live_flag(item, flag) for flag in conn.flags}
+    return found | {name: _live_view_field(item, name) for name in conn.view_fields}
 
 
 def _live_flag(item: RawObject, flag: str) -> Any:

@@ -19,7 +19,9 @@ RawObject = dict[str, Any]
 
 ConnectionsPolicy = Literal["exact", "allowlist"]
 UnmanagedPolicy = Literal["ignore", "report", "fail"]
-Source = Literal["api", "snapshot", "spec"]  # where the live state came from; spec: none (validate)
+LiveFrom = Literal[
+    "api", "snapshot", "spec"
+]  # where the live state came from; spec: none (validate)
 
 CONNECTION_FLAGS: tuple[str, ...] = (
     "assign_membership_on_login",
@@ -346,6 +348,10 @@ class Basis:
         return self.full_read_because is not None
 
 
+REPORT_VERSION = 2
+"""The JSON report format orgdrift writes (schemas/report.schema.json); it reads 1 and 2."""
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     tool_version: str
@@ -354,11 +360,12 @@ class Report:
     spec_files: tuple[SpecFile, ...]
     organizations: tuple[OrgResult, ...]
     stats: Stats
-    source: Source = "api"
+    live_from: LiveFrom = "api"  # the JSON report's `source`
     scope: Scope = field(default_factory=Scope)
     failure: Failure | None = None
     warnings: tuple[Problem, ...] = ()  # about the spec itself: exceptions unused or expiring
     basis: Basis | None = None  # set by `check --since`
+    version: int = REPORT_VERSION  # a report read back from a file: the format it was written in
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -374,7 +381,7 @@ class Report:
         if self.failure is not None:
             invalid = self.failure.exit_code is ExitCode.USAGE
             return Status.INVALID if invalid else Status.INCOMPLETE
-        if self.source == "spec":
+        if self.live_from == "spec":
             return Status.VALID
         return Status.IN_SYNC if self.in_sync else Status.DRIFT
 

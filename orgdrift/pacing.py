@@ -106,7 +106,6 @@ class GroupRate:
         self._successes: deque[float] = deque()
         self.last_start = -math.inf
         self.measured: float | None = None
-        self.decisions = 0
 
     def rate_at(self, now: float) -> float | None:
         """Requests per second allowed at `now`; None while no 429 has been seen."""
@@ -167,7 +166,6 @@ class GroupRate:
         self._doubling = doubling
         self._grow_from = now + hold
         self._decided_at = now
-        self.decisions += 1
 
     def earliest(self, now: float) -> float:
         rate = self.rate_at(now)

@@ -1,19 +1,21 @@
-"""The pipeline of each command, one function per command, each returning a value:
+"""The pipeline of each command, one function per command, each taking one frozen options value
+and returning one result:
 
     spec -> declarations selected once -> live state -> matched once -> findings -> Report
 
-`run_check` and `run_validate` return a `Report` in every outcome (in sync, drift, invalid input,
-incomplete read), so the CLI renders every requested format whatever happened. Never prints.
+`run_check`, `run_demo` and `run_validate` return a `Report` in every outcome (in sync, drift,
+invalid input, incomplete read), so the CLI renders every requested format whatever happened;
+`run_snapshot`, `run_export` and `run_report` return their result, with the `Failure` that
+stopped them (invalid input, incomplete read) instead of raising it. Never prints.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -35,11 +37,11 @@ from orgdrift.fetch import Extras, LeftOut, Progress
 from orgdrift.models import (
     Basis,
     Failure,
+    LiveFrom,
     LiveState,
     OrgDecl,
     Report,
     Scope,
-    Source,
     Spec,
     SpecFile,
     Stats,
@@ -53,8 +55,28 @@ from orgdrift.reads import (
     read_incremental,
     read_with_log_checkpoint,
 )
+from orgdrift.reporters.json_report import read_report
 from orgdrift.snapshot import load_snapshot
 from orgdrift.spec import load_spec_bytes, load_spec_groups, load_specs
+
+DEMO_SPEC = "examples/orgs.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateOptions:
+    """`orgdrift validate`: the spec files; with `per_directory`, each directory is one spec."""
+
+    specs: tuple[str, ...]
+    env: Mapping[str, str]
+    per_directory: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    """`orgdrift demo`: the example spec against the example tenant, emulated in process."""
+
+    orgs: tuple[str, ...] = ()
+    on_event: Callable[[RequestEvent], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +91,6 @@ class CheckOptions:
     progress: Progress | None = None
     changed_from: str | None = None  # --changed-from GIT_REF: only declarations changed since
     baseline: str | None = None  # --baseline REPORT.json: its findings are known, not failing
-    today: date | None = None  # when exceptions expire against (default: today, UTC)
     # Incremental audits: --since SNAPSHOT reads the logs since its
     # checkpoint; --write-snapshot hands the new snapshot (and why it has no checkpoint, if so)
     # to `on_snapshot`; --no-full-fallback makes a needed full read exit 3.
@@ -82,33 +103,74 @@ class CheckOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class ReadOptions:
-    """`orgdrift snapshot` and `export`: what to read."""
+class SnapshotOptions:
+    """`orgdrift snapshot`: what to read."""
 
     tenant: Tenant
-    specs: tuple[str, ...] = ()  # snapshot: read what these declare (none: everything)
+    specs: tuple[str, ...] = ()  # read what these declare (none: every organization)
     orgs: tuple[str, ...] = ()
     progress: Progress | None = None
-    # export: the parts of the organization model to read and write (all by default)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotResult:
+    """The live state read (empty when the read failed), and why it has no log checkpoint."""
+
+    state: LiveState
+    stats: Stats
+    no_checkpoint: str | None = None  # why there is no log checkpoint (None: there is one)
+    failure: Failure | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    """`orgdrift export`: what to read, and the parts of the organization model to write."""
+
+    tenant: Tenant
+    orgs: tuple[str, ...] = ()
+    progress: Progress | None = None
     extras: Extras = field(default_factory=lambda: Extras(True, True, True, if_available=True))
     token_quota: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """The spec written (empty when the read failed), how many organizations it declares, and
+    the parts of the organization model left out because the token or the tenant forbids them."""
+
+    text: str
+    organizations: int
+    left_out: tuple[LeftOut, ...] = ()
+    failure: Failure | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOptions:
+    """`orgdrift report`: earlier JSON reports of one tenant and one spec, in any order."""
+
+    reports: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    """The HTML page (empty when a report could not be read)."""
+
+    page: str
+    failure: Failure | None = None
 
 
 # --- the commands --------------------------------------------------------------------------
 
 
-def run_validate(
-    specs: Sequence[str], env: Mapping[str, str], *, per_directory: bool = False
-) -> Report:
-    """`validate`: the spec checked, no network. An invalid spec is a report, not an error.
-    With `per_directory`, the files of each directory are one spec (one tenant each)."""
+def run_validate(options: ValidateOptions) -> Report:
+    """`validate`: the spec checked, no network. An invalid spec is a report, not an error."""
     try:
-        groups = load_spec_groups(specs, env, per_directory=per_directory)
+        groups = load_spec_groups(options.specs, options.env, per_directory=options.per_directory)
     except UsageError as exc:
-        return _failed(exc, specs, source="spec")
+        return _failed(exc, options.specs, live_from="spec")
     files = tuple(f for spec in groups for f in spec.files)
     scope = Scope(declared=sum(len(spec.organizations) for spec in groups))
-    return _report(files, stats=Stats(), source="spec", scope=scope, tenant=None)
+    return _report(files, stats=Stats(), live_from="spec", scope=scope, tenant=None)
 
 
 def run_check(options: CheckOptions) -> Report:
@@ -129,34 +191,36 @@ def run_check(options: CheckOptions) -> Report:
             unmanaged=checks_unmanaged(spec, options.orgs),
             changes=changes.reason if changes else None,
         )
-        snapshot = load_snapshot(options.snapshot) if options.snapshot is not None else None
-        if snapshot is None:
-            assert options.tenant is not None, "a check reads a snapshot or a tenant"
-            tenant = options.tenant.host
-        where = snapshot.tenant if snapshot is not None else tenant
+        live = _compared_with(options)
+        tenant = live.host if isinstance(live, Tenant) else None
+        where = live.tenant if isinstance(live, LiveState) else tenant
         verify_spec_tenant(spec, where)
         known = _baseline(options.baseline, where)  # both refuse before any request
-        if snapshot is not None:
-            live, stats, basis = snapshot, Stats(), None
-        else:
-            assert options.tenant is not None
-            live, stats, basis = _read_for_check(options, options.tenant, spec, decls, scope)
-        if options.on_live is not None:
-            options.on_live(tuple(decls), live)
-        report = compare(
-            spec,
-            decls,
-            live,
-            stats,
-            scope,
-            from_snapshot=snapshot is not None,
-            known=known,
-            today=options.today,
-        )
+        if isinstance(live, LiveState):
+            _hand_over(options, decls, live)
+            return assess(spec, decls, live, Stats(), scope, from_snapshot=True, known=known)
+        state, stats, basis = _read_for_check(options, live, spec, decls, scope)
+        _hand_over(options, decls, state)
+        report = assess(spec, decls, state, stats, scope, known=known)
         return replace(report, basis=basis)
     except (UsageError, LiveStateError) as exc:
         seconds = time.monotonic() - started
         return _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds)
+
+
+def _compared_with(options: CheckOptions) -> LiveState | Tenant:
+    """The saved snapshot (--live) or the tenant a check compares the spec with."""
+    if options.snapshot is not None:
+        return load_snapshot(options.snapshot)
+    if options.tenant is None:
+        raise UsageError("check compares with a tenant or a snapshot (--live): none given")
+    return options.tenant
+
+
+def _hand_over(options: CheckOptions, decls: Sequence[OrgDecl], state: LiveState) -> None:
+    """`on_live`: the declarations and the live state the check compares (for `plan`)."""
+    if options.on_live is not None:
+        options.on_live(tuple(decls), state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,61 +245,79 @@ def _baseline(path: str | None, tenant: str | None) -> frozenset[str] | None:
     """The fingerprints of the baseline report's findings (exit 2 when it cannot serve)."""
     if path is None:
         return None
-    try:
-        document = json.loads(Path(path).read_bytes())
-    except OSError as exc:
-        raise UsageError(f"--baseline {path}: cannot read file: {exc.strerror}") from None
-    except (ValueError, RecursionError):
-        raise UsageError(f"--baseline {path}: not a JSON document") from None
-    return baseline_fingerprints(document, tenant, path)
+    return baseline_fingerprints(read_report(path).report, tenant, path)
 
 
-def run_demo(orgs: Sequence[str], on_event: Callable[[RequestEvent], None] | None) -> Report:
-    """`demo`: the example spec against the example tenant, emulated in process."""
+def run_demo(options: DemoOptions) -> Report:
+    """`demo`: the example spec against the example tenant, emulated in process; a report in
+    every outcome (an --org that matches nothing is an invalid one)."""
     from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app
     from orgdrift.resources import demo_bytes
     from orgdrift.snapshot import parse_snapshot
 
-    spec = load_spec_bytes("examples/orgs.yaml", demo_bytes("orgs.yaml"), {})
+    spec = load_spec_bytes(DEMO_SPEC, demo_bytes("orgs.yaml"), {})
     state = parse_snapshot("examples/tenant.json", demo_bytes("tenant.json"))
     tenant = Tenant(
         domain="http://127.0.0.1",
         env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
         transport=httpx.ASGITransport(app=create_app(state, EmulatorConfig.enterprise())),
-        on_event=on_event,
+        on_event=options.on_event,
     )
-    decls = select(spec, orgs)
-    scope = Scope(tuple(orgs), len(decls), checks_unmanaged(spec, orgs))
-    live, stats = read_declared(tenant, decls, scope.unmanaged)
-    return compare(spec, decls, live, stats, scope)
+    scope = Scope(options.orgs)
+    try:
+        decls = select(spec, options.orgs)
+        scope = Scope(options.orgs, len(decls), checks_unmanaged(spec, options.orgs))
+        live, stats = read_declared(tenant, decls, scope.unmanaged)
+    except (UsageError, LiveStateError) as exc:
+        return replace(_failed(exc, (), scope=scope), spec_files=spec.files)
+    return assess(spec, decls, live, stats, scope)
 
 
-def run_snapshot(options: ReadOptions) -> tuple[LiveState, Stats, str | None]:
+def run_snapshot(options: SnapshotOptions) -> SnapshotResult:
     """`snapshot`: the live state the specs need (every organization without specs), with the
     log checkpoint read first and the spec files' sha256 and the tool version recorded, so that
-    `check --since` can start from it. The third value says why there is no checkpoint (None
-    when there is one)."""
-    if not options.specs:
-        state, stats, _ = read_everything(options.tenant, options.orgs, options.progress)
-        return (
-            replace(state, tool_version=__version__),
-            stats,
-            "a snapshot of every organization (no spec) has no log checkpoint",
+    `check --since` can start from it."""
+    try:
+        if not options.specs:
+            state, stats, _ = read_everything(options.tenant, options.orgs, options.progress)
+            return SnapshotResult(
+                replace(state, tool_version=__version__),
+                stats,
+                "a snapshot of every organization (no spec) has no log checkpoint",
+            )
+        spec = load_specs(options.specs, options.tenant.env)
+        verify_spec_tenant(spec, options.tenant.host)
+        decls = select(spec, options.orgs)
+        unmanaged = checks_unmanaged(spec, options.orgs)
+        state, stats, why = read_with_log_checkpoint(
+            options.tenant, spec, decls, unmanaged, options.progress
         )
-    spec = load_specs(options.specs, options.tenant.env)
-    verify_spec_tenant(spec, options.tenant.host)
-    decls = select(spec, options.orgs)
-    unmanaged = checks_unmanaged(spec, options.orgs)
-    return read_with_log_checkpoint(options.tenant, spec, decls, unmanaged, options.progress)
+        return SnapshotResult(state, stats, why)
+    except (UsageError, LiveStateError) as exc:
+        return SnapshotResult(LiveState(()), Stats(), failure=failure_of(exc))
 
 
-def run_export(options: ReadOptions) -> tuple[str, LiveState, tuple[LeftOut, ...]]:
+def run_export(options: ExportOptions) -> ExportResult:
     """`export`: a spec declaring the tenant's organizations as they are; the parts of the
     organization model left out because the token or the tenant does not allow them, and why."""
-    live, _, left_out = read_everything(
-        options.tenant, options.orgs, options.progress, options.extras
-    )
-    return export_spec(live, token_quota=options.token_quota, left_out=left_out), live, left_out
+    try:
+        live, _, left_out = read_everything(
+            options.tenant, options.orgs, options.progress, options.extras
+        )
+    except (UsageError, LiveStateError) as exc:
+        return ExportResult("", 0, failure=failure_of(exc))
+    text = export_spec(live, token_quota=options.token_quota, left_out=left_out)
+    return ExportResult(text, len(live.organizations), left_out)
+
+
+def run_report(options: ReportOptions) -> PageResult:
+    """`report`: the audit page of the latest JSON report with the history of all of them."""
+    from orgdrift.reporters.history import render_history
+
+    try:
+        return PageResult(render_history(options.reports))
+    except UsageError as exc:
+        return PageResult("", failure_of(exc))
 
 
 # --- the stages ----------------------------------------------------------------------------
@@ -283,7 +365,7 @@ def _read_for_check(
     return state, stats, basis
 
 
-def compare(
+def assess(
     spec: Spec,
     decls: Sequence[OrgDecl],
     live: LiveState,
@@ -292,7 +374,6 @@ def compare(
     *,
     from_snapshot: bool = False,
     known: frozenset[str] | None = None,
-    today: date | None = None,
 ) -> Report:
     """The declarations matched once with the live state, the findings with their fingerprints,
     the spec's exceptions and the baseline applied, the report."""
@@ -300,7 +381,7 @@ def compare(
         evaluate(spec, decls, live, check_unmanaged=scope.unmanaged), live.tenant
     )
     results, warnings = apply_exceptions(
-        results, spec.exceptions, today or datetime.now(UTC).date(), partial=scope.partial
+        results, spec.exceptions, datetime.now(UTC).date(), partial=scope.partial
     )
     if known is not None:
         results = mark_known(results, known)
@@ -323,34 +404,37 @@ def _failed(
     exc: UsageError | LiveStateError,
     specs: Sequence[str],
     *,
-    source: Source = "api",
+    live_from: LiveFrom = "api",
     scope: Scope | None = None,
     tenant: str | None = None,
     seconds: float = 0.0,
 ) -> Report:
     """An invalid input (exit 2) or an incomplete read (exit 3), as a report with no verdict."""
-    if isinstance(exc, InputError):
-        problems = exc.problems
-        message = exc.message.splitlines()[0].rstrip(":")
-    else:
-        problems = (Problem("", 0, 0, "", exc.message),) if isinstance(exc, UsageError) else ()
-        message = exc.message
-    failure = Failure(exc.exit_code, message, problems)
+    failure = failure_of(exc)
     return _report(
         _spec_files(specs),
         stats=Stats(seconds=seconds),
-        source=source,
+        live_from=live_from,
         scope=scope or Scope(),
         tenant=tenant,
         failure=failure,
     )
 
 
+def failure_of(exc: UsageError | LiveStateError) -> Failure:
+    """Why a command stopped: the problems of an invalid input (exit 2), a usage error as one
+    problem without a file, or what could not be read (exit 3)."""
+    if isinstance(exc, InputError):
+        return Failure(exc.exit_code, exc.message.splitlines()[0].rstrip(":"), exc.problems)
+    problems = (Problem("", 0, 0, "", exc.message),) if isinstance(exc, UsageError) else ()
+    return Failure(exc.exit_code, exc.message, problems)
+
+
 def _report(
     files: tuple[SpecFile, ...],
     *,
     stats: Stats,
-    source: Source,
+    live_from: LiveFrom,
     scope: Scope,
     tenant: str | None,
     failure: Failure | None = None,
@@ -362,7 +446,7 @@ def _report(
         spec_files=files,
         organizations=(),
         stats=stats,
-        source=source,
+        live_from=live_from,
         scope=scope,
         failure=failure,
     )

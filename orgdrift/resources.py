@@ -11,6 +11,8 @@ from typing import Any
 SPEC_SCHEMA = "orgdrift.schema.json"
 REPORT_SCHEMA = "report.schema.json"
 PLAN_SCHEMA = "plan.schema.json"
+REPORT_V1_SCHEMA = "report-v1.schema.json"  # the first report format, still read
+SNAPSHOT_SCHEMA = "snapshot.schema.json"
 
 
 def _packaged(folder: str, source_folder: str, name: str) -> bytes:

@@ -199,11 +199,11 @@ class BodyDecodeError(ProtocolError):
 
 
 class HostileBodyError(ProtocolError):
-    """A body that is valid JSON but that no API would send: nested past MAX_DEPTH, or with
+    """A body that is valid JSON but that no API would send: nested past MAX_RESPONSE_DEPTH, or with
     non-finite numbers. Retrying cannot help; the read ends with exit 3."""
 
 
-MAX_DEPTH = 32
+MAX_RESPONSE_DEPTH = 32
 """JSON nesting allowed in a response (a page is 5 deep; Auth0 metadata values are strings).
 Deeper bodies are refused before anything recurses over them (the comparison included)."""
 
@@ -288,7 +288,7 @@ def parse_json(body: bytes) -> object:
     """Decode a JSON body or raise BodyDecodeError (never echoing the body).
 
     Refused with HostileBodyError: NaN/Infinity, numbers that overflow a float, integers of
-    more than 30 digits and nesting past MAX_DEPTH (checked without recursion; the decoder's
+    more than 30 digits and nesting past MAX_RESPONSE_DEPTH (checked without recursion; the decoder's
     own recursion limit turns into the same error).
     """
     if len(body) > MAX_BODY_BYTES:
@@ -298,13 +298,15 @@ def parse_json(body: bytes) -> object:
             body, parse_float=_finite, parse_int=_bounded_int, parse_constant=_constant
         )
     except RecursionError:
-        raise HostileBodyError(f"response body nests deeper than {MAX_DEPTH} levels") from None
+        raise HostileBodyError(
+            f"response body nests deeper than {MAX_RESPONSE_DEPTH} levels"
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise BodyDecodeError(
             f"response body is not valid JSON ({len(body)} bytes, {type(exc).__name__})"
         ) from None
-    if not depth_within(value, MAX_DEPTH):
-        raise HostileBodyError(f"response body nests deeper than {MAX_DEPTH} levels")
+    if not depth_within(value, MAX_RESPONSE_DEPTH):
+        raise HostileBodyError(f"response body nests deeper than {MAX_RESPONSE_DEPTH} levels")
     return value
 
 

@@ -1,5 +1,5 @@
-"""The live-state JSON format, shared by `snapshot`, `check --live` and
-`emulator --state`:
+"""The live-state JSON format, shared by `snapshot`, `check --live`, `check --since` and
+`emulator --state` (its schema: schemas/snapshot.schema.json):
 
     {"snapshot_version": 1, "tenant": ..., "taken_at": ..., "complete": true,
      "organizations": [<organization as the API returns it,
@@ -18,15 +18,17 @@ incremental audits: `log_checkpoint` (the newest tenant log id when the read beg
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
+from orgdrift import jsonfile
 from orgdrift.errors import InputError, Problem
 from orgdrift.models import LiveOrganization, LiveState, RawObject
-from orgdrift.sansio import MAX_DEPTH, depth_within
+from orgdrift.resources import SNAPSHOT_SCHEMA
+from orgdrift.sansio import MAX_RESPONSE_DEPTH
 
 SNAPSHOT_VERSION = 1
-MAX_BYTES = 512 * 1024 * 1024
+SNAPSHOT_NESTING = MAX_RESPONSE_DEPTH + 3
+"""A snapshot nests an organization (as a response may) in its list, in the document."""
 _CONNECTIONS = "enabled_connections"
 MODEL_KEYS: tuple[str, ...] = ("organization_connections", "client_grants", "discovery_domains")
 """Snapshot-only keys of an organization for the rest of the organization model."""
@@ -35,109 +37,27 @@ SNAPSHOT_ONLY_KEYS: frozenset[str] = frozenset({_CONNECTIONS, *MODEL_KEYS})
 
 def load_snapshot(path: str) -> LiveState:
     """Read and check a live-state file; every problem is reported (exit 2)."""
-    try:
-        with Path(path).open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise InputError([Problem(path, 0, 0, "", f"cannot read file: {exc.strerror}")]) from None
-    if len(raw) > MAX_BYTES:
-        raise InputError([Problem(path, 0, 0, "", f"file is larger than {MAX_BYTES} bytes")])
-    return parse_snapshot(path, raw)
+    return parse_snapshot(path, jsonfile.read_bytes(path))
 
 
 def parse_snapshot(path: str, raw: bytes) -> LiveState:
-    try:
-        document = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            [Problem(path, 0, 0, "", f"not valid UTF-8 at byte {exc.start}")]
-        ) from None
-    except json.JSONDecodeError as exc:
-        msg = f"not valid JSON: {exc.msg}"
-        raise InputError([Problem(path, exc.lineno, exc.colno, "", msg)]) from None
-    except RecursionError:
-        raise InputError([Problem(path, 0, 0, "", "JSON nested too deeply")]) from None
-    if not depth_within(document, MAX_DEPTH + 3):  # the document, its list, an organization
-        message = f"JSON nested deeper than an organization may be ({MAX_DEPTH} levels)"
-        raise InputError([Problem(path, 0, 0, "", message)])
-    problems = list(_problems(path, document))
+    """A live-state document, checked against schemas/snapshot.schema.json; an organization
+    listed twice is a problem too."""
+    document = jsonfile.parse(path, raw, SNAPSHOT_NESTING)
+    problems = jsonfile.schema_problems(path, document, SNAPSHOT_SCHEMA) or _twice(path, document)
     if problems:
         raise InputError(problems[:50])
     return _state(document)
 
 
-def _problems(path: str, document: Any) -> list[Problem]:
-    def problem(where: str, message: str) -> Problem:
-        return Problem(path, 0, 0, where, message)
-
-    if not isinstance(document, dict):
-        return [problem("$", "expected a JSON object with an `organizations` list")]
-    found: list[Problem] = []
-    version = document.get("snapshot_version", SNAPSHOT_VERSION)
-    if version != SNAPSHOT_VERSION:
-        found.append(problem("$.snapshot_version", f"unsupported version {version!r}"))
-    for key in ("tenant", "taken_at"):
-        if document.get(key) is not None and not isinstance(document[key], str):
-            found.append(problem(f"$.{key}", "must be a string"))
-    if not isinstance(document.get("complete", False), bool):
-        found.append(problem("$.complete", "must be true or false"))
-    for key in ("log_checkpoint", "tool_version"):
-        if document.get(key) is not None and not isinstance(document[key], str):
-            found.append(problem(f"$.{key}", "must be a string"))
-    hashes = document.get("spec_sha256")
-    if hashes is not None and not (
-        isinstance(hashes, list) and all(isinstance(h, str) for h in hashes)
-    ):
-        found.append(problem("$.spec_sha256", "must be a list of strings"))
-    orgs = document.get("organizations")
-    if not isinstance(orgs, list):
-        return [*found, problem("$.organizations", "must be a list of organizations")]
+def _twice(path: str, document: dict[str, Any]) -> list[Problem]:
     seen: set[str] = set()
-    for i, org in enumerate(orgs):
-        found.extend(problem(f"$.organizations[{i}]{w}", m) for w, m in _org_problems(org, seen))
-    return found
-
-
-def _org_problems(org: Any, seen: set[str]) -> list[tuple[str, str]]:
-    if not isinstance(org, dict):
-        return [("", "must be an object")]
-    found: list[tuple[str, str]] = []
-    for key in ("id", "name"):
-        if not isinstance(org.get(key), str) or not org[key]:
-            found.append((f".{key}", "must be a non-empty string"))
-    if isinstance(org.get("id"), str):
-        if org["id"] in seen:
-            found.append((".id", f"organization {org['id']} appears twice"))
-        seen.add(org["id"])
-    for key in ("branding", "metadata"):
-        if org.get(key) is not None and not isinstance(org[key], dict):
-            found.append((f".{key}", "must be an object"))
-    found.extend(_model_problems(org))
-    if _CONNECTIONS in org:
-        items = org[_CONNECTIONS]
-        if not isinstance(items, list):
-            found.append((f".{_CONNECTIONS}", "must be a list"))
-        else:
-            found.extend(
-                (f".{_CONNECTIONS}[{j}]", msg)
-                for j, item in enumerate(items)
-                for msg in _connection_problems(item)
-            )
-    return found
-
-
-def _connection_problems(item: Any) -> list[str]:
-    if not isinstance(item, dict):
-        return ["must be an object"]
     found = []
-    if not isinstance(item.get("connection_id"), str):
-        found.append("connection_id must be a string")
-    conn = item.get("connection")
-    if conn is not None and not (isinstance(conn, dict) and isinstance(conn.get("name", ""), str)):
-        found.append("connection must be an object with a string name")
-    for flag in ("assign_membership_on_login", "show_as_button", "is_signup_enabled"):
-        if item.get(flag) is not None and not isinstance(item[flag], bool):
-            found.append(f"{flag} must be true or false")
+    for i, org in enumerate(document["organizations"]):
+        if org["id"] in seen:
+            message = f"organization {org['id']} appears twice"
+            found.append(jsonfile.problem(path, f"$.organizations[{i}].id", message))
+        seen.add(org["id"])
     return found
 
 
@@ -208,32 +128,3 @@ def dump_snapshot(state: LiveState) -> str:
 def _connection_key(item: RawObject) -> tuple[str, str]:
     conn = item.get("connection") or {}
     return (str(conn.get("name", "")), str(item.get("connection_id", "")))
-
-
-def _model_problems(org: dict[str, Any]) -> list[tuple[str, str]]:
-    """The optional lists of the organization model: lists of objects with their keys."""
-    required = {
-        "organization_connections": (),  # _connection_problems checks its items
-        "client_grants": ("id", "client_id", "audience"),
-        "discovery_domains": ("id", "domain"),
-    }
-    found: list[tuple[str, str]] = []
-    for key, strings in required.items():
-        if key not in org:
-            continue
-        items = org[key]
-        if not isinstance(items, list):
-            found.append((f".{key}", "must be a list"))
-            continue
-        for j, item in enumerate(items):
-            if not isinstance(item, dict):
-                found.append((f".{key}[{j}]", "must be an object"))
-                continue
-            found.extend(
-                (f".{key}[{j}]", f"{name} must be a string")
-                for name in strings
-                if not isinstance(item.get(name), str)
-            )
-            if key == "organization_connections":
-                found.extend((f".{key}[{j}]", m) for m in _connection_problems(item))
-    return found

@@ -268,12 +268,12 @@ def _validation_problems(
         return
     if error.schema_path and "propertyNames" in error.schema_path:  # the key itself is bad
         key = str(error.instance)
-        yield doc.problem((*path, key), "invalid key: " + _message(error), key=True)
+        yield doc.problem((*path, key), "invalid key: " + schema_message(error), key=True)
         return
-    yield doc.problem(path, _message(error))
+    yield doc.problem(path, schema_message(error))
 
 
-def _message(error: ValidationError) -> str:
+def schema_message(error: ValidationError) -> str:
     validator = str(error.validator)
     schema = cast(dict[str, Any], error.schema)
     if validator == "anyOf" and all("required" in s for s in schema.get("anyOf", [])):

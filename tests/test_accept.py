@@ -15,8 +15,17 @@ from orgdrift.accept import (
     mark_known,
     with_fingerprints,
 )
-from orgdrift.errors import Location, UsageError
-from orgdrift.models import ExceptionRule, Finding, FindingKind, OrgResult, OrgStatus
+from orgdrift.errors import ExitCode, Location, UsageError
+from orgdrift.models import (
+    ExceptionRule,
+    Failure,
+    Finding,
+    FindingKind,
+    OrgResult,
+    OrgStatus,
+    Report,
+    Stats,
+)
 
 TODAY = date(2026, 11, 29)
 HERE = Location("orgs.yaml", 40, 5)
@@ -219,37 +228,36 @@ def test_partial_runs_warn_only_about_checked_organizations() -> None:
     assert [w.message for w in checked] == ["exception for acme matches no finding"]
 
 
-def report_doc(**changes: object) -> dict[str, object]:
-    document: dict[str, object] = {
-        "tool": "orgdrift",
-        "status": "drift",
-        "tenant": "t",
-        "organizations": [{"findings": [{"fingerprint": "a" * 32}, {"fingerprint": "b" * 32}]}],
-    }
-    return document | changes
+def baseline(
+    tenant: str | None = "t", *fingerprints: str, failure: Failure | None = None
+) -> Report:
+    findings = tuple(
+        Finding(FindingKind.FIELD_CHANGED, "acme", f"metadata.k{i}", 1, 2, "m", None, fingerprint=f)
+        for i, f in enumerate(fingerprints)
+    )
+    orgs = (OrgResult("acme", "org_1", OrgStatus.DRIFTED, findings, None),) if findings else ()
+    return Report("1", tenant, "2026-01-01T00:00:00Z", (), orgs, Stats(), failure=failure)
 
 
 def test_baseline_fingerprints() -> None:
-    assert baseline_fingerprints(report_doc(), "t", "b.json") == {"a" * 32, "b" * 32}
-    assert (
-        baseline_fingerprints(report_doc(status="in_sync", organizations=[]), "t", "b.json")
-        == frozenset()
-    )
+    assert baseline_fingerprints(baseline("t", "a" * 32, "b" * 32), "t", "b.json") == {
+        "a" * 32,
+        "b" * 32,
+    }
+    assert baseline_fingerprints(baseline(None, "a" * 32), "t", "b.json") == {"a" * 32}
+    assert baseline_fingerprints(baseline("t"), "t", "b.json") == frozenset()
 
 
 @pytest.mark.parametrize(
-    ("document", "why"),
+    ("report", "why"),
     [
-        ([], "not an orgdrift JSON report"),
-        (report_doc(tool="x"), "not an orgdrift JSON report"),
-        (report_doc(status="incomplete"), "it has no verdict (status 'incomplete')"),
-        (report_doc(tenant="u"), "it is for tenant 'u', not 't'"),
         (
-            report_doc(organizations=[{"findings": [{"kind": "field_changed"}]}]),
-            "a finding has no fingerprint (written by an older orgdrift?)",
+            baseline(failure=Failure(ExitCode.INCOMPLETE, "HTTP 503")),
+            "it has no verdict (status 'incomplete')",
         ),
+        (baseline("u", "a" * 32), "it is for tenant 'u', not 't'"),
     ],
 )
-def test_what_cannot_be_a_baseline(document: object, why: str) -> None:
+def test_what_cannot_be_a_baseline(report: Report, why: str) -> None:
     with pytest.raises(UsageError, match=re.escape(f"--baseline b.json: {why}")):
-        baseline_fingerprints(document, "t", "b.json")
+        baseline_fingerprints(report, "t", "b.json")

@@ -436,7 +436,7 @@ def test_deep_metadata_is_exit_2_in_a_spec_or_snapshot_and_exit_3_live(
     )
     assert main(["check", str(fine), "--live", str(snapshot)]) == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "nested deeper than an organization may be" in err
+    assert "Traceback" not in err and "deep.json: JSON nested more than 35 levels deep" in err
 
     live = LiveState((LiveOrganization({**org, "metadata": _deep_value(800)}, ()),))
     tenant = _tenant(live, None, None)

@@ -255,6 +255,22 @@ def test_a_baseline_makes_known_drift_known_and_new_drift_fail(
     assert fingerprints < prints
 
 
+def test_a_baseline_written_in_report_format_1_knows_the_same_findings(
+    tenant: EmulatorApp, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Format 1 had no fingerprints: read back, its findings get those a run gives them now."""
+    from tests.reporters.test_html import version_1
+
+    spec = write_spec(SPEC)
+    code, first, _ = check(capsys, spec)
+    assert code == 1
+    (tmp_path / "v1.json").write_text(json.dumps(version_1(first)), encoding="utf-8")
+    code, again, _ = check(capsys, spec, "--baseline", str(tmp_path / "v1.json"))
+    assert code == 0
+    assert all(f["known"] for f in findings(again).values())
+    assert again["summary"]["known"] == first["summary"]["findings"]
+
+
 def test_fingerprints_survive_reformatting_and_moving_declarations(
     tenant: EmulatorApp, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -276,9 +292,15 @@ def test_fingerprints_survive_reformatting_and_moving_declarations(
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ("[]", "not an orgdrift JSON report"),
-        ('{"tool": "orgdrift", "status": "incomplete"}', "it has no verdict (status 'incomplete')"),
-        ("{", "not a JSON document"),
+        ("[]", "base.json: $: not an orgdrift JSON report"),
+        (
+            (Path(__file__).parent / "golden" / "outcomes" / "exit3.json")
+            .read_text(encoding="utf-8")
+            .replace("<time>", "2026-01-01T00:00:00Z"),
+            "--baseline base.json: it has no verdict (status 'incomplete')",
+        ),
+        ("{", "base.json:1:2: not valid JSON"),
+        ('{"tool": "orgdrift", "report_version": 2}', "base.json: $: 'tenant' is required"),
     ],
 )
 def test_a_bad_baseline_is_exit_2_before_any_request(
@@ -292,7 +314,7 @@ def test_a_bad_baseline_is_exit_2_before_any_request(
     code, report, err = check(capsys, write_spec(SPEC), "--baseline", "base.json")
     assert code == 2
     assert report["status"] == "invalid"
-    assert f"--baseline base.json: {message}" in err
+    assert message in err
     assert tenant.stats.total == 0
 
 

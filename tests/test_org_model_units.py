@@ -226,11 +226,11 @@ def test_snapshot_keys_round_trip_and_are_checked() -> None:
     with pytest.raises(InputError) as info:
         parse_snapshot("s.json", json.dumps(bad).encode())
     assert sorted(f"{p.path}: {p.message}" for p in info.value.problems) == [
-        "$.organizations[0].client_grants[0]: audience must be a string",
-        "$.organizations[0].client_grants[0]: client_id must be a string",
-        "$.organizations[0].client_grants[0]: id must be a string",
-        "$.organizations[0].discovery_domains: must be a list",
-        "$.organizations[0].organization_connections[0]: connection_id must be a string",
+        "$.organizations[0].client_grants[0].id: 1 is not of type 'string'",
+        "$.organizations[0].client_grants[0]: 'audience' is required",
+        "$.organizations[0].client_grants[0]: 'client_id' is required",
+        "$.organizations[0].discovery_domains: {} is not of type 'array'",
+        "$.organizations[0].organization_connections[0]: 'connection_id' is required",
     ]
 
 

@@ -60,7 +60,8 @@ def test_group_rate_probes_then_measures() -> None:
     assert rate.rate_at(0.24) == pytest.approx(10.0)  # held for two requests (0.2 s)
     assert rate.rate_at(0.74) == pytest.approx(20.0)  # then doubles every 0.5 s
     rate.on_limited(0.02, now=0.05)  # sent before the decision: stale, ignored
-    assert rate.decisions == 1
+    assert rate.rate_at(0.24) == pytest.approx(10.0)  # the same pace, held as before
+    assert rate.rate_at(0.74) == pytest.approx(20.0)
     for i in range(30):  # 30 successes over the next second
         rate.on_success(0.05 + i / 30)
     rate.on_limited(1.01, now=1.04)

@@ -45,6 +45,15 @@ def test_wheel_ships_the_spec_schema(wheel: Path) -> None:
     assert shipped == (ROOT / "schemas" / "orgdrift.schema.json").read_bytes()
 
 
+def test_wheel_ships_every_schema_orgdrift_reads(wheel: Path) -> None:
+    """Every file orgdrift reads back is checked against a schema in the package."""
+    sources = sorted((ROOT / "schemas").glob("*.schema.json"))
+    assert len(sources) >= 3
+    with zipfile.ZipFile(wheel) as archive:
+        for source in sources:
+            assert archive.read(f"orgdrift/schemas/{source.name}") == source.read_bytes()
+
+
 def test_wheel_contents(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())

@@ -1,6 +1,6 @@
 """`orgdrift report REPORT.json... -o PATH`: the audit page with the history of earlier runs.
 
-The runs in tests/data/history, oldest first:
+The runs in tests/data/history, oldest first (run 1 in report format 1, the others in 2):
   1 2026-10-05 drift: acme display_name and google-oauth2, customer-1 is_signup_enabled
   2 2026-10-12 incomplete (HTTP 503): acme read in sync, but that resolves nothing
   3 2026-10-19 in sync, scope --org acme, spec changed: display_name fixed (resolved),
@@ -238,10 +238,19 @@ def test_a_spec_named_differently_is_the_same_spec(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"tool": "orgdrift",\n  "tenant": }', "2026-10-12.json:2:13: not JSON: Expecting value"),
-        ("[1, 2]", "2026-10-12.json: $: not an orgdrift JSON report (expected a JSON object)"),
+        (
+            '{"tool": "orgdrift",\n  "tenant": }',
+            "2026-10-12.json:2:13: not valid JSON: Expecting value",
+        ),
+        ("[1, 2]", "2026-10-12.json: $: not an orgdrift JSON report"),
         ('{"tool": "other"}', "2026-10-12.json: $.tool: not an orgdrift JSON report"),
-        (b"\xff\xfe{}", "2026-10-12.json: not UTF-8"),
+        (b"\xff\xfe{}", "2026-10-12.json: not valid UTF-8 at byte 0"),
+        ("[" * 100 + "]" * 100, "2026-10-12.json: JSON nested more than 72 levels deep"),
+        ("[" * 100_000 + "]" * 100_000, "2026-10-12.json: JSON nested more than 72 levels deep"),
+        (
+            '{"tool": "orgdrift", "report_version": 2}',
+            "2026-10-12.json: $: 'tool_version' is required",
+        ),
     ],
 )
 def test_a_file_that_is_not_a_report_is_refused(
@@ -260,26 +269,27 @@ def test_a_file_that_is_not_a_report_is_refused(
 def test_every_problem_of_every_file_at_once(
     runs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    edit(runs / RUNS[0], report_version=3, checked_at="yesterday")
-    edit(runs / RUNS[2], spec_files="auth0/orgs.yaml")
+    edit(runs / RUNS[0], report_version=3)
+    edit(runs / RUNS[2], spec_files="auth0/orgs.yaml", checked_at="yesterday")
     code, _, err = run(capsys, *RUNS, "-o", "page.html")
     assert code == 2
     assert (
         "2026-10-05.json: $.report_version: report version 3: this orgdrift reads versions 1 and 2"
         in err
     )
-    assert "2026-10-05.json: $.checked_at: missing or not an RFC 3339 date-time" in err
-    assert "2026-10-19.json: $.spec_files: missing, or not a list of {path, sha256}" in err
+    assert "2026-10-19.json: $.checked_at: not an RFC 3339 date-time" in err
+    assert "2026-10-19.json: $.spec_files: 'auth0/orgs.yaml' is not of type 'array'" in err
     assert "3 problems found" in err
+    assert not Path("page.html").exists()
 
 
 def test_usage_errors(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, RUNS[0], RUNS[0], "-o", "page.html")
     assert (code, "given twice") == (2, "given twice") and "given twice" in err
     code, _, err = run(capsys, RUNS[0], "missing.json", "-o", "page.html")
-    assert code == 2 and "cannot read missing.json" in err
+    assert code == 2 and "missing.json: cannot read file: No such file or directory" in err
     code, _, err = run(capsys, *RUNS, "-o", RUNS[0])
-    assert code == 2 and "one of the input reports" in err
+    assert code == 2 and f"{RUNS[0]} is an input of this run; refusing to overwrite it" in err
     assert json.loads((runs / RUNS[0]).read_text(encoding="utf-8"))["tool"] == "orgdrift"
     with pytest.raises(SystemExit) as exited:
         main(["report", *RUNS])  # -o is required
@@ -295,7 +305,7 @@ def test_hostile_text_in_history(runs: Path, capsys: pytest.CaptureFixture[str])
             for finding in org["findings"]:
                 finding["organization"] = org["name"]
                 finding["message"] = text + finding["message"]
-                if "accepted" in finding:
+                if finding.get("accepted"):
                     finding["accepted"]["reason"] = text
                     finding["accepted"]["owner"] = HOSTILE[-2]
         (runs / name).write_text(json.dumps(document), encoding="utf-8")

@@ -21,7 +21,7 @@ from orgdrift.errors import (
     ServerError,
 )
 from orgdrift.sansio import (
-    MAX_DEPTH,
+    MAX_RESPONSE_DEPTH,
     MAX_RETRY_DELAY,
     MIN_RETRY_DELAY,
     BodyDecodeError,
@@ -479,8 +479,8 @@ def _nested(levels: int) -> bytes:
         (b'{"total": -Infinity}', "-Infinity, which is not JSON"),
         (b'{"total": 1e400}', "out of range"),
         (b'{"total": ' + b"9" * 400 + b"}", "400 digits"),
-        (_nested(100_000), f"deeper than {MAX_DEPTH} levels"),
-        (_nested(MAX_DEPTH + 1), f"deeper than {MAX_DEPTH} levels"),
+        (_nested(100_000), f"deeper than {MAX_RESPONSE_DEPTH} levels"),
+        (_nested(MAX_RESPONSE_DEPTH + 1), f"deeper than {MAX_RESPONSE_DEPTH} levels"),
     ],
 )
 def test_hostile_bodies_are_refused_without_recursion(body: bytes, message: str) -> None:
@@ -489,7 +489,7 @@ def test_hostile_bodies_are_refused_without_recursion(body: bytes, message: str)
 
 
 def test_nesting_up_to_the_cap_is_read() -> None:
-    assert parse_json(_nested(MAX_DEPTH)) is not None
+    assert parse_json(_nested(MAX_RESPONSE_DEPTH)) is not None
     assert parse_json(b'{"total": 12, "x": 1.5}') == {"total": 12, "x": 1.5}
 
 

@@ -431,12 +431,14 @@ def _incremental_equals_full(seed: int, unmanaged: str, plan: list[list[Any]]) -
         transport=httpx.ASGITransport(app=app),
     )
     with tempfile.TemporaryDirectory() as tmp:
-        exported, _, left_out = pipeline.run_export(pipeline.ReadOptions(tenant))
-        assert left_out == ()
+        export = pipeline.run_export(pipeline.ExportOptions(tenant))
+        assert export.failure is None and export.left_out == ()
+        exported = export.text
         spec = Path(tmp) / "orgs.yaml"
         spec.write_text(spec_text(exported, seed, unmanaged), encoding="utf-8")
-        live, _, why_none = pipeline.run_snapshot(pipeline.ReadOptions(tenant, (str(spec),)))
-        assert why_none is None and live.log_checkpoint is not None
+        taken = pipeline.run_snapshot(pipeline.SnapshotOptions(tenant, (str(spec),)))
+        live = taken.state
+        assert taken.no_checkpoint is None and live.log_checkpoint is not None
         previous = Path(tmp) / "s0.json"
         previous.write_text(dump_snapshot(live), encoding="utf-8")
         for number, writes in enumerate(plan, start=1):

@@ -119,3 +119,37 @@ def test_check_live_rejects_bad_snapshot(
     code, _, err = run(capsys, "check", str(ROOT / "examples" / "orgs.yaml"), "--live", str(bad))
     assert code == 2
     assert "$.organizations[0].id" in err
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ({"organizations": {}}, "$.organizations: {} is not of type 'array'"),
+        ({"snapshot_version": 2, "organizations": []}, "$.snapshot_version: 1 was expected"),
+        ({"organizations": [{"id": "org_1"}]}, "$.organizations[0]: 'name' is required"),
+        (
+            {"organizations": [{"id": "org_1", "name": "a", "branding": []}]},
+            "$.organizations[0].branding: [] is not of type 'object', 'null'",
+        ),
+        (
+            {"organizations": [{"id": "o", "name": "a", "enabled_connections": [{}]}]},
+            "$.organizations[0].enabled_connections[0]: 'connection_id' is required",
+        ),
+        (
+            {"organizations": [{"id": "org_1", "name": "a"}, {"id": "org_1", "name": "b"}]},
+            "$.organizations[1].id: organization org_1 appears twice",
+        ),
+        ("[" * 50 + "]" * 50, "JSON nested more than 35 levels deep"),
+    ],
+)
+def test_a_snapshot_its_schema_refuses_is_exit_2_naming_the_file_and_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], document: Any, expected: str
+) -> None:
+    snapshot = tmp_path / "state.json"
+    text = document if isinstance(document, str) else json.dumps(document)
+    snapshot.write_text(text, encoding="utf-8")
+    code, _, err = run(
+        capsys, "check", str(ROOT / "examples" / "orgs.yaml"), "--live", str(snapshot)
+    )
+    assert code == 2
+    assert f"{snapshot}: {expected}" in err

@@ -9,7 +9,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -195,23 +195,25 @@ class Counts:
     def of(cls, report: Report) -> Counts:
         statuses = [org.status for org in report.organizations]
         findings = report.findings
-        accepted = sum(1 for f in findings if f.accepted is not None)
-        known = sum(1 for f in findings if f.known and f.accepted is None)
         return cls(
             organizations=len(statuses),
-            declared=sum(1 for s in statuses if s is not OrgStatus.UNMANAGED),
+            declared=len(statuses) - statuses.count(OrgStatus.UNMANAGED),
             in_sync=statuses.count(OrgStatus.IN_SYNC),
             drifted=statuses.count(OrgStatus.DRIFTED),
             missing=statuses.count(OrgStatus.MISSING),
             unmanaged=statuses.count(OrgStatus.UNMANAGED),
             findings=len(findings),
-            errors=sum(1 for f in findings if f.fails),
-            warnings=sum(1 for f in findings if f.severity is Severity.WARNING),
-            accepted=accepted,
-            known=known,
+            errors=_count(findings, lambda f: f.fails),
+            warnings=_count(findings, lambda f: f.severity is Severity.WARNING),
+            accepted=_count(findings, lambda f: f.accepted is not None),
+            known=_count(findings, lambda f: f.known and f.accepted is None),
             failing=sum(1 for org in report.organizations if org_fails(org)),
             reported=sum(1 for org in report.organizations if org.findings),
         )
+
+
+def _count(findings: Iterable[Finding], test: Callable[[Finding], bool]) -> int:
+    return sum(1 for finding in findings if test(finding))
 
 
 def org_fails(org: OrgResult) -> bool:
@@ -262,19 +264,23 @@ def summary_line(report: Report) -> str:
         return f"invalid: {failure.message}"
     if failure is not None:
         return f"incomplete, no verdict: {failure.message}"
+    head = "in sync" if report.in_sync else "drift"
+    return f"{head}: {verdict_sentence(report, scope_phrase(report))}"
+
+
+def verdict_sentence(report: Report, scope: str = "") -> str:
+    """A verdict's counts: `5 organizations checked` (in sync, and its findings that do not
+    fail), or `4 findings (1 warning) in 3 of 5 organizations (1 missing)`; `scope` goes after
+    the organizations."""
     counts = Counts.of(report)
-    scope = scope_phrase(report)
+    orgs = plural(counts.organizations, "organization")
     if report.in_sync:
         found = f", {findings_phrase(counts)}" if counts.findings else ""
-        return f"in sync: {plural(counts.organizations, 'organization')} checked{scope}{found}"
+        return f"{orgs} checked{scope}{found}"
     details = [f"{counts.missing} missing"] if counts.missing else []
-    if counts.unmanaged:
-        details.append(f"{counts.unmanaged} unmanaged")
+    details += [f"{counts.unmanaged} unmanaged"] if counts.unmanaged else []
     detail = f" ({', '.join(details)})" if details else ""
-    return (
-        f"drift: {findings_phrase(counts)} in {counts.reported} of "
-        f"{plural(counts.organizations, 'organization')}{scope}{detail}"
-    )
+    return f"{findings_phrase(counts)} in {counts.reported} of {orgs}{scope}{detail}"
 
 
 def basis_dict(basis: Basis) -> dict[str, Any]:

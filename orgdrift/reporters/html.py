@@ -1,33 +1,40 @@
 """The HTML audit report: one self-contained page a person reads.
 
-The page is rendered from the JSON report document (`report_to_dict`, schemas/report.schema.json),
-the one input shape for both `check --report html=PATH` and `orgdrift report REPORT.json...`.
-Parts that only newer reports carry (an outcome `status`, `problems`, `scope`, accepted findings,
-fingerprints, snapshot hash, token scopes) are shown when present and said to be unrecorded when
-absent. Every string from the tenant, the spec or a report file is untrusted: Jinja2 escapes it,
-and control, format (bidi, zero-width) and surrogate characters are shown as visible escapes.
+The page is rendered from a `Report`: the run's own for `check --report html=PATH`, or the
+latest one read back from its JSON file for `orgdrift report REPORT.json...` (with the history
+view of reporters/history.py). Counts and sentences are the other reporters' (`_common`). What a
+report does not record (the scope of a version 1 report, the snapshot hash, the token's scopes)
+is said to be unrecorded. Every string from the tenant, the spec or a report file is untrusted:
+Jinja2 escapes it, and control, format (bidi, zero-width) and surrogate characters are shown as
+visible escapes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import re
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from orgdrift.models import Report
-from orgdrift.reporters._common import Counts, RenderOptions, findings_phrase, json_value, plural
-from orgdrift.reporters.json_report import report_to_dict
+from orgdrift.errors import Location, Problem
+from orgdrift.models import Acceptance, Basis, Finding, OrgResult, Report, Status
+from orgdrift.plan import Plan
+from orgdrift.reporters._common import (
+    Counts,
+    RenderOptions,
+    compact_json,
+    ordered_organizations,
+    org_findings,
+    plural,
+    stats_phrase,
+    verdict_sentence,
+)
 
 if TYPE_CHECKING:
     import jinja2
     from markupsafe import Markup
-
-    from orgdrift.history import HistoryView
 
 TEMPLATE = "report.html.j2"
 
@@ -103,71 +110,12 @@ def _environment() -> jinja2.Environment:
     )
 
 
-# --- reading a JSON report document defensively ------------------------------------------------
-
-Doc = Mapping[str, Any]
+# --- phrases -----------------------------------------------------------------------------------
 
 
-def _obj(value: Any) -> Doc:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else []
-
-
-def _objs(value: Any) -> list[Doc]:
-    return [item for item in _list(value) if isinstance(item, Mapping)]
-
-
-def _text(value: Any) -> str:
-    """A scalar as text; anything else as compact JSON; absent as ``."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return compact(value)
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def compact(value: Any) -> str:
-    """A value as one line of JSON, for people."""
-    return json.dumps(json_value(value), ensure_ascii=False, separators=(", ", ": "))
-
-
-def location_text(value: Any) -> str:
-    """`orgs.yaml:14` from a location object (or a string); `` when there is none."""
-    if isinstance(value, str):
-        return value
-    loc = _obj(value)
-    file = _text(loc.get("file"))
-    if not file:
-        return ""
-    line = _int(loc.get("line"))
-    return f"{file}:{line}" if line else file
-
-
-def parse_time(value: Any) -> dt.datetime | None:
-    """An RFC 3339 time (UTC when no offset is given); None when it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def parse_date(value: Any) -> dt.date | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        return None
+def location_text(source: Location | None) -> str:
+    """`orgs.yaml:14`; `` when there is none."""
+    return str(source) if source is not None else ""
 
 
 def days_left_text(days: int) -> str:
@@ -180,108 +128,29 @@ def days_left_text(days: int) -> str:
     return f"expired {-days} day{'s' if days != -1 else ''} before"
 
 
-# --- the outcome -------------------------------------------------------------------------------
+def checked_on(report: Report) -> dt.date:
+    """The day of the check, from which an exception's days left are counted."""
+    return dt.date.fromisoformat(report.checked_at[:10])
 
-_STATUS_ALIASES = {
-    "in_sync": "in_sync",
-    "drift": "drift",
-    "drifted": "drift",
-    "incomplete": "incomplete",
-    "invalid_spec": "invalid_spec",
-    "invalid": "invalid_spec",
-    "spec_invalid": "invalid_spec",
-    "valid": "valid",
+
+_SENTENCES = {
+    Status.INCOMPLETE: (
+        "The tenant could not be read completely. This is not a verdict: nothing below "
+        "says whether the tenant matches the spec."
+    ),
+    Status.INVALID: (
+        "The input is invalid (the spec, a snapshot or the command line), so nothing was "
+        "compared. This is not a verdict."
+    ),
+    Status.VALID: "The spec is valid. It was not compared with a tenant, so this is not a verdict.",
 }
 
-
-def outcome(document: Doc) -> str:
-    """`in_sync`, `drift`, `valid`, `incomplete`, `invalid_spec` or `unknown` (fails closed: no
-    verdict about a tenant unless the report says in sync or drift)."""
-    status = document.get("status")
-    if isinstance(status, str):
-        return _STATUS_ALIASES.get(status, "unknown")
-    in_sync = document.get("in_sync")
-    if isinstance(in_sync, bool):
-        return "in_sync" if in_sync else "drift"
-    return "unknown"
-
-
-def is_verdict(kind: str) -> bool:
-    return kind in ("in_sync", "drift")
-
-
-def is_accepted(finding: Doc) -> bool:
-    return isinstance(finding.get("accepted"), Mapping)
-
-
-def is_known(finding: Doc) -> bool:
-    return finding.get("known") is True
-
-
-def is_error(finding: Doc) -> bool:
-    """A finding that fails the check: severity error, not accepted, not known from a baseline."""
-    return (
-        finding.get("severity", "error") == "error"
-        and not is_accepted(finding)
-        and not is_known(finding)
-    )
-
-
-def counts(document: Doc) -> Counts:
-    """The reporters' counts (`_common.Counts`), taken from a JSON report document."""
-    orgs = _objs(document.get("organizations"))
-    statuses = [org.get("status") for org in orgs]
-    findings = [f for org in orgs for f in _objs(org.get("findings"))]
-    return Counts(
-        organizations=len(orgs),
-        declared=sum(1 for s in statuses if s != "unmanaged"),
-        in_sync=statuses.count("in_sync"),
-        drifted=statuses.count("drifted"),
-        missing=statuses.count("missing"),
-        unmanaged=statuses.count("unmanaged"),
-        findings=len(findings),
-        errors=sum(1 for f in findings if is_error(f)),
-        warnings=sum(1 for f in findings if f.get("severity") == "warning"),
-        accepted=sum(1 for f in findings if is_accepted(f)),
-        known=sum(1 for f in findings if is_known(f) and not is_accepted(f)),
-        failing=sum(1 for org in orgs if any(is_error(f) for f in _objs(org.get("findings")))),
-        reported=sum(1 for org in orgs if _objs(org.get("findings"))),
-    )
-
-
-def summary_sentence(document: Doc, kind: str) -> str:
-    """The text report's sentence for a verdict, counted the same way."""
-    c = counts(document)
-    orgs = plural(c.organizations, "organization")
-    if kind == "in_sync":
-        return f"{orgs} checked" + (f", {findings_phrase(c)}" if c.findings else "")
-    if kind == "drift":
-        details = [f"{c.missing} missing"] if c.missing else []
-        details += [f"{c.unmanaged} unmanaged"] if c.unmanaged else []
-        detail = f" ({', '.join(details)})" if details else ""
-        return f"{findings_phrase(c)} in {c.reported} of {orgs}{detail}"
-    if kind == "incomplete":
-        return (
-            "The tenant could not be read completely. This is not a verdict: nothing below "
-            "says whether the tenant matches the spec."
-        )
-    if kind == "invalid_spec":
-        return (
-            "The input is invalid (the spec, a snapshot or the command line), so nothing was "
-            "compared. This is not a verdict."
-        )
-    if kind == "valid":
-        return "The spec is valid. It was not compared with a tenant, so this is not a verdict."
-    return "This report does not record a usable outcome. It is not a verdict."
-
-
 _TITLES = {
-    "in_sync": "In sync",
-    "drift": "Drift found",
-    "incomplete": "No verdict: the tenant could not be read completely",
-    "invalid_spec": "No verdict: the input is invalid",
-    "valid": "Valid spec: no tenant was compared",
-    "unknown": "No verdict: the outcome is not recorded",
+    Status.IN_SYNC: "In sync",
+    Status.DRIFT: "Drift found",
+    Status.INCOMPLETE: "No verdict: the tenant could not be read completely",
+    Status.INVALID: "No verdict: the input is invalid",
+    Status.VALID: "Valid spec: no tenant was compared",
 }
 
 
@@ -328,7 +197,7 @@ class OrgView:
     label: str
     name: str
     id: str
-    status: str  # css-safe: in_sync, drifted, missing, unmanaged, other
+    status: str  # css-safe: in_sync, drifted, missing, unmanaged
     status_label: str
     location: str
     findings: tuple[FindingView, ...]
@@ -350,16 +219,10 @@ class ProblemView:
 
 
 @dataclass(frozen=True, slots=True)
-class SpecFileView:
-    path: str
-    sha256: str
-
-
-@dataclass(frozen=True, slots=True)
 class PageView:
     title: str
     tenant: str
-    outcome: str  # in_sync | drift | incomplete | invalid_spec | unknown
+    outcome: str  # a Status value
     verdict: bool
     headline: str
     sentence: str
@@ -372,285 +235,178 @@ class PageView:
     organizations: tuple[OrgView, ...]
     exceptions: tuple[ExceptionRow, ...]
     evidence: tuple[Row, ...]
-    spec_files: tuple[SpecFileView, ...]
-    further: tuple[Row, ...]
+    spec_files: tuple[Row, ...]  # path, sha256
     tool: str
 
 
-_ORG_STATUS = {
-    "in_sync": "in sync",
-    "drifted": "drifted",
-    "missing": "missing",
-    "unmanaged": "unmanaged",
-}
-
-_FINDING_KEYS = frozenset(
-    {
-        "kind",
-        "severity",
-        "organization",
-        "path",
-        "expected",
-        "actual",
-        "message",
-        "source",
-        "accepted",
-        "fingerprint",
-        "known",
-        "expired_exception",
-    }
-)
-
-
-def _accepted_view(value: Any, reference: dt.date | None) -> AcceptedView | None:
-    if not isinstance(value, Mapping):
+def _accepted_view(acceptance: Acceptance | None, reference: dt.date | None) -> AcceptedView | None:
+    if acceptance is None:
         return None
-    expires = parse_date(value.get("expires"))
-    days = (expires - reference).days if expires and reference else None
+    days = (acceptance.expires - reference).days if reference else None
     return AcceptedView(
-        reason=_text(value.get("reason")),
-        owner=_text(value.get("owner")),
-        expires=_text(value.get("expires")),
+        reason=acceptance.reason,
+        owner=acceptance.owner or "",
+        expires=acceptance.expires.isoformat(),
         days_left=days_left_text(days) if days is not None else "",
-        source=location_text(value.get("source")),
+        source=location_text(acceptance.source),
         urgent=days is not None and days <= 14,
     )
 
 
-def finding_view(finding: Doc, reference: dt.date | None) -> FindingView:
-    severity = "warning" if finding.get("severity") == "warning" else "error"
-    badge = "accepted" if is_accepted(finding) else "known" if is_known(finding) else severity
-    extras = tuple(
-        Row(str(key).replace("_", " "), _text(value), code=True)
-        for key, value in sorted(finding.items(), key=lambda item: str(item[0]))
-        if key not in _FINDING_KEYS and value is not None
-    )
-    expired = finding.get("expired_exception")
-    if isinstance(expired, Mapping):  # it matched, but its date has passed: the finding counts
-        when, why = _text(expired.get("expires")), _text(expired.get("reason"))
-        extras = (Row("exception expired", f"{when}: {why}"), *extras)
+def finding_view(finding: Finding, reference: dt.date | None) -> FindingView:
+    expired = finding.expired_exception  # it matched, but its date has passed: the finding counts
     return FindingView(
-        location=location_text(finding.get("source")),
-        kind=_text(finding.get("kind")).replace("_", " "),
-        severity=severity,
-        badge=badge,
-        message=_text(finding.get("message")),
-        path=_text(finding.get("path")),
-        expected=compact(finding.get("expected")),
-        actual=compact(finding.get("actual")),
-        accepted=_accepted_view(finding.get("accepted"), reference),
-        fingerprint=_text(finding.get("fingerprint")),
-        extras=extras,
+        location=location_text(finding.source),
+        kind=finding.kind.value.replace("_", " "),
+        severity=finding.severity.value,
+        badge=(
+            "accepted" if finding.accepted else "known" if finding.known else finding.severity.value
+        ),
+        message=finding.message,
+        path=finding.path,
+        expected=compact_json(finding.expected),
+        actual=compact_json(finding.actual),
+        accepted=_accepted_view(finding.accepted, reference),
+        fingerprint=finding.fingerprint or "",
+        extras=(
+            (Row("exception expired", f"{expired.expires.isoformat()}: {expired.reason}"),)
+            if expired
+            else ()
+        ),
     )
 
 
-def _org_view(index: int, org: Doc, reference: dt.date | None) -> OrgView:
-    status = _text(org.get("status"))
-    name, ident = _text(org.get("name")), _text(org.get("id"))
+def _org_view(report: Report, index: int, org: OrgResult, reference: dt.date) -> OrgView:
     return OrgView(
         anchor=f"org-{index}",
-        label=name or ident or "(unnamed)",
-        name=name,
-        id=ident,
-        status=status if status in _ORG_STATUS else "other",
-        status_label=_ORG_STATUS.get(status, status or "unknown"),
-        location=location_text(org.get("source")),
-        findings=tuple(finding_view(f, reference) for f in _objs(org.get("findings"))),
+        label=org.label,
+        name=org.name or "",
+        id=org.id or "",
+        status=org.status.value,
+        status_label=org.status.value.replace("_", " "),
+        location=location_text(org.source),
+        findings=tuple(finding_view(f, reference) for f in org_findings(report, org)),
     )
 
 
-def _warnings(document: Doc) -> tuple[ProblemView, ...]:
-    """Warnings about the spec itself: exceptions that match nothing or expire soon."""
-    return tuple(_problem_views(document.get("warnings")))
+def _problem_view(problem: Problem) -> ProblemView:
+    return ProblemView(problem.position() if problem.file else "", problem.path, problem.message)
 
 
-def _problem_views(items: Any) -> list[ProblemView]:
-    found: list[ProblemView] = []
-    for problem in _list(items):
-        if isinstance(problem, Mapping):
-            line, column = _int(problem.get("line")), _int(problem.get("column"))
-            where = _text(problem.get("file"))
-            if where and line:
-                where += f":{line}" + (f":{column}" if column else "")
-            found.append(
-                ProblemView(where, _text(problem.get("path")), _text(problem.get("message")))
-            )
-        else:
-            found.append(ProblemView("", "", _text(problem)))
-    return found
+def _problems(report: Report) -> tuple[ProblemView, ...]:
+    """What made the run end without a verdict: the located problems, or the one message."""
+    failure = report.failure
+    if failure is None:
+        return ()
+    if failure.problems:
+        return tuple(_problem_view(p) for p in failure.problems)
+    return (ProblemView("", "", failure.message),)
 
 
-def _problems(document: Doc) -> tuple[ProblemView, ...]:
-    """What made the run end without a verdict: spec problems, what could not be read."""
-    found = _problem_views(document.get("problems"))
-    for key in ("error", "errors", "incomplete", "unread"):
-        value = document.get(key)
-        items = value if isinstance(value, list) else [value] if value not in (None, "") else []
-        for item in items:
-            if isinstance(item, Mapping):
-                message = _text(item.get("message")) or compact(item)
-                found.append(ProblemView(location_text(item.get("source")), "", message))
-            elif item not in (None, "", False):
-                found.append(ProblemView("", "", _text(item)))
-    return tuple(found)
-
-
-_SCOPE_LABELS = {
-    "organizations": "Organizations selected",
-    "selection": "Organizations selected",
-    "orgs": "Organizations selected",
-    "changed_from": "Changed from git ref",
-    "baseline": "Baseline report",
-}
-
-
-def _scope(document: Doc) -> tuple[tuple[Row, ...], str]:
-    if "scope" not in document:
+def _scope(report: Report) -> tuple[tuple[Row, ...], str]:
+    """What the run covered, row by row, and one sentence saying how much of the spec that is."""
+    if report.version < 2:
         return (), "Not recorded in this report (it may cover only some organizations)."
-    scope = document.get("scope")
-    if not isinstance(scope, Mapping):
-        text = _text(scope)
-        return ((Row("Scope", text),) if text else ()), "" if text else "The whole spec."
-    rows = []
-    for key in sorted(scope, key=str):
-        value = scope[key]
-        if value in (None, "", [], {}, False):
-            continue
-        if isinstance(value, list):
-            text = ", ".join(_text(item) for item in value)
-        else:
-            text = "yes" if value is True else _text(value)
-        rows.append(Row(_SCOPE_LABELS.get(str(key), str(key).replace("_", " ").capitalize()), text))
-    if not rows:
-        return (), "The whole spec: every declared organization was in scope."
-    return tuple(rows), "Part of the spec: this verdict covers only what is listed here."
-
-
-_KNOWN_KEYS = frozenset(
-    {
-        "tool",
-        "tool_version",
-        "report_version",
-        "tenant",
-        "checked_at",
-        "spec_files",
-        "in_sync",
-        "summary",
-        "organizations",
-        "stats",
-        "source",
-        "status",
-        "problems",
-        "warnings",
-        "exit_code",
-        "error",
-        "errors",
-        "incomplete",
-        "unread",
-        "scope",
-        "snapshot",
-        "snapshot_sha256",
-        "scopes",
-        "token_scopes",
-        "evidence",
-        "basis",
-    }
-)
-
-
-def _basis_text(basis: Doc) -> str:
-    """`check --since`: what the verdict rests on (an incremental read, or a full one and why)."""
-    if basis.get("full_read"):
-        return f"full read, because {_text(basis.get('full_read_because'))}"
-    logs = _obj(basis.get("log_range"))
-    reread = _list(basis.get("reread"))
-    span = (
-        f"log entries after {_text(logs.get('from'))} to {_text(logs.get('to'))}"
-        if logs.get("to") is not None
-        else f"no log entries after {_text(logs.get('from'))}"
+    scope = report.scope
+    rows = (
+        Row("Organizations selected", ", ".join(scope.organizations)),
+        Row("Changed from git ref", scope.changed_from or ""),
+        Row("Changes", scope.changes or ""),
+        Row("Baseline report", scope.baseline or ""),
     )
+    return tuple(row for row in rows if row.value), _coverage(report)
+
+
+def _coverage(report: Report) -> str:
+    scope, basis = report.scope, report.basis
+    declared = (
+        plural(scope.declared, "declared organization") if report.verdict else "organizations"
+    )
+    if scope.organizations and scope.changed_from is not None:
+        return (
+            f"Part of the spec: the {declared} that the --org selection matched and that were "
+            f"added or changed since {scope.changed_from}; the rest of the spec was not checked."
+        )
+    if scope.organizations:
+        return (
+            f"Part of the spec: the {declared} that the --org selection matched; "
+            "the rest of the spec was not checked."
+        )
+    if scope.changed_from is not None:
+        return (
+            f"Part of the spec: the {declared} added or changed since {scope.changed_from}; "
+            "the rest of the spec was not checked."
+        )
+    unmanaged = (
+        " Organizations the spec does not declare were looked for too." if scope.unmanaged else ""
+    )
+    if basis is not None:
+        return _incremental_coverage(basis) + unmanaged
+    return "The whole spec: every declared organization was in scope." + unmanaged
+
+
+def _incremental_coverage(basis: Basis) -> str:
+    if basis.full_read_because is not None:
+        return (
+            "The whole spec: every declared organization, read in full (check --since fell "
+            f"back because {basis.full_read_because})."
+        )
     return (
-        f"incremental: snapshot of {_text(basis.get('snapshot_taken_at'))}, {span} "
-        f"({plural(_int(logs.get('entries')) or 0, 'entry')}), "
-        f"{plural(len(reread), 'organization')} re-read"
-        f"{': ' + ', '.join(_text(r) for r in reread) if reread else ''}, "
-        f"{_int(basis.get('looked_up')) or 0} looked up"
+        "The whole spec: every declared organization, read incrementally (check --since): "
+        "those the tenant logs touched after the snapshot of "
+        f"{basis.snapshot_taken_at or 'an unknown time'} were read again, the others taken "
+        "from that snapshot."
     )
 
 
-def _evidence(document: Doc) -> tuple[Row, ...]:
+def _basis_text(basis: Basis) -> str:
+    """`check --since`: what the verdict rests on (an incremental read, or a full one and why)."""
+    if basis.full_read_because is not None:
+        return f"full read, because {basis.full_read_because}"
+    span = (
+        f"log entries after {basis.log_from or ''} to {basis.log_to}"
+        if basis.log_to is not None
+        else f"no log entries after {basis.log_from or ''}"
+    )
+    reread = ": " + ", ".join(basis.reread) if basis.reread else ""
+    return (
+        f"incremental: snapshot of {basis.snapshot_taken_at or ''}, {span} "
+        f"({plural(basis.entries, 'entry')}), "
+        f"{plural(len(basis.reread), 'organization')} re-read{reread}, "
+        f"{basis.looked_up} looked up"
+    )
+
+
+_LIVE_STATE = {"snapshot": "a saved snapshot", "api": "the Management API", "spec": "spec"}
+
+
+def _evidence(report: Report) -> tuple[Row, ...]:
+    offline = report.live_from == "snapshot"
     rows = [
-        Row(
-            "Tool",
-            f"{_text(document.get('tool')) or 'orgdrift'} {_text(document.get('tool_version'))}",
-        ),
-        Row("Report version", _text(document.get("report_version"))),
-        Row("Tenant", _text(document.get("tenant")) or "not named in the report"),
-        Row("Checked at", _text(document.get("checked_at")), code=True),
-    ]
-    source = document.get("source")
-    rows.append(
+        Row("Tool", f"orgdrift {report.tool_version}"),
+        Row("Report version", str(report.version)),
+        Row("Tenant", report.tenant or "not named in the report"),
+        Row("Checked at", report.checked_at, code=True),
         Row(
             "Live state from",
-            "a saved snapshot (offline check)"
-            if source == "snapshot"
-            else "the Management API"
-            if source == "api"
-            else _text(source) or "not recorded",
-        )
-    )
-    snapshot = document.get("snapshot")
-    snapshot_hash = document.get("snapshot_sha256")
-    if isinstance(snapshot, Mapping):
-        for key in sorted(snapshot, key=str):
-            label = "Snapshot " + str(key).replace("_", " ")
-            rows.append(Row(label, _text(snapshot[key]), code=True))
-    elif snapshot not in (None, ""):
-        rows.append(Row("Snapshot", _text(snapshot), code=True))
-    if isinstance(snapshot_hash, str):
-        rows.append(Row("Snapshot sha256", snapshot_hash, code=True))
-    if source == "snapshot" and not isinstance(snapshot, Mapping | str) and snapshot_hash is None:
-        rows.append(Row("Snapshot sha256", "not recorded in this report"))
-    scopes = document.get("scopes", document.get("token_scopes"))
-    if isinstance(scopes, list):
-        rows.append(Row("Scopes used", " ".join(_text(s) for s in scopes) or "none", code=True))
-    elif scopes is not None:
-        rows.append(Row("Scopes used", _text(scopes), code=True))
-    else:
-        rows.append(Row("Scopes used", "not recorded in this report"))
-    stats = _obj(document.get("stats"))
-    if stats:
-        seconds = stats.get("seconds")
-        took = f"{seconds:.2f} s" if isinstance(seconds, int | float) else "not recorded"
-        rows.append(
-            Row(
-                "Requests",
-                f"{plural(_int(stats.get('requests')) or 0, 'request')}, "
-                f"{plural(_int(stats.get('retries')) or 0, 'retry')}, "
-                f"{_int(stats.get('rate_limited')) or 0} rate limited, {took}",
-            )
-        )
-        for key in sorted(stats, key=str):
-            if key not in ("requests", "retries", "rate_limited", "seconds"):
-                rows.append(Row(str(key).replace("_", " ").capitalize(), _text(stats[key])))
-    basis = _obj(document.get("basis"))
-    if basis:
-        rows.append(Row("Basis", _basis_text(basis)))
-    evidence = _obj(document.get("evidence"))
-    for key in sorted(evidence, key=str):
-        rows.append(Row(str(key).replace("_", " ").capitalize(), _text(evidence[key]), code=True))
+            "a saved snapshot (offline check)" if offline else _LIVE_STATE[report.live_from],
+        ),
+    ]
+    rows += [Row("Snapshot sha256", "not recorded in this report")] if offline else []
+    rows += [
+        Row("Scopes used", "not recorded in this report"),
+        Row("Requests", stats_phrase(report)),
+    ]
+    rows += [Row("Basis", _basis_text(report.basis))] if report.basis is not None else []
     return tuple(rows)
 
 
-def page_view(document: Doc) -> PageView:
-    """Everything the template shows, computed from one JSON report document."""
-    kind = outcome(document)
-    checked = parse_time(document.get("checked_at"))
-    reference = checked.date() if checked else None
-    tenant = _text(document.get("tenant"))
+def page_view(report: Report) -> PageView:
+    """Everything the template shows, computed from one report."""
+    reference = checked_on(report)
     orgs = tuple(
-        _org_view(index, org, reference)
-        for index, org in enumerate(_objs(document.get("organizations")), start=1)
+        _org_view(report, index, org, reference)
+        for index, org in enumerate(ordered_organizations(report), start=1)
     )
     exceptions = tuple(
         ExceptionRow(org.anchor, org.label, finding, finding.accepted)
@@ -658,57 +414,56 @@ def page_view(document: Doc) -> PageView:
         for finding in org.findings
         if finding.accepted is not None
     )
-    source = document.get("source")
-    scope_rows, scope_note = _scope(document)
-    files = tuple(
-        SpecFileView(_text(f.get("path")), _text(f.get("sha256")))
-        for f in _objs(document.get("spec_files"))
-    )
-    facts = (
-        Row("Checked at", _text(document.get("checked_at")), code=True),
-        Row(
-            "Live state from",
-            "a saved snapshot"
-            if source == "snapshot"
-            else "the Management API"
-            if source == "api"
-            else _text(source) or "not recorded",
-        ),
-        Row("Spec files", ", ".join(f.path for f in files) or "none recorded", code=True),
-    )
-    further = tuple(
-        Row(str(key), compact(document[key]), code=True)
-        for key in sorted(document, key=str)
-        if key not in _KNOWN_KEYS
-    )
-    version = _text(document.get("tool_version"))
+    scope_rows, scope_note = _scope(report)
+    headline = _TITLES[report.status]
+    files = ", ".join(f.path for f in report.spec_files)
     return PageView(
-        title=f"orgdrift audit report: {tenant or 'tenant not named'}: {_TITLES[kind]}",
-        tenant=tenant,
-        outcome=kind,
-        verdict=is_verdict(kind),
-        headline=_TITLES[kind],
-        sentence=summary_sentence(document, kind),
-        facts=facts,
+        title=f"orgdrift audit report: {report.tenant or 'tenant not named'}: {headline}",
+        tenant=report.tenant or "",
+        outcome=report.status.value,
+        verdict=report.verdict,
+        headline=headline,
+        sentence=verdict_sentence(report) if report.verdict else _SENTENCES[report.status],
+        facts=(
+            Row("Checked at", report.checked_at, code=True),
+            Row("Live state from", _LIVE_STATE[report.live_from]),
+            Row("Spec files", files or "none recorded", code=True),
+        ),
         scope=scope_rows,
         scope_note=scope_note,
-        problems=_problems(document),
-        warnings=_warnings(document),
-        counts=counts(document),
+        problems=_problems(report),
+        warnings=tuple(_problem_view(p) for p in report.warnings),
+        counts=Counts.of(report),
         organizations=orgs,
         exceptions=exceptions,
-        evidence=_evidence(document),
-        spec_files=files,
-        further=further,
-        tool=f"orgdrift {version}".strip(),
+        evidence=_evidence(report),
+        spec_files=tuple(Row(f.path, f.sha256) for f in report.spec_files),
+        tool=f"orgdrift {report.tool_version}",
     )
 
 
-def render_html(document: Doc, history: HistoryView | None = None) -> str:
-    """The page for one JSON report document, with the history of earlier runs when given."""
-    page = page_view(document)
+def render_html(report: Report, history: object = None, plan: Plan | None = None) -> str:
+    """The page of one report; with the history of earlier runs (reporters/history.py's
+    `HistoryView`) when given; with what would fix each finding when a plan is given."""
+    page = page_view(report) if plan is None else _with_fixes(page_view(report), plan)
     text = _environment().get_template(TEMPLATE).render(page=page, history=history)
     return text.rstrip("\n") + "\n"
+
+
+def _with_fixes(page: PageView, plan: Plan) -> PageView:
+    """Each finding with a `remediation` row: the plan's requests for it, or why none."""
+    from orgdrift.plan_render import finding_remediation  # it imports the reporters
+
+    def fixed(finding: FindingView) -> FindingView:
+        fix = finding_remediation(plan, finding.fingerprint or None)
+        if fix is None:
+            return finding
+        return replace(finding, extras=(*finding.extras, Row("remediation", fix, code=True)))
+
+    orgs = tuple(
+        replace(org, findings=tuple(fixed(f) for f in org.findings)) for org in page.organizations
+    )
+    return replace(page, organizations=orgs)
 
 
 class HtmlReporter:
@@ -719,12 +474,4 @@ class HtmlReporter:
     suffix: ClassVar[str] = ".html"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        document = report_to_dict(report)
-        if options.plan is not None:  # each finding says what would fix it
-            from orgdrift.plan_render import finding_remediation  # it imports the reporters
-
-            for org in document["organizations"]:
-                for finding in org["findings"]:
-                    fix = finding_remediation(options.plan, finding.get("fingerprint"))
-                    finding["remediation"] = fix
-        return render_html(document)
+        return render_html(report, plan=options.plan)

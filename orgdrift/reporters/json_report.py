@@ -1,11 +1,33 @@
-"""The JSON report (its schema: schemas/report.schema.json)."""
+"""The JSON report, written and read back: one `Report` both ways, through the shipped schemas
+(schemas/report.schema.json; report-v1.schema.json for the first format, still read)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from orgdrift.errors import Problem
-from orgdrift.models import Acceptance, Finding, OrgResult, Report, Status
+from orgdrift import jsonfile
+from orgdrift.accept import fingerprint
+from orgdrift.errors import ExitCode, InputError, Location, Problem
+from orgdrift.models import (
+    REPORT_VERSION,
+    Acceptance,
+    Basis,
+    Failure,
+    Finding,
+    FindingKind,
+    OrgResult,
+    OrgStatus,
+    Report,
+    Scope,
+    Severity,
+    SpecFile,
+    Stats,
+    Status,
+)
 from orgdrift.reporters._common import (
     TOOL_NAME,
     Counts,
@@ -17,8 +39,13 @@ from orgdrift.reporters._common import (
     ordered_organizations,
     org_findings,
 )
+from orgdrift.resources import REPORT_SCHEMA, REPORT_V1_SCHEMA
 
-REPORT_VERSION = 2
+SCHEMAS: Mapping[int, str] = {1: REPORT_V1_SCHEMA, REPORT_VERSION: REPORT_SCHEMA}
+"""The report versions this orgdrift reads, and the schema of each."""
+REPORT_NESTING = 72
+"""Nesting allowed in a report file: a finding's values sit five levels down, and a spec value
+nests at most 64 levels (yamlload.REPORT_NESTING)."""
 
 
 def _finding_dict(finding: Finding) -> dict[str, Any]:
@@ -123,9 +150,178 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "rate_limited": stats.rate_limited,
             "seconds": round(stats.seconds, 3),
         },
-        "source": report.source,
+        "source": report.live_from,
         **({"basis": basis_dict(report.basis)} if report.basis is not None else {}),
     }
+
+
+# --- reading a report back -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFile:
+    """A JSON report read back from a file: `orgdrift report`'s runs, `check --baseline`."""
+
+    path: str
+    sha256: str  # of the file's bytes, so that each input can be verified
+    report: Report
+    checked_at: dt.datetime
+
+
+def read_report(path: str) -> ReportFile:
+    """Read a JSON report of any version this orgdrift reads; InputError naming the file and
+    the JSON path of every problem (exit 2)."""
+    raw = jsonfile.read_bytes(path)
+    document = jsonfile.parse(path, raw, REPORT_NESTING)
+    if not isinstance(document, dict) or document.get("tool") != TOOL_NAME:
+        where = "$.tool" if isinstance(document, dict) else "$"
+        raise InputError([jsonfile.problem(path, where, "not an orgdrift JSON report")])
+    version = document.get("report_version")
+    schema = SCHEMAS.get(version) if type(version) is int else None
+    if schema is None:
+        readable = " and ".join(str(v) for v in SCHEMAS)
+        message = f"report version {version!r}: this orgdrift reads versions {readable}"
+        raise InputError([jsonfile.problem(path, "$.report_version", message)])
+    problems = jsonfile.schema_problems(path, document, schema)
+    checked_at = _time(document.get("checked_at"))
+    if checked_at is None and not any(p.path == "$.checked_at" for p in problems):
+        problems.append(jsonfile.problem(path, "$.checked_at", "not an RFC 3339 date-time"))
+    if problems or checked_at is None:
+        raise InputError(problems)
+    sha256 = hashlib.sha256(raw).hexdigest()
+    return ReportFile(path, sha256, report_from_dict(document), checked_at)
+
+
+def _time(value: Any) -> dt.datetime | None:
+    """An RFC 3339 time (UTC when no offset is given); None when it is not one."""
+    try:
+        moment = dt.datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def report_from_dict(document: Mapping[str, Any]) -> Report:
+    """The `Report` a JSON report document (valid against its version's schema) was written
+    from. Version 1 reports had verdicts only, no scope and no fingerprints: their findings get
+    the fingerprints a current run would give them, so a history spanning an upgrade follows
+    each finding across it."""
+    version = int(document["report_version"])
+    tenant = document["tenant"]
+    organizations = tuple(_org(org) for org in document["organizations"])
+    if version == 1:
+        organizations = tuple(
+            replace(
+                org,
+                findings=tuple(
+                    replace(f, fingerprint=fingerprint(tenant, org, f)) for f in org.findings
+                ),
+            )
+            for org in organizations
+        )
+    stats = document["stats"]
+    return Report(
+        tool_version=document["tool_version"],
+        tenant=tenant,
+        checked_at=document["checked_at"],
+        spec_files=tuple(SpecFile(f["path"], f["sha256"]) for f in document["spec_files"]),
+        organizations=organizations,
+        stats=Stats(stats["requests"], stats["retries"], stats["rate_limited"], stats["seconds"]),
+        live_from=document["source"],
+        scope=_scope(document.get("scope")),
+        failure=_failure(document),
+        warnings=tuple(_problem(p) for p in document.get("warnings", ())),
+        basis=_basis(document.get("basis")),
+        version=version,
+    )
+
+
+def _location(value: Mapping[str, Any] | None) -> Location | None:
+    if value is None:
+        return None
+    return Location(value["file"], value["line"], value["column"])
+
+
+def _acceptance(value: Mapping[str, Any] | None) -> Acceptance | None:
+    if value is None:
+        return None
+    source = _location(value["source"])
+    if source is None:  # the schema requires it
+        return None
+    expires = dt.date.fromisoformat(value["expires"])
+    return Acceptance(value["reason"], expires, value["owner"], source)
+
+
+def _finding(item: Mapping[str, Any]) -> Finding:
+    return Finding(
+        kind=FindingKind(item["kind"]),
+        organization=item["organization"],
+        path=item["path"],
+        expected=item["expected"],
+        actual=item["actual"],
+        message=item["message"],
+        source=_location(item["source"]),
+        severity=Severity(item["severity"]),
+        accepted=_acceptance(item.get("accepted")),
+        expired_exception=_acceptance(item.get("expired_exception")),
+        known=item.get("known", False),
+        fingerprint=item.get("fingerprint"),
+    )
+
+
+def _org(item: Mapping[str, Any]) -> OrgResult:
+    return OrgResult(
+        name=item["name"],
+        id=item["id"],
+        status=OrgStatus(item["status"]),
+        findings=tuple(_finding(f) for f in item["findings"]),
+        source=_location(item["source"]),
+    )
+
+
+def _scope(value: Mapping[str, Any] | None) -> Scope:
+    if value is None:  # version 1: not recorded (Report.version says so)
+        return Scope()
+    return Scope(
+        organizations=tuple(value["organizations"]),
+        declared=value["declared"],
+        unmanaged=value["unmanaged"],
+        changed_from=value["changed_from"],
+        changes=value["changes"],
+        baseline=value["baseline"],
+    )
+
+
+def _problem(item: Mapping[str, Any]) -> Problem:
+    return Problem(
+        item["file"] or "", item["line"] or 0, item["column"] or 0, item["path"], item["message"]
+    )
+
+
+def _failure(document: Mapping[str, Any]) -> Failure | None:
+    status = document.get("status")
+    if status == Status.INCOMPLETE:
+        return Failure(ExitCode.INCOMPLETE, document["incomplete"]["message"])
+    if status != Status.INVALID:
+        return None
+    problems = tuple(_problem(p) for p in document["problems"])
+    message = problems[0].message if len(problems) == 1 else f"{len(problems)} problems found"
+    return Failure(ExitCode.USAGE, message, problems)
+
+
+def _basis(value: Mapping[str, Any] | None) -> Basis | None:
+    if value is None:
+        return None
+    logs = value["log_range"]
+    return Basis(
+        snapshot_taken_at=value["snapshot_taken_at"],
+        log_from=logs["from"],
+        log_to=logs["to"],
+        entries=logs["entries"],
+        reread=tuple(value["reread"]),
+        looked_up=value["looked_up"],
+        full_read_because=value["full_read_because"],
+    )
 
 
 class JsonReporter:

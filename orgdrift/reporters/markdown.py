@@ -47,7 +47,7 @@ def _context(report: Report) -> str:
     if not report.verdict:
         return f"{cell(summary_line(report))}."
     tenant = f"Tenant {cell(report.tenant)}" if report.tenant else "Tenant not named"
-    source = "live API" if report.source == "api" else "saved snapshot"
+    source = "live API" if report.live_from == "api" else "saved snapshot"
     return (
         f"{tenant} ({source}), checked at {cell(report.checked_at)}: {cell(summary_line(report))}."
     )

@@ -61,7 +61,7 @@ def _summary(report: Report, options: RenderOptions) -> str:
 
 
 def _stats_line(report: Report) -> str:
-    return f"{report.source}: {stats_phrase(report)}"
+    return f"{report.live_from}: {stats_phrase(report)}"
 
 
 def failure_lines(failure: Failure) -> list[str]:

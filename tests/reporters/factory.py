@@ -69,7 +69,7 @@ def report(*orgs: OrgResult, files: tuple[str, ...] = (ORGS,), **changes: Any) -
         "spec_files": tuple(spec_file(f) for f in files),
         "organizations": orgs,
         "stats": STATS,
-        "source": "api",
+        "live_from": "api",
     }
     values.update(changes)
     return Report(**values)
@@ -200,7 +200,7 @@ def missing() -> Report:
                 at(20),
             ),
         ),
-        source="snapshot",
+        live_from="snapshot",
         tenant=None,
     )
 
@@ -270,7 +270,7 @@ def scoped() -> Report:
 def valid() -> Report:
     """`validate` of a valid spec: no live state, no verdict about a tenant."""
     return report(
-        files=(ORGS, TEAM), source="spec", tenant=None, stats=Stats(), scope=Scope(declared=5)
+        files=(ORGS, TEAM), live_from="spec", tenant=None, stats=Stats(), scope=Scope(declared=5)
     )
 
 

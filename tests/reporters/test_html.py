@@ -7,24 +7,27 @@ tenant, exception reasons) comes out as text, never as markup, with invisible ch
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from orgdrift.accept import with_fingerprints
 from orgdrift.cli import main
+from orgdrift.errors import InputError
+from orgdrift.jsonfile import schema_problems
 from orgdrift.models import FindingKind, OrgStatus, Report, Severity, SpecFile
 from orgdrift.reporters import RenderOptions, get_reporter, report_to_dict
-from orgdrift.reporters._common import scope_phrase, summary_line
+from orgdrift.reporters._common import ordered_organizations, scope_phrase, summary_line
 from orgdrift.reporters.html import display_text, escape_code, render_html
+from orgdrift.reporters.json_report import SCHEMAS, read_report, report_from_dict
 from tests.test_packaging import wheel  # noqa: F401  (the built wheel, shared fixture)
 
 from .factory import CASES, at, finding, org, report
@@ -371,7 +374,7 @@ def test_display_text_escapes_and_marks_invisible_characters() -> None:
     assert str(display_text("zoë 🙂 ключ")) == "zoë 🙂 ключ"
 
 
-# --- fields newer reports carry: present (tests/data/html) and absent -------------------------
+# --- reports read back from their JSON files (tests/data/html), every version ------------------
 
 
 V1_KEYS = (
@@ -382,11 +385,11 @@ V1_KEYS = (
     "checked_at",
     "spec_files",
     "in_sync",
-    "summary",
     "organizations",
     "stats",
     "source",
 )
+V1_SUMMARY_KEYS = ("declared", "in_sync", "drifted", "missing", "unmanaged", "findings")
 V1_FINDING_KEYS = (
     "kind",
     "severity",
@@ -402,6 +405,8 @@ V1_FINDING_KEYS = (
 def version_1(document: dict[str, Any]) -> dict[str, Any]:
     """Only the fields of the first JSON report format (before status, scope, accepted...)."""
     kept = {key: document[key] for key in V1_KEYS}
+    kept["report_version"] = 1
+    kept["summary"] = {key: document["summary"][key] for key in V1_SUMMARY_KEYS}
     kept["organizations"] = [
         {**o, "findings": [{k: f[k] for k in V1_FINDING_KEYS} for f in o["findings"]]}
         for o in document["organizations"]
@@ -414,21 +419,30 @@ def load(name: str) -> dict[str, Any]:
     return document
 
 
+def page_of(document: dict[str, Any]) -> str:
+    """The page of a JSON report document, read back as `orgdrift report` reads a file."""
+    assert not schema_problems("r.json", document, SCHEMAS[document["report_version"]])
+    return render_html(report_from_dict(document))
+
+
 @pytest.mark.parametrize("name", ["full", "incomplete", "invalid_spec"])
 def test_golden_from_json_documents(name: str, golden: GoldenCheck) -> None:
-    html = render_html(load(name))
+    html = page_of(load(name))
     assert_safe(parse(html), html)
     golden(f"reporters/html/doc-{name}.html", html)
 
 
 def test_scope_exceptions_fingerprints_and_evidence_when_present() -> None:
     document = load("full")
-    page = parse(render_html(document))
+    page = parse(page_of(document))
     header = page.find("header")[0].text()
     assert "Organizations selected: acme, customer-*" in header
     assert "Changed from git ref: origin/main" in header
     assert "Baseline report: evidence/baseline.json" in header
-    assert "Part of the spec: this verdict covers only what is listed here." in header
+    assert (
+        "Part of the spec: the 3 declared organizations that the --org selection matched and "
+        "that were added or changed since origin/main; the rest of the spec was not checked."
+    ) in header
 
     exceptions = page.by_id("exceptions")
     (row,) = exceptions.find("tbody")[0].find("tr")
@@ -447,31 +461,29 @@ def test_scope_exceptions_fingerprints_and_evidence_when_present() -> None:
     assert (
         "Accepted until 2026-11-20 (18 days left): SSO migration, SEC-142; owner @platform" in orgs
     )
-    for fingerprint in ("fp-acme-google", "fp-acme-display", "fp-cust1-signup"):
-        assert f"fingerprint {fingerprint}" in orgs
-    assert "fingerprint fp-acme-display" in orgs
+    for item in (f for o in document["organizations"] for f in o["findings"]):
+        assert f"fingerprint {item['fingerprint']}" in orgs
     badges = [
         e.text()
         for e in page.by_id("organizations").find("span")
         if "status" in e.attrs.get("class", "").split()
     ]
-    assert badges == ["drifted", "accepted", "known", "drifted", "error", "in sync"]
+    assert badges == ["drifted", "known", "accepted", "drifted", "error", "in sync"]
 
     verdict = page.by_id("verdict").text()
     assert verdict == ("Drift found 3 findings (1 accepted, 1 known) in 2 of 3 organizations")
     evidence = page.by_id("evidence").text()
-    snapshot = document["snapshot"]
-    assert f"Snapshot sha256 {snapshot['sha256']}" in evidence
-    assert f"Snapshot path {snapshot['path']}" in evidence
-    assert "Scopes used read:organizations read:organization_connections" in evidence
+    assert "Snapshot sha256 not recorded in this report" in evidence
+    assert "Scopes used not recorded in this report" in evidence
     assert "Live state from a saved snapshot (offline check)" in evidence
     assert "9 requests, 0 retries, 0 rate limited, 0.41 s" in evidence
-    assert 'log_range {"from": "90020261102000000000000000000000000", "to": null}' in evidence
 
 
 def test_urgency_days_left_and_expired_exceptions() -> None:
     document = load("full")
-    accepted = document["organizations"][0]["findings"][0]["accepted"]
+    (accepted,) = [
+        f["accepted"] for o in document["organizations"] for f in o["findings"] if f["accepted"]
+    ]
     for expires, text, urgent in [
         ("2026-11-16", "14 days left", True),
         ("2026-11-03", "1 day left", True),
@@ -480,41 +492,57 @@ def test_urgency_days_left_and_expired_exceptions() -> None:
         ("2027-02-01", "91 days left", False),
     ]:
         accepted["expires"] = expires
-        row = parse(render_html(document)).by_id("exceptions").find("tbody")[0].find("tr")[0]
+        row = parse(page_of(document)).by_id("exceptions").find("tbody")[0].find("tr")[0]
         cell = row.find("td")[5]
         assert cell.text() == text
         assert ("urgent" in cell.attrs["class"].split()) is urgent
 
 
-def test_optional_parts_say_they_are_not_recorded_when_absent() -> None:
-    document = version_1(report_to_dict(CASES["missing"]()))  # none of the newer fields
-    page = parse(render_html(document))
+def test_a_version_1_report_says_what_it_does_not_record() -> None:
+    built = CASES["missing"]()
+    page = parse(page_of(version_1(report_to_dict(built))))  # none of the newer fields
     header = page.find("header")[0].text()
     assert "Scope Not recorded in this report (it may cover only some organizations)." in header
     assert "None: no finding in this report is accepted" in page.by_id("exceptions").text()
     evidence = page.by_id("evidence").text()
+    assert "Report version 1" in evidence
     assert "Snapshot sha256 not recorded in this report" in evidence  # an offline check
     assert "Scopes used not recorded in this report" in evidence
-    assert "fingerprint" not in page.by_id("organizations").text()
     assert "Tenant not named in the report" in evidence
 
 
-def test_an_empty_scope_is_the_whole_spec() -> None:
-    document = load("full")
-    document["scope"] = {"organizations": [], "changed_from": None, "baseline": None}
-    header = parse(render_html(document)).find("header")[0].text()
-    assert "The whole spec: every declared organization was in scope." in header
+@pytest.mark.parametrize("case", sorted(c for c in CASES if CASES[c]().verdict))
+def test_a_version_1_report_reads_as_the_report_it_was_written_from(case: str) -> None:
+    """Version 1 carried no fingerprints: reading one gives each finding the fingerprint the
+    run would give it now, so a baseline or a history spanning the upgrade follows it."""
+    built = CASES[case]()
+    tenant = built.tenant
+    with_prints = replace(built, organizations=with_fingerprints(built.organizations, tenant))
+    read = report_from_dict(version_1(report_to_dict(with_prints)))
+    assert [f.fingerprint for f in read.findings] == [
+        f.fingerprint for f in report_from_dict(report_to_dict(with_prints)).findings
+    ]
+    assert [(o.label, o.status) for o in read.organizations] == [
+        (o.label, o.status) for o in ordered_organizations(with_prints)
+    ]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_report_read_back_from_its_json_renders_the_same_page(case: str) -> None:
+    built = CASES[case]()
+    document = json.loads(get_reporter("json").render(built, RenderOptions()))
+    assert page_of(document) == render(built)
 
 
 def test_an_incomplete_read_says_so_first_and_is_never_styled_as_a_verdict() -> None:
     document = load("incomplete")
-    html = render_html(document)
+    html = page_of(document)
     page = parse(html)
     verdict = page.by_id("verdict")
     assert "notice" in verdict.attrs["class"].split()
     assert not any(c.startswith("outcome-") for c in verdict.attrs["class"].split())
     assert verdict.text().startswith("No verdict: the tenant could not be read completely")
-    assert document["error"] in verdict.text()
+    assert document["incomplete"]["message"] in verdict.text()
     assert "In sync" not in verdict.text() and "Drift found" not in verdict.text()
     assert "not a verdict" in page.by_id("summary").text()
     assert "not a verdict" in page.by_id("organizations").text()
@@ -524,7 +552,7 @@ def test_an_incomplete_read_says_so_first_and_is_never_styled_as_a_verdict() -> 
 
 def test_an_invalid_spec_lists_its_problems_and_is_not_a_verdict() -> None:
     document = load("invalid_spec")
-    page = parse(render_html(document))
+    page = parse(page_of(document))
     verdict = page.by_id("verdict")
     assert "notice" in verdict.attrs["class"].split()
     assert verdict.text().startswith("No verdict: the input is invalid")
@@ -540,38 +568,80 @@ def test_an_invalid_spec_lists_its_problems_and_is_not_a_verdict() -> None:
 
 
 @pytest.mark.parametrize(
-    ("changes", "headline"),
+    ("change", "path", "message"),
     [
-        ({"status": "something-new"}, "No verdict: the outcome is not recorded"),
-        ({"in_sync": None}, "No verdict: the outcome is not recorded"),
-        ({"status": "in_sync"}, "In sync"),
-        ({"status": "drift", "in_sync": None}, "Drift found"),
+        (lambda d: d.update(status="something-new"), "$.status", "'something-new' is not one of"),
+        (lambda d: d.update(in_sync="yes"), "$.in_sync", "'yes' is not of type 'boolean', 'null'"),
+        (
+            lambda d: d["organizations"][2]["findings"].append({"waived_by": "ticket #7"}),
+            "$.organizations[2].findings[0]",
+            "'kind' is required",
+        ),
+        (
+            lambda d: d["organizations"].append({"status": 7, "findings": None}),
+            "$.organizations[3]",
+            "'name' is required",
+        ),
+        (lambda d: d.update(spec_files="oops"), "$.spec_files", "'oops' is not of type 'array'"),
     ],
 )
-def test_the_outcome_fails_closed(changes: dict[str, Any], headline: str) -> None:
-    document = version_1(report_to_dict(CASES["drift"]()))
-    document.update(changes)
-    verdict = parse(render_html(document)).by_id("verdict")
-    assert verdict.find("p")[0].text() == headline
-
-
-def test_fields_of_findings_this_renderer_does_not_know_are_still_shown() -> None:
+def test_a_report_that_its_schema_refuses_is_not_rendered(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None], path: str, message: str
+) -> None:
+    """No page from a guess: a report that is not what orgdrift wrote is refused, naming the
+    file and the JSON path (exit 2 from `orgdrift report` and `--baseline`)."""
     document = load("full")
-    document["organizations"][2]["findings"] = [
-        {**document["organizations"][1]["findings"][0], "waived_by": "<b>ticket</b> #7"}
+    change(document)
+    target = tmp_path / "r.json"
+    target.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(InputError) as refused:
+        read_report(str(target))
+    assert any(
+        p.file == str(target) and p.path == path and p.message.startswith(message)
+        for p in refused.value.problems
+    ), refused.value.message
+
+
+# --- the scope: what the verdict covers, said for every kind of check ---------------------------
+
+SCOPE_SENTENCES = {
+    "drift": "The whole spec: every declared organization was in scope.",
+    "incomplete": (
+        "The whole spec: every declared organization was in scope. Organizations the spec does "
+        "not declare were looked for too."
+    ),
+    "scoped": (
+        "Part of the spec: the 1 declared organization that the --org selection matched; "
+        "the rest of the spec was not checked."
+    ),
+    "living": (
+        "Part of the spec: the 2 declared organizations added or changed since origin/main; "
+        "the rest of the spec was not checked."
+    ),
+    "incremental": (
+        "The whole spec: every declared organization, read incrementally (check --since): those "
+        "the tenant logs touched after the snapshot of 2026-11-29T06:00:00Z were read again, "
+        "the others taken from that snapshot."
+    ),
+    "incremental_full_read": (
+        "The whole spec: every declared organization, read in full (check --since fell back "
+        "because the snapshot's log checkpoint is no longer retained by the tenant)."
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SCOPE_SENTENCES))
+def test_the_page_says_what_the_verdict_covers(case: str) -> None:
+    built = CASES[case]()
+    header = parse(render(built)).find("header")[0]
+    (scope,) = [
+        dd
+        for dt, dd in zip(header.find("dt"), header.find("dd"), strict=True)
+        if dt.text() == "Scope"
     ]
-    orgs = parse(render_html(document)).by_id("organizations").text()
-    assert "waived by <b>ticket</b> #7" in orgs
-
-
-def test_malformed_documents_still_render() -> None:
-    document = copy.deepcopy(load("full"))
-    document["organizations"][0]["findings"].append("not an object")
-    document["organizations"].append({"status": 7, "findings": None})
-    document["spec_files"] = "oops"
-    document["stats"] = None
-    page = parse(render_html(document))
-    assert "(unnamed)" in page.by_id("organizations").text()
+    notes = [p.text() for p in header.find("p") if p.attrs.get("class") == "scope-note"]
+    assert (notes[0] if notes else scope.text()) == SCOPE_SENTENCES[case]
+    assert ("Part of the spec" in SCOPE_SENTENCES[case]) is built.scope.partial
 
 
 # --- end to end --------------------------------------------------------------------------------
@@ -594,6 +664,14 @@ def test_demo_writes_the_html_report(
         assert name in orgs
     assert "examples/orgs.yaml:18" in orgs
     assert "connection google-oauth2 is enabled but not allowed" in orgs
+    assert "Scope The whole spec: every declared organization was in scope." in (
+        page.find("header")[0].text()
+    )
+    assert main(["demo", "-q", "--org", "acme", "--report", f"html={target}"]) == 1
+    header = parse(target.read_text(encoding="utf-8")).find("header")[0].text()
+    assert "Scope Organizations selected: acme Part of the spec: the 1 declared organization" in (
+        header
+    )
 
 
 def test_check_format_html_on_stdout(
@@ -651,14 +729,29 @@ def test_check_over_a_loopback_socket_writes_the_page_with_every_other_report(
     assert code == 1
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     document = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
-    # One input shape, the JSON report, plus what the plan says would fix each finding (the
-    # page's only addition; `orgdrift plan` proves those requests against the emulator).
+    read_back = render_html(report_from_dict(document))  # the same Report, read back
+    seconds = re.compile(r"\d+\.\d\d s<")  # JSON keeps the wall time to the millisecond
+    # ... plus what the plan says would fix each finding (the page's only addition; `orgdrift
+    # plan` proves those requests against the emulator).
     fixes = re.findall(r"<dt>remediation</dt><dd>([^<]*)</dd>", html)
-    assert len(fixes) == 4 and "DELETE /api/v2/organizations/" in fixes[0]
-    assert re.sub(r"<dt>remediation</dt><dd>[^<]*</dd>", "", html) == render_html(document)
+    assert len(fixes) == 4 and "DELETE /api/v2/organizations/" in fixes[0], fixes
+    html_without = re.sub(r"<dt>remediation</dt><dd>[^<]*</dd>", "", html)
+    assert seconds.sub("s<", html_without) == seconds.sub("s<", read_back)
     page = parse(html)
     assert_safe(page, html)
     assert page.by_id("verdict").text().startswith("Drift found 4 findings (1 warning) in 4 of ")
     evidence = page.by_id("evidence").text()
     assert f"{document['stats']['requests']} requests" in evidence
     assert document["tenant"] in evidence and document["spec_files"][0]["sha256"] in evidence
+
+
+def test_every_field_vulture_is_told_to_ignore_is_read_by_the_template() -> None:
+    """The names pyproject.toml's [tool.vulture] ignores are view fields the template reads."""
+    import tomllib
+
+    names = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["vulture"]
+    template = (ROOT / "orgdrift" / "reporters" / "templates" / "report.html.j2").read_text(
+        encoding="utf-8"
+    )
+    for name in names["ignore_names"]:
+        assert re.search(rf"\.{name}\b", template), name

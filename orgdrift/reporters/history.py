@@ -1,0 +1,567 @@
+"""`orgdrift report REPORT.json... -o PATH`: the audit page of the latest run, with its history.
+
+Earlier JSON reports of one tenant and one spec (the same spec file paths; their content may
+change between runs) become: the findings and drifted organizations of every run as a small
+inline SVG chart, when each finding first appeared and when it was resolved, each organization's
+status run by run, and the exceptions that expire within 30 days of the latest run.
+
+A run without a verdict (incomplete read, invalid spec) is shown as such and never resolves a
+finding; neither does a run that did not check the finding's organization (a selection).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import posixpath
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from orgdrift.errors import InputError, Problem, UsageError
+from orgdrift.models import Finding, OrgResult, Report, Status
+from orgdrift.reporters._common import Counts, org_fails, plural
+from orgdrift.reporters.html import days_left_text, finding_view, location_text, render_html
+from orgdrift.reporters.json_report import ReportFile, read_report
+
+EXPIRY_HORIZON_DAYS = 30
+MAX_CELLS = 60  # runs shown per organization; older ones are summarised in the counts
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def read_reports(paths: Sequence[str]) -> list[ReportFile]:
+    """Read JSON reports, oldest first; every problem of every file in one error."""
+    seen: dict[Path, str] = {}
+    for path in paths:
+        key = Path(path).resolve()
+        if key in seen:
+            raise UsageError(f"{path}: given twice (as {seen[key]} and {path})")
+        seen[key] = path
+    loaded: list[ReportFile] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            loaded.append(read_report(path))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return sorted(loaded, key=lambda run: run.checked_at)  # stable: ties keep argv order
+
+
+def _spec_identity(report: Report) -> tuple[str, ...]:
+    paths = {posixpath.normpath(f.path.replace("\\", "/")) for f in report.spec_files}
+    return tuple(sorted(paths))
+
+
+def _groups(
+    runs: Sequence[ReportFile], key: Callable[[Report], Hashable]
+) -> dict[Hashable, list[str]]:
+    groups: dict[Hashable, list[str]] = {}
+    for run in runs:
+        groups.setdefault(key(run.report), []).append(run.path)
+    return groups
+
+
+def check_one_audit(runs: Sequence[ReportFile]) -> None:
+    """One history is one tenant checked against one spec: refuse anything else, naming files."""
+    tenants = _groups(runs, lambda report: report.tenant)
+    if len(tenants) > 1:
+        parts = [
+            f"{', '.join(files)} (tenant {tenant if tenant is not None else 'not named'})"
+            for tenant, files in tenants.items()
+        ]
+        raise UsageError(
+            "reports from different tenants cannot make one history: " + "; ".join(parts)
+        )
+    specs = _groups(runs, _spec_identity)
+    if len(specs) > 1:
+        parts = [
+            f"{', '.join(files)} (spec {' + '.join(spec) or 'none'})"  # type: ignore[arg-type]
+            for spec, files in specs.items()
+        ]
+        raise UsageError("reports of different specs cannot make one history: " + "; ".join(parts))
+
+
+# --- the history view --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    number: int
+    file: str
+    sha256: str
+    checked_at: str
+    when: str  # 2026-11-02 06:17
+    outcome: str
+    outcome_label: str
+    findings: int | None  # error findings not accepted; None: no verdict
+    drifted: int | None  # organizations with such a finding
+    accepted: int
+    spec_changed: bool  # a spec file's sha256 differs from the run before
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    x: float
+    y: float
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    at: float
+    label: str
+    anchor: str = "middle"  # SVG text-anchor: the outermost labels stay inside the chart
+
+
+@dataclass(frozen=True, slots=True)
+class ChartView:
+    width: int
+    height: int
+    left: int
+    right: float
+    top: int
+    bottom: float
+    y_ticks: tuple[Tick, ...]
+    x_ticks: tuple[Tick, ...]
+    findings_lines: tuple[str, ...]
+    drifted_lines: tuple[str, ...]
+    findings_points: tuple[Point, ...]
+    drifted_points: tuple[Point, ...]
+    gaps: tuple[Point, ...]  # runs without a verdict
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindingHistory:
+    organization: str
+    kind: str
+    path: str
+    message: str
+    location: str
+    first_seen: str
+    last_seen: str
+    resolved: str
+    state: str  # open | accepted | resolved | unchecked
+    state_label: str
+    runs_seen: int
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    status: str  # css-safe: in_sync drifted missing unmanaged absent noverdict
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrgHistory:
+    label: str
+    current: str
+    drifted_runs: int
+    first: str
+    last: str
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiringView:
+    organization: str
+    message: str
+    location: str
+    reason: str
+    owner: str
+    expires: str
+    days_left: str
+    expired: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryView:
+    runs: tuple[RunView, ...]
+    verdict_runs: int
+    chart: ChartView
+    findings: tuple[FindingHistory, ...]
+    organizations: tuple[OrgHistory, ...]
+    steady: int  # organizations in sync in every run that checked them
+    cells_note: str
+    expiring: tuple[ExpiringView, ...]
+    expiry_reference: str
+
+
+_OUTCOME_LABELS = {
+    Status.IN_SYNC: "in sync",
+    Status.DRIFT: "drift",
+    Status.INCOMPLETE: "incomplete: no verdict",
+    Status.INVALID: "invalid spec: no verdict",
+    Status.VALID: "valid spec: no verdict",
+}
+
+
+def _when(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _at(runs: Sequence[RunView], index: int) -> str:
+    return f"run {runs[index].number}, {runs[index].when}"
+
+
+def _runs(files: Sequence[ReportFile]) -> tuple[RunView, ...]:
+    runs = []
+    previous: dict[str, str] | None = None
+    for number, file in enumerate(files, start=1):
+        report = file.report
+        counts = Counts.of(report)
+        hashes = {f.path: f.sha256 for f in report.spec_files}
+        runs.append(
+            RunView(
+                number=number,
+                file=file.path,
+                sha256=file.sha256,
+                checked_at=report.checked_at,
+                when=_when(file.checked_at),
+                outcome=report.status.value,
+                outcome_label=_OUTCOME_LABELS[report.status],
+                findings=counts.errors if report.verdict else None,
+                drifted=counts.failing if report.verdict else None,
+                accepted=counts.accepted,
+                spec_changed=previous is not None and hashes != previous,
+            )
+        )
+        previous = hashes
+    return tuple(runs)
+
+
+def _nice_ceiling(value: int) -> tuple[int, int]:
+    """An axis top at or above `value` and its tick step (1, 2 or 5 times a power of ten)."""
+    if value <= 4:
+        return max(value, 1), 1
+    raw = value / 4
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    return int(math.ceil(value / step) * step), int(step)
+
+
+def _chart(runs: Sequence[RunView]) -> ChartView:
+    width, height, left, right_margin, top, bottom_margin = 720, 220, 44, 16, 14, 40
+    right, bottom = width - right_margin, height - bottom_margin
+    peak = max([r.findings or 0 for r in runs] + [r.drifted or 0 for r in runs] + [1])
+    y_max, step = _nice_ceiling(peak)
+
+    def x_of(index: int) -> float:
+        if len(runs) == 1:
+            return (left + right) / 2
+        return round(left + index * (right - left) / (len(runs) - 1), 1)
+
+    def y_of(value: int) -> float:
+        return round(bottom - value * (bottom - top) / y_max, 1)
+
+    y_ticks = tuple(Tick(y_of(v), str(v)) for v in range(0, y_max + 1, step))
+    every = max(1, math.ceil(len(runs) / 6))
+    x_ticks = tuple(
+        Tick(x_of(i), run.when[:10])
+        for i, run in enumerate(runs)
+        if i % every == 0 or i == len(runs) - 1
+    )
+    if len(x_ticks) >= 2 and x_ticks[-1].at - x_ticks[-2].at < 70:
+        x_ticks = (*x_ticks[:-2], x_ticks[-1])
+    if len(x_ticks) >= 2:
+        first, last = x_ticks[0], x_ticks[-1]
+        x_ticks = (
+            Tick(first.at, first.label, "start"),
+            *x_ticks[1:-1],
+            Tick(last.at, last.label, "end"),
+        )
+
+    def series(attr: str, noun: str) -> tuple[tuple[str, ...], tuple[Point, ...]]:
+        lines: list[str] = []
+        points: list[Point] = []
+        segment: list[str] = []
+        for i, run in enumerate(runs):
+            value = getattr(run, attr)
+            if value is None:
+                if segment:
+                    lines.append(" ".join(segment))
+                segment = []
+                continue
+            x, y = x_of(i), y_of(value)
+            segment.append(f"{x},{y}")
+            points.append(Point(x, y, f"run {run.number}, {run.when}: {plural(value, noun)}"))
+        if segment:
+            lines.append(" ".join(segment))
+        return tuple(line for line in lines if " " in line), tuple(points)
+
+    findings_lines, findings_points = series("findings", "finding")
+    drifted_lines, drifted_points = series("drifted", "drifted organization")
+    gaps = tuple(
+        Point(x_of(i), top, f"run {run.number}, {run.when}: {run.outcome_label}")
+        for i, run in enumerate(runs)
+        if run.findings is None
+    )
+    latest = runs[-1]
+    description = (
+        f"{len(runs)} runs from {runs[0].when} to {latest.when}; "
+        f"at most {peak} findings or drifted organizations in one run"
+    )
+    return ChartView(
+        width,
+        height,
+        left,
+        right,
+        top,
+        bottom,
+        y_ticks,
+        x_ticks,
+        findings_lines,
+        drifted_lines,
+        findings_points,
+        drifted_points,
+        gaps,
+        description,
+    )
+
+
+_STATE_LABELS = {  # in the order the table lists them
+    "open": "open",
+    "warning": "open (warning)",
+    "known": "known (baseline)",
+    "accepted": "accepted",
+    "unchecked": "not checked since",
+    "resolved": "resolved",
+}
+_STATE_ORDER = {state: rank for rank, state in enumerate(_STATE_LABELS)}
+
+
+def _finding_key(finding: Finding) -> str:
+    return finding.fingerprint or f"{finding.organization}\0{finding.kind}\0{finding.path}"
+
+
+def _state(finding: Finding) -> str:
+    if finding.accepted is not None:
+        return "accepted"
+    if finding.known:
+        return "known"
+    return "open" if finding.fails else "warning"
+
+
+@dataclass(slots=True)
+class _Sighting:
+    """One finding across the runs with a verdict: where it was seen, its latest form."""
+
+    runs: list[int]
+    finding: Finding
+    organization: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Sightings:
+    findings: dict[str, _Sighting]
+    checked: list[set[str]]  # per run: the organizations it checked
+    present: list[set[str]]  # per run with a verdict: the findings it had
+
+
+def _sightings(files: Sequence[ReportFile], runs: Sequence[RunView]) -> _Sightings:
+    seen = _Sightings({}, [], [])
+    for index, file in enumerate(files):
+        orgs = file.report.organizations
+        seen.checked.append({org.label for org in orgs})
+        here: set[str] = set()
+        pairs = (
+            [(org, f) for org in orgs for f in org.findings]
+            if runs[index].findings is not None
+            else []
+        )
+        for org, finding in pairs:
+            key = _finding_key(finding)
+            here.add(key)
+            sighting = seen.findings.setdefault(key, _Sighting([], finding, org.label))
+            sighting.runs.append(index)
+            sighting.finding, sighting.organization = finding, org.label
+        seen.present.append(here)
+    return seen
+
+
+def _finding_history(
+    key: str, sighting: _Sighting, seen: _Sightings, runs: Sequence[RunView]
+) -> FindingHistory:
+    verdicts = [i for i, run in enumerate(runs) if run.findings is not None]
+    first, last = sighting.runs[0], sighting.runs[-1]
+    resolved = ""
+    if key in seen.present[verdicts[-1]]:
+        state = _state(sighting.finding)
+    else:
+        later = [
+            i
+            for i in verdicts
+            if i > last and sighting.organization in seen.checked[i] and key not in seen.present[i]
+        ]
+        state = "resolved" if later else "unchecked"
+        resolved = _at(runs, later[0]) if later else ""
+    view = finding_view(sighting.finding, None)
+    return FindingHistory(
+        organization=sighting.finding.organization or sighting.organization,
+        kind=view.kind,
+        path=view.path,
+        message=view.message,
+        location=view.location,
+        first_seen=_at(runs, first),
+        last_seen=_at(runs, last),
+        resolved=resolved,
+        state=state,
+        state_label=_STATE_LABELS[state],
+        runs_seen=len(sighting.runs),
+    )
+
+
+def _finding_histories(
+    files: Sequence[ReportFile], runs: Sequence[RunView]
+) -> tuple[FindingHistory, ...]:
+    """Each finding seen in a run with a verdict: open, accepted, known, or resolved by a later
+    run that checked its organization without it (a run without a verdict resolves nothing)."""
+    seen = _sightings(files, runs)
+    histories = [
+        (sighting.runs[0], _finding_history(key, sighting, seen, runs))
+        for key, sighting in seen.findings.items()
+    ]
+    histories.sort(
+        key=lambda item: (
+            _STATE_ORDER[item[1].state],
+            item[0],
+            item[1].organization,
+            item[1].kind,
+            item[1].path,
+        )
+    )
+    return tuple(history for _, history in histories)
+
+
+_CELL_TITLES = {
+    "in_sync": "in sync",
+    "drifted": "drifted",
+    "missing": "missing",
+    "unmanaged": "unmanaged",
+    "accepted": "drift accepted",
+    "absent": "not checked",
+    "noverdict": "no verdict",
+}
+
+
+def _cell(org: OrgResult) -> str:
+    """An organization in one run: its status, or `accepted` when only accepted drift kept it
+    from being in sync."""
+    if org.findings and not org_fails(org) and any(f.accepted for f in org.findings):
+        return "accepted"
+    return org.status.value
+
+
+def _columns(
+    files: Sequence[ReportFile], runs: Sequence[RunView]
+) -> tuple[dict[str, list[str]], dict[str, list[int]]]:
+    """Each organization's cell per run, and the runs in which it had failing findings."""
+    columns: dict[str, list[str]] = {}
+    failing: dict[str, list[int]] = {}
+    empty = ["absent" if run.findings is not None else "noverdict" for run in runs]
+    for index, run in enumerate(runs):
+        for org in files[index].report.organizations if run.findings is not None else ():
+            columns.setdefault(org.label, list(empty))[index] = _cell(org)
+            if org_fails(org):
+                failing.setdefault(org.label, []).append(index)
+    return columns, failing
+
+
+def _org_histories(
+    files: Sequence[ReportFile], runs: Sequence[RunView]
+) -> tuple[tuple[OrgHistory, ...], int]:
+    columns, failing = _columns(files, runs)
+    rows = []
+    for label, column in columns.items():
+        drifted = failing.get(label, [])
+        if not drifted and all(s in ("in_sync", "absent", "noverdict") for s in column):
+            continue
+        cells = tuple(
+            Cell(status, f"{_at(runs, i)}: {_CELL_TITLES[status]}")
+            for i, status in enumerate(column)
+        )[-MAX_CELLS:]
+        rows.append(
+            OrgHistory(
+                label=label,
+                current=_CELL_TITLES[column[-1]],
+                drifted_runs=len(drifted),
+                first=_at(runs, drifted[0]) if drifted else "",
+                last=_at(runs, drifted[-1]) if drifted else "",
+                cells=cells,
+            )
+        )
+    rows.sort(key=lambda row: (-row.drifted_runs, row.label))
+    return tuple(rows), len(columns) - len(rows)
+
+
+def _expiring_view(
+    org: OrgResult, finding: Finding, reference: dt.date
+) -> tuple[int, ExpiringView] | None:
+    accepted = finding.accepted
+    days = (accepted.expires - reference).days if accepted is not None else None
+    if accepted is None or days is None or days > EXPIRY_HORIZON_DAYS:
+        return None
+    view = finding_view(finding, reference)
+    return days, ExpiringView(
+        organization=finding.organization or org.label,
+        message=view.message,
+        location=location_text(accepted.source) or view.location,
+        reason=accepted.reason,
+        owner=accepted.owner or "",
+        expires=accepted.expires.isoformat(),
+        days_left=days_left_text(days),
+        expired=days < 0,
+    )
+
+
+def _expiring(
+    files: Sequence[ReportFile], runs: Sequence[RunView]
+) -> tuple[tuple[ExpiringView, ...], str]:
+    """The exceptions of the latest run with a verdict that expire within the horizon."""
+    verdicts = [i for i, run in enumerate(runs) if run.findings is not None]
+    if not verdicts:
+        return (), ""
+    latest = files[verdicts[-1]]
+    reference = latest.checked_at.date()
+    views = [
+        _expiring_view(org, finding, reference)
+        for org in latest.report.organizations
+        for finding in org.findings
+    ]
+    found = sorted(
+        (item for item in views if item is not None),
+        key=lambda item: (item[0], item[1].organization, item[1].message),
+    )
+    return tuple(view for _, view in found), _at(runs, verdicts[-1])
+
+
+def history_view(files: Sequence[ReportFile]) -> HistoryView:
+    runs = _runs(files)
+    orgs, steady = _org_histories(files, runs)
+    expiring, reference = _expiring(files, runs)
+    shown = min(len(runs), MAX_CELLS)
+    note = f"the last {shown} of {len(runs)} runs" if len(runs) > MAX_CELLS else ""
+    return HistoryView(
+        runs=runs,
+        verdict_runs=sum(1 for run in runs if run.findings is not None),
+        chart=_chart(runs),
+        findings=_finding_histories(files, runs),
+        organizations=orgs,
+        steady=steady,
+        cells_note=note,
+        expiring=expiring,
+        expiry_reference=reference,
+    )
+
+
+def render_history(paths: Sequence[str]) -> str:
+    """The page of the latest report with the history of all of them (oldest to newest)."""
+    if not paths:
+        raise UsageError("give at least one JSON report")
+    files = read_reports(paths)
+    check_one_audit(files)
+    return render_html(files[-1].report, history_view(files))
