@@ -259,12 +259,17 @@ def scope_error(
     return error
 
 
+def required_scopes(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The scopes a read needs: the usual ones, then those of `extra` not among them."""
+    return REQUIRED_SCOPES + tuple(s for s in dict.fromkeys(extra) if s not in REQUIRED_SCOPES)
+
+
 def check_required_scopes(scopes: frozenset[str] | None, extra: tuple[str, ...] = ()) -> None:
     """Raise InsufficientScopeError when `scopes` is known and lacks a required scope, or one
     of `extra` (the scopes of what the spec declares beyond organizations and connections)."""
     if scopes is None:
         return
-    needed = REQUIRED_SCOPES + tuple(s for s in dict.fromkeys(extra) if s not in REQUIRED_SCOPES)
+    needed = required_scopes(extra)
     missing = tuple(s for s in needed if s not in scopes)
     if missing:
         raise scope_error(missing, scopes, needed)

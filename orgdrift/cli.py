@@ -213,6 +213,7 @@ def _cmd_validate(args: argparse.Namespace) -> ExitCode:
 
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
     from orgdrift import pipeline
+    from orgdrift.evidence import ci_run_url
 
     output = _output(
         args, inputs=[*args.spec, args.live or "", args.since or "", args.baseline or ""]
@@ -234,10 +235,11 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
             on_snapshot=(lambda state, why: written.append((state, why)))
             if args.write_snapshot
             else None,
+            ci_run_url=ci_run_url(os.environ),
             on_live=lambda decls, live: seen.append((decls, live)),
         )
         report = pipeline.run_check(options)
-    _incremental_outcome(args, report, written)
+    report = _incremental_outcome(args, report, written)
     return _emit(report, output, _plan_for(args, output, report, seen))
 
 
@@ -309,8 +311,10 @@ def _incremental_outcome(
     args: argparse.Namespace,
     report: Report,
     written: list[tuple[LiveState, str | None]],
-) -> None:
-    """Say on stderr when --since fell back to a full read, and write --write-snapshot."""
+) -> Report:
+    """Say on stderr when --since fell back to a full read, and write --write-snapshot; the
+    report, with the snapshot file it wrote in its evidence."""
+    from orgdrift.evidence import written_snapshot
     from orgdrift.snapshot import dump_snapshot
 
     if report.basis is not None and report.basis.full_read_because is not None:
@@ -319,7 +323,10 @@ def _incremental_outcome(
         state, why_none = written[-1]
         if why_none is not None:
             _err(f"orgdrift: note: {why_none}")
-        write_atomic(args.write_snapshot, dump_snapshot(state))
+        text = dump_snapshot(state)
+        write_atomic(args.write_snapshot, text)
+        return written_snapshot(report, args.write_snapshot, text)
+    return report
 
 
 def _cmd_snapshot(args: argparse.Namespace) -> ExitCode:

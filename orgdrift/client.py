@@ -28,6 +28,7 @@ from orgdrift.auth import (
     Secret,
     check_required_scopes,
     provider_for,
+    required_scopes,
 )
 from orgdrift.errors import (
     ApiError,
@@ -174,6 +175,8 @@ class ManagementClient:
         self._requests = 0
         self._retries = 0
         self._rate_limited = 0
+        self._scopes_required: tuple[str, ...] = ()
+        self._scopes_granted: tuple[str, ...] | None = None
         self._first_start: float | None = None
         self._last_end: float | None = None
         self._pending: dict[int, _Request] = {}
@@ -209,6 +212,8 @@ class ManagementClient:
             retries=self._retries,
             rate_limited=self._rate_limited,
             seconds=seconds,
+            scopes_required=self._scopes_required,
+            scopes_granted=self._scopes_granted,
         )
 
     async def check_scopes(self, extra: tuple[str, ...] = ()) -> None:
@@ -217,7 +222,10 @@ class ManagementClient:
         For client credentials this runs the grant (the token response lists its scopes).
         An opaque token with unknown scopes passes; the API's 403 will then tell.
         """
-        check_required_scopes(await self._tokens.scopes(), extra)
+        granted = await self._tokens.scopes()
+        self._scopes_required = required_scopes(extra)
+        self._scopes_granted = None if granted is None else tuple(sorted(granted))
+        check_required_scopes(granted, extra)
 
     async def get_organization(self, org_id: str) -> RawObject | None:
         """`GET /organizations/{id}`; None when the API says it does not exist (its JSON 404)."""

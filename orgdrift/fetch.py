@@ -510,6 +510,7 @@ async def _read_parts(
     """The parts each organization needs, all concurrently. The requests queue organization by
     organization (its connections, grants, domains, then the next one's), so an endpoint with a
     lower limit of its own does not hold the others back behind all of its requests."""
+    jobs = _united(jobs)
     done = 0
     total = len(jobs)
     if progress:
@@ -543,6 +544,18 @@ async def _read_parts(
 
     results = await _gather([one(org, parts) for org, parts in jobs])
     return {str(org["id"]): read for (org, _), read in zip(jobs, results, strict=True)}
+
+
+def _united(jobs: Sequence[tuple[RawObject, _Parts]]) -> list[tuple[RawObject, _Parts]]:
+    """One job per organization, with every part any of its jobs wants: two declarations may
+    match one organization (one by id, the other by the name it was renamed to), and each is
+    compared with the parts it declares."""
+    united: dict[str, tuple[RawObject, _Parts]] = {}
+    for org, parts in jobs:
+        first, wanted = united.get(str(org["id"]), (org, _Parts()))
+        either = {n: getattr(wanted, n) or getattr(parts, n) for n in _PART_NAMES}
+        united[str(org["id"])] = (first, _Parts(**either))
+    return list(united.values())
 
 
 async def _gather(coros: Sequence[Coroutine[Any, Any, T]]) -> list[T]:

@@ -56,6 +56,7 @@ ClientGrantsPolicy = Literal["exact", "allowlist"]
 class SpecFile:
     path: str
     sha256: str
+    commit: str | None = None  # the commit checked out in the git repository holding the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +294,28 @@ class Stats:
     retries: int = 0
     rate_limited: int = 0
     seconds: float = 0.0
+    scopes_required: tuple[str, ...] = ()  # the scopes the read needed
+    scopes_granted: tuple[str, ...] | None = None  # the token's, sorted; None: not known
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotFile:
+    """A live-state file a run read (`--live`) or wrote (`--write-snapshot`), by its bytes."""
+
+    path: str
+    sha256: str
+    role: Literal["read", "written"]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What binds a run's verdict to its inputs, beyond the spec files and the tool version."""
+
+    started_at: str | None = None  # UTC, like `checked_at`
+    finished_at: str | None = None
+    live_sha256: str | None = None  # the live state read, canonical JSON (evidence.py)
+    snapshot: SnapshotFile | None = None
+    ci_run_url: str | None = None  # the CI run, when the environment tells it
 
 
 class Status(StrEnum):
@@ -348,7 +371,7 @@ class Basis:
         return self.full_read_because is not None
 
 
-REPORT_VERSION = 2
+REPORT_VERSION = 3
 """The JSON report format orgdrift writes (schemas/report.schema.json); it reads 1 and 2."""
 
 
@@ -365,6 +388,7 @@ class Report:
     failure: Failure | None = None
     warnings: tuple[Problem, ...] = ()  # about the spec itself: exceptions unused or expiring
     basis: Basis | None = None  # set by `check --since`
+    evidence: Evidence = field(default_factory=Evidence)
     version: int = REPORT_VERSION  # a report read back from a file: the format it was written in
 
     @property

@@ -32,16 +32,19 @@ from orgdrift.changes import changed_scope
 from orgdrift.check import build_report, checks_unmanaged, evaluate, select
 from orgdrift.client import RequestEvent
 from orgdrift.errors import InputError, LiveStateError, Problem, UsageError
+from orgdrift.evidence import live_state_sha256, with_commits
 from orgdrift.export import export_spec
 from orgdrift.fetch import Extras, LeftOut, Progress
 from orgdrift.models import (
     Basis,
+    Evidence,
     Failure,
     LiveFrom,
     LiveState,
     OrgDecl,
     Report,
     Scope,
+    SnapshotFile,
     Spec,
     SpecFile,
     Stats,
@@ -56,7 +59,7 @@ from orgdrift.reads import (
     read_with_log_checkpoint,
 )
 from orgdrift.reporters.json_report import read_report
-from orgdrift.snapshot import load_snapshot
+from orgdrift.snapshot import load_snapshot, load_snapshot_file
 from orgdrift.spec import load_spec_bytes, load_spec_groups, load_specs
 
 DEMO_SPEC = "examples/orgs.yaml"
@@ -97,6 +100,7 @@ class CheckOptions:
     since: str | None = None
     full_fallback: bool = True
     on_snapshot: Callable[[LiveState, str | None], None] | None = None
+    ci_run_url: str | None = None  # the CI run, for the evidence (the CLI reads it)
     # `plan` (and the reports that show one): the declarations compared and the live state
     # read (or the snapshot), handed over before the comparison.
     on_live: Callable[[tuple[OrgDecl, ...], LiveState], None] | None = None
@@ -174,8 +178,24 @@ def run_validate(options: ValidateOptions) -> Report:
 
 
 def run_check(options: CheckOptions) -> Report:
-    """`check`: the report in every outcome; only a bug or an interrupt raises."""
+    """`check`: the report in every outcome, with its evidence; only a bug or an interrupt
+    raises."""
+    started_at = now()
+    report, snapshot = _check(options)
+    evidence = Evidence(
+        started_at=started_at,
+        finished_at=now(),
+        live_sha256=report.evidence.live_sha256,
+        snapshot=snapshot,
+        ci_run_url=options.ci_run_url,
+    )
+    return replace(report, spec_files=with_commits(report.spec_files), evidence=evidence)
+
+
+def _check(options: CheckOptions) -> tuple[Report, SnapshotFile | None]:
+    """The report (with the live state's digest) and the `--live` file read, if any."""
     started = time.monotonic()
+    read: SnapshotFile | None = None
     scope = Scope(options.orgs, changed_from=options.changed_from, baseline=options.baseline)
     tenant: str | None = None
     try:
@@ -191,30 +211,33 @@ def run_check(options: CheckOptions) -> Report:
             unmanaged=checks_unmanaged(spec, options.orgs),
             changes=changes.reason if changes else None,
         )
-        live = _compared_with(options)
+        live, read = _compared_with(options)
         tenant = live.host if isinstance(live, Tenant) else None
         where = live.tenant if isinstance(live, LiveState) else tenant
         verify_spec_tenant(spec, where)
         known = _baseline(options.baseline, where)  # both refuse before any request
         if isinstance(live, LiveState):
             _hand_over(options, decls, live)
-            return assess(spec, decls, live, Stats(), scope, from_snapshot=True, known=known)
+            report = assess(spec, decls, live, Stats(), scope, from_snapshot=True, known=known)
+            return report, read
         state, stats, basis = _read_for_check(options, live, spec, decls, scope)
         _hand_over(options, decls, state)
         report = assess(spec, decls, state, stats, scope, known=known)
-        return replace(report, basis=basis)
+        return replace(report, basis=basis), read
     except (UsageError, LiveStateError) as exc:
         seconds = time.monotonic() - started
-        return _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds)
+        return _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds), read
 
 
-def _compared_with(options: CheckOptions) -> LiveState | Tenant:
-    """The saved snapshot (--live) or the tenant a check compares the spec with."""
+def _compared_with(options: CheckOptions) -> tuple[LiveState | Tenant, SnapshotFile | None]:
+    """The saved snapshot (--live), with its file's digest, or the tenant a check compares the
+    spec with."""
     if options.snapshot is not None:
-        return load_snapshot(options.snapshot)
+        state, digest = load_snapshot_file(options.snapshot)
+        return state, SnapshotFile(options.snapshot, digest, "read")
     if options.tenant is None:
         raise UsageError("check compares with a tenant or a snapshot (--live): none given")
-    return options.tenant
+    return options.tenant, None
 
 
 def _hand_over(options: CheckOptions, decls: Sequence[OrgDecl], state: LiveState) -> None:
@@ -394,7 +417,9 @@ def assess(
         from_snapshot=from_snapshot,
         scope=scope,
     )
-    return replace(report, warnings=warnings)
+    return replace(
+        report, warnings=warnings, evidence=Evidence(live_sha256=live_state_sha256(live))
+    )
 
 
 # --- reports without a verdict -------------------------------------------------------------

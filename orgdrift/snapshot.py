@@ -17,6 +17,7 @@ incremental audits: `log_checkpoint` (the newest tenant log id when the read beg
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -37,7 +38,13 @@ SNAPSHOT_ONLY_KEYS: frozenset[str] = frozenset({_CONNECTIONS, *MODEL_KEYS})
 
 def load_snapshot(path: str) -> LiveState:
     """Read and check a live-state file; every problem is reported (exit 2)."""
-    return parse_snapshot(path, jsonfile.read_bytes(path))
+    return load_snapshot_file(path)[0]
+
+
+def load_snapshot_file(path: str) -> tuple[LiveState, str]:
+    """`load_snapshot`, and the sha256 of the file's bytes as read."""
+    raw = jsonfile.read_bytes(path)
+    return parse_snapshot(path, raw), hashlib.sha256(raw).hexdigest()
 
 
 def parse_snapshot(path: str, raw: bytes) -> LiveState:
@@ -91,7 +98,13 @@ def _state(document: dict[str, Any]) -> LiveState:
 
 
 def dump_snapshot(state: LiveState) -> str:
-    """The live state as a deterministic JSON document (organizations sorted by name, id)."""
+    """The live state as a deterministic JSON text (organizations sorted by name, id)."""
+    return json.dumps(snapshot_document(state), indent=2, ensure_ascii=False) + "\n"
+
+
+def snapshot_document(state: LiveState) -> dict[str, Any]:
+    """The live state as the snapshot's JSON document; reading the text of `dump_snapshot` back
+    gives a state with the same document."""
     orgs: list[RawObject] = []
     for org in sorted(state.organizations, key=lambda o: (o.name, o.id)):
         item = dict(org.data)
@@ -122,7 +135,7 @@ def dump_snapshot(state: LiveState) -> str:
     if state.tool_version is not None:
         document["tool_version"] = state.tool_version
     document["organizations"] = orgs
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return document
 
 
 def _connection_key(item: RawObject) -> tuple[str, str]:

@@ -39,6 +39,7 @@ def run_step(
     steps: dict[str, dict[str, str]],
     home: Path,
     event: dict[str, str] | None = None,  # more of the runner's environment, e.g. GITHUB_BASE_REF
+    workspace: Path = ROOT,  # the checkout the step runs in
 ) -> tuple[int, str, dict[str, str], str]:
     step = _step(step_id)
     output, summary = home / f"output-{step_id}", home / "summary.md"
@@ -52,7 +53,7 @@ def run_step(
         "GITHUB_OUTPUT": str(output),
         "GITHUB_STEP_SUMMARY": str(summary),
         "GITHUB_PATH": str(home / "path"),
-        "GITHUB_WORKSPACE": str(ROOT),
+        "GITHUB_WORKSPACE": str(workspace),
         "GITHUB_ACTION_PATH": str(ROOT),
         "RUNNER_TEMP": str(home / "runner-temp"),
         **(event or {}),
@@ -60,7 +61,7 @@ def run_step(
     }
     done = subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-        cwd=ROOT,
+        cwd=workspace,
         env=env,
         capture_output=True,
         text=True,
@@ -109,7 +110,7 @@ def test_drift_fails_the_step_with_outputs_summary_and_sarif(
     }
     code, log, outputs, summary = run_step("run", inputs, {"install": install}, home)
     assert code == 1, log
-    assert outputs == {"exit-code": "1", "drift": "true", "sarif": str(sarif)}
+    assert outputs == {"exit-code": "1", "drift": "true", "sarif": str(sarif), "intoto": ""}
     assert f"::error file={spec},line=18" in log  # --format auto: annotations inside Actions
     assert "google-oauth2" in summary
     assert sarif.is_file()
@@ -127,7 +128,7 @@ def test_drift_can_be_reported_without_failing(
     }
     code, log, outputs, _ = run_step("run", inputs, {"install": install}, home)
     assert code == 0, log
-    assert outputs == {"exit-code": "1", "drift": "true", "sarif": ""}
+    assert outputs == {"exit-code": "1", "drift": "true", "sarif": "", "intoto": ""}
     assert "drift: 3 findings" in log
 
 
@@ -192,3 +193,93 @@ def test_changed_from_checks_what_the_pull_request_changed(
         assert names == checked
         assert document["scope"]["changed_from"] == "origin/main"
         assert "(changed since origin/main)" in log
+
+
+# --- a hostile checkout: the pull request's author names the files ---------------------------
+
+TWO_CUSTOMERS = (
+    "version: 1\norganizations:\n"
+    "  - name: customer-a\n    display_name: A\n"
+    "  - name: customer-b\n    display_name: B\n"
+)
+
+
+def _tenant(tmp_path: Path, b_display: str) -> Path:
+    """A saved snapshot (the trusted side names it) where customer-b shows `b_display`."""
+    organizations = [
+        {"id": "org_a", "name": "customer-a", "display_name": "A", "enabled_connections": []},
+        {"id": "org_b", "name": "customer-b", "display_name": b_display, "enabled_connections": []},
+    ]
+    document = {"snapshot_version": 1, "tenant": "t.example.com", "organizations": organizations}
+    path = tmp_path / "tenant.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def _checkout(tmp_path: Path, files: dict[str, str]) -> Path:
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name, text in files.items():
+        (checkout / name).write_text(text, encoding="utf-8")
+    return checkout
+
+
+def test_a_file_named_like_an_org_glob_does_not_narrow_the_check(
+    installed: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """`args: --org customer-*` reaches orgdrift as written, not as the checkout's `customer-a`
+    (an empty file the pull request added): customer-b's drift is still found."""
+    home, install = installed
+    checkout = _checkout(tmp_path, {"orgs.yaml": TWO_CUSTOMERS, "customer-a": ""})
+    tenant = _tenant(tmp_path, "B (drifted)")
+    inputs = {"specs": "orgs.yaml", "format": "text", "args": f"--org customer-* --live {tenant}"}
+    code, log, outputs, _ = run_step("run", inputs, {"install": install}, home, None, checkout)
+    assert code == 1, log
+    assert outputs["exit-code"] == "1"
+    assert "customer-b: display_name" in log
+
+
+def test_a_spec_glob_matching_an_option_like_name_reads_it_as_a_spec(
+    installed: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """`specs: '*.orgdrift.yaml'` matches an empty file named `--live=.orgdrift.yaml` beside a
+    forged snapshot `.orgdrift.yaml`: the name goes after `--`, so it is an (empty, invalid)
+    spec, not `--live`; the forged snapshot is never read and nothing says "in sync"."""
+    home, install = installed
+    forged = {"snapshot_version": 1, "tenant": "t.example.com", "organizations": []}
+    checkout = _checkout(
+        tmp_path,
+        {
+            "orgs.orgdrift.yaml": "version: 1\norganizations:\n  - name: acme\n",
+            "--live=.orgdrift.yaml": "",
+            ".orgdrift.yaml": json.dumps(forged),
+        },
+    )
+    inputs = {"specs": "*.orgdrift.yaml", "format": "text"}
+    event = {"AUTH0_DOMAIN": "http://127.0.0.1:9", "AUTH0_API_TOKEN": "t"}
+    code, log, outputs, summary = run_step(
+        "run", inputs, {"install": install}, home, event, checkout
+    )
+    assert code == 2, log
+    assert outputs["exit-code"] == "2"
+    assert "--live=.orgdrift.yaml:1:1: the file is empty" in log
+    assert "in sync" not in log + summary
+
+
+def test_hostile_file_names_are_only_file_names(
+    installed: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """Names with command substitutions, backticks, quotes and blanks, matched by a spec glob,
+    reach orgdrift as names: no shell runs them, the verdict is the one benign names give."""
+    home, install = installed
+    names = ["$(touch pwned-1).yaml", "`touch pwned-2`.yaml", "a b ';touch pwned-3'.yaml"]
+    checkout = _checkout(
+        tmp_path, {name: TWO_CUSTOMERS.replace("customer", f"c{i}") for i, name in enumerate(names)}
+    )
+    inputs = {"specs": "*.yaml", "format": "text", "args": f"--live {_tenant(tmp_path, 'B')}"}
+    code, log, _, _ = run_step("run", inputs, {"install": install}, home, None, checkout)
+    assert not list(checkout.glob("pwned*")) and not list(tmp_path.glob("pwned*"))
+    assert sorted(p.name for p in checkout.iterdir()) == sorted(names)
+    assert code == 1, log  # the three specs' organizations are not in the tenant
+    for name in names:
+        assert name in log

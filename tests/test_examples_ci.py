@@ -448,14 +448,15 @@ def test_gitlab_merge_requests_check_only_what_they_change(tmp_path: Path) -> No
 
     merge_request = calls(CI_MERGE_REQUEST_TARGET_BRANCH_NAME="main")
     assert merge_request[:2] == [
-        ["orgdrift", "validate", SPEC],
+        ["orgdrift", "validate", "--", SPEC],  # a file name is never an option
         ["git", "fetch", "--quiet", "origin", "main"],
     ]
-    assert merge_request[2][:5] == ["orgdrift", "check", SPEC, "--changed-from", "origin/main"]
+    assert merge_request[2][:4] == ["orgdrift", "check", "--changed-from", "origin/main"]
+    assert merge_request[2][-2:] == ["--", SPEC]
     default_branch = calls()
-    assert [c[:3] for c in default_branch] == [
-        ["orgdrift", "validate", SPEC],
-        ["orgdrift", "check", SPEC],
+    assert [c[:2] + c[-2:] for c in default_branch] == [
+        ["orgdrift", "validate", "--", SPEC],
+        ["orgdrift", "check", "--", SPEC],
     ]
     assert "--changed-from" not in default_branch[1]
     assert reports(default_branch[1][1:]) == reports(merge_request[2][1:])
@@ -550,7 +551,14 @@ def test_hook_definition() -> None:
     (hook,) = hook_definitions()
     assert hook["id"] == "orgdrift-validate"
     assert hook["language"] == "python"
-    assert shlex.split(hook["entry"]) == ["orgdrift", "validate", "--per-directory", "--quiet"]
+    # pre-commit appends the file names: after `--`, a file named like an option is a file
+    assert shlex.split(hook["entry"]) == [
+        "orgdrift",
+        "validate",
+        "--per-directory",
+        "--quiet",
+        "--",
+    ]
     assert hook["require_serial"] is True
     files = re.compile(hook["files"])
     for path in (SPEC, "orgs.yml", "infra/organizations.yaml", "team.orgdrift.yaml"):

@@ -329,3 +329,27 @@ def test_the_full_read_costs_the_organizations_and_every_declared_part() -> None
     assert full_read_requests(decls[:2], state, list_all=True) == 3 + 2 * 2
     big = LiveState((LiveOrganization(org(0), None, client_grants=tuple({} for _ in range(250))),))
     assert full_read_requests([whole(0)], big, list_all=False) == 1 + 1 + 3  # 3 pages of grants
+
+
+def test_two_declarations_of_one_organization_get_every_part_either_declares() -> None:
+    """One declared by id, the other by the name the organization was renamed to: each is
+    compared with its own parts, so both are read (found by the differential property test:
+    the full check exited 3 saying the snapshot lacked the Early Access view)."""
+    reader = Reader([org(0)])
+    by_id = replace(whole(0, by_id=True), connections=None)  # client grants only
+    by_name = replace(whole(0), client_grants=None)  # the Early Access view only
+    state = asyncio.run(fetch_live(reader, [by_id, by_name], list_all=False))
+    (live,) = state.organizations
+    assert (live.connection_view is not None, live.client_grants is not None) == (True, True)
+    assert (reader.calls["connection_view"], reader.calls["client_grants"]) == (1, 1)
+    again = asyncio.run(
+        complete(
+            reader,
+            replace(
+                state, organizations=(replace(live, connection_view=None, client_grants=None),)
+            ),
+            [by_id, by_name],
+        )
+    )
+    assert again.state.organizations[0].connection_view is not None
+    assert again.state.organizations[0].client_grants is not None

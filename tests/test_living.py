@@ -296,7 +296,8 @@ def test_fingerprints_survive_reformatting_and_moving_declarations(
         (
             (Path(__file__).parent / "golden" / "outcomes" / "exit3.json")
             .read_text(encoding="utf-8")
-            .replace("<time>", "2026-01-01T00:00:00Z"),
+            .replace("<time>", "2026-01-01T00:00:00Z")
+            .replace('"<commit>"', "null"),
             "--baseline base.json: it has no verdict (status 'incomplete')",
         ),
         ("{", "base.json:1:2: not valid JSON"),

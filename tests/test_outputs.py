@@ -28,6 +28,7 @@ from orgdrift.emulator import (
 )
 from orgdrift.reporters import REPORTERS
 
+from .evidence_support import codequality_problems, intoto_problems
 from .test_cli_check import ROOT, TENANT, clean_env, in_sync_tenant, json_report, run, serve
 
 __all__ = ["clean_env"]  # the autouse fixture: no credentials or CI variables leak in
@@ -43,6 +44,8 @@ EXTENSION = {
     "sarif": "sarif",
     "github": "github.txt",
     "html": "html",
+    "codequality": "codequality.json",
+    "intoto": "intoto.json",
 }
 
 
@@ -87,6 +90,16 @@ def stable(text: str) -> str:
         r'"(fingerprint|orgdriftFinding/v1)": "[0-9a-f]+"', r'"\1": "<fingerprint>"', text
     )
     text = re.sub(r"<dt>fingerprint</dt><dd>[0-9a-f]+</dd>", "<dt>fingerprint</dt><dd>-</dd>", text)
+    # the commit checked out, and the live state's digest (it holds the time of the read)
+    text = re.sub(r'"(gitCommit|commit)": "[0-9a-f]{40}"', r'"\1": "<commit>"', text)
+    text = re.sub(
+        r'("name": "live-state:[^"]*",\s*"digest": \{\s*"sha256": ")[0-9a-f]{64}',
+        r"\1<sha256>",
+        text,
+    )
+    text = re.sub(r'"(live_state_sha256)": "[0-9a-f]{64}"', r'"\1": "<sha256>"', text)
+    text = re.sub(r"(<dt>Live state sha256 [^<]*</dt><dd><code>)[0-9a-f]{64}", r"\1<sha256>", text)
+    text = re.sub(r"(</code></td><td><code>)[0-9a-f]{40}(</code></td></tr>)", r"\1<commit>\2", text)
     return re.sub(r'"(requests|retries|rate_limited|seconds)": [0-9.]+', r'"\1": 0', text)
 
 
@@ -105,6 +118,8 @@ def consumers_accept(reports: dict[str, str]) -> None:
     json_report(reports["json"])
     JENKINS.validate(reports["junit"].encode("utf-8"))
     assert [e.message for e in SARIF.iter_errors(json.loads(reports["sarif"]))] == []
+    assert codequality_problems(reports["codequality"]) == []
+    assert intoto_problems(reports["intoto"]) == []
 
 
 OUTCOMES = {

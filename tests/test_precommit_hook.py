@@ -58,3 +58,26 @@ def test_try_repo_passes_two_tenants_and_names_a_typo(tmp_path: Path) -> None:
     assert "auth0/staging/orgs.yaml:4:5: $.organizations[0].display_nmae: unknown field" in (
         failed.stdout
     )
+
+
+def test_a_file_named_like_an_option_is_a_spec_not_an_option(tmp_path: Path) -> None:
+    """The attack: a committed file named `--report=text=zz.orgdrift.yaml` (a valid spec) and
+    `zz.orgdrift.yaml`, a symlink to a `.pth` file in a site-packages outside the repository.
+    Read as an option, the name made the hook write its text report through the symlink: a
+    `.pth` line runs at the next Python start. After the entry's `--` it is a spec file."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    site_packages = tmp_path / "site-packages"
+    site_packages.mkdir()
+    pth = site_packages / "orgdrift-evil.pth"
+    (repo / "orgs.yaml").write_text(SPEC, encoding="utf-8")
+    hostile = SPEC.replace("acme", "hooli")  # the files of one directory merge into one spec
+    (repo / "--report=text=zz.orgdrift.yaml").write_text(hostile, encoding="utf-8")
+    (repo / "zz.orgdrift.yaml").symlink_to(pth)
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    done = _try_repo(repo, tmp_path / "pre-commit-home")
+    assert not pth.exists(), pth.read_text(encoding="utf-8")
+    assert list(site_packages.iterdir()) == []
+    assert done.returncode == 0, done.stdout + done.stderr  # two valid specs
+    assert "Passed" in done.stdout

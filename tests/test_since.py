@@ -439,6 +439,11 @@ def test_goldens_of_an_incremental_check(
             r'("orgdriftFinding/v1"): "[0-9a-f]+"', r'\1: "<hashes the loopback port>"', text
         )
         text = re.sub(r'time="[\d.]+"', 'time="0"', text)
+        # the commit checked out; the live state's digest (it holds the time of the read)
+        text = re.sub(r'"commit": "[0-9a-f]{40}"', '"commit": "<commit>"', text)
+        text = re.sub(
+            r'"live_state_sha256": "[0-9a-f]{64}"', '"live_state_sha256": "<sha256>"', text
+        )
         return re.sub(r'("requests"|"retries"|"rate_limited"|"seconds"): [\d.]+', r"\1: 0", text)
 
     # Every format says what the verdict rests on: the snapshot, the log range, the re-reads.

@@ -434,11 +434,10 @@ def _incremental_equals_full(seed: int, unmanaged: str, plan: list[list[Any]]) -
         transport=httpx.ASGITransport(app=app),
     )
     with tempfile.TemporaryDirectory() as tmp:
-        export = pipeline.run_export(pipeline.ExportOptions(tenant))
-        assert export.failure is None and export.left_out == ()
-        exported = export.text
+        exported = pipeline.run_export(pipeline.ExportOptions(tenant))
+        assert exported.failure is None and exported.left_out == ()
         spec = Path(tmp) / "orgs.yaml"
-        spec.write_text(spec_text(exported, seed, unmanaged), encoding="utf-8")
+        spec.write_text(spec_text(exported.text, seed, unmanaged), encoding="utf-8")
         taken = pipeline.run_snapshot(pipeline.SnapshotOptions(tenant, (str(spec),)))
         live = taken.state
         assert taken.no_checkpoint is None and live.log_checkpoint is not None

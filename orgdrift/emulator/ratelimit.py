@@ -89,7 +89,6 @@ def quota(bucket: Bucket, state: BucketState, now: float) -> Quota:
 class Decision:
     allowed: bool
     quota: Quota  # the global bucket's quota, or the refusing bucket's when refused
-    refused_by: str | None  # "global", an endpoint group name, or None when allowed
 
 
 class RateLimiter:
@@ -120,7 +119,7 @@ class RateLimiter:
         for name in limited:
             self._states[name] = refill(self._buckets[name], self._states[name], now)
             if self._states[name].tokens < 1.0:
-                return Decision(False, self._quota(name, now), name)
+                return Decision(False, self._quota(name, now))
         for name in limited:
             _, self._states[name] = take(self._buckets[name], self._states[name], now)
-        return Decision(True, self._quota("global", now), None)
+        return Decision(True, self._quota("global", now))

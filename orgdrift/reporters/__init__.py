@@ -12,8 +12,10 @@ from typing import ClassVar, Protocol
 from orgdrift.errors import UsageError
 from orgdrift.models import Report
 from orgdrift.reporters._common import RenderOptions
+from orgdrift.reporters.codequality import CodeQualityReporter
 from orgdrift.reporters.github import GithubReporter
 from orgdrift.reporters.html import HtmlReporter
+from orgdrift.reporters.intoto import InTotoReporter
 from orgdrift.reporters.json_report import JsonReporter, report_to_dict
 from orgdrift.reporters.junit import JunitReporter
 from orgdrift.reporters.markdown import MarkdownReporter
@@ -48,6 +50,8 @@ REPORTERS: Mapping[str, type[Reporter]] = MappingProxyType(
             SarifReporter,
             GithubReporter,
             HtmlReporter,
+            CodeQualityReporter,
+            InTotoReporter,
         )
     }
 )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from orgdrift.errors import Location, Problem
-from orgdrift.models import Acceptance, Basis, Finding, OrgResult, Report, Status
+from orgdrift.models import Acceptance, Basis, Finding, OrgResult, Report, Stats, Status
 from orgdrift.plan import Plan
 from orgdrift.reporters._common import (
     Counts,
@@ -167,6 +167,13 @@ class Row:
 
 
 @dataclass(frozen=True, slots=True)
+class SpecFileRow:
+    path: str
+    sha256: str
+    commit: str  # empty outside a git repository, or not recorded
+
+
+@dataclass(frozen=True, slots=True)
 class AcceptedView:
     reason: str
     owner: str
@@ -235,7 +242,7 @@ class PageView:
     organizations: tuple[OrgView, ...]
     exceptions: tuple[ExceptionRow, ...]
     evidence: tuple[Row, ...]
-    spec_files: tuple[Row, ...]  # path, sha256
+    spec_files: tuple[SpecFileRow, ...]
     tool: str
 
 
@@ -382,23 +389,49 @@ _LIVE_STATE = {"snapshot": "a saved snapshot", "api": "the Management API", "spe
 
 def _evidence(report: Report) -> tuple[Row, ...]:
     offline = report.live_from == "snapshot"
+    evidence, stats = report.evidence, report.stats
     rows = [
         Row("Tool", f"orgdrift {report.tool_version}"),
         Row("Report version", str(report.version)),
         Row("Tenant", report.tenant or "not named in the report"),
+        Row("Outcome", f"{report.status.value} (exit code {int(report.exit_code)})"),
         Row("Checked at", report.checked_at, code=True),
+    ]
+    if evidence.started_at is not None and evidence.finished_at is not None:
+        rows.append(Row("Run (UTC)", f"{evidence.started_at} to {evidence.finished_at}", code=True))
+    rows.append(
         Row(
             "Live state from",
             "a saved snapshot (offline check)" if offline else _LIVE_STATE[report.live_from],
-        ),
-    ]
-    rows += [Row("Snapshot sha256", "not recorded in this report")] if offline else []
+        )
+    )
+    if evidence.live_sha256 is not None:
+        rows.append(Row("Live state sha256 (RFC 8785 JSON)", evidence.live_sha256, code=True))
+    snapshot = evidence.snapshot
+    if snapshot is not None:
+        rows.append(Row(f"Snapshot {snapshot.role}", f"{snapshot.path} sha256 {snapshot.sha256}"))
+    elif offline:
+        rows.append(Row("Snapshot sha256", "not recorded in this report"))
     rows += [
-        Row("Scopes used", "not recorded in this report"),
+        Row(
+            "Scopes used",
+            _scopes_text(stats) if report.version >= 3 else "not recorded in this report",
+        ),
         Row("Requests", stats_phrase(report)),
     ]
     rows += [Row("Basis", _basis_text(report.basis))] if report.basis is not None else []
+    if evidence.ci_run_url is not None:
+        rows.append(Row("CI run", evidence.ci_run_url, code=True))
     return tuple(rows)
+
+
+def _scopes_text(stats: Stats) -> str:
+    if not stats.scopes_required:
+        return "none: the tenant was not read"
+    required = ", ".join(stats.scopes_required)
+    if stats.scopes_granted is None:
+        return f"required {required}; granted: not known (an opaque token)"
+    return f"required {required}; granted {', '.join(stats.scopes_granted) or 'none'}"
 
 
 def page_view(report: Report) -> PageView:
@@ -437,7 +470,7 @@ def page_view(report: Report) -> PageView:
         organizations=orgs,
         exceptions=exceptions,
         evidence=_evidence(report),
-        spec_files=tuple(Row(f.path, f.sha256) for f in report.spec_files),
+        spec_files=tuple(SpecFileRow(f.path, f.sha256, f.commit or "") for f in report.spec_files),
         tool=f"orgdrift {report.tool_version}",
     )
 

@@ -1,5 +1,6 @@
 """The JSON report, written and read back: one `Report` both ways, through the shipped schemas
-(schemas/report.schema.json; report-v1.schema.json for the first format, still read)."""
+(schemas/report.schema.json; report-v1 and report-v2.schema.json for the earlier formats, still
+read)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from typing import Any, ClassVar
 from orgdrift import jsonfile
 from orgdrift.accept import fingerprint
 from orgdrift.errors import ExitCode, InputError, Location, Problem
+from orgdrift.evidence import exceptions_applied
 from orgdrift.models import (
     REPORT_VERSION,
     Acceptance,
     Basis,
+    Evidence,
     Failure,
     Finding,
     FindingKind,
@@ -24,6 +27,7 @@ from orgdrift.models import (
     Report,
     Scope,
     Severity,
+    SnapshotFile,
     SpecFile,
     Stats,
     Status,
@@ -39,9 +43,13 @@ from orgdrift.reporters._common import (
     ordered_organizations,
     org_findings,
 )
-from orgdrift.resources import REPORT_SCHEMA, REPORT_V1_SCHEMA
+from orgdrift.resources import REPORT_SCHEMA, REPORT_V1_SCHEMA, REPORT_V2_SCHEMA
 
-SCHEMAS: Mapping[int, str] = {1: REPORT_V1_SCHEMA, REPORT_VERSION: REPORT_SCHEMA}
+SCHEMAS: Mapping[int, str] = {
+    1: REPORT_V1_SCHEMA,
+    2: REPORT_V2_SCHEMA,
+    REPORT_VERSION: REPORT_SCHEMA,
+}
 """The report versions this orgdrift reads, and the schema of each."""
 REPORT_NESTING = 72
 """Nesting allowed in a report file: a finding's values sit five levels down, and a spec value
@@ -125,7 +133,9 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "exit_code": int(report.exit_code),
         "tenant": report.tenant,
         "checked_at": report.checked_at,
-        "spec_files": [{"path": f.path, "sha256": f.sha256} for f in report.spec_files],
+        "spec_files": [
+            {"path": f.path, "sha256": f.sha256, "commit": f.commit} for f in report.spec_files
+        ],
         "scope": {
             "organizations": list(report.scope.organizations),
             "declared": report.scope.declared,
@@ -152,6 +162,34 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         },
         "source": report.live_from,
         **({"basis": basis_dict(report.basis)} if report.basis is not None else {}),
+        "evidence": _evidence_dict(report),
+    }
+
+
+def _evidence_dict(report: Report) -> dict[str, Any]:
+    evidence, stats = report.evidence, report.stats
+    snapshot = evidence.snapshot
+    return {
+        "started_at": evidence.started_at,
+        "finished_at": evidence.finished_at,
+        "live_state_sha256": evidence.live_sha256,
+        "snapshot": None
+        if snapshot is None
+        else {"path": snapshot.path, "sha256": snapshot.sha256, "role": snapshot.role},
+        "scopes_required": list(stats.scopes_required),
+        "scopes_granted": None if stats.scopes_granted is None else list(stats.scopes_granted),
+        "exceptions_applied": [
+            {
+                "id": applied.id,
+                "reason": applied.reason,
+                "owner": applied.owner,
+                "expires": applied.expires.isoformat(),
+                "source": location_dict(applied.source),
+                "findings": applied.findings,
+            }
+            for applied in exceptions_applied(report)
+        ],
+        "ci_run_url": evidence.ci_run_url,
     }
 
 
@@ -179,7 +217,8 @@ def read_report(path: str) -> ReportFile:
     version = document.get("report_version")
     schema = SCHEMAS.get(version) if type(version) is int else None
     if schema is None:
-        readable = " and ".join(str(v) for v in SCHEMAS)
+        *others, last = (str(v) for v in SCHEMAS)
+        readable = f"{', '.join(others)} and {last}"
         message = f"report version {version!r}: this orgdrift reads versions {readable}"
         raise InputError([jsonfile.problem(path, "$.report_version", message)])
     problems = jsonfile.schema_problems(path, document, schema)
@@ -220,19 +259,50 @@ def report_from_dict(document: Mapping[str, Any]) -> Report:
             for org in organizations
         )
     stats = document["stats"]
+    evidence = document.get("evidence")  # version 3 on
+    counts = (stats["requests"], stats["retries"], stats["rate_limited"], stats["seconds"])
     return Report(
         tool_version=document["tool_version"],
         tenant=tenant,
         checked_at=document["checked_at"],
-        spec_files=tuple(SpecFile(f["path"], f["sha256"]) for f in document["spec_files"]),
+        spec_files=tuple(
+            SpecFile(f["path"], f["sha256"], f.get("commit")) for f in document["spec_files"]
+        ),
         organizations=organizations,
-        stats=Stats(stats["requests"], stats["retries"], stats["rate_limited"], stats["seconds"]),
+        stats=Stats(*counts) if evidence is None else _scoped(Stats(*counts), evidence),
         live_from=document["source"],
         scope=_scope(document.get("scope")),
         failure=_failure(document),
         warnings=tuple(_problem(p) for p in document.get("warnings", ())),
         basis=_basis(document.get("basis")),
+        evidence=_evidence(evidence),
         version=version,
+    )
+
+
+def _scoped(stats: Stats, evidence: Mapping[str, Any]) -> Stats:
+    granted = evidence["scopes_granted"]
+    return replace(
+        stats,
+        scopes_required=tuple(evidence["scopes_required"]),
+        scopes_granted=None if granted is None else tuple(granted),
+    )
+
+
+def _evidence(value: Mapping[str, Any] | None) -> Evidence:
+    """The evidence of a version 3 report (the exceptions applied follow from its findings);
+    none for earlier versions."""
+    if value is None:
+        return Evidence()
+    snapshot = value["snapshot"]
+    return Evidence(
+        started_at=value["started_at"],
+        finished_at=value["finished_at"],
+        live_sha256=value["live_state_sha256"],
+        snapshot=None
+        if snapshot is None
+        else SnapshotFile(snapshot["path"], snapshot["sha256"], snapshot["role"]),
+        ci_run_url=value["ci_run_url"],
     )
 
 

@@ -20,6 +20,8 @@ _EXTENSION = {
     "sarif": "sarif",
     "github": "github.txt",
     "html": "html",
+    "codequality": "json",
+    "intoto": "json",
 }
 
 

@@ -406,6 +406,9 @@ def version_1(document: dict[str, Any]) -> dict[str, Any]:
     """Only the fields of the first JSON report format (before status, scope, accepted...)."""
     kept = {key: document[key] for key in V1_KEYS}
     kept["report_version"] = 1
+    kept["spec_files"] = [
+        {"path": f["path"], "sha256": f["sha256"]} for f in document["spec_files"]
+    ]
     kept["summary"] = {key: document["summary"][key] for key in V1_SUMMARY_KEYS}
     kept["organizations"] = [
         {**o, "findings": [{k: f[k] for k in V1_FINDING_KEYS} for f in o["findings"]]}

@@ -64,6 +64,7 @@ def test_key_order_and_layout() -> None:
         "incomplete",
         "stats",
         "source",
+        "evidence",
     ]
     assert text.startswith('{\n  "tool": "orgdrift",\n')
     assert text.endswith("}\n")

@@ -11,7 +11,17 @@ from .factory import CASES
 
 
 def test_registry_keys_are_the_documented_formats() -> None:
-    assert list(REPORTERS) == ["text", "json", "markdown", "junit", "sarif", "github", "html"]
+    assert list(REPORTERS) == [
+        "text",
+        "json",
+        "markdown",
+        "junit",
+        "sarif",
+        "github",
+        "html",
+        "codequality",
+        "intoto",
+    ]
 
 
 @pytest.mark.parametrize("name", list(REPORTERS))

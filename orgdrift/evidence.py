@@ -1,0 +1,127 @@
+"""Evidence that binds a run's verdict to its inputs: one canonical JSON and its digest, the
+live state's digest, the spec files' commit, the CI run, the exceptions applied.
+
+Canonical JSON is RFC 8785 (JSON Canonicalization Scheme, https://www.rfc-editor.org/rfc/rfc8785):
+object keys sorted by UTF-16 code units, no whitespace, numbers in their ECMAScript form. The
+live state's digest is the sha256 of the canonical JSON of its snapshot document
+(`snapshot.snapshot_document`): the same for a state read from the tenant and for the snapshot
+file written from that read and read back with `check --live`, whatever the file's indentation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+
+from orgdrift.errors import Location
+from orgdrift.models import LiveState, Report, SnapshotFile, SpecFile
+from orgdrift.snapshot import snapshot_document
+
+
+def canonical_json(value: Any) -> bytes:
+    """`value` as RFC 8785 canonical JSON (UTF-8)."""
+    return rfc8785.dumps(value)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def live_state_sha256(state: LiveState) -> str:
+    """The digest of a live state: sha256 of its snapshot document's canonical JSON."""
+    return sha256_hex(canonical_json(snapshot_document(state)))
+
+
+def written_snapshot(report: Report, path: str, text: str) -> Report:
+    """`report` recording the snapshot file it wrote (`text`, UTF-8, at `path`)."""
+    snapshot = SnapshotFile(path, sha256_hex(text.encode("utf-8")), "written")
+    return replace(report, evidence=replace(report.evidence, snapshot=snapshot))
+
+
+def ci_run_url(env: Mapping[str, str]) -> str | None:
+    """The CI run's URL from the variables GitHub Actions and GitLab CI set, else None.
+
+    GitHub: https://docs.github.com/actions/reference/variables-reference (GITHUB_SERVER_URL,
+    GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT); GitLab: CI_JOB_URL,
+    https://docs.gitlab.com/ci/variables/predefined_variables/."""
+    server, repo, run = (
+        env.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    if server and repo and run:
+        attempt = env.get("GITHUB_RUN_ATTEMPT", "")
+        tail = f"/attempts/{attempt}" if attempt else ""
+        return f"{server.rstrip('/')}/{repo}/actions/runs/{run}{tail}"
+    return env.get("CI_JOB_URL") or None
+
+
+def git_commit(path: str) -> str | None:
+    """The commit checked out in the git repository that holds `path`; None outside one (or
+    without git)."""
+    folder = Path(path).resolve().parent
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
+            cwd=folder,
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    commit = done.stdout.decode("ascii", "replace").strip()
+    return commit if done.returncode == 0 and commit else None
+
+
+def with_commits(files: tuple[SpecFile, ...]) -> tuple[SpecFile, ...]:
+    """The spec files with the commit of the repository holding each (one `git` per folder)."""
+    commits: dict[Path, str | None] = {}
+    done = []
+    for spec in files:
+        folder = Path(spec.path).resolve().parent
+        if folder not in commits:
+            commits[folder] = git_commit(spec.path)
+        done.append(replace(spec, commit=commits[folder]))
+    return tuple(done)
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedException:
+    """An exception of the spec that accepted findings in this run."""
+
+    id: str  # where it is declared, `file:line`: unique within a spec
+    reason: str
+    owner: str | None
+    expires: date
+    source: Location
+    findings: int  # how many findings it accepted
+
+
+def exceptions_applied(report: Report) -> tuple[AppliedException, ...]:
+    """The exceptions that accepted at least one finding, in declaration order."""
+    applied: dict[tuple[str, int, int], AppliedException] = {}
+    for finding in report.findings:
+        accepted = finding.accepted
+        if accepted is None:
+            continue
+        source = accepted.source
+        key = (source.file, source.line, source.column)
+        known = applied.get(key)
+        if known is not None:
+            applied[key] = replace(known, findings=known.findings + 1)
+        else:
+            applied[key] = AppliedException(
+                f"{source.file}:{source.line}",
+                accepted.reason,
+                accepted.owner,
+                accepted.expires,
+                source,
+                1,
+            )
+    return tuple(applied[key] for key in sorted(applied))
