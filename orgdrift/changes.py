@@ -10,6 +10,7 @@ unmanaged-organization policy puts every organization in scope.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -97,26 +98,51 @@ def _everything(ref: str, why: str) -> ChangeScope:
 # --- git -----------------------------------------------------------------------------------
 
 
-def files_at(ref: str, paths: Sequence[str]) -> list[tuple[str, bytes]]:
-    """Each spec file's bytes at `ref` (files that did not exist there are left out).
+class _Linked(Exception):
+    """A spec path is, or passes through, a symbolic link (now or at the ref)."""
 
-    Raises UsageError (exit 2) outside a git repository or for a ref git does not know.
+
+def files_at(ref: str, paths: Sequence[str]) -> list[tuple[str, bytes]]:
+    """Each spec file's bytes at `ref` (files that did not exist there are left out), read at
+    the path as written, relative to its repository: the same entry git tracks.
+
+    Raises UsageError (exit 2) outside a git repository or for a ref git does not know, and
+    _Linked when a spec path is a symbolic link in the working tree or at `ref` (git stores a
+    link as its target path: what it points to is another file, so no comparison is safe).
     """
     found: list[tuple[str, bytes]] = []
     for path in paths:
-        file = Path(path).resolve()
+        written = Path(os.path.normpath(Path(path).absolute()))  # no link followed
         outside = (
             f"{path} is not in a git repository, so --changed-from has nothing to compare with"
         )
-        top = Path(_git(file.parent, "rev-parse", "--show-toplevel", what=outside).decode().strip())
+        shown = _git(written.parent, "rev-parse", "--show-toplevel", what=outside)
+        top = Path(shown.decode().rstrip("\n")).resolve()
         unknown = f"--changed-from {ref}: git knows no such commit in {top}"
         _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", what=unknown)
-        relative = file.relative_to(top.resolve()).as_posix()
-        try:
-            found.append((path, _git(top, "show", f"{ref}:{relative}", what="")))
-        except UsageError:
+        relative = _relative(written, top)
+        entry = _git(top, "ls-tree", "-z", f"{ref}^{{commit}}", "--", relative, what="")
+        if not entry:
             continue  # the file is new since `ref`: all of its declarations are added
+        mode, _, rest = entry.partition(b" ")
+        if mode == b"120000":
+            raise _Linked(f"{path} was a symbolic link at {ref}")
+        blob = rest.split(b"\t", 1)[0].split()[-1].decode()
+        found.append((path, _git(top, "cat-file", "blob", blob, what="")))
     return found
+
+
+def _relative(written: Path, top: Path) -> str:
+    """`written` relative to the repository root `top`, as git names it; _Linked when a part of
+    it below the root is a symbolic link (the working tree then shows another file)."""
+    for root in (written.parent, *written.parent.parents):
+        if root.resolve() == top:
+            parts = written.relative_to(root).parts
+            for depth in range(1, len(parts) + 1):
+                if root.joinpath(*parts[:depth]).is_symlink():
+                    raise _Linked(f"{'/'.join(parts[:depth])} is a symbolic link")
+            return "/".join(parts)
+    raise _Linked(f"{written} is reached through a symbolic link")
 
 
 def _git(cwd: Path, *args: str, what: str) -> bytes:
@@ -142,4 +168,8 @@ def spec_at(ref: str, paths: Sequence[str], env: Mapping[str, str]) -> Spec | No
 
 
 def changed_scope(ref: str, paths: Sequence[str], new: Spec, env: Mapping[str, str]) -> ChangeScope:
-    return compare_specs(spec_at(ref, paths, env), new, ref)
+    try:
+        old = spec_at(ref, paths, env)
+    except _Linked as linked:
+        return _everything(ref, f"{linked}, so the change cannot be compared as values")
+    return compare_specs(old, new, ref)

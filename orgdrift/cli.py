@@ -193,10 +193,21 @@ def _failed(failure: Failure) -> ExitCode:
 
 
 def _err(text: str, stream: TextIO | None = None) -> None:
-    print(text, file=stream or sys.stderr)
+    """A message on stderr: names and values in it come from inputs (a file name, a spec, a
+    report), so no raw control or invisible character reaches the terminal or CI log."""
+    from orgdrift.reporters._common import visible
+
+    print(visible(text, keep="\n\t"), file=stream or sys.stderr)
 
 
-def _out(text: str) -> None:
+def _out(text: str, *, styled: bool = False) -> None:
+    """A report or page on stdout. On a terminal, invisible characters are shown as escapes
+    unless the text is styled (coloured text, whose reporter shows them itself); piped, each
+    format has escaped them its own way."""
+    if not styled and sys.stdout.isatty():
+        from orgdrift.reporters._common import visible
+
+        text = visible(text, keep="\n\t")
     sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
 
 
@@ -575,7 +586,7 @@ def _emit(report: Report, output: _Output, plan: Plan | None = None) -> ExitCode
     quiet = output.quiet and output.format == "text" and report.exit_code == 0
     if not (on_stdout or shown_on_stderr or quiet):
         options = replace(options, color=output.color, verbose=output.verbose)
-        _out(get_reporter(output.format).render(report, options))
+        _out(get_reporter(output.format).render(report, options), styled=options.color)
     return report.exit_code
 
 

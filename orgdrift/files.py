@@ -109,6 +109,7 @@ def repo_paths(files: Iterable[str], env: Mapping[str, str]) -> dict[str, str]:
     """Each file as given -> its path relative to the repository root (POSIX), for SARIF and
     annotations. The root is $GITHUB_WORKSPACE in GitHub Actions, else the nearest directory
     with a `.git`, else the working directory. A file outside the root keeps its absolute path.
+    Paths are taken as named, never resolved: a spec that is a symlink is shown where it is.
     """
     cwd = Path.cwd().resolve()
     workspace = env.get("GITHUB_WORKSPACE")
@@ -120,7 +121,7 @@ def repo_paths(files: Iterable[str], env: Mapping[str, str]) -> dict[str, str]:
     for file in set(files):
         if not file:
             continue
-        absolute = (cwd / file).resolve()
+        absolute = Path(os.path.normpath(cwd / file))  # as named: a symlink's target is not shown
         try:
             paths[file] = absolute.relative_to(root).as_posix()
         except ValueError:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import jsonschema_rs
 
 from orgdrift.errors import InputError, Problem
+from orgdrift.inputs import read_input
 from orgdrift.resources import load_schema
 from orgdrift.sansio import depth_within
 from orgdrift.spec import schema_message
@@ -30,15 +30,12 @@ def problem(file: str, path: str, message: str) -> Problem:
 
 
 def read_bytes(file: str) -> bytes:
-    """The file's bytes, at most MAX_BYTES; InputError naming the file when it cannot be read."""
+    """The regular file's bytes, at most MAX_BYTES (`inputs.read_input`: a FIFO or a device is
+    refused before it is read); InputError naming the file when it cannot be read."""
     try:
-        with Path(file).open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
+        return read_input(file, MAX_BYTES)
     except OSError as exc:
         raise InputError([problem(file, "", f"cannot read file: {exc.strerror}")]) from None
-    if len(raw) > MAX_BYTES:
-        raise InputError([problem(file, "", f"file is larger than {MAX_BYTES} bytes")])
-    return raw
 
 
 def parse(file: str, raw: bytes, max_depth: int) -> Any:

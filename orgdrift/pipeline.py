@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 
@@ -35,6 +34,7 @@ from orgdrift.errors import InputError, LiveStateError, Problem, UsageError
 from orgdrift.evidence import live_state_sha256, with_commits
 from orgdrift.export import export_spec
 from orgdrift.fetch import Extras, LeftOut, Progress
+from orgdrift.inputs import read_input
 from orgdrift.models import (
     Basis,
     Evidence,
@@ -61,6 +61,7 @@ from orgdrift.reads import (
 from orgdrift.reporters.json_report import read_report
 from orgdrift.snapshot import load_snapshot, load_snapshot_file
 from orgdrift.spec import load_spec_bytes, load_spec_groups, load_specs
+from orgdrift.yamlload import MAX_BYTES
 
 DEMO_SPEC = "examples/orgs.yaml"
 
@@ -482,7 +483,8 @@ def _spec_files(paths: Sequence[str]) -> tuple[SpecFile, ...]:
     files = []
     for path in paths:
         try:
-            files.append(SpecFile(path, hashlib.sha256(Path(path).read_bytes()).hexdigest()))
+            raw = read_input(path, MAX_BYTES, confined=True)
+            files.append(SpecFile(path, hashlib.sha256(raw).hexdigest()))
         except OSError:
             continue
     return tuple(files)

@@ -21,6 +21,7 @@ import jsonschema_rs
 from jsonschema.exceptions import ValidationError
 
 from orgdrift.errors import InputError, Location, Problem
+from orgdrift.inputs import read_input
 from orgdrift.models import (
     CONNECTION_FLAGS,
     CONNECTION_VIEW_FIELDS,
@@ -37,7 +38,7 @@ from orgdrift.models import (
     UnmanagedPolicy,
 )
 from orgdrift.resources import SPEC_SCHEMA, load_schema
-from orgdrift.yamlload import LoadedDocument, Path, load_yaml, read_text
+from orgdrift.yamlload import MAX_BYTES, LoadedDocument, Path, load_yaml, read_text
 
 _VAR = re.compile(r"\$\$|\$\{([^}]*)\}")
 _ALLOWED_VAR = re.compile(r"^(AUTH0_DOMAIN|ORGDRIFT_[A-Z0-9_]+)$")
@@ -110,7 +111,7 @@ def load_spec_sources(files: Sequence[tuple[str, bytes]], env: Mapping[str, str]
 
 def _load_one(path: str, env: Mapping[str, str]) -> tuple[_Source, list[Problem]]:
     try:
-        raw = FsPath(path).read_bytes()
+        raw = read_input(path, MAX_BYTES, confined=True)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise InputError([Problem(path, 0, 0, "", f"cannot read file: {reason}")]) from None

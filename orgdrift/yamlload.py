@@ -55,7 +55,14 @@ _TOO_DEEP = f"values are nested more than {MAX_DEPTH} levels deep"
 
 MAX_NODES_FACTOR = 4
 MIN_NODE_BUDGET = 100_000
-"""Alias expansion budget: at most max(MIN_NODE_BUDGET, MAX_NODES_FACTOR x source size) values."""
+"""Alias expansion budget: the values aliases add may bring the total to at most
+max(MIN_NODE_BUDGET, MAX_NODES_FACTOR x the values written out), never more than MAX_VALUES. The
+budget counts values, not bytes: comments, blank lines and long scalars do not raise it."""
+
+MAX_VALUES = 1_000_000
+"""Refuse a document of more values than this, written out or expanded from aliases (a
+10,000-organization spec has about 211,000). A value nested 16 levels deep or more counts
+1 + depth // 16 times: its marks hold its whole path, so it costs more to keep."""
 
 PathKey = str | int
 Path = tuple[PathKey, ...]
@@ -108,6 +115,19 @@ class LoadedDocument:
         return Problem(self.file, at.line, at.column, json_path(path), message)
 
 
+EXCERPT_CHARS = 60
+"""An error quotes at most this much of the input: enough to find it, too little to leak it."""
+
+
+def excerpt(value: Any) -> str:
+    """`repr(value)`, cut to EXCERPT_CHARS characters."""
+    return _cut(repr(value))
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 3] + "..."
+
+
 def json_path(path: Path) -> str:
     """`("organizations", 0, "name")` -> `$.organizations[0].name`."""
     out = "$"
@@ -117,7 +137,7 @@ def json_path(path: Path) -> str:
         elif part.isidentifier():
             out += f".{part}"
         else:
-            out += "[" + repr(part) + "]"
+            out += "[" + excerpt(part) + "]"
     return out
 
 
@@ -152,10 +172,9 @@ class _ParserNestingLimit(Exception):
 
 
 def _load(file: str, text: str, parser_class: type[Any]) -> LoadedDocument:
-    budget = max(MIN_NODE_BUDGET, MAX_NODES_FACTOR * len(text))
     parser = parser_class(text)
     try:
-        builder = _Builder(file, parser, budget)
+        builder = _Builder(file, parser)
         data = builder.document()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -169,7 +188,7 @@ def _load(file: str, text: str, parser_class: type[Any]) -> LoadedDocument:
             message = f"YAML syntax error: {what or 'invalid YAML'}"
         raise InputError([Problem(file, line, column, "", message)]) from None
     except yaml.YAMLError as exc:
-        raise InputError([Problem(file, 0, 0, "", f"YAML error: {exc}")]) from None
+        raise InputError([Problem(file, 0, 0, "", f"YAML error: {_cut(str(exc))}")]) from None
     finally:
         parser.dispose()
     if data is _EMPTY:
@@ -206,10 +225,11 @@ class _Builder:
     """Values from parser events, recursively; nesting is capped at MAX_DEPTH levels, so the
     recursion is too."""
 
-    def __init__(self, file: str, parser: Any, budget: int) -> None:
+    def __init__(self, file: str, parser: Any) -> None:
         self.file = file
         self.parser: Any = parser  # PyYAML's stubs type events loosely: Any at this edge
-        self.budget = budget
+        self.written = 0  # values written out in the text (not through an alias)
+        self.total = 0  # every value built, aliases expanded
         # Marks in document order; a later entry for the same path wins (explicit keys over
         # merged ones). Kept as lists so that an anchor can take its slice.
         self.value_log: Entries = []
@@ -225,9 +245,18 @@ class _Builder:
             path = path[: path.index(_MERGE_SLOT)]
         return InputError([Problem(self.file, mark.line, mark.column, json_path(path), message)])
 
+    def count(self, mark: _Mark, path: Path) -> None:
+        """One value written out in the text."""
+        self.written += 1
+        self.total += 1 + (len(path) >> 4)
+        if self.total > MAX_VALUES:
+            raise self.fail(mark, path, f"more than {MAX_VALUES:,} values")
+
     def spend(self, mark: _Mark, path: Path, count: int) -> None:
-        self.budget -= count
-        if self.budget < 0:
+        """`count` values an alias (or a merge) adds without writing them out."""
+        self.total += count
+        budget = max(MIN_NODE_BUDGET, MAX_NODES_FACTOR * self.written)
+        if self.total > min(budget, MAX_VALUES):
             raise self.fail(mark, path, "aliases expand into too many values (alias bomb?)")
 
     # --- the stream ---
@@ -254,14 +283,14 @@ class _Builder:
         event = self.parser.get_event()
         mark = _mark(event)
         if type(event) is ScalarEvent and event.anchor is None:  # most values: the fast path
-            self.spend(mark, path, 1)
+            self.count(mark, path)
             self.value_log.append((path, mark))
             if len(path) > MAX_DEPTH:
                 raise self.fail(mark, path, _TOO_DEEP)
             return self._scalar(event, mark, path)
         if isinstance(event, AliasEvent):
             return self._alias(event, mark, path)
-        self.spend(mark, path, 1)
+        self.count(mark, path)
         self.value_log.append((path, mark))
         if len(path) > MAX_DEPTH:
             raise self.fail(mark, path, _TOO_DEEP)
@@ -287,7 +316,7 @@ class _Builder:
         first = self._anchor_events.get(anchor)
         if first is not None:
             raise ComposerError(
-                f"found duplicate anchor {anchor!r}; first occurrence",
+                f"found duplicate anchor {excerpt(anchor)}; first occurrence",
                 first.start_mark,
                 "second occurrence",
                 event.start_mark,
@@ -308,7 +337,9 @@ class _Builder:
         """What an alias event names; undefined or still being read (recursive) is an error."""
         name = event.anchor
         if name not in self._anchors:
-            raise ComposerError(None, None, f"found undefined alias {name!r}", event.start_mark)
+            raise ComposerError(
+                None, None, f"found undefined alias {excerpt(name)}", event.start_mark
+            )
         anchor = self._anchors[name]
         if anchor is None:
             raise self.fail(_mark(self._anchor_events[name]), path, "recursive alias")
@@ -316,7 +347,7 @@ class _Builder:
 
     def _alias(self, event: Any, mark: _Mark, path: Path) -> Any:
         anchor = self._anchored(event, path)
-        self.spend(mark, path, len(anchor.values))
+        self.spend(mark, path, len(anchor.values) * (1 + ((len(path) + anchor.depth) >> 4)))
         if len(path) + anchor.depth > MAX_DEPTH:
             raise self.fail(mark, path, _TOO_DEEP)
         self.value_log.extend(((*path, *rel), m) for rel, m in anchor.values)
@@ -346,12 +377,14 @@ class _Builder:
             return event.value
         construct = _SCALAR_TAGS.get(tag)
         if construct is None:
-            raise self.fail(mark, path, f"tag {tag!r} is not allowed")
+            raise self.fail(mark, path, f"tag {excerpt(tag)} is not allowed")
         node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             return construct(self.parser, node)  # the loader's own SafeConstructor
         except (ConstructorError, ValueError) as exc:
-            raise self.fail(mark, path, f"invalid {tag.rsplit(':', 1)[-1]}: {exc}") from None
+            raise self.fail(
+                mark, path, f"invalid {tag.rsplit(':', 1)[-1]}: {_cut(str(exc))}"
+            ) from None
 
     def _collection_tag(self, event: Any, kind: type[Any]) -> str:
         tag = event.tag
@@ -362,7 +395,7 @@ class _Builder:
     def _sequence(self, event: Any, mark: _Mark, path: Path) -> list[Any]:
         tag = self._collection_tag(event, SequenceNode)
         if tag not in _SEQ_TAGS:
-            raise self.fail(mark, path, f"tag {tag!r} is not allowed")
+            raise self.fail(mark, path, f"tag {excerpt(tag)} is not allowed")
         items: list[Any] = []
         parser = self.parser
         while type(parser.peek_event()) is not SequenceEndEvent:
@@ -373,7 +406,7 @@ class _Builder:
     def _mapping(self, event: Any, mark: _Mark, path: Path) -> dict[str, Any]:
         tag = self._collection_tag(event, MappingNode)
         if tag not in _MAP_TAGS:
-            raise self.fail(mark, path, f"tag {tag!r} is not allowed")
+            raise self.fail(mark, path, f"tag {excerpt(tag)} is not allowed")
         result: dict[str, Any] = {}
         merges: list[_Merge] = []
         parser = self.parser
@@ -386,7 +419,7 @@ class _Builder:
                 continue
             child = (*path, name)
             if name in result:
-                raise self.fail(key_mark, child, f"duplicate key {name!r}")
+                raise self.fail(key_mark, child, f"duplicate key {excerpt(name)}")
             self.key_log.append((child, key_mark))
             result[name] = self.node(child)
         parser.get_event()
@@ -407,7 +440,7 @@ class _Builder:
                 return None, mark
             if tag != _STR:
                 raise self.fail(
-                    mark, path, f"mapping key {event.value!r} must be a string (quote it)"
+                    mark, path, f"mapping key {excerpt(event.value)} must be a string (quote it)"
                 )
             self.parser.get_event()
             if event.anchor is not None:
@@ -422,7 +455,9 @@ class _Builder:
             return anchor.value, mark
         if isinstance(anchor.value, dict | list):
             raise self.fail(mark, path, "a mapping key must be a string, not a collection")
-        raise self.fail(mark, path, f"mapping key {anchor.value!r} must be a string (quote it)")
+        raise self.fail(
+            mark, path, f"mapping key {excerpt(anchor.value)} must be a string (quote it)"
+        )
 
     # --- merge keys (<<) ---
 

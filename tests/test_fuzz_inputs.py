@@ -9,10 +9,11 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orgdrift.errors import ExitCode, UsageError
+from orgdrift.errors import ExitCode, InputError, UsageError
 from orgdrift.snapshot import parse_snapshot
 from orgdrift.spec import load_specs
 
@@ -127,6 +128,14 @@ def test_snapshot_loader_structured(doc: object) -> None:
 
 
 def test_billion_laughs_is_bounded() -> None:
+    """10**9 values by aliases: the document is refused, at the alias that passes the budget."""
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
-    _spec(("\n".join(lines) + "\nversion: 1\norganizations: *a8\n").encode())
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "orgs.yaml"
+        path.write_text("\n".join(lines) + "\nversion: 1\norganizations: *a8\n")
+        with pytest.raises(InputError) as caught:
+            load_specs([str(path)], {})
+    (problem,) = caught.value.problems
+    assert problem.message == "aliases expand into too many values (alias bomb?)"
+    assert problem.path.startswith("$.a") and 1 <= problem.line <= 9

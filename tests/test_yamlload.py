@@ -434,3 +434,17 @@ def test_handwritten_documents_agree_with_pyyaml_or_break_a_stated_rule(text: st
         return
     assert accepted, "orgdrift accepted what PyYAML refuses"
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "'" + "k " * 5_000 + "': 1\n'" + "k " * 5_000 + "': 2\n",  # a duplicate key
+        "? " + "9" * 10_000 + "\n: x\n",  # a key that is no string
+        "x: !" + "t" * 10_000 + " y\n",  # a tag outside the safe set
+        "x: *" + "a" * 10_000 + "\n",  # an undefined alias
+    ],
+)
+def test_an_error_quotes_only_a_short_excerpt(text: str) -> None:
+    _, _, path, message = refusal(text)
+    assert len(path) < 80 and len(message) < 140, (path, message)

@@ -9,6 +9,7 @@ import functools
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -344,8 +345,13 @@ def location_dict(source: Location | None) -> dict[str, Any] | None:
 
 
 def json_document(document: Any) -> str:
-    """A whole JSON report as written to a file: indented, UTF-8 kept, newline-terminated."""
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    """A whole JSON report as written to a file: indented, UTF-8 kept, newline-terminated.
+
+    JSON is data: every string is exactly the tenant's or the spec's. Invisible characters are
+    written as `\\uXXXX` escapes (the same data), so none is raw in the file or on a terminal.
+    """
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    return _MAYBE_INVISIBLE.sub(_json_escape, text) + "\n"
 
 
 def compact_json(value: Any) -> str:
@@ -355,24 +361,46 @@ def compact_json(value: Any) -> str:
 
 # --- untrusted text --------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_MAYBE_INVISIBLE = re.compile(r"[^\x20-\x7e]")
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
+def is_invisible(char: str) -> bool:
+    """Control, format (bidi overrides, zero-width), surrogate and line/paragraph separators."""
+    return unicodedata.category(char) in _INVISIBLE
+
+
+def escape_code(char: str) -> str:
+    """`\\n`, `\\x1b`, `\\u202e`, `\\U000e0001`: how an invisible character is shown."""
+    if char in _NAMED:
+        return _NAMED[char]
+    point = ord(char)
+    if point <= 0xFF:
+        return f"\\x{point:02x}"
+    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
+
+
 def visible(text: str, keep: str = "") -> str:
-    """`text` with control characters (terminal escapes included) shown as escapes.
+    """`text` with invisible characters shown as escapes (`ac\\u200bme`, `\\x1b[2J`).
 
     Names and values come from a spec in a pull request or from the live tenant, so they must
-    not be able to move the cursor, recolour a terminal or forge extra lines in a CI log.
+    not be able to move the cursor, recolour a terminal, forge extra lines in a CI log, reorder
+    what follows (a right-to-left override) or make two names look alike (a zero-width space).
+    Every report shows them this way; the HTML page wraps the same escapes in a span.
     Characters in `keep` are left for the caller's own escaping.
     """
 
     def escape(match: re.Match[str]) -> str:
         char = match.group()
-        if char in keep:
-            return char
-        return _NAMED.get(
-            char, f"\\u{ord(char):04x}" if ord(char) > 0xFF else f"\\x{ord(char):02x}"
-        )
+        return char if char in keep or not is_invisible(char) else escape_code(char)
 
-    return _CONTROL.sub(escape, text)
+    return _MAYBE_INVISIBLE.sub(escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char == "\n" or not is_invisible(char):  # a raw newline is indentation: json escapes
+        return char  # those in strings
+    units = char.encode("utf-16-be", "surrogatepass")
+    return "".join(f"\\u{units[i] << 8 | units[i + 1]:04x}" for i in range(0, len(units), 2))

@@ -29,6 +29,7 @@ from orgdrift.reporters._common import (
     json_document,
     ordered_findings,
     summary_line,
+    visible,
 )
 from orgdrift.reporters.sarif import fingerprint
 
@@ -66,7 +67,7 @@ def _issue(
     description: str, check: str, key: str, severity: str, location: dict[str, Any]
 ) -> dict[str, Any]:
     return {
-        "description": description,
+        "description": visible(description),  # GitLab shows it as text: no invisible characters
         "check_name": check,
         "fingerprint": key,
         "severity": severity,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,6 +24,8 @@ from orgdrift.reporters._common import (
     Counts,
     RenderOptions,
     compact_json,
+    escape_code,
+    is_invisible,
     ordered_organizations,
     org_findings,
     plural,
@@ -41,23 +42,6 @@ TEMPLATE = "report.html.j2"
 # --- untrusted text ----------------------------------------------------------------------------
 
 _NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
-_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def escape_code(char: str) -> str:
-    """`\\n`, `\\x1b`, `\\u202e`, `\\U000e0001`: how an invisible character is shown."""
-    if char in _NAMED:
-        return _NAMED[char]
-    point = ord(char)
-    if point <= 0xFF:
-        return f"\\x{point:02x}"
-    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
-
-
-def is_invisible(char: str) -> bool:
-    """Control, format (bidi overrides, zero-width), surrogate and line/paragraph separators."""
-    return unicodedata.category(char) in _INVISIBLE
 
 
 def display_text(text: str) -> Markup:

@@ -20,6 +20,7 @@ from orgdrift.reporters._common import (
     org_findings,
     plural,
     summary_line,
+    visible,
 )
 
 # Characters XML 1.0 cannot carry at all, even escaped.
@@ -27,8 +28,10 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def xml_text(text: str) -> str:
-    """`text` with characters XML 1.0 forbids shown as escapes; ElementTree escapes the rest."""
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """`text` with invisible characters (`visible`) and those XML 1.0 forbids shown as escapes;
+    ElementTree escapes the rest. Newlines are kept: callers join lines already made visible."""
+    shown = visible(text, keep="\n")
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", shown)
 
 
 def classname(text: str) -> str:
@@ -46,7 +49,7 @@ def _finding_line(finding: Finding) -> str:
     where = f"{finding.source}: " if finding.source is not None else ""
     prefix = "warning: " if level(finding) == "warning" else ""  # a note says accepted or known
     note = f" ({finding.note})" if finding.note else ""
-    return f"{where}{prefix}[{finding.kind.value}] {finding.message}{note}"
+    return visible(f"{where}{prefix}[{finding.kind.value}] {finding.message}{note}")
 
 
 def _testcase(report: Report, org: OrgResult) -> ET.Element:
@@ -92,7 +95,8 @@ def _file_cases(report: Report, failure: Failure) -> list[ET.Element]:
                 "failure",
                 {"message": xml_text(plural(len(problems), "problem")), "type": "invalid"},
             )
-            failed.text = xml_text("\n".join(p.render() if p.file else p.message for p in problems))
+            lines = (visible(p.render() if p.file else p.message) for p in problems)
+            failed.text = xml_text("\n".join(lines))
         cases.append(case)
     return cases
 
@@ -146,7 +150,7 @@ def build_tree(report: Report) -> ET.Element:
     suite.extend(cases)
     if report.warnings:  # about the spec itself (exceptions unused or expiring): reported only
         out = ET.SubElement(suite, "system-out")
-        out.text = xml_text("\n".join(f"warning: {p.render()}" for p in report.warnings))
+        out.text = xml_text("\n".join(visible(f"warning: {p.render()}") for p in report.warnings))
     return root
 
 

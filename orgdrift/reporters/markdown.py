@@ -26,12 +26,35 @@ FOLD_ROWS = 20
 _RESERVE = 1_000  # room for the closing lines after the table
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|&~#!])")
+_BREAK = "\x00"  # where a zero-width space goes; `visible` leaves no NUL of the input's own
+_BREAKS = re.compile(
+    r"(?<=@)(?=[\w-])"  # mentions: @user, @org/team (and e-mail autolinks)
+    r"|(?<=:)(?=//)"  # autolinks: https://host
+    r"|(?i:(?<=\bwww)(?=\.))"  # autolinks: www.host
+    r"|(?<=:)(?=(?i:[a-z+-][\w+-]*|100|1234):)"  # emoji shortcodes: :tada:, :+1:, :100:
+    r"|(?<=#)(?=\d)"  # references: #123, owner/repo#123
+    r"|(?i:(?<=\bgh)(?=-\d))"  # references: GH-123
+)
+_ZERO_WIDTH_SPACE = "&#8203;"
+_CELL_CHARS = 4_000
+"""A sentence outside the tables (tenant, failure message) is cut past this many characters."""
 
 
 def cell(text: str) -> str:
-    """Inline text safe in a table cell: Markdown/HTML characters escaped, newlines as <br>."""
-    escaped = _SPECIAL.sub(r"\\\1", visible(text, keep="\r\n"))
+    """Inline text safe in a table cell: Markdown/HTML characters escaped, newlines as <br>,
+    invisible characters shown, and no mention, autolink, emoji shortcode or reference: GitHub
+    would notify the named people, link to the named host, or cross-reference the issue. A
+    zero-width space (written as an entity) breaks each: the text reads the same."""
+    broken = _BREAKS.sub(_BREAK, visible(text, keep="\r\n"))
+    escaped = _SPECIAL.sub(r"\\\1", broken).replace(_BREAK, _ZERO_WIDTH_SPACE)
     return escaped.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
+
+
+def sentence(text: str) -> str:
+    """`cell`, cut to _CELL_CHARS characters: for the lines outside the tables."""
+    if len(text) > _CELL_CHARS:
+        text = text[:_CELL_CHARS] + f"… ({len(text) - _CELL_CHARS:,} more characters)"
+    return cell(text)
 
 
 _HEADINGS = {
@@ -45,8 +68,8 @@ _HEADINGS = {
 
 def _context(report: Report) -> str:
     if not report.verdict:
-        return f"{cell(summary_line(report))}."
-    tenant = f"Tenant {cell(report.tenant)}" if report.tenant else "Tenant not named"
+        return f"{sentence(summary_line(report))}."
+    tenant = f"Tenant {sentence(report.tenant)}" if report.tenant else "Tenant not named"
     source = "live API" if report.live_from == "api" else "saved snapshot"
     return (
         f"{tenant} ({source}), checked at {cell(report.checked_at)}: {cell(summary_line(report))}."
@@ -59,24 +82,29 @@ def _banner(report: Report) -> list[str]:
     return [
         "> [!WARNING]",
         "> The live tenant could not be read completely, so this run says nothing about drift.",
-        f"> {cell(message)}",
+        f"> {sentence(message)}",
     ]
 
 
-def _problems_table(report: Report) -> list[str]:
+def _problems_table(report: Report, budget: int) -> list[str]:
     problems = report.failure.problems if report.failure is not None else ()
     rows = [
         f"| {cell(p.position() if p.file else '—')} | {cell(p.path) or '—'} | {cell(p.message)} |"
         for p in problems
     ]
-    return _folded(["| Location | Path | Problem |", "|---|---|---|"], rows, "problem")
+    return _folded(["| Location | Path | Problem |", "|---|---|---|"], rows, "problem", budget)
 
 
-def _warnings_list(report: Report) -> list[str]:
+def _warnings_list(report: Report, budget: int) -> list[str]:
     """About the spec itself: exceptions that match nothing or expire soon."""
-    return [
+    rows = [
         f"- ⚠️ {cell(p.position() if p.file else '—')}: {cell(p.message)}" for p in report.warnings
     ]
+    kept = _within(rows, budget)
+    if len(kept) == len(rows):
+        return kept
+    rest = plural(len(rows) - len(kept), "more warning")
+    return [*kept, f"- … and {rest}; the text, JSON and SARIF reports list every one."]
 
 
 def _counts_table(report: Report) -> list[str]:
@@ -109,24 +137,29 @@ def _row(finding: Finding, verbose: bool) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _findings_table(report: Report, verbose: bool) -> list[str]:
+def _findings_table(report: Report, verbose: bool, budget: int) -> list[str]:
     header = ["Location", "Organization", "Kind", "Severity", "Message"]
     if verbose:
         header += ["Expected", "Actual"]
     head = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     rows = [_row(finding, verbose) for finding in ordered_findings(report)]
-    return _folded(head, rows, "finding")
+    return _folded(head, rows, "finding", budget)
 
 
-def _folded(head: list[str], rows: list[str], noun: str) -> list[str]:
-    """A table folded in <details> when long, cut to stay within GitHub's comment size."""
-    budget = MAX_CHARS - _RESERVE - sum(len(line) + 1 for line in head)
+def _within(rows: list[str], budget: int) -> list[str]:
+    """The first rows whose lines fit in `budget` characters."""
     kept: list[str] = []
     for row in rows:
         budget -= len(row) + 1
         if budget < 0:
             break
         kept.append(row)
+    return kept
+
+
+def _folded(head: list[str], rows: list[str], noun: str, budget: int) -> list[str]:
+    """A table folded in <details> when long, cut to its share of GitHub's comment size."""
+    kept = _within(rows, budget - _RESERVE - sum(len(line) + 1 for line in head))
     lines = head + kept
     if len(kept) < len(rows):
         rest = plural(len(rows) - len(kept), f"more {noun}")
@@ -147,22 +180,25 @@ class MarkdownReporter:
     suffix: ClassVar[str] = ".md"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        blocks = [[_HEADINGS[report.status]]]
+        """Every section within MAX_CHARS: the fixed lines first, then the table (findings or
+        problems) takes what it needs of the rest, and the warnings list what is left."""
+        head = [[_HEADINGS[report.status]]]
         if report.status is Status.INCOMPLETE:
-            blocks.append(_banner(report))
+            head.append(_banner(report))
         else:
-            blocks.append([_context(report)])
+            head.append([_context(report)])
             if report.basis is not None:
-                blocks.append([cell(basis_phrase(report.basis)) + "."])
-        if report.warnings:
-            blocks.append(_warnings_list(report))
+                head.append([sentence(basis_phrase(report.basis)) + "."])
+        tail = [[_stats(report)]] if options.verbose and report.verdict else []
+        budget = MAX_CHARS - _size([*head, *tail]) - _RESERVE
+        table: list[list[str]] = []
         if report.failure is not None and report.failure.problems:
-            blocks.append(_problems_table(report))
+            table = [_problems_table(report, budget)]
         elif report.findings:
-            blocks.append(_counts_table(report))
-            blocks.append(_findings_table(report, options.verbose))
-        if options.verbose and report.verdict:
-            blocks.append([_stats(report)])
+            counts = _counts_table(report)
+            table = [counts, _findings_table(report, options.verbose, budget - _size([counts]))]
+        warnings = [_warnings_list(report, budget - _size(table))] if report.warnings else []
+        blocks = [*head, *warnings, *table, *tail]
         text = "\n\n".join("\n".join(block) for block in blocks) + "\n"
         plan = options.plan
         if plan is not None and (plan.steps or plan.manual) and report.verdict:
@@ -171,3 +207,8 @@ class MarkdownReporter:
             section = markdown_section(plan, MAX_CHARS - len(text) - 2).rstrip("\n")
             text += "\n" + section + "\n"
         return text
+
+
+def _size(blocks: list[list[str]]) -> int:
+    """Characters `blocks` take, with the blank lines between them."""
+    return sum(len(line) + 1 for block in blocks for line in block) + len(blocks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from orgdrift.reporters._common import (
     json_value,
     ordered_findings,
     summary_line,
+    visible,
 )
 
 SARIF_VERSION = "2.1.0"
@@ -121,13 +123,30 @@ def _locations(
     return [location] if location else []
 
 
+_LINK_SYNTAX = re.compile(r"\\(?=[\[\]])|[\[\]]")
+
+
+def message_text(text: str) -> str:
+    """Plain text for a SARIF message object (SARIF 2.1.0 sections 3.11.5 and 3.11.6):
+    invisible characters shown as escapes, `{` and `}` doubled (else they would read as
+    placeholders), `[` and `]` escaped with a backslash, as is a backslash before one of them
+    (else `[text](1)` would be an embedded link)."""
+    shown = _LINK_SYNTAX.sub(lambda m: "\\" + m.group(), visible(text))
+    return shown.replace("{", "{{").replace("}", "}}")
+
+
+def message(text: str) -> dict[str, str]:
+    """A SARIF message object holding untrusted `text`."""
+    return {"text": message_text(text)}
+
+
 def _result(report: Report, finding: Finding, options: RenderOptions) -> dict[str, Any]:
     note = f" ({finding.note})" if finding.note else ""
     result: dict[str, Any] = {
         "ruleId": finding.kind.value,
         "ruleIndex": _RULE_INDEX[finding.kind.value],
         "level": "error" if finding.severity is Severity.ERROR else "warning",
-        "message": {"text": f"{finding.organization}: {finding.message}{note}"},
+        "message": message(f"{finding.organization}: {finding.message}{note}"),
         "locations": _locations(report, finding.organization, finding.source, options),
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding)},
         "properties": {
@@ -158,7 +177,7 @@ def _warning_result(report: Report, problem: Problem, options: RenderOptions) ->
         "ruleId": EXCEPTION,
         "ruleIndex": _RULE_INDEX[EXCEPTION],
         "level": "warning",
-        "message": {"text": problem.message},
+        "message": message(problem.message),
         "locations": _locations(report, "", problem, options),
     }
 
@@ -169,7 +188,7 @@ def _problem_result(report: Report, problem: Problem, options: RenderOptions) ->
         "ruleId": INVALID_INPUT,
         "ruleIndex": _RULE_INDEX[INVALID_INPUT],
         "level": "error",
-        "message": {"text": f"{where}{problem.message}"},
+        "message": message(f"{where}{problem.message}"),
         "locations": _locations(report, "", problem, options),
     }
 
@@ -194,7 +213,7 @@ def report_to_sarif(report: Report, options: RenderOptions | None = None) -> dic
         # No `results`: SARIF's way to say the analysis did not complete (an empty list would
         # say "no problems" and close open alerts).
         invocation["toolExecutionNotifications"] = [
-            {"level": "error", "message": {"text": summary_line(report)}}
+            {"level": "error", "message": message(summary_line(report))}
         ]
     elif failure is not None:
         run["results"] = [_problem_result(report, p, options) for p in failure.problems]

@@ -55,13 +55,13 @@ def _in_sync_line(org: OrgResult, options: RenderOptions) -> str:
 
 
 def _summary(report: Report, options: RenderOptions) -> str:
-    line = summary_line(report)
+    line = visible(summary_line(report))
     style = _GREEN if report.in_sync else _RED
     return _paint(line, _BOLD + style, options)
 
 
 def _stats_line(report: Report) -> str:
-    return f"{report.live_from}: {stats_phrase(report)}"
+    return visible(f"{report.live_from}: {stats_phrase(report)}")
 
 
 def failure_lines(failure: Failure) -> list[str]:
@@ -95,6 +95,6 @@ class TextReporter:
             )
             lines.append(_paint(_stats_line(report), _DIM, options))
         if report.basis is not None:
-            lines.append(_paint(basis_phrase(report.basis), _DIM, options))
+            lines.append(_paint(visible(basis_phrase(report.basis)), _DIM, options))
         lines.append(_summary(report, options))
         return "\n".join(lines) + "\n"

@@ -99,9 +99,16 @@ def test_markup_and_control_characters_are_escaped() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("a\x00b\x1bc", "a\\x00b\\x1bc"), ("tab\tnl\ncr\r", "tab\tnl\ncr\r"), ("\ufffe", "\\xfffe")],
+    [
+        ("a\x00b\x1bc", "a\\x00b\\x1bc"),
+        ("tab\tnl\ncr\r", "tab\\tnl\ncr\\r"),  # newlines join lines already made visible
+        ("\ufffe", "\\ufffe"),
+        ("ac\u200bme \u202egnp.exe", "ac\\u200bme \\u202egnp.exe"),  # shown as the HTML page does
+    ],
 )
-def test_xml_text_replaces_what_xml_cannot_carry(text: str, expected: str) -> None:
+def test_xml_text_shows_what_xml_cannot_carry_and_invisible_characters(
+    text: str, expected: str
+) -> None:
     assert xml_text(text) == expected
 
 

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-import pytest
+import dataclasses
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from orgdrift.errors import Problem
 from orgdrift.models import FindingKind, OrgStatus, Report
 from orgdrift.reporters import RenderOptions, get_reporter
 from orgdrift.reporters.markdown import FOLD_ROWS, MAX_CHARS, cell
 
-from .factory import at, drift, finding, in_sync, nasty, org, report, unmanaged_report
+from .factory import (
+    ORGS,
+    at,
+    drift,
+    finding,
+    in_sync,
+    nasty,
+    org,
+    report,
+    unmanaged_report,
+)
 
 
 def render(value: Report, verbose: bool = False) -> str:
@@ -25,6 +40,17 @@ def render(value: Report, verbose: bool = False) -> str:
         ("back\\slash", "back\\\\slash"),
         ("esc\x1b[2J", "esc\\\\x1b\\[2J"),
         ("plain text, ünïcode", "plain text, ünïcode"),
+        # GitHub would notify, link, render an emoji or cross-reference: a zero-width space
+        # (an entity, so the Markdown stays readable) breaks each, the text reads the same
+        ("ping @alice and @acme/admins", "ping @&#8203;alice and @&#8203;acme/admins"),
+        ("mail bob@evil.example", "mail bob@&#8203;evil.example"),
+        ("see https://evil.example/x", "see https:&#8203;//evil.example/x"),
+        ("WWW.evil.example", "WWW&#8203;.evil.example"),
+        ("<https://evil.example>", "\\<https:&#8203;//evil.example\\>"),
+        (":tada: :+1: :100:", ":&#8203;tada: :&#8203;+1: :&#8203;100:"),
+        ("fixes #12, org/repo#3, GH-7", "fixes \\#&#8203;12, org/repo\\#&#8203;3, GH&#8203;-7"),
+        ("at 12:00:00 and a: b", "at 12:00:00 and a: b"),  # no shortcode, nothing inserted
+        ("ac\u200bme \u202egnp.exe", "ac\\\\u200bme \\\\u202egnp.exe"),  # shown, then escaped
     ],
 )
 def test_cell_escaping(text: str, expected: str) -> None:
@@ -125,3 +151,39 @@ def test_verbose_adds_expected_actual_and_stats() -> None:
     assert "| Expected | Actual |" in text
     assert '| "Acme Inc." | "ACME" |' in text
     assert "7 requests, 1 retry, 1 rate limited, 1.23 s" in text
+
+
+def test_many_warnings_stay_within_the_comment_size() -> None:
+    """Thousands of stale exceptions: the warnings list was not counted (241,262 characters)."""
+    warnings = tuple(
+        Problem(ORGS, line, 5, "$.exceptions", f"exception {line} matches no finding; " + "w" * 60)
+        for line in range(1, 3_001)
+    )
+    value = dataclasses.replace(many_drifted(600), warnings=warnings)
+    text = render(value, verbose=True)
+    assert len(text) <= MAX_CHARS
+    shown = text.count("matches no finding")
+    assert 0 < shown < 3_000
+    assert "more warnings; the text, JSON and SARIF reports list every one." in text
+    assert "| 600 | 0 | 600 | 0 | 0 | 600 |" in text  # the counts stay whole
+
+
+@given(
+    names=st.lists(st.text(min_size=1, max_size=3_000), min_size=1, max_size=40),
+    warnings=st.integers(min_value=0, max_value=400),
+)
+@settings(max_examples=25, deadline=None)
+def test_every_section_fits_whatever_the_sizes(names: list[str], warnings: int) -> None:
+    orgs = [
+        org(
+            None,
+            OrgStatus.DRIFTED,
+            at(i + 1),
+            finding(FindingKind.FIELD_CHANGED, name, "display_name", "x", name, name, at(i + 1)),
+            id=f"org_{i}",
+        )
+        for i, name in enumerate(names)
+    ]
+    problems = tuple(Problem(ORGS, i, 1, "", names[i % len(names)]) for i in range(warnings))
+    value = report(*orgs, tenant=names[0] * 3, warnings=problems)
+    assert len(render(value, verbose=True)) <= MAX_CHARS

@@ -13,7 +13,7 @@ from jsonschema import Draft4Validator
 from orgdrift.errors import Location
 from orgdrift.models import FindingKind, Report
 from orgdrift.reporters import RenderOptions, get_reporter
-from orgdrift.reporters.sarif import FINGERPRINT_KEY, artifact_uri
+from orgdrift.reporters.sarif import FINGERPRINT_KEY, artifact_uri, message_text
 
 from .factory import CASES, drift, in_sync, incomplete, invalid, unmanaged_report
 
@@ -163,3 +163,36 @@ def test_fingerprints_are_unique_and_survive_moved_lines() -> None:
 )
 def test_artifact_uri(path: str, uri: str) -> None:
     assert artifact_uri(path) == uri
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain: display_name is 'x'", "plain: display_name is 'x'"),
+        ("a {0} placeholder", "a {{0}} placeholder"),  # 3.11.5: braces doubled
+        ("[click](1) and [x]", r"\[click\](1) and \[x\]"),  # 3.11.6: no embedded link
+        ("back\\[ and back\\slash", r"back\\\[ and back\slash"),  # the backslash before [ too
+        ("esc\x1b[2J \u202eexe.txt ac\u200bme", r"esc\x1b\[2J \u202eexe.txt ac\u200bme"),
+    ],
+)
+def test_message_text_escaping(text: str, expected: str) -> None:
+    assert message_text(text) == expected
+
+
+def test_untrusted_text_in_results_is_escaped(validator: Draft4Validator) -> None:
+    hostile = "e{1}[link](0)\x1b[31m\u202e"
+    value = dataclasses.replace(
+        drift(),
+        organizations=tuple(
+            dataclasses.replace(
+                o,
+                findings=tuple(dataclasses.replace(f, message=hostile) for f in o.findings),
+            )
+            for o in drift().organizations
+        ),
+    )
+    document = sarif(value)
+    validator.validate(document)
+    texts = [r["message"]["text"] for r in document["runs"][0]["results"]]
+    assert texts and all(message_text(hostile) in t for t in texts)
+    assert all("\x1b" not in t and "{{1}}" in t and "[link]" not in t for t in texts)
