@@ -18,6 +18,7 @@ from orgdrift import __version__
 from orgdrift.errors import ExitCode
 from orgdrift.plan import NEW_ID, Fix, Manual, OrgPlan, Plan, Skipped, Step
 from orgdrift.reporters._common import TOOL_NAME, json_document, plural, visible
+from orgdrift.reporters.markdown import sentence
 
 PLAN_VERSION = 1
 MARKDOWN_LIMIT = 60_000
@@ -207,11 +208,44 @@ def render_text(plan: Plan) -> str:
 
 # --- Markdown ------------------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~#!])")
-
 
 def _md(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", visible(text))
+    """Text from the spec or the tenant in Markdown: the reporter's own escaping (no markup,
+    mention, autolink, shortcode or reference survives)."""
+    return sentence(text)
+
+
+_LIVE_MARKS = re.compile(r"[@#]|:(?=//)|:(?=[\w+-]+:)")
+"""What starts a mention, a reference, an autolink (`://`) or an emoji shortcode (`:tada:`)."""
+
+
+def _html_text(text: str) -> str:
+    """Text in an HTML element of the Markdown (a <summary>): escaped, and a zero-width space
+    after each mark that would start a mention, reference, autolink or shortcode."""
+    return _LIVE_MARKS.sub(lambda m: m.group() + "&#8203;", html.escape(visible(text)))
+
+
+def _json_in_markdown(value: Any) -> str:
+    """Indented JSON for a code block, the same value, with the marks that would start a
+    mention, reference, autolink or shortcode inside strings written as JSON escapes (`\\u0040`):
+    a renderer that links inside code finds nothing to link."""
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{_json_in_markdown(str(k))}: {_json_in_markdown(v)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(_indent_json(i) for i in items) + "\n}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        return "[\n" + ",\n".join(_indent_json(_json_in_markdown(v)) for v in value) + "\n]"
+    text = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        text = _LIVE_MARKS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
+
+
+def _indent_json(text: str) -> str:
+    return "\n".join("  " + line for line in text.split("\n"))
 
 
 def _fence(text: str) -> str:
@@ -227,13 +261,13 @@ def _md_org(org: OrgPlan, numbers: list[int]) -> list[str]:
         counts.append(plural(len(org.manual), "manual step"))
     if org.skipped:
         counts.append(f"{len(org.skipped)} needing no request")
-    summary = html.escape(visible(f"{org.label} ({org.id or 'to be created'})"))
+    summary = _html_text(f"{org.label} ({org.id or 'to be created'})")
     lines = [f"<details><summary><b>{summary}</b>: {', '.join(counts)}</summary>", ""]
     for step in org.steps:
         numbers[0] += 1
         request = [f"{step.method} {step.path}"]
         if step.body is not None:
-            request.append(json.dumps(step.body, ensure_ascii=False, indent=2))
+            request.append(_json_in_markdown(step.body))
         fixes = "; ".join(_md(f.message) for f in step.fixes)
         note = f" ({_md(step.note)})" if step.note else ""
         lines += [f"{numbers[0]}. `{step.scope}`: {fixes}{note}", ""]

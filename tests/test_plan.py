@@ -494,3 +494,18 @@ def test_sh_quote_is_one_word_whatever_the_text(text: str) -> None:
         check=True,
     ).stdout
     assert out == text.encode("utf-8", "surrogateescape")
+
+
+def test_markdown_links_and_mentions_nothing_and_keeps_the_json(tmp_path: Path) -> None:
+    hostile = "@alice see https://evil.example :tada: #12"
+    acme = ACME.replace("display_name: Acme", f"display_name: {json.dumps(hostile)}")
+    plan = make_plan(tmp_path, spec(acme), tenant())
+    text = render_plan(plan, "markdown")
+    for live in ("@alice", "://", ":tada:", "#12"):
+        assert live not in text, live
+    lines = text.splitlines()
+    start = lines.index("   ```")
+    block = [
+        line.removeprefix("   ") for line in lines[start + 2 : lines.index("   ```", start + 1)]
+    ]
+    assert json.loads("\n".join(block)) == {"display_name": hostile}
