@@ -11,8 +11,9 @@ never sends them.
 
 Write endpoints, bodies and scopes: Auth0's OpenAPI file,
 https://auth0.com/docs/api/management/v2/organizations/patch-organizations-by-id and siblings.
-`PATCH /organizations/{id}` merges `metadata` key by key (a key set to null is removed) and
-replaces `branding` and `token_quota` whole.
+`PATCH /organizations/{id}` replaces `metadata`, `branding` and `token_quota` whole (the Terraform
+provider sends the whole metadata map to remove a key: terraform-provider-auth0,
+internal/auth0/organization/expand.go), so each is sent whole, ignored keys kept at their live value.
 """
 
 from __future__ import annotations
@@ -403,10 +404,10 @@ class _OrgPlanner:
         for head in sorted(heads):
             if head == "name":
                 body["name"] = decl.name
-            elif head == "metadata":
-                body["metadata"] = _metadata_patch(decl, org.data.get("metadata"))
             else:
                 body[head] = _whole_value(decl, org.data, head)
+        if isinstance(body.get("metadata"), dict):  # a null value is a key not set
+            body["metadata"] = {k: v for k, v in body["metadata"].items() if v is not None}
         self.steps.append(
             Step(
                 "PATCH",
@@ -684,22 +685,6 @@ def _ignored_keys(decl: OrgDecl, head: str) -> list[list[str]]:
             continue
         paths.append([rest] if head == "metadata" else rest.split("."))
     return paths
-
-
-def _metadata_patch(decl: OrgDecl, live: Any) -> RawObject:
-    """Only the metadata keys that differ: declared values, and null for each live key the
-    spec does not declare (ignored keys left alone)."""
-    desired = decl.fields.get("metadata") or {}
-    current = live if isinstance(live, dict) else {}
-    ignored = {keys[0] for keys in _ignored_keys(decl, "metadata")}
-    patch: RawObject = {}
-    for key, value in desired.items():
-        if key not in ignored and current.get(key) != value:
-            patch[key] = value
-    for key in current:
-        if key not in desired and key not in ignored:
-            patch[key] = None
-    return patch
 
 
 def _whole_value(decl: OrgDecl, data: RawObject, head: str) -> Any:

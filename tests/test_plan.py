@@ -148,7 +148,7 @@ def test_fields_are_one_patch_of_what_differs(tmp_path: Path) -> None:
         (
             "PATCH",
             ACME_PATH,
-            {"display_name": "Acme", "metadata": {"tier": "gold", "x": None}},
+            {"display_name": "Acme", "metadata": {"tier": "gold", "region": "us"}},
             "update:organizations",
         )
     ]
@@ -178,14 +178,19 @@ def test_branding_is_replaced_whole_keeping_ignored_parts(tmp_path: Path) -> Non
     ]  # fmt: skip
 
 
-def test_ignored_metadata_key_is_left_alone(tmp_path: Path) -> None:
+def test_metadata_is_replaced_whole_keeping_ignored_keys(tmp_path: Path) -> None:
     acme = ACME.replace(
         "    display_name: Acme\n", "    display_name: Acme\n    ignore: [metadata.sync]\n"
     )
     live = tenant(metadata={"tier": "gold", "sync": "2026", "stale": "y"})
     plan = make_plan(tmp_path, spec(acme), live)
     assert requests(plan) == [
-        ("PATCH", ACME_PATH, {"metadata": {"region": "us", "stale": None}}, "update:organizations")
+        (
+            "PATCH",
+            ACME_PATH,
+            {"metadata": {"tier": "gold", "region": "us", "sync": "2026"}},
+            "update:organizations",
+        )
     ]
 
 

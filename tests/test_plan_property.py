@@ -10,9 +10,7 @@ on some examples, the JSON plan with httpx on the rest), then:
 * each request's scope is one the emulator's write table asks for on that route.
 
 A few dozen examples in CI (the same each run); ORGDRIFT_SOAK=1 explores hundreds and prints its
-figures. Metadata is declared but never drifted here: the emulator's `PATCH /organizations/{id}`
-replaces `metadata` whole and stores nulls, where Auth0 merges it key by key (null removes a key),
-so the plan's key-by-key metadata bodies are pinned by tests/test_plan.py instead. `test_each_drift_is_fixed` sends every kind of drift once, so every finding kind is
+figures. `test_each_drift_is_fixed` sends every kind of drift once, so every finding kind is
 covered on every run whatever hypothesis draws.
 """
 
@@ -70,6 +68,12 @@ BRANDINGS = (
     {"colors": {"primary": "#123456", "page_background": "#000000"}},
     {"logo_url": "https://cdn.example/b.png"},
 )  # fmt: skip
+METADATA = (  # a value changed, a key added, a key removed, all removed
+    {"tier": "silver"},
+    {"tier": "gold", "region": "eu"},
+    {"a": "1"},
+    {},
+)
 QUOTAS = (
     {"client_credentials": {"enforce": True, "per_day": 100}},
     {"client_credentials": {"enforce": False, "per_hour": 10}},
@@ -274,6 +278,7 @@ def models(draw: st.DrawFn) -> Model:
 DRIFTS = (
     "display_name",
     "branding",
+    "metadata",
     "token_quota",
     "rename",
     "delete_org",
@@ -323,6 +328,9 @@ class Drifter:
 
     def _branding(self, drift: str, org: OrgModel, value: int) -> None:
         self._org_patch(drift, org, {"branding": BRANDINGS[value % len(BRANDINGS)]})
+
+    def _metadata(self, drift: str, org: OrgModel, value: int) -> None:
+        self._org_patch(drift, org, {"metadata": METADATA[value % len(METADATA)]})
 
     def _token_quota(self, drift: str, org: OrgModel, value: int) -> None:
         quota = None if value % 3 == 0 else QUOTAS[value % len(QUOTAS)]
