@@ -122,7 +122,8 @@ from orgdrift.files import STDOUT, check_targets, write_atomic
 
 if TYPE_CHECKING:
     from orgdrift.client import RequestEvent
-    from orgdrift.models import Failure, LiveState, Report
+    from orgdrift.models import Failure, LiveState, OrgDecl, Report
+    from orgdrift.plan import Plan
     from orgdrift.reads import Tenant
     from orgdrift.reporters import RenderOptions
 
@@ -267,6 +268,7 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
         args, inputs=[*args.spec, args.live or "", args.since or "", args.baseline or ""]
     )
     written = _incremental_options(args, output)
+    seen: list[tuple[tuple[OrgDecl, ...], LiveState]] = []
     with _progress(args) as progress:
         options = pipeline.CheckOptions(
             specs=tuple(args.spec),
@@ -283,10 +285,60 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
             if args.write_snapshot
             else None,
             ci_run_url=ci_run_url(os.environ),
+            on_live=lambda decls, live: seen.append((decls, live)),
         )
         report = pipeline.run_check(options)
     report = _incremental_outcome(args, report, written)
-    return _emit(report, output)
+    return _emit(report, output, _plan_for(args, output, report, seen))
+
+
+def _plan_for(
+    args: argparse.Namespace,
+    output: _Output,
+    report: Report,
+    seen: list[tuple[tuple[OrgDecl, ...], LiveState]],
+) -> Plan | None:
+    """The plan the Markdown and HTML reports show with the findings (None: no such report)."""
+    from orgdrift.plan import build_plan
+
+    formats = {output.format, *(fmt for fmt, _ in output.reports)}
+    if not seen or not formats & {"markdown", "html"}:
+        return None
+    decls, live = seen[-1]
+    return build_plan(report, decls, live, allow_delete=_allow_delete(args))
+
+
+def _cmd_plan(args: argparse.Namespace) -> ExitCode:
+    from orgdrift import pipeline
+    from orgdrift.plan_render import render_plan
+    from orgdrift.reporters import get_reporter
+
+    target = args.output or STDOUT
+    check_targets([target], inputs=[*args.spec, args.live or ""])
+    with _progress(args) as progress:
+        check = pipeline.CheckOptions(
+            specs=tuple(args.spec),
+            env=os.environ,
+            orgs=tuple(args.org),
+            snapshot=args.live,
+            tenant=None if args.live else _tenant(args),
+            progress=progress,
+        )
+        plan = pipeline.run_plan(pipeline.PlanOptions(check, _allow_delete(args)))
+    if plan.report.failure is not None:
+        _err(get_reporter("text").render(plan.report, _render_options(plan.report)).rstrip("\n"))
+        if args.format == "text" and target == STDOUT:
+            return plan.exit_code  # said on stderr, as check does
+    quiet = args.quiet and args.format == "text" and target == STDOUT
+    if not (quiet and plan.exit_code == ExitCode.IN_SYNC):
+        _write(target, render_plan(plan, args.format))
+    return plan.exit_code
+
+
+def _allow_delete(args: argparse.Namespace) -> bool:
+    """--allow-delete, or AUTH0_ALLOW_DELETE=true as the Auth0 deploy CLI reads it."""
+    option = bool(getattr(args, "allow_delete", False))
+    return option or os.environ.get("AUTH0_ALLOW_DELETE", "").lower() == "true"
 
 
 def _incremental_options(
@@ -572,11 +624,11 @@ def _color(args: argparse.Namespace) -> bool:
     return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def _emit(report: Report, output: _Output) -> ExitCode:
+def _emit(report: Report, output: _Output, plan: Plan | None = None) -> ExitCode:
     """Every requested report, whatever the outcome; the error itself on stderr; the exit code."""
     from orgdrift.reporters import get_reporter
 
-    options = _render_options(report)
+    options = replace(_render_options(report), plan=plan)
     for fmt, path in output.reports:
         _write(path, get_reporter(fmt).render(report, options))
     if report.failure is not None:
@@ -773,6 +825,41 @@ def _parser() -> argparse.ArgumentParser:
         help="with --since: exit 3 instead of falling back to a full read",
     )
     check.set_defaults(command=_cmd_check)
+
+    from orgdrift.plan_render import FORMATS as PLAN_FORMATS
+
+    plan = sub.add_parser(
+        "plan",
+        help="the Management API requests that would make the tenant match the spec "
+        "(orgdrift sends none); exit 1 when there is something to do",
+        description="For each finding of `check`, the Management API requests (method, path, "
+        "body, scope) that would fix it, per organization and in dependency order. orgdrift "
+        "never sends them: review the plan, then send it yourself (--format shell writes a "
+        "curl script reading AUTH0_DOMAIN and AUTH0_API_TOKEN).",
+    )
+    plan.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
+    plan.add_argument(
+        "--live",
+        metavar="FILE",
+        help="plan against a snapshot file instead of the tenant (no network)",
+    )
+    plan.add_argument(
+        "--allow-delete",
+        action="store_true",
+        help="plan deletes too (unmanaged organizations under policy fail, connections, client "
+        "grants and discovery domains not declared); also AUTH0_ALLOW_DELETE=true. Without "
+        "it they are listed as manual steps",
+    )
+    plan.add_argument(
+        "--format",
+        default="text",
+        choices=PLAN_FORMATS,
+        help="text (default), json (schemas/plan.schema.json), markdown, or shell: a POSIX sh "
+        "script of curl requests",
+    )
+    plan.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
+    _add_common(plan)
+    plan.set_defaults(command=_cmd_plan)
 
     snapshot = sub.add_parser(
         "snapshot",

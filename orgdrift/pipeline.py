@@ -49,6 +49,7 @@ from orgdrift.models import (
     SpecFile,
     Stats,
 )
+from orgdrift.plan import Plan, build_plan
 from orgdrift.reads import (
     Tenant,
     now,
@@ -101,6 +102,9 @@ class CheckOptions:
     full_fallback: bool = True
     on_snapshot: Callable[[LiveState, str | None], None] | None = None
     ci_run_url: str | None = None  # the CI run, for the evidence (the CLI reads it)
+    # `plan` (and the reports that show one): the declarations compared and the live state
+    # read (or the snapshot), handed over before the comparison.
+    on_live: Callable[[tuple[OrgDecl, ...], LiveState], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +218,11 @@ def _check(options: CheckOptions) -> tuple[Report, SnapshotFile | None]:
         verify_spec_tenant(spec, where)
         known = _baseline(options.baseline, where)  # both refuse before any request
         if isinstance(live, LiveState):
+            _hand_over(options, decls, live)
             report = assess(spec, decls, live, Stats(), scope, from_snapshot=True, known=known)
             return report, read
         state, stats, basis = _read_for_check(options, live, spec, decls, scope)
+        _hand_over(options, decls, state)
         report = assess(spec, decls, state, stats, scope, known=known)
         return replace(report, basis=basis), read
     except (UsageError, LiveStateError) as exc:
@@ -233,6 +239,30 @@ def _compared_with(options: CheckOptions) -> tuple[LiveState | Tenant, SnapshotF
     if options.tenant is None:
         raise UsageError("check compares with a tenant or a snapshot (--live): none given")
     return options.tenant, None
+
+
+def _hand_over(options: CheckOptions, decls: Sequence[OrgDecl], state: LiveState) -> None:
+    """`on_live`: the declarations and the live state the check compares (for `plan`)."""
+    if options.on_live is not None:
+        options.on_live(tuple(decls), state)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """`orgdrift plan`: the check whose findings to plan for, and whether deletes are planned."""
+
+    check: CheckOptions
+    allow_delete: bool = False
+
+
+def run_plan(options: PlanOptions) -> Plan:
+    """`plan`: the check's findings, and the requests that would fix them (none are sent)."""
+    seen: list[tuple[tuple[OrgDecl, ...], LiveState]] = []
+    report = run_check(
+        replace(options.check, on_live=lambda decls, live: seen.append((decls, live)))
+    )
+    decls, live = seen[-1] if seen else ((), None)
+    return build_plan(report, decls, live, allow_delete=options.allow_delete)
 
 
 def _baseline(path: str | None, tenant: str | None) -> frozenset[str] | None:

@@ -30,6 +30,7 @@ def test_every_command_takes_one_options_value_and_returns_its_result() -> None:
         "snapshot",
         "export",
         "report",
+        "plan",
     }
     for command, options, result in rows:
         run = getattr(pipeline, f"run_{command}")

@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from orgdrift import pipeline, reads
@@ -421,6 +421,9 @@ def _reset_figures() -> None:
     unmanaged=st.sampled_from(["ignore", "report"]),
     plan=rounds,
 )
+# The derandomized examples change with the function's source; this one keeps the rarest kind
+# (an Early Access association removed) in every run whatever they are.
+@example(seed=1, unmanaged="ignore", plan=[[("ea_remove", (0, 0))], [("ea_remove", (1, 1))]])
 def _incremental_equals_full(seed: int, unmanaged: str, plan: list[list[Any]]) -> None:
     FIGURES["examples"] += 1
     FIGURES["seeds"].append(seed)

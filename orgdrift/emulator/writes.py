@@ -248,7 +248,10 @@ def update_organization(tenant: TenantState, params: Params, data: RawObject) ->
     org = _org(tenant, params)
     if "name" in data:
         _unique_name(tenant, str(data["name"]), org)
-    updated = tenant.change(org, body={**org.body, **data})  # token_quota: null removes it
+    body = {**org.body, **data}  # each field whole: token_quota null removes it
+    if isinstance(body.get("metadata"), dict):  # metadata replaced whole; a null value: no key
+        body["metadata"] = {k: v for k, v in body["metadata"].items() if v is not None}
+    updated = tenant.change(org, body=body)
     return Written(200, updated.body, "Update an Organization")
 
 

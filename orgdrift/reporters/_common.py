@@ -27,6 +27,7 @@ from orgdrift.models import (
     SpecFile,
     Status,
 )
+from orgdrift.plan import Plan
 
 TOOL_NAME = "orgdrift"
 INFORMATION_URI = "https://pypi.org/project/orgdrift/"
@@ -43,6 +44,7 @@ class RenderOptions:
     color: bool = False
     verbose: bool = False
     paths: Mapping[str, str] = field(default_factory=dict)
+    plan: Plan | None = None  # the requests that would fix the findings (Markdown, HTML)
 
     def repo_path(self, file: str) -> str:
         """`file` relative to the repository root (as given when it is outside the root)."""

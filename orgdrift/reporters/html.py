@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from orgdrift.errors import Location, Problem
 from orgdrift.models import Acceptance, Basis, Finding, OrgResult, Report, Stats, Status
+from orgdrift.plan import Plan
 from orgdrift.reporters._common import (
     Counts,
     RenderOptions,
@@ -458,12 +459,28 @@ def page_view(report: Report) -> PageView:
     )
 
 
-def render_html(report: Report, history: object = None) -> str:
+def render_html(report: Report, history: object = None, plan: Plan | None = None) -> str:
     """The page of one report; with the history of earlier runs (reporters/history.py's
-    `HistoryView`) when given."""
-    page = page_view(report)
+    `HistoryView`) when given; with what would fix each finding when a plan is given."""
+    page = page_view(report) if plan is None else _with_fixes(page_view(report), plan)
     text = _environment().get_template(TEMPLATE).render(page=page, history=history)
     return text.rstrip("\n") + "\n"
+
+
+def _with_fixes(page: PageView, plan: Plan) -> PageView:
+    """Each finding with a `remediation` row: the plan's requests for it, or why none."""
+    from orgdrift.plan_render import finding_remediation  # it imports the reporters
+
+    def fixed(finding: FindingView) -> FindingView:
+        fix = finding_remediation(plan, finding.fingerprint or None)
+        if fix is None:
+            return finding
+        return replace(finding, extras=(*finding.extras, Row("remediation", fix, code=True)))
+
+    orgs = tuple(
+        replace(org, findings=tuple(fixed(f) for f in org.findings)) for org in page.organizations
+    )
+    return replace(page, organizations=orgs)
 
 
 class HtmlReporter:
@@ -474,4 +491,4 @@ class HtmlReporter:
     suffix: ClassVar[str] = ".html"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        return render_html(report)
+        return render_html(report, plan=options.plan)

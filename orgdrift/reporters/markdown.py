@@ -199,7 +199,14 @@ class MarkdownReporter:
             table = [counts, _findings_table(report, options.verbose, budget - _size([counts]))]
         warnings = [_warnings_list(report, budget - _size(table))] if report.warnings else []
         blocks = [*head, *warnings, *table, *tail]
-        return "\n\n".join("\n".join(block) for block in blocks) + "\n"
+        text = "\n\n".join("\n".join(block) for block in blocks) + "\n"
+        plan = options.plan
+        if plan is not None and (plan.steps or plan.manual) and report.verdict:
+            from orgdrift.plan_render import markdown_section  # it imports the reporters
+
+            section = markdown_section(plan, MAX_CHARS - len(text) - 2).rstrip("\n")
+            text += "\n" + section + "\n"
+        return text
 
 
 def _size(blocks: list[list[str]]) -> int:

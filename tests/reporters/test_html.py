@@ -734,7 +734,12 @@ def test_check_over_a_loopback_socket_writes_the_page_with_every_other_report(
     document = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     read_back = render_html(report_from_dict(document))  # the same Report, read back
     seconds = re.compile(r"\d+\.\d\d s<")  # JSON keeps the wall time to the millisecond
-    assert seconds.sub("s<", html) == seconds.sub("s<", read_back)
+    # ... plus what the plan says would fix each finding (the page's only addition; `orgdrift
+    # plan` proves those requests against the emulator).
+    fixes = re.findall(r"<dt>remediation</dt><dd>([^<]*)</dd>", html)
+    assert len(fixes) == 4 and "DELETE /api/v2/organizations/" in fixes[0], fixes
+    html_without = re.sub(r"<dt>remediation</dt><dd>[^<]*</dd>", "", html)
+    assert seconds.sub("s<", html_without) == seconds.sub("s<", read_back)
     page = parse(html)
     assert_safe(page, html)
     assert page.by_id("verdict").text().startswith("Drift found 4 findings (1 warning) in 4 of ")

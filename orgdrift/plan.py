@@ -1,0 +1,724 @@
+"""Findings -> the Management API requests that would make the tenant match the spec. Pure: no I/O.
+
+A plan is a function of a check's findings, the declarations they came from and the live state
+read for them (which resolves connection names and client grants to the ids the API needs). Per
+organization, in dependency order: the organization itself (create, or one PATCH of the fields
+that differ), then its connections, client-grant associations and discovery domains; deletes
+first within each part. Every request is minimal (a PATCH carries only what differs), and the
+plan is idempotent: once its requests are sent, a new plan is empty; a PATCH or DELETE sent again
+changes nothing more, a create sent again is refused by the API (409), never duplicated. orgdrift
+never sends them.
+
+Write endpoints, bodies and scopes: Auth0's OpenAPI file,
+https://auth0.com/docs/api/management/v2/organizations/patch-organizations-by-id and siblings.
+`PATCH /organizations/{id}` replaces `metadata`, `branding` and `token_quota` whole (the Terraform
+provider sends the whole metadata map to remove a key: terraform-provider-auth0,
+internal/auth0/organization/expand.go), so each is sent whole, ignored keys kept at their live value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+from urllib.parse import quote
+
+from orgdrift.errors import ExitCode
+from orgdrift.models import (
+    ClientGrantDecl,
+    ConnectionDecl,
+    DiscoveryDomainDecl,
+    Finding,
+    FindingKind,
+    LiveOrganization,
+    LiveState,
+    OrgDecl,
+    OrgResult,
+    OrgStatus,
+    RawObject,
+    Report,
+    Severity,
+)
+
+Method = Literal["POST", "PATCH", "DELETE"]
+
+API = "/api/v2"
+NEW_ID = "{id}"
+"""In the path of a step after an organization's creation: the id the create step's response
+gives (`Step.captures_id`)."""
+
+ALLOW_DELETE_HINT = "a delete, planned only with --allow-delete (or AUTH0_ALLOW_DELETE=true)"
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A finding a step (or a manual step) answers: its kind, path and fingerprint."""
+
+    kind: FindingKind
+    path: str
+    message: str
+    fingerprint: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One Management API request."""
+
+    method: Method
+    path: str  # under the tenant's domain, e.g. /api/v2/organizations/org_1; may hold NEW_ID
+    body: RawObject | None
+    scope: str  # the scope the request needs
+    fixes: tuple[Fix, ...]
+    note: str | None = None  # what else it changes, when that is more than the findings say
+    captures_id: bool = False  # its response's `id` is the NEW_ID of the steps after it
+
+    @property
+    def summary(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class Manual:
+    """A finding the plan does not fix with a request: a delete not asked for, or something the
+    API cannot do. `step` is the request `--allow-delete` would add (None: no request can)."""
+
+    fix: Fix
+    reason: str
+    step: Step | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A finding that needs nothing: accepted by an exception, known from a baseline, or a
+    warning the policy only reports."""
+
+    fix: Fix
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrgPlan:
+    name: str | None
+    id: str | None  # None: the organization does not exist yet (its first step creates it)
+    steps: tuple[Step, ...] = ()
+    manual: tuple[Manual, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.name if self.name is not None else str(self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    report: Report  # the check the plan answers (its failure, tenant, scope)
+    organizations: tuple[OrgPlan, ...]
+    allow_delete: bool
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return tuple(s for org in self.organizations for s in org.steps)
+
+    @property
+    def manual(self) -> tuple[Manual, ...]:
+        return tuple(m for org in self.organizations for m in org.manual)
+
+    @property
+    def skipped(self) -> tuple[Skipped, ...]:
+        return tuple(s for org in self.organizations for s in org.skipped)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """As `check`: 0 nothing to do, 1 requests or manual steps, else the failure's code."""
+        if self.report.failure is not None:
+            return self.report.failure.exit_code
+        return ExitCode.DRIFT if self.steps or self.manual else ExitCode.IN_SYNC
+
+    def for_finding(self, fingerprint: str | None) -> tuple[Step | Manual | Skipped, ...]:
+        """What the plan does about one finding (by fingerprint): its steps or its note."""
+        if fingerprint is None:
+            return ()
+        hits: list[Step | Manual | Skipped] = []
+        for org in self.organizations:
+            hits.extend(s for s in org.steps if any(f.fingerprint == fingerprint for f in s.fixes))
+            hits.extend(m for m in org.manual if m.fix.fingerprint == fingerprint)
+            hits.extend(s for s in org.skipped if s.fix.fingerprint == fingerprint)
+        return tuple(hits)
+
+
+# --- ids the API needs ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ids:
+    """Connection ids by name and client-grant ids by (client id, audience), from everything
+    the live state holds (every organization read, however its connections were read)."""
+
+    connections: Mapping[str, str] = field(default_factory=dict)
+    grants: Mapping[tuple[str, str], RawObject] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, live: LiveState) -> Ids:
+        connections: dict[str, str] = {}
+        grants: dict[tuple[str, str], RawObject] = {}
+        for org in live.organizations:
+            for item in (*(org.connections or ()), *(org.connection_view or ())):
+                conn_id, name = (
+                    item.get("connection_id"),
+                    (item.get("connection") or {}).get("name"),
+                )
+                if isinstance(conn_id, str) and isinstance(name, str):
+                    connections.setdefault(name, conn_id)
+            for grant in org.client_grants or ():
+                key = (str(grant.get("client_id")), str(grant.get("audience")))
+                if isinstance(grant.get("id"), str):
+                    grants.setdefault(key, grant)
+        return cls(connections, grants)
+
+    def connection(self, decl: ConnectionDecl) -> str | None:
+        if decl.connection_id is not None:
+            return decl.connection_id
+        return self.connections.get(str(decl.name))
+
+
+def _seg(value: str) -> str:
+    """One path segment, percent-encoded (ids come from the tenant: never trusted as a path)."""
+    return quote(value, safe="")
+
+
+def _org_path(org_id: str | None, *rest: str) -> str:
+    head = NEW_ID if org_id is None else _seg(org_id)
+    return "/".join((f"{API}/organizations", head, *(_seg(r) for r in rest)))
+
+
+def _fix(finding: Finding) -> Fix:
+    return Fix(finding.kind, finding.path, finding.message, finding.fingerprint)
+
+
+# --- the plan ------------------------------------------------------------------------------
+
+
+def build_plan(
+    report: Report, decls: Sequence[OrgDecl], live: LiveState | None, *, allow_delete: bool
+) -> Plan:
+    """The plan for `report`'s findings; none when the check has no verdict."""
+    if report.failure is not None or live is None:
+        return Plan(report, (), allow_delete)
+    ids = Ids.of(live)
+    live_by_id = {o.id: o for o in live.organizations}
+    plans: list[OrgPlan] = []
+    for result in report.organizations:
+        if not result.findings:
+            continue
+        org = live_by_id.get(result.id or "") if result.status is not OrgStatus.MISSING else None
+        decl = _decl_for(decls, result)
+        planner = _OrgPlanner(decl, org, ids, allow_delete)
+        plans.append(planner.plan(result.name, result.id, result.findings))
+    return Plan(report, _shared_once(plans), allow_delete)
+
+
+def _shared_once(plans: Sequence[OrgPlan]) -> tuple[OrgPlan, ...]:
+    """A tenant-wide request (a client grant's scope) that the findings of several organizations
+    need is sent once, with the first of them, fixing every one."""
+    first: dict[tuple[str, str, str], tuple[int, int]] = {}
+    steps: list[list[Step]] = []
+    for index, plan in enumerate(plans):
+        kept: list[Step] = []
+        for step in plan.steps:
+            key = (step.method, step.path, json.dumps(step.body, sort_keys=True))
+            if not step.path.startswith(f"{API}/client-grants/"):
+                kept.append(step)
+            elif key in first:
+                at, position = first[key]
+                earlier = steps[at][position]
+                steps[at][position] = replace(earlier, fixes=earlier.fixes + step.fixes)
+            else:
+                first[key] = (index, len(kept))
+                kept.append(step)
+        steps.append(kept)
+    return tuple(replace(plan, steps=tuple(s)) for plan, s in zip(plans, steps, strict=True))
+
+
+def _decl_for(decls: Sequence[OrgDecl], result: OrgResult) -> OrgDecl | None:
+    """The declaration a result came from (by id when it declares one, else by name, as the
+    check matched them); None for an unmanaged organization."""
+    if result.status is OrgStatus.UNMANAGED:
+        return None
+    for decl in decls:
+        if decl.id is not None:
+            if decl.id == result.id:
+                return decl
+        elif decl.name == result.name:
+            return decl
+    return None
+
+
+@dataclass
+class _OrgPlanner:
+    decl: OrgDecl | None
+    org: LiveOrganization | None
+    ids: Ids
+    allow_delete: bool
+    steps: list[Step] = field(default_factory=list)
+    manual: list[Manual] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def plan(self, name: str | None, org_id: str | None, findings: Sequence[Finding]) -> OrgPlan:
+        todo: list[Finding] = []
+        for finding in findings:
+            reason = _no_action(finding)
+            if reason is not None:
+                self.skipped.append(Skipped(_fix(finding), reason))
+            else:
+                todo.append(finding)
+        by_kind: dict[FindingKind, list[Finding]] = {}
+        for finding in todo:
+            by_kind.setdefault(finding.kind, []).append(finding)
+        for kind, handler in self._handlers():
+            if by_kind.get(kind):
+                handler(by_kind[kind])
+        live_id = self.org.id if self.org is not None else None
+        return OrgPlan(
+            name, live_id or org_id, tuple(self.steps), tuple(self.manual), tuple(self.skipped)
+        )
+
+    def _handlers(self) -> Iterator[tuple[FindingKind, Any]]:
+        """Dependency order: the organization, then its parts (deletes first in each)."""
+        kinds = FindingKind
+        yield kinds.ORGANIZATION_UNMANAGED, self._unmanaged
+        yield kinds.ORGANIZATION_MISSING, self._missing
+        yield kinds.FIELD_CHANGED, self._fields
+        yield kinds.CONNECTION_NOT_ALLOWED, self._connections_not_allowed
+        yield kinds.CONNECTION_MISSING, self._connections_missing
+        yield kinds.CONNECTION_SETTING_CHANGED, self._connection_settings
+        yield kinds.CLIENT_GRANT_NOT_ALLOWED, self._grants_not_allowed
+        yield kinds.CLIENT_GRANT_MISSING, self._grants_missing
+        yield kinds.CLIENT_GRANT_SCOPE_CHANGED, self._grant_scopes
+        yield kinds.DISCOVERY_DOMAIN_NOT_ALLOWED, self._domains_not_allowed
+        yield kinds.DISCOVERY_DOMAIN_MISSING, self._domains_missing
+        yield kinds.DISCOVERY_DOMAIN_CHANGED, self._domain_changes
+
+    # --- helpers --------------------------------------------------------------------------
+
+    @property
+    def org_id(self) -> str | None:
+        return self.org.id if self.org is not None else None
+
+    @property
+    def view(self) -> bool:
+        """Whether connections go through the Early Access `/connections` endpoints (the
+        declaration has a field only they show, so the check read them there)."""
+        return self.decl is not None and self.decl.needs_connection_view
+
+    def _delete(self, finding: Finding, step: Step, why: str | None = None) -> None:
+        if self.allow_delete:
+            self.steps.append(step)
+        else:
+            reason = f"{why}; {ALLOW_DELETE_HINT}" if why else ALLOW_DELETE_HINT
+            self.manual.append(Manual(_fix(finding), reason, step))
+
+    def _cannot(self, finding: Finding, reason: str) -> None:
+        self.manual.append(Manual(_fix(finding), reason))
+
+    def _unresolved(self, finding: Finding) -> None:
+        """A finding whose object the live state does not show (never expected: said, not
+        dropped)."""
+        self._cannot(
+            finding, f"{finding.path} is not in the live state read, so no request names it"
+        )
+
+    # --- the organization -----------------------------------------------------------------
+
+    def _unmanaged(self, findings: list[Finding]) -> None:
+        for finding in findings:
+            org_id = str(finding.actual)
+            step = Step(
+                "DELETE",
+                _org_path(org_id),
+                None,
+                "delete:organizations",
+                (_fix(finding),),
+                note="deletes the organization, its members' memberships and its invitations",
+            )
+            self._delete(finding, step, "policy unmanaged_organizations is fail")
+
+    def _missing(self, findings: list[Finding]) -> None:
+        finding = findings[0]
+        decl = self.decl
+        if decl is None or decl.id is not None or decl.name is None:
+            self._cannot(
+                finding,
+                "declared by id: the API gives a new organization a new id, so none can be "
+                "created with this one (create it, then declare the new id)",
+            )
+            return
+        body: RawObject = {"name": decl.name, **_create_fields(decl)}
+        connections, later = self._initial_connections(finding, decl)
+        if connections:
+            body["enabled_connections"] = connections
+        self.steps.append(
+            Step(
+                "POST",
+                f"{API}/organizations",
+                body,
+                "create:organizations",
+                (_fix(finding),),
+                captures_id=True,
+            )
+        )
+        for conn, conn_id in later:
+            self.steps.append(self._add_connection(finding, conn, conn_id))
+        if decl.client_grants is not None and decl.client_grants_policy == "exact":
+            for grant in decl.client_grants:
+                self._associate(finding, grant)
+        for domain in decl.discovery_domains or ():
+            self.steps.append(self._add_domain(finding, domain))
+
+    def _initial_connections(
+        self, finding: Finding, decl: OrgDecl
+    ) -> tuple[list[RawObject], list[tuple[ConnectionDecl, str]]]:
+        """The connections a new organization needs (every declared one under `exact`, none
+        under `allowlist`): in the create body when the GA fields say all, else one POST each
+        to the Early Access endpoint after it."""
+        if decl.connections is None or decl.connections_policy == "allowlist":
+            return [], []
+        inline: list[RawObject] = []
+        later: list[tuple[ConnectionDecl, str]] = []
+        for conn in decl.connections:
+            conn_id = self.ids.connection(conn)
+            if conn_id is None:
+                self._cannot(finding, _unknown_connection(conn))
+            elif conn.view_fields:
+                later.append((conn, conn_id))
+            else:
+                inline.append({"connection_id": conn_id, **conn.flags})
+        return inline, later
+
+    def _fields(self, findings: list[Finding]) -> None:
+        decl, org = self.decl, self.org
+        if decl is None or org is None:
+            return
+        heads = {f.path.partition(".")[0] for f in findings}
+        body: RawObject = {}
+        for head in sorted(heads):
+            if head == "name":
+                body["name"] = decl.name
+            else:
+                body[head] = _whole_value(decl, org.data, head)
+        if isinstance(body.get("metadata"), dict):  # a null value is a key not set
+            body["metadata"] = {k: v for k, v in body["metadata"].items() if v is not None}
+        self.steps.append(
+            Step(
+                "PATCH",
+                _org_path(self.org_id),
+                body,
+                "update:organizations",
+                tuple(_fix(f) for f in findings),
+            )
+        )
+
+    # --- connections ----------------------------------------------------------------------
+
+    def _live_connection(self, label: str) -> RawObject | None:
+        org = self.org
+        if org is None:
+            return None
+        items = (org.connection_view if self.view else org.connections) or ()
+        for item in items:
+            name = (item.get("connection") or {}).get("name")
+            if label in (name, item.get("connection_id")):
+                return item if isinstance(item.get("connection_id"), str) else None
+        return None
+
+    def _connection_part(self) -> str:
+        return "connections" if self.view else "enabled_connections"
+
+    def _connections_not_allowed(self, findings: list[Finding]) -> None:
+        for finding in findings:
+            item = self._live_connection(str(finding.actual))
+            if item is None:
+                self._unresolved(finding)
+                continue
+            step = Step(
+                "DELETE",
+                _org_path(self.org_id, self._connection_part(), str(item["connection_id"])),
+                None,
+                "delete:organization_connections",
+                (_fix(finding),),
+            )
+            self._delete(finding, step)
+
+    def _connections_missing(self, findings: list[Finding]) -> None:
+        for finding in findings:
+            conn = self._declared_connection(str(finding.expected))
+            if conn is None:
+                self._unresolved(finding)
+                continue
+            conn_id = self.ids.connection(conn)
+            if conn_id is None:
+                self._cannot(finding, _unknown_connection(conn))
+                continue
+            self.steps.append(self._add_connection(finding, conn, conn_id))
+
+    def _declared_connection(self, label: str) -> ConnectionDecl | None:
+        connections = self.decl.connections if self.decl is not None else None
+        return next((c for c in connections or () if c.label == label), None)
+
+    def _add_connection(self, finding: Finding, conn: ConnectionDecl, conn_id: str) -> Step:
+        body: RawObject = {"connection_id": conn_id, **conn.flags, **conn.view_fields}
+        part = "connections" if conn.view_fields or self.view else "enabled_connections"
+        return Step(
+            "POST",
+            _org_path(self.org_id, part),
+            body,
+            "create:organization_connections",
+            (_fix(finding),),
+        )
+
+    def _connection_settings(self, findings: list[Finding]) -> None:
+        by_label: dict[str, list[Finding]] = {}
+        for finding in findings:
+            label, _, _ = finding.path.removeprefix("connections.").rpartition(".")
+            by_label.setdefault(label, []).append(finding)
+        for label, group in by_label.items():
+            item = self._live_connection(label)
+            if item is None:
+                for finding in group:
+                    self._unresolved(finding)
+                continue
+            body = {f.path.rpartition(".")[2]: f.expected for f in group}
+            self.steps.append(
+                Step(
+                    "PATCH",
+                    _org_path(self.org_id, self._connection_part(), str(item["connection_id"])),
+                    body,
+                    "update:organization_connections",
+                    tuple(_fix(f) for f in group),
+                )
+            )
+
+    # --- client grants --------------------------------------------------------------------
+
+    def _live_grant(self, label: str) -> RawObject | None:
+        for grant in (self.org.client_grants if self.org else None) or ():
+            if f"{grant.get('client_id')}:{grant.get('audience')}" == label:
+                return grant if isinstance(grant.get("id"), str) else None
+        return None
+
+    def _grants_not_allowed(self, findings: list[Finding]) -> None:
+        for finding in findings:
+            grant = self._live_grant(str(finding.actual))
+            if grant is None:
+                self._unresolved(finding)
+                continue
+            step = Step(
+                "DELETE",
+                _org_path(self.org_id, "client-grants", str(grant["id"])),
+                None,
+                "delete:organization_client_grants",
+                (_fix(finding),),
+                note="removes the association only; the client grant stays",
+            )
+            self._delete(finding, step)
+
+    def _grants_missing(self, findings: list[Finding]) -> None:
+        declared = self.decl.client_grants if self.decl is not None else None
+        for finding in findings:
+            grant = next((g for g in declared or () if g.label == finding.expected), None)
+            if grant is not None:
+                self._associate(finding, grant)
+
+    def _associate(self, finding: Finding, grant: ClientGrantDecl) -> None:
+        """The association; then the grant's scope when the spec declares another one (the
+        association first: the scope is checked through it)."""
+        live = self.ids.grants.get((grant.client_id, grant.audience))
+        if live is None:
+            self._cannot(
+                finding,
+                f"no organization read has a client grant of client {grant.client_id} for "
+                f"audience {grant.audience}, so its id is unknown: find it with GET "
+                "/api/v2/client-grants?client_id=...&audience=... (read:client_grants), or "
+                "create one that allows organizations",
+            )
+            return
+        grant_id = str(live["id"])
+        self.steps.append(
+            Step(
+                "POST",
+                _org_path(self.org_id, "client-grants"),
+                {"grant_id": grant_id},
+                "create:organization_client_grants",
+                (_fix(finding),),
+            )
+        )
+        wanted = sorted(set(grant.scope)) if grant.scope is not None else None
+        if wanted is not None and wanted != sorted({str(s) for s in live.get("scope") or ()}):
+            self.steps.append(self._scope_step(finding, grant_id, wanted))
+
+    def _scope_step(self, finding: Finding, grant_id: str, scope: list[str]) -> Step:
+        return Step(
+            "PATCH",
+            f"{API}/client-grants/{_seg(grant_id)}",
+            {"scope": scope},
+            "update:client_grants",
+            (_fix(finding),),
+            note="the grant is the client's: every organization associated with it gets this scope",
+        )
+
+    def _grant_scopes(self, findings: list[Finding]) -> None:
+        for finding in findings:
+            label = finding.path.removeprefix("client_grants.").removesuffix(".scope")
+            grant = self._live_grant(label)
+            if grant is None:
+                self._unresolved(finding)
+                continue
+            self.steps.append(self._scope_step(finding, str(grant["id"]), list(finding.expected)))
+
+    # --- discovery domains ----------------------------------------------------------------
+
+    def _live_domain(self, domain: str) -> RawObject | None:
+        for item in (self.org.discovery_domains if self.org else None) or ():
+            if str(item.get("domain")).lower() == domain.lower():
+                return item if isinstance(item.get("id"), str) else None
+        return None
+
+    def _domains_not_allowed(self, findings: list[Finding]) -> None:
+        for finding in findings:
+            item = self._live_domain(str(finding.actual))
+            if item is None:
+                self._unresolved(finding)
+                continue
+            step = Step(
+                "DELETE",
+                _org_path(self.org_id, "discovery-domains", str(item["id"])),
+                None,
+                "delete:organization_discovery_domains",
+                (_fix(finding),),
+            )
+            self._delete(finding, step)
+
+    def _domains_missing(self, findings: list[Finding]) -> None:
+        for finding in findings:
+            wanted = str(finding.expected).lower()
+            declared = self.decl.discovery_domains if self.decl else None
+            domain = next((d for d in declared or () if d.domain.lower() == wanted), None)
+            if domain is not None:
+                self.steps.append(self._add_domain(finding, domain))
+
+    def _add_domain(self, finding: Finding, domain: DiscoveryDomainDecl) -> Step:
+        body: RawObject = {"domain": domain.domain}
+        if domain.status is not None:
+            body["status"] = domain.status
+        if domain.use_for_organization_discovery is not None:
+            body["use_for_organization_discovery"] = domain.use_for_organization_discovery
+        return Step(
+            "POST",
+            _org_path(self.org_id, "discovery-domains"),
+            body,
+            "create:organization_discovery_domains",
+            (_fix(finding),),
+        )
+
+    def _domain_changes(self, findings: list[Finding]) -> None:
+        by_domain: dict[str, list[Finding]] = {}
+        for finding in findings:
+            rest = finding.path.removeprefix("discovery_domains.")
+            domain, _, _ = rest.rpartition(".")
+            by_domain.setdefault(domain, []).append(finding)
+        for domain, group in by_domain.items():
+            item = self._live_domain(domain)
+            if item is None:
+                for finding in group:
+                    self._unresolved(finding)
+                continue
+            self.steps.append(
+                Step(
+                    "PATCH",
+                    _org_path(self.org_id, "discovery-domains", str(item["id"])),
+                    {f.path.rpartition(".")[2]: f.expected for f in group},
+                    "update:organization_discovery_domains",
+                    tuple(_fix(f) for f in group),
+                )
+            )
+
+
+def _no_action(finding: Finding) -> str | None:
+    """Why a finding needs no request (None: it does)."""
+    if finding.accepted is not None:
+        return finding.accepted.note()
+    if finding.known:
+        return "known: in the baseline report"
+    if finding.severity is Severity.WARNING:
+        return "reported only: policy unmanaged_organizations is report"
+    return None
+
+
+def _unknown_connection(conn: ConnectionDecl) -> str:
+    return (
+        f"connection {conn.label}: no organization read has it enabled, so its id is unknown "
+        "(it may not exist in the tenant); declare its connection_id, or find it with GET "
+        "/api/v2/connections?name=... (read:connections)"
+    )
+
+
+# --- organization fields -------------------------------------------------------------------
+
+
+def _create_fields(decl: OrgDecl) -> RawObject:
+    """The declared fields of a new organization (metadata without nulls)."""
+    body: RawObject = {}
+    for key, value in decl.fields.items():
+        if key == "metadata" and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if v is not None}
+        body[key] = value
+    return body
+
+
+def _ignored_keys(decl: OrgDecl, head: str) -> list[list[str]]:
+    """The ignored paths under a top-level field, as key lists (`branding.logo_url` ->
+    [["logo_url"]]); a metadata key is one segment whatever it contains."""
+    paths = []
+    for path in decl.ignore:
+        first, _, rest = path.partition(".")
+        if first != head or not rest:
+            continue
+        paths.append([rest] if head == "metadata" else rest.split("."))
+    return paths
+
+
+def _whole_value(decl: OrgDecl, data: RawObject, head: str) -> Any:
+    """A field the API replaces whole (`branding`, `token_quota`, `display_name`): the
+    declared value, with the live value kept at each ignored path under it."""
+    value = _copy(decl.fields.get(head))
+    for keys in _ignored_keys(decl, head):
+        found, live_value = _get(data.get(head), keys)
+        if found and isinstance(value, dict):
+            _set(value, keys, live_value)
+    return value
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _get(value: Any, keys: Iterable[str]) -> tuple[bool, Any]:
+    for key in keys:
+        if not isinstance(value, dict) or key not in value:
+            return False, None
+        value = value[key]
+    return True, value
+
+
+def _set(target: RawObject, keys: list[str], value: Any) -> None:
+    *parents, last = keys
+    node: Any = target
+    for key in parents:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            return
+    node[last] = value
