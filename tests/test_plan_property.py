@@ -386,15 +386,15 @@ class Drifter:
     def _connection_view_field(self, drift: str, org: OrgModel, value: int) -> None:
         if not org.view:
             return
-        if value % 2:
-            body = lambda item: {"is_enabled": not item.get("is_enabled", True)}
-        else:
-            body = lambda item: {
-                "organization_access_level": LEVELS[
-                    (LEVELS.index(item.get("organization_access_level") or "none") + 1) % 4
-                ]
-            }
-        self._connection_patch(drift, org, value, body)
+
+        def toggled(item: Any) -> dict[str, Any]:
+            return {"is_enabled": not item.get("is_enabled", True)}
+
+        def next_level(item: Any) -> dict[str, Any]:
+            level = LEVELS.index(item.get("organization_access_level") or "none")
+            return {"organization_access_level": LEVELS[(level + 1) % 4]}
+
+        self._connection_patch(drift, org, value, toggled if value % 2 else next_level)
 
     def _grants(self, org: OrgModel) -> list[dict[str, Any]]:
         return self.items(f"/api/v2/organizations/{org.id}/client-grants")
