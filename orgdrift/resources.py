@@ -10,7 +10,6 @@ from typing import Any
 
 SPEC_SCHEMA = "orgdrift.schema.json"
 REPORT_SCHEMA = "report.schema.json"
-PLAN_SCHEMA = "plan.schema.json"
 REPORT_V1_SCHEMA = "report-v1.schema.json"  # the first report format, still read
 REPORT_V2_SCHEMA = "report-v2.schema.json"  # the second (before the evidence), still read
 SNAPSHOT_SCHEMA = "snapshot.schema.json"

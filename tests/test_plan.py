@@ -24,7 +24,7 @@ from orgdrift.plan import NEW_ID, Plan, Step, build_plan
 from orgdrift.plan_render import plan_to_dict, render_plan, render_shell, sh_quote
 from orgdrift.reporters import RenderOptions
 from orgdrift.reporters.markdown import MarkdownReporter
-from orgdrift.resources import PLAN_SCHEMA, load_schema
+from orgdrift.resources import load_schema
 
 ORG = "org_0000000000000001"
 SAML = {"name": "acme-saml", "strategy": "samlp"}
@@ -123,7 +123,7 @@ def make_plan(
     live_file.write_text(json.dumps(document), encoding="utf-8")
     check = pipeline.CheckOptions(specs=(str(spec_file),), env={}, snapshot=str(live_file))
     plan = pipeline.run_plan(pipeline.PlanOptions(check, allow_delete))
-    jsonschema.Draft202012Validator(load_schema(PLAN_SCHEMA)).validate(plan_to_dict(plan))
+    jsonschema.Draft202012Validator(load_schema("plan.schema.json")).validate(plan_to_dict(plan))
     return plan
 
 

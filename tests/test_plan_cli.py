@@ -22,7 +22,7 @@ from orgdrift.cli import main
 from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app, running_server
 from orgdrift.emulator.config import READ_SCOPES
 from orgdrift.emulator.writes import WRITE_SCOPES
-from orgdrift.resources import PLAN_SCHEMA, load_schema
+from orgdrift.resources import load_schema
 from orgdrift.snapshot import parse_snapshot
 from tests.conftest import GoldenCheck
 
@@ -85,7 +85,7 @@ def stable(text: str, url: str) -> str:
 
 def plan_json(out: str) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(out)
-    jsonschema.Draft202012Validator(load_schema(PLAN_SCHEMA)).validate(document)
+    jsonschema.Draft202012Validator(load_schema("plan.schema.json")).validate(document)
     return document
 
 
