@@ -452,8 +452,12 @@ def _cmd_demo(args: argparse.Namespace) -> ExitCode:
         "orgdrift demo: checking examples/orgs.yaml against an emulated tenant "
         "(examples/tenant.json), in process, no credentials or network needed.\n",
     )
-    options = pipeline.DemoOptions(tuple(args.org), _request_logger(args))
-    return _emit(pipeline.run_demo(options), output)
+    seen: list[tuple[tuple[OrgDecl, ...], LiveState]] = []
+    options = pipeline.DemoOptions(
+        tuple(args.org), _request_logger(args), lambda decls, live: seen.append((decls, live))
+    )
+    report = pipeline.run_demo(options)
+    return _emit(report, output, _plan_for(args, output, report, seen))
 
 
 def _cmd_emulator(args: argparse.Namespace) -> ExitCode:

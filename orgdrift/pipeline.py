@@ -81,6 +81,7 @@ class DemoOptions:
 
     orgs: tuple[str, ...] = ()
     on_event: Callable[[RequestEvent], None] | None = None
+    on_live: Callable[[tuple[OrgDecl, ...], LiveState], None] | None = None  # as check's
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +295,8 @@ def run_demo(options: DemoOptions) -> Report:
         live, stats = read_declared(tenant, decls, scope.unmanaged)
     except (UsageError, LiveStateError) as exc:
         return replace(_failed(exc, (), scope=scope), spec_files=spec.files)
+    if options.on_live is not None:
+        options.on_live(tuple(decls), live)
     return assess(spec, decls, live, stats, scope)
 
 

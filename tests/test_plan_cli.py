@@ -142,6 +142,21 @@ def test_demo_tenant_goldens(
         assert document["summary"]["requests"] == 2 and document["summary"]["manual"] == 1
 
 
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_demo_reports_show_the_plan_that_plan_gives(
+    tenant_url: str, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    """`demo` (in process) and `plan` (over a socket) read the same tenant: every request the
+    plan sends appears in the demo's Markdown report and audit page."""
+    _, planned, _ = run(capsys, "plan", "examples/orgs.yaml", "--format", "json")
+    steps = [s for org in plan_json(planned)["organizations"] for s in org["steps"]]
+    assert len(steps) == 2
+    code, report, _ = run(capsys, "demo", "--format", fmt, "-q")
+    assert code == 1
+    for step in steps:
+        assert f"{step['method']} {step['path']}" in report
+
+
 def test_allow_delete_from_the_environment_equals_the_option(
     tenant_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
