@@ -256,6 +256,7 @@ def scope_error(
     # No request was made: show our own sentence rather than "HTTP 403 ...".
     error.message = message
     error.args = (message,)
+    error.scopes_required, error.scopes_granted = needed, tuple(sorted(granted))
     return error
 
 

@@ -92,6 +92,10 @@ class LiveStateError(OrgdriftError):
     """The live state could not be read completely; no verdict is possible."""
 
     exit_code = ExitCode.INCOMPLETE
+    # The scopes the read needed and those the token was granted (sorted; None: not known),
+    # when the read got far enough to know them: the report's evidence keeps them.
+    scopes_required: tuple[str, ...] = ()
+    scopes_granted: tuple[str, ...] | None = None
 
 
 class ApiError(LiveStateError):

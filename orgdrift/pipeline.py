@@ -440,9 +440,14 @@ def _failed(
 ) -> Report:
     """An invalid input (exit 2) or an incomplete read (exit 3), as a report with no verdict."""
     failure = failure_of(exc)
+    stats = Stats(seconds=seconds)
+    if isinstance(exc, LiveStateError):  # the scopes, when the read got far enough to know them
+        stats = replace(
+            stats, scopes_required=exc.scopes_required, scopes_granted=exc.scopes_granted
+        )
     return _report(
         _spec_files(specs),
-        stats=Stats(seconds=seconds),
+        stats=stats,
         live_from=live_from,
         scope=scope or Scope(),
         tenant=tenant,

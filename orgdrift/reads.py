@@ -114,9 +114,18 @@ async def _bounded(
             result = await work(client)
             return result, client.stats
     except TimeoutError:
-        raise DeadlineExceeded(_deadline_message(tenant, client)) from None
+        raise _scoped(DeadlineExceeded(_deadline_message(tenant, client)), client) from None
     except OrgdriftError as exc:
-        raise exc if client is None else client.redact.scrub(exc) from None
+        raise exc if client is None else _scoped(client.redact.scrub(exc), client) from None
+
+
+def _scoped(error: BaseException, client: ManagementClient | None) -> BaseException:
+    """`error` carrying the scopes the read needed and was granted, when it is a failed read
+    (exit 3) of a connected client: the report's evidence records them."""
+    if isinstance(error, LiveStateError) and client is not None:
+        stats = client.stats
+        error.scopes_required, error.scopes_granted = stats.scopes_required, stats.scopes_granted
+    return error
 
 
 def _deadline_message(tenant: Tenant, client: ManagementClient | None) -> str:

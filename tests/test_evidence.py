@@ -22,12 +22,14 @@ from orgdrift.emulator import (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_TOKEN,
     EmulatorConfig,
+    create_app,
 )
 from orgdrift.evidence import canonical_json, live_state_sha256
 from orgdrift.snapshot import dump_snapshot, parse_snapshot
 
 from .evidence_support import intoto_problems
-from .test_cli_check import TENANT, clean_env, json_report, run, serve, state_of
+from .test_cli_check import TENANT, always_503, clean_env, json_report, run, serve, state_of
+from .virtual_time import in_process_cli
 
 __all__ = ["clean_env"]  # the autouse fixture: no credentials or CI variables leak in
 
@@ -171,3 +173,45 @@ def test_the_scopes_granted_are_those_of_the_token(
     assert set(evidence["scopes_required"]) <= set(evidence["scopes_granted"])
     assert report["stats"]["rate_limited"] == 0 and report["stats"]["requests"] > 0
     assert DEFAULT_CLIENT_SECRET not in out + err
+
+
+def test_the_scopes_are_recorded_when_the_token_lacks_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A grant without read:organization_connections: exit 3 before any API request, and the
+    report still says which scopes the read needed and which the token was granted."""
+    config = EmulatorConfig(
+        clients={DEFAULT_CLIENT_ID: (DEFAULT_CLIENT_SECRET, frozenset({"read:organizations"}))}
+    )
+    for url in serve(TENANT, config):
+        monkeypatch.setenv("AUTH0_DOMAIN", url)
+        monkeypatch.setenv("AUTH0_CLIENT_ID", DEFAULT_CLIENT_ID)
+        monkeypatch.setenv("AUTH0_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+        code, out, err = run(capsys, "check", "examples/orgs.yaml", "--format", "json")
+    assert code == 3, err
+    assert "read:organization_connections" in err
+    report = json_report(out)
+    assert report["status"] == "incomplete" and report["exit_code"] == 3
+    evidence = report["evidence"]
+    assert evidence["scopes_required"] == ["read:organizations", "read:organization_connections"]
+    assert evidence["scopes_granted"] == ["read:organizations"]
+    assert DEFAULT_CLIENT_SECRET not in out + err
+
+
+def test_the_scopes_are_recorded_when_the_read_fails_after_connecting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every enabled-connections read answers 503 (in process, virtual time): exit 3, and the
+    scopes granted by the client-credentials grant are in the evidence."""
+    config = EmulatorConfig(faults=always_503)
+    domain = in_process_cli(monkeypatch, create_app(state_of(TENANT), config))
+    monkeypatch.setenv("AUTH0_CLIENT_ID", DEFAULT_CLIENT_ID)
+    monkeypatch.setenv("AUTH0_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+    code, out, err = run(
+        capsys, "check", "examples/orgs.yaml", "--domain", domain, "--format", "json"
+    )
+    assert code == 3, err
+    assert "HTTP 503" in err
+    evidence = json_report(out)["evidence"]
+    assert evidence["scopes_required"] == ["read:organizations", "read:organization_connections"]
+    assert evidence["scopes_granted"] == sorted(config.clients[DEFAULT_CLIENT_ID][1])
