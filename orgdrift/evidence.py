@@ -42,7 +42,8 @@ def live_state_sha256(state: LiveState) -> str:
 def written_snapshot(report: Report, path: str, text: str) -> Report:
     """`report` recording the snapshot file it wrote (`text`, UTF-8, at `path`)."""
     snapshot = SnapshotFile(path, sha256_hex(text.encode("utf-8")), "written")
-    return replace(report, evidence=replace(report.evidence, snapshot=snapshot))
+    snapshots = (*report.evidence.snapshots, snapshot)
+    return replace(report, evidence=replace(report.evidence, snapshots=snapshots))
 
 
 def ci_run_url(env: Mapping[str, str]) -> str | None:

@@ -303,11 +303,12 @@ class Stats:
 
 @dataclass(frozen=True, slots=True)
 class SnapshotFile:
-    """A live-state file a run read (`--live`) or wrote (`--write-snapshot`), by its bytes."""
+    """A live-state file a run compared with (`--live`: read), started its incremental read
+    from (`--since`: since) or wrote (`--write-snapshot`: written), by its bytes."""
 
     path: str
     sha256: str
-    role: Literal["read", "written"]
+    role: Literal["read", "since", "written"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +318,7 @@ class Evidence:
     started_at: str | None = None  # UTC, like `checked_at`
     finished_at: str | None = None
     live_sha256: str | None = None  # the live state read, canonical JSON (evidence.py)
-    snapshot: SnapshotFile | None = None
+    snapshots: tuple[SnapshotFile, ...] = ()  # in the order the run read or wrote them
     ci_run_url: str | None = None  # the CI run, when the environment tells it
 
 
@@ -374,7 +375,7 @@ class Basis:
         return self.full_read_because is not None
 
 
-REPORT_VERSION = 3
+REPORT_VERSION = 4
 """The JSON report format orgdrift writes (schemas/report.schema.json); it reads 1 and 2."""
 
 

@@ -59,7 +59,7 @@ from orgdrift.reads import (
     read_with_log_checkpoint,
 )
 from orgdrift.reporters.json_report import read_report
-from orgdrift.snapshot import load_snapshot, load_snapshot_file
+from orgdrift.snapshot import load_snapshot_file
 from orgdrift.spec import load_spec_bytes, load_spec_groups, load_specs
 from orgdrift.yamlload import MAX_BYTES
 
@@ -183,21 +183,22 @@ def run_check(options: CheckOptions) -> Report:
     """`check`: the report in every outcome, with its evidence; only a bug or an interrupt
     raises."""
     started_at = now()
-    report, snapshot = _check(options)
+    report, snapshots = _check(options)
     evidence = Evidence(
         started_at=started_at,
         finished_at=now(),
         live_sha256=report.evidence.live_sha256,
-        snapshot=snapshot,
+        snapshots=snapshots,
         ci_run_url=options.ci_run_url,
     )
     return replace(report, spec_files=with_commits(report.spec_files), evidence=evidence)
 
 
-def _check(options: CheckOptions) -> tuple[Report, SnapshotFile | None]:
-    """The report (with the live state's digest) and the `--live` file read, if any."""
+def _check(options: CheckOptions) -> tuple[Report, tuple[SnapshotFile, ...]]:
+    """The report (with the live state's digest) and the snapshot files read (`--live`,
+    `--since`), if any."""
     started = time.monotonic()
-    read: SnapshotFile | None = None
+    read: tuple[SnapshotFile, ...] = ()
     scope = Scope(options.orgs, changed_from=options.changed_from, baseline=options.baseline)
     tenant: str | None = None
     try:
@@ -214,6 +215,7 @@ def _check(options: CheckOptions) -> tuple[Report, SnapshotFile | None]:
             changes=changes.reason if changes else None,
         )
         live, read = _compared_with(options)
+        since, read = _since(options, read)
         tenant = live.host if isinstance(live, Tenant) else None
         where = live.tenant if isinstance(live, LiveState) else tenant
         verify_spec_tenant(spec, where)
@@ -222,7 +224,7 @@ def _check(options: CheckOptions) -> tuple[Report, SnapshotFile | None]:
             _hand_over(options, decls, live)
             report = assess(spec, decls, live, Stats(), scope, from_snapshot=True, known=known)
             return report, read
-        state, stats, basis = _read_for_check(options, live, spec, decls, scope)
+        state, stats, basis = _read_for_check(options, live, spec, decls, scope, since)
         _hand_over(options, decls, state)
         report = assess(spec, decls, state, stats, scope, known=known)
         return replace(report, basis=basis), read
@@ -231,15 +233,27 @@ def _check(options: CheckOptions) -> tuple[Report, SnapshotFile | None]:
         return _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds), read
 
 
-def _compared_with(options: CheckOptions) -> tuple[LiveState | Tenant, SnapshotFile | None]:
+def _compared_with(
+    options: CheckOptions,
+) -> tuple[LiveState | Tenant, tuple[SnapshotFile, ...]]:
     """The saved snapshot (--live), with its file's digest, or the tenant a check compares the
     spec with."""
     if options.snapshot is not None:
         state, digest = load_snapshot_file(options.snapshot)
-        return state, SnapshotFile(options.snapshot, digest, "read")
+        return state, (SnapshotFile(options.snapshot, digest, "read"),)
     if options.tenant is None:
         raise UsageError("check compares with a tenant or a snapshot (--live): none given")
-    return options.tenant, None
+    return options.tenant, ()
+
+
+def _since(
+    options: CheckOptions, read: tuple[SnapshotFile, ...]
+) -> tuple[LiveState | None, tuple[SnapshotFile, ...]]:
+    """The `--since` snapshot, and the files read with its file's digest added."""
+    if options.since is None:
+        return None, read
+    state, digest = load_snapshot_file(options.since)
+    return state, (*read, SnapshotFile(options.since, digest, "since"))
 
 
 def _hand_over(options: CheckOptions, decls: Sequence[OrgDecl], state: LiveState) -> None:
@@ -362,19 +376,24 @@ def verify_spec_tenant(spec: Spec, host: str | None) -> None:
 
 
 def _read_for_check(
-    options: CheckOptions, tenant: Tenant, spec: Spec, decls: Sequence[OrgDecl], scope: Scope
+    options: CheckOptions,
+    tenant: Tenant,
+    spec: Spec,
+    decls: Sequence[OrgDecl],
+    scope: Scope,
+    since: LiveState | None,
 ) -> tuple[LiveState, Stats, Basis | None]:
     """What `check` reads of the tenant: the logs since the `--since` snapshot and then only
     what they touched (or a full read saying why); a full read after the log checkpoint for
     `--write-snapshot`; else the selected declarations (nothing at all when none is in scope).
     A new snapshot goes to `options.on_snapshot`."""
     basis, why_none = None, None
-    if options.since is not None:
+    if since is not None:
         state, stats, basis, why_none = read_incremental(
             tenant,
             spec,
             decls,
-            load_snapshot(options.since),
+            since,
             list_all=scope.unmanaged,
             full_fallback=options.full_fallback,
             progress=options.progress,

@@ -12,6 +12,7 @@ SPEC_SCHEMA = "orgdrift.schema.json"
 REPORT_SCHEMA = "report.schema.json"
 REPORT_V1_SCHEMA = "report-v1.schema.json"  # the first report format, still read
 REPORT_V2_SCHEMA = "report-v2.schema.json"  # the second (before the evidence), still read
+REPORT_V3_SCHEMA = "report-v3.schema.json"  # the third (one snapshot file), still read
 SNAPSHOT_SCHEMA = "snapshot.schema.json"
 
 

@@ -24,11 +24,16 @@ from orgdrift.emulator import (
     EmulatorConfig,
     create_app,
 )
+from orgdrift.emulator.config import READ_SCOPES
 from orgdrift.evidence import canonical_json, live_state_sha256
+from orgdrift.reporters.json_report import read_report
 from orgdrift.snapshot import dump_snapshot, parse_snapshot
 
 from .evidence_support import intoto_problems
 from .test_cli_check import TENANT, always_503, clean_env, json_report, run, serve, state_of
+from .test_since import GLOBEX
+from .test_since import serve as since_serve
+from .test_since import snapshot as since_snapshot
 from .virtual_time import in_process_cli
 
 __all__ = ["clean_env"]  # the autouse fixture: no credentials or CI variables leak in
@@ -80,12 +85,9 @@ def test_a_run_is_re_derived_from_the_snapshot_it_wrote(
     digest = first["evidence"]["live_state_sha256"]
     assert digest is not None and again["evidence"]["live_state_sha256"] == digest
     file_digest = hashlib.sha256(snapshot.read_bytes()).hexdigest()
-    assert first["evidence"]["snapshot"] == {
-        "path": str(snapshot),
-        "sha256": file_digest,
-        "role": "written",
-    }
-    assert again["evidence"]["snapshot"] == {**first["evidence"]["snapshot"], "role": "read"}
+    (written,) = first["evidence"]["snapshots"]
+    assert written == {"path": str(snapshot), "sha256": file_digest, "role": "written"}
+    assert again["evidence"]["snapshots"] == [{**written, "role": "read"}]
     # what the run recorded besides: its times, the tool, the scopes, the requests
     evidence = first["evidence"]
     assert evidence["started_at"] <= first["checked_at"] <= evidence["finished_at"]
@@ -215,3 +217,84 @@ def test_the_scopes_are_recorded_when_the_read_fails_after_connecting(
     evidence = json_report(out)["evidence"]
     assert evidence["scopes_required"] == ["read:organizations", "read:organization_connections"]
     assert evidence["scopes_granted"] == sorted(config.clients[DEFAULT_CLIENT_ID][1])
+
+
+def test_since_and_write_snapshot_both_in_the_evidence_and_the_statement(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`check --since S1 --write-snapshot S2`: the report records both files, by the sha256 of
+    their bytes and in the order the run used them, and the in-toto statement has both as
+    subjects; the HTML page shows both."""
+    first, second = tmp_path / "s1.json", tmp_path / "s2.json"
+    out = tmp_path / "run"
+    for tenant in since_serve(monkeypatch):
+        since_snapshot(capsys, first)
+        tenant.write("PATCH", f"/organizations/{GLOBEX}", {"display_name": "Globex (renamed)"})
+        code, _, err = run(
+            capsys,
+            "check",
+            "examples/orgs.yaml",
+            "--since",
+            str(first),
+            "--write-snapshot",
+            str(second),
+            f"--report=json={out}.json",
+            f"--report=intoto={out}.intoto.json",
+            f"--report=html={out}.html",
+        )
+    assert code == 1, err
+    sha = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (first, second)}
+    report = json.loads(Path(f"{out}.json").read_text())
+    assert report["report_version"] == 4
+    assert report["evidence"]["snapshots"] == [
+        {"path": str(first), "sha256": sha[first], "role": "since"},
+        {"path": str(second), "sha256": sha[second], "role": "written"},
+    ]
+    statement = Path(f"{out}.intoto.json").read_text()
+    assert intoto_problems(statement) == []
+    digests = {s["digest"]["sha256"] for s in json.loads(statement)["subject"]}
+    assert {sha[first], sha[second]} <= digests
+    page = Path(f"{out}.html").read_text()
+    assert sha[first] in page and sha[second] in page
+
+
+def test_a_failed_incremental_read_still_names_its_since_snapshot(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Exit 3 (the tenant log cannot be read and --no-full-fallback): the snapshot the run
+    started from is in the report's evidence."""
+    first = tmp_path / "s1.json"
+    for _ in since_serve(monkeypatch):
+        since_snapshot(capsys, first)
+    for _ in since_serve(monkeypatch, scopes=READ_SCOPES):
+        code, out, err = run(
+            capsys,
+            "check",
+            "examples/orgs.yaml",
+            "--since",
+            str(first),
+            "--no-full-fallback",
+            "--format",
+            "json",
+        )
+    assert code == 3, err
+    snapshots = json_report(out)["evidence"]["snapshots"]
+    sha = hashlib.sha256(first.read_bytes()).hexdigest()
+    assert snapshots == [{"path": str(first), "sha256": sha, "role": "since"}]
+
+
+def test_a_version_3_report_is_still_read() -> None:
+    """tests/data/report-v3/drift.json was written by orgdrift with report version 3 (one
+    `evidence.snapshot`, `check examples/full-model.yaml --live examples/full-model-tenant.json`):
+    it is read back with its snapshot file."""
+    path = Path(__file__).resolve().parent / "data" / "report-v3" / "drift.json"
+    read = read_report(str(path))
+    document = json.loads(path.read_text())
+    assert read.report.version == 3
+    (snapshot,) = read.report.evidence.snapshots
+    assert (snapshot.path, snapshot.sha256, snapshot.role) == (
+        document["evidence"]["snapshot"]["path"],
+        document["evidence"]["snapshot"]["sha256"],
+        "read",
+    )
+    assert len(read.report.findings) == sum(len(o["findings"]) for o in document["organizations"])

@@ -210,11 +210,9 @@ def test_subjects_are_the_spec_the_snapshot_and_the_live_state(
         str(snapshot): hashlib.sha256(snapshot.read_bytes()).hexdigest(),
         "live-state:orgdrift-demo.us.auth0.com": evidence["live_state_sha256"],
     }
-    assert evidence["snapshot"] == {
-        "path": str(snapshot),
-        "sha256": subjects[str(snapshot)],
-        "role": "read",
-    }
+    assert evidence["snapshots"] == [
+        {"path": str(snapshot), "sha256": subjects[str(snapshot)], "role": "read"}
+    ]
 
 
 def test_no_verdict_is_never_a_pass(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

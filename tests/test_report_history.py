@@ -269,12 +269,12 @@ def test_a_file_that_is_not_a_report_is_refused(
 def test_every_problem_of_every_file_at_once(
     runs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    edit(runs / RUNS[0], report_version=4)
+    edit(runs / RUNS[0], report_version=5)
     edit(runs / RUNS[2], spec_files="auth0/orgs.yaml", checked_at="yesterday")
     code, _, err = run(capsys, *RUNS, "-o", "page.html")
     assert code == 2
     assert (
-        "2026-10-05.json: $.report_version: report version 4: this orgdrift reads versions 1, 2 and 3"
+        "2026-10-05.json: $.report_version: report version 5: this orgdrift reads versions 1, 2, 3 and 4"
         in err
     )
     assert "2026-10-19.json: $.checked_at: not an RFC 3339 date-time" in err

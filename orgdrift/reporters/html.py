@@ -369,6 +369,7 @@ def _basis_text(basis: Basis) -> str:
 
 
 _LIVE_STATE = {"snapshot": "a saved snapshot", "api": "the Management API", "spec": "spec"}
+_SNAPSHOT_ROLE = {"read": "read", "since": "started from (--since)", "written": "written"}
 
 
 def _evidence(report: Report) -> tuple[Row, ...]:
@@ -391,10 +392,10 @@ def _evidence(report: Report) -> tuple[Row, ...]:
     )
     if evidence.live_sha256 is not None:
         rows.append(Row("Live state sha256 (RFC 8785 JSON)", evidence.live_sha256, code=True))
-    snapshot = evidence.snapshot
-    if snapshot is not None:
-        rows.append(Row(f"Snapshot {snapshot.role}", f"{snapshot.path} sha256 {snapshot.sha256}"))
-    elif offline:
+    for snapshot in evidence.snapshots:
+        role = _SNAPSHOT_ROLE[snapshot.role]
+        rows.append(Row(f"Snapshot {role}", f"{snapshot.path} sha256 {snapshot.sha256}"))
+    if offline and not evidence.snapshots:
         rows.append(Row("Snapshot sha256", "not recorded in this report"))
     rows += [
         Row(

@@ -3,8 +3,8 @@ with the test-result predicate (https://in-toto.io/attestation/test-result/v0.1)
 system signs (GitHub's artifact attestations: `actions/attest`) so that an auditor can check the
 verdict came from this run over these inputs.
 
-* `subject`: the spec files by the sha256 of their bytes; the snapshot file read (`--live`) or
-  written (`--write-snapshot`) likewise; and the live state compared, by the sha256 of its
+* `subject`: the spec files by the sha256 of their bytes; the snapshot files read (`--live`,
+  `--since`) or written (`--write-snapshot`) likewise; and the live state compared, by the sha256 of its
   canonical JSON (orgdrift/evidence.py), named `live-state:<tenant>`.
 * `predicate.result`: PASSED (in sync, no finding at all), WARNED (in sync, with findings that do
   not fail: warnings, accepted, known), FAILED (drift). Exit 2 and 3 compared nothing, nor does
@@ -47,9 +47,9 @@ def _file(spec: SpecFile, options: RenderOptions) -> dict[str, Any]:
 def _subjects(report: Report, options: RenderOptions) -> list[dict[str, Any]]:
     subjects = [_file(spec, options) for spec in report.spec_files]
     evidence = report.evidence
-    if evidence.snapshot is not None:
-        name = options.repo_path(evidence.snapshot.path)
-        subjects.append({"name": name, "digest": {"sha256": evidence.snapshot.sha256}})
+    for snapshot in evidence.snapshots:
+        name = options.repo_path(snapshot.path)
+        subjects.append({"name": name, "digest": {"sha256": snapshot.sha256}})
     if evidence.live_sha256 is not None:
         name = f"live-state:{report.tenant or 'unknown'}"
         subjects.append({"name": name, "digest": {"sha256": evidence.live_sha256}})

@@ -1,6 +1,6 @@
 """The JSON report, written and read back: one `Report` both ways, through the shipped schemas
-(schemas/report.schema.json; report-v1 and report-v2.schema.json for the earlier formats, still
-read)."""
+(schemas/report.schema.json; report-v1, report-v2 and report-v3.schema.json for the earlier
+formats, still read)."""
 
 from __future__ import annotations
 
@@ -43,11 +43,17 @@ from orgdrift.reporters._common import (
     ordered_organizations,
     org_findings,
 )
-from orgdrift.resources import REPORT_SCHEMA, REPORT_V1_SCHEMA, REPORT_V2_SCHEMA
+from orgdrift.resources import (
+    REPORT_SCHEMA,
+    REPORT_V1_SCHEMA,
+    REPORT_V2_SCHEMA,
+    REPORT_V3_SCHEMA,
+)
 
 SCHEMAS: Mapping[int, str] = {
     1: REPORT_V1_SCHEMA,
     2: REPORT_V2_SCHEMA,
+    3: REPORT_V3_SCHEMA,
     REPORT_VERSION: REPORT_SCHEMA,
 }
 """The report versions this orgdrift reads, and the schema of each."""
@@ -168,14 +174,13 @@ def report_to_dict(report: Report) -> dict[str, Any]:
 
 def _evidence_dict(report: Report) -> dict[str, Any]:
     evidence, stats = report.evidence, report.stats
-    snapshot = evidence.snapshot
     return {
         "started_at": evidence.started_at,
         "finished_at": evidence.finished_at,
         "live_state_sha256": evidence.live_sha256,
-        "snapshot": None
-        if snapshot is None
-        else {"path": snapshot.path, "sha256": snapshot.sha256, "role": snapshot.role},
+        "snapshots": [
+            {"path": s.path, "sha256": s.sha256, "role": s.role} for s in evidence.snapshots
+        ],
         "scopes_required": list(stats.scopes_required),
         "scopes_granted": None if stats.scopes_granted is None else list(stats.scopes_granted),
         "exceptions_applied": [
@@ -290,18 +295,19 @@ def _scoped(stats: Stats, evidence: Mapping[str, Any]) -> Stats:
 
 
 def _evidence(value: Mapping[str, Any] | None) -> Evidence:
-    """The evidence of a version 3 report (the exceptions applied follow from its findings);
-    none for earlier versions."""
+    """The evidence of a version 3 or later report (the exceptions applied follow from its
+    findings); none for earlier versions. Version 3 recorded one snapshot file (or null),
+    version 4 a list."""
     if value is None:
         return Evidence()
-    snapshot = value["snapshot"]
+    snapshots = value.get("snapshots", [value.get("snapshot")])
     return Evidence(
         started_at=value["started_at"],
         finished_at=value["finished_at"],
         live_sha256=value["live_state_sha256"],
-        snapshot=None
-        if snapshot is None
-        else SnapshotFile(snapshot["path"], snapshot["sha256"], snapshot["role"]),
+        snapshots=tuple(
+            SnapshotFile(s["path"], s["sha256"], s["role"]) for s in snapshots if s is not None
+        ),
         ci_run_url=value["ci_run_url"],
     )
 
