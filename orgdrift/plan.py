@@ -215,7 +215,55 @@ def build_plan(
         decl = _decl_for(decls, result)
         planner = _OrgPlanner(decl, org, ids, allow_delete)
         plans.append(planner.plan(result.name, result.id, result.findings))
-    return Plan(report, _shared_once(plans), allow_delete)
+    return Plan(report, _shared_once(_scope_conflicts(plans, decls, ids)), allow_delete)
+
+
+def _scope_conflicts(
+    plans: Sequence[OrgPlan], decls: Sequence[OrgDecl], ids: Ids
+) -> tuple[OrgPlan, ...]:
+    """A client grant is the client's, shared by every organization associated with it: when
+    organizations declare different scopes for it, no scope request can satisfy them all, so
+    each scope request on it becomes a manual step naming every declaration (organization,
+    spec line, scope)."""
+    declared: dict[tuple[str, str], list[str]] = {}
+    scopes: dict[tuple[str, str], set[tuple[str, ...]]] = {}
+    for decl in decls:
+        for grant in decl.client_grants or ():
+            if grant.scope is None:
+                continue
+            key = (grant.client_id, grant.audience)
+            wanted = tuple(sorted(set(grant.scope)))
+            scopes.setdefault(key, set()).add(wanted)
+            declared.setdefault(key, []).append(
+                f"{decl.label} ({grant.location}): {' '.join(wanted) or 'no scope'}"
+            )
+    conflicts: dict[str, str] = {}
+    for key, found in scopes.items():
+        live = ids.grants.get(key)
+        if len(found) > 1 and live is not None:
+            path = f"{API}/client-grants/{_seg(str(live['id']))}"
+            conflicts[path] = (
+                f"organizations declare different scopes for client grant {live['id']} "
+                f"(client {key[0]}, audience {key[1]}): {'; '.join(declared[key])}. The grant "
+                "is the client's, shared by every organization associated with it, so no "
+                "request is planned: declare one scope for it in every organization"
+            )
+    if not conflicts:
+        return tuple(plans)
+    return tuple(_without_conflicts(plan, conflicts) for plan in plans)
+
+
+def _without_conflicts(plan: OrgPlan, conflicts: Mapping[str, str]) -> OrgPlan:
+    """`plan` with its scope requests on conflicting grants made manual steps."""
+    steps: list[Step] = []
+    manual = list(plan.manual)
+    for step in plan.steps:
+        reason = conflicts.get(step.path) if step.method == "PATCH" else None
+        if reason is None:
+            steps.append(step)
+        else:
+            manual.extend(Manual(fix, reason) for fix in step.fixes)
+    return replace(plan, steps=tuple(steps), manual=tuple(manual))
 
 
 def _shared_once(plans: Sequence[OrgPlan]) -> tuple[OrgPlan, ...]:

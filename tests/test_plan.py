@@ -514,3 +514,57 @@ def test_markdown_links_and_mentions_nothing_and_keeps_the_json(tmp_path: Path) 
         line.removeprefix("   ") for line in lines[start + 2 : lines.index("   ```", start + 1)]
     ]
     assert json.loads("\n".join(block)) == {"display_name": hostile}
+
+
+def test_different_scopes_for_one_shared_grant_are_a_manual_step(tmp_path: Path) -> None:
+    """acme and beta both use the client grant cgr_Portal but declare different scopes: a
+    PATCH of the grant for each would undo the other's, so neither is planned; each finding is a
+    manual step naming both organizations, their spec lines and their scopes."""
+    acme = ACME.replace("scope: [read:a]}", "scope: [write:a, read:a]}")
+    beta = ACME.replace("- name: acme\n", "- name: beta\n").replace(
+        "scope: [read:a]}", "scope: [read:a, admin:a]}"
+    )
+    beta = beta.replace("display_name: Acme", "display_name: Beta").replace("acme.com", "beta.com")
+    live = tenant()
+    beta_live = copy.deepcopy(live["organizations"][0])
+    beta_live.update(id="org_Beta", name="beta", display_name="Beta")
+    beta_live["discovery_domains"][0]["domain"] = "beta.com"
+    live["organizations"].append(beta_live)
+    text = spec(acme + beta)
+    plan = make_plan(tmp_path, text, live)
+    assert requests(plan) == []
+    assert plan.exit_code is ExitCode.DRIFT
+    lines = text.splitlines()
+    acme_line = 1 + next(i for i, s in enumerate(lines) if "write:a, read:a" in s)
+    beta_line = 1 + next(i for i, s in enumerate(lines) if "read:a, admin:a" in s)
+    spec_file = tmp_path / "orgs.yaml"
+    by_org = {org.label: org.manual for org in plan.organizations}
+    assert sorted(by_org) == ["acme", "beta"]
+    for manual in (*by_org["acme"], *by_org["beta"]):
+        assert manual.step is None
+        assert manual.fix.kind is FindingKind.CLIENT_GRANT_SCOPE_CHANGED
+        assert "cgr_Portal" in manual.reason
+        assert f"acme ({spec_file}:{acme_line}): read:a write:a" in manual.reason
+        assert f"beta ({spec_file}:{beta_line}): admin:a read:a" in manual.reason
+    assert len(by_org["acme"]) == len(by_org["beta"]) == 1
+    shown = render_plan(plan, "text")
+    assert "PATCH" not in shown and "different scopes" in shown
+
+
+def test_one_scope_for_a_shared_grant_is_still_one_request(tmp_path: Path) -> None:
+    """The same scope declared twice (in another order) is no conflict: one PATCH fixes both."""
+    acme = ACME.replace("scope: [read:a]}", "scope: [write:a, read:a]}")
+    beta = ACME.replace("- name: acme\n", "- name: beta\n").replace(
+        "scope: [read:a]}", "scope: [read:a, write:a]}"
+    )
+    beta = beta.replace("display_name: Acme", "display_name: Beta").replace("acme.com", "beta.com")
+    live = tenant()
+    beta_live = copy.deepcopy(live["organizations"][0])
+    beta_live.update(id="org_Beta", name="beta", display_name="Beta")
+    beta_live["discovery_domains"][0]["domain"] = "beta.com"
+    live["organizations"].append(beta_live)
+    plan = make_plan(tmp_path, spec(acme + beta), live)
+    assert requests(plan) == [
+        ("PATCH", "/api/v2/client-grants/cgr_Portal", {"scope": ["read:a", "write:a"]}, "update:client_grants"),
+    ]  # fmt: skip
+    assert plan.manual == ()
