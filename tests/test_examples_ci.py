@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -259,7 +260,7 @@ def test_every_example_yaml_file_parses_and_runs_orgdrift() -> None:
     for path in YAML_FILES:
         assert yaml.safe_load(path.read_text(encoding="utf-8")), path.name
         assert any(inv.file == path.name for inv in all_invocations()), path.name
-    assert {inv.args[0] for inv in all_invocations()} >= {"validate", "check", "snapshot"}
+    assert {inv.args[0] for inv in all_invocations()} >= {"validate", "check"}
 
 
 @pytest.mark.parametrize(
@@ -467,36 +468,69 @@ def test_gitlab_merge_requests_check_only_what_they_change(tmp_path: Path) -> No
 AUDIT = "audit-scheduled.yml"
 
 
-def test_audit_runs_on_a_schedule_with_read_only_permissions() -> None:
+def test_audit_runs_on_a_schedule_reading_only_and_signing_its_verdict() -> None:
+    """Read-only on the repository; the two permissions the opt-in attestation needs, and the
+    action's `attest` input set."""
     workflow = load(AUDIT)
     schedule = triggers(workflow)["schedule"]
     assert schedule and all(len(entry["cron"].split()) == 5 for entry in schedule)
-    assert set(workflow["permissions"].values()) == {"read"}
+    assert workflow["permissions"] == {
+        "contents": "read",
+        "id-token": "write",
+        "attestations": "write",
+    }
+    check = step_named(workflow, "audit", "Check the live tenant")
+    assert check["uses"].startswith(ACTION + "@") and check["with"]["attest"] == "true"
 
 
-def test_audit_keeps_the_snapshot_and_the_report_and_replays_the_snapshot() -> None:
+def test_audit_reads_the_tenant_once_and_keeps_the_snapshot_it_compared() -> None:
+    """One `check --write-snapshot` reads the tenant (no `orgdrift snapshot`, no second read);
+    the replay reads that snapshot offline; the artifact keeps the snapshot, the reports and
+    the signed statement."""
     workflow = load(AUDIT)
-    snapshot = parse(only_command(AUDIT, "snapshot")).output
-    report = reports(only_command(AUDIT, "check", live=False))["json"]
+    audit_commands = [inv.args for inv in all_invocations() if inv.file == AUDIT]
+    assert [a[0] for a in audit_commands].count("snapshot") == 0
+    online = only_command(AUDIT, "check", live=False)
+    snapshot = parse(online).write_snapshot
+    assert snapshot == "snapshot.json"
+    report = reports(online)["json"]
     replay = parse(only_command(AUDIT, "check", live=True))
-    assert replay.live == snapshot
+    assert replay.live == snapshot and replay.since is None
 
     upload = step_using(workflow, "audit", "actions/upload-artifact")
     assert "always()" in upload["if"]
     kept = upload["with"]["path"].split()
-    assert snapshot in kept and report in kept
+    assert {snapshot, report, "run.intoto.json", "SHA256SUMS"} <= set(kept)
     assert int(upload["with"]["retention-days"]) > 0
 
     names = [step.get("name") for step in steps(workflow, "audit")]
-    order = [
-        "Check the live tenant",
-        "Take a snapshot of the tenant",
-        "Replay the check from the snapshot",
-    ]
+    order = ["Check the live tenant", "Replay the check from the snapshot", "Keep the evidence"]
     assert [names.index(name) for name in order] == sorted(names.index(name) for name in order)
 
 
-def _report(in_sync: bool, checked_at: str, source: str) -> str:
+def test_actionlint_accepts_the_audit_with_the_actions_inputs(tmp_path: Path) -> None:
+    """actionlint over the audit workflow, its `uses:` pointed at this repository's action.yml
+    so that the inputs it passes (attest, args, ...) are checked against the action's."""
+    actionlint = shutil.which("actionlint", path=str(Path(sys.executable).parent)) or "actionlint"
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)  # actionlint's project root
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    shutil.copy(ROOT / "action.yml", tmp_path / "action.yml")
+    text = (CI_DIR / AUDIT).read_text(encoding="utf-8")
+    assert f"uses: {ACTION}@main" in text
+    local = tmp_path / ".github" / "workflows" / AUDIT
+    local.write_text(text.replace(f"uses: {ACTION}@main", "uses: ./"), encoding="utf-8")
+    done = subprocess.run(
+        [actionlint, "-no-color", f".github/workflows/{AUDIT}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _report(in_sync: bool, checked_at: str, source: str, digest: str = "d" * 64) -> str:
     return json.dumps(
         {
             "checked_at": checked_at,
@@ -507,41 +541,63 @@ def _report(in_sync: bool, checked_at: str, source: str) -> str:
             "summary": {"findings": 0 if in_sync else 2},
             "organizations": [],
             "spec_files": [{"path": SPEC, "sha256": "ab"}],
+            "evidence": {"live_state_sha256": digest},
         }
     )
 
 
 @pytest.mark.parametrize(
-    ("replay_in_sync", "replay_code", "passes"),
-    [(False, 1, True), (True, 1, False), (False, 0, False)],
+    ("replay_in_sync", "replay_code", "replay_digest", "passes"),
+    [
+        (False, 1, "d" * 64, True),
+        (True, 1, "d" * 64, False),
+        (False, 0, "d" * 64, False),
+        (False, 1, "e" * 64, False),  # the same verdict from another state
+    ],
 )
-def test_audit_replay_step_accepts_only_the_same_verdict(
-    runner: Runner, replay_in_sync: bool, replay_code: int, passes: bool
+@pytest.mark.parametrize("attested", [True, False])
+def test_audit_replay_step_accepts_only_the_same_verdict_and_digest(
+    runner: Runner,
+    replay_in_sync: bool,
+    replay_code: int,
+    replay_digest: str,
+    passes: bool,
+    attested: bool,
 ) -> None:
     workflow = load(AUDIT)
     check = step_named(workflow, "audit", "Check the live tenant")
     assert check["with"]["fail-on-drift"] == "false"  # drift fails the job after the evidence
     fail = step_named(workflow, "audit", "Fail on drift")
     assert fail["if"] == "steps.check.outputs.drift == 'true'"
-    snapshot = runner(step_named(workflow, "audit", "Take a snapshot of the tenant")["run"], {})
-    assert snapshot.code == 0
-    # What the check step (the action) leaves: its JSON report, and its exit code as an output.
-    live = _report(False, "2026-01-01T00:00:00Z", "api")
-    (snapshot.workdir / "report.json").write_text(live, encoding="utf-8")
+    step = step_named(workflow, "audit", "Replay the check from the snapshot")
+    assert step["env"]["STATEMENT"] == "${{ steps.check.outputs.intoto }}"
+    # What the check step (the action) leaves: its JSON report, the snapshot it wrote, the
+    # statement (with attest), and its exit code as an output.
+    first = runner("true", {})
+    (first.workdir / "report.json").write_text(
+        _report(False, "2026-01-01T00:00:00Z", "api"), encoding="utf-8"
+    )
+    (first.workdir / "snapshot.json").write_text("{}", encoding="utf-8")
+    statement = first.workdir.parent / "orgdrift.intoto.json"
+    statement.write_text("{}", encoding="utf-8")
 
     replay = runner(
-        step_named(workflow, "audit", "Replay the check from the snapshot")["run"],
+        step["run"],
         {
             "LIVE_CODE": "1",
+            "STATEMENT": str(statement) if attested else "",
             "FAKE_CODE": "1",
             "FAKE_REPLAY_CODE": str(replay_code),
-            "FAKE_REPLAY": _report(replay_in_sync, "2026-01-01T00:05:00Z", "snapshot"),
+            "FAKE_REPLAY": _report(
+                replay_in_sync, "2026-01-01T00:05:00Z", "snapshot", replay_digest
+            ),
         },
     )
-    assert (replay.code == 0) == passes
+    assert (replay.code == 0) == passes, replay.stdout
     if passes:
         sums = (replay.workdir / "SHA256SUMS").read_text(encoding="utf-8").split()
-        assert sums[1::2] == ["snapshot.json", "report.json", "replay.json"]
+        signed = ["run.intoto.json"] if attested else []
+        assert sums[1::2] == ["snapshot.json", "report.json", "replay.json", *signed]
 
 
 # --- pre-commit ----------------------------------------------------------------------------
