@@ -249,8 +249,9 @@ def _compared_with(
 def _since(
     options: CheckOptions, read: tuple[SnapshotFile, ...]
 ) -> tuple[LiveState | None, tuple[SnapshotFile, ...]]:
-    """The `--since` snapshot, and the files read with its file's digest added."""
-    if options.since is None:
+    """The `--since` snapshot, and the files read with its file's digest added (none with
+    `--live`: nothing is read from the tenant then)."""
+    if options.since is None or options.snapshot is not None:
         return None, read
     state, digest = load_snapshot_file(options.since)
     return state, (*read, SnapshotFile(options.since, digest, "since"))
