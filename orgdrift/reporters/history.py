@@ -20,7 +20,7 @@ from pathlib import Path
 
 from orgdrift.errors import InputError, Problem, UsageError
 from orgdrift.models import Finding, OrgResult, Report, Status
-from orgdrift.reporters._common import Counts, org_fails, plural
+from orgdrift.reporters._common import Counts, level, org_fails, plural
 from orgdrift.reporters.html import AcceptedView, accepted_view, finding_view, render_html
 from orgdrift.reporters.json_report import ReportFile, read_report
 
@@ -335,11 +335,9 @@ def _finding_key(finding: Finding) -> str:
 
 
 def _state(finding: Finding) -> str:
-    if finding.accepted is not None:
-        return "accepted"
-    if finding.known:
-        return "known"
-    return "open" if finding.fails else "warning"
+    """The finding's level, with an error still open called `open`."""
+    shown = level(finding)
+    return "open" if shown == "error" else shown
 
 
 @dataclass(slots=True)
