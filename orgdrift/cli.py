@@ -123,7 +123,6 @@ from orgdrift.files import STDOUT, check_targets, write_atomic
 if TYPE_CHECKING:
     from orgdrift.client import RequestEvent
     from orgdrift.models import Failure, LiveState, OrgDecl, Report
-    from orgdrift.pipeline import CheckOptions
     from orgdrift.plan import Plan
     from orgdrift.reads import Tenant
     from orgdrift.reporters import RenderOptions
@@ -271,8 +270,13 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     written = _incremental_options(args, output)
     seen: list[tuple[tuple[OrgDecl, ...], LiveState]] = []
     with _progress(args) as progress:
-        options = replace(
-            _check_options(args, progress),
+        options = pipeline.CheckOptions(
+            specs=tuple(args.spec),
+            env=os.environ,
+            orgs=tuple(args.org),
+            snapshot=args.live,
+            tenant=None if args.live else _tenant(args),
+            progress=progress,
             changed_from=args.changed_from,
             baseline=args.baseline,
             since=args.since,
@@ -286,22 +290,6 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
         report = pipeline.run_check(options)
     report = _incremental_outcome(args, report, written)
     return _emit(report, output, _plan_for(args, output, report, seen))
-
-
-def _check_options(
-    args: argparse.Namespace, progress: Callable[[int, int], None] | None
-) -> CheckOptions:
-    """What check and plan compare: the spec files, --org, --live's snapshot or the tenant."""
-    from orgdrift.pipeline import CheckOptions
-
-    return CheckOptions(
-        specs=tuple(args.spec),
-        env=os.environ,
-        orgs=tuple(args.org),
-        snapshot=args.live,
-        tenant=None if args.live else _tenant(args),
-        progress=progress,
-    )
 
 
 def _plan_for(
@@ -328,7 +316,14 @@ def _cmd_plan(args: argparse.Namespace) -> ExitCode:
     target = args.output or STDOUT
     check_targets([target], inputs=[*args.spec, args.live or ""])
     with _progress(args) as progress:
-        check = _check_options(args, progress)
+        check = pipeline.CheckOptions(
+            specs=tuple(args.spec),
+            env=os.environ,
+            orgs=tuple(args.org),
+            snapshot=args.live,
+            tenant=None if args.live else _tenant(args),
+            progress=progress,
+        )
         plan = pipeline.run_plan(pipeline.PlanOptions(check, _allow_delete(args)))
     if plan.report.failure is not None:
         _err(get_reporter("text").render(plan.report, _render_options(plan.report)).rstrip("\n"))
