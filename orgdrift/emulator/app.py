@@ -500,7 +500,7 @@ class EmulatorApp:
         if isinstance(values, Response):
             return values
         org = self.tenant.by_name(name)
-        return error_response(404, NOT_FOUND_ORG) if org is None else json_response(200, org.body)
+        return _one(None if org is None else org.body, NOT_FOUND_ORG)
 
     async def _enabled_connections(self, request: Request, fault: Fault | None) -> Response:
         found = self._org_query(request, ENABLED_CONNECTIONS_QUERY)
@@ -679,10 +679,7 @@ class EmulatorApp:
         values = self._query(request, NO_QUERY)
         if isinstance(values, Response):
             return values
-        entry = self.log.by_id(request.path_params["log_id"])
-        if entry is None:
-            return error_response(404, "log not found")
-        return json_response(200, entry)
+        return _one(self.log.by_id(request.path_params["log_id"]), "log not found")
 
     # --- the whole organization model -------------------------------------------------------
 
@@ -791,7 +788,7 @@ class EmulatorApp:
         return _checkpoint(list(org.discovery_domains), "domains", values)
 
 
-def _one(item: RawObject | None, message: str) -> Response:
+def _one(item: Mapping[str, Any] | None, message: str) -> Response:
     return error_response(404, message) if item is None else json_response(200, item)
 
 
