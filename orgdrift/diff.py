@@ -28,6 +28,7 @@ from orgdrift.models import (
     OrgDecl,
     RawObject,
     Severity,
+    grant_key,
 )
 
 Doc = dict[str, Any]
@@ -318,7 +319,7 @@ def model_findings(decl: OrgDecl, live: LiveOrganization) -> list[Finding]:
 
 def _grant_findings(decl: OrgDecl, live: Sequence[RawObject]) -> list[Finding]:
     declared = {(g.client_id, g.audience): g for g in decl.client_grants or ()}
-    found = {(str(g.get("client_id")), str(g.get("audience"))): g for g in live}
+    found = {grant_key(g): g for g in live}
     org = decl.label
     findings: list[Finding] = []
     for key, item in found.items():

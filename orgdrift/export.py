@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from orgdrift.auth import is_loopback
-from orgdrift.models import CONNECTION_FLAGS, LiveOrganization, LiveState, RawObject
+from orgdrift.models import CONNECTION_FLAGS, LiveOrganization, LiveState, RawObject, grant_key
 
 SCHEMA_URL = "https://raw.githubusercontent.com/orgdrift/orgdrift/main/schemas/orgdrift.schema.json"
 
@@ -57,9 +57,7 @@ def _organization(org: LiveOrganization, *, token_quota: bool) -> dict[str, Any]
                 "audience": g["audience"],
                 "scope": sorted(g.get("scope") or []),
             }
-            for g in sorted(
-                org.client_grants, key=lambda g: (str(g["client_id"]), str(g["audience"]))
-            )
+            for g in sorted(org.client_grants, key=grant_key)
         ]
     if org.discovery_domains is not None:
         out["discovery_domains"] = [

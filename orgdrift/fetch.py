@@ -401,9 +401,7 @@ class _Parts:
 
     @property
     def any(self) -> bool:
-        return (
-            self.connections or self.connection_view or self.client_grants or self.discovery_domains
-        )
+        return any(getattr(self, name) for name in _PART_NAMES)
 
 
 Items = tuple[RawObject, ...]
@@ -535,20 +533,14 @@ async def _read_parts(
     async def one(org: RawObject, parts: _Parts) -> _Read:
         nonlocal done
         org_id = str(org["id"])
-        names: list[str] = []
-        reads: list[Coroutine[Any, Any, Items]] = []
-        if parts.connections:
-            names.append("connections")
-            reads.append(items(reader.list_enabled_connections(org_id)))
-        if parts.connection_view:
-            names.append("connection_view")
-            reads.append(items(reader.list_organization_connections(org_id)))
-        if parts.client_grants:
-            names.append("client_grants")
-            reads.append(items(reader.list_organization_client_grants(org_id)))
-        if parts.discovery_domains:
-            names.append("discovery_domains")
-            reads.append(items(reader.list_organization_discovery_domains(org_id)))
+        listings = {
+            "connections": reader.list_enabled_connections,
+            "connection_view": reader.list_organization_connections,
+            "client_grants": reader.list_organization_client_grants,
+            "discovery_domains": reader.list_organization_discovery_domains,
+        }
+        names = [name for name in _PART_NAMES if getattr(parts, name)]
+        reads = [items(listings[name](org_id)) for name in names]
         results = [await reads[0]] if len(reads) == 1 else await _gather(reads)
         done += 1
         if progress:

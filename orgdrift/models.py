@@ -151,6 +151,11 @@ class Spec:
 # --- the live state ------------------------------------------------------------------------
 
 
+def grant_key(grant: RawObject) -> tuple[str, str]:
+    """A live client grant's identity within an organization: its client id and audience."""
+    return (str(grant.get("client_id")), str(grant.get("audience")))
+
+
 @dataclass(frozen=True, slots=True)
 class LiveOrganization:
     data: RawObject  # the organization as the API returns it

@@ -23,7 +23,7 @@ from typing import Any
 
 from orgdrift import jsonfile
 from orgdrift.errors import InputError, Problem
-from orgdrift.models import LiveOrganization, LiveState, RawObject
+from orgdrift.models import LiveOrganization, LiveState, RawObject, grant_key
 from orgdrift.resources import SNAPSHOT_SCHEMA
 from orgdrift.sansio import MAX_RESPONSE_DEPTH
 
@@ -113,9 +113,7 @@ def snapshot_document(state: LiveState) -> dict[str, Any]:
         if org.connection_view is not None:
             item["organization_connections"] = sorted(org.connection_view, key=_connection_key)
         if org.client_grants is not None:
-            item["client_grants"] = sorted(
-                org.client_grants, key=lambda g: (str(g.get("client_id")), str(g.get("audience")))
-            )
+            item["client_grants"] = sorted(org.client_grants, key=grant_key)
         if org.discovery_domains is not None:
             item["discovery_domains"] = sorted(
                 org.discovery_domains, key=lambda d: str(d.get("domain"))

@@ -311,13 +311,9 @@ def _file_problems(doc: LoadedDocument) -> list[Problem]:
             for field in ("name", "connection_id"):
                 if not isinstance(conn.get(field), str):
                     continue
-                ident = (field, conn[field])
                 path: Path = ("organizations", i, "connections", j, field)
-                if ident in seen:
-                    msg = f"connection {conn[field]!r} is listed twice (first at {seen[ident]})"
-                    problems.append(doc.problem(path, msg))
-                else:
-                    seen[ident] = str(doc.location(path))
+                msg = f"connection {conn[field]!r} is listed twice"
+                problems += _again(doc, seen, (field, conn[field]), path, msg)
     return problems
 
 
@@ -331,14 +327,9 @@ def _model_problems(doc: LoadedDocument) -> list[Problem]:
         ):
             seen: dict[Any, str] = {}
             for j, item in _dicts(_items(org, key)):
-                value = ident(item)
-                path = ("organizations", i, key, j)
-                if value in seen:
-                    what = "client grant" if key == "client_grants" else "discovery domain"
-                    msg = f"{what} is listed twice (first at {seen[value]})"
-                    problems.append(doc.problem(path, msg))
-                else:
-                    seen[value] = str(doc.location(path))
+                what = "client grant" if key == "client_grants" else "discovery domain"
+                msg = f"{what} is listed twice"
+                problems += _again(doc, seen, ident(item), ("organizations", i, key, j), msg)
     return problems
 
 
@@ -364,14 +355,20 @@ def _cross_file_problems(sources: Sequence[_Source]) -> list[Problem]:
             for field in ("name", "id"):
                 if not isinstance(org.get(field), str):
                     continue
-                ident = (field, org[field])
                 path: Path = ("organizations", i, field)
-                if ident in first:
-                    msg = f"organization {field} {org[field]!r} is declared twice (first at {first[ident]})"
-                    problems.append(doc.problem(path, msg))
-                else:
-                    first[ident] = str(doc.location(path))
+                msg = f"organization {field} {org[field]!r} is declared twice"
+                problems += _again(doc, first, (field, org[field]), path, msg)
     return problems
+
+
+def _again(
+    doc: LoadedDocument, seen: dict[Any, str], ident: Any, path: Path, message: str
+) -> list[Problem]:
+    """`message` with where `ident` was seen first, if it was; else where it is, remembered."""
+    if ident in seen:
+        return [doc.problem(path, f"{message} (first at {seen[ident]})")]
+    seen[ident] = str(doc.location(path))
+    return []
 
 
 def _items(container: Any, key: str) -> list[Any]:

@@ -282,18 +282,14 @@ class _Builder:
     def node(self, path: Path) -> Any:
         event = self.parser.get_event()
         mark = _mark(event)
-        if type(event) is ScalarEvent and event.anchor is None:  # most values: the fast path
-            self.count(mark, path)
-            self.value_log.append((path, mark))
-            if len(path) > MAX_DEPTH:
-                raise self.fail(mark, path, _TOO_DEEP)
-            return self._scalar(event, mark, path)
         if isinstance(event, AliasEvent):
             return self._alias(event, mark, path)
         self.count(mark, path)
         self.value_log.append((path, mark))
         if len(path) > MAX_DEPTH:
             raise self.fail(mark, path, _TOO_DEEP)
+        if type(event) is ScalarEvent and event.anchor is None:  # most values: the fast path
+            return self._scalar(event, mark, path)
         anchor = event.anchor if isinstance(event, ScalarEvent | CollectionStartEvent) else None
         if anchor is not None:
             self._open(anchor, event)

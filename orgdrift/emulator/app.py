@@ -31,7 +31,7 @@ import json
 import re
 import secrets
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
@@ -208,6 +208,16 @@ def _page(
         return json_response(200, items)
     start = _int(values, "page", 0) * _int(values, "per_page", DEFAULT_PAGE_SIZE)
     return json_response(200, {key: items, "start": start, "limit": limit, "total": total})
+
+
+def _offset_page(
+    every: Sequence[Any], key: str, values: Mapping[str, QueryValue], *, counted: bool = False
+) -> Response:
+    """Page `page` of `every`, `per_page` long; its `limit` is `per_page`, or with `counted`
+    the number of items on the page."""
+    page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
+    items = list(every[page * per_page : (page + 1) * per_page])
+    return _page(items, key, values, len(items) if counted else per_page, len(every))
 
 
 # --- statistics --------------------------------------------------------------------------------
@@ -475,11 +485,8 @@ class EmulatorApp:
         return json_response(200, body)
 
     async def _by_id(self, request: Request, fault: Fault | None) -> Response:
-        values = self._query(request, NO_QUERY)
-        if isinstance(values, Response):
-            return values
-        org = self.tenant.by_id(request.path_params["id"])
-        return error_response(404, NOT_FOUND_ORG) if org is None else json_response(200, org.body)
+        found = self._org_query(request)
+        return found if isinstance(found, Response) else json_response(200, found[0].body)
 
     async def _by_name(self, request: Request, fault: Fault | None) -> Response:
         name: str = request.path_params["name"]
@@ -493,19 +500,14 @@ class EmulatorApp:
         if isinstance(values, Response):
             return values
         org = self.tenant.by_name(name)
-        return error_response(404, NOT_FOUND_ORG) if org is None else json_response(200, org.body)
+        return _one(None if org is None else org.body, NOT_FOUND_ORG)
 
     async def _enabled_connections(self, request: Request, fault: Fault | None) -> Response:
-        values = self._query(request, ENABLED_CONNECTIONS_QUERY)
-        if isinstance(values, Response):
-            return values
-        org = self.tenant.by_id(request.path_params["id"])
-        if org is None:
-            return error_response(404, NOT_FOUND_ORG)
-        page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
-        enabled = org.enabled_connections
-        items = list(enabled[page * per_page : (page + 1) * per_page])
-        return _page(items, "enabled_connections", values, len(items), len(enabled))
+        found = self._org_query(request, ENABLED_CONNECTIONS_QUERY)
+        if isinstance(found, Response):
+            return found
+        org, values = found
+        return _offset_page(org.enabled_connections, "enabled_connections", values, counted=True)
 
     # --- the tenant log and the write endpoints ---------------------------------------------
 
@@ -677,10 +679,7 @@ class EmulatorApp:
         values = self._query(request, NO_QUERY)
         if isinstance(values, Response):
             return values
-        entry = self.log.by_id(request.path_params["log_id"])
-        if entry is None:
-            return error_response(404, "log not found")
-        return json_response(200, entry)
+        return _one(self.log.by_id(request.path_params["log_id"]), "log not found")
 
     # --- the whole organization model -------------------------------------------------------
 
@@ -691,38 +690,30 @@ class EmulatorApp:
         if isinstance(values, Response):
             return values
         every = [{"id": cid, **conn} for cid, conn in sorted(self.tenant.connections.items())]
-        page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
-        items = every[page * per_page : (page + 1) * per_page]
-        return _page(items, "connections", values, len(items), len(every))
+        return _offset_page(every, "connections", values, counted=True)
 
     async def _organization_connections(self, request: Request, fault: Fault | None) -> Response:
         """`GET /organizations/{id}/connections` (Early Access): offset pages, `is_enabled`."""
         if not self.config.organization_connections:
             return error_response(403, FEATURE_NOT_ENABLED, "feature_not_enabled")
-        values = self._query(request, ORGANIZATION_CONNECTIONS_QUERY)
-        if isinstance(values, Response):
-            return values
-        org = self.tenant.by_id(request.path_params["id"])
-        if org is None:
-            return error_response(404, NOT_FOUND_ORG)
+        found = self._org_query(request, ORGANIZATION_CONNECTIONS_QUERY)
+        if isinstance(found, Response):
+            return found
+        org, values = found
         every = [
             c
             for c in org.connection_view
             if "is_enabled" not in values or c.get("is_enabled", True) is values["is_enabled"]
         ]
-        page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
-        items = every[page * per_page : (page + 1) * per_page]
-        return _page(items, "connections", values, per_page, len(every))
+        return _offset_page(every, "connections", values)
 
     async def _client_grants(self, request: Request, fault: Fault | None) -> Response:
         """`GET /organizations/{id}/client-grants`: offset pages, filters audience, client_id
         and grant_ids (comma-separated)."""
-        values = self._query(request, CLIENT_GRANTS_QUERY)
-        if isinstance(values, Response):
-            return values
-        org = self.tenant.by_id(request.path_params["id"])
-        if org is None:
-            return error_response(404, NOT_FOUND_ORG)
+        found = self._org_query(request, CLIENT_GRANTS_QUERY)
+        if isinstance(found, Response):
+            return found
+        org, values = found
         ids = str(values["grant_ids"]).split(",") if "grant_ids" in values else None
         every = [
             g
@@ -732,21 +723,24 @@ class EmulatorApp:
             )
             and (ids is None or g.get("id") in ids)
         ]
-        page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
-        items = every[page * per_page : (page + 1) * per_page]
-        return _page(items, "client_grants", values, per_page, len(every))
+        return _offset_page(every, "client_grants", values)
 
-    def _item_org(self, request: Request) -> TenantOrg | Response:
-        values = self._query(request, NO_QUERY)
+    def _org_query(
+        self, request: Request, spec: Mapping[str, Param] = NO_QUERY
+    ) -> tuple[TenantOrg, dict[str, QueryValue]] | Response:
+        """The organization the path's `{id}` names and the query, or the error answer: 400 for
+        the query, then 404 for the organization."""
+        values = self._query(request, spec)
         if isinstance(values, Response):
             return values
         org = self.tenant.by_id(request.path_params["id"])
-        return error_response(404, NOT_FOUND_ORG) if org is None else org
+        return error_response(404, NOT_FOUND_ORG) if org is None else (org, values)
 
     async def _enabled_connection(self, request: Request, fault: Fault | None) -> Response:
-        org = self._item_org(request)
-        if isinstance(org, Response):
-            return org
+        found = self._org_query(request)
+        if isinstance(found, Response):
+            return found
+        org = found[0]
         cid = request.path_params["cid"]
         item = next((c for c in org.enabled_connections if c["connection_id"] == cid), None)
         return _one(item, "No connection found for that organization")
@@ -754,17 +748,19 @@ class EmulatorApp:
     async def _organization_connection(self, request: Request, fault: Fault | None) -> Response:
         if not self.config.organization_connections:
             return error_response(403, FEATURE_NOT_ENABLED, "feature_not_enabled")
-        org = self._item_org(request)
-        if isinstance(org, Response):
-            return org
+        found = self._org_query(request)
+        if isinstance(found, Response):
+            return found
+        org = found[0]
         return _one(
             org.association(request.path_params["cid"]), "No connection found for that organization"
         )
 
     async def _discovery_domain(self, request: Request, fault: Fault | None) -> Response:
-        org = self._item_org(request)
-        if isinstance(org, Response):
-            return org
+        found = self._org_query(request)
+        if isinstance(found, Response):
+            return found
+        org = found[0]
         return _one(org.domain(request.path_params["domain_id"]), "Discovery domain not found.")
 
     async def _tenant_grants(self, request: Request, fault: Fault | None) -> Response:
@@ -780,23 +776,19 @@ class EmulatorApp:
         ]
         if "from" in values or "take" in values:
             return _checkpoint(every, "client_grants", values)
-        page, per_page = _int(values, "page", 0), _int(values, "per_page", DEFAULT_PAGE_SIZE)
-        items = every[page * per_page : (page + 1) * per_page]
-        return _page(items, "client_grants", values, per_page, len(every))
+        return _offset_page(every, "client_grants", values)
 
     async def _discovery_domains(self, request: Request, fault: Fault | None) -> Response:
         """`GET /organizations/{id}/discovery-domains`: checkpoint pages only (`from`, `take`),
         `{"domains": [...], "next": ...}` with `next` left out on the last page."""
-        values = self._query(request, DISCOVERY_DOMAINS_QUERY)
-        if isinstance(values, Response):
-            return values
-        org = self.tenant.by_id(request.path_params["id"])
-        if org is None:
-            return error_response(404, NOT_FOUND_ORG)
+        found = self._org_query(request, DISCOVERY_DOMAINS_QUERY)
+        if isinstance(found, Response):
+            return found
+        org, values = found
         return _checkpoint(list(org.discovery_domains), "domains", values)
 
 
-def _one(item: RawObject | None, message: str) -> Response:
+def _one(item: Mapping[str, Any] | None, message: str) -> Response:
     return error_response(404, message) if item is None else json_response(200, item)
 
 

@@ -49,12 +49,20 @@ _TOTALS = (
     "direct array of results (false, default)."
 )
 
-ORGANIZATIONS_QUERY: Mapping[str, Param] = {
-    "page": IntParam(_PAGE, minimum=0, maximum=1000),
+_OFFSET: Mapping[str, Param] = {
+    "page": IntParam(_PAGE, minimum=0),
     "per_page": IntParam(_PER_PAGE, minimum=1, maximum=100),
     "include_totals": BoolParam(_TOTALS),
+}
+_CHECKPOINT: Mapping[str, Param] = {
     "from": StrParam("Optional Id from which to start selection."),
-    "take": IntParam("Number of results per page. Defaults to 50.", minimum=1, maximum=100),
+    "take": IntParam(_PER_PAGE, minimum=1, maximum=100),
+}
+
+ORGANIZATIONS_QUERY: Mapping[str, Param] = {
+    **_OFFSET,
+    "page": IntParam(_PAGE, minimum=0, maximum=1000),
+    **_CHECKPOINT,
     "sort": StrParam(
         "Field to sort by. Use field:order where order is 1 for ascending and -1 for "
         "descending. Defaults to created_at:1.",
@@ -65,11 +73,7 @@ ORGANIZATIONS_QUERY: Mapping[str, Param] = {
     "include_client_association_for": StrParam("Client ID to include client associations for."),
 }
 
-ENABLED_CONNECTIONS_QUERY: Mapping[str, Param] = {
-    "page": IntParam(_PAGE, minimum=0),
-    "per_page": IntParam(_PER_PAGE, minimum=1, maximum=100),
-    "include_totals": BoolParam(_TOTALS),
-}
+ENABLED_CONNECTIONS_QUERY: Mapping[str, Param] = _OFFSET
 
 NO_QUERY: Mapping[str, Param] = {}
 
@@ -149,9 +153,7 @@ def parse_query(
 # --- the whole organization model (OAS excerpt in tests/data) -----------------------------------
 
 ORGANIZATION_CONNECTIONS_QUERY: Mapping[str, Param] = {
-    "page": IntParam(_PAGE, minimum=0),
-    "per_page": IntParam(_PER_PAGE, minimum=1, maximum=100),
-    "include_totals": BoolParam(_TOTALS),
+    **_OFFSET,
     "is_enabled": BoolParam("Filter connections by enabled status."),
 }
 
@@ -159,22 +161,14 @@ CLIENT_GRANTS_QUERY: Mapping[str, Param] = {
     "audience": StrParam("Optional filter on audience of the client grant."),
     "client_id": StrParam("Optional filter on client_id of the client grant."),
     "grant_ids": StrParam("Optional filter on the ID of the client grant."),
-    "page": IntParam(_PAGE, minimum=0),
-    "per_page": IntParam(_PER_PAGE, minimum=1, maximum=100),
-    "include_totals": BoolParam(_TOTALS),
+    **_OFFSET,
 }
 
 TENANT_CLIENT_GRANTS_QUERY: Mapping[str, Param] = {
     "audience": StrParam("Optional filter on audience."),
     "client_id": StrParam("Optional filter on client_id."),
-    "page": IntParam(_PAGE, minimum=0),
-    "per_page": IntParam(_PER_PAGE, minimum=1, maximum=100),
-    "include_totals": BoolParam(_TOTALS),
-    "from": StrParam("Optional Id from which to start selection."),
-    "take": IntParam("Number of results per page. Defaults to 50.", minimum=1, maximum=100),
+    **_OFFSET,
+    **_CHECKPOINT,
 }
 
-DISCOVERY_DOMAINS_QUERY: Mapping[str, Param] = {
-    "from": StrParam("Optional Id from which to start selection."),
-    "take": IntParam("Number of results per page. Defaults to 50.", minimum=1, maximum=100),
-}
+DISCOVERY_DOMAINS_QUERY: Mapping[str, Param] = _CHECKPOINT

@@ -432,146 +432,142 @@ class WriteOperation:
     early_access: bool = False  # the Early Access connections endpoint
 
 
+_VERBS = {"POST": "create", "PATCH": "update", "DELETE": "delete"}
+
+
+def _write(
+    method: str,
+    path: str,
+    kind: str,
+    resource: str,
+    run: Operation,
+    body: str | None = None,
+    *,
+    early_access: bool = False,
+) -> WriteOperation:
+    """An operation counted as `<kind>_<verb>` that needs the scope `<verb>:<resource>`."""
+    verb = _VERBS[method]
+    group, scope = f"{kind}_{verb}", f"{verb}:{resource}"
+    return WriteOperation(method, path, group, (scope,), body, run, early_access)
+
+
 _ORG = "/organizations/{id}"
 WRITES: tuple[WriteOperation, ...] = (
-    WriteOperation(
+    _write(
         "POST",
         "/organizations",
-        "organization_create",
-        ("create:organizations",),
-        "CreateOrganizationRequestContent",
+        "organization",
+        "organizations",
         create_organization,
+        "CreateOrganizationRequestContent",
     ),
-    WriteOperation(
+    _write(
         "PATCH",
         _ORG,
-        "organization_update",
-        ("update:organizations",),
-        "UpdateOrganizationRequestContent",
+        "organization",
+        "organizations",
         update_organization,
+        "UpdateOrganizationRequestContent",
     ),
-    WriteOperation(
-        "DELETE",
-        _ORG,
-        "organization_delete",
-        ("delete:organizations",),
-        None,
-        delete_organization,
-    ),
-    WriteOperation(
+    _write("DELETE", _ORG, "organization", "organizations", delete_organization),
+    _write(
         "POST",
         f"{_ORG}/enabled_connections",
-        "enabled_connection_create",
-        ("create:organization_connections",),
-        "AddOrganizationConnectionRequestContent",
+        "enabled_connection",
+        "organization_connections",
         add_enabled_connection,
+        "AddOrganizationConnectionRequestContent",
     ),
-    WriteOperation(
+    _write(
         "PATCH",
         f"{_ORG}/enabled_connections/{{cid}}",
-        "enabled_connection_update",
-        ("update:organization_connections",),
-        "UpdateOrganizationConnectionRequestContent",
+        "enabled_connection",
+        "organization_connections",
         update_enabled_connection,
+        "UpdateOrganizationConnectionRequestContent",
     ),
-    WriteOperation(
+    _write(
         "DELETE",
         f"{_ORG}/enabled_connections/{{cid}}",
-        "enabled_connection_delete",
-        ("delete:organization_connections",),
-        None,
+        "enabled_connection",
+        "organization_connections",
         remove_enabled_connection,
     ),
-    WriteOperation(
+    _write(
         "POST",
         f"{_ORG}/connections",
-        "organization_connection_create",
-        ("create:organization_connections",),
-        "CreateOrganizationAllConnectionRequestContent",
+        "organization_connection",
+        "organization_connections",
         add_organization_connection,
+        "CreateOrganizationAllConnectionRequestContent",
         early_access=True,
     ),
-    WriteOperation(
+    _write(
         "PATCH",
         f"{_ORG}/connections/{{cid}}",
-        "organization_connection_update",
-        ("update:organization_connections",),
-        "UpdateOrganizationAllConnectionRequestContent",
+        "organization_connection",
+        "organization_connections",
         update_organization_connection,
+        "UpdateOrganizationAllConnectionRequestContent",
         early_access=True,
     ),
-    WriteOperation(
+    _write(
         "DELETE",
         f"{_ORG}/connections/{{cid}}",
-        "organization_connection_delete",
-        ("delete:organization_connections",),
-        None,
+        "organization_connection",
+        "organization_connections",
         remove_organization_connection,
         early_access=True,
     ),
-    WriteOperation(
+    _write(
         "POST",
         f"{_ORG}/client-grants",
-        "organization_client_grant_create",
-        ("create:organization_client_grants",),
-        "AssociateOrganizationClientGrantRequestContent",
+        "organization_client_grant",
+        "organization_client_grants",
         associate_client_grant,
+        "AssociateOrganizationClientGrantRequestContent",
     ),
-    WriteOperation(
+    _write(
         "DELETE",
         f"{_ORG}/client-grants/{{grant_id}}",
-        "organization_client_grant_delete",
-        ("delete:organization_client_grants",),
-        None,
+        "organization_client_grant",
+        "organization_client_grants",
         dissociate_client_grant,
     ),
-    WriteOperation(
+    _write(
         "POST",
         f"{_ORG}/discovery-domains",
-        "discovery_domain_create",
-        ("create:organization_discovery_domains",),
-        "CreateOrganizationDiscoveryDomainRequestContent",
+        "discovery_domain",
+        "organization_discovery_domains",
         create_discovery_domain,
+        "CreateOrganizationDiscoveryDomainRequestContent",
     ),
-    WriteOperation(
+    _write(
         "PATCH",
         f"{_ORG}/discovery-domains/{{domain_id}}",
-        "discovery_domain_update",
-        ("update:organization_discovery_domains",),
-        "UpdateOrganizationDiscoveryDomainRequestContent",
+        "discovery_domain",
+        "organization_discovery_domains",
         update_discovery_domain,
+        "UpdateOrganizationDiscoveryDomainRequestContent",
     ),
-    WriteOperation(
+    _write(
         "DELETE",
         f"{_ORG}/discovery-domains/{{domain_id}}",
-        "discovery_domain_delete",
-        ("delete:organization_discovery_domains",),
-        None,
+        "discovery_domain",
+        "organization_discovery_domains",
         delete_discovery_domain,
     ),
-    WriteOperation(
+    _write(
         "PATCH",
         "/client-grants/{grant_id}",
-        "client_grant_update",
-        ("update:client_grants",),
-        "UpdateClientGrantRequestContent",
+        "client_grant",
+        "client_grants",
         update_client_grant,
+        "UpdateClientGrantRequestContent",
     ),
-    WriteOperation(
-        "DELETE",
-        "/client-grants/{grant_id}",
-        "client_grant_delete",
-        ("delete:client_grants",),
-        None,
-        delete_client_grant,
+    _write(
+        "DELETE", "/client-grants/{grant_id}", "client_grant", "client_grants", delete_client_grant
     ),
-    WriteOperation(
-        "DELETE",
-        "/connections/{cid}",
-        "connection_delete",
-        ("delete:connections",),
-        None,
-        delete_connection,
-    ),
+    _write("DELETE", "/connections/{cid}", "connection", "connections", delete_connection),
 )
 WRITE_SCOPES: frozenset[str] = frozenset(s for w in WRITES for s in w.scopes)

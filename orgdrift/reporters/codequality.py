@@ -18,7 +18,6 @@ In every outcome:
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, ClassVar
 
 from orgdrift.errors import Location, Problem
@@ -31,7 +30,7 @@ from orgdrift.reporters._common import (
     summary_line,
     visible,
 )
-from orgdrift.reporters.sarif import fingerprint
+from orgdrift.reporters.sarif import digest, fingerprint
 
 INVALID_INPUT = f"{TOOL_NAME}/invalid_input"
 INCOMPLETE = f"{TOOL_NAME}/incomplete"
@@ -44,11 +43,6 @@ def _severity(finding: Finding) -> str:
     if finding.accepted is not None or finding.known:
         return "info"
     return "minor"  # a warning: reported, never failing
-
-
-def _hash(*parts: object) -> str:
-    key = "\x00".join(str(part) for part in parts)
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _location(report: Report, where: Location | None, options: RenderOptions) -> dict[str, Any]:
@@ -90,7 +84,7 @@ def _problem_issue(
     report: Report, problem: Problem, check: str, severity: str, options: RenderOptions
 ) -> dict[str, Any]:
     where = f"{problem.path}: " if problem.path else ""
-    key = _hash(check, problem.file, problem.line, problem.column, problem.path, problem.message)
+    key = digest(check, problem.file, problem.line, problem.column, problem.path, problem.message)
     location = _location(report, problem, options)
     return _issue(f"{where}{problem.message}", check, key, severity, location)
 
@@ -99,7 +93,7 @@ def _issues(report: Report, options: RenderOptions) -> list[dict[str, Any]]:
     failure = report.failure
     if report.status is Status.INCOMPLETE and failure is not None:
         description = f"{summary_line(report)} (nothing was compared; earlier issues still stand)"
-        key = _hash(INCOMPLETE, report.tenant, *(f.path for f in report.spec_files))
+        key = digest(INCOMPLETE, report.tenant, *(f.path for f in report.spec_files))
         return [_issue(description, INCOMPLETE, key, "blocker", _location(report, None, options))]
     if failure is not None:
         return [
@@ -119,7 +113,7 @@ def unique_fingerprints(issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for issue in issues:
         key, n = issue["fingerprint"], 1
         while key in seen:
-            key, n = _hash(issue["fingerprint"], n), n + 1
+            key, n = digest(issue["fingerprint"], n), n + 1
         seen.add(key)
         unique.append({**issue, "fingerprint": key})
     return unique

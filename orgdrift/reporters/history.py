@@ -20,8 +20,8 @@ from pathlib import Path
 
 from orgdrift.errors import InputError, Problem, UsageError
 from orgdrift.models import Finding, OrgResult, Report, Status
-from orgdrift.reporters._common import Counts, org_fails, plural
-from orgdrift.reporters.html import days_left_text, finding_view, location_text, render_html
+from orgdrift.reporters._common import Counts, level, org_fails, plural
+from orgdrift.reporters.html import AcceptedView, accepted_view, finding_view, render_html
 from orgdrift.reporters.json_report import ReportFile, read_report
 
 EXPIRY_HORIZON_DAYS = 30
@@ -171,11 +171,7 @@ class ExpiringView:
     organization: str
     message: str
     location: str
-    reason: str
-    owner: str
-    expires: str
-    days_left: str
-    expired: bool
+    accepted: AcceptedView
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,11 +335,9 @@ def _finding_key(finding: Finding) -> str:
 
 
 def _state(finding: Finding) -> str:
-    if finding.accepted is not None:
-        return "accepted"
-    if finding.known:
-        return "known"
-    return "open" if finding.fails else "warning"
+    """The finding's level, with an error still open called `open`."""
+    shown = level(finding)
+    return "open" if shown == "error" else shown
 
 
 @dataclass(slots=True)
@@ -505,16 +499,12 @@ def _expiring_view(
     days = (accepted.expires - reference).days if accepted is not None else None
     if accepted is None or days is None or days > EXPIRY_HORIZON_DAYS:
         return None
-    view = finding_view(finding, reference)
+    view, shown = finding_view(finding, reference), accepted_view(accepted, reference)
     return days, ExpiringView(
         organization=finding.organization or org.label,
         message=view.message,
-        location=location_text(accepted.source) or view.location,
-        reason=accepted.reason,
-        owner=accepted.owner or "",
-        expires=accepted.expires.isoformat(),
-        days_left=days_left_text(days),
-        expired=days < 0,
+        location=shown.source or view.location,
+        accepted=shown,
     )
 
 

@@ -230,9 +230,7 @@ class PageView:
     tool: str
 
 
-def _accepted_view(acceptance: Acceptance | None, reference: dt.date | None) -> AcceptedView | None:
-    if acceptance is None:
-        return None
+def accepted_view(acceptance: Acceptance, reference: dt.date | None) -> AcceptedView:
     days = (acceptance.expires - reference).days if reference else None
     return AcceptedView(
         reason=acceptance.reason,
@@ -257,7 +255,7 @@ def finding_view(finding: Finding, reference: dt.date | None) -> FindingView:
         path=finding.path,
         expected=compact_json(finding.expected),
         actual=compact_json(finding.actual),
-        accepted=_accepted_view(finding.accepted, reference),
+        accepted=None if finding.accepted is None else accepted_view(finding.accepted, reference),
         fingerprint=finding.fingerprint or "",
         extras=(
             (Row("exception expired", f"{expired.expires.isoformat()}: {expired.reason}"),)

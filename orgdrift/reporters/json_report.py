@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from orgdrift import jsonfile
-from orgdrift.accept import fingerprint
+from orgdrift.accept import with_fingerprints
 from orgdrift.errors import ExitCode, InputError, Location, Problem
 from orgdrift.evidence import exceptions_applied
 from orgdrift.models import (
@@ -254,15 +254,7 @@ def report_from_dict(document: Mapping[str, Any]) -> Report:
     tenant = document["tenant"]
     organizations = tuple(_org(org) for org in document["organizations"])
     if version == 1:
-        organizations = tuple(
-            replace(
-                org,
-                findings=tuple(
-                    replace(f, fingerprint=fingerprint(tenant, org, f)) for f in org.findings
-                ),
-            )
-            for org in organizations
-        )
+        organizations = with_fingerprints(organizations, tenant)
     stats = document["stats"]
     evidence = document.get("evidence")  # version 3 on
     counts = (stats["requests"], stats["retries"], stats["rate_limited"], stats["seconds"])

@@ -41,13 +41,18 @@ def artifact_uri(path: str) -> str:
     return quote("/".join(parts), safe="/")
 
 
+def digest(*parts: object) -> str:
+    """sha256 of the parts joined by NUL characters."""
+    key = "\x00".join(str(part) for part in parts)
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def fingerprint(finding: Finding) -> str:
     """The finding's own fingerprint (tenant, organization, kind, path: the one the JSON report
     and `--baseline` use); for a finding built without one, kind, organization and path."""
     if finding.fingerprint is not None:
         return finding.fingerprint
-    key = f"{finding.kind.value}\x00{finding.organization}\x00{finding.path}"
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return digest(finding.kind.value, finding.organization, finding.path)
 
 
 SRCROOT = "SRCROOT"
