@@ -39,6 +39,7 @@ from orgdrift.models import (
     RawObject,
     Report,
     Severity,
+    grant_key,
 )
 
 Method = Literal["POST", "PATCH", "DELETE"]
@@ -171,9 +172,8 @@ class Ids:
                 if isinstance(conn_id, str) and isinstance(name, str):
                     connections.setdefault(name, conn_id)
             for grant in org.client_grants or ():
-                key = (str(grant.get("client_id")), str(grant.get("audience")))
                 if isinstance(grant.get("id"), str):
-                    grants.setdefault(key, grant)
+                    grants.setdefault(grant_key(grant), grant)
         return cls(connections, grants)
 
     def connection(self, decl: ConnectionDecl) -> str | None:
