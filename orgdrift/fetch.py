@@ -14,7 +14,7 @@ only an estimate: Auth0 has answered `total: 0` beside two organizations, and ma
 1,000-record window), checked for consistency, and every declared organization it lacks is looked
 up directly; only the API's own JSON 404 makes it missing.
 
-An incremental check reads through the same plan: `read_organizations` re-reads organizations by
+An incremental check reads through the same functions: `read_organizations` re-reads organizations by
 id, `complete` reads for each declaration every part it declares that a state lacks (looking up
 the declarations it has no organization for), and `full_read_requests` / `part_requests` are what
 both sides of the choice between them cost.
@@ -63,27 +63,27 @@ class OrganizationReader(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class ReadMode:
     """How the organizations will be read, and what it costs in requests (before connections)."""
 
     how: Literal["list", "lookup", "probe"]
     requests: int
 
 
-def plan(declared: int, *, list_all: bool) -> Plan:
+def read_mode(declared: int, *, list_all: bool) -> ReadMode:
     """The first decision, before the tenant's size is known."""
     if list_all:
-        return Plan("list", 0)
+        return ReadMode("list", 0)
     if declared <= 2:  # a probe plus a listing page never costs less than two lookups
-        return Plan("lookup", declared)
-    return Plan("probe", 1)
+        return ReadMode("lookup", declared)
+    return ReadMode("probe", 1)
 
 
 WINDOW = 1000
 """Offset paging serves records 0 to 999 only (400 invalid_paging past them)."""
 
 
-def after_probe(total: int, unresolved: int) -> Plan:
+def after_probe(total: int, unresolved: int) -> ReadMode:
     """After a full page 0 (100 organizations and a `total` that is only an estimate): list the
     rest, or look the rest up. Offset pages run to the first short or empty one, so a tenant of
     exactly N x 100 costs one page more; past the window the listing starts again by checkpoint."""
@@ -93,8 +93,8 @@ def after_probe(total: int, unresolved: int) -> Plan:
     else:
         rest = math.ceil((estimate + 1) / PAGE)  # checkpoint, from the start
     if unresolved == 0:
-        return Plan("list", 0)
-    return Plan("list", rest) if rest < unresolved else Plan("lookup", unresolved)
+        return ReadMode("list", 0)
+    return ReadMode("list", rest) if rest < unresolved else ReadMode("lookup", unresolved)
 
 
 async def fetch_live(
@@ -248,7 +248,7 @@ async def _organizations(
 ) -> tuple[list[RawObject] | None, list[tuple[OrgDecl, RawObject]]]:
     """(every organization when the listing is proven whole, else None; the declarations found
     with their organization). Declarations a listing lacks are looked up before being missing."""
-    first = plan(len(decls), list_all=list_all)
+    first = read_mode(len(decls), list_all=list_all)
     if first.how == "lookup":
         return None, await _lookups(reader, decls)
     if first.how == "list":

@@ -1,9 +1,9 @@
 """Incremental audits: from a snapshot and what the tenant logs since touched, which
 organizations to re-read and which of their parts the snapshot can no longer answer for; the
-snapshot refreshed accordingly. Pure: the reads happen in `fetch` (the same plan a full check
+snapshot refreshed accordingly. Pure: the reads happen in `fetch` (the same reads a full check
 uses), which then reads every part each declaration declares that the refreshed state lacks.
 
-The rule is to fail closed. `plan` returns a reason for a full read whenever continuity cannot be
+The rule is to fail closed. `rereads` returns a reason for a full read whenever continuity cannot be
 shown (an entry that could touch a declared part and cannot be attributed) or when the re-reads
 would cost more requests than reading everything.
 """
@@ -28,7 +28,7 @@ _FIELDS: Mapping[Part, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class Rereads:
     """Organizations to re-read by id, parts of others the snapshot can no longer answer for,
     what that costs against a full read, or why everything must be read again."""
 
@@ -59,18 +59,18 @@ def holders(state: LiveState, touched: Touched) -> dict[str, set[Part]]:
     return stale
 
 
-def plan(
+def rereads(
     snapshot: LiveState,
     touched: Touched,
     decls: Sequence[OrgDecl],
     *,
     list_all: bool,
     log_requests: int = 0,
-) -> Plan:
+) -> Rereads:
     """What to re-read after `touched`, against a full read of `decls`."""
     blocking = [u for u in touched.unattributable if u.part is None or _declared(u.part, decls)]
     if blocking:
-        return Plan(full_read_because=_unattributable(blocking))
+        return Rereads(full_read_because=_unattributable(blocking))
     stale = holders(snapshot, touched)
     for org_id, parts in touched.parts.items():
         stale.setdefault(org_id, set()).update(parts)
@@ -85,8 +85,8 @@ def plan(
             f" ({cost} requests, and {log_requests} for the logs) would cost more than a full "
             f"read ({full})"
         )
-        return Plan(reread, frozen, cost, why)
-    return Plan(reread, frozen, cost)
+        return Rereads(reread, frozen, cost, why)
+    return Rereads(reread, frozen, cost)
 
 
 def _declared(part: Part, decls: Sequence[OrgDecl]) -> bool:

@@ -1,7 +1,7 @@
 """An incremental audit: the tenant log since a snapshot's checkpoint (read here), what it
 touched (`logs.py`), what to re-read and the snapshot refreshed (`incremental.py`), then the
 re-reads and every part the declarations declare that the refreshed snapshot lacks, read by the
-fetch plan a full check uses (`fetch.py`); or, when continuity cannot be shown, a full read that
+reads a full check uses (`fetch.py`); or, when continuity cannot be shown, a full read that
 says why. This module reads nothing of the organizations itself.
 
 A snapshot taken for other spec files serves too: what the spec now declares and the snapshot
@@ -27,7 +27,7 @@ from orgdrift.fetch import (
     full_read_requests,
     read_organizations,
 )
-from orgdrift.incremental import plan, refresh
+from orgdrift.incremental import refresh, rereads
 from orgdrift.logs import classify
 from orgdrift.models import Basis, LiveState, OrgDecl, RawObject
 
@@ -145,7 +145,7 @@ async def _incremental(
 ) -> Incremental | str:
     """The incremental read, or why it cannot be trusted: the logs since the checkpoint, then
     the organizations they touched re-read and every part the declarations declare that the
-    refreshed snapshot lacks read, all through the fetch plan a full check uses."""
+    refreshed snapshot lacks read, all through the reads a full check uses."""
     start = previous.log_checkpoint
     if start is None:
         return "the snapshot has no log checkpoint"
@@ -155,7 +155,7 @@ async def _incremental(
         return logs
     entries, pages = logs
     touched = classify(entries)
-    decided = plan(previous, touched, decls, list_all=list_all, log_requests=pages)
+    decided = rereads(previous, touched, decls, list_all=list_all, log_requests=pages)
     if decided.full_read_because is not None:
         return decided.full_read_because
     checkpoint = touched.last_log_id or start

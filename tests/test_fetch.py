@@ -17,13 +17,13 @@ import pytest
 from orgdrift.errors import ProtocolError
 from orgdrift.fetch import (
     PAGE,
-    Plan,
+    ReadMode,
     after_probe,
     complete,
     fetch_everything,
     fetch_live,
     full_read_requests,
-    plan,
+    read_mode,
     read_organizations,
 )
 from orgdrift.models import (
@@ -118,29 +118,29 @@ def names(state: LiveState) -> set[str]:
     return {o.name for o in state.organizations}
 
 
-# --- plans -------------------------------------------------------------------------------------
+# --- read modes ----------------------------------------------------------------------------------
 
 
-def test_first_plan() -> None:
-    assert plan(2, list_all=False) == Plan("lookup", 2)
-    assert plan(3, list_all=False) == Plan("probe", 1)
-    assert plan(1, list_all=True) == Plan("list", 0)
+def test_first_read_mode() -> None:
+    assert read_mode(2, list_all=False) == ReadMode("lookup", 2)
+    assert read_mode(3, list_all=False) == ReadMode("probe", 1)
+    assert read_mode(1, list_all=True) == ReadMode("list", 0)
 
 
 @pytest.mark.parametrize(
     ("total", "unresolved", "expected"),
     [
-        (250, 150, Plan("list", 2)),  # pages 1 and 2; page 2 is short
-        (300, 200, Plan("list", 3)),  # pages 1 to 3: page 3 shows the end
-        (300, 2, Plan("lookup", 2)),
-        (0, 50, Plan("list", 1)),  # page 0 was full: `total: 0` is a stale estimate
-        (1000, 9900, Plan("list", 11)),  # may go past the window: checkpoint from the start
-        (1500, 1400, Plan("list", 16)),
-        (5000, 10, Plan("lookup", 10)),
-        (300, 0, Plan("list", 0)),
+        (250, 150, ReadMode("list", 2)),  # pages 1 and 2; page 2 is short
+        (300, 200, ReadMode("list", 3)),  # pages 1 to 3: page 3 shows the end
+        (300, 2, ReadMode("lookup", 2)),
+        (0, 50, ReadMode("list", 1)),  # page 0 was full: `total: 0` is a stale estimate
+        (1000, 9900, ReadMode("list", 11)),  # may go past the window: checkpoint from the start
+        (1500, 1400, ReadMode("list", 16)),
+        (5000, 10, ReadMode("lookup", 10)),
+        (300, 0, ReadMode("list", 0)),
     ],
 )
-def test_after_probe(total: int, unresolved: int, expected: Plan) -> None:
+def test_after_probe(total: int, unresolved: int, expected: ReadMode) -> None:
     assert after_probe(total, unresolved) == expected
 
 

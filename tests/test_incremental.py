@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orgdrift.incremental import Plan, holders, plan, refresh
+from orgdrift.incremental import Rereads, holders, refresh, rereads
 from orgdrift.logs import Touched, Unattributable
 from orgdrift.models import (
     ClientGrantDecl,
@@ -76,7 +76,7 @@ def test_tenant_wide_writes_are_traced_to_every_organization_that_had_them_howev
 
 
 def test_nothing_changed_rereads_nothing() -> None:
-    assert plan(SNAPSHOT, Touched(), DECLS, list_all=True) == Plan()
+    assert rereads(SNAPSHOT, Touched(), DECLS, list_all=True) == Rereads()
 
 
 def test_organizations_written_are_reread_and_parts_written_go_stale() -> None:
@@ -85,7 +85,7 @@ def test_organizations_written_are_reread_and_parts_written_go_stale() -> None:
         parts={"org_a": frozenset({"discovery_domains"}), "org_c": frozenset({"connections"})},
         connections=frozenset({"con_google"}),
     )
-    result = plan(SNAPSHOT, touched, DECLS, list_all=True)
+    result = rereads(SNAPSHOT, touched, DECLS, list_all=True)
     assert result.reread == {"org_c", "org_new"}
     # org_c is re-read whole: its stale parts are not listed again.
     assert result.stale == {
@@ -100,8 +100,8 @@ def test_organizations_written_are_reread_and_parts_written_go_stale() -> None:
 
 def test_a_connection_nobody_had_rereads_nothing() -> None:
     assert (
-        plan(SNAPSHOT, Touched(connections=frozenset({"con_other"})), DECLS, list_all=True)
-        == Plan()
+        rereads(SNAPSHOT, Touched(connections=frozenset({"con_other"})), DECLS, list_all=True)
+        == Rereads()
     )
 
 
@@ -112,7 +112,7 @@ def test_unattributable_entries_mean_a_full_read_when_they_could_touch_a_declare
             Unattributable("log 902 (d): y"),
         )
     )
-    result = plan(SNAPSHOT, anything, DECLS, list_all=True)
+    result = rereads(SNAPSHOT, anything, DECLS, list_all=True)
     assert result.full_read_because == (
         "a log entry could not be attributed: log 901 (d): POST /x/organization (and 1 more)"
     )
@@ -121,25 +121,25 @@ def test_unattributable_entries_mean_a_full_read_when_they_could_touch_a_declare
             Unattributable("log 903 (d): DELETE /resource-servers/rs", "client_grants"),
         )
     )
-    assert plan(SNAPSHOT, grants, DECLS, list_all=True).full
-    assert not plan(SNAPSHOT, grants, [decl("a", whole=False)], list_all=True).full
+    assert rereads(SNAPSHOT, grants, DECLS, list_all=True).full
+    assert not rereads(SNAPSHOT, grants, [decl("a", whole=False)], list_all=True).full
 
 
 def test_re_reads_dearer_than_a_full_read_mean_a_full_read() -> None:
     touched = Touched(organizations=frozenset({"org_a", "org_b", "org_c"}))
-    result = plan(SNAPSHOT, touched, DECLS, list_all=True)
+    result = rereads(SNAPSHOT, touched, DECLS, list_all=True)
     # 3 x (1 + 3 parts) = 12 against a full read: 1 listing page + 3 x 3 parts = 10
     assert result.full_read_because == (
         "re-reading what the logs touched in 3 organizations (12 requests, and 0 for the logs) "
         "would cost more than a full read (10)"
     )
     grants = Touched(parts={"org_a": frozenset({"client_grants"})})  # 1 request
-    assert not plan(SNAPSHOT, grants, DECLS, list_all=True, log_requests=9).full
-    assert plan(SNAPSHOT, grants, DECLS, list_all=True, log_requests=10).full
+    assert not rereads(SNAPSHOT, grants, DECLS, list_all=True, log_requests=9).full
+    assert rereads(SNAPSHOT, grants, DECLS, list_all=True, log_requests=10).full
 
 
 def test_declarations_the_snapshot_lacks_are_counted_as_lookups_with_their_parts() -> None:
-    result = plan(SNAPSHOT, Touched(), [*DECLS, decl("d")], list_all=True)
+    result = rereads(SNAPSHOT, Touched(), [*DECLS, decl("d")], list_all=True)
     assert result.requests == 1 + 3
 
 

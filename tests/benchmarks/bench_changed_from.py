@@ -10,7 +10,7 @@ directory, edits `--changed` of the declarations (as a pull request would), star
 with Enterprise's buckets on a loopback socket and runs `orgdrift check SPEC --changed-from main`
 in process: requests (counted by the emulator) and wall time, spec loads included. The full check
 is not run (at Enterprise's 100 requests a minute for enabled connections it takes 100 minutes):
-its requests are orgdrift's plan for the whole spec (`fetch.plan`), and its time is the bound
+its requests are orgdrift's plan for the whole spec (`fetch.read_mode`), and its time is the bound
 those requests allow, which orgdrift's full check reaches within a few percent
 (`bench_check.py`, scenario enterprise-1k).
 """

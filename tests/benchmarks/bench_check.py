@@ -39,7 +39,7 @@ from orgdrift import cli, pipeline, reads
 from orgdrift import client as client_module
 from orgdrift.client import ClientOptions
 from orgdrift.emulator import DEFAULT_TOKEN, Bucket, EmulatorConfig, create_app, running_server
-from orgdrift.fetch import PAGE, after_probe, plan
+from orgdrift.fetch import PAGE, after_probe, read_mode
 from orgdrift.models import LiveOrganization, LiveState, RawObject
 from orgdrift.reporters import get_reporter
 from orgdrift.reporters._common import RenderOptions
@@ -290,14 +290,14 @@ class MinimalPlan:
 def minimal_plan(
     declared: int, tenant_size: int, *, list_all: bool = False, concurrency: int = CONCURRENCY
 ) -> MinimalPlan:
-    """orgdrift's request plan (fetch.plan / fetch.after_probe) for `declared` organizations,
+    """orgdrift's request plan (fetch.read_mode / fetch.after_probe) for `declared` organizations,
     the first `declared` of a tenant of `tenant_size`, with 3 connections each."""
     groups: dict[str, int] = {
         "organizations": 0,
         "organization_by_name": 0,
         "enabled_connections": 0,
     }
-    first = plan(declared, list_all=list_all)
+    first = read_mode(declared, list_all=list_all)
     if first.how == "list":
         pages = max(1, math.ceil(tenant_size / PAGE))
         groups["organizations"] = pages
@@ -339,7 +339,7 @@ def bound_seconds(scenario: Scenario, minimal: MinimalPlan) -> float:
 BOUND_FORMULA = (
     "bound = max(over each bucket (global with all requests, each endpoint group with its own): "
     "(requests - burst) / rate; latency x serial round trips at concurrency 8), "
-    "for the minimal plan of fetch.plan/after_probe: organization pages (or lookups) + "
+    "for the minimal plan of fetch.read_mode/after_probe: organization pages (or lookups) + "
     "one enabled-connections request per organization"
 )
 
