@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
@@ -344,14 +343,13 @@ def test_loopback_rate_limited_run_has_few_429s() -> None:
         send_retry_after=True,
     )
 
-    async def scenario(client: ManagementClient) -> tuple[float, int]:
-        start = time.monotonic()
+    async def scenario(client: ManagementClient) -> int:
         orgs = await all_orgs(client)
         await asyncio.gather(*(client.list_enabled_connections(o["id"]) for o in orgs))
-        return time.monotonic() - start, len(orgs)
+        return len(orgs)
 
-    (elapsed, count), client = over_loopback(make_state(90), scenario, config=config)
+    count, client = over_loopback(make_state(90), scenario, config=config)
     assert count == 90
     assert client.stats.rate_limited <= 0.1 * client.stats.requests, client.stats
-    # bound 1.5 s, plus the emulator's Retry-After (>= 1 s) on the last retried requests
-    assert elapsed < 5.0, elapsed
+    # how close to the rate-limit bound the run gets is measured by the benchmarks
+    # (tests/benchmarks/bench_check.py), not asserted on a shared machine's wall clock
