@@ -516,13 +516,12 @@ def test_markdown_links_and_mentions_nothing_and_keeps_the_json(tmp_path: Path) 
     assert json.loads("\n".join(block)) == {"display_name": hostile}
 
 
-def test_different_scopes_for_one_shared_grant_are_a_manual_step(tmp_path: Path) -> None:
-    """acme and beta both use the client grant cgr_Portal but declare different scopes: a
-    PATCH of the grant for each would undo the other's, so neither is planned; each finding is a
-    manual step naming both organizations, their spec lines and their scopes."""
-    acme = ACME.replace("scope: [read:a]}", "scope: [write:a, read:a]}")
+def _shared_grant(acme_scope: str, beta_scope: str) -> tuple[str, dict[str, Any]]:
+    """acme and beta both using the client grant cgr_Portal, declaring these scopes: (spec
+    text, live tenant)."""
+    acme = ACME.replace("scope: [read:a]}", f"scope: [{acme_scope}]}}")
     beta = ACME.replace("- name: acme\n", "- name: beta\n").replace(
-        "scope: [read:a]}", "scope: [read:a, admin:a]}"
+        "scope: [read:a]}", f"scope: [{beta_scope}]}}"
     )
     beta = beta.replace("display_name: Acme", "display_name: Beta").replace("acme.com", "beta.com")
     live = tenant()
@@ -530,7 +529,14 @@ def test_different_scopes_for_one_shared_grant_are_a_manual_step(tmp_path: Path)
     beta_live.update(id="org_Beta", name="beta", display_name="Beta")
     beta_live["discovery_domains"][0]["domain"] = "beta.com"
     live["organizations"].append(beta_live)
-    text = spec(acme + beta)
+    return spec(acme + beta), live
+
+
+def test_different_scopes_for_one_shared_grant_are_a_manual_step(tmp_path: Path) -> None:
+    """acme and beta both use the client grant cgr_Portal but declare different scopes: a
+    PATCH of the grant for each would undo the other's, so neither is planned; each finding is a
+    manual step naming both organizations, their spec lines and their scopes."""
+    text, live = _shared_grant("write:a, read:a", "read:a, admin:a")
     plan = make_plan(tmp_path, text, live)
     assert requests(plan) == []
     assert plan.exit_code is ExitCode.DRIFT
@@ -553,17 +559,8 @@ def test_different_scopes_for_one_shared_grant_are_a_manual_step(tmp_path: Path)
 
 def test_one_scope_for_a_shared_grant_is_still_one_request(tmp_path: Path) -> None:
     """The same scope declared twice (in another order) is no conflict: one PATCH fixes both."""
-    acme = ACME.replace("scope: [read:a]}", "scope: [write:a, read:a]}")
-    beta = ACME.replace("- name: acme\n", "- name: beta\n").replace(
-        "scope: [read:a]}", "scope: [read:a, write:a]}"
-    )
-    beta = beta.replace("display_name: Acme", "display_name: Beta").replace("acme.com", "beta.com")
-    live = tenant()
-    beta_live = copy.deepcopy(live["organizations"][0])
-    beta_live.update(id="org_Beta", name="beta", display_name="Beta")
-    beta_live["discovery_domains"][0]["domain"] = "beta.com"
-    live["organizations"].append(beta_live)
-    plan = make_plan(tmp_path, spec(acme + beta), live)
+    text, live = _shared_grant("write:a, read:a", "read:a, write:a")
+    plan = make_plan(tmp_path, text, live)
     assert requests(plan) == [
         ("PATCH", "/api/v2/client-grants/cgr_Portal", {"scope": ["read:a", "write:a"]}, "update:client_grants"),
     ]  # fmt: skip
