@@ -18,7 +18,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
@@ -36,7 +36,7 @@ from orgdrift.errors import (
 )
 from orgdrift.models import RawObject
 
-# --- retry policy constants ------------------------------------------------------------------
+# --- retry policy ----------------------------------------------------------------------------
 
 MAX_RETRY_DELAY = 60.0
 """No single wait between attempts is longer than this (the official SDKs' cap)."""
@@ -58,26 +58,14 @@ ORGANIZATIONS_PAGE_SIZE = 100
 CONNECTIONS_PAGE_SIZE = 100
 
 
-# --- header helpers ----------------------------------------------------------------------------
-
-
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """Case-insensitive header lookup that works for plain dicts and httpx.Headers alike."""
-    value = headers.get(name)
-    if value is not None:
-        return value
-    wanted = name.lower()
-    for key, candidate in headers.items():
-        if key.lower() == wanted:
-            return candidate
-    return None
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive, for plain dicts and httpx.Headers alike (`name` in lower case)."""
+    return next((value for key, value in headers.items() if key.lower() == name), None)
 
 
 def _parse_number(text: str | None) -> float | None:
-    if text is None:
-        return None
     try:
-        value = float(text.strip())
+        value = float((text or "").strip())
     except ValueError:
         return None
     return value if math.isfinite(value) else None
@@ -92,10 +80,8 @@ def _parse_int(text: str | None) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class RateLimitInfo:
-    """The tenant's global bucket as the `x-ratelimit-*` headers describe it.
-
-    `reset` is a UNIX timestamp in seconds (when more requests are added).
-    """
+    """The tenant's global bucket as the `x-ratelimit-*` headers describe it; `reset` is a UNIX
+    timestamp in seconds (when more requests are added)."""
 
     limit: int | None
     remaining: int | None
@@ -105,16 +91,11 @@ class RateLimitInfo:
     def from_headers(cls, headers: Mapping[str, str]) -> RateLimitInfo | None:
         """None when the response carries none of the three headers (or only garbage)."""
         info = cls(
-            limit=_parse_int(header(headers, "x-ratelimit-limit")),
-            remaining=_parse_int(header(headers, "x-ratelimit-remaining")),
-            reset=_parse_number(header(headers, "x-ratelimit-reset")),
+            _parse_int(_header(headers, "x-ratelimit-limit")),
+            _parse_int(_header(headers, "x-ratelimit-remaining")),
+            _parse_number(_header(headers, "x-ratelimit-reset")),
         )
-        if info.limit is None and info.remaining is None and info.reset is None:
-            return None
-        return info
-
-
-# --- retry policy --------------------------------------------------------------------------------
+        return None if info == cls(None, None, None) else info
 
 
 def should_retry(status: int) -> bool:
@@ -123,15 +104,12 @@ def should_retry(status: int) -> bool:
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
-    """Seconds to wait per `retry-after-ms`, or `Retry-After` as seconds or an HTTP date.
-
-    `now` is the wall clock (UNIX seconds), used for the HTTP-date form. None when absent or
-    unparseable; a value in the past gives 0.
-    """
-    millis = _parse_number(header(headers, "retry-after-ms"))
+    """Seconds to wait per `retry-after-ms`, or `Retry-After` as seconds or an HTTP date (`now`
+    is the wall clock, in UNIX seconds). None when absent or unparseable; the past gives 0."""
+    millis = _parse_number(_header(headers, "retry-after-ms"))
     if millis is not None:
         return max(millis / 1000.0, 0.0)
-    raw = header(headers, "retry-after")
+    raw = _header(headers, "retry-after")
     if raw is None:
         return None
     seconds = _parse_number(raw)
@@ -141,9 +119,7 @@ def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
         return None
-    if when.tzinfo is None:
-        return None
-    return max(when.timestamp() - now, 0.0)
+    return None if when.tzinfo is None else max(when.timestamp() - now, 0.0)
 
 
 def _clamp(delay: float) -> float:
@@ -164,10 +140,8 @@ def retry_delay(
     *,
     status: int | None = 429,
 ) -> float:
-    """Seconds to wait before retry number `attempt` (0 for the first retry).
-
-    `now` is the wall clock in UNIX seconds (to read `x-ratelimit-reset` and HTTP dates);
-    `status` is the status that failed, or None for a transport error. Rules, in order:
+    """Seconds to wait before retry number `attempt` (0 for the first retry) of a request that
+    failed with `status` (None: a transport error); `now` is the wall clock. Rules, in order:
 
     1. `Retry-After` (or `retry-after-ms`) when present, whatever the status;
     2. on 429, `x-ratelimit-reset - now` stretched by 0-20 % jitter;
@@ -191,7 +165,7 @@ def retry_delay(
     return backoff_delay(attempt, rng)
 
 
-# --- error bodies --------------------------------------------------------------------------------
+# --- bodies --------------------------------------------------------------------------------------
 
 
 class BodyDecodeError(ProtocolError):
@@ -233,8 +207,7 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         for value in self._values:
-            if value in text:
-                text = text.replace(value, "***")
+            text = text.replace(value, "***")
         return text
 
     def scrub(self, error: BaseException) -> BaseException:
@@ -261,6 +234,12 @@ def _finite(text: str) -> float:
     if not math.isfinite(value):
         raise HostileBodyError(f"a number in the response is out of range ({len(text)} characters)")
     return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 30:
+        raise HostileBodyError(f"an integer in the response has {len(text)} digits")
+    return int(text)
 
 
 def _constant(name: str) -> object:
@@ -291,6 +270,7 @@ def parse_json(body: bytes) -> object:
     more than 30 digits and nesting past MAX_RESPONSE_DEPTH (checked without recursion; the decoder's
     own recursion limit turns into the same error).
     """
+    too_deep = f"response body nests deeper than {MAX_RESPONSE_DEPTH} levels"
     if len(body) > MAX_BODY_BYTES:
         raise HostileBodyError(f"response body is larger than {MAX_BODY_BYTES // 2**20} MiB")
     try:
@@ -298,47 +278,34 @@ def parse_json(body: bytes) -> object:
             body, parse_float=_finite, parse_int=_bounded_int, parse_constant=_constant
         )
     except RecursionError:
-        raise HostileBodyError(
-            f"response body nests deeper than {MAX_RESPONSE_DEPTH} levels"
-        ) from None
+        raise HostileBodyError(too_deep) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise BodyDecodeError(
             f"response body is not valid JSON ({len(body)} bytes, {type(exc).__name__})"
         ) from None
     if not depth_within(value, MAX_RESPONSE_DEPTH):
-        raise HostileBodyError(f"response body nests deeper than {MAX_RESPONSE_DEPTH} levels")
+        raise HostileBodyError(too_deep)
     return value
 
 
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > 30:
-        raise HostileBodyError(f"an integer in the response has {len(text)} digits")
-    return int(text)
-
-
-def try_parse_json(body: bytes) -> object:
+def _error_json(body: bytes) -> object:
     """`parse_json`, or None for a body that is empty, not JSON or hostile (error bodies)."""
-    if not body:
-        return None
     try:
-        return parse_json(body)
+        return parse_json(body) if body else None
     except ProtocolError:
         return None
 
 
-def status_text(status: int) -> str:
-    """`HTTP 429 Too Many Requests`; `HTTP 599` for a status without a standard phrase."""
-    try:
-        return f"HTTP {status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"HTTP {status}"
-
-
-def _phrase(status: int) -> str:
+def _phrase(status: int, unknown: str) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
-        return "HTTP error"
+        return unknown
+
+
+def status_text(status: int) -> str:
+    """`HTTP 429 Too Many Requests`; `HTTP 599` for a status without a standard phrase."""
+    return f"HTTP {status} {_phrase(status, '')}".rstrip()
 
 
 def _text(value: Any) -> str | None:
@@ -359,24 +326,24 @@ def parse_error_body(status: int, body: bytes) -> ErrorBody:
     """Read Auth0's envelope {statusCode,error,message,errorCode} or an OAuth error body
     {error, error_description}. Missing keys, wrong types, non-JSON and hostile bodies fall back
     to the HTTP reason phrase. The one reader of error bodies (the token endpoint's included)."""
-    data = try_parse_json(body)
+    data = _error_json(body)
+    phrase = _phrase(status, "HTTP error")
     if not isinstance(data, dict):
         suffix = " (response body is not JSON)" if body else " (empty response body)"
-        return ErrorBody(f"{_phrase(status)}{suffix}", None, None, json=False)
+        return ErrorBody(phrase + suffix, None, None, json=False)
     description = _text(data.get("error_description"))
     if description is not None:  # OAuth style (POST /oauth/token)
         code = _text(data.get("error"))
         return ErrorBody(description, code, code)
-    message = _text(data.get("message")) or _text(data.get("error")) or _phrase(status)
-    code = _text(data.get("errorCode")) or _text(data.get("code"))
-    return ErrorBody(message, code, None)
+    message = _text(data.get("message")) or _text(data.get("error")) or phrase
+    return ErrorBody(message, _text(data.get("errorCode")) or _text(data.get("code")), None)
 
 
 def is_api_not_found(status: int, body: bytes) -> bool:
     """Whether a 404 is the Management API's own answer (so the resource does not exist):
     `{"statusCode": 404, "error": "Not Found", "message": "...", "errorCode"?: "..."}`.
     An HTML or empty 404 from a proxy or CDN, or any other shape, proves nothing."""
-    data = try_parse_json(body)
+    data = _error_json(body)
     return (
         status == 404
         and isinstance(data, dict)
@@ -403,27 +370,23 @@ def part_unavailable(error: ApiError) -> bool:
     )
 
 
+_ERROR_CLASSES: Mapping[int, type[ApiError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
 def _error_class(status: int, parsed: ErrorBody) -> type[ApiError]:
-    if status == 401:
+    if status == 403 and parsed.oauth_error is not None:
         return AuthenticationError
     if status == 403:
-        if parsed.oauth_error is not None:
-            return AuthenticationError
-        if parsed.error_code == "insufficient_scope" or parsed.message.lower().startswith(
+        scope = parsed.error_code == "insufficient_scope" or parsed.message.lower().startswith(
             "insufficient scope"
-        ):
-            return InsufficientScopeError
-        return ApiError
-    by_status: dict[int, type[ApiError]] = {
-        400: BadRequestError,
-        404: NotFoundError,
-        429: RateLimitError,
-    }
-    if status in by_status:
-        return by_status[status]
-    if 500 <= status <= 599:
-        return ServerError
-    return ApiError
+        )
+        return InsufficientScopeError if scope else ApiError
+    return ServerError if 500 <= status <= 599 else _ERROR_CLASSES.get(status, ApiError)
 
 
 def error_from_response(
@@ -437,26 +400,95 @@ def error_from_response(
 ) -> ApiError:
     """The typed exception for an error response (the caller raises it). Every text taken from
     the body (message, error code, OAuth fields) goes through the redactor."""
-    redactor = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
+    redact = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
     parsed = parse_error_body(status, body)
-    parsed = ErrorBody(
-        redactor(parsed.message),
-        None if parsed.error_code is None else redactor(parsed.error_code),
-        None if parsed.oauth_error is None else redactor(parsed.oauth_error),
-        parsed.json,
-    )
-    message = parsed.message
-    if attempts > 1:
-        message += f" (after {attempts} attempts)"
+    code = None if parsed.error_code is None else redact(parsed.error_code)
+    parsed = replace(parsed, message=redact(parsed.message), error_code=code)
+    message = parsed.message + (f" (after {attempts} attempts)" if attempts > 1 else "")
     cls = _error_class(status, parsed)
-    return cls(message, status=status, error_code=parsed.error_code, method=method, path=path)
+    return cls(message, status=status, error_code=code, method=method, path=path)
 
 
 # --- pages ---------------------------------------------------------------------------------------
 
+ACCESS_LEVELS: frozenset[str] = frozenset({"none", "readonly", "limited", "full"})
+"""`organization_access_level` values (OAS `OrganizationAccessLevelEnum`)."""
 
-def _wrapper(body: object, key: str) -> tuple[Mapping[str, Any], list[RawObject]]:
-    """The wrapper object and its list of objects under `key`, validated strictly."""
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _organization(item: RawObject) -> str | None:
+    missing = next((key for key in ("id", "name") if not _is_text(item.get(key))), None)
+    return None if missing is None else f": the organization has no string {missing!r}"
+
+
+def _not_bool(item: RawObject, *keys: str, default: bool = False) -> str | None:
+    wrong = next((key for key in keys if not isinstance(item.get(key, default), bool)), None)
+    return None if wrong is None else f".{wrong} is not true or false"
+
+
+def _connection(item: RawObject) -> str | None:
+    connection = item.get("connection")
+    if connection is not None and (
+        not isinstance(connection, dict) or not isinstance(connection.get("name", ""), str)
+    ):
+        return " has a 'connection' without a string 'name'"
+    return _not_bool(item, "assign_membership_on_login", "is_signup_enabled", "show_as_button")
+
+
+def _connection_view(item: RawObject) -> str | None:
+    """`GET /organizations/{id}/connections` (Early Access) adds three fields to a connection."""
+    level = item.get("organization_access_level")
+    name = item.get("organization_connection_name")
+    if not isinstance(item.get("is_enabled", False), bool):
+        return ".is_enabled is not true or false"
+    if level is not None and level not in ACCESS_LEVELS:
+        return ".organization_access_level is not a known level"
+    if name is not None and not isinstance(name, str):
+        return ".organization_connection_name is not a string"
+    return None
+
+
+def _grant_scope(item: RawObject) -> str | None:
+    scope = item.get("scope", [])
+    if isinstance(scope, list) and all(isinstance(s, str) for s in scope):
+        return None
+    return ".scope is not a list of strings"
+
+
+def _domain(item: RawObject) -> str | None:
+    if item.get("status") not in ("pending", "verified"):
+        return ".status is not pending or verified"
+    return _not_bool(item, "use_for_organization_discovery", default=True)
+
+
+_ITEM_CHECKS: Mapping[str, tuple[str | Callable[[RawObject], str | None], ...]] = {
+    "tenant_connections": ("id", "name"),
+    "organizations": (_organization,),
+    "enabled_connections": ("connection_id", _connection),
+    "connections": ("connection_id", _connection, _connection_view),
+    "client_grants": ("id", "client_id", "audience", _grant_scope),
+    "domains": ("id", "domain", _domain),
+}
+"""How the items of each listing are checked, by the key of their list: pass after pass over
+the items, a key for a non-empty string, a function for what is wrong with an item (or None)."""
+
+
+def check_organization(org: RawObject, where: str) -> RawObject:
+    """An organization object whose `id` and `name` (what orgdrift matches on) are strings."""
+    problem = _organization(org)
+    if problem is not None:
+        raise ProtocolError(where + problem)
+    return org
+
+
+def _listing(
+    body: object, key: str, kind: str, per_page: int | None = None
+) -> tuple[Mapping[str, Any], list[RawObject]]:
+    """The wrapper object and its list of objects under `key`, each checked as a `kind` item, and
+    (offset pages) no more of them than `per_page`."""
     if not isinstance(body, dict):
         raise ProtocolError(f"expected a JSON object with {key!r}, got {type(body).__name__}")
     items = body.get(key)
@@ -465,46 +497,17 @@ def _wrapper(body: object, key: str) -> tuple[Mapping[str, Any], list[RawObject]
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise ProtocolError(f"{key}[{index}] is {type(item).__name__}, not an object")
+    for check in _ITEM_CHECKS[kind]:
+        for index, item in enumerate(items):
+            if isinstance(check, str):
+                problem = None if _is_text(item.get(check)) else f" has no string {check!r}"
+            else:
+                problem = check(item)
+            if problem is not None:
+                raise ProtocolError(f"{key}[{index}]{problem}")
+    if per_page is not None and len(items) > per_page:
+        raise ProtocolError(f"page has {len(items)} items, more than per_page={per_page}")
     return body, items
-
-
-def _ids(items: list[RawObject], key: str, what: str) -> list[str]:
-    ids: list[str] = []
-    for index, item in enumerate(items):
-        value = item.get(key)
-        if not isinstance(value, str) or not value:
-            raise ProtocolError(f"{what}[{index}] has no string {key!r}")
-        ids.append(value)
-    return ids
-
-
-def check_organization(org: RawObject, where: str) -> RawObject:
-    """An organization object whose `id` and `name` (what orgdrift matches on) are strings."""
-    for key in ("id", "name"):
-        value = org.get(key)
-        if not isinstance(value, str) or not value:
-            raise ProtocolError(f"{where}: the organization has no string {key!r}")
-    return org
-
-
-def _organizations(items: list[RawObject], what: str) -> list[str]:
-    for index, item in enumerate(items):
-        check_organization(item, f"{what}[{index}]")
-    return _ids(items, "id", what)
-
-
-def _connections(items: list[RawObject], what: str) -> list[str]:
-    ids = _ids(items, "connection_id", what)
-    for index, item in enumerate(items):
-        connection = item.get("connection")
-        if connection is not None and (
-            not isinstance(connection, dict) or not isinstance(connection.get("name", ""), str)
-        ):
-            raise ProtocolError(f"{what}[{index}] has a 'connection' without a string 'name'")
-        for flag in ("assign_membership_on_login", "is_signup_enabled", "show_as_button"):
-            if not isinstance(item.get(flag, False), bool):
-                raise ProtocolError(f"{what}[{index}].{flag} is not true or false")
-    return ids
 
 
 def decode_checkpoint_page(
@@ -516,8 +519,7 @@ def decode_checkpoint_page(
     An absent, null or empty `next` ends the listing (the SDKs' `has_next`). A `next` equal to
     `cursor` (the one just sent) means the cursor is not advancing: ProtocolError.
     """
-    wrapper, items = _wrapper(body, key)
-    _ITEM_CHECKS[key](items, key)
+    wrapper, items = _listing(body, key, key)
     nxt = wrapper.get("next")
     if nxt is None or nxt == "":
         return items, None
@@ -539,6 +541,12 @@ def _optional_count(body: Mapping[str, Any], key: str) -> int | None:
     return value
 
 
+def _check_start(wrapper: Mapping[str, Any], page: int, per_page: int) -> None:
+    start = _optional_count(wrapper, "start")
+    if start is not None and start != page * per_page:
+        raise ProtocolError(f"page {page} starts at {start}, expected {page * per_page}")
+
+
 def decode_connections_page(
     body: object, page: int, per_page: int, key: str = "enabled_connections", items_of: str = ""
 ) -> tuple[list[RawObject], bool]:
@@ -548,16 +556,10 @@ def decode_connections_page(
     Done only at a short or empty page: `total` is checked (no item past it, no short page
     before it) but never trusted to end the listing. `limit` is not relied on (not every answer has it).
     """
-    wrapper, items = _wrapper(body, key)
-    _ITEM_CHECKS[items_of or key](items, key)
-    if len(items) > per_page:
-        raise ProtocolError(f"page has {len(items)} items, more than per_page={per_page}")
-    start = _optional_count(wrapper, "start")
-    expected_start = page * per_page
-    if start is not None and start != expected_start:
-        raise ProtocolError(f"page {page} starts at {start}, expected {expected_start}")
+    wrapper, items = _listing(body, key, items_of or key, per_page)
+    _check_start(wrapper, page, per_page)
     total = _optional_count(wrapper, "total")
-    end = expected_start + len(items)
+    end = page * per_page + len(items)
     if total is not None and end > total:
         raise ProtocolError(f"page ends at {end}, beyond total={total}")
     short = len(items) < per_page
@@ -573,16 +575,11 @@ def decode_offset_page(body: object, page: int, per_page: int) -> tuple[list[Raw
     `total: 0` beside two organizations, so it never ends a listing. `start`, when present, must
     be page * per_page.
     """
-    wrapper, items = _wrapper(body, "organizations")
-    _organizations(items, "organizations")
-    if len(items) > per_page:
-        raise ProtocolError(f"page has {len(items)} items, more than per_page={per_page}")
+    wrapper, items = _listing(body, "organizations", "organizations", per_page)
     total = _optional_count(wrapper, "total")
     if total is None:
         raise ProtocolError("offset page has no 'total'")
-    start = _optional_count(wrapper, "start")
-    if start is not None and start != page * per_page:
-        raise ProtocolError(f"page {page} starts at {start}, expected {page * per_page}")
+    _check_start(wrapper, page, per_page)
     if len({o["id"] for o in items}) != len(items):
         raise ProtocolError(f"offset page {page} repeats an organization id")
     return items, total
@@ -594,15 +591,15 @@ class CheckpointPager:
     `key` an organization's discovery `domains`.
 
     `params()` gives the query of the next request (None when finished); `feed(body)` takes its
-    decoded JSON and returns the page's organizations. Repeated ids and cursors seen before
-    (not just the previous one) are ProtocolErrors, so a misbehaving server cannot loop us.
+    decoded JSON and returns the page's items. Repeated ids and cursors seen before (not just
+    the previous one) are ProtocolErrors, so a misbehaving server cannot loop us.
     """
 
     take: int = ORGANIZATIONS_PAGE_SIZE
     cursor: str | None = None
     finished: bool = False
     pages: int = 0
-    key: str = "organizations"  # the list's key (`domains`: an organization's discovery domains)
+    key: str = "organizations"
     _seen_ids: set[str] = field(default_factory=set)
     _seen_cursors: set[str] = field(default_factory=set)
 
@@ -618,7 +615,7 @@ class CheckpointPager:
         if self.finished:
             raise ProtocolError("checkpoint listing already finished")
         items, nxt = decode_checkpoint_page(body, cursor=self.cursor, key=self.key)
-        ids = _ids(items, "id", self.key)
+        ids = [str(item["id"]) for item in items]
         if len(items) > self.take:
             raise ProtocolError(f"checkpoint page has {len(items)} items, take={self.take}")
         if nxt is not None and len(items) < self.take:
@@ -676,70 +673,3 @@ class OffsetPager:
         self.page += 1
         self.finished = done
         return items
-
-
-# --- the whole organization model: the items of the other listings --------------------------------
-
-ACCESS_LEVELS: frozenset[str] = frozenset({"none", "readonly", "limited", "full"})
-"""`organization_access_level` values (OAS `OrganizationAccessLevelEnum`)."""
-
-
-def _connection_view(items: list[RawObject], what: str) -> list[str]:
-    """Items of `GET /organizations/{id}/connections` (Early Access): connection items plus
-    `is_enabled`, `organization_access_level` and `organization_connection_name`."""
-    ids = _connections(items, what)
-    for index, item in enumerate(items):
-        if not isinstance(item.get("is_enabled", False), bool):
-            raise ProtocolError(f"{what}[{index}].is_enabled is not true or false")
-        level = item.get("organization_access_level")
-        if level is not None and level not in ACCESS_LEVELS:
-            raise ProtocolError(f"{what}[{index}].organization_access_level is not a known level")
-        name = item.get("organization_connection_name")
-        if name is not None and not isinstance(name, str):
-            raise ProtocolError(f"{what}[{index}].organization_connection_name is not a string")
-    return ids
-
-
-def _client_grants(items: list[RawObject], what: str) -> list[str]:
-    """Items of `GET /organizations/{id}/client-grants`: string id, client_id and audience, and a
-    list of strings as scope."""
-    ids = _ids(items, "id", what)
-    _ids(items, "client_id", what)
-    _ids(items, "audience", what)
-    for index, item in enumerate(items):
-        scope = item.get("scope", [])
-        if not isinstance(scope, list) or not all(isinstance(s, str) for s in scope):
-            raise ProtocolError(f"{what}[{index}].scope is not a list of strings")
-    return ids
-
-
-def _discovery_domains(items: list[RawObject], what: str) -> list[str]:
-    """Items of `GET /organizations/{id}/discovery-domains`: string id and domain, a status."""
-    ids = _ids(items, "id", what)
-    _ids(items, "domain", what)
-    for index, item in enumerate(items):
-        if item.get("status") not in ("pending", "verified"):
-            raise ProtocolError(f"{what}[{index}].status is not pending or verified")
-        if not isinstance(item.get("use_for_organization_discovery", True), bool):
-            raise ProtocolError(
-                f"{what}[{index}].use_for_organization_discovery is not true or false"
-            )
-    return ids
-
-
-def _tenant_connections(items: list[RawObject], what: str) -> list[str]:
-    """Items of `GET /connections`: string id and name."""
-    ids = _ids(items, "id", what)
-    _ids(items, "name", what)
-    return ids
-
-
-_ITEM_CHECKS: Mapping[str, Callable[[list[RawObject], str], list[str]]] = {
-    "tenant_connections": _tenant_connections,
-    "organizations": _organizations,
-    "enabled_connections": _connections,
-    "connections": _connection_view,
-    "client_grants": _client_grants,
-    "domains": _discovery_domains,
-}
-"""How the items of each listing are checked, by the key of their list."""
