@@ -66,6 +66,9 @@ MAX_BODY_RETRIES = 2
 
 API_PREFIX = "/api/v2"
 
+_TRANSIENT = (httpx.TransportError, httpx.DecodingError, BodyDecodeError)
+"""An attempt that failed in a retryable way without a usable response."""
+
 
 @dataclass(frozen=True)
 class ClientOptions:
@@ -102,18 +105,13 @@ class _Request:
     so that a run cut off by its time limit can say which requests were not read."""
 
     method: str
-    path: str
-    params: Mapping[str, str] | None
+    shown: str  # the path with its query string
     group: str
     json_body: Mapping[str, str] | None
     since: float
     attempts: int = 0
     last: str | None = None  # what the last attempt got: "HTTP 429 Too Many Requests", ...
     waiting: float | None = None  # seconds of the wait before the next retry, while waiting
-
-    @property
-    def shown(self) -> str:
-        return _shown(self.path, self.params)
 
     def describe(self) -> str:
         tried = "not sent yet" if self.attempts == 0 else f"attempt {self.attempts}"
@@ -124,14 +122,6 @@ class _Request:
         if self.waiting is not None:
             tried += f", during the {self.waiting:.1f} s wait before its retry"
         return f"{self.method} {self.shown} ({tried})"
-
-
-class _Transient(Exception):
-    """An attempt that failed in a retryable way without a usable response."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 class ManagementClient:
@@ -152,8 +142,7 @@ class ManagementClient:
         pacer: Pacer | None = None,
     ) -> None:
         self._http = http
-        self._base_url = base_url  # normalised and checked once, by `reads.Tenant.base_url`
-        self._credentials = credentials
+        self.base_url = base_url  # normalised and checked once, by `reads.Tenant.base_url`
         self._options = options if options is not None else ClientOptions()
         if self._options.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -162,7 +151,7 @@ class ManagementClient:
         self._wall = wall_clock
         self._rng = rng if rng is not None else random.Random()
         self._on_event = on_event
-        self._pacer = pacer or Pacer(
+        self.pacer = pacer or Pacer(
             concurrency=self._options.concurrency,
             max_rps=self._options.max_rps,
             clock=clock,
@@ -185,14 +174,6 @@ class ManagementClient:
         self._cut_off: list[str] | None = None
 
     # --- public API ---------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        return self._base_url
-
-    @property
-    def pacer(self) -> Pacer:
-        return self._pacer
 
     def unfinished(self) -> list[str]:
         """The requests unfinished when the run was first cut off (time limit, cancellation),
@@ -228,19 +209,18 @@ class ManagementClient:
         self._scopes_granted = None if granted is None else tuple(sorted(granted))
         check_required_scopes(granted, extra)
 
+    async def granted_scopes(self) -> frozenset[str] | None:
+        """The token's scopes when known (a JWT or a client-credentials grant), else None."""
+        return await self._tokens.scopes()
+
     async def get_organization(self, org_id: str) -> RawObject | None:
         """`GET /organizations/{id}`; None when the API says it does not exist (its JSON 404)."""
-        path = f"/organizations/{quote(org_id, safe='')}"
-        data = await self._get_json(path, None, "organization_by_id", none_on_404=True)
-        with _naming(path, None):
-            return None if data is None else _organization(data, "id", org_id)
+        return await self._lookup(_org_path(org_id), "organization_by_id", "id", org_id)
 
     async def get_organization_by_name(self, name: str) -> RawObject | None:
         """`GET /organizations/name/{name}`; None when the API says no such name (its JSON 404)."""
         path = f"/organizations/name/{quote(name, safe='')}"
-        data = await self._get_json(path, None, "organization_by_name", none_on_404=True)
-        with _naming(path, None):
-            return None if data is None else _organization(data, "name", name)
+        return await self._lookup(path, "organization_by_name", "name", name)
 
     async def list_organizations(self) -> list[RawObject]:
         """Every organization, 100 per request, by checkpoint (`take`/`from`): no 1000 ceiling."""
@@ -260,19 +240,46 @@ class ManagementClient:
             return decode_offset_page(data, page, per_page)
 
     async def list_enabled_connections(self, org_id: str) -> list[RawObject]:
-        """Every enabled connection of `org_id`, verbatim, 100 per request.
-
-        Stops at a short or empty page (never on `total` alone). An unknown organization raises
-        NotFoundError.
-        """
-        path = f"/organizations/{quote(org_id, safe='')}/enabled_connections"
+        """Every enabled connection of `org_id`, verbatim, 100 per request, to a short or empty
+        page (never on `total` alone). An unknown organization raises NotFoundError."""
+        path = _org_path(org_id, "/enabled_connections")
         return await self._collect(path, "enabled_connections", OffsetPager())
 
-    # --- the tenant log (incremental audits) -------------------------------------------------
+    async def list_organization_connections(self, org_id: str) -> list[RawObject]:
+        """Every connection associated with `org_id` through the Early Access endpoint
+        `GET /organizations/{id}/connections` (with `is_enabled`, `organization_access_level`,
+        `organization_connection_name`), 100 per request, to a short page.
 
-    async def granted_scopes(self) -> frozenset[str] | None:
-        """The token's scopes when known (a JWT or a client-credentials grant), else None."""
-        return await self._tokens.scopes()
+        A tenant without the feature answers 403 (not a scope error) or 404 (inferred: Auth0
+        does not document it): FeatureUnavailableError naming the feature (exit 3).
+        """
+        path = _org_path(org_id, "/connections")
+        pager = OffsetPager(key="connections")
+        try:
+            return await self._collect(path, "organization_connections", pager)
+        except ApiError as exc:
+            raise _feature_error(exc) from None
+
+    async def list_organization_client_grants(self, org_id: str) -> list[RawObject]:
+        """Every client grant associated with `org_id`, 100 per request, to a short page."""
+        path = _org_path(org_id, "/client-grants")
+        pager = OffsetPager(key="client_grants")
+        return await self._collect(path, "organization_client_grants", pager)
+
+    async def list_organization_discovery_domains(self, org_id: str) -> list[RawObject]:
+        """Every discovery domain of `org_id`, by checkpoint until a page without `next`."""
+        path = _org_path(org_id, "/discovery-domains")
+        pager = CheckpointPager(key="domains")
+        return await self._collect(path, "organization_discovery_domains", pager)
+
+    async def list_connection_names(self) -> frozenset[str]:
+        """The name of every connection of the tenant (`GET /connections`, needs
+        `read:connections`), 100 per request, to a short page."""
+        pager = OffsetPager(key="connections", items_of="tenant_connections")
+        items = await self._collect("/connections", "connections", pager)
+        return frozenset(str(item["name"]) for item in items)
+
+    # --- the tenant log (incremental audits) -------------------------------------------------
 
     async def newest_log_id(self) -> str | None:
         """The newest log id the tenant shows (None: an empty log). Search mode sorts by date,
@@ -299,8 +306,7 @@ class ManagementClient:
         skip, so it is a ProtocolError."""
         last = checkpoint
         while True:
-            params = {"from": last, "take": "100"}
-            data = await self._get_json("/logs", params, "logs")
+            data = await self._get_json("/logs", {"from": last, "take": "100"}, "logs")
             if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
                 raise ProtocolError("GET /api/v2/logs answered something other than a list")
             if not data:
@@ -314,46 +320,23 @@ class ManagementClient:
                 last = log_id
             yield data
 
-    # --- the rest of the organization model ----------------------------------------------------
-
-    async def list_organization_connections(self, org_id: str) -> list[RawObject]:
-        """Every connection associated with `org_id` through the Early Access endpoint
-        `GET /organizations/{id}/connections` (with `is_enabled`, `organization_access_level`,
-        `organization_connection_name`), 100 per request, to a short page.
-
-        A tenant without the feature answers 403 (not a scope error) or 404 (inferred: Auth0
-        does not document it): FeatureUnavailableError naming the feature (exit 3).
-        """
-        path = f"/organizations/{quote(org_id, safe='')}/connections"
-        pager = OffsetPager(key="connections")
-        try:
-            return await self._collect(path, "organization_connections", pager)
-        except ApiError as exc:
-            raise _feature_error(exc, CONNECTION_VIEW_FEATURE) from None
-
-    async def list_organization_client_grants(self, org_id: str) -> list[RawObject]:
-        """Every client grant associated with `org_id` (`GET /organizations/{id}/client-grants`),
-        100 per request, to a short page."""
-        path = f"/organizations/{quote(org_id, safe='')}/client-grants"
-        return await self._collect(
-            path, "organization_client_grants", OffsetPager(key="client_grants")
-        )
-
-    async def list_organization_discovery_domains(self, org_id: str) -> list[RawObject]:
-        """Every discovery domain of `org_id` (`GET /organizations/{id}/discovery-domains`), by
-        checkpoint (`take=100`, `from=next`) until a page without `next`."""
-        path = f"/organizations/{quote(org_id, safe='')}/discovery-domains"
-        pager = CheckpointPager(key="domains")
-        return await self._collect(path, "organization_discovery_domains", pager)
-
-    async def list_connection_names(self) -> frozenset[str]:
-        """The name of every connection of the tenant (`GET /connections`, needs
-        `read:connections`), 100 per request, to a short page."""
-        pager = OffsetPager(key="connections", items_of="tenant_connections")
-        items = await self._collect("/connections", "connections", pager)
-        return frozenset(str(item["name"]) for item in items)
-
     # --- plumbing -----------------------------------------------------------------------------
+
+    async def _lookup(self, path: str, group: str, key: str, wanted: str) -> RawObject | None:
+        """A looked-up organization: an object with string `id` and `name`, the one asked for."""
+        data = await self._get_json(path, None, group, none_on_404=True)
+        with _naming(path, None):
+            if data is None:
+                return None
+            if not isinstance(data, dict):
+                got = type(data).__name__
+                raise ProtocolError(f"expected the organization as a JSON object, got {got}")
+            check_organization(data, f"lookup of {wanted}")
+            if data[key] != wanted:
+                raise ProtocolError(
+                    f"lookup of organization {key} {wanted} answered another organization"
+                )
+            return data
 
     async def _collect(
         self, path: str, group: str, pager: CheckpointPager | OffsetPager
@@ -379,11 +362,12 @@ class ManagementClient:
         A 404 that is not the API's JSON error (an HTML or empty page from a proxy) proves
         nothing, so it is an error like any other.
         """
-        shown = _shown(API_PREFIX + path, params)
-        reply = await self._send("GET", API_PREFIX + path, params, group, authorize=True)
+        shown = _shown(path, params)
+        reply = await self._send("GET", shown, group, authorize=True)
         if reply.status == 200:
             return reply.data
-        if reply.status == 404 and none_on_404 and is_api_not_found(reply.status, reply.body):
+        api_not_found = is_api_not_found(reply.status, reply.body)
+        if none_on_404 and api_not_found:
             return None
         error = error_from_response(
             reply.status,
@@ -393,7 +377,7 @@ class ManagementClient:
             secrets=self.redact,
             attempts=reply.attempts,
         )
-        if isinstance(error, NotFoundError) and not is_api_not_found(reply.status, reply.body):
+        if isinstance(error, NotFoundError) and not api_not_found:
             error = NotFoundError(
                 f"{error.api_message}, not the API's JSON error: not proof that it does not exist",
                 status=404,
@@ -404,15 +388,14 @@ class ManagementClient:
 
     async def _post_token(self, body: Mapping[str, str]) -> RawResponse:
         """The provider's POST /oauth/token, with the client's pacing and retries."""
-        reply = await self._send(
-            "POST", "/oauth/token", None, TOKEN_GROUP, authorize=False, json_body=body
-        )
+        path = "/oauth/token"
+        reply = await self._send("POST", path, TOKEN_GROUP, authorize=False, json_body=body)
         if reply.status != 200 and should_retry(reply.status):
             raise error_from_response(
                 reply.status,
                 reply.body,
                 method="POST",
-                path="/oauth/token",
+                path=path,
                 secrets=self.redact,
                 attempts=reply.attempts,
             )
@@ -421,8 +404,7 @@ class ManagementClient:
     async def _send(
         self,
         method: str,
-        path: str,
-        params: Mapping[str, str] | None,
+        shown: str,
         group: str,
         *,
         authorize: bool,
@@ -434,9 +416,7 @@ class ManagementClient:
         can say which requests were not read. Every error leaving here is redacted.
         """
         key = next(self._pending_ids)
-        request = self._pending[key] = _Request(
-            method, path, params, group, json_body, since=self._clock()
-        )
+        request = self._pending[key] = _Request(method, shown, group, json_body, self._clock())
         try:
             return await self._send_with_retries(request, authorize=authorize)
         except asyncio.CancelledError:
@@ -452,7 +432,6 @@ class ManagementClient:
         """Retried: transport errors, 408/429/5xx, and (at most MAX_BODY_RETRIES times) a GET
         answered 200 with a body that is not JSON. A 401 with a client-credentials token fetches
         a new token once, without spending an attempt. Waits follow `sansio.retry_delay`."""
-        where = f"{request.method} {request.shown}"
         spent = 0  # attempts counted against max_attempts
         refreshed = False
         body_failures = 0
@@ -460,72 +439,80 @@ class ManagementClient:
             spent += 1
             token = await self._tokens.token() if authorize else None
             try:
-                reply = await self._attempt(request, token, request.attempts + 1)
-            except _Transient as transient:
-                error = transient.error
-                if isinstance(error, BodyDecodeError):
-                    request.last = "a body that is not JSON"
-                    body_failures += 1
-                    if body_failures > MAX_BODY_RETRIES or spent >= self._options.max_attempts:
-                        raise ProtocolError(f"{where}: {error.message}") from None
-                else:
-                    request.last = f"no response ({type(error).__name__})"
-                    if self._refused_at_once(error) or spent >= self._options.max_attempts:
-                        raise TransportError(self._no_response(request, spent, error)) from None
-                delay = retry_delay(spent - 1, {}, self._wall(), self._rng, status=None)
-                await self._wait(request, delay)
-                continue
-            status = reply.status
-            request.last = status_text(status)
-            if status == 401 and token is not None and self._tokens.refreshable and not refreshed:
-                refreshed = True
-                spent -= 1
-                self._tokens.invalidate(token)
-                continue
-            if not should_retry(status) or spent >= self._options.max_attempts:
-                return reply
-            delay = retry_delay(spent - 1, reply.headers, self._wall(), self._rng, status=status)
-            await self._wait(request, delay)
+                reply = await self._attempt(request, token)
+            except _TRANSIENT as error:
+                body_failures += isinstance(error, BodyDecodeError)
+                self._give_up(request, error, spent, body_failures)
+                status: int | None = None
+                headers: Mapping[str, str] = {}
+            else:
+                status, headers = reply.status, reply.headers
+                request.last = status_text(status)
+                if (
+                    status == 401
+                    and token is not None
+                    and self._tokens.refreshable
+                    and not refreshed
+                ):
+                    refreshed = True
+                    spent -= 1
+                    self._tokens.invalidate(token)
+                    continue
+                if not should_retry(status) or spent >= self._options.max_attempts:
+                    return reply
+            delay = retry_delay(spent - 1, headers, self._wall(), self._rng, status=status)
+            request.waiting = delay  # left set when cut off, for the message
+            await self._sleep(delay)
+            request.waiting = None
 
-    def _refused_at_once(self, error: Exception) -> bool:
-        """A loopback address (the emulator) that refuses a connection answers at once and will
-        not start listening during a back-off: retrying only delays the message."""
-        return self._base_url.startswith("http://") and isinstance(error, httpx.ConnectError)
-
-    def _no_response(self, request: _Request, spent: int, error: Exception) -> str:
-        """Why a request got no answer: the host, what was tried, and the last error."""
+    def _give_up(self, request: _Request, error: Exception, spent: int, body_failures: int) -> None:
+        """Raise the request's final error when a transient failure is not to be retried."""
         where = f"{request.method} {request.shown}"
-        host = httpx.URL(self._base_url).netloc.decode("ascii")
+        last_try = spent >= self._options.max_attempts
+        if isinstance(error, BodyDecodeError):
+            request.last = "a body that is not JSON"
+            if body_failures > MAX_BODY_RETRIES or last_try:
+                raise ProtocolError(f"{where}: {error.message}") from None
+            return
+        request.last = f"no response ({type(error).__name__})"
+        # A loopback address (the emulator) that refuses a connection answers at once and will
+        # not start listening during a back-off: retrying only delays the message.
+        refused = self.base_url.startswith("http://") and isinstance(error, httpx.ConnectError)
+        if not (refused or last_try):
+            return
+        host = httpx.URL(self.base_url).netloc.decode("ascii")
         reason = _error_summary(error, self.redact)
-        if self._refused_at_once(error):
-            return (
+        if refused:
+            raise TransportError(
                 f"{where}: could not connect to {host} ({reason}); nothing listens there: start "
                 "the emulator (`orgdrift emulator`) or check --domain / AUTH0_DOMAIN"
-            )
+            ) from None
         waited = self._clock() - request.since
-        return (
+        raise TransportError(
             f"{where}: no response from {host} after {spent} attempts over {waited:.1f} s "
             f"({reason})"
-        )
+        ) from None
 
-    async def _attempt(self, request: _Request, token: Secret | None, attempt: int) -> _Reply:
-        """One HTTP exchange inside a pacer slot; raises _Transient for retryable failures.
+    async def _attempt(self, request: _Request, token: Secret | None) -> _Reply:
+        """One HTTP exchange inside a pacer slot; raises a `_TRANSIENT` error to be retried.
 
         The body is streamed and refused past MAX_BODY_BYTES once decompressed, so a
         compression bomb or an endless body costs at most that much memory.
         """
-        method, shown = request.method, request.shown
-        url = self._base_url + shown
+        where = f"{request.method} {request.shown}"
         headers = {"Accept": "application/json", "User-Agent": f"orgdrift/{__version__}"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token.reveal()}"
-        json_body = dict(request.json_body) if request.json_body is not None else None
         outgoing = self._http.build_request(
-            method, url, headers=headers, json=json_body, timeout=self._options.request_timeout
+            request.method,
+            self.base_url + request.shown,
+            headers=headers,
+            json=None if request.json_body is None else dict(request.json_body),
+            timeout=self._options.request_timeout,
         )
-        async with self._pacer.slot(request.group) as permit:
-            request.attempts = attempt
-            started = self._begin(attempt)
+        async with self.pacer.slot(request.group) as permit:
+            request.attempts += 1
+            started = self._begin(request.attempts)
             try:
                 response = await self._http.send(outgoing, stream=True, follow_redirects=False)
                 try:
@@ -533,45 +520,46 @@ class ManagementClient:
                 finally:
                     await response.aclose()
             except (httpx.TransportError, httpx.DecodingError) as exc:
-                self._pacer.record(permit, None, {})
-                self._finish(method, shown, None, attempt, started, type(exc).__name__)
+                self.pacer.record(permit, None, {})
+                self._finish(request, None, started, type(exc).__name__)
                 refused = _certificate_error(exc)
                 if refused is not None:  # not transient: retrying cannot make it trusted
                     raise TransportError(
-                        f"{method} {shown}: TLS certificate verification failed for "
-                        f"{httpx.URL(url).host}: {refused}. If a proxy re-signs TLS traffic, "
+                        f"{where}: TLS certificate verification failed for "
+                        f"{outgoing.url.host}: {refused}. If a proxy re-signs TLS traffic, "
                         "set SSL_CERT_FILE to a bundle that includes its CA"
                     ) from None
-                raise _Transient(exc) from None
+                raise
             except HostileBodyError as exc:
-                self._pacer.record(permit, response.status_code, response.headers)
-                status = response.status_code
-                self._finish(method, shown, status, attempt, started, "body too large")
-                raise ProtocolError(f"{method} {shown}: {exc.message}") from None
-            self._pacer.record(permit, response.status_code, response.headers)
+                self.pacer.record(permit, response.status_code, response.headers)
+                self._finish(request, response.status_code, started, "body too large")
+                raise ProtocolError(f"{where}: {exc.message}") from None
+            self.pacer.record(permit, response.status_code, response.headers)
         status = response.status_code
         if status == 429:
             self._rate_limited += 1
-        data: object = None
-        if status == 200 and method == "GET":
-            if self.redact.echoed_in(body):
-                self._finish(method, shown, status, attempt, started, "credential in body")
-                raise ProtocolError(
-                    f"{method} {shown}: the response carries a credential orgdrift sent; "
-                    "refusing to use it"
-                )
-            try:
-                data = parse_json(body)
-            except BodyDecodeError as exc:
-                self._finish(method, shown, status, attempt, started, "invalid JSON body")
-                raise _Transient(exc) from None
-            except ProtocolError as exc:
-                self._finish(method, shown, status, attempt, started, "refused body")
-                raise ProtocolError(f"{method} {shown}: {exc.message}") from None
-        self._finish(
-            method, shown, status, attempt, started, None if status < 400 else status_text(status)
-        )
-        return _Reply(status, response.headers, body, data, attempt)
+        data = self._decode(request, status, body, started)
+        self._finish(request, status, started, None if status < 400 else status_text(status))
+        return _Reply(status, response.headers, body, data, request.attempts)
+
+    def _decode(self, request: _Request, status: int, body: bytes, started: float) -> object:
+        """The JSON of a 200 answering a GET (else None): refused when it echoes a credential."""
+        if status != 200 or request.method != "GET":
+            return None
+        where = f"{request.method} {request.shown}"
+        if self.redact.echoed_in(body):
+            self._finish(request, status, started, "credential in body")
+            raise ProtocolError(
+                f"{where}: the response carries a credential orgdrift sent; refusing to use it"
+            )
+        try:
+            return parse_json(body)
+        except BodyDecodeError:
+            self._finish(request, status, started, "invalid JSON body")
+            raise
+        except ProtocolError as exc:
+            self._finish(request, status, started, "refused body")
+            raise ProtocolError(f"{where}: {exc.message}") from None
 
     def _begin(self, attempt: int) -> float:
         started = self._clock()
@@ -582,25 +570,17 @@ class ManagementClient:
             self._first_start = started
         return started
 
-    async def _wait(self, request: _Request, delay: float) -> None:
-        request.waiting = delay  # left set when cut off, for the message
-        await self._sleep(delay)
-        request.waiting = None
-
     def _finish(
-        self,
-        method: str,
-        shown: str,
-        status: int | None,
-        attempt: int,
-        started: float,
-        error: str | None,
+        self, request: _Request, status: int | None, started: float, error: str | None
     ) -> None:
         end = self._clock()
         self._last_end = end if self._last_end is None else max(self._last_end, end)
         if self._on_event is not None:
-            event = RequestEvent(method, self.redact(shown), status, attempt, end - started, error)
-            self._on_event(event)
+            shown = self.redact(request.shown)
+            seconds = end - started
+            self._on_event(
+                RequestEvent(request.method, shown, status, request.attempts, seconds, error)
+            )
 
 
 def _certificate_error(exc: BaseException) -> str | None:
@@ -617,9 +597,9 @@ def _certificate_error(exc: BaseException) -> str | None:
 
 async def _read_capped(response: httpx.Response) -> bytes:
     """The decompressed body, or HostileBodyError once it grows past MAX_BODY_BYTES."""
-    length = _parse_length(response.headers.get("content-length"))
+    length = response.headers.get("content-length", "")
     encoded = "content-encoding" in response.headers
-    if length is not None and length > MAX_BODY_BYTES and not encoded:
+    if length.isdigit() and len(length) < 20 and int(length) > MAX_BODY_BYTES and not encoded:
         raise HostileBodyError(f"response body is larger than {MAX_BODY_BYTES // 2**20} MiB")
     chunks: list[bytes] = []
     size = 0
@@ -631,10 +611,6 @@ async def _read_capped(response: httpx.Response) -> bytes:
             )
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _parse_length(text: str | None) -> int | None:
-    return int(text) if text is not None and text.isdigit() and len(text) < 20 else None
 
 
 def _error_summary(error: Exception, redact: Redactor) -> str:
@@ -651,33 +627,21 @@ def _naming(path: str, params: Mapping[str, str] | None) -> Iterator[None]:
     try:
         yield
     except ProtocolError as exc:
-        raise ProtocolError(f"GET {_shown(API_PREFIX + path, params)}: {exc.message}") from None
+        raise ProtocolError(f"GET {_shown(path, params)}: {exc.message}") from None
 
 
 def _shown(path: str, params: Mapping[str, str] | None) -> str:
-    return path + (f"?{urlencode(params)}" if params else "")
+    return API_PREFIX + path + (f"?{urlencode(params)}" if params else "")
 
 
-def _organization(data: object, key: str, wanted: str) -> RawObject:
-    """A looked-up organization: an object with string `id` and `name`, the one asked for."""
-    if not isinstance(data, dict):
-        got = type(data).__name__
-        raise ProtocolError(f"expected the organization as a JSON object, got {got}")
-    check_organization(data, f"lookup of {wanted}")
-    if data[key] != wanted:
-        raise ProtocolError(f"lookup of organization {key} {wanted} answered another organization")
-    return data
+def _org_path(org_id: str, suffix: str = "") -> str:
+    return f"/organizations/{quote(org_id, safe='')}{suffix}"
 
 
-CONNECTION_VIEW_FEATURE = (
-    "the Early Access endpoint GET /organizations/{id}/connections (organization connections "
-    "with organization_access_level, is_enabled and organization_connection_name)"
-)
-
-
-def _feature_error(exc: ApiError, feature: str) -> ApiError:
-    """A 404, or a 403 that is not about scopes or the token, from an endpoint a tenant has only
-    with a feature enabled: FeatureUnavailableError naming the feature. Others stay as they are."""
+def _feature_error(exc: ApiError) -> ApiError:
+    """A 404, or a 403 that is not about scopes or the token, from the Early Access endpoint
+    GET /organizations/{id}/connections, which a tenant has only with the feature enabled:
+    FeatureUnavailableError naming the feature. Others stay as they are."""
     refused = exc.status == 403 and not isinstance(
         exc, InsufficientScopeError | AuthenticationError
     )
@@ -690,12 +654,13 @@ def _feature_error(exc: ApiError, feature: str) -> ApiError:
         method=exc.method,
         path=exc.path,
     )
-    message = (
-        f"the tenant does not offer {feature}, which reading those fields needs "
+    error.message = (
+        "the tenant does not offer the Early Access endpoint GET /organizations/{id}/connections "
+        "(organization connections with organization_access_level, is_enabled and "
+        "organization_connection_name), which reading those fields needs "
         f"({exc.method} {exc.path} answered HTTP {exc.status}: {exc.api_message}). Enable the "
         "feature for the tenant, or remove those fields from the spec (export: --without "
         "connection-access)"
     )
-    error.message = message
-    error.args = (message,)
+    error.args = (error.message,)
     return error
