@@ -281,15 +281,11 @@ class Pacer:
         self._last_start = -math.inf
         self.starts: list[float] = []
 
-    # --- introspection (tests, -v) ---
-
     def group(self, name: str) -> GroupRate:
         found = self._groups.get(name)
         if found is None:
             found = self._groups[name] = GroupRate(margin=self.margin)
         return found
-
-    # --- scheduling ---
 
     def earliest_start(self, group: str, now: float) -> float:
         """The earliest time a request of `group` may start, given what is known at `now`."""
@@ -301,39 +297,18 @@ class Pacer:
             at = max(at, self._global.earliest(now, self._seq, self._last_start))
         return max(at, now)
 
-    def _commit(self, group: str, now: float) -> Permit:
-        self._seq += 1
-        self._last_start = now
-        self.group(group).last_start = now
-        self.starts.append(now)
-        return Permit(group=group, started=now, seq=self._seq)
-
-    async def acquire(self, group: str) -> Permit:
-        """Wait for a concurrency slot and for the pace; the caller must `release()`."""
-        await self._semaphore.acquire()
-        try:
-            while True:
-                now = self._clock()
-                at = self.earliest_start(group, now)
-                if at <= now + CLOCK_SLACK:
-                    return self._commit(group, now)
-                await self._sleep(min(at - now, RECHECK))
-        except BaseException:
-            self._semaphore.release()
-            raise
-
-    def release(self) -> None:
-        self._semaphore.release()
-
     @asynccontextmanager
     async def slot(self, group: str) -> AsyncIterator[Permit]:
-        permit = await self.acquire(group)
-        try:
-            yield permit
-        finally:
-            self.release()
-
-    # --- feedback ---
+        """Wait for a concurrency slot and for the pace; the request starts inside."""
+        async with self._semaphore:
+            now = self._clock()
+            while (at := self.earliest_start(group, now)) > now + CLOCK_SLACK:
+                await self._sleep(min(at - now, RECHECK))
+                now = self._clock()
+            self._seq += 1
+            self._last_start = self.group(group).last_start = now
+            self.starts.append(now)
+            yield Permit(group=group, started=now, seq=self._seq)
 
     def record(self, permit: Permit, status: int | None, headers: Mapping[str, str]) -> None:
         """Feed one response (status None: transport error) back into the pace."""

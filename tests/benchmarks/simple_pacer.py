@@ -1,7 +1,7 @@
 """The simple, header-following pacer the adaptive one (orgdrift/pacing.py) is measured against.
 
-Same interface as `orgdrift.pacing.Pacer` (constructor, `slot`/`acquire`/`release`, `record`,
-`starts`), so `bench_check.py --compare-pacers` swaps it in for a run. Three rules:
+Same interface as `orgdrift.pacing.Pacer` (constructor, `slot`, `record`, `starts`), so
+`bench_check.py --compare-pacers` swaps it in for a run. Three rules:
 
 1. at most `concurrency` requests in flight (a semaphore);
 2. the user's `--max-rps` cap: consecutive starts at least `1/R` apart;
