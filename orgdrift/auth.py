@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 from orgdrift.errors import AuthenticationError, InsufficientScopeError, ProtocolError, UsageError
 from orgdrift.sansio import Redactor, parse_error_body, parse_json
@@ -115,36 +115,33 @@ def base_url_for(domain: str) -> str:
     anything unparseable raise UsageError (exit 2).
     """
     text = domain.strip()
-    if not text:
-        raise _domain_error("it is empty")
     try:
         parts = urlsplit(text if "://" in text else f"https://{text}")
         port = parts.port
     except ValueError:
         raise _domain_error("it cannot be parsed as a host or URL") from None
-    scheme = _scheme(text, parts)
+    scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
-    if not _valid_hostname(host):
-        raise _domain_error(f"{host or text!r} is not a valid host name")
-    if scheme == "http" and not is_loopback(host):
-        raise _domain_error(f"plain http is allowed only for loopback hosts, not {host!r}")
+    for wrong, detail in (
+        (not text, "it is empty"),
+        ("@" in parts.netloc, "it must not contain user information (user@...)"),
+        (scheme not in ("http", "https"), f"scheme {scheme!r} is not supported"),
+        (
+            parts.path not in ("", "/") or parts.query or parts.fragment or "?" in text,
+            "it must be a host only, without a path or query",
+        ),
+        (not _valid_hostname(host), f"{host or text!r} is not a valid host name"),
+        (
+            scheme == "http" and not is_loopback(host),
+            f"plain http is allowed only for loopback hosts, not {host!r}",
+        ),
+    ):
+        if wrong:
+            raise _domain_error(detail)
     shown = f"[{host}]" if ":" in host else host
     if port is not None and port != (443 if scheme == "https" else 80):
         shown += f":{port}"
     return f"{scheme}://{shown}"
-
-
-def _scheme(text: str, parts: SplitResult) -> str:
-    """The URL's scheme, once it is known to name a host only: http(s), no user information,
-    no path, query or fragment."""
-    if "@" in parts.netloc:
-        raise _domain_error("it must not contain user information (user@...)")
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise _domain_error(f"scheme {scheme!r} is not supported")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or "?" in text:
-        raise _domain_error("it must be a host only, without a path or query")
-    return scheme
 
 
 def canonical_host(url_or_domain: str) -> str:
@@ -244,22 +241,6 @@ def scopes_from_jwt(token: str) -> frozenset[str] | None:
     return None if claims is None else _scope_set(claims.get("scope"))
 
 
-def scope_error(
-    missing: tuple[str, ...], granted: frozenset[str], needed: tuple[str, ...] = REQUIRED_SCOPES
-) -> InsufficientScopeError:
-    """InsufficientScopeError for scopes known to be missing before any API request."""
-    message = (
-        f"the Management API token lacks scope(s) {', '.join(missing)}; orgdrift needs "
-        f"{', '.join(needed)} (granted: {', '.join(sorted(granted)) or 'none'})"
-    )
-    error = InsufficientScopeError(message, status=403, error_code="insufficient_scope")
-    # No request was made: show our own sentence rather than "HTTP 403 ...".
-    error.message = message
-    error.args = (message,)
-    error.scopes_required, error.scopes_granted = needed, tuple(sorted(granted))
-    return error
-
-
 def required_scopes(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The scopes a read needs: the usual ones, then those of `extra` not among them."""
     return REQUIRED_SCOPES + tuple(s for s in dict.fromkeys(extra) if s not in REQUIRED_SCOPES)
@@ -272,8 +253,18 @@ def check_required_scopes(scopes: frozenset[str] | None, extra: tuple[str, ...] 
         return
     needed = required_scopes(extra)
     missing = tuple(s for s in needed if s not in scopes)
-    if missing:
-        raise scope_error(missing, scopes, needed)
+    if not missing:
+        return
+    message = (
+        f"the Management API token lacks scope(s) {', '.join(missing)}; orgdrift needs "
+        f"{', '.join(needed)} (granted: {', '.join(sorted(scopes)) or 'none'})"
+    )
+    error = InsufficientScopeError(message, status=403, error_code="insufficient_scope")
+    # No request was made: show our own sentence rather than "HTTP 403 ...".
+    error.message = message
+    error.args = (message,)
+    error.scopes_required, error.scopes_granted = needed, tuple(sorted(scopes))
+    raise error
 
 
 # --- token providers ---------------------------------------------------------------------------
@@ -297,9 +288,7 @@ class StaticTokenProvider:
     def __init__(self, token: Secret) -> None:
         self._token = token
 
-    @property
-    def refreshable(self) -> bool:
-        return False
+    refreshable = False
 
     async def token(self) -> Secret:
         return self._token
@@ -338,9 +327,7 @@ class ClientCredentialsProvider:
         self._cached: _CachedToken | None = None
         self._lock = asyncio.Lock()
 
-    @property
-    def refreshable(self) -> bool:
-        return True
+    refreshable = True
 
     def _fresh(self) -> _CachedToken | None:
         cached = self._cached
@@ -382,15 +369,14 @@ class ClientCredentialsProvider:
         started = self._clock()
         response = await self._post(body)
         if response.status != 200:
-            raise token_error(response, creds, self._redact)
-        return parse_token_response(response.body, started, self._redact)
+            raise _token_error(response, creds, self._redact)
+        return _parse_token_response(response.body, started, self._redact)
 
 
-def token_error(
-    response: RawResponse, creds: Credentials, redactor: Redactor | None = None
+def _token_error(
+    response: RawResponse, creds: Credentials, redact: Redactor
 ) -> AuthenticationError:
     """AuthenticationError carrying Auth0's error_description; every server text redacted."""
-    redact = redactor if redactor is not None else Redactor(creds.secrets())
     parsed = parse_error_body(response.status, response.body)
     description = parsed.message
     if not parsed.json:
@@ -422,9 +408,7 @@ def _audience_hint(status: int, description: str) -> str:
     )
 
 
-def parse_token_response(
-    body: bytes, started: float, redactor: Redactor | None = None
-) -> _CachedToken:
+def _parse_token_response(body: bytes, started: float, redactor: Redactor) -> _CachedToken:
     """Read `{"access_token", "expires_in", "scope", "token_type"}` from the token endpoint.
 
     The access token is registered with `redactor` before anything else is read, so no later
@@ -439,8 +423,7 @@ def parse_token_response(
     token = data.get("access_token")
     if not isinstance(token, str) or not token:
         raise ProtocolError("token endpoint answered 200 without an access_token")
-    if redactor is not None:
-        redactor.add(token)
+    redactor.add(token)
     expires_in = data.get("expires_in", 86400)
     if (
         isinstance(expires_in, bool)
