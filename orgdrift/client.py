@@ -10,7 +10,7 @@ data or raises a typed error from `orgdrift.errors`: never partial data as if it
 from __future__ import annotations
 
 import asyncio
-import itertools
+import math
 import random
 import ssl
 import time
@@ -90,16 +90,7 @@ class RequestEvent:
     error: str | None  # short reason when the attempt failed
 
 
-@dataclass(frozen=True, slots=True)
-class _Reply:
-    status: int
-    headers: httpx.Headers
-    body: bytes
-    data: object  # decoded JSON for a 200 when JSON was expected, else None
-    attempts: int
-
-
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Request:
     """One logical request while it is being sent (its attempts, and what the last one got),
     so that a run cut off by its time limit can say which requests were not read."""
@@ -122,6 +113,15 @@ class _Request:
         if self.waiting is not None:
             tried += f", during the {self.waiting:.1f} s wait before its retry"
         return f"{self.method} {self.shown} ({tried})"
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    request: _Request
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    data: object  # decoded JSON for a 200 when JSON was expected, else None
 
 
 class ManagementClient:
@@ -168,9 +168,8 @@ class ManagementClient:
         self._scopes_required: tuple[str, ...] = ()
         self._scopes_granted: tuple[str, ...] | None = None
         self._first_start: float | None = None
-        self._last_end: float | None = None
-        self._pending: dict[int, _Request] = {}
-        self._pending_ids = itertools.count()
+        self._last_end = -math.inf
+        self._pending: dict[_Request, None] = {}  # a set in the order the requests began
         self._cut_off: list[str] | None = None
 
     # --- public API ---------------------------------------------------------------------------
@@ -180,15 +179,14 @@ class ManagementClient:
         or else those unfinished now; oldest first, for a message saying what was not read."""
         if self._cut_off is not None:
             return list(self._cut_off)
-        pending = sorted(self._pending.values(), key=lambda p: p.since)
+        pending = sorted(self._pending, key=lambda p: p.since)
         return [self.redact(p.describe()) for p in pending]
 
     @property
     def stats(self) -> Stats:
         """Requests sent (retries and token requests included), retries, 429s, busy seconds."""
-        seconds = 0.0
-        if self._first_start is not None and self._last_end is not None:
-            seconds = max(self._last_end - self._first_start, 0.0)
+        first = self._first_start
+        seconds = 0.0 if first is None else max(self._last_end - first, 0.0)
         return Stats(
             requests=self._requests,
             retries=self._retries,
@@ -199,11 +197,8 @@ class ManagementClient:
         )
 
     async def check_scopes(self, extra: tuple[str, ...] = ()) -> None:
-        """Fail before any API request when the token's scopes are known and one is missing.
-
-        For client credentials this runs the grant (the token response lists its scopes).
-        An opaque token with unknown scopes passes; the API's 403 will then tell.
-        """
+        """Fail before any API request when the token's scopes are known and one is missing (for
+        client credentials this runs the grant); an opaque token passes, the API's 403 will tell."""
         granted = await self._tokens.scopes()
         self._scopes_required = required_scopes(extra)
         self._scopes_granted = None if granted is None else tuple(sorted(granted))
@@ -229,11 +224,8 @@ class ManagementClient:
     async def organization_page(
         self, page: int, per_page: int = ORGANIZATIONS_PAGE_SIZE
     ) -> tuple[list[RawObject], int]:
-        """One offset page `GET /organizations?page=&per_page=&include_totals=true`: (items, total).
-
-        Offset paging stops at 1000 records (Auth0 answers 400 invalid_paging beyond); use
-        `list_organizations` for whole listings.
-        """
+        """One offset page of organizations: (items, total). Offset paging stops at 1000 records
+        (Auth0 answers 400 invalid_paging beyond); `list_organizations` reads whole listings."""
         params = {"page": str(page), "per_page": str(per_page), "include_totals": "true"}
         data = await self._get_json("/organizations", params, "organizations")
         with _naming("/organizations", params):
@@ -246,13 +238,10 @@ class ManagementClient:
         return await self._collect(path, "enabled_connections", OffsetPager())
 
     async def list_organization_connections(self, org_id: str) -> list[RawObject]:
-        """Every connection associated with `org_id` through the Early Access endpoint
-        `GET /organizations/{id}/connections` (with `is_enabled`, `organization_access_level`,
-        `organization_connection_name`), 100 per request, to a short page.
-
-        A tenant without the feature answers 403 (not a scope error) or 404 (inferred: Auth0
-        does not document it): FeatureUnavailableError naming the feature (exit 3).
-        """
+        """Every connection of `org_id` through the Early Access endpoint (with `is_enabled`,
+        `organization_access_level`, `organization_connection_name`), to a short page. A tenant
+        without the feature answers 403 (not a scope error) or 404 (inferred: Auth0 does not
+        document it): FeatureUnavailableError naming the feature (exit 3)."""
         path = _org_path(org_id, "/connections")
         pager = OffsetPager(key="connections")
         try:
@@ -273,8 +262,7 @@ class ManagementClient:
         return await self._collect(path, "organization_discovery_domains", pager)
 
     async def list_connection_names(self) -> frozenset[str]:
-        """The name of every connection of the tenant (`GET /connections`, needs
-        `read:connections`), 100 per request, to a short page."""
+        """The name of every connection of the tenant (`GET /connections`: `read:connections`)."""
         pager = OffsetPager(key="connections", items_of="tenant_connections")
         items = await self._collect("/connections", "connections", pager)
         return frozenset(str(item["name"]) for item in items)
@@ -341,7 +329,6 @@ class ManagementClient:
     async def _collect(
         self, path: str, group: str, pager: CheckpointPager | OffsetPager
     ) -> list[RawObject]:
-        """Every item of a paged listing: the pager says what to ask next and checks each page."""
         items: list[RawObject] = []
         while (params := pager.params()) is not None:
             data = await self._get_json(path, params, group)
@@ -357,11 +344,8 @@ class ManagementClient:
         *,
         none_on_404: bool = False,
     ) -> object:
-        """The decoded JSON of a 200; None for the API's own 404 when `none_on_404`.
-
-        A 404 that is not the API's JSON error (an HTML or empty page from a proxy) proves
-        nothing, so it is an error like any other.
-        """
+        """The decoded JSON of a 200; None for the API's own 404 when `none_on_404`. A 404 that is
+        not the API's JSON error (an HTML or empty page from a proxy) proves nothing."""
         shown = _shown(path, params)
         reply = await self._send("GET", shown, group, authorize=True)
         if reply.status == 200:
@@ -369,14 +353,7 @@ class ManagementClient:
         api_not_found = is_api_not_found(reply.status, reply.body)
         if none_on_404 and api_not_found:
             return None
-        error = error_from_response(
-            reply.status,
-            reply.body,
-            method="GET",
-            path=shown,
-            secrets=self.redact,
-            attempts=reply.attempts,
-        )
+        error = self._error(reply)
         if isinstance(error, NotFoundError) and not api_not_found:
             error = NotFoundError(
                 f"{error.api_message}, not the API's JSON error: not proof that it does not exist",
@@ -387,19 +364,23 @@ class ManagementClient:
         raise error
 
     async def _post_token(self, body: Mapping[str, str]) -> RawResponse:
-        """The provider's POST /oauth/token, with the client's pacing and retries."""
-        path = "/oauth/token"
-        reply = await self._send("POST", path, TOKEN_GROUP, authorize=False, json_body=body)
+        reply = await self._send(
+            "POST", "/oauth/token", TOKEN_GROUP, authorize=False, json_body=body
+        )
         if reply.status != 200 and should_retry(reply.status):
-            raise error_from_response(
-                reply.status,
-                reply.body,
-                method="POST",
-                path=path,
-                secrets=self.redact,
-                attempts=reply.attempts,
-            )
+            raise self._error(reply)
         return RawResponse(reply.status, reply.body)
+
+    def _error(self, reply: _Reply) -> ApiError:
+        request = reply.request
+        return error_from_response(
+            reply.status,
+            reply.body,
+            method=request.method,
+            path=request.shown,
+            secrets=self.redact,
+            attempts=request.attempts,
+        )
 
     async def _send(
         self,
@@ -411,12 +392,10 @@ class ManagementClient:
         json_body: Mapping[str, str] | None = None,
     ) -> _Reply:
         """One request with retries: the final reply, or a typed error once transients run out.
-
-        While it runs it is registered, so that a run cut off by its time limit (or a signal)
-        can say which requests were not read. Every error leaving here is redacted.
-        """
-        key = next(self._pending_ids)
-        request = self._pending[key] = _Request(method, shown, group, json_body, self._clock())
+        Registered while it runs, so that a run cut off by its time limit (or a signal) can say
+        which requests were not read. Every error leaving here is redacted."""
+        request = _Request(method, shown, group, json_body, self._clock())
+        self._pending[request] = None
         try:
             return await self._send_with_retries(request, authorize=authorize)
         except asyncio.CancelledError:
@@ -426,7 +405,7 @@ class ManagementClient:
         except OrgdriftError as exc:
             raise self.redact.scrub(exc) from None
         finally:
-            del self._pending[key]
+            del self._pending[request]
 
     async def _send_with_retries(self, request: _Request, *, authorize: bool) -> _Reply:
         """Retried: transport errors, 408/429/5xx, and (at most MAX_BODY_RETRIES times) a GET
@@ -494,11 +473,9 @@ class ManagementClient:
         ) from None
 
     async def _attempt(self, request: _Request, token: Secret | None) -> _Reply:
-        """One HTTP exchange inside a pacer slot; raises a `_TRANSIENT` error to be retried.
-
-        The body is streamed and refused past MAX_BODY_BYTES once decompressed, so a
-        compression bomb or an endless body costs at most that much memory.
-        """
+        """One HTTP exchange inside a pacer slot; a `_TRANSIENT` error is to be retried. The body
+        is streamed and refused past MAX_BODY_BYTES once decompressed, so a compression bomb or
+        an endless body costs at most that much memory."""
         where = f"{request.method} {request.shown}"
         headers = {"Accept": "application/json", "User-Agent": f"orgdrift/{__version__}"}
         if token is not None:
@@ -512,7 +489,11 @@ class ManagementClient:
         )
         async with self.pacer.slot(request.group) as permit:
             request.attempts += 1
-            started = self._begin(request.attempts)
+            started = self._clock()
+            self._requests += 1
+            self._retries += request.attempts > 1
+            if self._first_start is None:
+                self._first_start = started
             try:
                 response = await self._http.send(outgoing, stream=True, follow_redirects=False)
                 try:
@@ -540,7 +521,7 @@ class ManagementClient:
             self._rate_limited += 1
         data = self._decode(request, status, body, started)
         self._finish(request, status, started, None if status < 400 else status_text(status))
-        return _Reply(status, response.headers, body, data, request.attempts)
+        return _Reply(request, status, response.headers, body, data)
 
     def _decode(self, request: _Request, status: int, body: bytes, started: float) -> object:
         """The JSON of a 200 answering a GET (else None): refused when it echoes a credential."""
@@ -561,20 +542,11 @@ class ManagementClient:
             self._finish(request, status, started, "refused body")
             raise ProtocolError(f"{where}: {exc.message}") from None
 
-    def _begin(self, attempt: int) -> float:
-        started = self._clock()
-        self._requests += 1
-        if attempt > 1:
-            self._retries += 1
-        if self._first_start is None:
-            self._first_start = started
-        return started
-
     def _finish(
         self, request: _Request, status: int | None, started: float, error: str | None
     ) -> None:
         end = self._clock()
-        self._last_end = end if self._last_end is None else max(self._last_end, end)
+        self._last_end = max(self._last_end, end)
         if self._on_event is not None:
             shown = self.redact(request.shown)
             seconds = end - started
@@ -601,16 +573,14 @@ async def _read_capped(response: httpx.Response) -> bytes:
     encoded = "content-encoding" in response.headers
     if length.isdigit() and len(length) < 20 and int(length) > MAX_BODY_BYTES and not encoded:
         raise HostileBodyError(f"response body is larger than {MAX_BODY_BYTES // 2**20} MiB")
-    chunks: list[bytes] = []
-    size = 0
+    body = bytearray()
     async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
             raise HostileBodyError(
                 f"response body is larger than {MAX_BODY_BYTES // 2**20} MiB once decompressed"
             )
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return bytes(body)
 
 
 def _error_summary(error: Exception, redact: Redactor) -> str:
