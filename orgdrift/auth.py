@@ -23,6 +23,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from orgdrift.errors import AuthenticationError, InsufficientScopeError, ProtocolError, UsageError
@@ -39,11 +40,9 @@ AUDIENCE_VAR = "AUTH0_AUDIENCE"
 
 
 class Secret:
-    """A credential that never shows itself: repr and str give `Secret('***')`.
-
-    Only `reveal()` returns the value. A Secret is never equal to a str (so `secret == "x"` cannot
-    leak through a comparison in a log); two Secrets compare in constant time.
-    """
+    """A credential that never shows itself (repr, str and format give `Secret('***')`); only
+    `reveal()` returns it. Never equal to a str (so `secret == "x"` cannot leak through a
+    comparison in a log); two Secrets compare in constant time."""
 
     __slots__ = ("_value",)
 
@@ -62,9 +61,9 @@ class Secret:
         return repr(self)
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Secret):
-            return False
-        return hmac.compare_digest(self._value.encode(), other._value.encode())
+        return isinstance(other, Secret) and hmac.compare_digest(
+            self._value.encode(), other._value.encode()
+        )
 
     def __hash__(self) -> int:
         return hash((Secret, self._value))
@@ -145,11 +144,8 @@ def base_url_for(domain: str) -> str:
 
 
 def canonical_host(url_or_domain: str) -> str:
-    """The lower-case `host[:port]` of a domain or base URL, for comparing two spellings.
-
-    `Tenant.EU.auth0.com`, `https://tenant.eu.auth0.com/` and `https://tenant.eu.auth0.com:443`
-    all give `tenant.eu.auth0.com`. Raises UsageError like `base_url_for`.
-    """
+    """The lower-case `host[:port]` of a domain or base URL, for comparing two spellings
+    (`Tenant.EU.auth0.com` and `https://tenant.eu.auth0.com:443/` are one); UsageError too."""
     return base_url_for(url_or_domain).split("://", 1)[1]
 
 
@@ -158,25 +154,16 @@ def canonical_host(url_or_domain: str) -> str:
 
 @dataclass(frozen=True)
 class Credentials:
-    """Either a static Management API token or a client-credentials pair (never both).
-
-    `source` names the environment variable(s) the credentials came from, for messages.
-    """
+    """Either a static Management API token or a client-credentials pair (never both)."""
 
     token: Secret | None = None
     client_id: str | None = None
     client_secret: Secret | None = None
     audience: str | None = None
-    source: str = ""
 
     def secrets(self) -> tuple[str, ...]:
         """The raw secret values, for redaction only."""
         return tuple(s.reveal() for s in (self.token, self.client_secret) if s is not None)
-
-
-def default_audience(base_url: str) -> str:
-    """`https://<domain>/api/v2/` (and `<base_url>/api/v2/` for a loopback emulator)."""
-    return f"{base_url.rstrip('/')}/api/v2/"
 
 
 def _env(env: Mapping[str, str], name: str) -> str | None:
@@ -189,16 +176,13 @@ def credentials_from_env(env: Mapping[str, str], base_url: str) -> Credentials:
     for name in TOKEN_ENV_VARS:
         token = _env(env, name)
         if token is not None:
-            return Credentials(token=Secret(token), source=name)
+            return Credentials(token=Secret(token))
     client_id = _env(env, CLIENT_ID_VAR)
     client_secret = _env(env, CLIENT_SECRET_VAR)
     if client_id is not None and client_secret is not None:
-        audience = _env(env, AUDIENCE_VAR) or default_audience(base_url)
+        audience = _env(env, AUDIENCE_VAR) or f"{base_url.rstrip('/')}/api/v2/"
         return Credentials(
-            client_id=client_id,
-            client_secret=Secret(client_secret),
-            audience=audience,
-            source=f"{CLIENT_ID_VAR}/{CLIENT_SECRET_VAR}",
+            client_id=client_id, client_secret=Secret(client_secret), audience=audience
         )
     if client_id is not None or client_secret is not None:
         missing = CLIENT_SECRET_VAR if client_secret is None else CLIENT_ID_VAR
@@ -282,13 +266,12 @@ TokenPost = Callable[[Mapping[str, str]], Awaitable[RawResponse]]
 """POSTs a JSON body to `{base_url}/oauth/token` (with the client's retries) and returns the reply."""
 
 
+@dataclass(frozen=True, slots=True)
 class StaticTokenProvider:
     """A token given in the environment; it cannot be refreshed."""
 
-    def __init__(self, token: Secret) -> None:
-        self._token = token
-
-    refreshable = False
+    _token: Secret
+    refreshable: ClassVar[bool] = False
 
     async def token(self) -> Secret:
         return self._token

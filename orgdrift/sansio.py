@@ -59,7 +59,6 @@ CONNECTIONS_PAGE_SIZE = 100
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
-    """Case-insensitive, for plain dicts and httpx.Headers alike (`name` in lower case)."""
     return next((value for key, value in headers.items() if key.lower() == name), None)
 
 
@@ -140,17 +139,12 @@ def retry_delay(
     *,
     status: int | None = 429,
 ) -> float:
-    """Seconds to wait before retry number `attempt` (0 for the first retry) of a request that
-    failed with `status` (None: a transport error); `now` is the wall clock. Rules, in order:
-
-    1. `Retry-After` (or `retry-after-ms`) when present, whatever the status;
-    2. on 429, `x-ratelimit-reset - now` stretched by 0-20 % jitter;
-    3. on 429 without either header, 1 s * 2**attempt with +-10 % jitter;
-    4. otherwise (5xx, 408, transport), `backoff_delay`.
-
-    Every result lies in [MIN_RETRY_DELAY, MAX_RETRY_DELAY]: a reset hours ahead is capped at
-    60 s, and a reset in the past still waits a short positive time.
-    """
+    """Seconds to wait before retry number `attempt` (0 for the first) of a request that failed
+    with `status` (None: a transport error); `now` is the wall clock. In order: 1. `Retry-After`
+    (or `retry-after-ms`) when present; 2. on 429, `x-ratelimit-reset - now` stretched by 0-20 %
+    jitter; 3. on 429 without either, 1 s * 2**attempt +-10 %; 4. else `backoff_delay`. Always
+    within [MIN_RETRY_DELAY, MAX_RETRY_DELAY]: a reset hours ahead waits 60 s, one in the past a
+    short positive time."""
     headers = headers or {}
     server = parse_retry_after(headers, now)
     if server is not None:
@@ -247,7 +241,7 @@ def _constant(name: str) -> object:
 
 
 def depth_within(value: object, limit: int) -> bool:
-    """Whether `value` nests at most `limit` containers deep, walked without recursion."""
+    """Whether `value` nests at most `limit` containers deep (walked without recursion)."""
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -264,12 +258,9 @@ def depth_within(value: object, limit: int) -> bool:
 
 
 def parse_json(body: bytes) -> object:
-    """Decode a JSON body or raise BodyDecodeError (never echoing the body).
-
-    Refused with HostileBodyError: NaN/Infinity, numbers that overflow a float, integers of
-    more than 30 digits and nesting past MAX_RESPONSE_DEPTH (checked without recursion; the decoder's
-    own recursion limit turns into the same error).
-    """
+    """Decode a JSON body or raise BodyDecodeError (never echoing the body). HostileBodyError:
+    NaN/Infinity, numbers that overflow a float, integers of more than 30 digits and nesting past
+    MAX_RESPONSE_DEPTH (checked without recursion, as is the decoder's own recursion limit)."""
     too_deep = f"response body nests deeper than {MAX_RESPONSE_DEPTH} levels"
     if len(body) > MAX_BODY_BYTES:
         raise HostileBodyError(f"response body is larger than {MAX_BODY_BYTES // 2**20} MiB")
@@ -289,7 +280,6 @@ def parse_json(body: bytes) -> object:
 
 
 def _error_json(body: bytes) -> object:
-    """`parse_json`, or None for a body that is empty, not JSON or hostile (error bodies)."""
     try:
         return parse_json(body) if body else None
     except ProtocolError:
@@ -314,8 +304,6 @@ def _text(value: Any) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class ErrorBody:
-    """The fields of an error response that orgdrift uses, read defensively."""
-
     message: str
     error_code: str | None
     oauth_error: str | None  # `error` of an OAuth body such as {"error":"access_denied",...}
@@ -398,8 +386,7 @@ def error_from_response(
     secrets: tuple[str, ...] | Redactor = (),
     attempts: int = 1,
 ) -> ApiError:
-    """The typed exception for an error response (the caller raises it). Every text taken from
-    the body (message, error code, OAuth fields) goes through the redactor."""
+    """The typed exception for an error response; every text from the body is redacted."""
     redact = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
     parsed = parse_error_body(status, body)
     code = None if parsed.error_code is None else redact(parsed.error_code)
@@ -487,8 +474,7 @@ def check_organization(org: RawObject, where: str) -> RawObject:
 def _listing(
     body: object, key: str, kind: str, per_page: int | None = None
 ) -> tuple[Mapping[str, Any], list[RawObject]]:
-    """The wrapper object and its list of objects under `key`, each checked as a `kind` item, and
-    (offset pages) no more of them than `per_page`."""
+    """The wrapper object and its list of objects under `key`, each checked as a `kind` item."""
     if not isinstance(body, dict):
         raise ProtocolError(f"expected a JSON object with {key!r}, got {type(body).__name__}")
     items = body.get(key)
@@ -513,12 +499,9 @@ def _listing(
 def decode_checkpoint_page(
     body: object, *, cursor: str | None = None, key: str = "organizations"
 ) -> tuple[list[RawObject], str | None]:
-    """`{"organizations": [...], "next": "..."}` -> (items, next cursor or None at the end).
-    `key` names the list (`domains` for an organization's discovery domains).
-
-    An absent, null or empty `next` ends the listing (the SDKs' `has_next`). A `next` equal to
-    `cursor` (the one just sent) means the cursor is not advancing: ProtocolError.
-    """
+    """`{"organizations": [...], "next": "..."}` (or `domains`) -> (items, next cursor or None).
+    An absent, null or empty `next` ends the listing (the SDKs' `has_next`); one equal to
+    `cursor` (the one just sent) is not advancing: ProtocolError."""
     wrapper, items = _listing(body, key, key)
     nxt = wrapper.get("next")
     if nxt is None or nxt == "":
@@ -550,12 +533,9 @@ def _check_start(wrapper: Mapping[str, Any], page: int, per_page: int) -> None:
 def decode_connections_page(
     body: object, page: int, per_page: int, key: str = "enabled_connections", items_of: str = ""
 ) -> tuple[list[RawObject], bool]:
-    """`{"enabled_connections": [...], "start", "limit", "total"}` -> (items, done). `key` names
-    the list of another offset listing of an organization (`connections`, `client_grants`).
-
-    Done only at a short or empty page: `total` is checked (no item past it, no short page
-    before it) but never trusted to end the listing. `limit` is not relied on (not every answer has it).
-    """
+    """`{"enabled_connections": [...], "start", "limit", "total"}` (or another `key`) -> (items,
+    done). Done only at a short or empty page: `total` is checked (no item past it, no short page
+    before it) but never trusted to end the listing; `limit` is not in every answer."""
     wrapper, items = _listing(body, key, items_of or key, per_page)
     _check_start(wrapper, page, per_page)
     total = _optional_count(wrapper, "total")
@@ -569,12 +549,9 @@ def decode_connections_page(
 
 
 def decode_offset_page(body: object, page: int, per_page: int) -> tuple[list[RawObject], int]:
-    """`{"organizations": [...], "start", "limit", "total"}` (include_totals=true) -> (items, total).
-
-    `total` is required (a finite whole number) but only an estimate: Auth0 has answered
-    `total: 0` beside two organizations, so it never ends a listing. `start`, when present, must
-    be page * per_page.
-    """
+    """`{"organizations": [...], "start", "limit", "total"}` -> (items, total). `total` is required
+    but only an estimate: Auth0 has answered `total: 0` beside two organizations, so it never
+    ends a listing."""
     wrapper, items = _listing(body, "organizations", "organizations", per_page)
     total = _optional_count(wrapper, "total")
     if total is None:
@@ -587,13 +564,9 @@ def decode_offset_page(body: object, page: int, per_page: int) -> tuple[list[Raw
 
 @dataclass(slots=True)
 class CheckpointPager:
-    """Sans-I/O state of one checkpoint listing (take=100, from=next): `GET /organizations`, or by
-    `key` an organization's discovery `domains`.
-
-    `params()` gives the query of the next request (None when finished); `feed(body)` takes its
-    decoded JSON and returns the page's items. Repeated ids and cursors seen before (not just
-    the previous one) are ProtocolErrors, so a misbehaving server cannot loop us.
-    """
+    """One checkpoint listing (take, from=next) of organizations or (`key`) discovery domains:
+    `params()` is the next query (None when finished), `feed(body)` checks a page and returns its
+    items. Any id or cursor seen before is a ProtocolError, so a misbehaving server cannot loop us."""
 
     take: int = ORGANIZATIONS_PAGE_SIZE
     cursor: str | None = None
@@ -606,10 +579,7 @@ class CheckpointPager:
     def params(self) -> dict[str, str] | None:
         if self.finished:
             return None
-        query = {"take": str(self.take)}
-        if self.cursor is not None:
-            query["from"] = self.cursor
-        return query
+        return {"take": str(self.take)} | ({} if self.cursor is None else {"from": self.cursor})
 
     def feed(self, body: object) -> list[RawObject]:
         if self.finished:
@@ -643,9 +613,8 @@ class CheckpointPager:
 
 @dataclass(slots=True)
 class OffsetPager:
-    """Sans-I/O state of one offset listing of an organization's items (`page`, `per_page`,
-    `include_totals`) to a short or empty page: its enabled connections, or by `key` its Early
-    Access `connections` or its `client_grants`. `params()` and `feed(body)` as CheckpointPager."""
+    """One offset listing (`page`, `per_page`, `include_totals`) to a short or empty page, of
+    enabled connections or (`key`) another list; `params()` and `feed(body)` as CheckpointPager."""
 
     per_page: int = CONNECTIONS_PAGE_SIZE
     page: int = 0
