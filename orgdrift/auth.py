@@ -418,16 +418,3 @@ def _parse_token_response(body: bytes, started: float, redactor: Redactor) -> _C
     if scopes is None:
         scopes = scopes_from_jwt(token)
     return _CachedToken(Secret(token), started + float(expires_in), scopes)
-
-
-def provider_for(
-    credentials: Credentials,
-    post: TokenPost,
-    *,
-    clock: Callable[[], float] = time.monotonic,
-    redactor: Redactor | None = None,
-) -> StaticTokenProvider | ClientCredentialsProvider:
-    """The token provider matching `credentials`; issued tokens are registered with `redactor`."""
-    if credentials.token is not None:
-        return StaticTokenProvider(credentials.token)
-    return ClientCredentialsProvider(credentials, post, clock=clock, redactor=redactor)

@@ -23,11 +23,12 @@ import httpx
 
 from orgdrift import __version__
 from orgdrift.auth import (
+    ClientCredentialsProvider,
     Credentials,
     RawResponse,
     Secret,
+    StaticTokenProvider,
     check_required_scopes,
-    provider_for,
     required_scopes,
 )
 from orgdrift.errors import (
@@ -159,8 +160,13 @@ class ManagementClient:
             sleep=sleep,
         )
         self.redact = Redactor(credentials.secrets())
-        self._tokens = provider_for(
-            credentials, self._post_token, clock=clock, redactor=self.redact
+        # Issued tokens are registered with the redactor.
+        self._tokens: StaticTokenProvider | ClientCredentialsProvider = (
+            StaticTokenProvider(credentials.token)
+            if credentials.token is not None
+            else ClientCredentialsProvider(
+                credentials, self._post_token, clock=clock, redactor=self.redact
+            )
         )
         self._requests = 0
         self._retries = 0

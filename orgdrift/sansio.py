@@ -18,7 +18,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
@@ -72,9 +72,7 @@ def _parse_number(text: str | None) -> float | None:
 
 def _parse_int(text: str | None) -> int | None:
     value = _parse_number(text)
-    if value is None or value != int(value) or value < 0:
-        return None
-    return int(value)
+    return None if value is None or value != int(value) or value < 0 else int(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,20 +359,10 @@ def part_unavailable(error: ApiError) -> bool:
 _ERROR_CLASSES: Mapping[int, type[ApiError]] = {
     400: BadRequestError,
     401: AuthenticationError,
+    403: AuthenticationError,  # an OAuth body; else InsufficientScopeError or ApiError
     404: NotFoundError,
     429: RateLimitError,
 }
-
-
-def _error_class(status: int, parsed: ErrorBody) -> type[ApiError]:
-    if status == 403 and parsed.oauth_error is not None:
-        return AuthenticationError
-    if status == 403:
-        scope = parsed.error_code == "insufficient_scope" or parsed.message.lower().startswith(
-            "insufficient scope"
-        )
-        return InsufficientScopeError if scope else ApiError
-    return ServerError if 500 <= status <= 599 else _ERROR_CLASSES.get(status, ApiError)
 
 
 def error_from_response(
@@ -389,10 +377,14 @@ def error_from_response(
     """The typed exception for an error response; every text from the body is redacted."""
     redact = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
     parsed = parse_error_body(status, body)
+    message = redact(parsed.message)
     code = None if parsed.error_code is None else redact(parsed.error_code)
-    parsed = replace(parsed, message=redact(parsed.message), error_code=code)
-    message = parsed.message + (f" (after {attempts} attempts)" if attempts > 1 else "")
-    cls = _error_class(status, parsed)
+    cls = _ERROR_CLASSES.get(status, ServerError if 500 <= status <= 599 else ApiError)
+    if status == 403 and parsed.oauth_error is None:
+        scope = code == "insufficient_scope" or message.lower().startswith("insufficient scope")
+        cls = InsufficientScopeError if scope else ApiError
+    if attempts > 1:
+        message += f" (after {attempts} attempts)"
     return cls(message, status=status, error_code=code, method=method, path=path)
 
 
