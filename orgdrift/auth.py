@@ -314,9 +314,8 @@ class ClientCredentialsProvider:
 
     def _fresh(self) -> _CachedToken | None:
         cached = self._cached
-        if cached is not None and self._clock() < cached.expires_at - TOKEN_REFRESH_MARGIN:
-            return cached
-        return None
+        fresh = cached is not None and self._clock() < cached.expires_at - TOKEN_REFRESH_MARGIN
+        return cached if fresh else None
 
     async def _current(self) -> _CachedToken:
         cached = self._fresh()
@@ -342,15 +341,15 @@ class ClientCredentialsProvider:
 
     async def _fetch(self) -> _CachedToken:
         creds = self._credentials
-        secret = creds.client_secret.reveal() if creds.client_secret is not None else ""
-        body = {
-            "grant_type": "client_credentials",
-            "client_id": creds.client_id or "",
-            "client_secret": secret,
-            "audience": creds.audience or "",
-        }
         started = self._clock()
-        response = await self._post(body)
+        response = await self._post(
+            {
+                "grant_type": "client_credentials",
+                "client_id": creds.client_id or "",
+                "client_secret": creds.client_secret.reveal() if creds.client_secret else "",
+                "audience": creds.audience or "",
+            }
+        )
         if response.status != 200:
             raise _token_error(response, creds, self._redact)
         return _parse_token_response(response.body, started, self._redact)
@@ -361,10 +360,10 @@ def _token_error(
 ) -> AuthenticationError:
     """AuthenticationError carrying Auth0's error_description; every server text redacted."""
     parsed = parse_error_body(response.status, response.body)
-    description = parsed.message
-    if not parsed.json:
-        description = "the token endpoint refused the client credentials"
-    code = parsed.oauth_error or parsed.error_code
+    description = (
+        parsed.message if parsed.json else "the token endpoint refused the client credentials"
+    )
+    code = parsed.error_code  # an OAuth body's `error`
     message = redact(
         f"client-credentials grant for client {creds.client_id} failed: {description}"
         f"{_audience_hint(response.status, description)}"
@@ -392,11 +391,8 @@ def _audience_hint(status: int, description: str) -> str:
 
 
 def _parse_token_response(body: bytes, started: float, redactor: Redactor) -> _CachedToken:
-    """Read `{"access_token", "expires_in", "scope", "token_type"}` from the token endpoint.
-
-    The access token is registered with `redactor` before anything else is read, so no later
-    message can show it.
-    """
+    """Read `{"access_token", "expires_in", "scope", "token_type"}` from the token endpoint; the
+    token is registered with `redactor` before anything else is read, so no message can show it."""
     try:
         data = parse_json(body)
     except ProtocolError as exc:

@@ -205,13 +205,8 @@ class GlobalBudget:
         if self.last is not None and permit.seq < self.last.seq:
             return  # an older observation arriving late
         reset_in = 1.0 if info.reset is None else info.reset - wall_now
-        obs = _Observation(
-            limit=info.limit,
-            remaining=info.remaining,
-            reset_at=now + min(max(reset_in, 0.0), MAX_GATE),
-            seq=permit.seq,
-            at=permit.started,
-        )
+        reset_at = now + min(max(reset_in, 0.0), MAX_GATE)
+        obs = _Observation(info.limit, info.remaining, reset_at, permit.seq, permit.started)
         self._measure(obs)
         self.last = obs
 
@@ -268,7 +263,6 @@ class Pacer:
             raise ValueError("concurrency must be at least 1")
         if max_rps is not None and not (max_rps > 0 and math.isfinite(max_rps)):
             raise ValueError("max_rps must be a positive number")
-        self.concurrency = concurrency
         self.max_rps = max_rps
         self.margin = margin
         self._clock = clock
@@ -323,10 +317,7 @@ class Pacer:
         if permit.group == TOKEN_GROUP:
             return
         info = RateLimitInfo.from_headers(headers)
-        if info is None:
-            return
         # A 429 may describe the endpoint's bucket rather than the global one (the emulator
         # does that); trust it for the global model only when its limit is the global limit.
-        if status == 429 and info.limit != self._global.limit:
-            return
-        self._global.observe(info, permit, now, self._wall())
+        if info is not None and (status != 429 or info.limit == self._global.limit):
+            self._global.observe(info, permit, now, self._wall())
