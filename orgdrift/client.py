@@ -51,8 +51,8 @@ from orgdrift.sansio import (
     HostileBodyError,
     OffsetPager,
     Redactor,
-    check_organization,
     decode_offset_page,
+    decode_organization,
     error_from_response,
     is_api_not_found,
     parse_json,
@@ -317,20 +317,9 @@ class ManagementClient:
     # --- plumbing -----------------------------------------------------------------------------
 
     async def _lookup(self, path: str, group: str, key: str, wanted: str) -> RawObject | None:
-        """A looked-up organization: an object with string `id` and `name`, the one asked for."""
         data = await self._get_json(path, None, group, none_on_404=True)
         with _naming(path, None):
-            if data is None:
-                return None
-            if not isinstance(data, dict):
-                got = type(data).__name__
-                raise ProtocolError(f"expected the organization as a JSON object, got {got}")
-            check_organization(data, f"lookup of {wanted}")
-            if data[key] != wanted:
-                raise ProtocolError(
-                    f"lookup of organization {key} {wanted} answered another organization"
-                )
-            return data
+            return None if data is None else decode_organization(data, key, wanted)
 
     async def _collect(
         self, path: str, group: str, pager: CheckpointPager | OffsetPager

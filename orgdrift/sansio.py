@@ -398,6 +398,10 @@ def _is_text(value: object) -> bool:
     return isinstance(value, str) and bool(value)
 
 
+def _object(item: object) -> str | None:
+    return None if isinstance(item, dict) else f" is {type(item).__name__}, not an object"
+
+
 def _organization(item: RawObject) -> str | None:
     missing = next((key for key in ("id", "name") if not _is_text(item.get(key))), None)
     return None if missing is None else f": the organization has no string {missing!r}"
@@ -455,12 +459,17 @@ _ITEM_CHECKS: Mapping[str, tuple[str | Callable[[RawObject], str | None], ...]] 
 the items, a key for a non-empty string, a function for what is wrong with an item (or None)."""
 
 
-def check_organization(org: RawObject, where: str) -> RawObject:
-    """An organization object whose `id` and `name` (what orgdrift matches on) are strings."""
-    problem = _organization(org)
+def decode_organization(data: object, key: str, wanted: str) -> RawObject:
+    """A looked-up organization: an object with string `id` and `name`, the one asked for."""
+    if not isinstance(data, dict):
+        got = type(data).__name__
+        raise ProtocolError(f"expected the organization as a JSON object, got {got}")
+    problem = _organization(data)
     if problem is not None:
-        raise ProtocolError(where + problem)
-    return org
+        raise ProtocolError(f"lookup of {wanted}{problem}")
+    if data[key] != wanted:
+        raise ProtocolError(f"lookup of organization {key} {wanted} answered another organization")
+    return data
 
 
 def _listing(
@@ -472,10 +481,7 @@ def _listing(
     items = body.get(key)
     if not isinstance(items, list):
         raise ProtocolError(f"response has no {key!r} list")
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise ProtocolError(f"{key}[{index}] is {type(item).__name__}, not an object")
-    for check in _ITEM_CHECKS[kind]:
+    for check in (_object, *_ITEM_CHECKS[kind]):
         for index, item in enumerate(items):
             if isinstance(check, str):
                 problem = None if _is_text(item.get(check)) else f" has no string {check!r}"
