@@ -1,14 +1,10 @@
 """Where credentials come from, where they may go, and the Management API token.
 
-* `Secret` keeps a credential out of every repr, str, log line and exception message.
-* `base_url_for` turns `AUTH0_DOMAIN` into the one base URL a token may be sent to: https to
-  any host, plain http only to loopback (the emulator and tests).
-* `credentials_from_env` reads a static token or a client-credentials pair.
-* `scopes_from_jwt` / `check_required_scopes` fail early when the token lacks a scope.
-* `ClientCredentialsProvider` runs the client-credentials grant, caches the token, refreshes it
-  10 s before expiry and de-duplicates concurrent fetches (node-auth0's token provider).
-
-No httpx here: the provider is handed a `post` callable by the client (which owns retries).
+`Secret` keeps a credential out of every repr, log line and message; `base_url_for` is the one
+base URL a token may be sent to (https to any host, plain http only to loopback: the emulator
+and tests); a client-credentials token is cached, refreshed 10 s before expiry and fetched once
+for concurrent callers (node-auth0's token provider). No httpx here: the provider is handed a
+`post` callable by the client (which owns retries).
 """
 
 from __future__ import annotations

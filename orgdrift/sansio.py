@@ -123,9 +123,9 @@ def _clamp(delay: float) -> float:
     return min(max(delay, MIN_RETRY_DELAY), MAX_RETRY_DELAY)
 
 
-def backoff_delay(attempt: int, rng: random.Random, *, base: float = BACKOFF_BASE) -> float:
-    """Capped exponential backoff: min(base * 2**attempt, 8 s) minus up to 25 % jitter."""
-    nominal = min(base * 2.0 ** min(attempt, 30), BACKOFF_MAX)
+def backoff_delay(attempt: int, rng: random.Random) -> float:
+    """Capped exponential backoff: min(0.5 s * 2**attempt, 8 s) minus up to 25 % jitter."""
+    nominal = min(BACKOFF_BASE * 2.0 ** min(attempt, 30), BACKOFF_MAX)
     return _clamp(nominal * (1.0 - 0.25 * rng.random()))
 
 
