@@ -427,7 +427,7 @@ def _connection_view(item: RawObject) -> str | None:
     name = item.get("organization_connection_name")
     if not isinstance(item.get("is_enabled", False), bool):
         return ".is_enabled is not true or false"
-    if level is not None and level not in ACCESS_LEVELS:
+    if level is not None and not (isinstance(level, str) and level in ACCESS_LEVELS):
         return ".organization_access_level is not a known level"
     if name is not None and not isinstance(name, str):
         return ".organization_connection_name is not a string"

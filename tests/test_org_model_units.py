@@ -94,6 +94,9 @@ def test_connection_view_items_are_checked() -> None:
     OffsetPager(key="connections").feed({"connections": [ok]})
     for bad, message in (
         ({**ok, "organization_access_level": "admin"}, "not a known level"),
+        # Not hashable: a set lookup would raise TypeError (exit 4), not the protocol error.
+        ({**ok, "organization_access_level": ["full"]}, "not a known level"),
+        ({**ok, "organization_access_level": {"level": "full"}}, "not a known level"),
         ({**ok, "is_enabled": "no"}, "is_enabled is not true or false"),
         ({**ok, "organization_connection_name": 3}, "is not a string"),
     ):
