@@ -12,13 +12,14 @@ import html
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from typing import Any
 
 from orgdrift import __version__
 from orgdrift.errors import ExitCode
 from orgdrift.plan import NEW_ID, Fix, Manual, OrgPlan, Plan, Skipped, Step
 from orgdrift.reporters._common import TOOL_NAME, json_document, plural, visible
-from orgdrift.reporters.markdown import sentence
+from orgdrift.reporters.markdown import sentence  # no markup, mention, link or shortcode survives
 
 PLAN_VERSION = 1
 MARKDOWN_LIMIT = 60_000
@@ -63,12 +64,7 @@ def _json_body(body: Any) -> str:
 
 
 def _fix_dict(fix: Fix) -> dict[str, Any]:
-    return {
-        "kind": fix.kind.value,
-        "path": fix.path,
-        "message": fix.message,
-        "fingerprint": fix.fingerprint,
-    }
+    return {**asdict(fix), "kind": fix.kind.value}
 
 
 def step_dict(step: Step) -> dict[str, Any]:
@@ -83,16 +79,11 @@ def step_dict(step: Step) -> dict[str, Any]:
     }
 
 
-def _manual_dict(manual: Manual) -> dict[str, Any]:
-    return {
-        **_fix_dict(manual.fix),
-        "reason": manual.reason,
-        "step": step_dict(manual.step) if manual.step is not None else None,
-    }
-
-
-def _skipped_dict(skipped: Skipped) -> dict[str, Any]:
-    return {**_fix_dict(skipped.fix), "reason": skipped.reason}
+def _note_dict(note: Manual | Skipped) -> dict[str, Any]:
+    if isinstance(note, Skipped):
+        return {**_fix_dict(note.fix), "reason": note.reason}
+    step = step_dict(note.step) if note.step is not None else None
+    return {**_fix_dict(note.fix), "reason": note.reason, "step": step}
 
 
 def _status(plan: Plan) -> str:
@@ -123,8 +114,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "name": org.name,
                 "id": org.id,
                 "steps": [step_dict(s) for s in org.steps],
-                "manual": [_manual_dict(m) for m in org.manual],
-                "skipped": [_skipped_dict(s) for s in org.skipped],
+                "manual": [_note_dict(m) for m in org.manual],
+                "skipped": [_note_dict(s) for s in org.skipped],
             }
             for org in plan.organizations
         ],
@@ -164,11 +155,6 @@ def _one_line(step: Step) -> str:
 # --- text ----------------------------------------------------------------------------------
 
 
-def _org_heading(org: OrgPlan) -> str:
-    where = org.id if org.id is not None else "to be created"
-    return visible(f"{org.label} ({where})")
-
-
 def step_lines(step: Step, indent: str) -> list[str]:
     """A step for people: request line, body, what it fixes, its note."""
     lines = [visible(f"{step.method} {step.path}  [{step.scope}]")]
@@ -191,7 +177,8 @@ def render_text(plan: Plan) -> str:
         lines.append(f"scopes needed: {', '.join(scopes(plan))}")
     number = 0
     for org in plan.organizations:
-        lines += ["", _org_heading(org)]
+        where = org.id if org.id is not None else "to be created"
+        lines += ["", visible(f"{org.label} ({where})")]
         for step in org.steps:
             number += 1
             first, *rest = step_lines(step, "      ")
@@ -209,12 +196,6 @@ def render_text(plan: Plan) -> str:
 # --- Markdown ------------------------------------------------------------------------------
 
 
-def _md(text: str) -> str:
-    """Text from the spec or the tenant in Markdown: the reporter's own escaping (no markup,
-    mention, autolink, shortcode or reference survives)."""
-    return sentence(text)
-
-
 _LIVE_MARKS = re.compile(r"[@#]|:(?=//)|:(?=[\w+-]+:)")
 """What starts a mention, a reference, an autolink (`://`) or an emoji shortcode (`:tada:`)."""
 
@@ -225,27 +206,17 @@ def _html_text(text: str) -> str:
     return _LIVE_MARKS.sub(lambda m: m.group() + "&#8203;", html.escape(visible(text)))
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
 def _json_in_markdown(value: Any) -> str:
     """Indented JSON for a code block, the same value, with the marks that would start a
     mention, reference, autolink or shortcode inside strings written as JSON escapes (`\\u0040`):
     a renderer that links inside code finds nothing to link."""
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = [f"{_json_in_markdown(str(k))}: {_json_in_markdown(v)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(_indent_json(i) for i in items) + "\n}"
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        return "[\n" + ",\n".join(_indent_json(_json_in_markdown(v)) for v in value) + "\n]"
-    text = json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str):
-        text = _LIVE_MARKS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    return text
-
-
-def _indent_json(text: str) -> str:
-    return "\n".join("  " + line for line in text.split("\n"))
+    return _JSON_STRING.sub(
+        lambda s: _LIVE_MARKS.sub(lambda m: f"\\u{ord(m.group()):04x}", s.group()),
+        json.dumps(value, indent=2, ensure_ascii=False),
+    )
 
 
 def _fence(text: str) -> str:
@@ -268,14 +239,14 @@ def _md_org(org: OrgPlan, numbers: list[int]) -> list[str]:
         request = [f"{step.method} {step.path}"]
         if step.body is not None:
             request.append(_json_in_markdown(step.body))
-        fixes = "; ".join(_md(f.message) for f in step.fixes)
-        note = f" ({_md(step.note)})" if step.note else ""
+        fixes = "; ".join(sentence(f.message) for f in step.fixes)
+        note = f" ({sentence(step.note)})" if step.note else ""
         lines += [f"{numbers[0]}. `{step.scope}`: {fixes}{note}", ""]
         lines += [_indent(_fence(visible("\n".join(request), keep="\n"))), ""]
     for manual in org.manual:
-        lines.append(f"- manual: {_md(manual.fix.message)}: {_md(manual.reason)}")
+        lines.append(f"- manual: {sentence(manual.fix.message)}: {sentence(manual.reason)}")
     for skipped in org.skipped:
-        lines.append(f"- no request: {_md(skipped.fix.message)} ({_md(skipped.reason)})")
+        lines.append(f"- no request: {sentence(skipped.fix.message)} ({sentence(skipped.reason)})")
     if lines[-1]:
         lines.append("")
     return [*lines, "</details>"]
@@ -288,7 +259,7 @@ def _indent(text: str) -> str:
 def markdown_section(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     """The plan as Markdown, each organization folded, at most `limit` characters: the
     organizations that do not fit are counted, never cut in the middle."""
-    head = [f"### orgdrift plan: {_md(headline(plan))}", ""]
+    head = [f"### orgdrift plan: {sentence(headline(plan))}", ""]
     if plan.report.failure is not None:
         return "\n".join(head)
     if plan.steps:
@@ -445,12 +416,8 @@ def render_shell(plan: Plan) -> str:
     ]
     failure = plan.report.failure
     if failure is not None:
-        message = f"orgdrift plan: {headline(plan)}"
-        lines += [
-            f"echo {sh_quote(visible(message))} >&2",
-            f"exit {int(failure.exit_code)}",
-        ]
-        return "\n".join(lines) + "\n"
+        echo = sh_quote(visible(f"orgdrift plan: {headline(plan)}"))
+        return "\n".join([*lines, f"echo {echo} >&2", f"exit {int(failure.exit_code)}"]) + "\n"
     if not plan.steps:
         lines += ["echo 'orgdrift plan: nothing to send' >&2", *_sh_manual(plan), "exit 0"]
         return "\n".join(lines) + "\n"
