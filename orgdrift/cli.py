@@ -122,7 +122,8 @@ from orgdrift.files import STDOUT, check_targets, write_atomic
 
 if TYPE_CHECKING:
     from orgdrift.client import RequestEvent
-    from orgdrift.models import Failure, LiveState, OrgDecl, Report
+    from orgdrift.models import Failure, LiveState, Report
+    from orgdrift.pipeline import CheckOptions, DemoOptions
     from orgdrift.plan import Plan
     from orgdrift.reads import Tenant
     from orgdrift.reporters import RenderOptions
@@ -261,22 +262,15 @@ def _cmd_validate(args: argparse.Namespace) -> ExitCode:
 
 
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
-    from orgdrift import pipeline
     from orgdrift.evidence import ci_run_url
 
     output = _output(
         args, inputs=[*args.spec, args.live or "", args.since or "", args.baseline or ""]
     )
     written = _incremental_options(args, output)
-    seen: list[tuple[tuple[OrgDecl, ...], LiveState]] = []
     with _progress(args) as progress:
-        options = pipeline.CheckOptions(
-            specs=tuple(args.spec),
-            env=os.environ,
-            orgs=tuple(args.org),
-            snapshot=args.live,
-            tenant=None if args.live else _tenant(args),
-            progress=progress,
+        options = replace(
+            _check_options(args, progress),
             changed_from=args.changed_from,
             baseline=args.baseline,
             since=args.since,
@@ -285,27 +279,39 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
             if args.write_snapshot
             else None,
             ci_run_url=ci_run_url(os.environ),
-            on_live=lambda decls, live: seen.append((decls, live)),
         )
-        report = pipeline.run_check(options)
-    report = _incremental_outcome(args, report, written)
-    return _emit(report, output, _plan_for(args, output, report, seen))
+        report, plan = _with_plan(args, output, options)
+    return _emit(_incremental_outcome(args, report, written), output, plan)
 
 
-def _plan_for(
-    args: argparse.Namespace,
-    output: _Output,
-    report: Report,
-    seen: list[tuple[tuple[OrgDecl, ...], LiveState]],
-) -> Plan | None:
-    """The plan the Markdown and HTML reports show with the findings (None: no such report)."""
-    from orgdrift.plan import build_plan
+def _check_options(
+    args: argparse.Namespace, progress: Callable[[int, int], None] | None
+) -> CheckOptions:
+    """What `check` and `plan` compare with what."""
+    from orgdrift import pipeline
 
-    formats = {output.format, *(fmt for fmt, _ in output.reports)}
-    if not seen or not formats & {"markdown", "html"}:
-        return None
-    decls, live = seen[-1]
-    return build_plan(report, decls, live, allow_delete=_allow_delete(args))
+    return pipeline.CheckOptions(
+        specs=tuple(args.spec),
+        env=os.environ,
+        orgs=tuple(args.org),
+        snapshot=args.live,
+        tenant=None if args.live else _tenant(args),
+        progress=progress,
+    )
+
+
+def _with_plan(
+    args: argparse.Namespace, output: _Output, options: CheckOptions | DemoOptions
+) -> tuple[Report, Plan | None]:
+    """The report, with the plan the Markdown and HTML reports show (None: no such report)."""
+    from orgdrift import pipeline
+
+    if {output.format, *(fmt for fmt, _ in output.reports)} & {"markdown", "html"}:
+        plan = pipeline.run_plan(pipeline.PlanOptions(options, _allow_delete(args)))
+        return plan.report, plan
+    if isinstance(options, pipeline.DemoOptions):
+        return pipeline.run_demo(options), None
+    return pipeline.run_check(options), None
 
 
 def _cmd_plan(args: argparse.Namespace) -> ExitCode:
@@ -316,21 +322,14 @@ def _cmd_plan(args: argparse.Namespace) -> ExitCode:
     target = args.output or STDOUT
     check_targets([target], inputs=[*args.spec, args.live or ""])
     with _progress(args) as progress:
-        check = pipeline.CheckOptions(
-            specs=tuple(args.spec),
-            env=os.environ,
-            orgs=tuple(args.org),
-            snapshot=args.live,
-            tenant=None if args.live else _tenant(args),
-            progress=progress,
-        )
-        plan = pipeline.run_plan(pipeline.PlanOptions(check, _allow_delete(args)))
+        options = pipeline.PlanOptions(_check_options(args, progress), _allow_delete(args))
+        plan = pipeline.run_plan(options)
+    text_on_stdout = args.format == "text" and target == STDOUT
     if plan.report.failure is not None:
         _err(get_reporter("text").render(plan.report, _render_options(plan.report)).rstrip("\n"))
-        if args.format == "text" and target == STDOUT:
+        if text_on_stdout:
             return plan.exit_code  # said on stderr, as check does
-    quiet = args.quiet and args.format == "text" and target == STDOUT
-    if not (quiet and plan.exit_code == ExitCode.IN_SYNC):
+    if not (args.quiet and text_on_stdout and plan.exit_code == ExitCode.IN_SYNC):
         _write(target, render_plan(plan, args.format))
     return plan.exit_code
 
@@ -452,12 +451,10 @@ def _cmd_demo(args: argparse.Namespace) -> ExitCode:
         "orgdrift demo: checking examples/orgs.yaml against an emulated tenant "
         "(examples/tenant.json), in process, no credentials or network needed.\n",
     )
-    seen: list[tuple[tuple[OrgDecl, ...], LiveState]] = []
-    options = pipeline.DemoOptions(
-        tuple(args.org), _request_logger(args), lambda decls, live: seen.append((decls, live))
+    report, plan = _with_plan(
+        args, output, pipeline.DemoOptions(tuple(args.org), _request_logger(args))
     )
-    report = pipeline.run_demo(options)
-    return _emit(report, output, _plan_for(args, output, report, seen))
+    return _emit(report, output, plan)
 
 
 def _cmd_emulator(args: argparse.Namespace) -> ExitCode:

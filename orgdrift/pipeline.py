@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Literal
 
 import httpx
 
@@ -182,110 +183,96 @@ def run_validate(options: ValidateOptions) -> Report:
 def run_check(options: CheckOptions) -> Report:
     """`check`: the report in every outcome, with its evidence; only a bug or an interrupt
     raises."""
-    started_at = now()
-    report, snapshots = _check(options)
+    started_at, started = now(), time.monotonic()
+    read: list[SnapshotFile] = []  # the snapshot files read (--live, --since), by their bytes
+    scope = Scope(options.orgs, changed_from=options.changed_from, baseline=options.baseline)
+    tenant: str | None = None
+    try:
+        spec = load_specs(options.specs, options.env)
+        decls, scope = _selected(options, spec, scope)
+        snapshot = _snapshot_file(options.snapshot, "read", read)
+        live = options.tenant if snapshot is None else snapshot
+        if live is None:
+            raise UsageError("check compares with a tenant or a snapshot (--live): none given")
+        since = _snapshot_file(options.since, "since", read) if snapshot is None else None
+        tenant = live.host if isinstance(live, Tenant) else None
+        where = live.tenant if isinstance(live, LiveState) else tenant
+        verify_spec_tenant(spec, where)
+        known = None  # the baseline's findings; both refuse before any request
+        if options.baseline is not None:
+            baseline = read_report(options.baseline).report
+            known = baseline_fingerprints(baseline, where, options.baseline)
+        if isinstance(live, Tenant):
+            state, stats, basis = _read_for_check(options, live, spec, decls, scope, since)
+        else:
+            state, stats, basis = live, Stats(), None
+        if options.on_live is not None:
+            options.on_live(decls, state)
+        report = assess(
+            spec, decls, state, stats, scope, from_snapshot=snapshot is not None, known=known
+        )
+        report = replace(report, basis=basis)
+    except (UsageError, LiveStateError) as exc:
+        seconds = time.monotonic() - started
+        report = _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds)
     evidence = Evidence(
         started_at=started_at,
         finished_at=now(),
         live_sha256=report.evidence.live_sha256,
-        snapshots=snapshots,
+        snapshots=tuple(read),
         ci_run_url=options.ci_run_url,
     )
     return replace(report, spec_files=with_commits(report.spec_files), evidence=evidence)
 
 
-def _check(options: CheckOptions) -> tuple[Report, tuple[SnapshotFile, ...]]:
-    """The report (with the live state's digest) and the snapshot files read (`--live`,
-    `--since`), if any."""
-    started = time.monotonic()
-    read: tuple[SnapshotFile, ...] = ()
-    scope = Scope(options.orgs, changed_from=options.changed_from, baseline=options.baseline)
-    tenant: str | None = None
-    try:
-        spec = load_specs(options.specs, options.env)
-        decls = select(spec, options.orgs)
-        changes = None
-        if options.changed_from is not None:
-            changes = changed_scope(options.changed_from, options.specs, spec, options.env)
-            decls = tuple(d for d in decls if changes.selects(d))
-        scope = replace(
-            scope,
-            declared=len(decls),
-            unmanaged=checks_unmanaged(spec, options.orgs),
-            changes=changes.reason if changes else None,
-        )
-        live, read = _compared_with(options)
-        since, read = _since(options, read)
-        tenant = live.host if isinstance(live, Tenant) else None
-        where = live.tenant if isinstance(live, LiveState) else tenant
-        verify_spec_tenant(spec, where)
-        known = _baseline(options.baseline, where)  # both refuse before any request
-        if isinstance(live, LiveState):
-            _hand_over(options, decls, live)
-            report = assess(spec, decls, live, Stats(), scope, from_snapshot=True, known=known)
-            return report, read
-        state, stats, basis = _read_for_check(options, live, spec, decls, scope, since)
-        _hand_over(options, decls, state)
-        report = assess(spec, decls, state, stats, scope, known=known)
-        return replace(report, basis=basis), read
-    except (UsageError, LiveStateError) as exc:
-        seconds = time.monotonic() - started
-        return _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds), read
+def _selected(options: CheckOptions, spec: Spec, scope: Scope) -> tuple[tuple[OrgDecl, ...], Scope]:
+    """The declarations `--org` and `--changed-from` select, and the scope they make."""
+    decls = select(spec, options.orgs)
+    changes = None
+    if options.changed_from is not None:
+        changes = changed_scope(options.changed_from, options.specs, spec, options.env)
+        decls = tuple(d for d in decls if changes.selects(d))
+    return decls, replace(
+        scope,
+        declared=len(decls),
+        unmanaged=checks_unmanaged(spec, options.orgs),
+        changes=changes.reason if changes else None,
+    )
 
 
-def _compared_with(
-    options: CheckOptions,
-) -> tuple[LiveState | Tenant, tuple[SnapshotFile, ...]]:
-    """The saved snapshot (--live), with its file's digest, or the tenant a check compares the
-    spec with."""
-    if options.snapshot is not None:
-        state, digest = load_snapshot_file(options.snapshot)
-        return state, (SnapshotFile(options.snapshot, digest, "read"),)
-    if options.tenant is None:
-        raise UsageError("check compares with a tenant or a snapshot (--live): none given")
-    return options.tenant, ()
-
-
-def _since(
-    options: CheckOptions, read: tuple[SnapshotFile, ...]
-) -> tuple[LiveState | None, tuple[SnapshotFile, ...]]:
-    """The `--since` snapshot, and the files read with its file's digest added (none with
-    `--live`: nothing is read from the tenant then)."""
-    if options.since is None or options.snapshot is not None:
-        return None, read
-    state, digest = load_snapshot_file(options.since)
-    return state, (*read, SnapshotFile(options.since, digest, "since"))
-
-
-def _hand_over(options: CheckOptions, decls: Sequence[OrgDecl], state: LiveState) -> None:
-    """`on_live`: the declarations and the live state the check compares (for `plan`)."""
-    if options.on_live is not None:
-        options.on_live(tuple(decls), state)
+def _snapshot_file(
+    path: str | None, role: Literal["read", "since"], read: list[SnapshotFile]
+) -> LiveState | None:
+    """The snapshot file at `path` (None: no such option), its digest added to `read`."""
+    if path is None:
+        return None
+    state, digest = load_snapshot_file(path)
+    read.append(SnapshotFile(path, digest, role))
+    return state
 
 
 @dataclass(frozen=True, slots=True)
 class PlanOptions:
-    """`orgdrift plan`: the check whose findings to plan for, and whether deletes are planned."""
+    """`orgdrift plan` (and the plan in check's and demo's Markdown and HTML reports): the check
+    or demo whose findings to plan for, and whether deletes are planned."""
 
-    check: CheckOptions
+    check: CheckOptions | DemoOptions
     allow_delete: bool = False
 
 
 def run_plan(options: PlanOptions) -> Plan:
     """`plan`: the check's findings, and the requests that would fix them (none are sent)."""
     seen: list[tuple[tuple[OrgDecl, ...], LiveState]] = []
-    report = run_check(
-        replace(options.check, on_live=lambda decls, live: seen.append((decls, live)))
-    )
+
+    def keep(decls: tuple[OrgDecl, ...], live: LiveState) -> None:
+        seen.append((decls, live))
+
+    if isinstance(options.check, DemoOptions):
+        report = run_demo(replace(options.check, on_live=keep))
+    else:
+        report = run_check(replace(options.check, on_live=keep))
     decls, live = seen[-1] if seen else ((), None)
     return build_plan(report, decls, live, allow_delete=options.allow_delete)
-
-
-def _baseline(path: str | None, tenant: str | None) -> frozenset[str] | None:
-    """The fingerprints of the baseline report's findings (exit 2 when it cannot serve)."""
-    if path is None:
-        return None
-    return baseline_fingerprints(read_report(path).report, tenant, path)
 
 
 def run_demo(options: DemoOptions) -> Report:
