@@ -1,4 +1,4 @@
-"""Spec + live state -> results per organization -> Report. Pure: no I/O, no clock.
+"""Spec + live state -> results per organization. Pure: no I/O, no clock.
 
 The same function serves online checks and `--live` snapshot checks, so both give exactly the
 same findings for the same state.
@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Sequence
 from fnmatch import fnmatchcase
 from typing import TypeVar
 
-from orgdrift import __version__
 from orgdrift.diff import compare, missing, unmanaged, with_unknown_connection_hints
 from orgdrift.errors import IncompleteSnapshotError, UsageError
 from orgdrift.models import (
@@ -19,11 +18,8 @@ from orgdrift.models import (
     OrgDecl,
     OrgResult,
     OrgStatus,
-    Report,
-    Scope,
     Severity,
     Spec,
-    Stats,
 )
 
 Org = TypeVar("Org")
@@ -144,26 +140,3 @@ def _unmanaged(spec: Spec, live: LiveState, matched: set[str]) -> list[OrgResult
         )
         for org in sorted(extra, key=lambda o: (o.name, o.id))
     ]
-
-
-def build_report(
-    spec: Spec,
-    results: tuple[OrgResult, ...],
-    *,
-    tenant: str | None,
-    checked_at: str,
-    stats: Stats,
-    from_snapshot: bool = False,
-    scope: Scope | None = None,
-) -> Report:
-    return Report(
-        tool_version=__version__,
-        tenant=tenant,
-        checked_at=checked_at,
-        spec_files=spec.files,
-        organizations=results,
-        stats=stats,
-        live_from="snapshot" if from_snapshot else "api",
-        scope=scope
-        or Scope(declared=sum(1 for r in results if r.status is not OrgStatus.UNMANAGED)),
-    )

@@ -29,7 +29,7 @@ from orgdrift.accept import (
 )
 from orgdrift.auth import canonical_host
 from orgdrift.changes import changed_scope
-from orgdrift.check import build_report, checks_unmanaged, evaluate, select
+from orgdrift.check import checks_unmanaged, evaluate, select
 from orgdrift.client import RequestEvent
 from orgdrift.errors import InputError, LiveStateError, Problem, UsageError
 from orgdrift.evidence import live_state_sha256, with_commits
@@ -43,6 +43,7 @@ from orgdrift.models import (
     LiveFrom,
     LiveState,
     OrgDecl,
+    OrgResult,
     Report,
     Scope,
     SnapshotFile,
@@ -208,9 +209,8 @@ def run_check(options: CheckOptions) -> Report:
             state, stats, basis = live, Stats(), None
         if options.on_live is not None:
             options.on_live(decls, state)
-        report = assess(
-            spec, decls, state, stats, scope, from_snapshot=snapshot is not None, known=known
-        )
+        live_from: LiveFrom = "api" if snapshot is None else "snapshot"
+        report = assess(spec, decls, state, stats, scope, live_from=live_from, known=known)
         report = replace(report, basis=basis)
     except (UsageError, LiveStateError) as exc:
         seconds = time.monotonic() - started
@@ -406,7 +406,7 @@ def assess(
     stats: Stats,
     scope: Scope,
     *,
-    from_snapshot: bool = False,
+    live_from: LiveFrom = "api",
     known: frozenset[str] | None = None,
 ) -> Report:
     """The declarations matched once with the live state, the findings with their fingerprints,
@@ -419,14 +419,8 @@ def assess(
     )
     if known is not None:
         results = mark_known(results, known)
-    report = build_report(
-        spec,
-        results,
-        tenant=live.tenant,
-        checked_at=now(),
-        stats=stats,
-        from_snapshot=from_snapshot,
-        scope=scope,
+    report = _report(
+        spec.files, results, tenant=live.tenant, stats=stats, live_from=live_from, scope=scope
     )
     return replace(
         report, warnings=warnings, evidence=Evidence(live_sha256=live_state_sha256(live))
@@ -473,6 +467,7 @@ def failure_of(exc: UsageError | LiveStateError) -> Failure:
 
 def _report(
     files: tuple[SpecFile, ...],
+    organizations: tuple[OrgResult, ...] = (),
     *,
     stats: Stats,
     live_from: LiveFrom,
@@ -480,12 +475,13 @@ def _report(
     tenant: str | None,
     failure: Failure | None = None,
 ) -> Report:
+    """This run's report, checked now."""
     return Report(
         tool_version=__version__,
         tenant=tenant,
         checked_at=now(),
         spec_files=files,
-        organizations=(),
+        organizations=organizations,
         stats=stats,
         live_from=live_from,
         scope=scope,
