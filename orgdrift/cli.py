@@ -399,12 +399,7 @@ def _cmd_snapshot(args: argparse.Namespace) -> ExitCode:
     return ExitCode.IN_SYNC
 
 
-EXPORT_EXTRAS: tuple[str, ...] = (
-    "connection-access",
-    "client-grants",
-    "discovery-domains",
-    "token-quota",
-)
+EXPORT_EXTRAS = ("connection-access", "client-grants", "discovery-domains", "token-quota")
 """Parts of the organization model `export` writes unless left out (--without, --no-extras)."""
 
 
@@ -416,18 +411,9 @@ def _cmd_export(args: argparse.Namespace) -> ExitCode:
     check_targets([target], inputs=[])
     with _progress(args) as progress:
         left_out = set(EXPORT_EXTRAS) if args.no_extras else set(args.without or ())
-        options = pipeline.ExportOptions(
-            _tenant(args),
-            orgs=tuple(args.org),
-            progress=progress,
-            extras=Extras(
-                connection_view="connection-access" not in left_out,
-                client_grants="client-grants" not in left_out,
-                discovery_domains="discovery-domains" not in left_out,
-                if_available=True,
-            ),
-            token_quota="token-quota" not in left_out,
-        )
+        view, grants, domains, quota = (part not in left_out for part in EXPORT_EXTRAS)
+        extras = Extras(view, grants, domains, if_available=True)
+        options = pipeline.ExportOptions(_tenant(args), tuple(args.org), progress, extras, quota)
         result = pipeline.run_export(options)
     if result.failure is not None:
         return _failed(result.failure)
@@ -481,10 +467,8 @@ def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
         _out("\n".join(_emulator_banner(url, args.token)))
         sys.stdout.flush()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         serve(app, args.host, args.port, ready)  # UsageError without the `emulator` extra
-    except KeyboardInterrupt:
-        return ExitCode.IN_SYNC
     return ExitCode.IN_SYNC
 
 
@@ -547,40 +531,29 @@ def _request_logger(args: argparse.Namespace) -> Callable[[RequestEvent], None] 
     return log
 
 
-class _ProgressLine:
-    """Organizations done of total, requests, rate and time left, redrawn on one stderr line."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.started = time.monotonic()
-        self.drawn = False
-
-    def __call__(self, done: int, total: int) -> None:
-        elapsed = time.monotonic() - self.started
-        rate = done / elapsed if elapsed > 0 else 0.0
-        left = f", ~{(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
-        line = f"orgdrift: {done}/{total} organizations read, {rate:.1f}/s{left}"
-        self.stream.write("\r\x1b[2K" + line)
-        self.stream.flush()
-        self.drawn = True
-
-    def close(self) -> None:
-        if self.drawn:
-            self.stream.write("\r\x1b[2K")
-            self.stream.flush()
-
-
 @contextlib.contextmanager
 def _progress(args: argparse.Namespace) -> Iterator[Callable[[int, int], None] | None]:
-    show = sys.stderr.isatty() and not args.no_progress and not args.quiet and not args.verbose
-    if not show:
+    """Organizations done of total, rate and time left, redrawn on one stderr line (a terminal
+    only, without -q or -v)."""
+    stream, started, drawn = sys.stderr, time.monotonic(), []
+    if not stream.isatty() or args.no_progress or args.quiet or args.verbose:
         yield None
         return
-    line = _ProgressLine(sys.stderr)
+
+    def draw(done: int, total: int) -> None:
+        elapsed = time.monotonic() - started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = f", ~{(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
+        stream.write(f"\r\x1b[2Korgdrift: {done}/{total} organizations read, {rate:.1f}/s{left}")
+        stream.flush()
+        drawn.append(done)
+
     try:
-        yield line
+        yield draw
     finally:
-        line.close()
+        if drawn:
+            stream.write("\r\x1b[2K")
+            stream.flush()
 
 
 @dataclass(frozen=True, slots=True)
@@ -606,23 +579,18 @@ def _output(args: argparse.Namespace, inputs: Sequence[str]) -> _Output:
         reports.append((fmt, path))
     explicit_stdout = [STDOUT] if args.format != "auto" else []
     check_targets([*explicit_stdout, *(path for _, path in reports)], inputs)
-    verbose = bool(getattr(args, "verbose", 0))
-    return _Output(_format(args), tuple(reports), _color(args), verbose, args.quiet)
-
-
-def _format(args: argparse.Namespace) -> str:
-    if args.format != "auto":
-        return str(args.format)
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true" and "GITHUB_WORKFLOW" in os.environ
-    return "github" if in_actions else "text"
-
-
-def _color(args: argparse.Namespace) -> bool:
-    if args.color == "always":
-        return True
-    if args.color == "never" or "NO_COLOR" in os.environ:
-        return False
-    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+    fmt = "github" if in_actions else "text"
+    color = (
+        sys.stdout.isatty() and os.environ.get("TERM") != "dumb" and "NO_COLOR" not in os.environ
+    )
+    return _Output(
+        fmt if args.format == "auto" else str(args.format),
+        tuple(reports),
+        args.color == "always" or (args.color == "auto" and color),
+        bool(getattr(args, "verbose", 0)),
+        args.quiet,
+    )
 
 
 def _emit(report: Report, output: _Output, plan: Plan | None = None) -> ExitCode:

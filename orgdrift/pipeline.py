@@ -83,7 +83,6 @@ class DemoOptions:
 
     orgs: tuple[str, ...] = ()
     on_event: Callable[[RequestEvent], None] | None = None
-    on_live: Callable[[tuple[OrgDecl, ...], LiveState], None] | None = None  # as check's
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +104,6 @@ class CheckOptions:
     full_fallback: bool = True
     on_snapshot: Callable[[LiveState, str | None], None] | None = None
     ci_run_url: str | None = None  # the CI run, for the evidence (the CLI reads it)
-    # `plan` (and the reports that show one): the declarations compared and the live state
-    # read (or the snapshot), handed over before the comparison.
-    on_live: Callable[[tuple[OrgDecl, ...], LiveState], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +180,14 @@ def run_validate(options: ValidateOptions) -> Report:
 def run_check(options: CheckOptions) -> Report:
     """`check`: the report in every outcome, with its evidence; only a bug or an interrupt
     raises."""
+    return _check(options)[0]
+
+
+Compared = tuple[Report, tuple[OrgDecl, ...], LiveState | None]
+"""A check's report, and the declarations and the live state it compared (none: a failure)."""
+
+
+def _check(options: CheckOptions) -> Compared:
     started_at, started = now(), time.monotonic()
     read: list[SnapshotFile] = []  # the snapshot files read (--live, --since), by their bytes
     scope = Scope(options.orgs, changed_from=options.changed_from, baseline=options.baseline)
@@ -207,14 +211,14 @@ def run_check(options: CheckOptions) -> Report:
             state, stats, basis = _read_for_check(options, live, spec, decls, scope, since)
         else:
             state, stats, basis = live, Stats(), None
-        if options.on_live is not None:
-            options.on_live(decls, state)
+        compared: tuple[tuple[OrgDecl, ...], LiveState | None] = (decls, state)
         live_from: LiveFrom = "api" if snapshot is None else "snapshot"
         report = assess(spec, decls, state, stats, scope, live_from=live_from, known=known)
         report = replace(report, basis=basis)
     except (UsageError, LiveStateError) as exc:
         seconds = time.monotonic() - started
         report = _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds)
+        compared = ((), None)
     evidence = Evidence(
         started_at=started_at,
         finished_at=now(),
@@ -222,7 +226,8 @@ def run_check(options: CheckOptions) -> Report:
         snapshots=tuple(read),
         ci_run_url=options.ci_run_url,
     )
-    return replace(report, spec_files=with_commits(report.spec_files), evidence=evidence)
+    report = replace(report, spec_files=with_commits(report.spec_files), evidence=evidence)
+    return report, *compared
 
 
 def _selected(options: CheckOptions, spec: Spec, scope: Scope) -> tuple[tuple[OrgDecl, ...], Scope]:
@@ -262,22 +267,18 @@ class PlanOptions:
 
 def run_plan(options: PlanOptions) -> Plan:
     """`plan`: the check's findings, and the requests that would fix them (none are sent)."""
-    seen: list[tuple[tuple[OrgDecl, ...], LiveState]] = []
-
-    def keep(decls: tuple[OrgDecl, ...], live: LiveState) -> None:
-        seen.append((decls, live))
-
-    if isinstance(options.check, DemoOptions):
-        report = run_demo(replace(options.check, on_live=keep))
-    else:
-        report = run_check(replace(options.check, on_live=keep))
-    decls, live = seen[-1] if seen else ((), None)
+    check = options.check
+    report, decls, live = _demo(check) if isinstance(check, DemoOptions) else _check(check)
     return build_plan(report, decls, live, allow_delete=options.allow_delete)
 
 
 def run_demo(options: DemoOptions) -> Report:
     """`demo`: the example spec against the example tenant, emulated in process; a report in
     every outcome (an --org that matches nothing is an invalid one)."""
+    return _demo(options)[0]
+
+
+def _demo(options: DemoOptions) -> Compared:
     from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app
     from orgdrift.resources import demo_bytes
     from orgdrift.snapshot import parse_snapshot
@@ -296,10 +297,8 @@ def run_demo(options: DemoOptions) -> Report:
         scope = Scope(options.orgs, len(decls), checks_unmanaged(spec, options.orgs))
         live, stats = read_declared(tenant, decls, scope.unmanaged)
     except (UsageError, LiveStateError) as exc:
-        return replace(_failed(exc, (), scope=scope), spec_files=spec.files)
-    if options.on_live is not None:
-        options.on_live(tuple(decls), live)
-    return assess(spec, decls, live, stats, scope)
+        return replace(_failed(exc, (), scope=scope), spec_files=spec.files), (), None
+    return assess(spec, decls, live, stats, scope), decls, live
 
 
 def run_snapshot(options: SnapshotOptions) -> SnapshotResult:
