@@ -267,7 +267,14 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     output = _output(
         args, inputs=[*args.spec, args.live or "", args.since or "", args.baseline or ""]
     )
-    written = _incremental_options(args, output)
+    if args.live and (args.since or args.write_snapshot):
+        raise UsageError("--live compares with a saved snapshot: no --since or --write-snapshot")
+    if args.no_full_fallback and not args.since:
+        raise UsageError("--no-full-fallback needs --since")
+    if args.write_snapshot:  # every file is checked before any request
+        targets = [args.write_snapshot, *(path for _, path in output.reports)]
+        check_targets(targets, inputs=[*args.spec, args.since or ""])
+    written: list[tuple[LiveState, str | None]] = []  # the new snapshot, and why no checkpoint
     with _progress(args) as progress:
         options = replace(
             _check_options(args, progress),
@@ -338,21 +345,6 @@ def _allow_delete(args: argparse.Namespace) -> bool:
     """--allow-delete, or AUTH0_ALLOW_DELETE=true as the Auth0 deploy CLI reads it."""
     option = bool(getattr(args, "allow_delete", False))
     return option or os.environ.get("AUTH0_ALLOW_DELETE", "").lower() == "true"
-
-
-def _incremental_options(
-    args: argparse.Namespace, output: _Output
-) -> list[tuple[LiveState, str | None]]:
-    """Check --since / --write-snapshot / --no-full-fallback before any request; the list the
-    pipeline hands the new snapshot to."""
-    if args.live and (args.since or args.write_snapshot):
-        raise UsageError("--live compares with a saved snapshot: no --since or --write-snapshot")
-    if args.no_full_fallback and not args.since:
-        raise UsageError("--no-full-fallback needs --since")
-    if args.write_snapshot:
-        targets = [args.write_snapshot, *(path for _, path in output.reports)]
-        check_targets(targets, inputs=[*args.spec, args.since or ""])
-    return []
 
 
 def _incremental_outcome(
@@ -683,6 +675,14 @@ QUIET_HELP = (
 QUIET_WRITE_HELP = "no progress or notes on stderr (warnings and errors still show)"
 
 
+def _add_spec(cmd: argparse.ArgumentParser, live: str | None = None) -> None:
+    """The spec files; with `live`, --live FILE instead of the tenant."""
+    cmd.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
+    if live is not None:
+        help_ = f"{live} a snapshot file instead of the tenant (no network)"
+        cmd.add_argument("--live", metavar="FILE", help=help_)
+
+
 def _add_common(
     cmd: argparse.ArgumentParser, *, online: bool = True, quiet: str = QUIET_HELP
 ) -> None:
@@ -713,14 +713,12 @@ def _add_common(
     cmd.add_argument(
         "--max-rps",
         type=_positive_float,
-        default=None,
         metavar="R",
         help="never send more than R requests per second",
     )
     cmd.add_argument(
         "--timeout",
         type=_positive_float,
-        default=None,
         metavar="S",
         help="give up (exit 3) when the whole run takes longer than S seconds",
     )
@@ -742,7 +740,7 @@ def _parser() -> argparse.ArgumentParser:
         help="check spec files against the schema and semantic rules (no network)",
         description="Check spec files against the schema and semantic rules. No network.",
     )
-    validate.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
+    _add_spec(validate)
     validate.add_argument("-q", "--quiet", action="store_true", help="print nothing when valid")
     validate.add_argument(
         "--per-directory",
@@ -757,12 +755,7 @@ def _parser() -> argparse.ArgumentParser:
         help="compare the live tenant (or a snapshot) with the spec; exit 1 on drift",
         description=f"Compare the live tenant with the spec. {CREDENTIALS_HELP}",
     )
-    check.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
-    check.add_argument(
-        "--live",
-        metavar="FILE",
-        help="compare with a snapshot file instead of the tenant (no network)",
-    )
+    _add_spec(check, live="compare with")
     check.add_argument(
         "--changed-from",
         metavar="GIT_REF",
@@ -806,12 +799,7 @@ def _parser() -> argparse.ArgumentParser:
         "never sends them: review the plan, then send it yourself (--format shell writes a "
         "curl script reading AUTH0_DOMAIN and AUTH0_API_TOKEN).",
     )
-    plan.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
-    plan.add_argument(
-        "--live",
-        metavar="FILE",
-        help="plan against a snapshot file instead of the tenant (no network)",
-    )
+    _add_spec(plan, live="plan against")
     plan.add_argument(
         "--allow-delete",
         action="store_true",
@@ -907,16 +895,13 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--state", required=True, metavar="FILE", help="live-state JSON file")
     emulator.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
     emulator.add_argument("--port", type=int, default=0, help="port (default 0: any free one)")
-    emulator.add_argument(
-        "--token", default=None, help="accepted bearer token (default emulator-token)"
-    )
+    emulator.add_argument("--token", help="accepted bearer token (default emulator-token)")
     emulator.add_argument(
         "--rate",
         type=_positive_float,
-        default=None,
         help="global bucket refill, requests/second (default: Enterprise figures)",
     )
-    emulator.add_argument("--burst", type=_positive_int, default=None, help="global bucket size")
+    emulator.add_argument("--burst", type=_positive_int, help="global bucket size")
     emulator.add_argument("--latency-ms", type=float, default=0.0, help="added latency per request")
     emulator.add_argument(
         "--fail-rate", type=float, default=0.0, help="share of requests given a 5xx"
@@ -931,7 +916,6 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--log-retention",
         type=_positive_int,
-        default=None,
         metavar="N",
         help="keep only the newest N tenant log entries (GET /logs/{id} of an older one: 404)",
     )

@@ -250,8 +250,6 @@ def _scope_conflicts(
                 "is the client's, shared by every organization associated with it, so no "
                 "request is planned: declare one scope for it in every organization"
             )
-    if not conflicts:
-        return tuple(plans)
     return tuple(_without_conflicts(plan, conflicts) for plan in plans)
 
 
@@ -295,13 +293,10 @@ def _decl_for(decls: Sequence[OrgDecl], result: OrgResult) -> OrgDecl | None:
     check matched them); None for an unmanaged organization."""
     if result.status is OrgStatus.UNMANAGED:
         return None
-    for decl in decls:
-        if decl.id is not None:
-            if decl.id == result.id:
-                return decl
-        elif decl.name == result.name:
-            return decl
-    return None
+    return next(
+        (d for d in decls if (d.id == result.id if d.id is not None else d.name == result.name)),
+        None,
+    )
 
 
 @dataclass

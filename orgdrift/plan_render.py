@@ -128,10 +128,6 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     }
 
 
-def render_json(plan: Plan) -> str:
-    return json_document(plan_to_dict(plan))
-
-
 def finding_remediation(plan: Plan, fingerprint: str | None) -> str | None:
     """What the plan does about one finding, in one line (None: nothing to say): its requests
     with their scopes, or why it sends none."""
@@ -242,7 +238,8 @@ def _md_org(org: OrgPlan, numbers: list[int]) -> list[str]:
         fixes = "; ".join(sentence(f.message) for f in step.fixes)
         note = f" ({sentence(step.note)})" if step.note else ""
         lines += [f"{numbers[0]}. `{step.scope}`: {fixes}{note}", ""]
-        lines += [_indent(_fence(visible("\n".join(request), keep="\n"))), ""]
+        block = _fence(visible("\n".join(request), keep="\n"))
+        lines += ["\n".join("   " + line for line in block.split("\n")), ""]
     for manual in org.manual:
         lines.append(f"- manual: {sentence(manual.fix.message)}: {sentence(manual.reason)}")
     for skipped in org.skipped:
@@ -250,10 +247,6 @@ def _md_org(org: OrgPlan, numbers: list[int]) -> list[str]:
     if lines[-1]:
         lines.append("")
     return [*lines, "</details>"]
-
-
-def _indent(text: str) -> str:
-    return "\n".join("   " + line for line in text.split("\n"))
 
 
 def markdown_section(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
@@ -286,10 +279,6 @@ def markdown_section(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     if len(text) > limit:  # not even the heading fits: say where the plan is
         return "The plan does not fit here: run `orgdrift plan`.\n"[:limit]
     return text
-
-
-def render_markdown(plan: Plan) -> str:
-    return markdown_section(plan).rstrip("\n") + "\n"
 
 
 # --- POSIX shell ---------------------------------------------------------------------------
@@ -463,8 +452,8 @@ def _sh_manual(plan: Plan) -> list[str]:
 
 _RENDERERS: Mapping[str, Callable[[Plan], str]] = {
     "text": render_text,
-    "json": render_json,
-    "markdown": render_markdown,
+    "json": lambda plan: json_document(plan_to_dict(plan)),
+    "markdown": lambda plan: markdown_section(plan).rstrip("\n") + "\n",
     "shell": render_shell,
 }
 FORMATS: tuple[str, ...] = tuple(_RENDERERS)
