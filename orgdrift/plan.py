@@ -55,16 +55,6 @@ ALLOW_DELETE_HINT = "a delete, planned only with --allow-delete (or AUTH0_ALLOW_
 
 
 @dataclass(frozen=True, slots=True)
-class Fix:
-    """A finding a step (or a manual step) answers: its kind, path and fingerprint."""
-
-    kind: FindingKind
-    path: str
-    message: str
-    fingerprint: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Step:
     """One Management API request."""
 
@@ -72,7 +62,7 @@ class Step:
     path: str  # under the tenant's domain, e.g. /api/v2/organizations/org_1; may hold NEW_ID
     body: RawObject | None
     scope: str  # the scope the request needs
-    fixes: tuple[Fix, ...]
+    fixes: tuple[Finding, ...]
     note: str | None = None  # what else it changes, when that is more than the findings say
     captures_id: bool = False  # its response's `id` is the NEW_ID of the steps after it
 
@@ -86,7 +76,7 @@ class Manual:
     """A finding the plan does not fix with a request: a delete not asked for, or something the
     API cannot do. `step` is the request `--allow-delete` would add (None: no request can)."""
 
-    fix: Fix
+    fix: Finding
     reason: str
     step: Step | None = None
 
@@ -96,7 +86,7 @@ class Skipped:
     """A finding that needs nothing: accepted by an exception, known from a baseline, or a
     warning the policy only reports."""
 
-    fix: Fix
+    fix: Finding
     reason: str
 
 
@@ -192,10 +182,6 @@ def _seg(value: str) -> str:
 def _org_path(org_id: str | None, *rest: str) -> str:
     head = NEW_ID if org_id is None else _seg(org_id)
     return "/".join((f"{API}/organizations", head, *(_seg(r) for r in rest)))
-
-
-def _fix(finding: Finding) -> Fix:
-    return Fix(finding.kind, finding.path, finding.message, finding.fingerprint)
 
 
 # --- the plan ------------------------------------------------------------------------------
@@ -314,7 +300,7 @@ class _OrgPlanner:
         for finding in findings:
             reason = _no_action(finding)
             if reason is not None:
-                self.skipped.append(Skipped(_fix(finding), reason))
+                self.skipped.append(Skipped(finding, reason))
             else:
                 by_kind.setdefault(finding.kind, []).append(finding)
         for kind, handler in self._handlers():
@@ -381,10 +367,10 @@ class _OrgPlanner:
             self.steps.append(step)
         else:
             reason = f"{why}; {ALLOW_DELETE_HINT}" if why else ALLOW_DELETE_HINT
-            self.manual.append(Manual(_fix(finding), reason, step))
+            self.manual.append(Manual(finding, reason, step))
 
     def _cannot(self, finding: Finding, reason: str) -> None:
-        self.manual.append(Manual(_fix(finding), reason))
+        self.manual.append(Manual(finding, reason))
 
     def _unresolved(self, finding: Finding) -> None:
         """A finding whose object the live state does not show (never expected: said, not
@@ -407,7 +393,7 @@ class _OrgPlanner:
                 _org_path(self.org_id, self._segment(part), item_id),
                 None,
                 f"delete:organization_{part}",
-                (_fix(finding),),
+                (finding,),
                 note=note if part == "client_grants" else None,
             )
             self._delete(finding, step)
@@ -431,7 +417,7 @@ class _OrgPlanner:
                     _org_path(self.org_id, self._segment(part), item_id),
                     {f.path.rpartition(".")[2]: f.expected for f in group},
                     f"update:organization_{part}",
-                    tuple(_fix(f) for f in group),
+                    tuple(group),
                 )
             )
 
@@ -444,7 +430,7 @@ class _OrgPlanner:
                 _org_path(str(finding.actual)),
                 None,
                 "delete:organizations",
-                (_fix(finding),),
+                (finding,),
                 note="deletes the organization, its members' memberships and its invitations",
             )
             self._delete(finding, step, "policy unmanaged_organizations is fail")
@@ -469,7 +455,7 @@ class _OrgPlanner:
                 f"{API}/organizations",
                 body,
                 "create:organizations",
-                (_fix(finding),),
+                (finding,),
                 captures_id=True,
             )
         )
@@ -513,7 +499,7 @@ class _OrgPlanner:
                 _org_path(self.org_id),
                 _without_null_metadata(body),
                 "update:organizations",
-                tuple(_fix(f) for f in findings),
+                tuple(findings),
             )
         )
 
@@ -539,7 +525,7 @@ class _OrgPlanner:
             _org_path(self.org_id, part),
             body,
             "create:organization_connections",
-            (_fix(finding),),
+            (finding,),
         )
 
     # --- client grants --------------------------------------------------------------------
@@ -571,7 +557,7 @@ class _OrgPlanner:
                 _org_path(self.org_id, "client-grants"),
                 {"grant_id": grant_id},
                 "create:organization_client_grants",
-                (_fix(finding),),
+                (finding,),
             )
         )
         wanted = sorted(set(grant.scope)) if grant.scope is not None else None
@@ -584,7 +570,7 @@ class _OrgPlanner:
             f"{API}/client-grants/{_seg(grant_id)}",
             {"scope": scope},
             "update:client_grants",
-            (_fix(finding),),
+            (finding,),
             note="the grant is the client's: every organization associated with it gets this scope",
         )
 
@@ -618,7 +604,7 @@ class _OrgPlanner:
             _org_path(self.org_id, "discovery-domains"),
             {k: v for k, v in body.items() if v is not None},
             "create:organization_discovery_domains",
-            (_fix(finding),),
+            (finding,),
         )
 
 

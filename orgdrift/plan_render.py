@@ -12,12 +12,12 @@ import html
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
 from typing import Any
 
 from orgdrift import __version__
 from orgdrift.errors import ExitCode
-from orgdrift.plan import NEW_ID, Fix, Manual, OrgPlan, Plan, Skipped, Step
+from orgdrift.models import Finding
+from orgdrift.plan import NEW_ID, Manual, OrgPlan, Plan, Skipped, Step
 from orgdrift.reporters._common import TOOL_NAME, json_document, plural, visible
 from orgdrift.reporters.markdown import sentence  # no markup, mention, link or shortcode survives
 
@@ -63,8 +63,14 @@ def _json_body(body: Any) -> str:
 # --- JSON ----------------------------------------------------------------------------------
 
 
-def _fix_dict(fix: Fix) -> dict[str, Any]:
-    return {**asdict(fix), "kind": fix.kind.value}
+def _fix_dict(fix: Finding) -> dict[str, Any]:
+    """A finding a request (or a manual step) answers."""
+    return {
+        "kind": fix.kind.value,
+        "path": fix.path,
+        "message": fix.message,
+        "fingerprint": fix.fingerprint,
+    }
 
 
 def step_dict(step: Step) -> dict[str, Any]:
