@@ -114,7 +114,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn
 
 from orgdrift import __version__
 from orgdrift.errors import ExitCode, InputError, OrgdriftError, UsageError
@@ -231,12 +231,12 @@ def _failed(failure: Failure) -> ExitCode:
     return failure.exit_code
 
 
-def _err(text: str, stream: TextIO | None = None) -> None:
+def _err(text: str) -> None:
     """A message on stderr: names and values in it come from inputs (a file name, a spec, a
     report), so no raw control or invisible character reaches the terminal or CI log."""
     from orgdrift.reporters._common import visible
 
-    print(visible(text, keep="\n\t"), file=stream or sys.stderr)
+    print(visible(text, keep="\n\t"), file=sys.stderr)
 
 
 def _out(text: str, *, styled: bool = False) -> None:
@@ -348,9 +348,7 @@ def _allow_delete(args: argparse.Namespace) -> bool:
 
 
 def _incremental_outcome(
-    args: argparse.Namespace,
-    report: Report,
-    written: list[tuple[LiveState, str | None]],
+    args: argparse.Namespace, report: Report, written: list[tuple[LiveState, str | None]]
 ) -> Report:
     """Say on stderr when --since fell back to a full read, and write --write-snapshot; the
     report, with the snapshot file it wrote in its evidence."""
@@ -641,11 +639,10 @@ def _positive_float(text: str) -> float:
 def _add_output_options(cmd: argparse.ArgumentParser) -> None:
     from orgdrift.reporters import REPORTERS
 
-    choices = ["auto", *REPORTERS]
     cmd.add_argument(
         "--format",
         default="auto",
-        choices=choices,
+        choices=["auto", *REPORTERS],
         help="output on stdout (default auto: github inside GitHub Actions, text elsewhere)",
     )
     cmd.add_argument(
@@ -683,9 +680,8 @@ def _add_spec(cmd: argparse.ArgumentParser, live: str | None = None) -> None:
         cmd.add_argument("--live", metavar="FILE", help=help_)
 
 
-def _add_common(
-    cmd: argparse.ArgumentParser, *, online: bool = True, quiet: str = QUIET_HELP
-) -> None:
+def _add_common(cmd: argparse.ArgumentParser, quiet: str = QUIET_HELP) -> None:
+    """What every command that reads the tenant takes."""
     cmd.add_argument(
         "--org",
         action="append",
@@ -701,8 +697,6 @@ def _add_common(
         default=0,
         help="log each request on stderr (credentials are never shown)",
     )
-    if not online:
-        return
     cmd.add_argument("--domain", help="tenant domain (default: $AUTH0_DOMAIN)")
     cmd.add_argument(
         "--concurrency",
@@ -829,7 +823,7 @@ def _parser() -> argparse.ArgumentParser:
     snapshot.add_argument(
         "--all", action="store_true", help="every organization of the tenant, with its connections"
     )
-    _add_common(snapshot, quiet=QUIET_WRITE_HELP)
+    _add_common(snapshot, QUIET_WRITE_HELP)
     snapshot.set_defaults(command=_cmd_snapshot)
 
     export = sub.add_parser(
@@ -860,7 +854,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave all of them out: organizations and enabled connections only",
     )
-    _add_common(export, quiet=QUIET_WRITE_HELP)
+    _add_common(export, QUIET_WRITE_HELP)
     export.set_defaults(command=_cmd_export)
 
     demo = sub.add_parser(

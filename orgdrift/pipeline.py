@@ -21,12 +21,7 @@ from typing import Literal
 import httpx
 
 from orgdrift import __version__
-from orgdrift.accept import (
-    apply_exceptions,
-    baseline_fingerprints,
-    mark_known,
-    with_fingerprints,
-)
+from orgdrift.accept import apply_exceptions, baseline_fingerprints, mark_known, with_fingerprints
 from orgdrift.auth import canonical_host
 from orgdrift.changes import changed_scope
 from orgdrift.check import checks_unmanaged, evaluate, select

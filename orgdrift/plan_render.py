@@ -127,10 +127,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         ],
         "failure": None
         if failure is None
-        else {
-            "message": failure.message,
-            "problems": [p.render() for p in failure.problems],
-        },
+        else {"message": failure.message, "problems": [p.render() for p in failure.problems]},
     }
 
 

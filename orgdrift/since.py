@@ -20,13 +20,7 @@ from dataclasses import dataclass, replace
 
 from orgdrift.client import ManagementClient
 from orgdrift.errors import IncrementalUnavailable, InsufficientScopeError
-from orgdrift.fetch import (
-    Progress,
-    complete,
-    fetch_live,
-    full_read_requests,
-    read_organizations,
-)
+from orgdrift.fetch import Progress, complete, fetch_live, full_read_requests, read_organizations
 from orgdrift.incremental import refresh, rereads
 from orgdrift.logs import classify
 from orgdrift.models import Basis, LiveState, OrgDecl, RawObject
@@ -75,11 +69,7 @@ async def read_with_checkpoint(
 
 
 def continuity_problem(
-    previous: LiveState,
-    *,
-    tool_version: str,
-    tenant: str | None,
-    unmanaged: bool,
+    previous: LiveState, *, tool_version: str, tenant: str | None, unmanaged: bool
 ) -> str | None:
     """Why the snapshot cannot be the basis of an incremental check, before any request."""
     if previous.log_checkpoint is None:
