@@ -79,15 +79,7 @@ def evaluate(
             )
             continue
         matched.add(org.id)
-        if (
-            decl.connections is not None
-            and not decl.needs_connection_view
-            and org.connections is None
-        ):
-            raise IncompleteSnapshotError(
-                f"the enabled connections of organization {org.name} ({org.id}) were not read"
-            )
-        _check_model_read(decl, org)
+        _check_read(decl, org)
         findings = tuple(
             with_unknown_connection_hints(decl, compare(decl, org), live.connection_names)
         )
@@ -98,22 +90,21 @@ def evaluate(
     return tuple(results)
 
 
-def _check_model_read(decl: OrgDecl, org: LiveOrganization) -> None:
-    """The parts of the organization model `decl` declares were read (a snapshot taken for
-    another spec may lack them)."""
-    unread = [
-        what
-        for what, needed, read in (
-            (
-                "organization connections (Early Access view)",
-                decl.needs_connection_view,
-                org.connection_view,
-            ),
-            ("client grants", decl.client_grants is not None, org.client_grants),
-            ("discovery domains", decl.discovery_domains is not None, org.discovery_domains),
+def _check_read(decl: OrgDecl, org: LiveOrganization) -> None:
+    """Every part of the organization `decl` declares was read (a snapshot taken for another
+    spec may lack some)."""
+    if decl.connections is not None and not decl.needs_connection_view and org.connections is None:
+        raise IncompleteSnapshotError(
+            f"the enabled connections of organization {org.name} ({org.id}) were not read"
         )
-        if needed and read is None
-    ]
+    lacking = {
+        "organization connections (Early Access view)": (
+            decl.needs_connection_view and org.connection_view is None
+        ),
+        "client grants": decl.client_grants is not None and org.client_grants is None,
+        "discovery domains": decl.discovery_domains is not None and org.discovery_domains is None,
+    }
+    unread = [what for what, lacks in lacking.items() if lacks]
     if unread:
         raise IncompleteSnapshotError(
             f"the {' and '.join(unread)} of organization {org.name} ({org.id}) were not read "
