@@ -9,9 +9,10 @@ Markdown and HTML characters escaped, and every shell word single-quoted (`'` as
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from orgdrift import __version__
@@ -174,14 +175,13 @@ def render_text(plan: Plan) -> str:
         return "\n".join(lines) + "\n"
     if plan.steps:
         lines.append(f"scopes needed: {', '.join(scopes(plan))}")
-    number = 0
+    numbers = itertools.count(1)
     for org in plan.organizations:
         where = org.id if org.id is not None else "to be created"
         lines += ["", visible(f"{org.label} ({where})")]
         for step in org.steps:
-            number += 1
             first, *rest = step_lines(step, "      ")
-            lines += [f"  {number:>2}. {first}", *rest]
+            lines += [f"  {next(numbers):>2}. {first}", *rest]
         for manual in org.manual:
             lines.append("  manual: " + visible(manual.fix.message))
             lines.append("      " + visible(manual.reason))
@@ -225,7 +225,7 @@ def _fence(text: str) -> str:
     return f"{fence}\n{text}\n{fence}"
 
 
-def _md_org(org: OrgPlan, numbers: list[int]) -> list[str]:
+def _md_org(org: OrgPlan, numbers: Iterator[int]) -> list[str]:
     counts = [plural(len(org.steps), "request")] if org.steps else []
     if org.manual:
         counts.append(plural(len(org.manual), "manual step"))
@@ -234,13 +234,12 @@ def _md_org(org: OrgPlan, numbers: list[int]) -> list[str]:
     summary = _html_text(f"{org.label} ({org.id or 'to be created'})")
     lines = [f"<details><summary><b>{summary}</b>: {', '.join(counts)}</summary>", ""]
     for step in org.steps:
-        numbers[0] += 1
         request = [f"{step.method} {step.path}"]
         if step.body is not None:
             request.append(_json_in_markdown(step.body))
         fixes = "; ".join(sentence(f.message) for f in step.fixes)
         note = f" ({sentence(step.note)})" if step.note else ""
-        lines += [f"{numbers[0]}. `{step.scope}`: {fixes}{note}", ""]
+        lines += [f"{next(numbers)}. `{step.scope}`: {fixes}{note}", ""]
         block = _fence(visible("\n".join(request), keep="\n"))
         lines += ["\n".join("   " + line for line in block.split("\n")), ""]
     for manual in org.manual:
@@ -265,7 +264,7 @@ def markdown_section(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
             "",
         ]
     text = "\n".join(head) + "\n"
-    numbers = [0]
+    numbers = itertools.count(1)
     left: list[OrgPlan] = []
     for org in plan.organizations:
         block = "\n".join(_md_org(org, numbers)) + "\n\n"
@@ -425,15 +424,12 @@ def render_shell(plan: Plan) -> str:
         "# shellcheck disable=SC2016",
         _PRELUDE.rstrip("\n"),
     ]
-    created = 0
+    created = itertools.count(1)  # each organization created has its id in org_1, org_2...
     for org in plan.organizations:
         if not org.steps:
             continue
         lines += ["", _comment(f"--- {org.label} ({org.id or 'to be created'})")]
-        variable = None
-        if org.id is None:
-            created += 1
-            variable = f"org_{created}"
+        variable = f"org_{next(created)}" if org.id is None else None
         for step in org.steps:
             lines += _sh_step(step, variable)
     lines += _sh_manual(plan)
