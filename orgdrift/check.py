@@ -1,4 +1,4 @@
-"""Spec + live state -> results per organization -> Report. Pure: no I/O, no clock.
+"""Spec + live state -> results per organization. Pure: no I/O, no clock.
 
 The same function serves online checks and `--live` snapshot checks, so both give exactly the
 same findings for the same state.
@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Sequence
 from fnmatch import fnmatchcase
 from typing import TypeVar
 
-from orgdrift import __version__
 from orgdrift.diff import compare, missing, unmanaged, with_unknown_connection_hints
 from orgdrift.errors import IncompleteSnapshotError, UsageError
 from orgdrift.models import (
@@ -19,11 +18,8 @@ from orgdrift.models import (
     OrgDecl,
     OrgResult,
     OrgStatus,
-    Report,
-    Scope,
     Severity,
     Spec,
-    Stats,
 )
 
 Org = TypeVar("Org")
@@ -83,15 +79,7 @@ def evaluate(
             )
             continue
         matched.add(org.id)
-        if (
-            decl.connections is not None
-            and not decl.needs_connection_view
-            and org.connections is None
-        ):
-            raise IncompleteSnapshotError(
-                f"the enabled connections of organization {org.name} ({org.id}) were not read"
-            )
-        _check_model_read(decl, org)
+        _check_read(decl, org)
         findings = tuple(
             with_unknown_connection_hints(decl, compare(decl, org), live.connection_names)
         )
@@ -102,22 +90,21 @@ def evaluate(
     return tuple(results)
 
 
-def _check_model_read(decl: OrgDecl, org: LiveOrganization) -> None:
-    """The parts of the organization model `decl` declares were read (a snapshot taken for
-    another spec may lack them)."""
-    unread = [
-        what
-        for what, needed, read in (
-            (
-                "organization connections (Early Access view)",
-                decl.needs_connection_view,
-                org.connection_view,
-            ),
-            ("client grants", decl.client_grants is not None, org.client_grants),
-            ("discovery domains", decl.discovery_domains is not None, org.discovery_domains),
+def _check_read(decl: OrgDecl, org: LiveOrganization) -> None:
+    """Every part of the organization `decl` declares was read (a snapshot taken for another
+    spec may lack some)."""
+    if decl.connections is not None and not decl.needs_connection_view and org.connections is None:
+        raise IncompleteSnapshotError(
+            f"the enabled connections of organization {org.name} ({org.id}) were not read"
         )
-        if needed and read is None
-    ]
+    lacking = {
+        "organization connections (Early Access view)": (
+            decl.needs_connection_view and org.connection_view is None
+        ),
+        "client grants": decl.client_grants is not None and org.client_grants is None,
+        "discovery domains": decl.discovery_domains is not None and org.discovery_domains is None,
+    }
+    unread = [what for what, lacks in lacking.items() if lacks]
     if unread:
         raise IncompleteSnapshotError(
             f"the {' and '.join(unread)} of organization {org.name} ({org.id}) were not read "
@@ -144,26 +131,3 @@ def _unmanaged(spec: Spec, live: LiveState, matched: set[str]) -> list[OrgResult
         )
         for org in sorted(extra, key=lambda o: (o.name, o.id))
     ]
-
-
-def build_report(
-    spec: Spec,
-    results: tuple[OrgResult, ...],
-    *,
-    tenant: str | None,
-    checked_at: str,
-    stats: Stats,
-    from_snapshot: bool = False,
-    scope: Scope | None = None,
-) -> Report:
-    return Report(
-        tool_version=__version__,
-        tenant=tenant,
-        checked_at=checked_at,
-        spec_files=spec.files,
-        organizations=results,
-        stats=stats,
-        live_from="snapshot" if from_snapshot else "api",
-        scope=scope
-        or Scope(declared=sum(1 for r in results if r.status is not OrgStatus.UNMANAGED)),
-    )

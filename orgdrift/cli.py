@@ -114,7 +114,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn
 
 from orgdrift import __version__
 from orgdrift.errors import ExitCode, InputError, OrgdriftError, UsageError
@@ -122,7 +122,8 @@ from orgdrift.files import STDOUT, check_targets, write_atomic
 
 if TYPE_CHECKING:
     from orgdrift.client import RequestEvent
-    from orgdrift.models import Failure, LiveState, OrgDecl, Report
+    from orgdrift.models import Failure, LiveState, Report
+    from orgdrift.pipeline import CheckOptions, DemoOptions
     from orgdrift.plan import Plan
     from orgdrift.reads import Tenant
     from orgdrift.reporters import RenderOptions
@@ -230,12 +231,12 @@ def _failed(failure: Failure) -> ExitCode:
     return failure.exit_code
 
 
-def _err(text: str, stream: TextIO | None = None) -> None:
+def _err(text: str) -> None:
     """A message on stderr: names and values in it come from inputs (a file name, a spec, a
     report), so no raw control or invisible character reaches the terminal or CI log."""
     from orgdrift.reporters._common import visible
 
-    print(visible(text, keep="\n\t"), file=stream or sys.stderr)
+    print(visible(text, keep="\n\t"), file=sys.stderr)
 
 
 def _out(text: str, *, styled: bool = False) -> None:
@@ -261,22 +262,22 @@ def _cmd_validate(args: argparse.Namespace) -> ExitCode:
 
 
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
-    from orgdrift import pipeline
     from orgdrift.evidence import ci_run_url
 
     output = _output(
         args, inputs=[*args.spec, args.live or "", args.since or "", args.baseline or ""]
     )
-    written = _incremental_options(args, output)
-    seen: list[tuple[tuple[OrgDecl, ...], LiveState]] = []
+    if args.live and (args.since or args.write_snapshot):
+        raise UsageError("--live compares with a saved snapshot: no --since or --write-snapshot")
+    if args.no_full_fallback and not args.since:
+        raise UsageError("--no-full-fallback needs --since")
+    if args.write_snapshot:  # every file is checked before any request
+        targets = [args.write_snapshot, *(path for _, path in output.reports)]
+        check_targets(targets, inputs=[*args.spec, args.since or ""])
+    written: list[tuple[LiveState, str | None]] = []  # the new snapshot, and why no checkpoint
     with _progress(args) as progress:
-        options = pipeline.CheckOptions(
-            specs=tuple(args.spec),
-            env=os.environ,
-            orgs=tuple(args.org),
-            snapshot=args.live,
-            tenant=None if args.live else _tenant(args),
-            progress=progress,
+        options = replace(
+            _check_options(args, progress),
             changed_from=args.changed_from,
             baseline=args.baseline,
             since=args.since,
@@ -285,27 +286,39 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
             if args.write_snapshot
             else None,
             ci_run_url=ci_run_url(os.environ),
-            on_live=lambda decls, live: seen.append((decls, live)),
         )
-        report = pipeline.run_check(options)
-    report = _incremental_outcome(args, report, written)
-    return _emit(report, output, _plan_for(args, output, report, seen))
+        report, plan = _with_plan(args, output, options)
+    return _emit(_incremental_outcome(args, report, written), output, plan)
 
 
-def _plan_for(
-    args: argparse.Namespace,
-    output: _Output,
-    report: Report,
-    seen: list[tuple[tuple[OrgDecl, ...], LiveState]],
-) -> Plan | None:
-    """The plan the Markdown and HTML reports show with the findings (None: no such report)."""
-    from orgdrift.plan import build_plan
+def _check_options(
+    args: argparse.Namespace, progress: Callable[[int, int], None] | None
+) -> CheckOptions:
+    """What `check` and `plan` compare with what."""
+    from orgdrift import pipeline
 
-    formats = {output.format, *(fmt for fmt, _ in output.reports)}
-    if not seen or not formats & {"markdown", "html"}:
-        return None
-    decls, live = seen[-1]
-    return build_plan(report, decls, live, allow_delete=_allow_delete(args))
+    return pipeline.CheckOptions(
+        specs=tuple(args.spec),
+        env=os.environ,
+        orgs=tuple(args.org),
+        snapshot=args.live,
+        tenant=None if args.live else _tenant(args),
+        progress=progress,
+    )
+
+
+def _with_plan(
+    args: argparse.Namespace, output: _Output, options: CheckOptions | DemoOptions
+) -> tuple[Report, Plan | None]:
+    """The report, with the plan the Markdown and HTML reports show (None: no such report)."""
+    from orgdrift import pipeline
+
+    if {output.format, *(fmt for fmt, _ in output.reports)} & {"markdown", "html"}:
+        plan = pipeline.run_plan(pipeline.PlanOptions(options, _allow_delete(args)))
+        return plan.report, plan
+    if isinstance(options, pipeline.DemoOptions):
+        return pipeline.run_demo(options), None
+    return pipeline.run_check(options), None
 
 
 def _cmd_plan(args: argparse.Namespace) -> ExitCode:
@@ -316,21 +329,14 @@ def _cmd_plan(args: argparse.Namespace) -> ExitCode:
     target = args.output or STDOUT
     check_targets([target], inputs=[*args.spec, args.live or ""])
     with _progress(args) as progress:
-        check = pipeline.CheckOptions(
-            specs=tuple(args.spec),
-            env=os.environ,
-            orgs=tuple(args.org),
-            snapshot=args.live,
-            tenant=None if args.live else _tenant(args),
-            progress=progress,
-        )
-        plan = pipeline.run_plan(pipeline.PlanOptions(check, _allow_delete(args)))
+        options = pipeline.PlanOptions(_check_options(args, progress), _allow_delete(args))
+        plan = pipeline.run_plan(options)
+    text_on_stdout = args.format == "text" and target == STDOUT
     if plan.report.failure is not None:
         _err(get_reporter("text").render(plan.report, _render_options(plan.report)).rstrip("\n"))
-        if args.format == "text" and target == STDOUT:
+        if text_on_stdout:
             return plan.exit_code  # said on stderr, as check does
-    quiet = args.quiet and args.format == "text" and target == STDOUT
-    if not (quiet and plan.exit_code == ExitCode.IN_SYNC):
+    if not (args.quiet and text_on_stdout and plan.exit_code == ExitCode.IN_SYNC):
         _write(target, render_plan(plan, args.format))
     return plan.exit_code
 
@@ -341,25 +347,8 @@ def _allow_delete(args: argparse.Namespace) -> bool:
     return option or os.environ.get("AUTH0_ALLOW_DELETE", "").lower() == "true"
 
 
-def _incremental_options(
-    args: argparse.Namespace, output: _Output
-) -> list[tuple[LiveState, str | None]]:
-    """Check --since / --write-snapshot / --no-full-fallback before any request; the list the
-    pipeline hands the new snapshot to."""
-    if args.live and (args.since or args.write_snapshot):
-        raise UsageError("--live compares with a saved snapshot: no --since or --write-snapshot")
-    if args.no_full_fallback and not args.since:
-        raise UsageError("--no-full-fallback needs --since")
-    if args.write_snapshot:
-        targets = [args.write_snapshot, *(path for _, path in output.reports)]
-        check_targets(targets, inputs=[*args.spec, args.since or ""])
-    return []
-
-
 def _incremental_outcome(
-    args: argparse.Namespace,
-    report: Report,
-    written: list[tuple[LiveState, str | None]],
+    args: argparse.Namespace, report: Report, written: list[tuple[LiveState, str | None]]
 ) -> Report:
     """Say on stderr when --since fell back to a full read, and write --write-snapshot; the
     report, with the snapshot file it wrote in its evidence."""
@@ -400,12 +389,7 @@ def _cmd_snapshot(args: argparse.Namespace) -> ExitCode:
     return ExitCode.IN_SYNC
 
 
-EXPORT_EXTRAS: tuple[str, ...] = (
-    "connection-access",
-    "client-grants",
-    "discovery-domains",
-    "token-quota",
-)
+EXPORT_EXTRAS = ("connection-access", "client-grants", "discovery-domains", "token-quota")
 """Parts of the organization model `export` writes unless left out (--without, --no-extras)."""
 
 
@@ -417,18 +401,9 @@ def _cmd_export(args: argparse.Namespace) -> ExitCode:
     check_targets([target], inputs=[])
     with _progress(args) as progress:
         left_out = set(EXPORT_EXTRAS) if args.no_extras else set(args.without or ())
-        options = pipeline.ExportOptions(
-            _tenant(args),
-            orgs=tuple(args.org),
-            progress=progress,
-            extras=Extras(
-                connection_view="connection-access" not in left_out,
-                client_grants="client-grants" not in left_out,
-                discovery_domains="discovery-domains" not in left_out,
-                if_available=True,
-            ),
-            token_quota="token-quota" not in left_out,
-        )
+        view, grants, domains, quota = (part not in left_out for part in EXPORT_EXTRAS)
+        extras = Extras(view, grants, domains, if_available=True)
+        options = pipeline.ExportOptions(_tenant(args), tuple(args.org), progress, extras, quota)
         result = pipeline.run_export(options)
     if result.failure is not None:
         return _failed(result.failure)
@@ -452,12 +427,10 @@ def _cmd_demo(args: argparse.Namespace) -> ExitCode:
         "orgdrift demo: checking examples/orgs.yaml against an emulated tenant "
         "(examples/tenant.json), in process, no credentials or network needed.\n",
     )
-    seen: list[tuple[tuple[OrgDecl, ...], LiveState]] = []
-    options = pipeline.DemoOptions(
-        tuple(args.org), _request_logger(args), lambda decls, live: seen.append((decls, live))
+    report, plan = _with_plan(
+        args, output, pipeline.DemoOptions(tuple(args.org), _request_logger(args))
     )
-    report = pipeline.run_demo(options)
-    return _emit(report, output, _plan_for(args, output, report, seen))
+    return _emit(report, output, plan)
 
 
 def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
@@ -484,10 +457,8 @@ def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
         _out("\n".join(_emulator_banner(url, args.token)))
         sys.stdout.flush()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         serve(app, args.host, args.port, ready)  # UsageError without the `emulator` extra
-    except KeyboardInterrupt:
-        return ExitCode.IN_SYNC
     return ExitCode.IN_SYNC
 
 
@@ -550,40 +521,29 @@ def _request_logger(args: argparse.Namespace) -> Callable[[RequestEvent], None] 
     return log
 
 
-class _ProgressLine:
-    """Organizations done of total, requests, rate and time left, redrawn on one stderr line."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.started = time.monotonic()
-        self.drawn = False
-
-    def __call__(self, done: int, total: int) -> None:
-        elapsed = time.monotonic() - self.started
-        rate = done / elapsed if elapsed > 0 else 0.0
-        left = f", ~{(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
-        line = f"orgdrift: {done}/{total} organizations read, {rate:.1f}/s{left}"
-        self.stream.write("\r\x1b[2K" + line)
-        self.stream.flush()
-        self.drawn = True
-
-    def close(self) -> None:
-        if self.drawn:
-            self.stream.write("\r\x1b[2K")
-            self.stream.flush()
-
-
 @contextlib.contextmanager
 def _progress(args: argparse.Namespace) -> Iterator[Callable[[int, int], None] | None]:
-    show = sys.stderr.isatty() and not args.no_progress and not args.quiet and not args.verbose
-    if not show:
+    """Organizations done of total, rate and time left, redrawn on one stderr line (a terminal
+    only, without -q or -v)."""
+    stream, started, drawn = sys.stderr, time.monotonic(), []
+    if not stream.isatty() or args.no_progress or args.quiet or args.verbose:
         yield None
         return
-    line = _ProgressLine(sys.stderr)
+
+    def draw(done: int, total: int) -> None:
+        elapsed = time.monotonic() - started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = f", ~{(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
+        stream.write(f"\r\x1b[2Korgdrift: {done}/{total} organizations read, {rate:.1f}/s{left}")
+        stream.flush()
+        drawn.append(done)
+
     try:
-        yield line
+        yield draw
     finally:
-        line.close()
+        if drawn:
+            stream.write("\r\x1b[2K")
+            stream.flush()
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,23 +569,18 @@ def _output(args: argparse.Namespace, inputs: Sequence[str]) -> _Output:
         reports.append((fmt, path))
     explicit_stdout = [STDOUT] if args.format != "auto" else []
     check_targets([*explicit_stdout, *(path for _, path in reports)], inputs)
-    verbose = bool(getattr(args, "verbose", 0))
-    return _Output(_format(args), tuple(reports), _color(args), verbose, args.quiet)
-
-
-def _format(args: argparse.Namespace) -> str:
-    if args.format != "auto":
-        return str(args.format)
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true" and "GITHUB_WORKFLOW" in os.environ
-    return "github" if in_actions else "text"
-
-
-def _color(args: argparse.Namespace) -> bool:
-    if args.color == "always":
-        return True
-    if args.color == "never" or "NO_COLOR" in os.environ:
-        return False
-    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+    fmt = "github" if in_actions else "text"
+    color = (
+        sys.stdout.isatty() and os.environ.get("TERM") != "dumb" and "NO_COLOR" not in os.environ
+    )
+    return _Output(
+        fmt if args.format == "auto" else str(args.format),
+        tuple(reports),
+        args.color == "always" or (args.color == "auto" and color),
+        bool(getattr(args, "verbose", 0)),
+        args.quiet,
+    )
 
 
 def _emit(report: Report, output: _Output, plan: Plan | None = None) -> ExitCode:
@@ -684,11 +639,10 @@ def _positive_float(text: str) -> float:
 def _add_output_options(cmd: argparse.ArgumentParser) -> None:
     from orgdrift.reporters import REPORTERS
 
-    choices = ["auto", *REPORTERS]
     cmd.add_argument(
         "--format",
         default="auto",
-        choices=choices,
+        choices=["auto", *REPORTERS],
         help="output on stdout (default auto: github inside GitHub Actions, text elsewhere)",
     )
     cmd.add_argument(
@@ -718,9 +672,16 @@ QUIET_HELP = (
 QUIET_WRITE_HELP = "no progress or notes on stderr (warnings and errors still show)"
 
 
-def _add_common(
-    cmd: argparse.ArgumentParser, *, online: bool = True, quiet: str = QUIET_HELP
-) -> None:
+def _add_spec(cmd: argparse.ArgumentParser, live: str | None = None) -> None:
+    """The spec files; with `live`, --live FILE instead of the tenant."""
+    cmd.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
+    if live is not None:
+        help_ = f"{live} a snapshot file instead of the tenant (no network)"
+        cmd.add_argument("--live", metavar="FILE", help=help_)
+
+
+def _add_common(cmd: argparse.ArgumentParser, quiet: str = QUIET_HELP) -> None:
+    """What every command that reads the tenant takes."""
     cmd.add_argument(
         "--org",
         action="append",
@@ -736,8 +697,6 @@ def _add_common(
         default=0,
         help="log each request on stderr (credentials are never shown)",
     )
-    if not online:
-        return
     cmd.add_argument("--domain", help="tenant domain (default: $AUTH0_DOMAIN)")
     cmd.add_argument(
         "--concurrency",
@@ -748,14 +707,12 @@ def _add_common(
     cmd.add_argument(
         "--max-rps",
         type=_positive_float,
-        default=None,
         metavar="R",
         help="never send more than R requests per second",
     )
     cmd.add_argument(
         "--timeout",
         type=_positive_float,
-        default=None,
         metavar="S",
         help="give up (exit 3) when the whole run takes longer than S seconds",
     )
@@ -777,7 +734,7 @@ def _parser() -> argparse.ArgumentParser:
         help="check spec files against the schema and semantic rules (no network)",
         description="Check spec files against the schema and semantic rules. No network.",
     )
-    validate.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
+    _add_spec(validate)
     validate.add_argument("-q", "--quiet", action="store_true", help="print nothing when valid")
     validate.add_argument(
         "--per-directory",
@@ -792,12 +749,7 @@ def _parser() -> argparse.ArgumentParser:
         help="compare the live tenant (or a snapshot) with the spec; exit 1 on drift",
         description=f"Compare the live tenant with the spec. {CREDENTIALS_HELP}",
     )
-    check.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
-    check.add_argument(
-        "--live",
-        metavar="FILE",
-        help="compare with a snapshot file instead of the tenant (no network)",
-    )
+    _add_spec(check, live="compare with")
     check.add_argument(
         "--changed-from",
         metavar="GIT_REF",
@@ -841,12 +793,7 @@ def _parser() -> argparse.ArgumentParser:
         "never sends them: review the plan, then send it yourself (--format shell writes a "
         "curl script reading AUTH0_DOMAIN and AUTH0_API_TOKEN).",
     )
-    plan.add_argument("spec", nargs="+", metavar="SPEC", help="spec file(s), merged")
-    plan.add_argument(
-        "--live",
-        metavar="FILE",
-        help="plan against a snapshot file instead of the tenant (no network)",
-    )
+    _add_spec(plan, live="plan against")
     plan.add_argument(
         "--allow-delete",
         action="store_true",
@@ -876,7 +823,7 @@ def _parser() -> argparse.ArgumentParser:
     snapshot.add_argument(
         "--all", action="store_true", help="every organization of the tenant, with its connections"
     )
-    _add_common(snapshot, quiet=QUIET_WRITE_HELP)
+    _add_common(snapshot, QUIET_WRITE_HELP)
     snapshot.set_defaults(command=_cmd_snapshot)
 
     export = sub.add_parser(
@@ -907,7 +854,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave all of them out: organizations and enabled connections only",
     )
-    _add_common(export, quiet=QUIET_WRITE_HELP)
+    _add_common(export, QUIET_WRITE_HELP)
     export.set_defaults(command=_cmd_export)
 
     demo = sub.add_parser(
@@ -942,16 +889,13 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--state", required=True, metavar="FILE", help="live-state JSON file")
     emulator.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
     emulator.add_argument("--port", type=int, default=0, help="port (default 0: any free one)")
-    emulator.add_argument(
-        "--token", default=None, help="accepted bearer token (default emulator-token)"
-    )
+    emulator.add_argument("--token", help="accepted bearer token (default emulator-token)")
     emulator.add_argument(
         "--rate",
         type=_positive_float,
-        default=None,
         help="global bucket refill, requests/second (default: Enterprise figures)",
     )
-    emulator.add_argument("--burst", type=_positive_int, default=None, help="global bucket size")
+    emulator.add_argument("--burst", type=_positive_int, help="global bucket size")
     emulator.add_argument("--latency-ms", type=float, default=0.0, help="added latency per request")
     emulator.add_argument(
         "--fail-rate", type=float, default=0.0, help="share of requests given a 5xx"
@@ -966,7 +910,6 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--log-retention",
         type=_positive_int,
-        default=None,
         metavar="N",
         help="keep only the newest N tenant log entries (GET /logs/{id} of an older one: 404)",
     )

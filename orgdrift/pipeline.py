@@ -16,19 +16,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Literal
 
 import httpx
 
 from orgdrift import __version__
-from orgdrift.accept import (
-    apply_exceptions,
-    baseline_fingerprints,
-    mark_known,
-    with_fingerprints,
-)
+from orgdrift.accept import apply_exceptions, baseline_fingerprints, mark_known, with_fingerprints
 from orgdrift.auth import canonical_host
 from orgdrift.changes import changed_scope
-from orgdrift.check import build_report, checks_unmanaged, evaluate, select
+from orgdrift.check import checks_unmanaged, evaluate, select
 from orgdrift.client import RequestEvent
 from orgdrift.errors import InputError, LiveStateError, Problem, UsageError
 from orgdrift.evidence import live_state_sha256, with_commits
@@ -42,6 +38,7 @@ from orgdrift.models import (
     LiveFrom,
     LiveState,
     OrgDecl,
+    OrgResult,
     Report,
     Scope,
     SnapshotFile,
@@ -81,7 +78,6 @@ class DemoOptions:
 
     orgs: tuple[str, ...] = ()
     on_event: Callable[[RequestEvent], None] | None = None
-    on_live: Callable[[tuple[OrgDecl, ...], LiveState], None] | None = None  # as check's
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +99,6 @@ class CheckOptions:
     full_fallback: bool = True
     on_snapshot: Callable[[LiveState, str | None], None] | None = None
     ci_run_url: str | None = None  # the CI run, for the evidence (the CLI reads it)
-    # `plan` (and the reports that show one): the declarations compared and the live state
-    # read (or the snapshot), handed over before the comparison.
-    on_live: Callable[[tuple[OrgDecl, ...], LiveState], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,115 +175,105 @@ def run_validate(options: ValidateOptions) -> Report:
 def run_check(options: CheckOptions) -> Report:
     """`check`: the report in every outcome, with its evidence; only a bug or an interrupt
     raises."""
-    started_at = now()
-    report, snapshots = _check(options)
-    evidence = Evidence(
-        started_at=started_at,
-        finished_at=now(),
-        live_sha256=report.evidence.live_sha256,
-        snapshots=snapshots,
-        ci_run_url=options.ci_run_url,
-    )
-    return replace(report, spec_files=with_commits(report.spec_files), evidence=evidence)
+    return _check(options)[0]
 
 
-def _check(options: CheckOptions) -> tuple[Report, tuple[SnapshotFile, ...]]:
-    """The report (with the live state's digest) and the snapshot files read (`--live`,
-    `--since`), if any."""
-    started = time.monotonic()
-    read: tuple[SnapshotFile, ...] = ()
+Compared = tuple[Report, tuple[OrgDecl, ...], LiveState | None]
+"""A check's report, and the declarations and the live state it compared (none: a failure)."""
+
+
+def _check(options: CheckOptions) -> Compared:
+    started_at, started = now(), time.monotonic()
+    read: list[SnapshotFile] = []  # the snapshot files read (--live, --since), by their bytes
     scope = Scope(options.orgs, changed_from=options.changed_from, baseline=options.baseline)
     tenant: str | None = None
     try:
         spec = load_specs(options.specs, options.env)
-        decls = select(spec, options.orgs)
-        changes = None
-        if options.changed_from is not None:
-            changes = changed_scope(options.changed_from, options.specs, spec, options.env)
-            decls = tuple(d for d in decls if changes.selects(d))
-        scope = replace(
-            scope,
-            declared=len(decls),
-            unmanaged=checks_unmanaged(spec, options.orgs),
-            changes=changes.reason if changes else None,
-        )
-        live, read = _compared_with(options)
-        since, read = _since(options, read)
+        decls, scope = _selected(options, spec, scope)
+        snapshot = _snapshot_file(options.snapshot, "read", read)
+        live = options.tenant if snapshot is None else snapshot
+        if live is None:
+            raise UsageError("check compares with a tenant or a snapshot (--live): none given")
+        since = _snapshot_file(options.since, "since", read) if snapshot is None else None
         tenant = live.host if isinstance(live, Tenant) else None
         where = live.tenant if isinstance(live, LiveState) else tenant
         verify_spec_tenant(spec, where)
-        known = _baseline(options.baseline, where)  # both refuse before any request
-        if isinstance(live, LiveState):
-            _hand_over(options, decls, live)
-            report = assess(spec, decls, live, Stats(), scope, from_snapshot=True, known=known)
-            return report, read
-        state, stats, basis = _read_for_check(options, live, spec, decls, scope, since)
-        _hand_over(options, decls, state)
-        report = assess(spec, decls, state, stats, scope, known=known)
-        return replace(report, basis=basis), read
+        known = None  # the baseline's findings; both refuse before any request
+        if options.baseline is not None:
+            baseline = read_report(options.baseline).report
+            known = baseline_fingerprints(baseline, where, options.baseline)
+        if isinstance(live, Tenant):
+            state, stats, basis = _read_for_check(options, live, spec, decls, scope, since)
+        else:
+            state, stats, basis = live, Stats(), None
+        compared: tuple[tuple[OrgDecl, ...], LiveState | None] = (decls, state)
+        live_from: LiveFrom = "api" if snapshot is None else "snapshot"
+        report = assess(spec, decls, state, stats, scope, live_from=live_from, known=known)
+        report = replace(report, basis=basis)
     except (UsageError, LiveStateError) as exc:
         seconds = time.monotonic() - started
-        return _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds), read
+        report = _failed(exc, options.specs, scope=scope, tenant=tenant, seconds=seconds)
+        compared = ((), None)
+    evidence = Evidence(
+        started_at=started_at,
+        finished_at=now(),
+        live_sha256=report.evidence.live_sha256,
+        snapshots=tuple(read),
+        ci_run_url=options.ci_run_url,
+    )
+    report = replace(report, spec_files=with_commits(report.spec_files), evidence=evidence)
+    return report, *compared
 
 
-def _compared_with(
-    options: CheckOptions,
-) -> tuple[LiveState | Tenant, tuple[SnapshotFile, ...]]:
-    """The saved snapshot (--live), with its file's digest, or the tenant a check compares the
-    spec with."""
-    if options.snapshot is not None:
-        state, digest = load_snapshot_file(options.snapshot)
-        return state, (SnapshotFile(options.snapshot, digest, "read"),)
-    if options.tenant is None:
-        raise UsageError("check compares with a tenant or a snapshot (--live): none given")
-    return options.tenant, ()
+def _selected(options: CheckOptions, spec: Spec, scope: Scope) -> tuple[tuple[OrgDecl, ...], Scope]:
+    """The declarations `--org` and `--changed-from` select, and the scope they make."""
+    decls = select(spec, options.orgs)
+    changes = None
+    if options.changed_from is not None:
+        changes = changed_scope(options.changed_from, options.specs, spec, options.env)
+        decls = tuple(d for d in decls if changes.selects(d))
+    return decls, replace(
+        scope,
+        declared=len(decls),
+        unmanaged=checks_unmanaged(spec, options.orgs),
+        changes=changes.reason if changes else None,
+    )
 
 
-def _since(
-    options: CheckOptions, read: tuple[SnapshotFile, ...]
-) -> tuple[LiveState | None, tuple[SnapshotFile, ...]]:
-    """The `--since` snapshot, and the files read with its file's digest added (none with
-    `--live`: nothing is read from the tenant then)."""
-    if options.since is None or options.snapshot is not None:
-        return None, read
-    state, digest = load_snapshot_file(options.since)
-    return state, (*read, SnapshotFile(options.since, digest, "since"))
-
-
-def _hand_over(options: CheckOptions, decls: Sequence[OrgDecl], state: LiveState) -> None:
-    """`on_live`: the declarations and the live state the check compares (for `plan`)."""
-    if options.on_live is not None:
-        options.on_live(tuple(decls), state)
+def _snapshot_file(
+    path: str | None, role: Literal["read", "since"], read: list[SnapshotFile]
+) -> LiveState | None:
+    """The snapshot file at `path` (None: no such option), its digest added to `read`."""
+    if path is None:
+        return None
+    state, digest = load_snapshot_file(path)
+    read.append(SnapshotFile(path, digest, role))
+    return state
 
 
 @dataclass(frozen=True, slots=True)
 class PlanOptions:
-    """`orgdrift plan`: the check whose findings to plan for, and whether deletes are planned."""
+    """`orgdrift plan` (and the plan in check's and demo's Markdown and HTML reports): the check
+    or demo whose findings to plan for, and whether deletes are planned."""
 
-    check: CheckOptions
+    check: CheckOptions | DemoOptions
     allow_delete: bool = False
 
 
 def run_plan(options: PlanOptions) -> Plan:
     """`plan`: the check's findings, and the requests that would fix them (none are sent)."""
-    seen: list[tuple[tuple[OrgDecl, ...], LiveState]] = []
-    report = run_check(
-        replace(options.check, on_live=lambda decls, live: seen.append((decls, live)))
-    )
-    decls, live = seen[-1] if seen else ((), None)
+    check = options.check
+    report, decls, live = _demo(check) if isinstance(check, DemoOptions) else _check(check)
     return build_plan(report, decls, live, allow_delete=options.allow_delete)
-
-
-def _baseline(path: str | None, tenant: str | None) -> frozenset[str] | None:
-    """The fingerprints of the baseline report's findings (exit 2 when it cannot serve)."""
-    if path is None:
-        return None
-    return baseline_fingerprints(read_report(path).report, tenant, path)
 
 
 def run_demo(options: DemoOptions) -> Report:
     """`demo`: the example spec against the example tenant, emulated in process; a report in
     every outcome (an --org that matches nothing is an invalid one)."""
+    return _demo(options)[0]
+
+
+def _demo(options: DemoOptions) -> Compared:
     from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app
     from orgdrift.resources import demo_bytes
     from orgdrift.snapshot import parse_snapshot
@@ -309,10 +292,8 @@ def run_demo(options: DemoOptions) -> Report:
         scope = Scope(options.orgs, len(decls), checks_unmanaged(spec, options.orgs))
         live, stats = read_declared(tenant, decls, scope.unmanaged)
     except (UsageError, LiveStateError) as exc:
-        return replace(_failed(exc, (), scope=scope), spec_files=spec.files)
-    if options.on_live is not None:
-        options.on_live(tuple(decls), live)
-    return assess(spec, decls, live, stats, scope)
+        return replace(_failed(exc, (), scope=scope), spec_files=spec.files), (), None
+    return assess(spec, decls, live, stats, scope), decls, live
 
 
 def run_snapshot(options: SnapshotOptions) -> SnapshotResult:
@@ -419,7 +400,7 @@ def assess(
     stats: Stats,
     scope: Scope,
     *,
-    from_snapshot: bool = False,
+    live_from: LiveFrom = "api",
     known: frozenset[str] | None = None,
 ) -> Report:
     """The declarations matched once with the live state, the findings with their fingerprints,
@@ -432,14 +413,8 @@ def assess(
     )
     if known is not None:
         results = mark_known(results, known)
-    report = build_report(
-        spec,
-        results,
-        tenant=live.tenant,
-        checked_at=now(),
-        stats=stats,
-        from_snapshot=from_snapshot,
-        scope=scope,
+    report = _report(
+        spec.files, results, tenant=live.tenant, stats=stats, live_from=live_from, scope=scope
     )
     return replace(
         report, warnings=warnings, evidence=Evidence(live_sha256=live_state_sha256(live))
@@ -486,6 +461,7 @@ def failure_of(exc: UsageError | LiveStateError) -> Failure:
 
 def _report(
     files: tuple[SpecFile, ...],
+    organizations: tuple[OrgResult, ...] = (),
     *,
     stats: Stats,
     live_from: LiveFrom,
@@ -493,12 +469,13 @@ def _report(
     tenant: str | None,
     failure: Failure | None = None,
 ) -> Report:
+    """This run's report, checked now."""
     return Report(
         tool_version=__version__,
         tenant=tenant,
         checked_at=now(),
         spec_files=files,
-        organizations=(),
+        organizations=organizations,
         stats=stats,
         live_from=live_from,
         scope=scope,

@@ -18,9 +18,11 @@ internal/auth0/organization/expand.go), so each is sent whole, ignored keys kept
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -53,16 +55,6 @@ ALLOW_DELETE_HINT = "a delete, planned only with --allow-delete (or AUTH0_ALLOW_
 
 
 @dataclass(frozen=True, slots=True)
-class Fix:
-    """A finding a step (or a manual step) answers: its kind, path and fingerprint."""
-
-    kind: FindingKind
-    path: str
-    message: str
-    fingerprint: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Step:
     """One Management API request."""
 
@@ -70,7 +62,7 @@ class Step:
     path: str  # under the tenant's domain, e.g. /api/v2/organizations/org_1; may hold NEW_ID
     body: RawObject | None
     scope: str  # the scope the request needs
-    fixes: tuple[Fix, ...]
+    fixes: tuple[Finding, ...]
     note: str | None = None  # what else it changes, when that is more than the findings say
     captures_id: bool = False  # its response's `id` is the NEW_ID of the steps after it
 
@@ -84,7 +76,7 @@ class Manual:
     """A finding the plan does not fix with a request: a delete not asked for, or something the
     API cannot do. `step` is the request `--allow-delete` would add (None: no request can)."""
 
-    fix: Fix
+    fix: Finding
     reason: str
     step: Step | None = None
 
@@ -94,7 +86,7 @@ class Skipped:
     """A finding that needs nothing: accepted by an exception, known from a baseline, or a
     warning the policy only reports."""
 
-    fix: Fix
+    fix: Finding
     reason: str
 
 
@@ -192,10 +184,6 @@ def _org_path(org_id: str | None, *rest: str) -> str:
     return "/".join((f"{API}/organizations", head, *(_seg(r) for r in rest)))
 
 
-def _fix(finding: Finding) -> Fix:
-    return Fix(finding.kind, finding.path, finding.message, finding.fingerprint)
-
-
 # --- the plan ------------------------------------------------------------------------------
 
 
@@ -248,8 +236,6 @@ def _scope_conflicts(
                 "is the client's, shared by every organization associated with it, so no "
                 "request is planned: declare one scope for it in every organization"
             )
-    if not conflicts:
-        return tuple(plans)
     return tuple(_without_conflicts(plan, conflicts) for plan in plans)
 
 
@@ -293,13 +279,10 @@ def _decl_for(decls: Sequence[OrgDecl], result: OrgResult) -> OrgDecl | None:
     check matched them); None for an unmanaged organization."""
     if result.status is OrgStatus.UNMANAGED:
         return None
-    for decl in decls:
-        if decl.id is not None:
-            if decl.id == result.id:
-                return decl
-        elif decl.name == result.name:
-            return decl
-    return None
+    return next(
+        (d for d in decls if (d.id == result.id if d.id is not None else d.name == result.name)),
+        None,
+    )
 
 
 @dataclass
@@ -313,39 +296,35 @@ class _OrgPlanner:
     skipped: list[Skipped] = field(default_factory=list)
 
     def plan(self, name: str | None, org_id: str | None, findings: Sequence[Finding]) -> OrgPlan:
-        todo: list[Finding] = []
+        by_kind: dict[FindingKind, list[Finding]] = {}
         for finding in findings:
             reason = _no_action(finding)
             if reason is not None:
-                self.skipped.append(Skipped(_fix(finding), reason))
+                self.skipped.append(Skipped(finding, reason))
             else:
-                todo.append(finding)
-        by_kind: dict[FindingKind, list[Finding]] = {}
-        for finding in todo:
-            by_kind.setdefault(finding.kind, []).append(finding)
+                by_kind.setdefault(finding.kind, []).append(finding)
         for kind, handler in self._handlers():
             if by_kind.get(kind):
                 handler(by_kind[kind])
-        live_id = self.org.id if self.org is not None else None
         return OrgPlan(
-            name, live_id or org_id, tuple(self.steps), tuple(self.manual), tuple(self.skipped)
+            name, self.org_id or org_id, tuple(self.steps), tuple(self.manual), tuple(self.skipped)
         )
 
-    def _handlers(self) -> Iterator[tuple[FindingKind, Any]]:
+    def _handlers(self) -> Iterator[tuple[FindingKind, Callable[[list[Finding]], None]]]:
         """Dependency order: the organization, then its parts (deletes first in each)."""
         kinds = FindingKind
         yield kinds.ORGANIZATION_UNMANAGED, self._unmanaged
         yield kinds.ORGANIZATION_MISSING, self._missing
         yield kinds.FIELD_CHANGED, self._fields
-        yield kinds.CONNECTION_NOT_ALLOWED, self._connections_not_allowed
+        yield kinds.CONNECTION_NOT_ALLOWED, partial(self._deletes, "connections")
         yield kinds.CONNECTION_MISSING, self._connections_missing
-        yield kinds.CONNECTION_SETTING_CHANGED, self._connection_settings
-        yield kinds.CLIENT_GRANT_NOT_ALLOWED, self._grants_not_allowed
+        yield kinds.CONNECTION_SETTING_CHANGED, partial(self._patches, "connections")
+        yield kinds.CLIENT_GRANT_NOT_ALLOWED, partial(self._deletes, "client_grants")
         yield kinds.CLIENT_GRANT_MISSING, self._grants_missing
         yield kinds.CLIENT_GRANT_SCOPE_CHANGED, self._grant_scopes
-        yield kinds.DISCOVERY_DOMAIN_NOT_ALLOWED, self._domains_not_allowed
+        yield kinds.DISCOVERY_DOMAIN_NOT_ALLOWED, partial(self._deletes, "discovery_domains")
         yield kinds.DISCOVERY_DOMAIN_MISSING, self._domains_missing
-        yield kinds.DISCOVERY_DOMAIN_CHANGED, self._domain_changes
+        yield kinds.DISCOVERY_DOMAIN_CHANGED, partial(self._patches, "discovery_domains")
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -359,15 +338,39 @@ class _OrgPlanner:
         declaration has a field only they show, so the check read them there)."""
         return self.decl is not None and self.decl.needs_connection_view
 
+    def _segment(self, part: str) -> str:
+        """A part's path segment under the organization."""
+        if part == "connections":
+            return "connections" if self.view else "enabled_connections"
+        return part.replace("_", "-")
+
+    def _live_id(self, part: str, label: str) -> str | None:
+        """The id of the live connection, client grant or discovery domain a finding names
+        (None: the live state does not show it with an id)."""
+        org = self.org
+        if org is None:
+            return None
+        items = {
+            "connections": org.connection_view if self.view else org.connections,
+            "client_grants": org.client_grants,
+            "discovery_domains": org.discovery_domains,
+        }[part]
+        key = "connection_id" if part == "connections" else "id"
+        for item in items or ():
+            if _names(part, item, label):
+                value = item.get(key)
+                return value if isinstance(value, str) else None
+        return None
+
     def _delete(self, finding: Finding, step: Step, why: str | None = None) -> None:
         if self.allow_delete:
             self.steps.append(step)
         else:
             reason = f"{why}; {ALLOW_DELETE_HINT}" if why else ALLOW_DELETE_HINT
-            self.manual.append(Manual(_fix(finding), reason, step))
+            self.manual.append(Manual(finding, reason, step))
 
     def _cannot(self, finding: Finding, reason: str) -> None:
-        self.manual.append(Manual(_fix(finding), reason))
+        self.manual.append(Manual(finding, reason))
 
     def _unresolved(self, finding: Finding) -> None:
         """A finding whose object the live state does not show (never expected: said, not
@@ -376,17 +379,58 @@ class _OrgPlanner:
             finding, f"{finding.path} is not in the live state read, so no request names it"
         )
 
+    def _deletes(self, part: str, findings: list[Finding]) -> None:
+        """A DELETE of each live connection, client-grant association or discovery domain the
+        spec does not allow."""
+        note = "removes the association only; the client grant stays"
+        for finding in findings:
+            item_id = self._live_id(part, str(finding.actual))
+            if item_id is None:
+                self._unresolved(finding)
+                continue
+            step = Step(
+                "DELETE",
+                _org_path(self.org_id, self._segment(part), item_id),
+                None,
+                f"delete:organization_{part}",
+                (finding,),
+                note=note if part == "client_grants" else None,
+            )
+            self._delete(finding, step)
+
+    def _patches(self, part: str, findings: list[Finding]) -> None:
+        """One PATCH of each live connection or discovery domain, with the settings that
+        differ."""
+        by_label: dict[str, list[Finding]] = {}
+        for finding in findings:
+            label = finding.path.removeprefix(f"{part}.").rpartition(".")[0]
+            by_label.setdefault(label, []).append(finding)
+        for label, group in by_label.items():
+            item_id = self._live_id(part, label)
+            if item_id is None:
+                for finding in group:
+                    self._unresolved(finding)
+                continue
+            self.steps.append(
+                Step(
+                    "PATCH",
+                    _org_path(self.org_id, self._segment(part), item_id),
+                    {f.path.rpartition(".")[2]: f.expected for f in group},
+                    f"update:organization_{part}",
+                    tuple(group),
+                )
+            )
+
     # --- the organization -----------------------------------------------------------------
 
     def _unmanaged(self, findings: list[Finding]) -> None:
         for finding in findings:
-            org_id = str(finding.actual)
             step = Step(
                 "DELETE",
-                _org_path(org_id),
+                _org_path(str(finding.actual)),
                 None,
                 "delete:organizations",
-                (_fix(finding),),
+                (finding,),
                 note="deletes the organization, its members' memberships and its invitations",
             )
             self._delete(finding, step, "policy unmanaged_organizations is fail")
@@ -401,7 +445,7 @@ class _OrgPlanner:
                 "created with this one (create it, then declare the new id)",
             )
             return
-        body: RawObject = {"name": decl.name, **_create_fields(decl)}
+        body: RawObject = _without_null_metadata({"name": decl.name, **decl.fields})
         connections, later = self._initial_connections(finding, decl)
         if connections:
             body["enabled_connections"] = connections
@@ -411,7 +455,7 @@ class _OrgPlanner:
                 f"{API}/organizations",
                 body,
                 "create:organizations",
-                (_fix(finding),),
+                (finding,),
                 captures_id=True,
             )
         )
@@ -447,71 +491,31 @@ class _OrgPlanner:
         decl, org = self.decl, self.org
         if decl is None or org is None:
             return
-        heads = {f.path.partition(".")[0] for f in findings}
-        body: RawObject = {}
-        for head in sorted(heads):
-            if head == "name":
-                body["name"] = decl.name
-            else:
-                body[head] = _whole_value(decl, org.data, head)
-        if isinstance(body.get("metadata"), dict):  # a null value is a key not set
-            body["metadata"] = {k: v for k, v in body["metadata"].items() if v is not None}
+        heads = sorted({f.path.partition(".")[0] for f in findings})
+        body = {h: decl.name if h == "name" else _whole_value(decl, org.data, h) for h in heads}
         self.steps.append(
             Step(
                 "PATCH",
                 _org_path(self.org_id),
-                body,
+                _without_null_metadata(body),
                 "update:organizations",
-                tuple(_fix(f) for f in findings),
+                tuple(findings),
             )
         )
 
     # --- connections ----------------------------------------------------------------------
 
-    def _live_connection(self, label: str) -> RawObject | None:
-        org = self.org
-        if org is None:
-            return None
-        items = (org.connection_view if self.view else org.connections) or ()
-        for item in items:
-            name = (item.get("connection") or {}).get("name")
-            if label in (name, item.get("connection_id")):
-                return item if isinstance(item.get("connection_id"), str) else None
-        return None
-
-    def _connection_part(self) -> str:
-        return "connections" if self.view else "enabled_connections"
-
-    def _connections_not_allowed(self, findings: list[Finding]) -> None:
-        for finding in findings:
-            item = self._live_connection(str(finding.actual))
-            if item is None:
-                self._unresolved(finding)
-                continue
-            step = Step(
-                "DELETE",
-                _org_path(self.org_id, self._connection_part(), str(item["connection_id"])),
-                None,
-                "delete:organization_connections",
-                (_fix(finding),),
-            )
-            self._delete(finding, step)
-
     def _connections_missing(self, findings: list[Finding]) -> None:
+        declared = self.decl.connections if self.decl is not None else None
         for finding in findings:
-            conn = self._declared_connection(str(finding.expected))
+            conn = next((c for c in declared or () if c.label == str(finding.expected)), None)
+            conn_id = self.ids.connection(conn) if conn is not None else None
             if conn is None:
                 self._unresolved(finding)
-                continue
-            conn_id = self.ids.connection(conn)
-            if conn_id is None:
+            elif conn_id is None:
                 self._cannot(finding, _unknown_connection(conn))
-                continue
-            self.steps.append(self._add_connection(finding, conn, conn_id))
-
-    def _declared_connection(self, label: str) -> ConnectionDecl | None:
-        connections = self.decl.connections if self.decl is not None else None
-        return next((c for c in connections or () if c.label == label), None)
+            else:
+                self.steps.append(self._add_connection(finding, conn, conn_id))
 
     def _add_connection(self, finding: Finding, conn: ConnectionDecl, conn_id: str) -> Step:
         body: RawObject = {"connection_id": conn_id, **conn.flags, **conn.view_fields}
@@ -521,54 +525,10 @@ class _OrgPlanner:
             _org_path(self.org_id, part),
             body,
             "create:organization_connections",
-            (_fix(finding),),
+            (finding,),
         )
 
-    def _connection_settings(self, findings: list[Finding]) -> None:
-        by_label: dict[str, list[Finding]] = {}
-        for finding in findings:
-            label, _, _ = finding.path.removeprefix("connections.").rpartition(".")
-            by_label.setdefault(label, []).append(finding)
-        for label, group in by_label.items():
-            item = self._live_connection(label)
-            if item is None:
-                for finding in group:
-                    self._unresolved(finding)
-                continue
-            body = {f.path.rpartition(".")[2]: f.expected for f in group}
-            self.steps.append(
-                Step(
-                    "PATCH",
-                    _org_path(self.org_id, self._connection_part(), str(item["connection_id"])),
-                    body,
-                    "update:organization_connections",
-                    tuple(_fix(f) for f in group),
-                )
-            )
-
     # --- client grants --------------------------------------------------------------------
-
-    def _live_grant(self, label: str) -> RawObject | None:
-        for grant in (self.org.client_grants if self.org else None) or ():
-            if f"{grant.get('client_id')}:{grant.get('audience')}" == label:
-                return grant if isinstance(grant.get("id"), str) else None
-        return None
-
-    def _grants_not_allowed(self, findings: list[Finding]) -> None:
-        for finding in findings:
-            grant = self._live_grant(str(finding.actual))
-            if grant is None:
-                self._unresolved(finding)
-                continue
-            step = Step(
-                "DELETE",
-                _org_path(self.org_id, "client-grants", str(grant["id"])),
-                None,
-                "delete:organization_client_grants",
-                (_fix(finding),),
-                note="removes the association only; the client grant stays",
-            )
-            self._delete(finding, step)
 
     def _grants_missing(self, findings: list[Finding]) -> None:
         declared = self.decl.client_grants if self.decl is not None else None
@@ -597,7 +557,7 @@ class _OrgPlanner:
                 _org_path(self.org_id, "client-grants"),
                 {"grant_id": grant_id},
                 "create:organization_client_grants",
-                (_fix(finding),),
+                (finding,),
             )
         )
         wanted = sorted(set(grant.scope)) if grant.scope is not None else None
@@ -610,85 +570,52 @@ class _OrgPlanner:
             f"{API}/client-grants/{_seg(grant_id)}",
             {"scope": scope},
             "update:client_grants",
-            (_fix(finding),),
+            (finding,),
             note="the grant is the client's: every organization associated with it gets this scope",
         )
 
     def _grant_scopes(self, findings: list[Finding]) -> None:
         for finding in findings:
             label = finding.path.removeprefix("client_grants.").removesuffix(".scope")
-            grant = self._live_grant(label)
-            if grant is None:
+            grant_id = self._live_id("client_grants", label)
+            if grant_id is None:
                 self._unresolved(finding)
-                continue
-            self.steps.append(self._scope_step(finding, str(grant["id"]), list(finding.expected)))
+            else:
+                self.steps.append(self._scope_step(finding, grant_id, list(finding.expected)))
 
     # --- discovery domains ----------------------------------------------------------------
 
-    def _live_domain(self, domain: str) -> RawObject | None:
-        for item in (self.org.discovery_domains if self.org else None) or ():
-            if str(item.get("domain")).lower() == domain.lower():
-                return item if isinstance(item.get("id"), str) else None
-        return None
-
-    def _domains_not_allowed(self, findings: list[Finding]) -> None:
-        for finding in findings:
-            item = self._live_domain(str(finding.actual))
-            if item is None:
-                self._unresolved(finding)
-                continue
-            step = Step(
-                "DELETE",
-                _org_path(self.org_id, "discovery-domains", str(item["id"])),
-                None,
-                "delete:organization_discovery_domains",
-                (_fix(finding),),
-            )
-            self._delete(finding, step)
-
     def _domains_missing(self, findings: list[Finding]) -> None:
+        declared = self.decl.discovery_domains if self.decl else None
         for finding in findings:
             wanted = str(finding.expected).lower()
-            declared = self.decl.discovery_domains if self.decl else None
             domain = next((d for d in declared or () if d.domain.lower() == wanted), None)
             if domain is not None:
                 self.steps.append(self._add_domain(finding, domain))
 
     def _add_domain(self, finding: Finding, domain: DiscoveryDomainDecl) -> Step:
-        body: RawObject = {"domain": domain.domain}
-        if domain.status is not None:
-            body["status"] = domain.status
-        if domain.use_for_organization_discovery is not None:
-            body["use_for_organization_discovery"] = domain.use_for_organization_discovery
+        body = {
+            "domain": domain.domain,
+            "status": domain.status,
+            "use_for_organization_discovery": domain.use_for_organization_discovery,
+        }
         return Step(
             "POST",
             _org_path(self.org_id, "discovery-domains"),
-            body,
+            {k: v for k, v in body.items() if v is not None},
             "create:organization_discovery_domains",
-            (_fix(finding),),
+            (finding,),
         )
 
-    def _domain_changes(self, findings: list[Finding]) -> None:
-        by_domain: dict[str, list[Finding]] = {}
-        for finding in findings:
-            rest = finding.path.removeprefix("discovery_domains.")
-            domain, _, _ = rest.rpartition(".")
-            by_domain.setdefault(domain, []).append(finding)
-        for domain, group in by_domain.items():
-            item = self._live_domain(domain)
-            if item is None:
-                for finding in group:
-                    self._unresolved(finding)
-                continue
-            self.steps.append(
-                Step(
-                    "PATCH",
-                    _org_path(self.org_id, "discovery-domains", str(item["id"])),
-                    {f.path.rpartition(".")[2]: f.expected for f in group},
-                    "update:organization_discovery_domains",
-                    tuple(_fix(f) for f in group),
-                )
-            )
+
+def _names(part: str, item: RawObject, label: str) -> bool:
+    """Whether a finding's `label` names the live `item`: a connection by name or id, a client
+    grant by client and audience, a discovery domain in any case."""
+    if part == "connections":
+        return label in ((item.get("connection") or {}).get("name"), item.get("connection_id"))
+    if part == "client_grants":
+        return label == f"{item.get('client_id')}:{item.get('audience')}"
+    return label.lower() == str(item.get("domain")).lower()
 
 
 def _no_action(finding: Finding) -> str | None:
@@ -713,44 +640,26 @@ def _unknown_connection(conn: ConnectionDecl) -> str:
 # --- organization fields -------------------------------------------------------------------
 
 
-def _create_fields(decl: OrgDecl) -> RawObject:
-    """The declared fields of a new organization (metadata without nulls)."""
-    body: RawObject = {}
-    for key, value in decl.fields.items():
-        if key == "metadata" and isinstance(value, dict):
-            value = {k: v for k, v in value.items() if v is not None}
-        body[key] = value
+def _without_null_metadata(body: RawObject) -> RawObject:
+    """`body` without the metadata keys declared null (a null value is a key not set)."""
+    if isinstance(body.get("metadata"), dict):
+        body["metadata"] = {k: v for k, v in body["metadata"].items() if v is not None}
     return body
-
-
-def _ignored_keys(decl: OrgDecl, head: str) -> list[list[str]]:
-    """The ignored paths under a top-level field, as key lists (`branding.logo_url` ->
-    [["logo_url"]]); a metadata key is one segment whatever it contains."""
-    paths = []
-    for path in decl.ignore:
-        first, _, rest = path.partition(".")
-        if first != head or not rest:
-            continue
-        paths.append([rest] if head == "metadata" else rest.split("."))
-    return paths
 
 
 def _whole_value(decl: OrgDecl, data: RawObject, head: str) -> Any:
     """A field the API replaces whole (`branding`, `token_quota`, `display_name`): the
-    declared value, with the live value kept at each ignored path under it."""
-    value = _copy(decl.fields.get(head))
-    for keys in _ignored_keys(decl, head):
+    declared value, with the live value kept at each ignored path under it (`branding.logo_url`
+    -> ["logo_url"]; a metadata key is one segment whatever it contains)."""
+    value = copy.deepcopy(decl.fields.get(head))
+    for path in decl.ignore:
+        first, _, rest = path.partition(".")
+        if first != head or not rest or not isinstance(value, dict):
+            continue
+        keys = [rest] if head == "metadata" else rest.split(".")
         found, live_value = _get(data.get(head), keys)
-        if found and isinstance(value, dict):
+        if found:
             _set(value, keys, live_value)
-    return value
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
     return value
 
 

@@ -9,16 +9,18 @@ Markdown and HTML characters escaped, and every shell word single-quoted (`'` as
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from orgdrift import __version__
 from orgdrift.errors import ExitCode
-from orgdrift.plan import NEW_ID, Fix, Manual, OrgPlan, Plan, Skipped, Step
+from orgdrift.models import Finding
+from orgdrift.plan import NEW_ID, Manual, OrgPlan, Plan, Skipped, Step
 from orgdrift.reporters._common import TOOL_NAME, json_document, plural, visible
-from orgdrift.reporters.markdown import sentence
+from orgdrift.reporters.markdown import sentence  # no markup, mention, link or shortcode survives
 
 PLAN_VERSION = 1
 MARKDOWN_LIMIT = 60_000
@@ -62,7 +64,8 @@ def _json_body(body: Any) -> str:
 # --- JSON ----------------------------------------------------------------------------------
 
 
-def _fix_dict(fix: Fix) -> dict[str, Any]:
+def _fix_dict(fix: Finding) -> dict[str, Any]:
+    """A finding a request (or a manual step) answers."""
     return {
         "kind": fix.kind.value,
         "path": fix.path,
@@ -83,16 +86,11 @@ def step_dict(step: Step) -> dict[str, Any]:
     }
 
 
-def _manual_dict(manual: Manual) -> dict[str, Any]:
-    return {
-        **_fix_dict(manual.fix),
-        "reason": manual.reason,
-        "step": step_dict(manual.step) if manual.step is not None else None,
-    }
-
-
-def _skipped_dict(skipped: Skipped) -> dict[str, Any]:
-    return {**_fix_dict(skipped.fix), "reason": skipped.reason}
+def _note_dict(note: Manual | Skipped) -> dict[str, Any]:
+    if isinstance(note, Skipped):
+        return {**_fix_dict(note.fix), "reason": note.reason}
+    step = step_dict(note.step) if note.step is not None else None
+    return {**_fix_dict(note.fix), "reason": note.reason, "step": step}
 
 
 def _status(plan: Plan) -> str:
@@ -123,22 +121,15 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "name": org.name,
                 "id": org.id,
                 "steps": [step_dict(s) for s in org.steps],
-                "manual": [_manual_dict(m) for m in org.manual],
-                "skipped": [_skipped_dict(s) for s in org.skipped],
+                "manual": [_note_dict(m) for m in org.manual],
+                "skipped": [_note_dict(s) for s in org.skipped],
             }
             for org in plan.organizations
         ],
         "failure": None
         if failure is None
-        else {
-            "message": failure.message,
-            "problems": [p.render() for p in failure.problems],
-        },
+        else {"message": failure.message, "problems": [p.render() for p in failure.problems]},
     }
-
-
-def render_json(plan: Plan) -> str:
-    return json_document(plan_to_dict(plan))
 
 
 def finding_remediation(plan: Plan, fingerprint: str | None) -> str | None:
@@ -164,11 +155,6 @@ def _one_line(step: Step) -> str:
 # --- text ----------------------------------------------------------------------------------
 
 
-def _org_heading(org: OrgPlan) -> str:
-    where = org.id if org.id is not None else "to be created"
-    return visible(f"{org.label} ({where})")
-
-
 def step_lines(step: Step, indent: str) -> list[str]:
     """A step for people: request line, body, what it fixes, its note."""
     lines = [visible(f"{step.method} {step.path}  [{step.scope}]")]
@@ -189,13 +175,13 @@ def render_text(plan: Plan) -> str:
         return "\n".join(lines) + "\n"
     if plan.steps:
         lines.append(f"scopes needed: {', '.join(scopes(plan))}")
-    number = 0
+    numbers = itertools.count(1)
     for org in plan.organizations:
-        lines += ["", _org_heading(org)]
+        where = org.id if org.id is not None else "to be created"
+        lines += ["", visible(f"{org.label} ({where})")]
         for step in org.steps:
-            number += 1
             first, *rest = step_lines(step, "      ")
-            lines += [f"  {number:>2}. {first}", *rest]
+            lines += [f"  {next(numbers):>2}. {first}", *rest]
         for manual in org.manual:
             lines.append("  manual: " + visible(manual.fix.message))
             lines.append("      " + visible(manual.reason))
@@ -209,12 +195,6 @@ def render_text(plan: Plan) -> str:
 # --- Markdown ------------------------------------------------------------------------------
 
 
-def _md(text: str) -> str:
-    """Text from the spec or the tenant in Markdown: the reporter's own escaping (no markup,
-    mention, autolink, shortcode or reference survives)."""
-    return sentence(text)
-
-
 _LIVE_MARKS = re.compile(r"[@#]|:(?=//)|:(?=[\w+-]+:)")
 """What starts a mention, a reference, an autolink (`://`) or an emoji shortcode (`:tada:`)."""
 
@@ -225,27 +205,17 @@ def _html_text(text: str) -> str:
     return _LIVE_MARKS.sub(lambda m: m.group() + "&#8203;", html.escape(visible(text)))
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
 def _json_in_markdown(value: Any) -> str:
     """Indented JSON for a code block, the same value, with the marks that would start a
     mention, reference, autolink or shortcode inside strings written as JSON escapes (`\\u0040`):
     a renderer that links inside code finds nothing to link."""
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = [f"{_json_in_markdown(str(k))}: {_json_in_markdown(v)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(_indent_json(i) for i in items) + "\n}"
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        return "[\n" + ",\n".join(_indent_json(_json_in_markdown(v)) for v in value) + "\n]"
-    text = json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str):
-        text = _LIVE_MARKS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    return text
-
-
-def _indent_json(text: str) -> str:
-    return "\n".join("  " + line for line in text.split("\n"))
+    return _JSON_STRING.sub(
+        lambda s: _LIVE_MARKS.sub(lambda m: f"\\u{ord(m.group()):04x}", s.group()),
+        json.dumps(value, indent=2, ensure_ascii=False),
+    )
 
 
 def _fence(text: str) -> str:
@@ -255,7 +225,7 @@ def _fence(text: str) -> str:
     return f"{fence}\n{text}\n{fence}"
 
 
-def _md_org(org: OrgPlan, numbers: list[int]) -> list[str]:
+def _md_org(org: OrgPlan, numbers: Iterator[int]) -> list[str]:
     counts = [plural(len(org.steps), "request")] if org.steps else []
     if org.manual:
         counts.append(plural(len(org.manual), "manual step"))
@@ -264,31 +234,27 @@ def _md_org(org: OrgPlan, numbers: list[int]) -> list[str]:
     summary = _html_text(f"{org.label} ({org.id or 'to be created'})")
     lines = [f"<details><summary><b>{summary}</b>: {', '.join(counts)}</summary>", ""]
     for step in org.steps:
-        numbers[0] += 1
         request = [f"{step.method} {step.path}"]
         if step.body is not None:
             request.append(_json_in_markdown(step.body))
-        fixes = "; ".join(_md(f.message) for f in step.fixes)
-        note = f" ({_md(step.note)})" if step.note else ""
-        lines += [f"{numbers[0]}. `{step.scope}`: {fixes}{note}", ""]
-        lines += [_indent(_fence(visible("\n".join(request), keep="\n"))), ""]
+        fixes = "; ".join(sentence(f.message) for f in step.fixes)
+        note = f" ({sentence(step.note)})" if step.note else ""
+        lines += [f"{next(numbers)}. `{step.scope}`: {fixes}{note}", ""]
+        block = _fence(visible("\n".join(request), keep="\n"))
+        lines += ["\n".join("   " + line for line in block.split("\n")), ""]
     for manual in org.manual:
-        lines.append(f"- manual: {_md(manual.fix.message)}: {_md(manual.reason)}")
+        lines.append(f"- manual: {sentence(manual.fix.message)}: {sentence(manual.reason)}")
     for skipped in org.skipped:
-        lines.append(f"- no request: {_md(skipped.fix.message)} ({_md(skipped.reason)})")
+        lines.append(f"- no request: {sentence(skipped.fix.message)} ({sentence(skipped.reason)})")
     if lines[-1]:
         lines.append("")
     return [*lines, "</details>"]
 
 
-def _indent(text: str) -> str:
-    return "\n".join("   " + line for line in text.split("\n"))
-
-
 def markdown_section(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     """The plan as Markdown, each organization folded, at most `limit` characters: the
     organizations that do not fit are counted, never cut in the middle."""
-    head = [f"### orgdrift plan: {_md(headline(plan))}", ""]
+    head = [f"### orgdrift plan: {sentence(headline(plan))}", ""]
     if plan.report.failure is not None:
         return "\n".join(head)
     if plan.steps:
@@ -298,7 +264,7 @@ def markdown_section(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
             "",
         ]
     text = "\n".join(head) + "\n"
-    numbers = [0]
+    numbers = itertools.count(1)
     left: list[OrgPlan] = []
     for org in plan.organizations:
         block = "\n".join(_md_org(org, numbers)) + "\n\n"
@@ -315,10 +281,6 @@ def markdown_section(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     if len(text) > limit:  # not even the heading fits: say where the plan is
         return "The plan does not fit here: run `orgdrift plan`.\n"[:limit]
     return text
-
-
-def render_markdown(plan: Plan) -> str:
-    return markdown_section(plan).rstrip("\n") + "\n"
 
 
 # --- POSIX shell ---------------------------------------------------------------------------
@@ -445,12 +407,8 @@ def render_shell(plan: Plan) -> str:
     ]
     failure = plan.report.failure
     if failure is not None:
-        message = f"orgdrift plan: {headline(plan)}"
-        lines += [
-            f"echo {sh_quote(visible(message))} >&2",
-            f"exit {int(failure.exit_code)}",
-        ]
-        return "\n".join(lines) + "\n"
+        echo = sh_quote(visible(f"orgdrift plan: {headline(plan)}"))
+        return "\n".join([*lines, f"echo {echo} >&2", f"exit {int(failure.exit_code)}"]) + "\n"
     if not plan.steps:
         lines += ["echo 'orgdrift plan: nothing to send' >&2", *_sh_manual(plan), "exit 0"]
         return "\n".join(lines) + "\n"
@@ -466,15 +424,12 @@ def render_shell(plan: Plan) -> str:
         "# shellcheck disable=SC2016",
         _PRELUDE.rstrip("\n"),
     ]
-    created = 0
+    created = itertools.count(1)  # each organization created has its id in org_1, org_2...
     for org in plan.organizations:
         if not org.steps:
             continue
         lines += ["", _comment(f"--- {org.label} ({org.id or 'to be created'})")]
-        variable = None
-        if org.id is None:
-            created += 1
-            variable = f"org_{created}"
+        variable = f"org_{next(created)}" if org.id is None else None
         for step in org.steps:
             lines += _sh_step(step, variable)
     lines += _sh_manual(plan)
@@ -496,8 +451,8 @@ def _sh_manual(plan: Plan) -> list[str]:
 
 _RENDERERS: Mapping[str, Callable[[Plan], str]] = {
     "text": render_text,
-    "json": render_json,
-    "markdown": render_markdown,
+    "json": lambda plan: json_document(plan_to_dict(plan)),
+    "markdown": lambda plan: markdown_section(plan).rstrip("\n") + "\n",
     "shell": render_shell,
 }
 FORMATS: tuple[str, ...] = tuple(_RENDERERS)

@@ -20,13 +20,7 @@ from dataclasses import dataclass, replace
 
 from orgdrift.client import ManagementClient
 from orgdrift.errors import IncrementalUnavailable, InsufficientScopeError
-from orgdrift.fetch import (
-    Progress,
-    complete,
-    fetch_live,
-    full_read_requests,
-    read_organizations,
-)
+from orgdrift.fetch import Progress, complete, fetch_live, full_read_requests, read_organizations
 from orgdrift.incremental import refresh, rereads
 from orgdrift.logs import classify
 from orgdrift.models import Basis, LiveState, OrgDecl, RawObject
@@ -75,11 +69,7 @@ async def read_with_checkpoint(
 
 
 def continuity_problem(
-    previous: LiveState,
-    *,
-    tool_version: str,
-    tenant: str | None,
-    unmanaged: bool,
+    previous: LiveState, *, tool_version: str, tenant: str | None, unmanaged: bool
 ) -> str | None:
     """Why the snapshot cannot be the basis of an incremental check, before any request."""
     if previous.log_checkpoint is None:
@@ -115,10 +105,37 @@ async def read_since(
 ) -> Incremental:
     """The incremental read, or the full read with the reason it was needed. Without
     `full_fallback` a reason raises `IncrementalUnavailable` (exit 3) instead."""
-    why = problem
+
+    async def incremental(start: str) -> Incremental | str:
+        """The incremental read, or why it cannot be trusted: the logs since the checkpoint,
+        then the organizations they touched re-read and every part the declarations declare
+        that the refreshed snapshot lacks read, all through the reads a full check uses."""
+        full = full_read_requests(decls, previous, list_all=list_all)
+        logs = await _read_logs(client, start, full)
+        if isinstance(logs, str):
+            return logs
+        entries, pages = logs
+        touched = classify(entries)
+        decided = rereads(previous, touched, decls, list_all=list_all, log_requests=pages)
+        if decided.full_read_because is not None:
+            return decided.full_read_because
+        checkpoint = touched.last_log_id or start
+        bodies = await read_organizations(client, sorted(decided.reread))
+        refreshed = refresh(previous, bodies, decided.stale, checkpoint=checkpoint)
+        done = await complete(client, refreshed, decls, progress)
+        if done.conflicts:
+            return f"{done.conflicts[0]}, and no log entry says it changed"
+        state = replace(done.state, tenant=tenant if tenant is not None else done.state.tenant)
+        reread = tuple(sorted(decided.reread | set(done.read)))
+        basis = Basis(
+            previous.taken_at, start, touched.last_log_id, touched.entries, reread, done.looked_up
+        )
+        return Incremental(state, basis, Checkpoint(checkpoint))
+
+    start, why = previous.log_checkpoint, problem
     if why is None:
-        attempt = await _incremental(
-            client, previous, decls, list_all=list_all, tenant=tenant, progress=progress
+        attempt = (
+            "the snapshot has no log checkpoint" if start is None else await incremental(start)
         )
         if isinstance(attempt, Incremental):
             return attempt
@@ -132,44 +149,6 @@ async def read_since(
     )
     basis = Basis(previous.taken_at, previous.log_checkpoint, None, 0, (), 0, why)
     return Incremental(state, basis, checkpoint)
-
-
-async def _incremental(
-    client: ManagementClient,
-    previous: LiveState,
-    decls: Sequence[OrgDecl],
-    *,
-    list_all: bool,
-    tenant: str | None,
-    progress: Progress | None,
-) -> Incremental | str:
-    """The incremental read, or why it cannot be trusted: the logs since the checkpoint, then
-    the organizations they touched re-read and every part the declarations declare that the
-    refreshed snapshot lacks read, all through the reads a full check uses."""
-    start = previous.log_checkpoint
-    if start is None:
-        return "the snapshot has no log checkpoint"
-    full = full_read_requests(decls, previous, list_all=list_all)
-    logs = await _read_logs(client, start, full)
-    if isinstance(logs, str):
-        return logs
-    entries, pages = logs
-    touched = classify(entries)
-    decided = rereads(previous, touched, decls, list_all=list_all, log_requests=pages)
-    if decided.full_read_because is not None:
-        return decided.full_read_because
-    checkpoint = touched.last_log_id or start
-    bodies = await read_organizations(client, sorted(decided.reread))
-    refreshed = refresh(previous, bodies, decided.stale, checkpoint=checkpoint)
-    done = await complete(client, refreshed, decls, progress)
-    if done.conflicts:
-        return f"{done.conflicts[0]}, and no log entry says it changed"
-    state = replace(done.state, tenant=tenant if tenant is not None else done.state.tenant)
-    reread = tuple(sorted(decided.reread | set(done.read)))
-    basis = Basis(
-        previous.taken_at, start, touched.last_log_id, touched.entries, reread, done.looked_up
-    )
-    return Incremental(state, basis, Checkpoint(checkpoint))
 
 
 async def _read_logs(

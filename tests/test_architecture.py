@@ -39,4 +39,7 @@ def test_every_command_takes_one_options_value_and_returns_its_result() -> None:
         assert parameters == ["options"], command
         assert hints["options"] is getattr(pipeline, options), command
         assert hints["return"].__name__ == result, command
-        assert f"pipeline.{options}(" in inspect.getsource(getattr(cli, f"_cmd_{command}")), command
+        source = inspect.getsource(getattr(cli, f"_cmd_{command}"))
+        if f"_{command}_options(" in source:  # built by its helper (check's, which plan shares)
+            source = inspect.getsource(getattr(cli, f"_{command}_options"))
+        assert f"pipeline.{options}(" in source, command

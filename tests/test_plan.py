@@ -19,12 +19,14 @@ from hypothesis import strategies as st
 
 from orgdrift import pipeline
 from orgdrift.errors import ExitCode
-from orgdrift.models import FindingKind, LiveState, OrgDecl
+from orgdrift.models import FindingKind
 from orgdrift.plan import NEW_ID, Plan, Step, build_plan
 from orgdrift.plan_render import plan_to_dict, render_plan, render_shell, sh_quote
 from orgdrift.reporters import RenderOptions
 from orgdrift.reporters.markdown import MarkdownReporter
 from orgdrift.resources import load_schema
+from orgdrift.snapshot import load_snapshot
+from orgdrift.spec import load_specs
 
 ORG = "org_0000000000000001"
 SAML = {"name": "acme-saml", "strategy": "samlp"}
@@ -428,15 +430,9 @@ def test_what_the_live_state_does_not_show_is_said_not_dropped(tmp_path: Path) -
     spec_file, live_file = tmp_path / "orgs.yaml", tmp_path / "live.json"
     spec_file.write_text(spec(acme), encoding="utf-8")
     live_file.write_text(json.dumps(tenant()), encoding="utf-8")
-    seen: list[tuple[tuple[OrgDecl, ...], LiveState]] = []
-    check = pipeline.CheckOptions(
-        specs=(str(spec_file),),
-        env={},
-        snapshot=str(live_file),
-        on_live=lambda decls, live: seen.append((decls, live)),
-    )
+    check = pipeline.CheckOptions(specs=(str(spec_file),), env={}, snapshot=str(live_file))
     report = pipeline.run_check(check)
-    decls, live = seen[0]
+    decls, live = load_specs((str(spec_file),), {}).organizations, load_snapshot(str(live_file))
     bare = tuple(
         replace(o, connections=(), discovery_domains=()) if o.name == "acme" else o
         for o in live.organizations
