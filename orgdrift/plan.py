@@ -534,7 +534,9 @@ class _OrgPlanner:
         declared = self.decl.client_grants if self.decl is not None else None
         for finding in findings:
             grant = next((g for g in declared or () if g.label == finding.expected), None)
-            if grant is not None:
+            if grant is None:
+                self._unresolved(finding)
+            else:
                 self._associate(finding, grant)
 
     def _associate(self, finding: Finding, grant: ClientGrantDecl) -> None:
@@ -590,7 +592,9 @@ class _OrgPlanner:
         for finding in findings:
             wanted = str(finding.expected).lower()
             domain = next((d for d in declared or () if d.domain.lower() == wanted), None)
-            if domain is not None:
+            if domain is None:
+                self._unresolved(finding)
+            else:
                 self.steps.append(self._add_domain(finding, domain))
 
     def _add_domain(self, finding: Finding, domain: DiscoveryDomainDecl) -> Step:

@@ -446,6 +446,29 @@ def test_what_the_live_state_does_not_show_is_said_not_dropped(tmp_path: Path) -
     assert all("not in the live state read" in m.reason for m in plan.manual)
 
 
+def test_missing_parts_the_declarations_do_not_show_are_said_not_dropped(tmp_path: Path) -> None:
+    """Defensive, like the test above: a missing client grant or discovery domain whose
+    declaration the plan is not given becomes a manual step, as a missing connection does."""
+    live = tenant(client_grants=[], discovery_domains=[])
+    spec_file, live_file = tmp_path / "orgs.yaml", tmp_path / "live.json"
+    spec_file.write_text(spec(ACME), encoding="utf-8")
+    live_file.write_text(json.dumps(live), encoding="utf-8")
+    report = pipeline.run_check(
+        pipeline.CheckOptions(specs=(str(spec_file),), env={}, snapshot=str(live_file))
+    )
+    decls = tuple(
+        replace(d, client_grants=(), discovery_domains=())
+        for d in load_specs((str(spec_file),), {}).organizations
+    )
+    plan = build_plan(report, decls, load_snapshot(str(live_file)), allow_delete=True)
+    assert plan.steps == ()
+    assert sorted(m.fix.kind for m in plan.manual) == [
+        FindingKind.CLIENT_GRANT_MISSING,
+        FindingKind.DISCOVERY_DOMAIN_MISSING,
+    ]
+    assert all("not in the live state read" in m.reason for m in plan.manual)
+
+
 def test_failures_have_no_plan_in_every_format(tmp_path: Path) -> None:
     invalid = make_plan(tmp_path, "version: 1\norganizations: [{nam: x}]\n", tenant())
     assert invalid.exit_code is ExitCode.USAGE and invalid.organizations == ()
