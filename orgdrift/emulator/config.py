@@ -24,19 +24,21 @@ DEFAULT_TOKEN = "emulator-token"
 DEFAULT_CLIENT_ID = "emulator-client"
 DEFAULT_CLIENT_SECRET = "emulator-secret"  # a public test value, not a secret
 
-ENDPOINT_GROUPS: tuple[str, ...] = (
-    "organizations",
-    "organization_by_id",
-    "organization_by_name",
-    "enabled_connections",
-    "organization_connections",
-    "organization_client_grants",
-    "organization_discovery_domains",
-    "enabled_connection",
-    "organization_connection",
-    "organization_discovery_domain",
-    "client_grants",
-)
+# The scopes each read endpoint group needs (any one of them).
+REQUIRED_SCOPES: Mapping[str, tuple[str, ...]] = {
+    "organizations": ("read:organizations", "read:organizations_summary"),
+    "organization_by_id": ("read:organizations", "read:organizations_summary"),
+    "organization_by_name": ("read:organizations",),
+    "enabled_connections": ("read:organization_connections",),
+    "organization_connections": ("read:organization_connections",),
+    "organization_client_grants": ("read:organization_client_grants",),
+    "organization_discovery_domains": ("read:organization_discovery_domains",),
+    "enabled_connection": ("read:organization_connections",),
+    "organization_connection": ("read:organization_connections",),
+    "organization_discovery_domain": ("read:organization_discovery_domains",),
+    "client_grants": ("read:client_grants",),
+}
+ENDPOINT_GROUPS: tuple[str, ...] = tuple(REQUIRED_SCOPES)
 
 # What `orgdrift emulator` grants (to try incremental audits and plans): reading, the tenant
 # log, and every write on the parts of an organization orgdrift reads.

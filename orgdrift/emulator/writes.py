@@ -210,7 +210,7 @@ Params = Mapping[str, str]
 Operation = Callable[[TenantState, Params, RawObject], Written]
 
 
-def _org(tenant: TenantState, params: Params) -> TenantOrg:
+def find_org(tenant: TenantState, params: Params) -> TenantOrg:
     org = tenant.by_id(params["id"])
     if org is None:
         raise Refused(404, NOT_FOUND_ORG)
@@ -245,7 +245,7 @@ def create_organization(tenant: TenantState, params: Params, data: RawObject) ->
 
 
 def update_organization(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
+    org = find_org(tenant, params)
     if "name" in data:
         _unique_name(tenant, str(data["name"]), org)
     body = {**org.body, **data}  # each field whole: token_quota null removes it
@@ -256,7 +256,7 @@ def update_organization(tenant: TenantState, params: Params, data: RawObject) ->
 
 
 def delete_organization(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    tenant.remove(_org(tenant, params))
+    tenant.remove(find_org(tenant, params))
     return Written(204, {}, "Delete an Organization")
 
 
@@ -266,7 +266,7 @@ def _enabled(item: RawObject) -> RawObject:
 
 
 def add_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
+    org = find_org(tenant, params)
     item = _connection_item(tenant, data)
     if org.association(item["connection_id"]) is not None:
         raise Refused(409, "The connection is already enabled for the organization.")
@@ -274,7 +274,7 @@ def add_enabled_connection(tenant: TenantState, params: Params, data: RawObject)
     return Written(201, _enabled(item), "Add connections to an Organization")
 
 
-def _associated(org: TenantOrg, params: Params, *, enabled_only: bool) -> RawObject:
+def find_association(org: TenantOrg, params: Params, *, enabled_only: bool) -> RawObject:
     item = org.association(params["cid"])
     if item is None or (enabled_only and item.get("is_enabled", True) is False):
         raise Refused(404, "No connection found for that organization")
@@ -282,22 +282,22 @@ def _associated(org: TenantOrg, params: Params, *, enabled_only: bool) -> RawObj
 
 
 def update_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
-    current = _associated(org, params, enabled_only=True)
+    org = find_org(tenant, params)
+    current = find_association(org, params, enabled_only=True)
     item = {**current, **data}
     tenant.change(org, associations=[item if c is current else c for c in org.associations])
     return Written(200, _enabled(item), "Modify an Organizations Connection")
 
 
 def remove_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
-    current = _associated(org, params, enabled_only=True)
+    org = find_org(tenant, params)
+    current = find_association(org, params, enabled_only=True)
     tenant.change(org, associations=[c for c in org.associations if c is not current])
     return Written(204, {}, "Delete connections from an Organization")
 
 
 def add_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
+    org = find_org(tenant, params)
     item = _connection_item(tenant, data)
     if org.association(item["connection_id"]) is not None:
         raise Refused(409, "The organization connection already exists.")
@@ -306,8 +306,8 @@ def add_organization_connection(tenant: TenantState, params: Params, data: RawOb
 
 
 def update_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
-    current = _associated(org, params, enabled_only=False)
+    org = find_org(tenant, params)
+    current = find_association(org, params, enabled_only=False)
     item = {**current, **data}
     # null resets: an unnamed association, the default access level, enabled
     if item.get("organization_connection_name") is None:
@@ -321,14 +321,14 @@ def update_organization_connection(tenant: TenantState, params: Params, data: Ra
 
 
 def remove_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
-    current = _associated(org, params, enabled_only=False)
+    org = find_org(tenant, params)
+    current = find_association(org, params, enabled_only=False)
     tenant.change(org, associations=[c for c in org.associations if c is not current])
     return Written(204, {}, "Delete a connection from an Organization")
 
 
 def associate_client_grant(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
+    org = find_org(tenant, params)
     grant_id = str(data["grant_id"])
     if grant_id not in tenant.client_grants:
         raise Refused(404, "The grant does not exist.")
@@ -340,7 +340,7 @@ def associate_client_grant(tenant: TenantState, params: Params, data: RawObject)
 
 
 def dissociate_client_grant(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
+    org = find_org(tenant, params)
     if params["grant_id"] not in org.grant_ids:
         raise Refused(404, "The client grant is not associated with this organization.")
     tenant.change(org, grant_ids=tuple(g for g in org.grant_ids if g != params["grant_id"]))
@@ -348,7 +348,7 @@ def dissociate_client_grant(tenant: TenantState, params: Params, data: RawObject
 
 
 def create_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
+    org = find_org(tenant, params)
     domain = str(data["domain"]).lower()
     if any(d.get("domain") == domain for d in org.discovery_domains):
         raise Refused(
@@ -368,7 +368,7 @@ def create_discovery_domain(tenant: TenantState, params: Params, data: RawObject
     return Written(201, item, "Create a discovery domain of an Organization")
 
 
-def _domain(org: TenantOrg, params: Params) -> RawObject:
+def find_domain(org: TenantOrg, params: Params) -> RawObject:
     found = org.domain(params["domain_id"])
     if found is None:
         raise Refused(404, "Discovery domain not found.")
@@ -376,8 +376,8 @@ def _domain(org: TenantOrg, params: Params) -> RawObject:
 
 
 def update_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
-    current = _domain(org, params)
+    org = find_org(tenant, params)
+    current = find_domain(org, params)
     item = {**current, **data}
     domains = tuple(item if d is current else d for d in org.discovery_domains)
     tenant.change(org, discovery_domains=domains)
@@ -385,8 +385,8 @@ def update_discovery_domain(tenant: TenantState, params: Params, data: RawObject
 
 
 def delete_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
-    current = _domain(org, params)
+    org = find_org(tenant, params)
+    current = find_domain(org, params)
     domains = tuple(d for d in org.discovery_domains if d is not current)
     tenant.change(org, discovery_domains=domains)
     return Written(204, {}, "Delete a discovery domain of an Organization")
