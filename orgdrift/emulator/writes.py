@@ -210,6 +210,60 @@ Params = Mapping[str, str]
 Operation = Callable[[TenantState, Params, RawObject], Written]
 
 
+@dataclass(frozen=True, slots=True)
+class WriteOperation:
+    method: str
+    path: str  # under /api/v2, Starlette path parameters
+    group: str  # the stats and scope key
+    scopes: tuple[str, ...]  # any one of them
+    body: str | None  # its schema in BODIES; None: no body read
+    run: Operation
+    early_access: bool = False  # the Early Access connections endpoint
+
+
+_ORG = "/organizations/{id}"
+# What each kind of write works on: the collection's path, the parameter naming one of its
+# items, the resource its scopes name.
+_KINDS = {
+    "organization": ("/organizations", "id", "organizations"),
+    "enabled_connection": (f"{_ORG}/enabled_connections", "cid", "organization_connections"),
+    "organization_connection": (f"{_ORG}/connections", "cid", "organization_connections"),
+    "organization_client_grant": (
+        f"{_ORG}/client-grants",
+        "grant_id",
+        "organization_client_grants",
+    ),
+    "discovery_domain": (
+        f"{_ORG}/discovery-domains",
+        "domain_id",
+        "organization_discovery_domains",
+    ),
+    "client_grant": ("/client-grants", "grant_id", "client_grants"),
+    "connection": ("/connections", "cid", "connections"),
+}
+_VERBS = {"POST": "create", "PATCH": "update", "DELETE": "delete"}
+_WRITES: list[WriteOperation] = []
+
+
+def _write(method: str, kind: str, body: str | None = None) -> Callable[[Operation], Operation]:
+    """Registers an operation: a POST to the collection of `kind`, or a PATCH or DELETE of one of
+    its items, counted as `<kind>_<verb>`, needing the scope `<verb>:<resource>`; `body` names
+    its request schema in BODIES."""
+    collection, item, resource = _KINDS[kind]
+    verb = _VERBS[method]
+    path = collection if method == "POST" else f"{collection}/{{{item}}}"
+    scopes = (f"{verb}:{resource}",)
+
+    def register(run: Operation) -> Operation:
+        early_access = kind == "organization_connection"
+        _WRITES.append(
+            WriteOperation(method, path, f"{kind}_{verb}", scopes, body, run, early_access)
+        )
+        return run
+
+    return register
+
+
 def find_org(tenant: TenantState, params: Params) -> TenantOrg:
     org = tenant.by_id(params["id"])
     if org is None:
@@ -235,6 +289,7 @@ def _unique_name(tenant: TenantState, name: str, org: TenantOrg | None = None) -
         raise Refused(409, "An organization with this name already exists.")
 
 
+@_write("POST", "organization", "CreateOrganizationRequestContent")
 def create_organization(tenant: TenantState, params: Params, data: RawObject) -> Written:
     _unique_name(tenant, str(data["name"]))
     items = [_connection_item(tenant, e) for e in data.get("enabled_connections") or ()]
@@ -244,6 +299,7 @@ def create_organization(tenant: TenantState, params: Params, data: RawObject) ->
     return Written(201, created.body, "Create an Organization")
 
 
+@_write("PATCH", "organization", "UpdateOrganizationRequestContent")
 def update_organization(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org = find_org(tenant, params)
     if "name" in data:
@@ -255,6 +311,7 @@ def update_organization(tenant: TenantState, params: Params, data: RawObject) ->
     return Written(200, updated.body, "Update an Organization")
 
 
+@_write("DELETE", "organization")
 def delete_organization(tenant: TenantState, params: Params, data: RawObject) -> Written:
     tenant.remove(find_org(tenant, params))
     return Written(204, {}, "Delete an Organization")
@@ -265,6 +322,7 @@ def _enabled(item: RawObject) -> RawObject:
     return {k: v for k, v in item.items() if k not in VIEW_ONLY}
 
 
+@_write("POST", "enabled_connection", "AddOrganizationConnectionRequestContent")
 def add_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org = find_org(tenant, params)
     item = _connection_item(tenant, data)
@@ -281,6 +339,7 @@ def find_association(org: TenantOrg, params: Params, *, enabled_only: bool) -> R
     return item
 
 
+@_write("PATCH", "enabled_connection", "UpdateOrganizationConnectionRequestContent")
 def update_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org = find_org(tenant, params)
     current = find_association(org, params, enabled_only=True)
@@ -289,6 +348,7 @@ def update_enabled_connection(tenant: TenantState, params: Params, data: RawObje
     return Written(200, _enabled(item), "Modify an Organizations Connection")
 
 
+@_write("DELETE", "enabled_connection")
 def remove_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org = find_org(tenant, params)
     current = find_association(org, params, enabled_only=True)
@@ -296,6 +356,7 @@ def remove_enabled_connection(tenant: TenantState, params: Params, data: RawObje
     return Written(204, {}, "Delete connections from an Organization")
 
 
+@_write("POST", "organization_connection", "CreateOrganizationAllConnectionRequestContent")
 def add_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org = find_org(tenant, params)
     item = _connection_item(tenant, data)
@@ -305,6 +366,7 @@ def add_organization_connection(tenant: TenantState, params: Params, data: RawOb
     return Written(201, item, "Add a connection to an Organization")
 
 
+@_write("PATCH", "organization_connection", "UpdateOrganizationAllConnectionRequestContent")
 def update_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org = find_org(tenant, params)
     current = find_association(org, params, enabled_only=False)
@@ -320,6 +382,7 @@ def update_organization_connection(tenant: TenantState, params: Params, data: Ra
     return Written(200, item, "Update a connection of an Organization")
 
 
+@_write("DELETE", "organization_connection")
 def remove_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org = find_org(tenant, params)
     current = find_association(org, params, enabled_only=False)
@@ -327,6 +390,7 @@ def remove_organization_connection(tenant: TenantState, params: Params, data: Ra
     return Written(204, {}, "Delete a connection from an Organization")
 
 
+@_write("POST", "organization_client_grant", "AssociateOrganizationClientGrantRequestContent")
 def associate_client_grant(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org = find_org(tenant, params)
     grant_id = str(data["grant_id"])
@@ -339,6 +403,7 @@ def associate_client_grant(tenant: TenantState, params: Params, data: RawObject)
     return Written(201, shown, "Associate a client grant with an Organization")
 
 
+@_write("DELETE", "organization_client_grant")
 def dissociate_client_grant(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org = find_org(tenant, params)
     if params["grant_id"] not in org.grant_ids:
@@ -347,6 +412,7 @@ def dissociate_client_grant(tenant: TenantState, params: Params, data: RawObject
     return Written(204, {}, "Remove a client grant from an Organization")
 
 
+@_write("POST", "discovery_domain", "CreateOrganizationDiscoveryDomainRequestContent")
 def create_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org = find_org(tenant, params)
     domain = str(data["domain"]).lower()
@@ -375,6 +441,7 @@ def find_domain(org: TenantOrg, params: Params) -> RawObject:
     return found
 
 
+@_write("PATCH", "discovery_domain", "UpdateOrganizationDiscoveryDomainRequestContent")
 def update_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org = find_org(tenant, params)
     current = find_domain(org, params)
@@ -384,6 +451,7 @@ def update_discovery_domain(tenant: TenantState, params: Params, data: RawObject
     return Written(200, item, "Update a discovery domain of an Organization")
 
 
+@_write("DELETE", "discovery_domain")
 def delete_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org = find_org(tenant, params)
     current = find_domain(org, params)
@@ -399,6 +467,7 @@ def _grant(tenant: TenantState, params: Params) -> RawObject:
     return grant
 
 
+@_write("PATCH", "client_grant", "UpdateClientGrantRequestContent")
 def update_client_grant(tenant: TenantState, params: Params, data: RawObject) -> Written:
     grant = _grant(tenant, params)
     updated = {**grant, **{k: v for k, v in data.items() if v is not None}}
@@ -408,12 +477,14 @@ def update_client_grant(tenant: TenantState, params: Params, data: RawObject) ->
     return Written(200, updated, "Update client grant")
 
 
+@_write("DELETE", "client_grant")
 def delete_client_grant(tenant: TenantState, params: Params, data: RawObject) -> Written:
     _grant(tenant, params)
     tenant.delete_client_grant(params["grant_id"])
     return Written(204, {}, "Delete client grant")
 
 
+@_write("DELETE", "connection")
 def delete_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
     if params["cid"] not in tenant.connections:
         raise Refused(404, "The connection does not exist", "inexistent_connection")
@@ -421,153 +492,5 @@ def delete_connection(tenant: TenantState, params: Params, data: RawObject) -> W
     return Written(204, {}, "Delete a connection")
 
 
-@dataclass(frozen=True, slots=True)
-class WriteOperation:
-    method: str
-    path: str  # under /api/v2, Starlette path parameters
-    group: str  # the stats and scope key
-    scopes: tuple[str, ...]  # any one of them
-    body: str | None  # its schema in BODIES; None: no body read
-    run: Operation
-    early_access: bool = False  # the Early Access connections endpoint
-
-
-_VERBS = {"POST": "create", "PATCH": "update", "DELETE": "delete"}
-
-
-def _write(
-    method: str,
-    path: str,
-    kind: str,
-    resource: str,
-    run: Operation,
-    body: str | None = None,
-    *,
-    early_access: bool = False,
-) -> WriteOperation:
-    """An operation counted as `<kind>_<verb>` that needs the scope `<verb>:<resource>`."""
-    verb = _VERBS[method]
-    group, scope = f"{kind}_{verb}", f"{verb}:{resource}"
-    return WriteOperation(method, path, group, (scope,), body, run, early_access)
-
-
-_ORG = "/organizations/{id}"
-WRITES: tuple[WriteOperation, ...] = (
-    _write(
-        "POST",
-        "/organizations",
-        "organization",
-        "organizations",
-        create_organization,
-        "CreateOrganizationRequestContent",
-    ),
-    _write(
-        "PATCH",
-        _ORG,
-        "organization",
-        "organizations",
-        update_organization,
-        "UpdateOrganizationRequestContent",
-    ),
-    _write("DELETE", _ORG, "organization", "organizations", delete_organization),
-    _write(
-        "POST",
-        f"{_ORG}/enabled_connections",
-        "enabled_connection",
-        "organization_connections",
-        add_enabled_connection,
-        "AddOrganizationConnectionRequestContent",
-    ),
-    _write(
-        "PATCH",
-        f"{_ORG}/enabled_connections/{{cid}}",
-        "enabled_connection",
-        "organization_connections",
-        update_enabled_connection,
-        "UpdateOrganizationConnectionRequestContent",
-    ),
-    _write(
-        "DELETE",
-        f"{_ORG}/enabled_connections/{{cid}}",
-        "enabled_connection",
-        "organization_connections",
-        remove_enabled_connection,
-    ),
-    _write(
-        "POST",
-        f"{_ORG}/connections",
-        "organization_connection",
-        "organization_connections",
-        add_organization_connection,
-        "CreateOrganizationAllConnectionRequestContent",
-        early_access=True,
-    ),
-    _write(
-        "PATCH",
-        f"{_ORG}/connections/{{cid}}",
-        "organization_connection",
-        "organization_connections",
-        update_organization_connection,
-        "UpdateOrganizationAllConnectionRequestContent",
-        early_access=True,
-    ),
-    _write(
-        "DELETE",
-        f"{_ORG}/connections/{{cid}}",
-        "organization_connection",
-        "organization_connections",
-        remove_organization_connection,
-        early_access=True,
-    ),
-    _write(
-        "POST",
-        f"{_ORG}/client-grants",
-        "organization_client_grant",
-        "organization_client_grants",
-        associate_client_grant,
-        "AssociateOrganizationClientGrantRequestContent",
-    ),
-    _write(
-        "DELETE",
-        f"{_ORG}/client-grants/{{grant_id}}",
-        "organization_client_grant",
-        "organization_client_grants",
-        dissociate_client_grant,
-    ),
-    _write(
-        "POST",
-        f"{_ORG}/discovery-domains",
-        "discovery_domain",
-        "organization_discovery_domains",
-        create_discovery_domain,
-        "CreateOrganizationDiscoveryDomainRequestContent",
-    ),
-    _write(
-        "PATCH",
-        f"{_ORG}/discovery-domains/{{domain_id}}",
-        "discovery_domain",
-        "organization_discovery_domains",
-        update_discovery_domain,
-        "UpdateOrganizationDiscoveryDomainRequestContent",
-    ),
-    _write(
-        "DELETE",
-        f"{_ORG}/discovery-domains/{{domain_id}}",
-        "discovery_domain",
-        "organization_discovery_domains",
-        delete_discovery_domain,
-    ),
-    _write(
-        "PATCH",
-        "/client-grants/{grant_id}",
-        "client_grant",
-        "client_grants",
-        update_client_grant,
-        "UpdateClientGrantRequestContent",
-    ),
-    _write(
-        "DELETE", "/client-grants/{grant_id}", "client_grant", "client_grants", delete_client_grant
-    ),
-    _write("DELETE", "/connections/{cid}", "connection", "connections", delete_connection),
-)
+WRITES: tuple[WriteOperation, ...] = tuple(_WRITES)
 WRITE_SCOPES: frozenset[str] = frozenset(s for w in WRITES for s in w.scopes)
