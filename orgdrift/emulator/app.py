@@ -31,6 +31,7 @@ import re
 import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
@@ -40,6 +41,7 @@ from starlette.responses import Response
 from starlette.routing import compile_path
 from starlette.types import Receive, Scope, Send
 
+from orgdrift.emulator import queries, writes
 from orgdrift.emulator.auth import AuthFailure, authenticate, grant_client_credentials
 from orgdrift.emulator.config import REQUIRED_SCOPES, EmulatorConfig
 from orgdrift.emulator.faults import (
@@ -49,34 +51,11 @@ from orgdrift.emulator.faults import (
     FaultHook,
     random_faults,
 )
-from orgdrift.emulator.queries import (
-    CLIENT_GRANTS_QUERY,
-    DISCOVERY_DOMAINS_QUERY,
-    ENABLED_CONNECTIONS_QUERY,
-    LOGS_QUERY,
-    NO_QUERY,
-    ORGANIZATION_CONNECTIONS_QUERY,
-    ORGANIZATIONS_QUERY,
-    TENANT_CLIENT_GRANTS_QUERY,
-    Param,
-    QueryError,
-    QueryValue,
-    parse_query,
-)
+from orgdrift.emulator.queries import NO_QUERY, Param, QueryError, QueryValue, parse_query
 from orgdrift.emulator.ratelimit import Quota, RateLimiter
 from orgdrift.emulator.tenant import START_KEY, TenantOrg, TenantState, decode_cursor, encode_cursor
 from orgdrift.emulator.tenantlog import SEARCH_CAP, TenantLog, other_entry, sapi_entry
-from orgdrift.emulator.writes import (
-    NOT_FOUND_ORG,
-    WRITES,
-    Refused,
-    WriteOperation,
-    Written,
-    check_body,
-    find_association,
-    find_domain,
-    find_org,
-)
+from orgdrift.emulator.writes import WRITE_SCOPES, WRITES, Refused, WriteOperation, Written
 from orgdrift.models import LiveState, RawObject
 
 RATE_LIMITED = "Global limit has been reached"
@@ -94,7 +73,7 @@ _SCOPES: Mapping[str, tuple[str, ...]] = {
     "logs": ("read:logs",),
     "log_by_id": ("read:logs",),
     **{w.group: w.scopes for w in WRITES},
-    "emulator_admin": tuple(sorted({s for w in WRITES for s in w.scopes})),
+    "emulator_admin": tuple(sorted(WRITE_SCOPES)),
     "connections": ("read:connections",),
 }
 
@@ -194,10 +173,10 @@ def _apply_malformed(response: Response, fault: Fault) -> Response:
 
 
 def _query(request: Request, spec: Mapping[str, Param]) -> dict[str, QueryValue]:
-    values = parse_query(request.query_params.multi_items(), spec)
-    if isinstance(values, QueryError):
-        raise Refused(400, values.message, "invalid_query_string")
-    return values
+    try:
+        return parse_query(request.query_params.multi_items(), spec)
+    except QueryError as error:
+        raise Refused(400, str(error), "invalid_query_string") from None
 
 
 def _int(values: Mapping[str, QueryValue], name: str, default: int) -> int:
@@ -268,12 +247,12 @@ def _grants(grants: Sequence[RawObject], values: Mapping[str, QueryValue]) -> li
 # --- statistics --------------------------------------------------------------------------------
 
 
+@dataclass
 class EmulatorStats:
     """Requests per endpoint group and responses per status; `snapshot()` and `reset()`."""
 
-    def __init__(self) -> None:
-        self.requests: Counter[str] = Counter()
-        self.statuses: Counter[int] = Counter()
+    requests: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
 
     @property
     def total(self) -> int:
@@ -438,7 +417,7 @@ class EmulatorApp:
         """The organization the path's `{id}` names and the query; refused with 400 for the
         query, then 404 for the organization."""
         values = _query(request, spec)
-        return find_org(self.tenant, request.path_params), values
+        return writes.find_org(self.tenant, request.path_params), values
 
     def _early_access(self) -> None:
         # A tenant without the Early Access connections answers 403 there, not a scope error
@@ -466,7 +445,7 @@ class EmulatorApp:
 
     @_route("GET", f"{API}/organizations", "organizations")
     async def _list(self, request: Request, fault: Fault) -> Response:
-        values = _query(request, ORGANIZATIONS_QUERY)
+        values = _query(request, queries.ORGANIZATIONS_QUERY)
         if "take" in values or "from" in values:
             return self._checkpoint_page(values, stuck=fault.stuck_cursor)
         start, per_page = _offsets(values)
@@ -506,7 +485,7 @@ class EmulatorApp:
             raise Refused(400, message, "invalid_uri")
         _query(request, NO_QUERY)
         org = self.tenant.by_name(name)
-        return _one(None if org is None else org.body, NOT_FOUND_ORG)
+        return _one(None if org is None else org.body, writes.NOT_FOUND_ORG)
 
     @_route("GET", f"{API}/organizations/{{id}}", "organization_by_id")
     async def _by_id(self, request: Request, fault: Fault) -> Response:
@@ -514,14 +493,14 @@ class EmulatorApp:
 
     @_route("GET", f"{API}/organizations/{{id}}/enabled_connections", "enabled_connections")
     async def _enabled_connections(self, request: Request, fault: Fault) -> Response:
-        org, values = self._org_query(request, ENABLED_CONNECTIONS_QUERY)
+        org, values = self._org_query(request, queries.ENABLED_CONNECTIONS_QUERY)
         return _offset_page(org.enabled_connections, "enabled_connections", values, counted=True)
 
     @_route("GET", f"{API}/organizations/{{id}}/connections", "organization_connections")
     async def _organization_connections(self, request: Request, fault: Fault) -> Response:
         """The Early Access endpoint: every association, filter `is_enabled`."""
         self._early_access()
-        org, values = self._org_query(request, ORGANIZATION_CONNECTIONS_QUERY)
+        org, values = self._org_query(request, queries.ORGANIZATION_CONNECTIONS_QUERY)
         every = [
             c
             for c in org.connection_view
@@ -532,7 +511,7 @@ class EmulatorApp:
     @_route("GET", f"{API}/organizations/{{id}}/client-grants", "organization_client_grants")
     async def _client_grants(self, request: Request, fault: Fault) -> Response:
         """Filters audience, client_id and grant_ids (comma-separated)."""
-        org, values = self._org_query(request, CLIENT_GRANTS_QUERY)
+        org, values = self._org_query(request, queries.CLIENT_GRANTS_QUERY)
         ids = str(values["grant_ids"]).split(",") if "grant_ids" in values else None
         every = [
             g
@@ -546,7 +525,7 @@ class EmulatorApp:
     )
     async def _discovery_domains(self, request: Request, fault: Fault) -> Response:
         """Checkpoint pages only: `{"domains": [...], "next": ...}`."""
-        org, values = self._org_query(request, DISCOVERY_DOMAINS_QUERY)
+        org, values = self._org_query(request, queries.DISCOVERY_DOMAINS_QUERY)
         return _checkpoint(list(org.discovery_domains), "domains", values)
 
     # One item each (what a remediation reads back), and the tenant's grants.
@@ -561,7 +540,9 @@ class EmulatorApp:
     async def _organization_connection(self, request: Request, fault: Fault) -> Response:
         self._early_access()
         org = self._org_query(request)[0]
-        return json_response(200, find_association(org, request.path_params, enabled_only=False))
+        return json_response(
+            200, writes.find_association(org, request.path_params, enabled_only=False)
+        )
 
     @_route(
         "GET",
@@ -570,12 +551,12 @@ class EmulatorApp:
     )
     async def _discovery_domain(self, request: Request, fault: Fault) -> Response:
         org = self._org_query(request)[0]
-        return json_response(200, find_domain(org, request.path_params))
+        return json_response(200, writes.find_domain(org, request.path_params))
 
     @_route("GET", f"{API}/client-grants", "client_grants")
     async def _tenant_grants(self, request: Request, fault: Fault) -> Response:
         """Offset pages or checkpoint pages (`from`, `take`), filters audience and client_id."""
-        values = _query(request, TENANT_CLIENT_GRANTS_QUERY)
+        values = _query(request, queries.TENANT_CLIENT_GRANTS_QUERY)
         every = _grants(list(self.tenant.client_grants.values()), values)
         if "from" in values or "take" in values:
             return _checkpoint(every, "client_grants", values)
@@ -584,7 +565,7 @@ class EmulatorApp:
     @_route("GET", f"{API}/connections", "connections")
     async def _connections(self, request: Request, fault: Fault) -> Response:
         """The tenant's connections in id order, offset pages."""
-        values = _query(request, ENABLED_CONNECTIONS_QUERY)
+        values = _query(request, queries.ENABLED_CONNECTIONS_QUERY)
         every = [{"id": cid, **conn} for cid, conn in sorted(self.tenant.connections.items())]
         return _offset_page(every, "connections", values, counted=True)
 
@@ -592,7 +573,7 @@ class EmulatorApp:
 
     @_route("GET", f"{API}/logs", "logs")
     async def _logs(self, request: Request, fault: Fault) -> Response:
-        values = _query(request, LOGS_QUERY)
+        values = _query(request, queries.LOGS_QUERY)
         if "from" in values or "take" in values:  # checkpoint mode: other parameters ignored
             after = str(values.get("from", "")) or None
             take = _int(values, "take", DEFAULT_PAGE_SIZE)
@@ -646,7 +627,7 @@ class EmulatorApp:
     ) -> Written:
         if operation.early_access:
             self._early_access()
-        check_body(operation.body, data)
+        writes.check_body(operation.body, data)
         return operation.run(self.tenant, params, data)
 
     @_route("POST", ADMIN_WRITES, "emulator_admin")
