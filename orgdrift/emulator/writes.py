@@ -42,48 +42,17 @@ class Refused(Exception):
 
 # --- request bodies (the OAS schemas, `$ref`s inlined) ----------------------------------------
 
+_BOOL = {"type": "boolean"}
+_FLAGS = dict.fromkeys(FLAGS, _BOOL)
 _COLOR = {"type": "string", "pattern": r"^#(?:[0-9a-fA-F]{3}){1,2}$"}
-_BRANDING = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "logo_url": {"type": "string"},
-        "colors": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["primary", "page_background"],
-            "properties": {"primary": _COLOR, "page_background": _COLOR},
-        },
-    },
-}
+_COUNT = {"type": "integer", "minimum": 1, "maximum": 2147483647}
+_LEVEL = {"type": "string", "enum": ["none", "readonly", "limited", "full"]}
+_STATUS = {"type": "string", "enum": ["pending", "verified"]}
 _METADATA = {
     "type": "object",
     "additionalProperties": {"type": ["string", "null"], "maxLength": 255},
     "maxProperties": 25,
 }
-_QUOTA = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["client_credentials"],
-    "properties": {
-        "client_credentials": {
-            "type": "object",
-            "additionalProperties": False,
-            "minProperties": 1,
-            "properties": {
-                "enforce": {"type": "boolean"},
-                "per_day": {"type": "integer", "minimum": 1, "maximum": 2147483647},
-                "per_hour": {"type": "integer", "minimum": 1, "maximum": 2147483647},
-            },
-        }
-    },
-}
-_NAME = {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[a-z0-9_-]+$"}
-_DISPLAY_NAME = {"type": "string", "minLength": 1, "maxLength": 255}
-_BOOL = {"type": "boolean"}
-_FLAGS = dict.fromkeys(FLAGS, _BOOL)
-_LEVELS = ["none", "readonly", "limited", "full"]
-_CONNECTION_NAME = {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[^\u0000]*$"}
 
 
 def _object(properties: Mapping[str, Any], *required: str, **more: Any) -> RawObject:
@@ -93,6 +62,40 @@ def _object(properties: Mapping[str, Any], *required: str, **more: Any) -> RawOb
     return {**schema, **more}
 
 
+def _string(min_length: int, max_length: int, pattern: str | None = None) -> RawObject:
+    schema = {"type": "string", "minLength": min_length, "maxLength": max_length}
+    return schema if pattern is None else {**schema, "pattern": pattern}
+
+
+def _nullable(schema: RawObject) -> RawObject:
+    """`schema`, or null."""
+    nullable = {**schema, "type": [schema["type"], "null"]}
+    if "enum" in schema:
+        nullable["enum"] = [*schema["enum"], None]
+    return nullable
+
+
+_NAME = _string(1, 50, "^[a-z0-9_-]+$")
+_DISPLAY_NAME = _string(1, 255)
+_CONNECTION_NAME = _string(1, 50, "^[^\u0000]*$")
+_BRANDING = _object(
+    {
+        "logo_url": {"type": "string"},
+        "colors": _object(
+            {"primary": _COLOR, "page_background": _COLOR}, "primary", "page_background"
+        ),
+    }
+)
+_QUOTA = _object(
+    {
+        "client_credentials": _object(
+            {"enforce": _BOOL, "per_day": _COUNT, "per_hour": _COUNT}, minProperties=1
+        )
+    },
+    "client_credentials",
+)
+_CONNECTION = _object({"connection_id": {"type": "string"}, **_FLAGS}, "connection_id")
+
 BODIES: Mapping[str, RawObject] = {
     "CreateOrganizationRequestContent": _object(
         {
@@ -100,10 +103,7 @@ BODIES: Mapping[str, RawObject] = {
             "display_name": _DISPLAY_NAME,
             "branding": _BRANDING,
             "metadata": _METADATA,
-            "enabled_connections": {
-                "type": "array",
-                "items": _object({"connection_id": {"type": "string"}, **_FLAGS}, "connection_id"),
-            },
+            "enabled_connections": {"type": "array", "items": _CONNECTION},
             "token_quota": _QUOTA,
         },
         "name",
@@ -114,64 +114,48 @@ BODIES: Mapping[str, RawObject] = {
             "name": _NAME,
             "branding": _BRANDING,
             "metadata": _METADATA,
-            "token_quota": {**_QUOTA, "type": ["object", "null"]},
+            "token_quota": _nullable(_QUOTA),
         }
     ),
-    "AddOrganizationConnectionRequestContent": _object(
-        {"connection_id": {"type": "string"}, **_FLAGS}, "connection_id"
-    ),
+    "AddOrganizationConnectionRequestContent": _CONNECTION,
     "UpdateOrganizationConnectionRequestContent": _object(_FLAGS),
     "CreateOrganizationAllConnectionRequestContent": _object(
         {
             "organization_connection_name": _CONNECTION_NAME,
             **_FLAGS,
-            "organization_access_level": {"type": "string", "enum": _LEVELS},
+            "organization_access_level": _LEVEL,
             "is_enabled": _BOOL,
-            "connection_id": {"type": "string", "minLength": 1, "maxLength": 50},
+            "connection_id": _string(1, 50),
         },
         "connection_id",
     ),
     "UpdateOrganizationAllConnectionRequestContent": _object(
         {
-            "organization_connection_name": {**_CONNECTION_NAME, "type": ["string", "null"]},
+            "organization_connection_name": _nullable(_CONNECTION_NAME),
             **_FLAGS,
-            "organization_access_level": {"type": ["string", "null"], "enum": [*_LEVELS, None]},
-            "is_enabled": {"type": ["boolean", "null"]},
+            "organization_access_level": _nullable(_LEVEL),
+            "is_enabled": _nullable(_BOOL),
         }
     ),
     "AssociateOrganizationClientGrantRequestContent": _object(
         {"grant_id": {"type": "string"}}, "grant_id"
     ),
     "CreateOrganizationDiscoveryDomainRequestContent": _object(
-        {
-            "domain": {"type": "string", "minLength": 3, "maxLength": 255},
-            "status": {"type": "string", "enum": ["pending", "verified"]},
-            "use_for_organization_discovery": _BOOL,
-        },
+        {"domain": _string(3, 255), "status": _STATUS, "use_for_organization_discovery": _BOOL},
         "domain",
     ),
     "UpdateOrganizationDiscoveryDomainRequestContent": _object(
-        {
-            "status": {"type": "string", "enum": ["pending", "verified"]},
-            "use_for_organization_discovery": _BOOL,
-        }
+        {"status": _STATUS, "use_for_organization_discovery": _BOOL}
     ),
     "UpdateClientGrantRequestContent": _object(
         {
-            "scope": {
-                "type": ["array", "null"],
-                "items": {"type": "string", "minLength": 1, "maxLength": 280},
-            },
-            "organization_usage": {
-                "type": ["string", "null"],
-                "enum": ["deny", "allow", "require", None],
-            },
-            "allow_any_organization": {"type": ["boolean", "null"]},
-            "authorization_details_types": {
-                "type": "array",
-                "items": {"type": "string", "minLength": 1, "maxLength": 255},
-            },
-            "allow_all_scopes": {"type": ["boolean", "null"]},
+            "scope": _nullable({"type": "array", "items": _string(1, 280)}),
+            "organization_usage": _nullable(
+                {"type": "string", "enum": ["deny", "allow", "require"]}
+            ),
+            "allow_any_organization": _nullable(_BOOL),
+            "authorization_details_types": {"type": "array", "items": _string(1, 255)},
+            "allow_all_scopes": _nullable(_BOOL),
         },
         minProperties=1,
     ),
