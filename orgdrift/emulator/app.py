@@ -334,7 +334,7 @@ class EmulatorApp:
         if handler is None:
             return self._finish(error_response(404, "Not Found"), quota)
         if group != "token":
-            refused, quota = self._admit(request, group)
+            refused, quota = self._admit(request, group, quota)
             if refused is not None:
                 return self._finish(refused, quota)
         fault = self._fault_for(request, group)
@@ -353,13 +353,22 @@ class EmulatorApp:
                 self._last_ok[group] = bytes(response.body)
         return self._finish(_apply_malformed(response, fault), quota, fault.ratelimit_reset_offset)
 
-    def _admit(self, request: Request, group: str) -> tuple[Response | None, Quota]:
+    def _admit(self, request: Request, group: str, quota: Quota) -> tuple[Response | None, Quota]:
         """Authentication, scope, then the rate limits: the refusal if any, and the quota the
         headers describe."""
-        quota = self._limiter.global_quota()
-        refused = self._authorize(request, group)
-        if refused is not None:
-            return refused, quota
+        granted = authenticate(
+            request.headers.get("authorization"),
+            static_tokens=self.config.tokens,
+            key=self._key,
+            audience=self._audience(request),
+            now=self.config.clock(),
+        )
+        if isinstance(granted, AuthFailure):
+            failure = (granted.status, granted.message, granted.error_code)
+            return error_response(*failure, attributes=granted.with_attributes), quota
+        if granted.isdisjoint(_SCOPES[group]):
+            message = "Insufficient scope, expected any of: " + ", ".join(_SCOPES[group])
+            return error_response(403, message, "insufficient_scope"), quota
         decision = self._limiter.check(group)
         if decision.allowed:
             return None, decision.quota
@@ -393,24 +402,6 @@ class EmulatorApp:
             return self.config.audience
         return f"{request.url.scheme}://{request.url.netloc}/api/v2/"
 
-    def _authorize(self, request: Request, group: str) -> Response | None:
-        result = authenticate(
-            request.headers.get("authorization"),
-            static_tokens=self.config.tokens,
-            key=self._key,
-            audience=self._audience(request),
-            now=self.config.clock(),
-        )
-        if isinstance(result, AuthFailure):
-            return error_response(
-                result.status, result.message, result.error_code, attributes=result.with_attributes
-            )
-        expected = _SCOPES[group]
-        if result.isdisjoint(expected):
-            message = "Insufficient scope, expected any of: " + ", ".join(expected)
-            return error_response(403, message, "insufficient_scope")
-        return None
-
     def _org_query(
         self, request: Request, spec: Mapping[str, Param] = NO_QUERY
     ) -> tuple[TenantOrg, dict[str, QueryValue]]:
@@ -429,8 +420,16 @@ class EmulatorApp:
 
     @_route("POST", "/oauth/token", "token")
     async def _token(self, request: Request, fault: Fault) -> Response:
-        params = _token_params(request.headers.get("content-type", ""), await request.body())
-        if params is None:
+        """The client-credentials grant, its parameters in a JSON or a form-encoded body."""
+        raw, content_type = await request.body(), request.headers.get("content-type", "")
+        try:
+            if content_type.split(";")[0].strip().lower() == "application/json":
+                params = json.loads(raw or b"{}")
+            else:
+                params = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        except (ValueError, UnicodeDecodeError):
+            params = None
+        if not isinstance(params, dict):
             error = {"error": "invalid_request", "error_description": "Invalid request body"}
             return json_response(400, error)
         status, body = grant_client_credentials(
@@ -666,17 +665,6 @@ async def _body(request: Request) -> RawObject:
     if not isinstance(data, dict):
         raise Refused(400, "Payload validation error: 'Expected type object'", "invalid_body")
     return data
-
-
-def _token_params(content_type: str, body: bytes) -> dict[str, Any] | None:
-    """The token request's parameters, from a JSON or a form-encoded body."""
-    try:
-        if content_type.split(";")[0].strip().lower() == "application/json":
-            decoded = json.loads(body or b"{}")
-            return decoded if isinstance(decoded, dict) else None
-        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-    except (ValueError, UnicodeDecodeError):
-        return None
 
 
 def create_app(state: LiveState, config: EmulatorConfig | None = None) -> EmulatorApp:
