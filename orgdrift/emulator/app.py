@@ -502,7 +502,7 @@ class EmulatorApp:
         org, values = self._org_query(request, queries.ORGANIZATION_CONNECTIONS_QUERY)
         every = [
             c
-            for c in org.connection_view
+            for c in org.associations
             if "is_enabled" not in values or c.get("is_enabled", True) is values["is_enabled"]
         ]
         return _offset_page(every, "connections", values)

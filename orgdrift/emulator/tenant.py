@@ -64,6 +64,11 @@ def decode_cursor(cursor: str) -> CursorKey | None:
     return (match.group(1), match.group(2)) if match else None
 
 
+def enabled_view(association: RawObject) -> RawObject:
+    """An association as `GET .../enabled_connections` shows it."""
+    return {k: v for k, v in association.items() if k not in VIEW_ONLY}
+
+
 def organization_body(data: Mapping[str, Any]) -> RawObject:
     """The organization as the API shows it: unset (None) keys omitted, no snapshot-only keys."""
     return {k: v for k, v in data.items() if v is not None and k not in _SNAPSHOT_ONLY}
@@ -99,15 +104,10 @@ class TenantOrg:
     def enabled_connections(self) -> tuple[RawObject, ...]:
         """`GET .../enabled_connections`: the enabled associations, without Early Access fields."""
         return tuple(
-            {k: v for k, v in item.items() if k not in VIEW_ONLY}
+            enabled_view(item)
             for item in self.associations
             if item.get("is_enabled", True) is not False
         )
-
-    @property
-    def connection_view(self) -> tuple[RawObject, ...]:
-        """`GET .../connections` (Early Access): every association."""
-        return self.associations
 
     def association(self, connection_id: str) -> RawObject | None:
         return next((c for c in self.associations if c["connection_id"] == connection_id), None)
@@ -163,13 +163,12 @@ class TenantState:
         """Organizations in `sort` order (`field:1` or `field:-1`); creation order when None."""
         if sort is None:
             return self.organizations
-        field, _, order = sort.partition(":")
-        reverse = order == "-1"
-        if field == "created_at":
-            return tuple(reversed(self.organizations)) if reverse else self.organizations
-        return sorted(
-            self.organizations, key=lambda org: str(org.body.get(field, "")), reverse=reverse
-        )
+        field, _, order = sort.partition(":")  # created_at: the key's, never shown in bodies
+
+        def value(org: TenantOrg) -> str:
+            return org.key[0] if field == "created_at" else str(org.body.get(field, ""))
+
+        return sorted(self.organizations, key=value, reverse=order == "-1")
 
     def after(self, key: CursorKey, take: int) -> tuple[Sequence[TenantOrg], bool]:
         """Up to `take` organizations created after `key`, and whether more follow."""

@@ -17,7 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from orgdrift.emulator.tenant import FLAGS, VIEW_ONLY, TenantOrg, TenantState
+from orgdrift.emulator.tenant import FLAGS, TenantOrg, TenantState, enabled_view
 from orgdrift.models import RawObject
 
 NOT_FOUND_ORG = "No organization found by that id or name"
@@ -301,11 +301,6 @@ def delete_organization(tenant: TenantState, params: Params, data: RawObject) ->
     return Written(204, {}, "Delete an Organization")
 
 
-def _enabled(item: RawObject) -> RawObject:
-    """An association as `enabled_connections` shows it."""
-    return {k: v for k, v in item.items() if k not in VIEW_ONLY}
-
-
 @_write("POST", "enabled_connection", "AddOrganizationConnectionRequestContent")
 def add_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org = find_org(tenant, params)
@@ -313,7 +308,7 @@ def add_enabled_connection(tenant: TenantState, params: Params, data: RawObject)
     if org.association(item["connection_id"]) is not None:
         raise Refused(409, "The connection is already enabled for the organization.")
     tenant.change(org, associations=[*org.associations, item])
-    return Written(201, _enabled(item), "Add connections to an Organization")
+    return Written(201, enabled_view(item), "Add connections to an Organization")
 
 
 def find_association(org: TenantOrg, params: Params, *, enabled_only: bool) -> RawObject:
@@ -329,7 +324,7 @@ def update_enabled_connection(tenant: TenantState, params: Params, data: RawObje
     current = find_association(org, params, enabled_only=True)
     item = {**current, **data}
     tenant.change(org, associations=[item if c is current else c for c in org.associations])
-    return Written(200, _enabled(item), "Modify an Organizations Connection")
+    return Written(200, enabled_view(item), "Modify an Organizations Connection")
 
 
 @_write("DELETE", "enabled_connection")
