@@ -41,29 +41,23 @@ REQUIRED_SCOPES: Mapping[str, tuple[str, ...]] = {
 ENDPOINT_GROUPS: tuple[str, ...] = tuple(REQUIRED_SCOPES)
 
 # What `orgdrift emulator` grants (to try incremental audits and plans): reading, the tenant
-# log, and every write on the parts of an organization orgdrift reads.
-LOG_SCOPE = "read:logs"
-CONNECTIONS_SCOPE = "read:connections"  # GET /connections: the tenant's connections
+# log, the tenant's connections and client grants, and every write on the parts of an
+# organization orgdrift reads.
 ALL_SCOPES: frozenset[str] = (
-    READ_SCOPES | {LOG_SCOPE, "read:client_grants", CONNECTIONS_SCOPE} | WRITE_SCOPES
+    READ_SCOPES | {"read:logs", "read:client_grants", "read:connections"} | WRITE_SCOPES
 )
-
-
-def _default_tokens() -> Mapping[str, frozenset[str]]:
-    return {DEFAULT_TOKEN: READ_SCOPES}
-
-
-def _default_clients() -> Mapping[str, tuple[str, frozenset[str]]]:
-    return {DEFAULT_CLIENT_ID: (DEFAULT_CLIENT_SECRET, READ_SCOPES)}
 
 
 @dataclass(frozen=True)
 class EmulatorConfig:
     """Everything configurable about the emulated tenant. Credentials are kept out of repr."""
 
-    tokens: Mapping[str, frozenset[str]] = field(default_factory=_default_tokens, repr=False)
+    tokens: Mapping[str, frozenset[str]] = field(
+        default_factory=lambda: {DEFAULT_TOKEN: READ_SCOPES}, repr=False
+    )
     clients: Mapping[str, tuple[str, frozenset[str]]] = field(
-        default_factory=_default_clients, repr=False
+        default_factory=lambda: {DEFAULT_CLIENT_ID: (DEFAULT_CLIENT_SECRET, READ_SCOPES)},
+        repr=False,
     )
     audience: str | None = None  # None: f"{scheme}://{Host header}/api/v2/"
     global_bucket: Bucket | None = None  # None: unlimited
