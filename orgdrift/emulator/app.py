@@ -574,9 +574,8 @@ class EmulatorApp:
     async def _logs(self, request: Request, fault: Fault) -> Response:
         values = _query(request, queries.LOGS_QUERY)
         if "from" in values or "take" in values:  # checkpoint mode: other parameters ignored
-            after = str(values.get("from", "")) or None
             take = _int(values, "take", DEFAULT_PAGE_SIZE)
-            return json_response(200, self.log.after(after, take))
+            return json_response(200, self.log.after(str(values.get("from", "")), take))
         query = str(values.get("q", "")).strip()
         field, _, wanted = query.partition(":")
         if query and (field != "type" or not wanted):

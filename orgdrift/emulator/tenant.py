@@ -79,11 +79,6 @@ _SNAPSHOT_ONLY = frozenset(
 )
 
 
-def _shuffle_key(org_id: str, connection: Mapping[str, Any]) -> str:
-    seed = f"{org_id}/{connection.get('connection_id', '')}".encode()
-    return hashlib.sha256(seed).hexdigest()
-
-
 @dataclass(frozen=True, slots=True)
 class TenantOrg:
     """One organization and every part of it."""
@@ -111,9 +106,6 @@ class TenantOrg:
 
     def association(self, connection_id: str) -> RawObject | None:
         return next((c for c in self.associations if c["connection_id"] == connection_id), None)
-
-    def domain(self, domain_id: str) -> RawObject | None:
-        return next((d for d in self.discovery_domains if d.get("id") == domain_id), None)
 
 
 class TenantState:
@@ -239,7 +231,13 @@ def _created(index: int) -> str:
 
 
 def _ordered(org_id: str, associations: Sequence[RawObject]) -> tuple[RawObject, ...]:
-    return tuple(sorted(associations, key=lambda c: _shuffle_key(org_id, c)))
+    """In the emulator's order: a shuffle per organization, not by name."""
+
+    def shuffled(connection: RawObject) -> str:
+        seed = f"{org_id}/{connection.get('connection_id', '')}".encode()
+        return hashlib.sha256(seed).hexdigest()
+
+    return tuple(sorted(associations, key=shuffled))
 
 
 def _associations(live: LiveOrganization) -> list[RawObject]:

@@ -30,14 +30,13 @@ class Written:
     description: str  # the log entry's description
 
 
+@dataclass
 class Refused(Exception):
     """An error answer: status, message, errorCode."""
 
-    def __init__(self, status: int, message: str, error_code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.error_code = error_code
+    status: int
+    message: str
+    error_code: str | None = None
 
 
 # --- request bodies (the OAS schemas, `$ref`s inlined) ----------------------------------------
@@ -414,7 +413,7 @@ def create_discovery_domain(tenant: TenantState, params: Params, data: RawObject
 
 
 def find_domain(org: TenantOrg, params: Params) -> RawObject:
-    found = org.domain(params["domain_id"])
+    found = next((d for d in org.discovery_domains if d.get("id") == params["domain_id"]), None)
     if found is None:
         raise Refused(404, "Discovery domain not found.")
     return found
