@@ -316,16 +316,12 @@ class EmulatorApp:
                 scope["path_params"] = found.groupdict()
                 group, handler = route_group, route_handler
                 break
-        response = await self._respond(Request(scope, receive), group, handler)
-        await response(scope, receive, send)
-
-    async def _respond(self, request: Request, group: str, handler: Handler | None) -> Response:
         self._numbers[""] += 1
         self._numbers[group] += 1
-        response = await self._steps(request, group, handler)
+        response = await self._steps(Request(scope, receive), group, handler)
         self.stats.requests[group] += 1
         self.stats.statuses[response.status_code] += 1
-        return response
+        await response(scope, receive, send)
 
     async def _steps(self, request: Request, group: str, handler: Handler | None) -> Response:
         if self.config.latency_ms > 0:
@@ -538,10 +534,9 @@ class EmulatorApp:
     @_route("GET", f"{API}/organizations/{{id}}/connections/{{cid}}", "organization_connection")
     async def _organization_connection(self, request: Request, fault: Fault) -> Response:
         self._early_access()
-        org = self._org_query(request)[0]
-        return json_response(
-            200, writes.find_association(org, request.path_params, enabled_only=False)
-        )
+        _query(request, NO_QUERY)
+        found = writes.find_association(self.tenant, request.path_params, enabled_only=False)
+        return json_response(200, found[1])
 
     @_route(
         "GET",
@@ -549,8 +544,8 @@ class EmulatorApp:
         "organization_discovery_domain",
     )
     async def _discovery_domain(self, request: Request, fault: Fault) -> Response:
-        org = self._org_query(request)[0]
-        return json_response(200, writes.find_domain(org, request.path_params))
+        _query(request, NO_QUERY)
+        return json_response(200, writes.find_domain(self.tenant, request.path_params)[1])
 
     @_route("GET", f"{API}/client-grants", "client_grants")
     async def _tenant_grants(self, request: Request, fault: Fault) -> Response:

@@ -310,17 +310,20 @@ def add_enabled_connection(tenant: TenantState, params: Params, data: RawObject)
     return Written(201, enabled_view(item), "Add connections to an Organization")
 
 
-def find_association(org: TenantOrg, params: Params, *, enabled_only: bool) -> RawObject:
+def find_association(
+    tenant: TenantState, params: Params, *, enabled_only: bool
+) -> tuple[TenantOrg, RawObject]:
+    """The organization and its association with the connection `cid`, or 404."""
+    org = find_org(tenant, params)
     item = org.association(params["cid"])
     if item is None or (enabled_only and item.get("is_enabled", True) is False):
         raise Refused(404, "No connection found for that organization")
-    return item
+    return org, item
 
 
 @_write("PATCH", "enabled_connection", "UpdateOrganizationConnectionRequestContent")
 def update_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = find_org(tenant, params)
-    current = find_association(org, params, enabled_only=True)
+    org, current = find_association(tenant, params, enabled_only=True)
     item = {**current, **data}
     tenant.change(org, associations=[item if c is current else c for c in org.associations])
     return Written(200, enabled_view(item), "Modify an Organizations Connection")
@@ -328,8 +331,7 @@ def update_enabled_connection(tenant: TenantState, params: Params, data: RawObje
 
 @_write("DELETE", "enabled_connection")
 def remove_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = find_org(tenant, params)
-    current = find_association(org, params, enabled_only=True)
+    org, current = find_association(tenant, params, enabled_only=True)
     tenant.change(org, associations=[c for c in org.associations if c is not current])
     return Written(204, {}, "Delete connections from an Organization")
 
@@ -346,8 +348,7 @@ def add_organization_connection(tenant: TenantState, params: Params, data: RawOb
 
 @_write("PATCH", "organization_connection", "UpdateOrganizationAllConnectionRequestContent")
 def update_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = find_org(tenant, params)
-    current = find_association(org, params, enabled_only=False)
+    org, current = find_association(tenant, params, enabled_only=False)
     item = {**current, **data}
     # null resets: an unnamed association, the default access level, enabled
     if item.get("organization_connection_name") is None:
@@ -362,8 +363,7 @@ def update_organization_connection(tenant: TenantState, params: Params, data: Ra
 
 @_write("DELETE", "organization_connection")
 def remove_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = find_org(tenant, params)
-    current = find_association(org, params, enabled_only=False)
+    org, current = find_association(tenant, params, enabled_only=False)
     tenant.change(org, associations=[c for c in org.associations if c is not current])
     return Written(204, {}, "Delete a connection from an Organization")
 
@@ -412,17 +412,18 @@ def create_discovery_domain(tenant: TenantState, params: Params, data: RawObject
     return Written(201, item, "Create a discovery domain of an Organization")
 
 
-def find_domain(org: TenantOrg, params: Params) -> RawObject:
+def find_domain(tenant: TenantState, params: Params) -> tuple[TenantOrg, RawObject]:
+    """The organization and its discovery domain `domain_id`, or 404."""
+    org = find_org(tenant, params)
     found = next((d for d in org.discovery_domains if d.get("id") == params["domain_id"]), None)
     if found is None:
         raise Refused(404, "Discovery domain not found.")
-    return found
+    return org, found
 
 
 @_write("PATCH", "discovery_domain", "UpdateOrganizationDiscoveryDomainRequestContent")
 def update_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = find_org(tenant, params)
-    current = find_domain(org, params)
+    org, current = find_domain(tenant, params)
     item = {**current, **data}
     domains = tuple(item if d is current else d for d in org.discovery_domains)
     tenant.change(org, discovery_domains=domains)
@@ -431,8 +432,7 @@ def update_discovery_domain(tenant: TenantState, params: Params, data: RawObject
 
 @_write("DELETE", "discovery_domain")
 def delete_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = find_org(tenant, params)
-    current = find_domain(org, params)
+    org, current = find_domain(tenant, params)
     domains = tuple(d for d in org.discovery_domains if d is not current)
     tenant.change(org, discovery_domains=domains)
     return Written(204, {}, "Delete a discovery domain of an Organization")
