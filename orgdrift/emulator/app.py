@@ -32,7 +32,7 @@ import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from http import HTTPStatus
+from http.client import responses  # the phrase of each status
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -105,13 +105,6 @@ def _pattern(path: str) -> re.Pattern[str]:
 # --- responses ---------------------------------------------------------------------------------
 
 
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:  # a status a fault hook made up
-        return "Unknown"
-
-
 def json_response(status: int, payload: Any) -> Response:
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return Response(body, status, media_type=JSON_CONTENT_TYPE)
@@ -121,7 +114,8 @@ def error_response(
     status: int, message: str, error_code: str | None = None, *, attributes: bool = False
 ) -> Response:
     """Auth0's error envelope: statusCode, error, message, then errorCode / attributes if any."""
-    body: dict[str, Any] = {"statusCode": status, "error": _phrase(status), "message": message}
+    phrase = responses.get(status, "Unknown")  # a fault hook may make a status up
+    body: dict[str, Any] = {"statusCode": status, "error": phrase, "message": message}
     if error_code is not None:
         body["errorCode"] = error_code
     if attributes:
@@ -129,15 +123,14 @@ def error_response(
     return json_response(status, body)
 
 
-def fault_response(fault: Fault) -> Response:
+def fault_response(status: int, body: bytes | None) -> Response:
     """The answer a fault with a `status` gives: its body, or Auth0's envelope for the status."""
-    status = fault.status if fault.status is not None else 500
-    if fault.body is not None:
-        return Response(fault.body, status, media_type=JSON_CONTENT_TYPE)
+    if body is not None:
+        return Response(body, status, media_type=JSON_CONTENT_TYPE)
     if status == 429:
         return error_response(429, RATE_LIMITED, "too_many_requests")
-    message = "An internal server error occurred" if status == 500 else _phrase(status)
-    return error_response(status, message)
+    message = "An internal server error occurred" if status == 500 else responses.get(status)
+    return error_response(status, message or "Unknown")
 
 
 class _Dropped(Response):
@@ -337,7 +330,7 @@ class EmulatorApp:
         if fault.delay_ms > 0:
             await asyncio.sleep(fault.delay_ms / 1000.0)
         if fault.status is not None:
-            response = fault_response(fault)
+            response = fault_response(fault.status, fault.body)
         elif fault.repeat_previous_page and group in self._last_ok:
             response = Response(self._last_ok[group], 200, media_type=JSON_CONTENT_TYPE)
         else:
