@@ -635,11 +635,11 @@ class EmulatorApp:
             if method.upper() != operation.method or found is None:
                 continue
             written = self._write(operation, found.groupdict(), body)
-            entry = other_entry(kind, written.description, "my-organization-api")
-            entry["organization_id"] = data.get("organization_id")
-            request_logged = {"method": method.lower(), "path": path, "body": body}
-            entry["details"] = {**(data.get("details") or {}), "request": request_logged}
-            self.log.append(entry)
+            logged = {"method": method.lower(), "path": path, "body": body}
+            details = {**(data.get("details") or {}), "request": logged}
+            organization = data.get("organization_id")
+            entry = other_entry(kind, written.description, "my-organization-api", details=details)
+            self.log.append({**entry, "organization_id": organization})
             return json_response(written.status, written.payload)
         raise Refused(404, f"no write operation {method} {path}")
 

@@ -101,38 +101,24 @@ def sapi_entry(
     client_id: str,
 ) -> dict[str, Any]:
     """A `sapi` entry shaped like the real ones (lowercase method, organization_id null)."""
-    return {
-        "type": "sapi",
-        "description": description,
-        "client_id": client_id,
-        "client_name": "",
+    request = {
+        "method": method.lower(),
+        "path": path,
+        "query": {},
+        "userAgent": "orgdrift-emulator",
+        "body": dict(body),
+        "channel": "api",
         "ip": "127.0.0.1",
-        "user_agent": "orgdrift-emulator",
-        "organization_id": None,
-        "details": {
-            "request": {
-                "method": method.lower(),
-                "path": path,
-                "query": {},
-                "userAgent": "orgdrift-emulator",
-                "body": dict(body),
-                "channel": "api",
-                "ip": "127.0.0.1",
-                "auth": {
-                    "user": {},
-                    "strategy": "jwt",
-                    "credentials": {"jti": secrets.token_hex(16)},
-                },
-            },
-            "response": {"statusCode": status, "body": dict(response)},
-        },
-        "user_id": "",
-        "hostname": "emulator.local",
+        "auth": {"user": {}, "strategy": "jwt", "credentials": {"jti": secrets.token_hex(16)}},
     }
+    details = {"request": request, "response": {"statusCode": status, "body": dict(response)}}
+    return other_entry(
+        "sapi", description, client_id, organization_id=None, details=details, user_id=""
+    )
 
 
-def other_entry(kind: str, description: str, client_id: str = "") -> dict[str, Any]:
-    """A log entry of another type (a login `s`, a token exchange `seccft`...)."""
+def other_entry(kind: str, description: str, client_id: str = "", **fields: Any) -> dict[str, Any]:
+    """A log entry of another type (a login `s`, a token exchange `seccft`...), with `fields`."""
     return {
         "type": kind,
         "description": description,
@@ -142,4 +128,5 @@ def other_entry(kind: str, description: str, client_id: str = "") -> dict[str, A
         "user_agent": "orgdrift-emulator",
         "details": {},
         "hostname": "emulator.local",
+        **fields,
     }
