@@ -140,11 +140,8 @@ def config_from_options(
     if burst is not None and rate is None:
         raise UsageError("--burst needs --rate")
     try:
-        bucket = None
-        if rate is not None:
-            bucket = Bucket(
-                rate=rate, burst=burst if burst is not None else max(1, math.ceil(rate))
-            )
+        burst = burst if burst is not None else max(1, math.ceil(rate or 0))
+        bucket = Bucket(rate=rate, burst=burst) if rate is not None else None
         tokens = {token if token else DEFAULT_TOKEN: scopes}
         return EmulatorConfig(
             tokens=tokens,
