@@ -137,12 +137,8 @@ class _Dropped(Response):
     """Sends the headers and half the body, then aborts the connection (fault `drop_connection`)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        start = {
-            "type": "http.response.start",
-            "status": self.status_code,
-            "headers": self.raw_headers,
-        }
-        await send(start)
+        start = {"type": "http.response.start", "status": self.status_code}
+        await send({**start, "headers": self.raw_headers})
         half = self.body[: len(self.body) // 2]
         await send({"type": "http.response.body", "body": half, "more_body": True})
         raise ConnectionDropped("emulator fault: connection dropped mid-body")
@@ -155,10 +151,8 @@ def _apply_malformed(response: Response, fault: Fault) -> Response:
         body = response.body[: len(response.body) // 2]
         response = Response(body, response.status_code, media_type=JSON_CONTENT_TYPE)
     if fault.drop_connection:
-        content_type = response.headers["content-type"]
-        response = _Dropped(
-            response.body, response.status_code, headers={"content-type": content_type}
-        )
+        headers = {"content-type": response.headers["content-type"]}
+        response = _Dropped(response.body, response.status_code, headers=headers)
     return response
 
 
