@@ -8,10 +8,10 @@ tenant (`/client-grants/{id}`) and an organization holds the ids associated with
 to a grant shows in every organization that has it. Discovery domains and `token_quota` (part of
 the organization's body) belong to the organization.
 
-Built from a live state, then changed only by the write methods. Organizations are in the
-state's order, which stands for their creation order; each gets a synthetic `created_at` (never
-shown in bodies, as in Auth0) from which checkpoint cursors are made the way Auth0 makes them:
-unpadded base64 of `"<created_at>UTC,<org_id>"`.
+Built from a live state, then changed in place by the writes (`writes.py`). Organizations are
+in the state's order, which stands for their creation order; each gets a synthetic `created_at`
+(never shown in bodies, as in Auth0) from which checkpoint cursors are made the way Auth0 makes
+them: unpadded base64 of `"<created_at>UTC,<org_id>"`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import bisect
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -79,17 +79,17 @@ _SNAPSHOT_ONLY = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TenantOrg:
-    """One organization and every part of it."""
+    """One organization and every part of it, changed in place by the writes."""
 
     body: RawObject
     key: CursorKey
     # Every connection association, Early Access fields included, in the emulator's
     # (not-by-name) order.
-    associations: tuple[RawObject, ...] = ()
-    grant_ids: tuple[str, ...] = ()  # client grants associated, in association order
-    discovery_domains: tuple[RawObject, ...] = ()
+    associations: list[RawObject] = field(default_factory=list)
+    grant_ids: list[str] = field(default_factory=list)  # associated, in association order
+    discovery_domains: list[RawObject] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -106,6 +106,9 @@ class TenantOrg:
 
     def association(self, connection_id: str) -> RawObject | None:
         return next((c for c in self.associations if c["connection_id"] == connection_id), None)
+
+    def associate(self, item: RawObject) -> None:
+        self.associations = _ordered(self.id, [*self.associations, item])
 
 
 class TenantState:
@@ -129,8 +132,8 @@ class TenantState:
                     body=organization_body(live.data),
                     key=(_created(index), live.id),
                     associations=_ordered(live.id, associations),
-                    grant_ids=tuple(str(g["id"]) for g in live.client_grants or ()),
-                    discovery_domains=tuple(dict(d) for d in live.discovery_domains or ()),
+                    grant_ids=[str(g["id"]) for g in live.client_grants or ()],
+                    discovery_domains=[dict(d) for d in live.discovery_domains or ()],
                 )
             )
         self._replace(orgs)
@@ -168,7 +171,7 @@ class TenantState:
         page = self.organizations[start : start + take]
         return page, start + take < len(self.organizations)
 
-    # --- writes (each replaces the indexes) ------------------------------------------------
+    # --- writes (those that add, remove or rename an organization rebuild the indexes) ------
 
     def _replace(self, orgs: Sequence[TenantOrg]) -> None:
         self.organizations: tuple[TenantOrg, ...] = tuple(orgs)
@@ -188,16 +191,10 @@ class TenantState:
         self._replace([*self.organizations, new])
         return new
 
-    def change(self, org: TenantOrg, **parts: Any) -> TenantOrg:
-        """`org` with the parts given replaced (`body`, `associations`, `grant_ids`,
-        `discovery_domains`) and every other part kept."""
-        if "body" in parts:
-            parts["body"] = organization_body(parts["body"])
-        if "associations" in parts:
-            parts["associations"] = _ordered(org.id, parts["associations"])
-        new = replace(org, **parts)
-        self._replace([new if o is org else o for o in self.organizations])
-        return new
+    def set_body(self, org: TenantOrg, body: RawObject) -> None:
+        """`org`'s body replaced; a new name moves it in the by-name index."""
+        org.body = organization_body(body)
+        self._replace(self.organizations)
 
     def remove(self, org: TenantOrg) -> None:
         self._replace([o for o in self.organizations if o is not org])
@@ -205,39 +202,28 @@ class TenantState:
     def delete_connection(self, connection_id: str) -> None:
         """The connection gone from the tenant and from every organization that had it."""
         self.connections.pop(connection_id, None)
-        orgs = [
-            replace(
-                o,
-                associations=tuple(
-                    c for c in o.associations if c["connection_id"] != connection_id
-                ),
-            )
-            for o in self.organizations
-        ]
-        self._replace(orgs)
+        for org in self.organizations:
+            org.associations = [c for c in org.associations if c["connection_id"] != connection_id]
 
     def delete_client_grant(self, grant_id: str) -> None:
         """The grant gone from the tenant and from every organization associated with it."""
         self.client_grants.pop(grant_id, None)
-        orgs = [
-            replace(o, grant_ids=tuple(g for g in o.grant_ids if g != grant_id))
-            for o in self.organizations
-        ]
-        self._replace(orgs)
+        for org in self.organizations:
+            org.grant_ids = [g for g in org.grant_ids if g != grant_id]
 
 
 def _created(index: int) -> str:
     return (_EPOCH + _STEP * index).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _ordered(org_id: str, associations: Sequence[RawObject]) -> tuple[RawObject, ...]:
+def _ordered(org_id: str, associations: Sequence[RawObject]) -> list[RawObject]:
     """In the emulator's order: a shuffle per organization, not by name."""
 
     def shuffled(connection: RawObject) -> str:
         seed = f"{org_id}/{connection.get('connection_id', '')}".encode()
         return hashlib.sha256(seed).hexdigest()
 
-    return tuple(sorted(associations, key=shuffled))
+    return sorted(associations, key=shuffled)
 
 
 def _associations(live: LiveOrganization) -> list[RawObject]:

@@ -290,8 +290,8 @@ def update_organization(tenant: TenantState, params: Params, data: RawObject) ->
     body = {**org.body, **data}  # each field whole: token_quota null removes it
     if isinstance(body.get("metadata"), dict):  # metadata replaced whole; a null value: no key
         body["metadata"] = {k: v for k, v in body["metadata"].items() if v is not None}
-    updated = tenant.change(org, body=body)
-    return Written(200, updated.body, "Update an Organization")
+    tenant.set_body(org, body)
+    return Written(200, org.body, "Update an Organization")
 
 
 @_write("DELETE", "organization")
@@ -306,7 +306,7 @@ def add_enabled_connection(tenant: TenantState, params: Params, data: RawObject)
     item = _connection_item(tenant, data)
     if org.association(item["connection_id"]) is not None:
         raise Refused(409, "The connection is already enabled for the organization.")
-    tenant.change(org, associations=[*org.associations, item])
+    org.associate(item)
     return Written(201, enabled_view(item), "Add connections to an Organization")
 
 
@@ -323,16 +323,15 @@ def find_association(
 
 @_write("PATCH", "enabled_connection", "UpdateOrganizationConnectionRequestContent")
 def update_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org, current = find_association(tenant, params, enabled_only=True)
-    item = {**current, **data}
-    tenant.change(org, associations=[item if c is current else c for c in org.associations])
+    item = find_association(tenant, params, enabled_only=True)[1]
+    item.update(data)
     return Written(200, enabled_view(item), "Modify an Organizations Connection")
 
 
 @_write("DELETE", "enabled_connection")
 def remove_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org, current = find_association(tenant, params, enabled_only=True)
-    tenant.change(org, associations=[c for c in org.associations if c is not current])
+    org.associations.remove(current)
     return Written(204, {}, "Delete connections from an Organization")
 
 
@@ -342,14 +341,14 @@ def add_organization_connection(tenant: TenantState, params: Params, data: RawOb
     item = _connection_item(tenant, data)
     if org.association(item["connection_id"]) is not None:
         raise Refused(409, "The organization connection already exists.")
-    tenant.change(org, associations=[*org.associations, item])
+    org.associate(item)
     return Written(201, item, "Add a connection to an Organization")
 
 
 @_write("PATCH", "organization_connection", "UpdateOrganizationAllConnectionRequestContent")
 def update_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org, current = find_association(tenant, params, enabled_only=False)
-    item = {**current, **data}
+    item = find_association(tenant, params, enabled_only=False)[1]
+    item.update(data)
     # null resets: an unnamed association, the default access level, enabled
     if item.get("organization_connection_name") is None:
         item.pop("organization_connection_name", None)
@@ -357,14 +356,13 @@ def update_organization_connection(tenant: TenantState, params: Params, data: Ra
         item["organization_access_level"] = "none"
     if item.get("is_enabled") is None:
         item["is_enabled"] = True
-    tenant.change(org, associations=[item if c is current else c for c in org.associations])
     return Written(200, item, "Update a connection of an Organization")
 
 
 @_write("DELETE", "organization_connection")
 def remove_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org, current = find_association(tenant, params, enabled_only=False)
-    tenant.change(org, associations=[c for c in org.associations if c is not current])
+    org.associations.remove(current)
     return Written(204, {}, "Delete a connection from an Organization")
 
 
@@ -376,7 +374,7 @@ def associate_client_grant(tenant: TenantState, params: Params, data: RawObject)
         raise Refused(404, "The grant does not exist.")
     if grant_id in org.grant_ids:
         raise Refused(409, "The client grant has already been added to this organization.")
-    org = tenant.change(org, grant_ids=(*org.grant_ids, grant_id))
+    org.grant_ids.append(grant_id)
     shown = next(g for g in tenant.client_grants_of(org) if g["id"] == grant_id)
     return Written(201, shown, "Associate a client grant with an Organization")
 
@@ -386,7 +384,7 @@ def dissociate_client_grant(tenant: TenantState, params: Params, data: RawObject
     org = find_org(tenant, params)
     if params["grant_id"] not in org.grant_ids:
         raise Refused(404, "The client grant is not associated with this organization.")
-    tenant.change(org, grant_ids=tuple(g for g in org.grant_ids if g != params["grant_id"]))
+    org.grant_ids = [g for g in org.grant_ids if g != params["grant_id"]]
     return Written(204, {}, "Remove a client grant from an Organization")
 
 
@@ -408,7 +406,7 @@ def create_discovery_domain(tenant: TenantState, params: Params, data: RawObject
     }
     if "use_for_organization_discovery" in data:
         item["use_for_organization_discovery"] = data["use_for_organization_discovery"]
-    tenant.change(org, discovery_domains=(*org.discovery_domains, item))
+    org.discovery_domains.append(item)
     return Written(201, item, "Create a discovery domain of an Organization")
 
 
@@ -423,18 +421,15 @@ def find_domain(tenant: TenantState, params: Params) -> tuple[TenantOrg, RawObje
 
 @_write("PATCH", "discovery_domain", "UpdateOrganizationDiscoveryDomainRequestContent")
 def update_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org, current = find_domain(tenant, params)
-    item = {**current, **data}
-    domains = tuple(item if d is current else d for d in org.discovery_domains)
-    tenant.change(org, discovery_domains=domains)
+    item = find_domain(tenant, params)[1]
+    item.update(data)
     return Written(200, item, "Update a discovery domain of an Organization")
 
 
 @_write("DELETE", "discovery_domain")
 def delete_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
     org, current = find_domain(tenant, params)
-    domains = tuple(d for d in org.discovery_domains if d is not current)
-    tenant.change(org, discovery_domains=domains)
+    org.discovery_domains.remove(current)
     return Written(204, {}, "Delete a discovery domain of an Organization")
 
 
