@@ -167,7 +167,7 @@ class TenantState:
 
     def after(self, key: CursorKey, take: int) -> tuple[Sequence[TenantOrg], bool]:
         """Up to `take` organizations created after `key`, and whether more follow."""
-        start = bisect.bisect_right(self._keys, key)
+        start = bisect.bisect_right(self.organizations, key, key=lambda org: org.key)
         page = self.organizations[start : start + take]
         return page, start + take < len(self.organizations)
 
@@ -175,7 +175,6 @@ class TenantState:
 
     def _replace(self, orgs: Sequence[TenantOrg]) -> None:
         self.organizations: tuple[TenantOrg, ...] = tuple(orgs)
-        self._keys = [org.key for org in self.organizations]
         self._by_id = {org.id: org for org in self.organizations}
         self._by_name = {str(org.body.get("name")): org for org in self.organizations}
 
