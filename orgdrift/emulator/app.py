@@ -60,7 +60,6 @@ from orgdrift.models import LiveState, RawObject
 
 RATE_LIMITED = "Global limit has been reached"
 DEFAULT_PAGE_SIZE = 50
-OFFSET_RECORD_LIMIT = 1000
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 FEATURE_NOT_ENABLED = "The Organization Connections feature is not enabled for this tenant."
 API = "/api/v2"
@@ -166,14 +165,10 @@ def _query(request: Request, spec: Mapping[str, Param]) -> dict[str, QueryValue]
         raise Refused(400, str(error), "invalid_query_string") from None
 
 
-def _int(values: Mapping[str, QueryValue], name: str, default: int) -> int:
-    return int(values.get(name, default))  # an IntParam: an int when given
-
-
 def _offsets(values: Mapping[str, QueryValue]) -> tuple[int, int]:
     """The first item and the size of page `page`, `per_page` long."""
-    per_page = _int(values, "per_page", DEFAULT_PAGE_SIZE)
-    return _int(values, "page", 0) * per_page, per_page
+    per_page = int(values.get("per_page", DEFAULT_PAGE_SIZE))  # integers, as parsed
+    return int(values.get("page", 0)) * per_page, per_page
 
 
 def _offset_page(
@@ -199,7 +194,7 @@ def _checkpoint(items: list[RawObject], key: str, values: Mapping[str, QueryValu
         if decoded is None:
             raise Refused(400, "Invalid value for from", "invalid_query_string")
         start = decoded
-    take = _int(values, "take", DEFAULT_PAGE_SIZE)
+    take = int(values.get("take", DEFAULT_PAGE_SIZE))
     body: dict[str, Any] = {key: items[start : start + take]}
     if start + take < len(items):
         body["next"] = _encode_position(start + take)
@@ -431,7 +426,7 @@ class EmulatorApp:
         if "take" in values or "from" in values:
             return self._checkpoint_page(values, stuck=fault.stuck_cursor)
         start, per_page = _offsets(values)
-        if start + per_page > OFFSET_RECORD_LIMIT:
+        if start + per_page > 1000:
             message = (
                 f"Requesting page {start // per_page} exceeds the allowed maximum of 1000 "
                 "records. To fetch results beyond 1000, use the checkpoint pagination method."
@@ -448,7 +443,7 @@ class EmulatorApp:
         if key is None:
             message = "Invalid value for the 'from' parameter."
             raise Refused(400, message, "invalid_query_string")
-        page, more = self.tenant.after(key, _int(values, "take", DEFAULT_PAGE_SIZE))
+        page, more = self.tenant.after(key, int(values.get("take", DEFAULT_PAGE_SIZE)))
         body: dict[str, Any] = {"organizations": [org.body for org in page]}
         if stuck:
             body["next"] = cursor if cursor is not None else encode_cursor(START_KEY)
@@ -556,7 +551,7 @@ class EmulatorApp:
     async def _logs(self, request: Request, fault: Fault) -> Response:
         values = _query(request, queries.LOGS_QUERY)
         if "from" in values or "take" in values:  # checkpoint mode: other parameters ignored
-            take = _int(values, "take", DEFAULT_PAGE_SIZE)
+            take = int(values.get("take", DEFAULT_PAGE_SIZE))
             return json_response(200, self.log.after(str(values.get("from", "")), take))
         query = str(values.get("q", "")).strip()
         field, _, wanted = query.partition(":")

@@ -42,6 +42,7 @@ class Refused(Exception):
 # --- request bodies (the OAS schemas, `$ref`s inlined) ----------------------------------------
 
 _BOOL = {"type": "boolean"}
+_STR = {"type": "string"}
 _FLAGS = dict.fromkeys(FLAGS, _BOOL)
 _COLOR = {"type": "string", "pattern": r"^#(?:[0-9a-fA-F]{3}){1,2}$"}
 _COUNT = {"type": "integer", "minimum": 1, "maximum": 2147483647}
@@ -77,23 +78,12 @@ def _nullable(schema: RawObject) -> RawObject:
 _NAME = _string(1, 50, "^[a-z0-9_-]+$")
 _DISPLAY_NAME = _string(1, 255)
 _CONNECTION_NAME = _string(1, 50, "^[^\u0000]*$")
-_BRANDING = _object(
-    {
-        "logo_url": {"type": "string"},
-        "colors": _object(
-            {"primary": _COLOR, "page_background": _COLOR}, "primary", "page_background"
-        ),
-    }
-)
-_QUOTA = _object(
-    {
-        "client_credentials": _object(
-            {"enforce": _BOOL, "per_day": _COUNT, "per_hour": _COUNT}, minProperties=1
-        )
-    },
-    "client_credentials",
-)
-_CONNECTION = _object({"connection_id": {"type": "string"}, **_FLAGS}, "connection_id")
+_COLORS = _object({"primary": _COLOR, "page_background": _COLOR}, "primary", "page_background")
+_BRANDING = _object({"logo_url": _STR, "colors": _COLORS})
+_CREDENTIALS = _object({"enforce": _BOOL, "per_day": _COUNT, "per_hour": _COUNT}, minProperties=1)
+_QUOTA = _object({"client_credentials": _CREDENTIALS}, "client_credentials")
+_CONNECTION = _object({"connection_id": _STR, **_FLAGS}, "connection_id")
+_DISCOVERY = {"status": _STATUS, "use_for_organization_discovery": _BOOL}
 
 BODIES: Mapping[str, RawObject] = {
     "CreateOrganizationRequestContent": _object(
@@ -136,16 +126,11 @@ BODIES: Mapping[str, RawObject] = {
             "is_enabled": _nullable(_BOOL),
         }
     ),
-    "AssociateOrganizationClientGrantRequestContent": _object(
-        {"grant_id": {"type": "string"}}, "grant_id"
-    ),
+    "AssociateOrganizationClientGrantRequestContent": _object({"grant_id": _STR}, "grant_id"),
     "CreateOrganizationDiscoveryDomainRequestContent": _object(
-        {"domain": _string(3, 255), "status": _STATUS, "use_for_organization_discovery": _BOOL},
-        "domain",
+        {"domain": _string(3, 255), **_DISCOVERY}, "domain"
     ),
-    "UpdateOrganizationDiscoveryDomainRequestContent": _object(
-        {"status": _STATUS, "use_for_organization_discovery": _BOOL}
-    ),
+    "UpdateOrganizationDiscoveryDomainRequestContent": _object(_DISCOVERY),
     "UpdateClientGrantRequestContent": _object(
         {
             "scope": _nullable({"type": "array", "items": _string(1, 280)}),
