@@ -134,10 +134,8 @@ def grant_client_credentials(
     if param("audience") != audience:
         message = f"Service not enabled within domain: {param('audience') or ''}"
         return failure(403, "access_denied", message)
-    granted = entry[1]
     requested = param("scope")
-    if requested is not None:
-        granted = granted & frozenset(requested.split())
+    granted = entry[1] if requested is None else entry[1] & frozenset(requested.split())
     scope = " ".join(sorted(granted))
     iat = int(now)
     claims = {
@@ -150,9 +148,8 @@ def grant_client_credentials(
         "scope": scope,
         "gty": "client-credentials",
     }
-    token = encode_jwt(claims, key)
     return 200, {
-        "access_token": token,
+        "access_token": encode_jwt(claims, key),
         "expires_in": config.token_lifetime,
         "scope": scope,
         "token_type": "Bearer",

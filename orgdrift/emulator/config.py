@@ -24,44 +24,40 @@ DEFAULT_TOKEN = "emulator-token"
 DEFAULT_CLIENT_ID = "emulator-client"
 DEFAULT_CLIENT_SECRET = "emulator-secret"  # a public test value, not a secret
 
-ENDPOINT_GROUPS: tuple[str, ...] = (
-    "organizations",
-    "organization_by_id",
-    "organization_by_name",
-    "enabled_connections",
-    "organization_connections",
-    "organization_client_grants",
-    "organization_discovery_domains",
-    "enabled_connection",
-    "organization_connection",
-    "organization_discovery_domain",
-    "client_grants",
-)
+# The scopes each read endpoint group needs (any one of them).
+REQUIRED_SCOPES: Mapping[str, tuple[str, ...]] = {
+    "organizations": ("read:organizations", "read:organizations_summary"),
+    "organization_by_id": ("read:organizations", "read:organizations_summary"),
+    "organization_by_name": ("read:organizations",),
+    "enabled_connections": ("read:organization_connections",),
+    "organization_connections": ("read:organization_connections",),
+    "organization_client_grants": ("read:organization_client_grants",),
+    "organization_discovery_domains": ("read:organization_discovery_domains",),
+    "enabled_connection": ("read:organization_connections",),
+    "organization_connection": ("read:organization_connections",),
+    "organization_discovery_domain": ("read:organization_discovery_domains",),
+    "client_grants": ("read:client_grants",),
+}
+ENDPOINT_GROUPS: tuple[str, ...] = tuple(REQUIRED_SCOPES)
 
 # What `orgdrift emulator` grants (to try incremental audits and plans): reading, the tenant
-# log, and every write on the parts of an organization orgdrift reads.
-LOG_SCOPE = "read:logs"
-CONNECTIONS_SCOPE = "read:connections"  # GET /connections: the tenant's connections
+# log, the tenant's connections and client grants, and every write on the parts of an
+# organization orgdrift reads.
 ALL_SCOPES: frozenset[str] = (
-    READ_SCOPES | {LOG_SCOPE, "read:client_grants", CONNECTIONS_SCOPE} | WRITE_SCOPES
+    READ_SCOPES | {"read:logs", "read:client_grants", "read:connections"} | WRITE_SCOPES
 )
-
-
-def _default_tokens() -> Mapping[str, frozenset[str]]:
-    return {DEFAULT_TOKEN: READ_SCOPES}
-
-
-def _default_clients() -> Mapping[str, tuple[str, frozenset[str]]]:
-    return {DEFAULT_CLIENT_ID: (DEFAULT_CLIENT_SECRET, READ_SCOPES)}
 
 
 @dataclass(frozen=True)
 class EmulatorConfig:
     """Everything configurable about the emulated tenant. Credentials are kept out of repr."""
 
-    tokens: Mapping[str, frozenset[str]] = field(default_factory=_default_tokens, repr=False)
+    tokens: Mapping[str, frozenset[str]] = field(
+        default_factory=lambda: {DEFAULT_TOKEN: READ_SCOPES}, repr=False
+    )
     clients: Mapping[str, tuple[str, frozenset[str]]] = field(
-        default_factory=_default_clients, repr=False
+        default_factory=lambda: {DEFAULT_CLIENT_ID: (DEFAULT_CLIENT_SECRET, READ_SCOPES)},
+        repr=False,
     )
     audience: str | None = None  # None: f"{scheme}://{Host header}/api/v2/"
     global_bucket: Bucket | None = None  # None: unlimited
@@ -144,11 +140,8 @@ def config_from_options(
     if burst is not None and rate is None:
         raise UsageError("--burst needs --rate")
     try:
-        bucket = None
-        if rate is not None:
-            bucket = Bucket(
-                rate=rate, burst=burst if burst is not None else max(1, math.ceil(rate))
-            )
+        burst = burst if burst is not None else max(1, math.ceil(rate or 0))
+        bucket = Bucket(rate=rate, burst=burst) if rate is not None else None
         tokens = {token if token else DEFAULT_TOKEN: scopes}
         return EmulatorConfig(
             tokens=tokens,

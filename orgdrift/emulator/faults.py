@@ -4,23 +4,6 @@
 None. It runs after authentication and rate limiting (so a fault never hides a 401/403/429) and
 before the handler. `EmulatorConfig.fail_rate`/`malformed_rate` are served by `random_faults`,
 which the app consults only when the hook returned None.
-
-What a `Fault` can do (fields combine; all default to "no effect"):
-
-* `delay_ms`: wait this long before answering (on top of `EmulatorConfig.latency_ms`).
-* `status` (+ optional `body`): answer with this status instead of calling the handler. Without
-  `body`, the standard Auth0 error envelope for that status is sent. `Fault.error(503)`.
-* `malformed`: `"html"` replaces the answer with a 502 HTML error page (as a proxy would send);
-  `"truncated"` keeps the status but cuts the JSON body in half (Content-Length stays consistent).
-* `drop_connection`: send the headers and half the body, then close the connection: the app
-  raises `ConnectionDropped`. Over a socket the client sees the peer close mid-body
-  (`httpx.RemoteProtocolError`); in process, `orgdrift.emulator.InProcessTransport` turns it into
-  the same error.
-* `repeat_previous_page`: answer with the previous successful body of the same endpoint group
-  (a server that serves a stale page).
-* `stuck_cursor`: on checkpoint listing, `next` equals the `from` that was sent (or, on the first
-  page, a cursor that points at the first page again), so the cursor never advances.
-* `ratelimit_reset_offset`: `x-ratelimit-reset` = now + offset seconds (negative: in the past).
 """
 
 from __future__ import annotations
@@ -37,8 +20,7 @@ MalformedKind = Literal["html", "truncated"]
 class FaultContext:
     method: str
     path: str  # the request path, percent-decoded, e.g. "/api/v2/organizations"
-    group: str  # endpoint group: "organizations", "organization_by_id", "organization_by_name",
-    #             "enabled_connections", "token" or "unknown"
+    group: str  # the endpoint group the app counts it under, e.g. "organizations" or "unknown"
     query: Mapping[str, str]  # decoded query parameters (last value wins)
     request_number: int  # 1-based, over every request the app has received
     group_request_number: int  # 1-based, over the requests of this group
@@ -46,14 +28,23 @@ class FaultContext:
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    status: int | None = None
+    """What a fault does: its fields combine, and each defaults to no effect."""
+
+    status: int | None = None  # answered instead of the handler: `body`, or Auth0's envelope
     body: bytes | None = None
-    delay_ms: float = 0.0
+    delay_ms: float = 0.0  # waited before answering, on top of `EmulatorConfig.latency_ms`
+    # "html": a proxy's 502 HTML error page; "truncated": the status kept, the JSON body cut in
+    # half (Content-Length stays consistent)
     malformed: MalformedKind | None = None
+    # The headers and half the body, then the connection closes (the app raises
+    # `ConnectionDropped`): over a socket the client sees the peer close mid-body
+    # (`httpx.RemoteProtocolError`); in process, `InProcessTransport` raises the same error.
     drop_connection: bool = False
-    repeat_previous_page: bool = False
+    repeat_previous_page: bool = False  # the group's previous successful body (a stale page)
+    # On checkpoint listing, `next` is the `from` sent (or, on the first page, a cursor to the
+    # first page again): the cursor never advances.
     stuck_cursor: bool = False
-    ratelimit_reset_offset: float | None = None
+    ratelimit_reset_offset: float | None = None  # x-ratelimit-reset = now + offset (< 0: past)
 
     @classmethod
     def error(cls, status: int, body: bytes | None = None) -> Fault:

@@ -72,10 +72,8 @@ def take(bucket: Bucket, state: BucketState, now: float) -> tuple[bool, BucketSt
 def quota(bucket: Bucket, state: BucketState, now: float) -> Quota:
     current = refill(bucket, state, now)
     remaining = math.floor(current.tokens + 1e-9)
-    if current.tokens >= bucket.burst:
-        wait_next = 0.0
-    else:
-        wait_next = (remaining + 1 - current.tokens) / bucket.rate
+    full_now = current.tokens >= bucket.burst
+    wait_next = 0.0 if full_now else (remaining + 1 - current.tokens) / bucket.rate
     wait_one = max(0.0, (1.0 - current.tokens) / bucket.rate)
     return Quota(
         limit=bucket.burst,

@@ -21,18 +21,9 @@ from orgdrift.errors import UsageError
 _JOIN_TIMEOUT = 10.0
 
 
-class _DropFilter(logging.Filter):
+def _not_dropped(record: logging.LogRecord) -> bool:
     """Hides uvicorn's traceback for a deliberately dropped connection (an injected fault)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, ConnectionDropped)
-
-
-def _install_log_filter() -> None:
-    logger = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, _DropFilter) for f in logger.filters):
-        logger.addFilter(_DropFilter())
+    return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -51,10 +42,8 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _url(sock: socket.socket) -> str:
-    address: Any = sock.getsockname()
-    host, port = address[0], address[1]
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _server(app: ASGIApp, log_level: str) -> Any:
@@ -66,7 +55,9 @@ def _server(app: ASGIApp, log_level: str) -> Any:
             "pip install 'orgdrift[emulator]'"
         ) from None
 
-    _install_log_filter()
+    logger = logging.getLogger("uvicorn.error")
+    if _not_dropped not in logger.filters:
+        logger.addFilter(_not_dropped)
     config = uvicorn.Config(
         app,
         log_level=log_level,

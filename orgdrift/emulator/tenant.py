@@ -8,10 +8,10 @@ tenant (`/client-grants/{id}`) and an organization holds the ids associated with
 to a grant shows in every organization that has it. Discovery domains and `token_quota` (part of
 the organization's body) belong to the organization.
 
-Built from a live state, then changed only by the write methods. Organizations are in the
-state's order, which stands for their creation order; each gets a synthetic `created_at` (never
-shown in bodies, as in Auth0) from which checkpoint cursors are made the way Auth0 makes them:
-unpadded base64 of `"<created_at>UTC,<org_id>"`.
+Built from a live state, then changed in place by the writes (`writes.py`). Organizations are
+in the state's order, which stands for their creation order; each gets a synthetic `created_at`
+(never shown in bodies, as in Auth0) from which checkpoint cursors are made the way Auth0 makes
+them: unpadded base64 of `"<created_at>UTC,<org_id>"`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import bisect
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,6 +64,11 @@ def decode_cursor(cursor: str) -> CursorKey | None:
     return (match.group(1), match.group(2)) if match else None
 
 
+def enabled_view(association: RawObject) -> RawObject:
+    """An association as `GET .../enabled_connections` shows it."""
+    return {k: v for k, v in association.items() if k not in VIEW_ONLY}
+
+
 def organization_body(data: Mapping[str, Any]) -> RawObject:
     """The organization as the API shows it: unset (None) keys omitted, no snapshot-only keys."""
     return {k: v for k, v in data.items() if v is not None and k not in _SNAPSHOT_ONLY}
@@ -74,22 +79,17 @@ _SNAPSHOT_ONLY = frozenset(
 )
 
 
-def _shuffle_key(org_id: str, connection: Mapping[str, Any]) -> str:
-    seed = f"{org_id}/{connection.get('connection_id', '')}".encode()
-    return hashlib.sha256(seed).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TenantOrg:
-    """One organization and every part of it."""
+    """One organization and every part of it, changed in place by the writes."""
 
     body: RawObject
     key: CursorKey
     # Every connection association, Early Access fields included, in the emulator's
     # (not-by-name) order.
-    associations: tuple[RawObject, ...] = ()
-    grant_ids: tuple[str, ...] = ()  # client grants associated, in association order
-    discovery_domains: tuple[RawObject, ...] = ()
+    associations: list[RawObject] = field(default_factory=list)
+    grant_ids: list[str] = field(default_factory=list)  # associated, in association order
+    discovery_domains: list[RawObject] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -99,21 +99,16 @@ class TenantOrg:
     def enabled_connections(self) -> tuple[RawObject, ...]:
         """`GET .../enabled_connections`: the enabled associations, without Early Access fields."""
         return tuple(
-            {k: v for k, v in item.items() if k not in VIEW_ONLY}
+            enabled_view(item)
             for item in self.associations
             if item.get("is_enabled", True) is not False
         )
 
-    @property
-    def connection_view(self) -> tuple[RawObject, ...]:
-        """`GET .../connections` (Early Access): every association."""
-        return self.associations
-
     def association(self, connection_id: str) -> RawObject | None:
         return next((c for c in self.associations if c["connection_id"] == connection_id), None)
 
-    def domain(self, domain_id: str) -> RawObject | None:
-        return next((d for d in self.discovery_domains if d.get("id") == domain_id), None)
+    def associate(self, item: RawObject) -> None:
+        self.associations = _ordered(self.id, [*self.associations, item])
 
 
 class TenantState:
@@ -137,8 +132,8 @@ class TenantState:
                     body=organization_body(live.data),
                     key=(_created(index), live.id),
                     associations=_ordered(live.id, associations),
-                    grant_ids=tuple(str(g["id"]) for g in live.client_grants or ()),
-                    discovery_domains=tuple(dict(d) for d in live.discovery_domains or ()),
+                    grant_ids=[str(g["id"]) for g in live.client_grants or ()],
+                    discovery_domains=[dict(d) for d in live.discovery_domains or ()],
                 )
             )
         self._replace(orgs)
@@ -163,25 +158,23 @@ class TenantState:
         """Organizations in `sort` order (`field:1` or `field:-1`); creation order when None."""
         if sort is None:
             return self.organizations
-        field, _, order = sort.partition(":")
-        reverse = order == "-1"
-        if field == "created_at":
-            return tuple(reversed(self.organizations)) if reverse else self.organizations
-        return sorted(
-            self.organizations, key=lambda org: str(org.body.get(field, "")), reverse=reverse
-        )
+        field, _, order = sort.partition(":")  # created_at: the key's, never shown in bodies
+
+        def value(org: TenantOrg) -> str:
+            return org.key[0] if field == "created_at" else str(org.body.get(field, ""))
+
+        return sorted(self.organizations, key=value, reverse=order == "-1")
 
     def after(self, key: CursorKey, take: int) -> tuple[Sequence[TenantOrg], bool]:
         """Up to `take` organizations created after `key`, and whether more follow."""
-        start = bisect.bisect_right(self._keys, key)
+        start = bisect.bisect_right(self.organizations, key, key=lambda org: org.key)
         page = self.organizations[start : start + take]
         return page, start + take < len(self.organizations)
 
-    # --- writes (each replaces the indexes) ------------------------------------------------
+    # --- writes (those that add, remove or rename an organization rebuild the indexes) ------
 
     def _replace(self, orgs: Sequence[TenantOrg]) -> None:
         self.organizations: tuple[TenantOrg, ...] = tuple(orgs)
-        self._keys = [org.key for org in self.organizations]
         self._by_id = {org.id: org for org in self.organizations}
         self._by_name = {str(org.body.get("name")): org for org in self.organizations}
 
@@ -197,16 +190,10 @@ class TenantState:
         self._replace([*self.organizations, new])
         return new
 
-    def change(self, org: TenantOrg, **parts: Any) -> TenantOrg:
-        """`org` with the parts given replaced (`body`, `associations`, `grant_ids`,
-        `discovery_domains`) and every other part kept."""
-        if "body" in parts:
-            parts["body"] = organization_body(parts["body"])
-        if "associations" in parts:
-            parts["associations"] = _ordered(org.id, parts["associations"])
-        new = replace(org, **parts)
-        self._replace([new if o is org else o for o in self.organizations])
-        return new
+    def set_body(self, org: TenantOrg, body: RawObject) -> None:
+        """`org`'s body replaced; a new name moves it in the by-name index."""
+        org.body = organization_body(body)
+        self._replace(self.organizations)
 
     def remove(self, org: TenantOrg) -> None:
         self._replace([o for o in self.organizations if o is not org])
@@ -214,33 +201,28 @@ class TenantState:
     def delete_connection(self, connection_id: str) -> None:
         """The connection gone from the tenant and from every organization that had it."""
         self.connections.pop(connection_id, None)
-        orgs = [
-            replace(
-                o,
-                associations=tuple(
-                    c for c in o.associations if c["connection_id"] != connection_id
-                ),
-            )
-            for o in self.organizations
-        ]
-        self._replace(orgs)
+        for org in self.organizations:
+            org.associations = [c for c in org.associations if c["connection_id"] != connection_id]
 
     def delete_client_grant(self, grant_id: str) -> None:
         """The grant gone from the tenant and from every organization associated with it."""
         self.client_grants.pop(grant_id, None)
-        orgs = [
-            replace(o, grant_ids=tuple(g for g in o.grant_ids if g != grant_id))
-            for o in self.organizations
-        ]
-        self._replace(orgs)
+        for org in self.organizations:
+            org.grant_ids = [g for g in org.grant_ids if g != grant_id]
 
 
 def _created(index: int) -> str:
     return (_EPOCH + _STEP * index).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _ordered(org_id: str, associations: Sequence[RawObject]) -> tuple[RawObject, ...]:
-    return tuple(sorted(associations, key=lambda c: _shuffle_key(org_id, c)))
+def _ordered(org_id: str, associations: Sequence[RawObject]) -> list[RawObject]:
+    """In the emulator's order: a shuffle per organization, not by name."""
+
+    def shuffled(connection: RawObject) -> str:
+        seed = f"{org_id}/{connection.get('connection_id', '')}".encode()
+        return hashlib.sha256(seed).hexdigest()
+
+    return sorted(associations, key=shuffled)
 
 
 def _associations(live: LiveOrganization) -> list[RawObject]:

@@ -12,18 +12,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 SEARCH_CAP = 1000  # search mode serves at most this many results per query
 LOG_ID_DIGITS = 56
-
-
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    entry: Mapping[str, Any]  # with its `date` (the write's time), without a log id yet
-    visible_at: float  # clock seconds
 
 
 class TenantLog:
@@ -42,7 +35,8 @@ class TenantLog:
         self._clock = clock
         self._delay = max(delay_ms, 0.0) / 1000.0
         self._retention = retention
-        self._pending: list[_Pending] = []  # in write order
+        # (clock seconds when visible, the entry dated the write's time, no log id yet)
+        self._pending: list[tuple[float, Mapping[str, Any]]] = []  # in write order
         self._entries: list[Mapping[str, Any]] = []  # ingested, log_id order
         self._sequence = 0
         self._last_stamp = ""
@@ -52,14 +46,14 @@ class TenantLog:
         now = self._clock()
         moment = datetime.fromtimestamp(now, UTC)
         date = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-        self._pending.append(_Pending({"date": date, **entry}, now + self._delay))
+        self._pending.append((now + self._delay, {"date": date, **entry}))
         self._ingest()
 
     def _ingest(self) -> None:
         now = self._clock()
-        while self._pending and self._pending[0].visible_at <= now:
-            pending = self._pending.pop(0)
-            moment = datetime.fromtimestamp(max(now, pending.visible_at), UTC)
+        while self._pending and self._pending[0][0] <= now:
+            visible_at, entry = self._pending.pop(0)
+            moment = datetime.fromtimestamp(max(now, visible_at), UTC)
             # Digits 4-20 read as the ingestion time (UTC); ids ascend in ingestion order.
             stamp = max(
                 moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}",
@@ -68,7 +62,7 @@ class TenantLog:
             self._last_stamp = stamp
             self._sequence += 1
             tail = str(self._sequence).zfill(LOG_ID_DIGITS - 3 - len(stamp))
-            self._entries.append({"log_id": f"900{stamp}{tail}", **pending.entry})
+            self._entries.append({"log_id": f"900{stamp}{tail}", **entry})
         if self._retention is not None and len(self._entries) > self._retention:
             del self._entries[: len(self._entries) - self._retention]
 
@@ -79,28 +73,21 @@ class TenantLog:
     def by_id(self, log_id: str) -> Mapping[str, Any] | None:
         return next((e for e in self.visible() if e["log_id"] == log_id), None)
 
-    def after(self, log_id: str | None, take: int) -> list[Mapping[str, Any]]:
-        """Checkpoint mode: up to `take` visible entries strictly newer than `log_id`."""
-        entries = self.visible()
-        if log_id is not None:
-            entries = [e for e in entries if str(e["log_id"]) > log_id]
-        return entries[:take]
+    def after(self, log_id: str, take: int) -> list[Mapping[str, Any]]:
+        """Checkpoint mode: up to `take` visible entries strictly newer than `log_id` ("": all)."""
+        return [e for e in self.visible() if e["log_id"] > log_id][:take]
 
-    def search(self, *, kind: str | None, sort: str | None) -> Sequence[Mapping[str, Any]]:
-        entries = self.visible()
-        if kind is not None:
-            entries = [e for e in entries if e.get("type") == kind]
-        if sort is not None:
-            field, _, order = sort.partition(":")
-            # Entries of the same millisecond keep their ingestion order (newest last), so a
-            # descending sort lists the newest first on a tie too.
-            ranked = sorted(
-                enumerate(entries),
-                key=lambda p: (str(p[1].get(field, "")), p[0]),
-                reverse=order == "-1",
-            )
-            entries = [entry for _, entry in ranked]
-        return entries
+    def search(self, *, kind: str | None, sort: str) -> Sequence[Mapping[str, Any]]:
+        entries = [e for e in self.visible() if kind is None or e.get("type") == kind]
+        field, _, order = sort.partition(":")
+        # Entries of the same millisecond keep their ingestion order (newest last), so a
+        # descending sort lists the newest first on a tie too.
+        ranked = sorted(
+            enumerate(entries),
+            key=lambda p: (str(p[1].get(field, "")), p[0]),
+            reverse=order == "-1",
+        )
+        return [entry for _, entry in ranked]
 
 
 def sapi_entry(
@@ -114,38 +101,24 @@ def sapi_entry(
     client_id: str,
 ) -> dict[str, Any]:
     """A `sapi` entry shaped like the real ones (lowercase method, organization_id null)."""
-    return {
-        "type": "sapi",
-        "description": description,
-        "client_id": client_id,
-        "client_name": "",
+    request = {
+        "method": method.lower(),
+        "path": path,
+        "query": {},
+        "userAgent": "orgdrift-emulator",
+        "body": dict(body),
+        "channel": "api",
         "ip": "127.0.0.1",
-        "user_agent": "orgdrift-emulator",
-        "organization_id": None,
-        "details": {
-            "request": {
-                "method": method.lower(),
-                "path": path,
-                "query": {},
-                "userAgent": "orgdrift-emulator",
-                "body": dict(body),
-                "channel": "api",
-                "ip": "127.0.0.1",
-                "auth": {
-                    "user": {},
-                    "strategy": "jwt",
-                    "credentials": {"jti": secrets.token_hex(16)},
-                },
-            },
-            "response": {"statusCode": status, "body": dict(response)},
-        },
-        "user_id": "",
-        "hostname": "emulator.local",
+        "auth": {"user": {}, "strategy": "jwt", "credentials": {"jti": secrets.token_hex(16)}},
     }
+    details = {"request": request, "response": {"statusCode": status, "body": dict(response)}}
+    return other_entry(
+        "sapi", description, client_id, organization_id=None, details=details, user_id=""
+    )
 
 
-def other_entry(kind: str, description: str, client_id: str = "") -> dict[str, Any]:
-    """A log entry of another type (a login `s`, a token exchange `seccft`...)."""
+def other_entry(kind: str, description: str, client_id: str = "", **fields: Any) -> dict[str, Any]:
+    """A log entry of another type (a login `s`, a token exchange `seccft`...), with `fields`."""
     return {
         "type": kind,
         "description": description,
@@ -155,4 +128,5 @@ def other_entry(kind: str, description: str, client_id: str = "") -> dict[str, A
         "user_agent": "orgdrift-emulator",
         "details": {},
         "hostname": "emulator.local",
+        **fields,
     }

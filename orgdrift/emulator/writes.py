@@ -17,7 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from orgdrift.emulator.tenant import FLAGS, VIEW_ONLY, TenantOrg, TenantState
+from orgdrift.emulator.tenant import FLAGS, TenantOrg, TenantState, enabled_view
 from orgdrift.models import RawObject
 
 NOT_FOUND_ORG = "No organization found by that id or name"
@@ -30,60 +30,29 @@ class Written:
     description: str  # the log entry's description
 
 
+@dataclass
 class Refused(Exception):
     """An error answer: status, message, errorCode."""
 
-    def __init__(self, status: int, message: str, error_code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.error_code = error_code
+    status: int
+    message: str
+    error_code: str | None = None
 
 
 # --- request bodies (the OAS schemas, `$ref`s inlined) ----------------------------------------
 
+_BOOL = {"type": "boolean"}
+_STR = {"type": "string"}
+_FLAGS = dict.fromkeys(FLAGS, _BOOL)
 _COLOR = {"type": "string", "pattern": r"^#(?:[0-9a-fA-F]{3}){1,2}$"}
-_BRANDING = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "logo_url": {"type": "string"},
-        "colors": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["primary", "page_background"],
-            "properties": {"primary": _COLOR, "page_background": _COLOR},
-        },
-    },
-}
+_COUNT = {"type": "integer", "minimum": 1, "maximum": 2147483647}
+_LEVEL = {"type": "string", "enum": ["none", "readonly", "limited", "full"]}
+_STATUS = {"type": "string", "enum": ["pending", "verified"]}
 _METADATA = {
     "type": "object",
     "additionalProperties": {"type": ["string", "null"], "maxLength": 255},
     "maxProperties": 25,
 }
-_QUOTA = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["client_credentials"],
-    "properties": {
-        "client_credentials": {
-            "type": "object",
-            "additionalProperties": False,
-            "minProperties": 1,
-            "properties": {
-                "enforce": {"type": "boolean"},
-                "per_day": {"type": "integer", "minimum": 1, "maximum": 2147483647},
-                "per_hour": {"type": "integer", "minimum": 1, "maximum": 2147483647},
-            },
-        }
-    },
-}
-_NAME = {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[a-z0-9_-]+$"}
-_DISPLAY_NAME = {"type": "string", "minLength": 1, "maxLength": 255}
-_BOOL = {"type": "boolean"}
-_FLAGS = dict.fromkeys(FLAGS, _BOOL)
-_LEVELS = ["none", "readonly", "limited", "full"]
-_CONNECTION_NAME = {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[^\u0000]*$"}
 
 
 def _object(properties: Mapping[str, Any], *required: str, **more: Any) -> RawObject:
@@ -93,6 +62,29 @@ def _object(properties: Mapping[str, Any], *required: str, **more: Any) -> RawOb
     return {**schema, **more}
 
 
+def _string(min_length: int, max_length: int, pattern: str | None = None) -> RawObject:
+    schema = {"type": "string", "minLength": min_length, "maxLength": max_length}
+    return schema if pattern is None else {**schema, "pattern": pattern}
+
+
+def _nullable(schema: RawObject) -> RawObject:
+    """`schema`, or null."""
+    nullable = {**schema, "type": [schema["type"], "null"]}
+    if "enum" in schema:
+        nullable["enum"] = [*schema["enum"], None]
+    return nullable
+
+
+_NAME = _string(1, 50, "^[a-z0-9_-]+$")
+_DISPLAY_NAME = _string(1, 255)
+_CONNECTION_NAME = _string(1, 50, "^[^\u0000]*$")
+_COLORS = _object({"primary": _COLOR, "page_background": _COLOR}, "primary", "page_background")
+_BRANDING = _object({"logo_url": _STR, "colors": _COLORS})
+_CREDENTIALS = _object({"enforce": _BOOL, "per_day": _COUNT, "per_hour": _COUNT}, minProperties=1)
+_QUOTA = _object({"client_credentials": _CREDENTIALS}, "client_credentials")
+_CONNECTION = _object({"connection_id": _STR, **_FLAGS}, "connection_id")
+_DISCOVERY = {"status": _STATUS, "use_for_organization_discovery": _BOOL}
+
 BODIES: Mapping[str, RawObject] = {
     "CreateOrganizationRequestContent": _object(
         {
@@ -100,10 +92,7 @@ BODIES: Mapping[str, RawObject] = {
             "display_name": _DISPLAY_NAME,
             "branding": _BRANDING,
             "metadata": _METADATA,
-            "enabled_connections": {
-                "type": "array",
-                "items": _object({"connection_id": {"type": "string"}, **_FLAGS}, "connection_id"),
-            },
+            "enabled_connections": {"type": "array", "items": _CONNECTION},
             "token_quota": _QUOTA,
         },
         "name",
@@ -114,64 +103,43 @@ BODIES: Mapping[str, RawObject] = {
             "name": _NAME,
             "branding": _BRANDING,
             "metadata": _METADATA,
-            "token_quota": {**_QUOTA, "type": ["object", "null"]},
+            "token_quota": _nullable(_QUOTA),
         }
     ),
-    "AddOrganizationConnectionRequestContent": _object(
-        {"connection_id": {"type": "string"}, **_FLAGS}, "connection_id"
-    ),
+    "AddOrganizationConnectionRequestContent": _CONNECTION,
     "UpdateOrganizationConnectionRequestContent": _object(_FLAGS),
     "CreateOrganizationAllConnectionRequestContent": _object(
         {
             "organization_connection_name": _CONNECTION_NAME,
             **_FLAGS,
-            "organization_access_level": {"type": "string", "enum": _LEVELS},
+            "organization_access_level": _LEVEL,
             "is_enabled": _BOOL,
-            "connection_id": {"type": "string", "minLength": 1, "maxLength": 50},
+            "connection_id": _string(1, 50),
         },
         "connection_id",
     ),
     "UpdateOrganizationAllConnectionRequestContent": _object(
         {
-            "organization_connection_name": {**_CONNECTION_NAME, "type": ["string", "null"]},
+            "organization_connection_name": _nullable(_CONNECTION_NAME),
             **_FLAGS,
-            "organization_access_level": {"type": ["string", "null"], "enum": [*_LEVELS, None]},
-            "is_enabled": {"type": ["boolean", "null"]},
+            "organization_access_level": _nullable(_LEVEL),
+            "is_enabled": _nullable(_BOOL),
         }
     ),
-    "AssociateOrganizationClientGrantRequestContent": _object(
-        {"grant_id": {"type": "string"}}, "grant_id"
-    ),
+    "AssociateOrganizationClientGrantRequestContent": _object({"grant_id": _STR}, "grant_id"),
     "CreateOrganizationDiscoveryDomainRequestContent": _object(
-        {
-            "domain": {"type": "string", "minLength": 3, "maxLength": 255},
-            "status": {"type": "string", "enum": ["pending", "verified"]},
-            "use_for_organization_discovery": _BOOL,
-        },
-        "domain",
+        {"domain": _string(3, 255), **_DISCOVERY}, "domain"
     ),
-    "UpdateOrganizationDiscoveryDomainRequestContent": _object(
-        {
-            "status": {"type": "string", "enum": ["pending", "verified"]},
-            "use_for_organization_discovery": _BOOL,
-        }
-    ),
+    "UpdateOrganizationDiscoveryDomainRequestContent": _object(_DISCOVERY),
     "UpdateClientGrantRequestContent": _object(
         {
-            "scope": {
-                "type": ["array", "null"],
-                "items": {"type": "string", "minLength": 1, "maxLength": 280},
-            },
-            "organization_usage": {
-                "type": ["string", "null"],
-                "enum": ["deny", "allow", "require", None],
-            },
-            "allow_any_organization": {"type": ["boolean", "null"]},
-            "authorization_details_types": {
-                "type": "array",
-                "items": {"type": "string", "minLength": 1, "maxLength": 255},
-            },
-            "allow_all_scopes": {"type": ["boolean", "null"]},
+            "scope": _nullable({"type": "array", "items": _string(1, 280)}),
+            "organization_usage": _nullable(
+                {"type": "string", "enum": ["deny", "allow", "require"]}
+            ),
+            "allow_any_organization": _nullable(_BOOL),
+            "authorization_details_types": {"type": "array", "items": _string(1, 255)},
+            "allow_all_scopes": _nullable(_BOOL),
         },
         minProperties=1,
     ),
@@ -210,7 +178,61 @@ Params = Mapping[str, str]
 Operation = Callable[[TenantState, Params, RawObject], Written]
 
 
-def _org(tenant: TenantState, params: Params) -> TenantOrg:
+@dataclass(frozen=True, slots=True)
+class WriteOperation:
+    method: str
+    path: str  # under /api/v2, Starlette path parameters
+    group: str  # the stats and scope key
+    scopes: tuple[str, ...]  # any one of them
+    body: str | None  # its schema in BODIES; None: no body read
+    run: Operation
+    early_access: bool = False  # the Early Access connections endpoint
+
+
+_ORG = "/organizations/{id}"
+# What each kind of write works on: the collection's path, the parameter naming one of its
+# items, the resource its scopes name.
+_KINDS = {
+    "organization": ("/organizations", "id", "organizations"),
+    "enabled_connection": (f"{_ORG}/enabled_connections", "cid", "organization_connections"),
+    "organization_connection": (f"{_ORG}/connections", "cid", "organization_connections"),
+    "organization_client_grant": (
+        f"{_ORG}/client-grants",
+        "grant_id",
+        "organization_client_grants",
+    ),
+    "discovery_domain": (
+        f"{_ORG}/discovery-domains",
+        "domain_id",
+        "organization_discovery_domains",
+    ),
+    "client_grant": ("/client-grants", "grant_id", "client_grants"),
+    "connection": ("/connections", "cid", "connections"),
+}
+_VERBS = {"POST": "create", "PATCH": "update", "DELETE": "delete"}
+_WRITES: list[WriteOperation] = []
+
+
+def _write(method: str, kind: str, body: str | None = None) -> Callable[[Operation], Operation]:
+    """Registers an operation: a POST to the collection of `kind`, or a PATCH or DELETE of one of
+    its items, counted as `<kind>_<verb>`, needing the scope `<verb>:<resource>`; `body` names
+    its request schema in BODIES."""
+    collection, item, resource = _KINDS[kind]
+    verb = _VERBS[method]
+    path = collection if method == "POST" else f"{collection}/{{{item}}}"
+    scopes = (f"{verb}:{resource}",)
+
+    def register(run: Operation) -> Operation:
+        early_access = kind == "organization_connection"
+        _WRITES.append(
+            WriteOperation(method, path, f"{kind}_{verb}", scopes, body, run, early_access)
+        )
+        return run
+
+    return register
+
+
+def find_org(tenant: TenantState, params: Params) -> TenantOrg:
     org = tenant.by_id(params["id"])
     if org is None:
         raise Refused(404, NOT_FOUND_ORG)
@@ -235,6 +257,7 @@ def _unique_name(tenant: TenantState, name: str, org: TenantOrg | None = None) -
         raise Refused(409, "An organization with this name already exists.")
 
 
+@_write("POST", "organization", "CreateOrganizationRequestContent")
 def create_organization(tenant: TenantState, params: Params, data: RawObject) -> Written:
     _unique_name(tenant, str(data["name"]))
     items = [_connection_item(tenant, e) for e in data.get("enabled_connections") or ()]
@@ -244,71 +267,73 @@ def create_organization(tenant: TenantState, params: Params, data: RawObject) ->
     return Written(201, created.body, "Create an Organization")
 
 
+@_write("PATCH", "organization", "UpdateOrganizationRequestContent")
 def update_organization(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
+    org = find_org(tenant, params)
     if "name" in data:
         _unique_name(tenant, str(data["name"]), org)
     body = {**org.body, **data}  # each field whole: token_quota null removes it
     if isinstance(body.get("metadata"), dict):  # metadata replaced whole; a null value: no key
         body["metadata"] = {k: v for k, v in body["metadata"].items() if v is not None}
-    updated = tenant.change(org, body=body)
-    return Written(200, updated.body, "Update an Organization")
+    tenant.set_body(org, body)
+    return Written(200, org.body, "Update an Organization")
 
 
+@_write("DELETE", "organization")
 def delete_organization(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    tenant.remove(_org(tenant, params))
+    tenant.remove(find_org(tenant, params))
     return Written(204, {}, "Delete an Organization")
 
 
-def _enabled(item: RawObject) -> RawObject:
-    """An association as `enabled_connections` shows it."""
-    return {k: v for k, v in item.items() if k not in VIEW_ONLY}
-
-
+@_write("POST", "enabled_connection", "AddOrganizationConnectionRequestContent")
 def add_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
+    org = find_org(tenant, params)
     item = _connection_item(tenant, data)
     if org.association(item["connection_id"]) is not None:
         raise Refused(409, "The connection is already enabled for the organization.")
-    tenant.change(org, associations=[*org.associations, item])
-    return Written(201, _enabled(item), "Add connections to an Organization")
+    org.associate(item)
+    return Written(201, enabled_view(item), "Add connections to an Organization")
 
 
-def _associated(org: TenantOrg, params: Params, *, enabled_only: bool) -> RawObject:
+def find_association(
+    tenant: TenantState, params: Params, *, enabled_only: bool
+) -> tuple[TenantOrg, RawObject]:
+    """The organization and its association with the connection `cid`, or 404."""
+    org = find_org(tenant, params)
     item = org.association(params["cid"])
     if item is None or (enabled_only and item.get("is_enabled", True) is False):
         raise Refused(404, "No connection found for that organization")
-    return item
+    return org, item
 
 
+@_write("PATCH", "enabled_connection", "UpdateOrganizationConnectionRequestContent")
 def update_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
-    current = _associated(org, params, enabled_only=True)
-    item = {**current, **data}
-    tenant.change(org, associations=[item if c is current else c for c in org.associations])
-    return Written(200, _enabled(item), "Modify an Organizations Connection")
+    item = find_association(tenant, params, enabled_only=True)[1]
+    item.update(data)
+    return Written(200, enabled_view(item), "Modify an Organizations Connection")
 
 
+@_write("DELETE", "enabled_connection")
 def remove_enabled_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
-    current = _associated(org, params, enabled_only=True)
-    tenant.change(org, associations=[c for c in org.associations if c is not current])
+    org, current = find_association(tenant, params, enabled_only=True)
+    org.associations.remove(current)
     return Written(204, {}, "Delete connections from an Organization")
 
 
+@_write("POST", "organization_connection", "CreateOrganizationAllConnectionRequestContent")
 def add_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
+    org = find_org(tenant, params)
     item = _connection_item(tenant, data)
     if org.association(item["connection_id"]) is not None:
         raise Refused(409, "The organization connection already exists.")
-    tenant.change(org, associations=[*org.associations, item])
+    org.associate(item)
     return Written(201, item, "Add a connection to an Organization")
 
 
+@_write("PATCH", "organization_connection", "UpdateOrganizationAllConnectionRequestContent")
 def update_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
-    current = _associated(org, params, enabled_only=False)
-    item = {**current, **data}
+    item = find_association(tenant, params, enabled_only=False)[1]
+    item.update(data)
     # null resets: an unnamed association, the default access level, enabled
     if item.get("organization_connection_name") is None:
         item.pop("organization_connection_name", None)
@@ -316,39 +341,41 @@ def update_organization_connection(tenant: TenantState, params: Params, data: Ra
         item["organization_access_level"] = "none"
     if item.get("is_enabled") is None:
         item["is_enabled"] = True
-    tenant.change(org, associations=[item if c is current else c for c in org.associations])
     return Written(200, item, "Update a connection of an Organization")
 
 
+@_write("DELETE", "organization_connection")
 def remove_organization_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
-    current = _associated(org, params, enabled_only=False)
-    tenant.change(org, associations=[c for c in org.associations if c is not current])
+    org, current = find_association(tenant, params, enabled_only=False)
+    org.associations.remove(current)
     return Written(204, {}, "Delete a connection from an Organization")
 
 
+@_write("POST", "organization_client_grant", "AssociateOrganizationClientGrantRequestContent")
 def associate_client_grant(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
+    org = find_org(tenant, params)
     grant_id = str(data["grant_id"])
     if grant_id not in tenant.client_grants:
         raise Refused(404, "The grant does not exist.")
     if grant_id in org.grant_ids:
         raise Refused(409, "The client grant has already been added to this organization.")
-    org = tenant.change(org, grant_ids=(*org.grant_ids, grant_id))
+    org.grant_ids.append(grant_id)
     shown = next(g for g in tenant.client_grants_of(org) if g["id"] == grant_id)
     return Written(201, shown, "Associate a client grant with an Organization")
 
 
+@_write("DELETE", "organization_client_grant")
 def dissociate_client_grant(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
+    org = find_org(tenant, params)
     if params["grant_id"] not in org.grant_ids:
         raise Refused(404, "The client grant is not associated with this organization.")
-    tenant.change(org, grant_ids=tuple(g for g in org.grant_ids if g != params["grant_id"]))
+    org.grant_ids = [g for g in org.grant_ids if g != params["grant_id"]]
     return Written(204, {}, "Remove a client grant from an Organization")
 
 
+@_write("POST", "discovery_domain", "CreateOrganizationDiscoveryDomainRequestContent")
 def create_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
+    org = find_org(tenant, params)
     domain = str(data["domain"]).lower()
     if any(d.get("domain") == domain for d in org.discovery_domains):
         raise Refused(
@@ -364,31 +391,30 @@ def create_discovery_domain(tenant: TenantState, params: Params, data: RawObject
     }
     if "use_for_organization_discovery" in data:
         item["use_for_organization_discovery"] = data["use_for_organization_discovery"]
-    tenant.change(org, discovery_domains=(*org.discovery_domains, item))
+    org.discovery_domains.append(item)
     return Written(201, item, "Create a discovery domain of an Organization")
 
 
-def _domain(org: TenantOrg, params: Params) -> RawObject:
-    found = org.domain(params["domain_id"])
+def find_domain(tenant: TenantState, params: Params) -> tuple[TenantOrg, RawObject]:
+    """The organization and its discovery domain `domain_id`, or 404."""
+    org = find_org(tenant, params)
+    found = next((d for d in org.discovery_domains if d.get("id") == params["domain_id"]), None)
     if found is None:
         raise Refused(404, "Discovery domain not found.")
-    return found
+    return org, found
 
 
+@_write("PATCH", "discovery_domain", "UpdateOrganizationDiscoveryDomainRequestContent")
 def update_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
-    current = _domain(org, params)
-    item = {**current, **data}
-    domains = tuple(item if d is current else d for d in org.discovery_domains)
-    tenant.change(org, discovery_domains=domains)
+    item = find_domain(tenant, params)[1]
+    item.update(data)
     return Written(200, item, "Update a discovery domain of an Organization")
 
 
+@_write("DELETE", "discovery_domain")
 def delete_discovery_domain(tenant: TenantState, params: Params, data: RawObject) -> Written:
-    org = _org(tenant, params)
-    current = _domain(org, params)
-    domains = tuple(d for d in org.discovery_domains if d is not current)
-    tenant.change(org, discovery_domains=domains)
+    org, current = find_domain(tenant, params)
+    org.discovery_domains.remove(current)
     return Written(204, {}, "Delete a discovery domain of an Organization")
 
 
@@ -399,6 +425,7 @@ def _grant(tenant: TenantState, params: Params) -> RawObject:
     return grant
 
 
+@_write("PATCH", "client_grant", "UpdateClientGrantRequestContent")
 def update_client_grant(tenant: TenantState, params: Params, data: RawObject) -> Written:
     grant = _grant(tenant, params)
     updated = {**grant, **{k: v for k, v in data.items() if v is not None}}
@@ -408,12 +435,14 @@ def update_client_grant(tenant: TenantState, params: Params, data: RawObject) ->
     return Written(200, updated, "Update client grant")
 
 
+@_write("DELETE", "client_grant")
 def delete_client_grant(tenant: TenantState, params: Params, data: RawObject) -> Written:
     _grant(tenant, params)
     tenant.delete_client_grant(params["grant_id"])
     return Written(204, {}, "Delete client grant")
 
 
+@_write("DELETE", "connection")
 def delete_connection(tenant: TenantState, params: Params, data: RawObject) -> Written:
     if params["cid"] not in tenant.connections:
         raise Refused(404, "The connection does not exist", "inexistent_connection")
@@ -421,153 +450,5 @@ def delete_connection(tenant: TenantState, params: Params, data: RawObject) -> W
     return Written(204, {}, "Delete a connection")
 
 
-@dataclass(frozen=True, slots=True)
-class WriteOperation:
-    method: str
-    path: str  # under /api/v2, Starlette path parameters
-    group: str  # the stats and scope key
-    scopes: tuple[str, ...]  # any one of them
-    body: str | None  # its schema in BODIES; None: no body read
-    run: Operation
-    early_access: bool = False  # the Early Access connections endpoint
-
-
-_VERBS = {"POST": "create", "PATCH": "update", "DELETE": "delete"}
-
-
-def _write(
-    method: str,
-    path: str,
-    kind: str,
-    resource: str,
-    run: Operation,
-    body: str | None = None,
-    *,
-    early_access: bool = False,
-) -> WriteOperation:
-    """An operation counted as `<kind>_<verb>` that needs the scope `<verb>:<resource>`."""
-    verb = _VERBS[method]
-    group, scope = f"{kind}_{verb}", f"{verb}:{resource}"
-    return WriteOperation(method, path, group, (scope,), body, run, early_access)
-
-
-_ORG = "/organizations/{id}"
-WRITES: tuple[WriteOperation, ...] = (
-    _write(
-        "POST",
-        "/organizations",
-        "organization",
-        "organizations",
-        create_organization,
-        "CreateOrganizationRequestContent",
-    ),
-    _write(
-        "PATCH",
-        _ORG,
-        "organization",
-        "organizations",
-        update_organization,
-        "UpdateOrganizationRequestContent",
-    ),
-    _write("DELETE", _ORG, "organization", "organizations", delete_organization),
-    _write(
-        "POST",
-        f"{_ORG}/enabled_connections",
-        "enabled_connection",
-        "organization_connections",
-        add_enabled_connection,
-        "AddOrganizationConnectionRequestContent",
-    ),
-    _write(
-        "PATCH",
-        f"{_ORG}/enabled_connections/{{cid}}",
-        "enabled_connection",
-        "organization_connections",
-        update_enabled_connection,
-        "UpdateOrganizationConnectionRequestContent",
-    ),
-    _write(
-        "DELETE",
-        f"{_ORG}/enabled_connections/{{cid}}",
-        "enabled_connection",
-        "organization_connections",
-        remove_enabled_connection,
-    ),
-    _write(
-        "POST",
-        f"{_ORG}/connections",
-        "organization_connection",
-        "organization_connections",
-        add_organization_connection,
-        "CreateOrganizationAllConnectionRequestContent",
-        early_access=True,
-    ),
-    _write(
-        "PATCH",
-        f"{_ORG}/connections/{{cid}}",
-        "organization_connection",
-        "organization_connections",
-        update_organization_connection,
-        "UpdateOrganizationAllConnectionRequestContent",
-        early_access=True,
-    ),
-    _write(
-        "DELETE",
-        f"{_ORG}/connections/{{cid}}",
-        "organization_connection",
-        "organization_connections",
-        remove_organization_connection,
-        early_access=True,
-    ),
-    _write(
-        "POST",
-        f"{_ORG}/client-grants",
-        "organization_client_grant",
-        "organization_client_grants",
-        associate_client_grant,
-        "AssociateOrganizationClientGrantRequestContent",
-    ),
-    _write(
-        "DELETE",
-        f"{_ORG}/client-grants/{{grant_id}}",
-        "organization_client_grant",
-        "organization_client_grants",
-        dissociate_client_grant,
-    ),
-    _write(
-        "POST",
-        f"{_ORG}/discovery-domains",
-        "discovery_domain",
-        "organization_discovery_domains",
-        create_discovery_domain,
-        "CreateOrganizationDiscoveryDomainRequestContent",
-    ),
-    _write(
-        "PATCH",
-        f"{_ORG}/discovery-domains/{{domain_id}}",
-        "discovery_domain",
-        "organization_discovery_domains",
-        update_discovery_domain,
-        "UpdateOrganizationDiscoveryDomainRequestContent",
-    ),
-    _write(
-        "DELETE",
-        f"{_ORG}/discovery-domains/{{domain_id}}",
-        "discovery_domain",
-        "organization_discovery_domains",
-        delete_discovery_domain,
-    ),
-    _write(
-        "PATCH",
-        "/client-grants/{grant_id}",
-        "client_grant",
-        "client_grants",
-        update_client_grant,
-        "UpdateClientGrantRequestContent",
-    ),
-    _write(
-        "DELETE", "/client-grants/{grant_id}", "client_grant", "client_grants", delete_client_grant
-    ),
-    _write("DELETE", "/connections/{cid}", "connection", "connections", delete_connection),
-)
+WRITES: tuple[WriteOperation, ...] = tuple(_WRITES)
 WRITE_SCOPES: frozenset[str] = frozenset(s for w in WRITES for s in w.scopes)
