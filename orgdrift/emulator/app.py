@@ -211,7 +211,8 @@ def _decode_position(cursor: str) -> int | None:
     except (ValueError, UnicodeDecodeError):
         return None
     prefix, _, number = raw.partition(":")
-    return int(number) if prefix == "dd" and number.isdigit() and len(number) < 10 else None
+    digits = number.isascii() and number.isdigit()  # "²" is a digit that int() refuses
+    return int(number) if prefix == "dd" and digits and len(number) < 10 else None
 
 
 def _one(item: Mapping[str, Any] | None, message: str) -> Response:
@@ -593,9 +594,7 @@ class EmulatorApp:
             client_id="emulator",
         )
         self.log.append(entry)
-        if written.status in (202, 204):
-            return Response(b"", written.status)
-        return json_response(written.status, written.payload)
+        return _answer(written)
 
     def _write(
         self, operation: WriteOperation, params: Mapping[str, str], data: RawObject
@@ -629,8 +628,15 @@ class EmulatorApp:
             organization = data.get("organization_id")
             entry = other_entry(kind, written.description, "my-organization-api", details=details)
             self.log.append({**entry, "organization_id": organization})
-            return json_response(written.status, written.payload)
+            return _answer(written)
         raise Refused(404, f"no write operation {method} {path}")
+
+
+def _answer(written: Written) -> Response:
+    """A write's answer: 202 and 204 have no body."""
+    if written.status in (202, 204):
+        return Response(b"", written.status)
+    return json_response(written.status, written.payload)
 
 
 async def _body(request: Request) -> RawObject:

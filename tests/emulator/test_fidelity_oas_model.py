@@ -4,6 +4,7 @@ OAS excerpt: `GET /organizations/{id}/connections` (Early Access), `.../client-g
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,15 @@ def test_discovery_domain_pages_follow_next_to_the_end() -> None:
     second = get(app, f"{ORGS}/{ACME}/discovery-domains?take=1&from={first['next']}").json()
     assert [d["domain"] for d in second["domains"]] == ["acme-mail.com"]
     assert "next" not in second
+
+
+@pytest.mark.parametrize("position", ["dd:\u00b2", "dd:\u0663", "dd:-1", "xx:1", "dd:1234567890"])
+def test_a_forged_cursor_is_a_400_not_a_500(position: str) -> None:
+    app = _tenant()
+    cursor = base64.urlsafe_b64encode(position.encode()).rstrip(b"=").decode("ascii")
+    answer = get(app, f"{ORGS}/{ACME}/discovery-domains?from={cursor}")
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["message"] == "Invalid value for from"
 
 
 def test_client_grant_pages_carry_totals_and_filters() -> None:
