@@ -293,7 +293,7 @@ class _Builder:
         anchor = event.anchor if isinstance(event, ScalarEvent | CollectionStartEvent) else None
         if anchor is not None:
             self._open(anchor, event)
-            values_from, keys_from = len(self.value_log) - 1, len(self.key_log)
+            start = len(self.value_log) - 1, len(self.key_log)
         if isinstance(event, ScalarEvent):
             value = self._scalar(event, mark, path)
         elif isinstance(event, SequenceStartEvent):
@@ -303,7 +303,9 @@ class _Builder:
         else:  # pragma: no cover - the parser gives only these here
             raise self.fail(mark, path, "unsupported YAML node")
         if anchor is not None:
-            self._close(anchor, value, mark, path, values_from, keys_from)
+            values, keys = self._since(start, len(path))
+            depth = max(len(p) for p, _ in values)
+            self._anchors[anchor] = _Anchor(value, mark, values, keys, depth)
         return value
 
     # --- anchors and aliases ---
@@ -320,14 +322,10 @@ class _Builder:
         self._anchor_events[anchor] = event
         self._anchors[anchor] = None
 
-    def _close(
-        self, anchor: str, value: Any, mark: _Mark, path: Path, values_from: int, keys_from: int
-    ) -> None:
-        n = len(path)
-        values = [(p[n:], m) for p, m in self.value_log[values_from:]]
-        keys = [(p[n:], m) for p, m in self.key_log[keys_from:]]
-        depth = max(len(p) for p, _ in values)
-        self._anchors[anchor] = _Anchor(value, mark, values, keys, depth)
+    def _since(self, start: tuple[int, int], n: int) -> tuple[Entries, Entries]:
+        """The marks logged since `start` (value and key log lengths), paths less `n` elements."""
+        values = [(p[n:], m) for p, m in self.value_log[start[0] :]]
+        return values, [(p[n:], m) for p, m in self.key_log[start[1] :]]
 
     def _anchored(self, event: Any, path: Path) -> _Anchor:
         """What an alias event names; undefined or still being read (recursive) is an error."""
@@ -404,14 +402,14 @@ class _Builder:
         if tag not in _MAP_TAGS:
             raise self.fail(mark, path, f"tag {excerpt(tag)} is not allowed")
         result: dict[str, Any] = {}
-        merges: list[_Merge] = []
+        merge: _Merge | None = None
         parser = self.parser
         while type(parser.peek_event()) is not MappingEndEvent:
             name, key_mark = self._key(path)
             if name is None:
-                if merges:  # PyYAML 6.0.4 lets the first win, earlier releases the last
+                if merge is not None:  # PyYAML 6.0.4 lets the first win, older ones the last
                     raise self.fail(key_mark, (*path, "<<"), "duplicate key '<<'")
-                merges.append(self._merge_value(path))
+                merge = self._merge_value(path)
                 continue
             child = (*path, name)
             if name in result:
@@ -419,8 +417,8 @@ class _Builder:
             self.key_log.append((child, key_mark))
             result[name] = self.node(child)
         parser.get_event()
-        if merges:
-            self._apply_merges(result, merges, path)
+        if merge is not None:
+            self._apply_merge(result, merge, path)
         return result
 
     def _key(self, path: Path) -> tuple[str | None, _Mark]:
@@ -459,14 +457,11 @@ class _Builder:
 
     def _merge_value(self, path: Path) -> _Merge:
         """Read the value of a merge key: a mapping or a list of mappings, with their marks."""
-        slot = (*path, _MERGE_SLOT)
-        values_from, keys_from = len(self.value_log), len(self.key_log)
-        value = self.node(slot)
-        n = len(slot)
-        values = [(p[n:], m) for p, m in self.value_log[values_from:]]
-        keys = [(p[n:], m) for p, m in self.key_log[keys_from:]]
-        del self.value_log[values_from:]
-        del self.key_log[keys_from:]
+        start = len(self.value_log), len(self.key_log)
+        value = self.node((*path, _MERGE_SLOT))
+        values, keys = self._since(start, len(path) + 1)
+        del self.value_log[start[0] :]
+        del self.key_log[start[1] :]
         marks = {p: m for p, m in values if len(p) <= 1}
         sources: list[tuple[Path, Any]] = (
             [((i,), item) for i, item in enumerate(value)]
@@ -479,19 +474,17 @@ class _Builder:
             self.spend(marks[prefix], path, 1)  # merging empty mappings is not free either
         return _Merge(cast(list[tuple[Path, dict[str, Any]]], sources), values, keys)
 
-    def _apply_merges(self, result: dict[str, Any], merges: list[_Merge], path: Path) -> None:
+    def _apply_merge(self, result: dict[str, Any], merge: _Merge, path: Path) -> None:
         """Merged keys, where no explicit key says otherwise: the first mapping listed wins (as
-        PyYAML does). There is one merge key at most: a second is a duplicate key."""
-        chosen: dict[str, tuple[_Merge, Path]] = {}
-        for merge in merges:
-            for prefix, source in reversed(merge.sources):
-                for name in source:
-                    chosen[name] = (merge, prefix)
-        for name, (merge, prefix) in chosen.items():
+        PyYAML does)."""
+        chosen: dict[str, Path] = {}
+        for prefix, source in reversed(merge.sources):
+            chosen.update(dict.fromkeys(source, prefix))
+        sources = dict(merge.sources)
+        for name, prefix in chosen.items():
             if name in result:
                 continue
-            source = dict(merge.sources)[prefix]
-            result[name] = source[name]
+            result[name] = sources[prefix][name]
             head = (*prefix, name)
             n = len(prefix)
             self.value_log.extend(
