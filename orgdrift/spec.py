@@ -36,7 +36,7 @@ from orgdrift.models import (
     UnmanagedPolicy,
 )
 from orgdrift.resources import SPEC_SCHEMA, load_schema
-from orgdrift.yamlload import MAX_BYTES, LoadedDocument, Path, load_yaml, read_text
+from orgdrift.yamlload import MAX_BYTES, LoadedDocument, Path, excerpt, load_yaml, read_text
 
 _VAR = re.compile(r"\$\$|\$\{([^}]*)\}")
 _ALLOWED_VAR = re.compile(r"^(AUTH0_DOMAIN|ORGDRIFT_[A-Z0-9_]+)$")
@@ -59,7 +59,7 @@ def load_specs(paths: Sequence[str], env: Mapping[str, str]) -> Spec:
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             unread.append(Problem(path, 0, 0, "", f"cannot read file: {reason}"))
-    return _load(files, env, unread)
+    return load_spec_sources(files, env, unread)
 
 
 def load_spec_groups(
@@ -88,14 +88,12 @@ def load_spec_bytes(label: str, raw: bytes, env: Mapping[str, str]) -> Spec:
     return load_spec_sources([(label, raw)], env)
 
 
-def load_spec_sources(files: Sequence[tuple[str, bytes]], env: Mapping[str, str]) -> Spec:
-    """A spec from files already read, each `(label, bytes)` (a git revision, the demo)."""
-    return _load(files, env, [])
-
-
-def _load(
-    files: Sequence[tuple[str, bytes]], env: Mapping[str, str], problems: list[Problem]
+def load_spec_sources(
+    files: Sequence[tuple[str, bytes]], env: Mapping[str, str], unread: Sequence[Problem] = ()
 ) -> Spec:
+    """A spec from files already read, each `(label, bytes)` (a git revision, the demo), and
+    the problems of those that could not be read."""
+    problems = list(unread)
     sources: list[_Source] = []
     for label, raw in files:
         try:
@@ -277,18 +275,13 @@ def schema_message(error: ValidationError) -> str:
     if validator == "pattern":
         what, _, rule = schema.get("description", "").rstrip(".").partition(": ")
         what = re.sub(r"^(An?|The) ", "", what) or f"value (pattern {schema['pattern']})"
-        return f"{_short(error.instance)} is not a valid {what}" + (f" ({rule})" if rule else "")
+        return f"{excerpt(error.instance)} is not a valid {what}" + (f" ({rule})" if rule else "")
     if validator == "maxProperties":
         count = len(cast(dict[str, Any], error.instance))
         return f"has {count} keys; at most {schema['maxProperties']} are allowed"
     if validator in ("type", "enum", "const", "maxLength", "minLength"):
-        return str(error.message).replace(repr(error.instance), _short(error.instance), 1)
+        return str(error.message).replace(repr(error.instance), excerpt(error.instance), 1)
     return str(error.message)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # --- semantic checks -----------------------------------------------------------------------
@@ -343,11 +336,10 @@ def _cross_file_problems(sources: Sequence[_Source]) -> list[Problem]:
                 problems.append(doc.problem(("tenant", "domain"), msg))
         for i, org in _dicts(_items(doc.data, "organizations")):
             for field in ("name", "id"):
-                if not isinstance(org.get(field), str):
-                    continue
-                path: Path = ("organizations", i, field)
-                msg = f"organization {field} {org[field]!r} is declared twice"
-                problems += _again(doc, first, (field, org[field]), path, msg)
+                if isinstance(org.get(field), str):
+                    path: Path = ("organizations", i, field)
+                    msg = f"organization {field} {org[field]!r} is declared twice"
+                    problems += _again(doc, first, (field, org[field]), path, msg)
     return problems
 
 
@@ -430,7 +422,7 @@ def _org(
     for key in ("name", "id", *fields):
         if key in org:
             locations[key] = _loc(doc, (*base, key))
-            for sub_path, _ in _leaves(org[key], (key,)):
+            for sub_path in _leaves(org[key], (key,)):
                 locations[".".join(map(str, sub_path))] = _loc(doc, (*base, *sub_path))
     for key in ("connections", "client_grants", "discovery_domains"):
         if key in org:
@@ -483,10 +475,10 @@ def _org(
     )
 
 
-def _leaves(value: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+def _leaves(value: Any, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
     if isinstance(value, dict):
         for key, item in value.items():
-            yield (*path, key), item
+            yield (*path, key)
             yield from _leaves(item, (*path, key))
 
 
