@@ -77,8 +77,7 @@ _SCALAR_TAGS: dict[str, Callable[[SafeConstructor, ScalarNode], Any]] = {
     _STR: SafeConstructor.construct_yaml_str,
     "tag:yaml.org,2002:timestamp": SafeConstructor.construct_yaml_timestamp,
 }
-_SEQ_TAGS = {"tag:yaml.org,2002:seq"}
-_MAP_TAGS = {"tag:yaml.org,2002:map"}
+_COLLECTION_TAGS = {SequenceNode: "tag:yaml.org,2002:seq", MappingNode: "tag:yaml.org,2002:map"}
 
 
 class _Mark(NamedTuple):
@@ -380,16 +379,16 @@ class _Builder:
                 mark, path, f"invalid {tag.rsplit(':', 1)[-1]}: {_cut(str(exc))}"
             ) from None
 
-    def _collection_tag(self, event: Any, kind: type[Any]) -> str:
+    def _check_tag(self, event: Any, kind: type[Any], mark: _Mark, path: Path) -> None:
+        """Refuse a collection tagged other than as the plain sequence or mapping it is."""
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.parser.resolve(kind, None, event.implicit)
-        return str(tag)
+        if str(tag) != _COLLECTION_TAGS[kind]:
+            raise self.fail(mark, path, f"tag {excerpt(str(tag))} is not allowed")
 
     def _sequence(self, event: Any, mark: _Mark, path: Path) -> list[Any]:
-        tag = self._collection_tag(event, SequenceNode)
-        if tag not in _SEQ_TAGS:
-            raise self.fail(mark, path, f"tag {excerpt(tag)} is not allowed")
+        self._check_tag(event, SequenceNode, mark, path)
         items: list[Any] = []
         parser = self.parser
         while type(parser.peek_event()) is not SequenceEndEvent:
@@ -398,9 +397,7 @@ class _Builder:
         return items
 
     def _mapping(self, event: Any, mark: _Mark, path: Path) -> dict[str, Any]:
-        tag = self._collection_tag(event, MappingNode)
-        if tag not in _MAP_TAGS:
-            raise self.fail(mark, path, f"tag {excerpt(tag)} is not allowed")
+        self._check_tag(event, MappingNode, mark, path)
         result: dict[str, Any] = {}
         merge: _Merge | None = None
         parser = self.parser
