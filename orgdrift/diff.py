@@ -37,7 +37,11 @@ Doc = dict[str, Any]
 def compare(decl: OrgDecl, live: LiveOrganization) -> list[Finding]:
     """Findings for one declared organization that exists live (empty when in sync)."""
     desired, actual = normalize(decl, live)
-    model = [f for f in model_findings(decl, live) if not _ignored(decl, f.path)]
+    model = [  # the client grants and discovery domains `ignore:` leaves compared
+        f
+        for f in model_findings(decl, live)
+        if not any(f.path == p or f.path.startswith(p + ".") for p in decl.ignore)
+    ]
     if desired == actual:
         return sorted(model, key=lambda f: (f.path, f.kind.value))
     diff = DeepDiff(desired, actual, view="tree", threshold_to_diff_deeper=0)
@@ -58,7 +62,9 @@ def normalize(decl: OrgDecl, live: LiveOrganization) -> tuple[Doc, Doc]:
         actual["name"] = live.data.get("name")
     for key, value in decl.fields.items():
         desired[key] = value
-        actual[key] = _live_field(live.data, key)
+        actual[key] = live.data.get(key)
+        if actual[key] is None and key in ("branding", "metadata"):
+            actual[key] = {}  # Auth0 omits unset objects; `metadata: {}` declared means none
     if decl.connections is not None:
         view = decl.needs_connection_view
         live_connections = (live.connection_view if view else live.connections) or ()
@@ -66,11 +72,6 @@ def normalize(decl: OrgDecl, live: LiveOrganization) -> tuple[Doc, Doc]:
     for path in decl.ignore:
         desired, actual = _without(desired, path), _without(actual, path)
     return desired, actual
-
-
-def _ignored(decl: OrgDecl, path: str) -> bool:
-    """Whether `ignore:` covers a finding path of the client grants or discovery domains."""
-    return any(path == p or path.startswith(p + ".") for p in decl.ignore)
 
 
 def _without(doc: Doc, path: str) -> Doc:
@@ -93,13 +94,6 @@ def _drop(doc: Doc, keys: list[str]) -> Doc:
     elif isinstance(copy[key], dict):
         copy[key] = _drop(copy[key], rest)
     return copy
-
-
-def _live_field(data: RawObject, key: str) -> Any:
-    value = data.get(key)
-    if value is None and key in ("branding", "metadata"):
-        return {}  # Auth0 omits unset objects; `metadata: {}` declared means none
-    return value
 
 
 def _connections(decl: OrgDecl, live: Sequence[RawObject]) -> tuple[Doc, Doc]:

@@ -151,7 +151,12 @@ async def complete(
         for _, org in found
         if str(org["id"]) in orgs
     )
-    jobs = [(org.data, _lacking(d, org)) for d, org in pairs if org is not None]
+    # The parts each declaration declares that its organization was not read with.
+    jobs = [
+        (org.data, frozenset(n for n in _parts(d) if getattr(org, n) is None))
+        for d, org in pairs
+        if org is not None
+    ]
     jobs += [(org, _parts(d)) for d, org in found]
     read = await _read_parts(reader, [(org, parts) for org, parts in jobs if parts], progress)
     for _, org in found:
@@ -160,11 +165,6 @@ async def complete(
         orgs[org_id] = replace(orgs[org_id], **parts)
     filled = replace(state, organizations=tuple(orgs.values()))
     return Completed(filled, tuple(sorted(read)), len(absent), conflicts)
-
-
-def _lacking(decl: OrgDecl, org: LiveOrganization) -> _Parts:
-    """The parts `decl` declares that `org` was not read with."""
-    return frozenset(n for n in _parts(decl) if getattr(org, n) is None)
 
 
 def part_requests(decl: OrgDecl, org: LiveOrganization | None = None) -> int:
@@ -259,15 +259,13 @@ async def _probe_and_list(
     second = after_probe(total, len(_match(decls, page0)[1]))
     if second.how == "lookup" or second.requests == 0:
         return None, page0
-    if max(total, PAGE) + PAGE >= WINDOW:
-        listed = await _list_checkpoint(reader)
-        return listed, listed
-    seen, whole = await _list_offset(reader, page0, second.requests)
-    if whole:
-        return seen, seen
-    # Every page of the window was full: the listing goes on past it.
-    if len(_match(decls, seen)[1]) <= PAGE // 10:
-        return None, seen  # look the few left up rather than list again
+    if max(total, PAGE) + PAGE < WINDOW:
+        seen, whole = await _list_offset(reader, page0, second.requests)
+        if whole:
+            return seen, seen
+        # Every page of the window was full: the listing goes on past it.
+        if len(_match(decls, seen)[1]) <= PAGE // 10:
+            return None, seen  # look the few left up rather than list again
     listed = await _list_checkpoint(reader)
     return listed, listed
 

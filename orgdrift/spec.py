@@ -111,7 +111,9 @@ def load_spec_sources(
 
 def _parse(path: str, raw: bytes, env: Mapping[str, str]) -> tuple[_Source, list[Problem]]:
     doc = load_yaml(path, read_text(path, raw))
-    _dates_as_text(doc)
+    for _, rule in _dicts(_items(doc.data, "exceptions")):
+        if isinstance(rule.get("expires"), date):  # unquoted: the schema sees its ISO text
+            rule["expires"] = rule["expires"].isoformat()
     problems = _interpolate(doc, env)
     unresolved = {p.path for p in problems}  # a placeholder left in place is not also a bad value
     problems.extend(p for p in _schema_problems(doc) if p.path not in unresolved)
@@ -133,13 +135,6 @@ def _expiry_problems(doc: LoadedDocument) -> list[Problem]:
             message = f"{text!r} is not a date (YYYY-MM-DD)"
             problems.append(doc.problem(("exceptions", i, "expires"), message))
     return problems
-
-
-def _dates_as_text(doc: LoadedDocument) -> None:
-    """An unquoted `expires: 2027-01-31` is a YAML date; the schema sees its ISO text."""
-    for _, rule in _dicts(_items(doc.data, "exceptions")):
-        if isinstance(rule.get("expires"), date):
-            rule["expires"] = rule["expires"].isoformat()
 
 
 # --- ${VAR} interpolation ------------------------------------------------------------------
@@ -419,14 +414,11 @@ def _org(
         k: org[k] for k in ("display_name", "branding", "metadata", "token_quota") if k in org
     }
     locations: dict[str, Location] = {}
-    for key in ("name", "id", *fields):
+    for key in ("name", "id", *fields, "connections", "client_grants", "discovery_domains"):
         if key in org:
             locations[key] = _loc(doc, (*base, key))
             for sub_path in _leaves(org[key], (key,)):
-                locations[".".join(map(str, sub_path))] = _loc(doc, (*base, *sub_path))
-    for key in ("connections", "client_grants", "discovery_domains"):
-        if key in org:
-            locations[key] = _loc(doc, (*base, key))
+                locations[".".join(sub_path)] = _loc(doc, (*base, *sub_path))
     connections: tuple[ConnectionDecl, ...] | None = None
     if "connections" in org:
         connections = tuple(
