@@ -149,11 +149,17 @@ def _interpolate(doc: LoadedDocument, env: Mapping[str, str]) -> list[Problem]:
             if match.group(0) == "$$":
                 return "$"
             name = match.group(1)
-            problem = _variable_problem(name, env)
-            if problem:
-                problems.append(doc.problem(path, problem))
-                return match.group(0)
-            return env[name]
+            if not _ALLOWED_VAR.match(name):
+                problem = (
+                    f"${{{name}}} cannot be interpolated: only AUTH0_DOMAIN and ORGDRIFT_* "
+                    "variables may appear in a spec"
+                )
+            elif name not in env:
+                problem = f"environment variable {name} is not set"
+            else:
+                return env[name]
+            problems.append(doc.problem(path, problem))
+            return match.group(0)
 
         return _VAR.sub(one, text) if "$" in text else text
 
@@ -170,17 +176,6 @@ def _interpolate(doc: LoadedDocument, env: Mapping[str, str]) -> list[Problem]:
 
     walk(doc.data, ())
     return problems
-
-
-def _variable_problem(name: str, env: Mapping[str, str]) -> str | None:
-    if not _ALLOWED_VAR.match(name):
-        return (
-            f"${{{name}}} cannot be interpolated: only AUTH0_DOMAIN and ORGDRIFT_* variables "
-            "may appear in a spec"
-        )
-    if name not in env:
-        return f"environment variable {name} is not set"
-    return None
 
 
 # --- JSON Schema ---------------------------------------------------------------------------

@@ -26,7 +26,6 @@ from yaml.events import (
     AliasEvent,
     CollectionStartEvent,
     MappingEndEvent,
-    MappingStartEvent,
     ScalarEvent,
     SequenceEndEvent,
     SequenceStartEvent,
@@ -297,10 +296,8 @@ class _Builder:
             value = self._scalar(event, mark, path)
         elif isinstance(event, SequenceStartEvent):
             value = self._sequence(event, mark, path)
-        elif isinstance(event, MappingStartEvent):
+        else:  # MappingStartEvent: the parser gives no other event here
             value = self._mapping(event, mark, path)
-        else:  # pragma: no cover - the parser gives only these here
-            raise self.fail(mark, path, "unsupported YAML node")
         if anchor is not None:
             values, keys = self._since(start, len(path))
             depth = max(len(p) for p, _ in values)
