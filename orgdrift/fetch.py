@@ -420,37 +420,31 @@ async def _available(
     for part, (option, label, scope) in _PARTS.items():
         if part not in wanted:
             continue
-        missing: LeftOut | None = None
+        enable = "enable the feature for the tenant"
+        why: tuple[str, str] | None = None  # why it is left out, what would let it be read
         if scope is not None and granted is not None and scope not in granted:
-            missing = LeftOut(option, label, f"the token lacks {scope}", f"grant {scope}")
+            why = f"the token lacks {scope}", f"grant {scope}"
         else:
             try:
                 await getattr(reader, _LISTINGS[part])(org_id)
             except FeatureUnavailableError as exc:
-                why = f"the tenant does not offer the Early Access {exc.method} /organizations/{{id}}/connections"
-                missing = LeftOut(option, label, why, "enable the feature for the tenant")
+                route = f"{exc.method} /organizations/{{id}}/connections"
+                why = f"the tenant does not offer the Early Access {route}", enable
             except InsufficientScopeError:
                 if scope is None:
                     raise  # read:organization_connections, a base scope: no export at all
-                missing = LeftOut(
-                    option, label, f"the token lacks {scope} (HTTP 403)", f"grant {scope}"
-                )
+                why = f"the token lacks {scope} (HTTP 403)", f"grant {scope}"
             except ApiError as exc:
                 if not part_unavailable(exc):
                     raise
-                missing = _not_offered(option, label, exc, org_id)
-        if missing is not None:
+                route = exc.path.partition("?")[0].replace(quote(org_id, safe=""), "{id}")
+                code = f"HTTP {exc.status}" + (f" {exc.error_code}" if exc.error_code else "")
+                why = f"the tenant does not offer them ({exc.method} {route}: {code})", enable
+        if why is not None:
             # Without the Early Access view, connections come from enabled_connections.
             wanted = wanted - {part} | ({"connections"} if part == "connection_view" else set())
-            left_out.append(missing)
+            left_out.append(LeftOut(option, label, *why))
     return wanted, tuple(left_out)
-
-
-def _not_offered(option: str, label: str, exc: ApiError, org_id: str) -> LeftOut:
-    route = exc.path.partition("?")[0].replace(quote(org_id, safe=""), "{id}")
-    code = f" {exc.error_code}" if exc.error_code else ""
-    why = f"the tenant does not offer them ({exc.method} {route}: HTTP {exc.status}{code})"
-    return LeftOut(option, label, why, "enable the feature for the tenant")
 
 
 async def _read_parts(
