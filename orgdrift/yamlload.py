@@ -417,26 +417,23 @@ class _Builder:
 
     def _key(self, path: Path) -> tuple[str | None, _Mark]:
         """A mapping key: its text and mark; None and the mark for a merge key (`<<`)."""
-        event: Any = self.parser.peek_event()
+        event: Any = self.parser.get_event()
         mark = _mark(event)
         if isinstance(event, CollectionStartEvent):
             raise self.fail(mark, path, "a mapping key must be a string, not a collection")
         if isinstance(event, ScalarEvent):
             tag = self._scalar_tag(event)
             if tag == _MERGE:
-                self.parser.get_event()
                 return None, mark
             if tag != _STR:
                 raise self.fail(
                     mark, path, f"mapping key {excerpt(event.value)} must be a string (quote it)"
                 )
-            self.parser.get_event()
             if event.anchor is not None:
                 self._open(event.anchor, event)
                 self._anchors[event.anchor] = _Anchor(event.value, mark, [((), mark)], [], 0)
             return event.value, mark
         # Otherwise an alias as a key: it must name a string.
-        self.parser.get_event()
         anchor = self._anchored(event, path)
         self.spend(mark, path, 1)
         if isinstance(anchor.value, str):
