@@ -363,13 +363,8 @@ def _scopes(grants: bool, domains: bool) -> tuple[str, ...]:
     return tuple(scope for scope, yes in wanted if yes)
 
 
-_LISTINGS = {  # each part of an organization read beyond itself, named as in LiveOrganization
-    "connections": "list_enabled_connections",  # GET .../enabled_connections (GA)
-    "connection_view": "list_organization_connections",  # GET .../connections (Early Access)
-    "client_grants": "list_organization_client_grants",
-    "discovery_domains": "list_organization_discovery_domains",
-}
-_Parts = frozenset[str]  # the parts to read of one organization, named as in `_LISTINGS`
+_PART_NAMES = ("connections", "connection_view", "client_grants", "discovery_domains")
+_Parts = frozenset[str]  # the parts to read of one organization, named as in LiveOrganization
 _Read = dict[str, Any]  # what was read of one organization: each part read, its items
 Items = tuple[RawObject, ...]
 
@@ -382,6 +377,18 @@ def _parts(decl: OrgDecl) -> _Parts:
         "discovery_domains": decl.discovery_domains,
     }
     return frozenset(part for part, declared in parts.items() if declared is not None)
+
+
+def _listing(
+    reader: OrganizationReader, part: str
+) -> Callable[[str], Coroutine[Any, Any, list[RawObject]]]:
+    """How `reader` lists one part of an organization, by the organization's id."""
+    return {
+        "connections": reader.list_enabled_connections,  # GET .../enabled_connections (GA)
+        "connection_view": reader.list_organization_connections,  # .../connections (Early Access)
+        "client_grants": reader.list_organization_client_grants,
+        "discovery_domains": reader.list_organization_discovery_domains,
+    }[part]
 
 
 def _live(org: RawObject, read: _Read) -> LiveOrganization:
@@ -426,7 +433,7 @@ async def _available(
             why = f"the token lacks {scope}", f"grant {scope}"
         else:
             try:
-                await getattr(reader, _LISTINGS[part])(org_id)
+                await _listing(reader, part)(org_id)
             except FeatureUnavailableError as exc:
                 route = f"{exc.method} /organizations/{{id}}/connections"
                 why = f"the tenant does not offer the Early Access {route}", enable
@@ -466,8 +473,8 @@ async def _read_parts(
 
     async def one(org: RawObject, parts: _Parts) -> _Read:
         nonlocal done
-        names = [name for name in _LISTINGS if name in parts]
-        reads = [items(getattr(reader, _LISTINGS[name])(str(org["id"]))) for name in names]
+        names = [name for name in _PART_NAMES if name in parts]
+        reads = [items(_listing(reader, name)(str(org["id"]))) for name in names]
         results = [await reads[0]] if len(reads) == 1 else await _gather(reads)
         done += 1
         if progress:
