@@ -142,16 +142,14 @@ def _finding(decl: OrgDecl, path: list[Any], expected: Any, actual: Any) -> Find
 
 def _connection_finding(decl: OrgDecl, path: list[str], expected: Any, actual: Any) -> Finding:
     label = path[0]
-    conn = _declared_connection(decl, label)
     if len(path) == 1 and expected is None:
         return _extra(decl, "connections", label)
-    if len(path) == 1 and actual is None:
-        where = conn.location if conn else decl.locate("connections")
-        return _absent(decl, "connections", label, label, where)
-    flag = path[1]
-    source: Location | None = conn.flag_locations.get(flag) if conn else None
-    where = source or (conn.location if conn else decl.location)
-    return _changed(decl, "connections", label, flag, (expected, actual), where)
+    # Declared, since the spec's side has it (both sides hold a mapping under each label).
+    conn = next(c for c in decl.connections or () if c.label == label)
+    if len(path) == 1:
+        return _absent(decl, "connections", label, label, conn.location)
+    where = conn.flag_locations.get(path[1]) or conn.location
+    return _changed(decl, "connections", label, path[1], (expected, actual), where)
 
 
 def with_unknown_connection_hints(
