@@ -455,9 +455,7 @@ async def _available(
 
 
 async def _read_parts(
-    reader: OrganizationReader,
-    jobs: Sequence[tuple[RawObject, _Parts]],
-    progress: Progress | None,
+    reader: OrganizationReader, jobs: Sequence[tuple[RawObject, _Parts]], progress: Progress | None
 ) -> dict[str, _Read]:
     """The parts each organization needs, all concurrently. The requests queue organization by
     organization (its connections, grants, domains, then the next one's), so an endpoint with a

@@ -165,10 +165,7 @@ def _write(entry: Mapping[str, Any], method: str, path: str, found: _Collector) 
         elif (part := _SUBRESOURCES[sub]) is not None:
             found.parts.setdefault(org["id"], set()).add(part)
         return
-    for pattern, into in (
-        (_CONNECTION, found.connections),
-        (_CLIENT_GRANT, found.client_grants),
-    ):
+    for pattern, into in ((_CONNECTION, found.connections), (_CLIENT_GRANT, found.client_grants)):
         match = pattern.match(path)
         if match is not None:
             if match.groupdict().get("sub") is None:  # a connection's users, keys...: no org

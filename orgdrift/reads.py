@@ -29,11 +29,7 @@ from orgdrift.fetch import (
     fetch_live,
 )
 from orgdrift.models import Basis, LiveState, OrgDecl, Spec, Stats
-from orgdrift.since import (
-    continuity_problem,
-    read_since,
-    read_with_checkpoint,
-)
+from orgdrift.since import continuity_problem, read_since, read_with_checkpoint
 
 T = TypeVar("T")
 
