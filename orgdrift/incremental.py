@@ -75,9 +75,8 @@ def rereads(
     ]
     if blocking:
         more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
-        return Rereads(
-            full_read_because=f"a log entry could not be attributed: {blocking[0]}{more}"
-        )
+        why = f"a log entry could not be attributed: {blocking[0]}{more}"
+        return Rereads(full_read_because=why)
     stale = holders(snapshot, touched)
     for org_id, parts in touched.parts.items():
         stale.setdefault(org_id, set()).update(parts)
