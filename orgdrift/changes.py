@@ -68,13 +68,10 @@ def compare_specs(old: Spec | None, new: Spec, ref: str) -> ChangeScope:
     """The scope of the change from `old` (None: unreadable at `ref`) to `new`."""
     if old is None:
         return _everything(ref, f"the spec could not be read at {ref}")
-    if (old.tenant_domain, old.unmanaged_organizations) != (
-        new.tenant_domain,
-        new.unmanaged_organizations,
-    ):
-        return _everything(
-            ref, f"the tenant or the unmanaged-organization policy changed since {ref}"
-        )
+    tenant = (new.tenant_domain, new.unmanaged_organizations)
+    if (old.tenant_domain, old.unmanaged_organizations) != tenant:
+        why = f"the tenant or the unmanaged-organization policy changed since {ref}"
+        return _everything(ref, why)
     before = {identity(d): declaration_value(d) for d in old.organizations}
     now = {identity(d) for d in new.organizations}
     changed = frozenset(

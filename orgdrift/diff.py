@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -37,13 +37,18 @@ Doc = dict[str, Any]
 def compare(decl: OrgDecl, live: LiveOrganization) -> list[Finding]:
     """Findings for one declared organization that exists live (empty when in sync)."""
     desired, actual = normalize(decl, live)
-    model = [f for f in model_findings(decl, live) if not _ignored(decl, f.path)]
+    model = [  # the client grants and discovery domains `ignore:` leaves compared
+        f
+        for f in model_findings(decl, live)
+        if not any(f.path == p or f.path.startswith(p + ".") for p in decl.ignore)
+    ]
     if desired == actual:
         return sorted(model, key=lambda f: (f.path, f.kind.value))
     diff = DeepDiff(desired, actual, view="tree", threshold_to_diff_deeper=0)
     findings = [
         _finding(decl, level.path(output_format="list"), level.t1, level.t2)
-        for level in _levels(diff)
+        for levels in diff.values()
+        for level in levels
     ]
     return sorted(findings + model, key=lambda f: (f.path, f.kind.value))
 
@@ -57,7 +62,9 @@ def normalize(decl: OrgDecl, live: LiveOrganization) -> tuple[Doc, Doc]:
         actual["name"] = live.data.get("name")
     for key, value in decl.fields.items():
         desired[key] = value
-        actual[key] = _live_field(live.data, key)
+        actual[key] = live.data.get(key)
+        if actual[key] is None and key in ("branding", "metadata"):
+            actual[key] = {}  # Auth0 omits unset objects; `metadata: {}` declared means none
     if decl.connections is not None:
         view = decl.needs_connection_view
         live_connections = (live.connection_view if view else live.connections) or ()
@@ -65,11 +72,6 @@ def normalize(decl: OrgDecl, live: LiveOrganization) -> tuple[Doc, Doc]:
     for path in decl.ignore:
         desired, actual = _without(desired, path), _without(actual, path)
     return desired, actual
-
-
-def _ignored(decl: OrgDecl, path: str) -> bool:
-    """Whether `ignore:` covers a finding path of the client grants or discovery domains."""
-    return any(path == p or path.startswith(p + ".") for p in decl.ignore)
 
 
 def _without(doc: Doc, path: str) -> Doc:
@@ -92,13 +94,6 @@ def _drop(doc: Doc, keys: list[str]) -> Doc:
     elif isinstance(copy[key], dict):
         copy[key] = _drop(copy[key], rest)
     return copy
-
-
-def _live_field(data: RawObject, key: str) -> Any:
-    value = data.get(key)
-    if value is None and key in ("branding", "metadata"):
-        return {}  # Auth0 omits unset objects; `metadata: {}` declared means none
-    return value
 
 
 def _connections(decl: OrgDecl, live: Sequence[RawObject]) -> tuple[Doc, Doc]:
@@ -124,25 +119,11 @@ def _connections(decl: OrgDecl, live: Sequence[RawObject]) -> tuple[Doc, Doc]:
 
 
 def _live_connection(conn: ConnectionDecl, item: RawObject) -> Doc:
-    """The flags and Early Access fields `conn` declares, as the live association has them."""
-    found = {flag: _live_flag(item, flag) for flag in conn.flags}
-    return found | {name: _live_view_field(item, name) for name in conn.view_fields}
-
-
-def _live_flag(item: RawObject, flag: str) -> Any:
-    value = item.get(flag)
-    return API_FLAG_DEFAULTS[flag] if value is None else value
-
-
-def _live_view_field(item: RawObject, name: str) -> Any:
-    """An Early Access connection field; an association without `is_enabled` is enabled."""
-    value = item.get(name)
-    return True if value is None and name == "is_enabled" else value
-
-
-def _levels(diff: DeepDiff) -> Iterator[Any]:
-    for levels in diff.values():
-        yield from levels
+    """The flags and Early Access fields `conn` declares, as the live association has them: an
+    omitted flag has its API default, an association without `is_enabled` is enabled."""
+    defaults = {**API_FLAG_DEFAULTS, "is_enabled": True}
+    names = [*conn.flags, *conn.view_fields]
+    return {n: defaults.get(n) if item.get(n) is None else item[n] for n in names}
 
 
 # --- deepdiff levels -> findings -----------------------------------------------------------
@@ -151,56 +132,24 @@ def _levels(diff: DeepDiff) -> Iterator[Any]:
 def _finding(decl: OrgDecl, path: list[Any], expected: Any, actual: Any) -> Finding:
     expected = None if expected is notpresent else expected
     actual = None if actual is notpresent else actual
-    org = decl.label
     if path[0] == "connections" and len(path) >= 2:
         return _connection_finding(decl, [str(p) for p in path[1:]], expected, actual)
     dotted = ".".join(str(p) for p in path)
-    return Finding(
-        FindingKind.FIELD_CHANGED,
-        org,
-        dotted,
-        expected,
-        actual,
-        _changed_message(dotted, expected, actual),
-        decl.locate(dotted),
-    )
+    message = _changed_message(dotted, expected, actual)
+    kind, source = FindingKind.FIELD_CHANGED, decl.locate(dotted)
+    return Finding(kind, decl.label, dotted, expected, actual, message, source)
 
 
 def _connection_finding(decl: OrgDecl, path: list[str], expected: Any, actual: Any) -> Finding:
     label = path[0]
-    conn = _declared_connection(decl, label)
-    org = decl.label
     if len(path) == 1 and expected is None:
-        return Finding(
-            FindingKind.CONNECTION_NOT_ALLOWED,
-            org,
-            f"connections.{label}",
-            None,
-            label,
-            f"connection {label} is enabled but not allowed",
-            decl.locate("connections"),
-        )
-    if len(path) == 1 and actual is None:
-        return Finding(
-            FindingKind.CONNECTION_MISSING,
-            org,
-            f"connections.{label}",
-            label,
-            None,
-            f"connection {label} is declared but not enabled",
-            conn.location if conn else decl.locate("connections"),
-        )
-    flag = path[1]
-    source: Location | None = conn.flag_locations.get(flag) if conn else None
-    return Finding(
-        FindingKind.CONNECTION_SETTING_CHANGED,
-        org,
-        f"connections.{label}.{flag}",
-        expected,
-        actual,
-        f"connection {label}: {flag} is {_show(actual)}, expected {_show(expected)}",
-        source or (conn.location if conn else decl.location),
-    )
+        return _extra(decl, "connections", label)
+    # Declared, since the spec's side has it (both sides hold a mapping under each label).
+    conn = next(c for c in decl.connections or () if c.label == label)
+    if len(path) == 1:
+        return _absent(decl, "connections", label, label, conn.location)
+    where = conn.flag_locations.get(path[1]) or conn.location
+    return _changed(decl, "connections", label, path[1], (expected, actual), where)
 
 
 def with_unknown_connection_hints(
@@ -279,28 +228,14 @@ def missing(decl: OrgDecl) -> Finding:
         message = f"no organization with id {decl.id} exists"
     else:
         message = f"organization {decl.name} does not exist"
-    return Finding(
-        FindingKind.ORGANIZATION_MISSING,
-        decl.label,
-        "",
-        decl.id or decl.name,
-        None,
-        message,
-        decl.location,
-    )
+    kind = FindingKind.ORGANIZATION_MISSING
+    return Finding(kind, decl.label, "", decl.id or decl.name, None, message, decl.location)
 
 
 def unmanaged(org: LiveOrganization, severity: Severity, source: Location | None) -> Finding:
-    return Finding(
-        FindingKind.ORGANIZATION_UNMANAGED,
-        org.name or org.id,
-        "",
-        None,
-        org.id,
-        f"organization {org.name} ({org.id}) exists but is not declared",
-        source,
-        severity,
-    )
+    message = f"organization {org.name} ({org.id}) exists but is not declared"
+    kind = FindingKind.ORGANIZATION_UNMANAGED
+    return Finding(kind, org.name or org.id, "", None, org.id, message, source, severity)
 
 
 # --- the whole organization model: client grants and discovery domains ---------------------
@@ -311,121 +246,110 @@ def model_findings(decl: OrgDecl, live: LiveOrganization) -> list[Finding]:
     declares neither)."""
     findings: list[Finding] = []
     if decl.client_grants is not None:
-        findings.extend(_grant_findings(decl, live.client_grants or ()))
+        grants: dict[Any, _Item] = {}
+        for g in decl.client_grants:
+            wanted: Doc = {} if g.scope is None else {"scope": sorted(set(g.scope))}
+            grants[(g.client_id, g.audience)] = (g.label, g.label, g.location, wanted)
+        found: dict[Any, tuple[str, RawObject]]
+        found = {(k := grant_key(g)): (":".join(k), g) for g in live.client_grants or ()}
+        exact = decl.client_grants_policy == "exact"
+        findings += _keyed(decl, "client_grants", grants, found, _live_grant, exact=exact)
     if decl.discovery_domains is not None:
-        findings.extend(_domain_findings(decl, live.discovery_domains or ()))
+        domains: dict[Any, _Item] = {}
+        for d in decl.discovery_domains:
+            wanted = {"status": d.status, _DISCOVERY: d.use_for_organization_discovery}
+            wanted = {k: v for k, v in wanted.items() if v is not None}
+            domains[d.domain.lower()] = (d.domain.lower(), d.domain, d.location, wanted)
+        found = {(n := str(i.get("domain")).lower()): (n, i) for i in live.discovery_domains or ()}
+        findings += _keyed(decl, "discovery_domains", domains, found, _live_domain, exact=True)
     return findings
 
 
-def _grant_findings(decl: OrgDecl, live: Sequence[RawObject]) -> list[Finding]:
-    declared = {(g.client_id, g.audience): g for g in decl.client_grants or ()}
-    found = {grant_key(g): g for g in live}
-    org = decl.label
+_DISCOVERY = "use_for_organization_discovery"
+_Item = tuple[str, str, Location, Doc]
+"""A declared item: its label in finding paths, in messages, where it is, its declared values."""
+
+
+def _live_grant(item: RawObject) -> Doc:
+    return {"scope": sorted({str(s) for s in item.get("scope") or ()})}
+
+
+def _live_domain(item: RawObject) -> Doc:
+    return {"status": item.get("status"), _DISCOVERY: item.get(_DISCOVERY, True)}
+
+
+def _keyed(
+    decl: OrgDecl,
+    part: str,
+    declared: Mapping[Any, _Item],
+    found: Mapping[Any, tuple[str, RawObject]],
+    values: Callable[[RawObject], Doc],
+    *,
+    exact: bool,
+) -> list[Finding]:
+    """The items of `part` found that are not declared, the declared values that differ (as
+    `values` reads them), and (`exact`) the declared items not found."""
     findings: list[Finding] = []
-    for key, item in found.items():
-        label = f"{key[0]}:{key[1]}"
-        grant = declared.get(key)
-        if grant is None:
-            findings.append(
-                Finding(
-                    FindingKind.CLIENT_GRANT_NOT_ALLOWED,
-                    org,
-                    f"client_grants.{label}",
-                    None,
-                    label,
-                    f"client grant {label} is associated but not allowed",
-                    decl.locate("client_grants"),
-                )
-            )
+    for key, (label, item) in found.items():
+        if key not in declared:
+            findings.append(_extra(decl, part, label))
             continue
-        if grant.scope is None:
-            continue
-        expected = sorted(set(grant.scope))
-        actual = sorted({str(s) for s in item.get("scope") or ()})
-        if expected != actual:
-            shown_expected, shown_actual = _show_pair(expected, actual)
-            findings.append(
-                Finding(
-                    FindingKind.CLIENT_GRANT_SCOPE_CHANGED,
-                    org,
-                    f"client_grants.{label}.scope",
-                    expected,
-                    actual,
-                    f"client grant {label}: scope is {shown_actual}, expected {shown_expected}",
-                    grant.location,
-                )
-            )
-    if decl.client_grants_policy == "exact":
-        for key, grant in declared.items():
+        _, _, source, wanted = declared[key]
+        for name, expected in wanted.items():
+            actual = values(item)[name]
+            if actual != expected:
+                findings.append(_changed(decl, part, label, name, (expected, actual), source))
+    if exact:
+        for key, (label, shown, source, _) in declared.items():
             if key not in found:
-                findings.append(
-                    Finding(
-                        FindingKind.CLIENT_GRANT_MISSING,
-                        org,
-                        f"client_grants.{grant.label}",
-                        grant.label,
-                        None,
-                        f"client grant {grant.label} is declared but not associated",
-                        grant.location,
-                    )
-                )
+                findings.append(_absent(decl, part, label, shown, source))
     return findings
 
 
-def _domain_findings(decl: OrgDecl, live: Sequence[RawObject]) -> list[Finding]:
-    declared = {d.domain.lower(): d for d in decl.discovery_domains or ()}
-    found = {str(d.get("domain")).lower(): d for d in live}
-    org = decl.label
-    findings: list[Finding] = []
-    for name, item in found.items():
-        domain = declared.get(name)
-        if domain is None:
-            findings.append(
-                Finding(
-                    FindingKind.DISCOVERY_DOMAIN_NOT_ALLOWED,
-                    org,
-                    f"discovery_domains.{name}",
-                    None,
-                    name,
-                    f"discovery domain {name} is set but not declared",
-                    decl.locate("discovery_domains"),
-                )
-            )
-            continue
-        live_values = {
-            "status": item.get("status"),
-            "use_for_organization_discovery": item.get("use_for_organization_discovery", True),
-        }
-        wanted = {
-            "status": domain.status,
-            "use_for_organization_discovery": domain.use_for_organization_discovery,
-        }
-        for key, expected in wanted.items():
-            if expected is None or live_values[key] == expected:
-                continue
-            findings.append(
-                Finding(
-                    FindingKind.DISCOVERY_DOMAIN_CHANGED,
-                    org,
-                    f"discovery_domains.{name}.{key}",
-                    expected,
-                    live_values[key],
-                    f"discovery domain {name}: {key} is {_show(live_values[key])}, "
-                    f"expected {_show(expected)}",
-                    domain.location,
-                )
-            )
-    for name, domain in declared.items():
-        if name not in found:
-            findings.append(
-                Finding(
-                    FindingKind.DISCOVERY_DOMAIN_MISSING,
-                    org,
-                    f"discovery_domains.{name}",
-                    domain.domain,
-                    None,
-                    f"discovery domain {domain.domain} is declared but not set",
-                    domain.location,
-                )
-            )
-    return findings
+_WORDS = {  # part: what an item is; what one the spec does not declare is; one the tenant lacks
+    "connections": ("connection", "enabled but not allowed", "declared but not enabled"),
+    "client_grants": ("client grant", "associated but not allowed", "declared but not associated"),
+    "discovery_domains": ("discovery domain", "set but not declared", "declared but not set"),
+}
+_KINDS = {  # part: the kind of finding of an item not allowed, missing, changed
+    "connections": (
+        FindingKind.CONNECTION_NOT_ALLOWED,
+        FindingKind.CONNECTION_MISSING,
+        FindingKind.CONNECTION_SETTING_CHANGED,
+    ),
+    "client_grants": (
+        FindingKind.CLIENT_GRANT_NOT_ALLOWED,
+        FindingKind.CLIENT_GRANT_MISSING,
+        FindingKind.CLIENT_GRANT_SCOPE_CHANGED,
+    ),
+    "discovery_domains": (
+        FindingKind.DISCOVERY_DOMAIN_NOT_ALLOWED,
+        FindingKind.DISCOVERY_DOMAIN_MISSING,
+        FindingKind.DISCOVERY_DOMAIN_CHANGED,
+    ),
+}
+
+
+def _extra(decl: OrgDecl, part: str, label: str) -> Finding:
+    what, extra, _ = _WORDS[part]
+    kind, path = _KINDS[part][0], f"{part}.{label}"
+    return Finding(
+        kind, decl.label, path, None, label, f"{what} {label} is {extra}", decl.locate(part)
+    )
+
+
+def _absent(decl: OrgDecl, part: str, label: str, shown: str, source: Location) -> Finding:
+    what, _, absent = _WORDS[part]
+    kind, path = _KINDS[part][1], f"{part}.{label}"
+    return Finding(kind, decl.label, path, shown, None, f"{what} {shown} is {absent}", source)
+
+
+def _changed(
+    decl: OrgDecl, part: str, label: str, name: str, values: tuple[Any, Any], source: Location
+) -> Finding:
+    expected, actual = values
+    # Scopes are long lists, cut around their first difference; other values from their start.
+    shown = _show_pair(*values) if part == "client_grants" else (_show(expected), _show(actual))
+    message = f"{_WORDS[part][0]} {label}: {name} is {shown[1]}, expected {shown[0]}"
+    path = f"{part}.{label}.{name}"
+    return Finding(_KINDS[part][2], decl.label, path, expected, actual, message, source)

@@ -14,17 +14,15 @@ only an estimate: Auth0 has answered `total: 0` beside two organizations, and ma
 1,000-record window), checked for consistency, and every declared organization it lacks is looked
 up directly; only the API's own JSON 404 makes it missing.
 
-An incremental check reads through the same functions: `read_organizations` re-reads organizations by
-id, `complete` reads for each declaration every part it declares that a state lacks (looking up
-the declarations it has no organization for), and `full_read_requests` / `part_requests` are what
-both sides of the choice between them cost.
+An incremental check reads through the same functions (`read_organizations`, `complete`);
+`full_read_requests` and `part_requests` price both sides of its choice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import quote
@@ -109,10 +107,10 @@ async def fetch_live(
     enabled connections of each declared organization whose connections the spec manages."""
     listed, found = await _organizations(reader, decls, list_all=list_all)
     jobs = [(org, _parts(d)) for d, org in found]
-    parts = await _read_parts(reader, [(org, p) for org, p in jobs if p.any], progress)
+    parts = await _read_parts(reader, [(org, p) for org, p in jobs if p], progress)
     orgs: dict[str, LiveOrganization] = {}
     for org in listed if listed is not None else [org for _, org in found]:
-        orgs[str(org["id"])] = _live(org, parts.get(str(org["id"])))
+        orgs[str(org["id"])] = _live(org, parts.get(str(org["id"]), {}))
     return LiveState(tuple(orgs.values()), tenant=tenant, complete=listed is not None)
 
 
@@ -146,51 +144,33 @@ async def complete(
     pairs = match(decls, state.organizations, lambda o: (o.id, o.name))
     absent = [d for d, org in pairs if org is None]
     found = await _lookups(reader, absent)
-    known = {org.id: org for org in state.organizations}
+    orgs = {org.id: org for org in state.organizations}
     conflicts = tuple(
-        f"organization {org['id']} is in the state as {known[str(org['id'])].name!r} but the "
+        f"organization {org['id']} is in the state as {orgs[str(org['id'])].name!r} but the "
         f"tenant names it {org.get('name')!r}"
         for _, org in found
-        if str(org["id"]) in known
+        if str(org["id"]) in orgs
     )
-    jobs = [(org.data, _lacking(d, org)) for d, org in pairs if org is not None]
+    # The parts each declaration declares that its organization was not read with.
+    jobs = [
+        (org.data, frozenset(n for n in _parts(d) if getattr(org, n) is None))
+        for d, org in pairs
+        if org is not None
+    ]
     jobs += [(org, _parts(d)) for d, org in found]
-    jobs = [(org, parts) for org, parts in jobs if parts.any]
-    read = await _read_parts(reader, jobs, progress)
-    orgs = {org.id: org for org in state.organizations}
+    read = await _read_parts(reader, [(org, parts) for org, parts in jobs if parts], progress)
     for _, org in found:
-        orgs.setdefault(str(org["id"]), _live(org, None))
+        orgs.setdefault(str(org["id"]), LiveOrganization(org, None))
     for org_id, parts in read.items():
-        orgs[org_id] = _merged(orgs[org_id], parts)
+        orgs[org_id] = replace(orgs[org_id], **parts)
     filled = replace(state, organizations=tuple(orgs.values()))
     return Completed(filled, tuple(sorted(read)), len(absent), conflicts)
-
-
-_PART_NAMES = ("connections", "connection_view", "client_grants", "discovery_domains")
-"""The parts of an organization, named alike in `_Parts`, `_Read` and `LiveOrganization`."""
-
-
-def _lacking(decl: OrgDecl, org: LiveOrganization) -> _Parts:
-    """The parts `decl` declares that `org` was not read with."""
-    wanted = _parts(decl)
-    return _Parts(**{n: getattr(wanted, n) and getattr(org, n) is None for n in _PART_NAMES})
-
-
-def _merged(org: LiveOrganization, read: _Read) -> LiveOrganization:
-    """`org` with the parts `read` holds replaced."""
-    fresh = {n: getattr(read, n) for n in _PART_NAMES if getattr(read, n) is not None}
-    return replace(org, **fresh)
 
 
 def part_requests(decl: OrgDecl, org: LiveOrganization | None = None) -> int:
     """The requests reading every part `decl` declares costs: one per 100 items of each (as
     many as `org` had, when known; one page otherwise)."""
-    wanted = _parts(decl)
-    return sum(
-        max(1, math.ceil(len(getattr(org, n, None) or ()) / PAGE))
-        for n in _PART_NAMES
-        if getattr(wanted, n)
-    )
+    return sum(max(1, math.ceil(len(getattr(org, n, None) or ()) / PAGE)) for n in _parts(decl))
 
 
 def full_read_requests(decls: Sequence[OrgDecl], state: LiveState, *, list_all: bool) -> int:
@@ -216,19 +196,16 @@ async def fetch_everything(
     out because the token or the tenant does not allow them, each with why (`if_available`)."""
     extras = extras or Extras()
     if names:
-        found = await _gather([_lookup_label(reader, n) for n in names])
+        found = await _gather(
+            [_lookup(reader, n if n.startswith("org_") else None, n) for n in names]
+        )
         missing = [n for n, org in zip(names, found, strict=True) if org is None]
         if missing:
             raise UsageError(f"no such organization in the tenant: {', '.join(missing)}")
         orgs = [org for org in found if org is not None]
     else:
         orgs = await _list_checkpoint(reader)
-    wanted = _Parts(
-        connections=not extras.connection_view,
-        connection_view=extras.connection_view,
-        client_grants=extras.client_grants,
-        discovery_domains=extras.discovery_domains,
-    )
+    wanted = extras.parts
     left_out: tuple[LeftOut, ...] = ()
     if extras.if_available and orgs:
         wanted, left_out = await _available(reader, str(orgs[0]["id"]), wanted)
@@ -237,10 +214,12 @@ async def fetch_everything(
     return LiveState(tuple(state), tenant=tenant, complete=not names), left_out
 
 
-async def _lookup_label(reader: OrganizationReader, label: str) -> RawObject | None:
-    if label.startswith("org_"):
-        return await reader.get_organization(label)
-    return await reader.get_organization_by_name(label)
+async def _lookup(
+    reader: OrganizationReader, org_id: str | None, name: str | None
+) -> RawObject | None:
+    if org_id is not None:
+        return await reader.get_organization(org_id)
+    return await reader.get_organization_by_name(str(name))
 
 
 async def _organizations(
@@ -280,15 +259,13 @@ async def _probe_and_list(
     second = after_probe(total, len(_match(decls, page0)[1]))
     if second.how == "lookup" or second.requests == 0:
         return None, page0
-    if max(total, PAGE) + PAGE >= WINDOW:
-        listed = await _list_checkpoint(reader)
-        return listed, listed
-    seen, whole = await _list_offset(reader, page0, second.requests)
-    if whole:
-        return seen, seen
-    # Every page of the window was full: the listing goes on past it.
-    if len(_match(decls, seen)[1]) <= PAGE // 10:
-        return None, seen  # look the few left up rather than list again
+    if max(total, PAGE) + PAGE < WINDOW:
+        seen, whole = await _list_offset(reader, page0, second.requests)
+        if whole:
+            return seen, seen
+        # Every page of the window was full: the listing goes on past it.
+        if len(_match(decls, seen)[1]) <= PAGE // 10:
+            return None, seen  # look the few left up rather than list again
     listed = await _list_checkpoint(reader)
     return listed, listed
 
@@ -340,12 +317,7 @@ def _check_unique(orgs: Sequence[RawObject]) -> None:
 async def _lookups(
     reader: OrganizationReader, decls: Sequence[OrgDecl]
 ) -> list[tuple[OrgDecl, RawObject]]:
-    async def one(decl: OrgDecl) -> RawObject | None:
-        if decl.id is not None:
-            return await reader.get_organization(decl.id)
-        return await reader.get_organization_by_name(str(decl.name))
-
-    results = await _gather([one(d) for d in decls])
+    results = await _gather([_lookup(reader, d.id, d.name) for d in decls])
     return [(d, org) for d, org in zip(decls, results, strict=True) if org is not None]
 
 
@@ -366,77 +338,61 @@ class Extras:
     discovery_domains: bool = False
     if_available: bool = False
 
+    @property
+    def parts(self) -> _Parts:
+        """The parts to read of each organization: those asked for (named alike), and the
+        enabled connections unless the Early Access view replaces them."""
+        asked = {part for part in _PARTS if getattr(self, part)}
+        return frozenset(asked if self.connection_view else {*asked, "connections"})
+
 
 def extra_scopes(decls: Sequence[OrgDecl]) -> tuple[str, ...]:
     """The scopes the declarations need beyond read:organizations and
     read:organization_connections (which the Early Access connections endpoint needs too)."""
-    scopes: list[str] = []
-    if any(d.client_grants is not None for d in decls):
-        scopes.append(CLIENT_GRANTS_SCOPE)
-    if any(d.discovery_domains is not None for d in decls):
-        scopes.append(DISCOVERY_DOMAINS_SCOPE)
-    return tuple(scopes)
+    grants = any(d.client_grants is not None for d in decls)
+    return _scopes(grants, any(d.discovery_domains is not None for d in decls))
 
 
 def extras_scopes(extras: Extras) -> tuple[str, ...]:
     """The scopes `extras` needs beyond the usual two (none when read only if available)."""
-    scopes: list[str] = []
-    if extras.if_available:
-        return ()
-    if extras.client_grants:
-        scopes.append(CLIENT_GRANTS_SCOPE)
-    if extras.discovery_domains:
-        scopes.append(DISCOVERY_DOMAINS_SCOPE)
-    return tuple(scopes)
+    return () if extras.if_available else _scopes(extras.client_grants, extras.discovery_domains)
 
 
-@dataclass(frozen=True, slots=True)
-class _Parts:
-    """What is read of one organization beyond the organization itself."""
-
-    connections: bool = False  # GET .../enabled_connections (GA)
-    connection_view: bool = False  # GET .../connections (Early Access), instead of the above
-    client_grants: bool = False
-    discovery_domains: bool = False
-
-    @property
-    def any(self) -> bool:
-        return any(getattr(self, name) for name in _PART_NAMES)
+def _scopes(grants: bool, domains: bool) -> tuple[str, ...]:
+    wanted = ((CLIENT_GRANTS_SCOPE, grants), (DISCOVERY_DOMAINS_SCOPE, domains))
+    return tuple(scope for scope, yes in wanted if yes)
 
 
+_PART_NAMES = ("connections", "connection_view", "client_grants", "discovery_domains")
+_Parts = frozenset[str]  # the parts to read of one organization, named as in LiveOrganization
+_Read = dict[str, Any]  # what was read of one organization: each part read, its items
 Items = tuple[RawObject, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Read:
-    """What was read of one organization (None: not read)."""
-
-    connections: Items | None = None
-    connection_view: Items | None = None
-    client_grants: Items | None = None
-    discovery_domains: Items | None = None
 
 
 def _parts(decl: OrgDecl) -> _Parts:
     """What `decl` needs read: only what it declares."""
-    managed = decl.connections is not None
-    return _Parts(
-        connections=managed and not decl.needs_connection_view,
-        connection_view=managed and decl.needs_connection_view,
-        client_grants=decl.client_grants is not None,
-        discovery_domains=decl.discovery_domains is not None,
-    )
+    parts = {
+        ("connection_view" if decl.needs_connection_view else "connections"): decl.connections,
+        "client_grants": decl.client_grants,
+        "discovery_domains": decl.discovery_domains,
+    }
+    return frozenset(part for part, declared in parts.items() if declared is not None)
 
 
-def _live(org: RawObject, read: _Read | None) -> LiveOrganization:
-    read = read or _Read()
-    return LiveOrganization(
-        org,
-        read.connections,
-        connection_view=read.connection_view,
-        client_grants=read.client_grants,
-        discovery_domains=read.discovery_domains,
-    )
+def _listing(
+    reader: OrganizationReader, part: str
+) -> Callable[[str], Coroutine[Any, Any, list[RawObject]]]:
+    """How `reader` lists one part of an organization, by the organization's id."""
+    return {
+        "connections": reader.list_enabled_connections,  # GET .../enabled_connections (GA)
+        "connection_view": reader.list_organization_connections,  # .../connections (Early Access)
+        "client_grants": reader.list_organization_client_grants,
+        "discovery_domains": reader.list_organization_discovery_domains,
+    }[part]
+
+
+def _live(org: RawObject, read: _Read) -> LiveOrganization:
+    return replace(LiveOrganization(org, None), **read)
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,56 +423,39 @@ async def _available(
     read for one organization first (one request more per part), since a tenant may not offer
     it at all (`feature_not_enabled`, or a 404 for the route)."""
     granted = await reader.granted_scopes()
-    probes: dict[str, Callable[[str], Coroutine[Any, Any, list[RawObject]]]] = {
-        "connection_view": reader.list_organization_connections,
-        "client_grants": reader.list_organization_client_grants,
-        "discovery_domains": reader.list_organization_discovery_domains,
-    }
     left_out: list[LeftOut] = []
-    for part, probe in probes.items():
-        if not getattr(wanted, part):
+    for part, (option, label, scope) in _PARTS.items():
+        if part not in wanted:
             continue
-        option, label, scope = _PARTS[part]
-        missing: LeftOut | None = None
+        enable = "enable the feature for the tenant"
+        why: tuple[str, str] | None = None  # why it is left out, what would let it be read
         if scope is not None and granted is not None and scope not in granted:
-            missing = LeftOut(option, label, f"the token lacks {scope}", f"grant {scope}")
+            why = f"the token lacks {scope}", f"grant {scope}"
         else:
             try:
-                await probe(org_id)
+                await _listing(reader, part)(org_id)
             except FeatureUnavailableError as exc:
-                why = f"the tenant does not offer the Early Access {exc.method} /organizations/{{id}}/connections"
-                missing = LeftOut(option, label, why, "enable the feature for the tenant")
+                route = f"{exc.method} /organizations/{{id}}/connections"
+                why = f"the tenant does not offer the Early Access {route}", enable
             except InsufficientScopeError:
                 if scope is None:
                     raise  # read:organization_connections, a base scope: no export at all
-                missing = LeftOut(
-                    option, label, f"the token lacks {scope} (HTTP 403)", f"grant {scope}"
-                )
+                why = f"the token lacks {scope} (HTTP 403)", f"grant {scope}"
             except ApiError as exc:
                 if not part_unavailable(exc):
                     raise
-                missing = _not_offered(option, label, exc, org_id)
-        if missing is not None:
+                route = exc.path.partition("?")[0].replace(quote(org_id, safe=""), "{id}")
+                code = f"HTTP {exc.status}" + (f" {exc.error_code}" if exc.error_code else "")
+                why = f"the tenant does not offer them ({exc.method} {route}: {code})", enable
+        if why is not None:
             # Without the Early Access view, connections come from enabled_connections.
-            wanted = replace(
-                wanted,
-                **{part: False, "connections": wanted.connections or part == "connection_view"},
-            )
-            left_out.append(missing)
+            wanted = wanted - {part} | ({"connections"} if part == "connection_view" else set())
+            left_out.append(LeftOut(option, label, *why))
     return wanted, tuple(left_out)
 
 
-def _not_offered(option: str, label: str, exc: ApiError, org_id: str) -> LeftOut:
-    route = exc.path.partition("?")[0].replace(quote(org_id, safe=""), "{id}")
-    code = f" {exc.error_code}" if exc.error_code else ""
-    why = f"the tenant does not offer them ({exc.method} {route}: HTTP {exc.status}{code})"
-    return LeftOut(option, label, why, "enable the feature for the tenant")
-
-
 async def _read_parts(
-    reader: OrganizationReader,
-    jobs: Sequence[tuple[RawObject, _Parts]],
-    progress: Progress | None,
+    reader: OrganizationReader, jobs: Sequence[tuple[RawObject, _Parts]], progress: Progress | None
 ) -> dict[str, _Read]:
     """The parts each organization needs, all concurrently. The requests queue organization by
     organization (its connections, grants, domains, then the next one's), so an endpoint with a
@@ -532,20 +471,13 @@ async def _read_parts(
 
     async def one(org: RawObject, parts: _Parts) -> _Read:
         nonlocal done
-        org_id = str(org["id"])
-        listings = {
-            "connections": reader.list_enabled_connections,
-            "connection_view": reader.list_organization_connections,
-            "client_grants": reader.list_organization_client_grants,
-            "discovery_domains": reader.list_organization_discovery_domains,
-        }
-        names = [name for name in _PART_NAMES if getattr(parts, name)]
-        reads = [items(listings[name](org_id)) for name in names]
+        names = [name for name in _PART_NAMES if name in parts]
+        reads = [items(_listing(reader, name)(str(org["id"]))) for name in names]
         results = [await reads[0]] if len(reads) == 1 else await _gather(reads)
         done += 1
         if progress:
             progress(done, total)
-        return _Read(**dict(zip(names, results, strict=True)))
+        return dict(zip(names, results, strict=True))
 
     results = await _gather([one(org, parts) for org, parts in jobs])
     return {str(org["id"]): read for (org, _), read in zip(jobs, results, strict=True)}
@@ -557,9 +489,8 @@ def _united(jobs: Sequence[tuple[RawObject, _Parts]]) -> list[tuple[RawObject, _
     compared with the parts it declares."""
     united: dict[str, tuple[RawObject, _Parts]] = {}
     for org, parts in jobs:
-        first, wanted = united.get(str(org["id"]), (org, _Parts()))
-        either = {n: getattr(wanted, n) or getattr(parts, n) for n in _PART_NAMES}
-        united[str(org["id"])] = (first, _Parts(**either))
+        first, wanted = united.get(str(org["id"]), (org, frozenset()))
+        united[str(org["id"])] = (first, wanted | parts)
     return list(united.values())
 
 
@@ -575,18 +506,16 @@ async def _gather(coros: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
 
 def _first(group_error: BaseExceptionGroup[BaseException]) -> BaseException:
     """The error to report from a failed group: an interrupt first, then our own typed errors."""
-    leaves: list[BaseException] = []
+    leaves = list(_leaves(group_error))
+    wanted = (
+        e for kind in (KeyboardInterrupt, OrgdriftError) for e in leaves if isinstance(e, kind)
+    )
+    return next(wanted, leaves[0])
 
-    def walk(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                walk(inner)
-        else:
-            leaves.append(exc)
 
-    walk(group_error)
-    for kind in (KeyboardInterrupt, OrgdriftError):
-        for exc in leaves:
-            if isinstance(exc, kind):
-                return exc
-    return leaves[0]
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc

@@ -16,7 +16,7 @@ from typing import Any
 
 from orgdrift.check import match
 from orgdrift.fetch import full_read_requests, part_requests
-from orgdrift.logs import Part, Touched, Unattributable
+from orgdrift.logs import Part, Touched
 from orgdrift.models import LiveOrganization, LiveState, OrgDecl, RawObject
 
 # The fields of a `LiveOrganization` each part of the logs' vocabulary stands for.
@@ -68,9 +68,15 @@ def rereads(
     log_requests: int = 0,
 ) -> Rereads:
     """What to re-read after `touched`, against a full read of `decls`."""
-    blocking = [u for u in touched.unattributable if u.part is None or _declared(u.part, decls)]
+    blocking = [
+        u
+        for u in touched.unattributable
+        if u.part is None or any(getattr(d, u.part) is not None for d in decls)  # named alike
+    ]
     if blocking:
-        return Rereads(full_read_because=_unattributable(blocking))
+        more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
+        why = f"a log entry could not be attributed: {blocking[0]}{more}"
+        return Rereads(full_read_because=why)
     stale = holders(snapshot, touched)
     for org_id, parts in touched.parts.items():
         stale.setdefault(org_id, set()).update(parts)
@@ -87,19 +93,6 @@ def rereads(
         )
         return Rereads(reread, frozen, cost, why)
     return Rereads(reread, frozen, cost)
-
-
-def _declared(part: Part, decls: Sequence[OrgDecl]) -> bool:
-    if part == "connections":
-        return any(d.connections is not None for d in decls)
-    if part == "client_grants":
-        return any(d.client_grants is not None for d in decls)
-    return any(d.discovery_domains is not None for d in decls)
-
-
-def _unattributable(entries: Sequence[Unattributable]) -> str:
-    more = f" (and {len(entries) - 1} more)" if len(entries) > 1 else ""
-    return f"a log entry could not be attributed: {entries[0]}{more}"
 
 
 def _cost(

@@ -92,7 +92,12 @@ class _Collector:
     unattributable: list[Unattributable] = field(default_factory=list)
 
     def unknown(self, entry: Mapping[str, Any], what: str, part: Part | None = None) -> None:
-        self.unattributable.append(Unattributable(_described(entry, what), part))
+        """A log entry no organization could be named for, said with its id and date."""
+        log_id = entry.get("log_id")
+        where = f"log {log_id}" if isinstance(log_id, str) else "a log entry"
+        self.unattributable.append(
+            Unattributable(f"{where} ({entry.get('date', 'no date')}): {what}", part)
+        )
 
 
 def classify(entries: Iterable[Mapping[str, Any]]) -> Touched:
@@ -120,7 +125,11 @@ def classify(entries: Iterable[Mapping[str, Any]]) -> Touched:
 
 def _one(entry: Mapping[str, Any], found: _Collector) -> None:
     kind = entry.get("type")
-    if isinstance(kind, str) and _other_write(kind):
+    if (
+        isinstance(kind, str)
+        and kind.startswith(_OTHER_WRITE_PREFIXES)
+        and not kind.endswith(_FAILED_SUFFIXES)
+    ):
         org = entry.get("organization_id")
         if isinstance(org, str) and org:
             found.organizations.add(org)
@@ -144,10 +153,6 @@ def _one(entry: Mapping[str, Any], found: _Collector) -> None:
     _write(entry, method.lower(), path, found)
 
 
-def _other_write(kind: str) -> bool:
-    return kind.startswith(_OTHER_WRITE_PREFIXES) and not kind.endswith(_FAILED_SUFFIXES)
-
-
 def _write(entry: Mapping[str, Any], method: str, path: str, found: _Collector) -> None:
     if path == "/organizations":
         _created(entry, method, path, found)
@@ -160,10 +165,7 @@ def _write(entry: Mapping[str, Any], method: str, path: str, found: _Collector) 
         elif (part := _SUBRESOURCES[sub]) is not None:
             found.parts.setdefault(org["id"], set()).add(part)
         return
-    for pattern, into in (
-        (_CONNECTION, found.connections),
-        (_CLIENT_GRANT, found.client_grants),
-    ):
+    for pattern, into in ((_CONNECTION, found.connections), (_CLIENT_GRANT, found.client_grants)):
         match = pattern.match(path)
         if match is not None:
             if match.groupdict().get("sub") is None:  # a connection's users, keys...: no org
@@ -205,10 +207,3 @@ def _get(entry: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
     for key in keys:
         value = value.get(key) if isinstance(value, Mapping) else None
     return value if isinstance(value, Mapping) else {}
-
-
-def _described(entry: Mapping[str, Any], what: str) -> str:
-    """A log entry no organization could be named for, for the report: its id, date and `what`."""
-    log_id = entry.get("log_id")
-    where = f"log {log_id}" if isinstance(log_id, str) else "a log entry"
-    return f"{where} ({entry.get('date', 'no date')}): {what}"

@@ -19,9 +19,7 @@ RawObject = dict[str, Any]
 
 ConnectionsPolicy = Literal["exact", "allowlist"]
 UnmanagedPolicy = Literal["ignore", "report", "fail"]
-LiveFrom = Literal[
-    "api", "snapshot", "spec"
-]  # where the live state came from; spec: none (validate)
+LiveFrom = Literal["api", "snapshot", "spec"]  # the live state's origin; spec: none (validate)
 
 CONNECTION_FLAGS: tuple[str, ...] = (
     "assign_membership_on_login",

@@ -5,13 +5,13 @@ requests were cut off). Every error leaving a read is redacted. Never prints."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from functools import cached_property, partial
+from typing import TypeVar
 
 import httpx
 
@@ -29,13 +29,9 @@ from orgdrift.fetch import (
     fetch_live,
 )
 from orgdrift.models import Basis, LiveState, OrgDecl, Spec, Stats
-from orgdrift.since import (
-    Checkpoint,
-    Incremental,
-    continuity_problem,
-    read_since,
-    read_with_checkpoint,
-)
+from orgdrift.since import continuity_problem, read_since, read_with_checkpoint
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,7 +49,7 @@ class Tenant:
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     wall_clock: Callable[[], float] = time.time
 
-    @functools.cached_property
+    @cached_property
     def base_url(self) -> str:
         """`domain` normalised once (UsageError when it is not a valid domain or URL)."""
         if not self.domain:
@@ -97,15 +93,15 @@ async def connect(tenant: Tenant, scopes: tuple[str, ...] = ()) -> AsyncIterator
 
 
 def _run_read(
-    tenant: Tenant, work: Callable[[ManagementClient], Any], scopes: tuple[str, ...] = ()
-) -> tuple[Any, Stats]:
+    tenant: Tenant, work: Callable[[ManagementClient], Awaitable[T]], scopes: tuple[str, ...]
+) -> tuple[T, Stats]:
     with asyncio.Runner(loop_factory=tenant.loop_factory) as runner:
         return runner.run(_bounded(tenant, work, scopes))
 
 
 async def _bounded(
-    tenant: Tenant, work: Callable[[ManagementClient], Any], scopes: tuple[str, ...] = ()
-) -> tuple[Any, Stats]:
+    tenant: Tenant, work: Callable[[ManagementClient], Awaitable[T]], scopes: tuple[str, ...]
+) -> tuple[T, Stats]:
     """Run `work` under the run's time limit (the one place that owns it); when it passes, say
     which requests could not be read. Every error leaving the read is redacted."""
     client: ManagementClient | None = None
@@ -197,12 +193,9 @@ def read_everything(
     asks for of the rest of the organization model (nothing by default); the parts left out
     and why (`Extras.if_available`)."""
     extras = extras or Extras()
-
-    async def work(client: ManagementClient) -> tuple[LiveState, tuple[LeftOut, ...]]:
-        return await fetch_everything(
-            client, names, tenant=tenant.host, progress=progress, extras=extras
-        )
-
+    work = partial(
+        fetch_everything, names=names, tenant=tenant.host, progress=progress, extras=extras
+    )
     (state, left_out), stats = _run_read(tenant, work, extras_scopes(extras))
     return _stamped(state), stats, left_out
 
@@ -221,24 +214,18 @@ def read_incremental(
     touched (or a full read saying why in the basis); the next snapshot, its basis, and why it
     has no checkpoint (None when it has one)."""
     problem = continuity_problem(
-        previous,
-        tool_version=__version__,
-        tenant=tenant.host,
-        unmanaged=list_all,
+        previous, tool_version=__version__, tenant=tenant.host, unmanaged=list_all
     )
-
-    async def work(client: ManagementClient) -> Incremental:
-        return await read_since(
-            client,
-            previous,
-            decls,
-            list_all=list_all,
-            tenant=tenant.host,
-            progress=progress,
-            problem=problem,
-            full_fallback=full_fallback,
-        )
-
+    work = partial(
+        read_since,
+        previous=previous,
+        decls=decls,
+        list_all=list_all,
+        tenant=tenant.host,
+        progress=progress,
+        problem=problem,
+        full_fallback=full_fallback,
+    )
     done, stats = _run_read(tenant, work, extra_scopes(decls))
     return _versioned(done.state, spec), stats, done.basis, done.checkpoint.why_none
 
@@ -248,23 +235,17 @@ def read_with_log_checkpoint(
 ) -> tuple[LiveState, Stats, str | None]:
     """`read_declared` with the log checkpoint read first and the spec recorded, so that `check
     --since` can start from the state; the third value says why there is no checkpoint."""
-
-    async def work(client: ManagementClient) -> tuple[LiveState, Checkpoint]:
-        return await read_with_checkpoint(
-            client, decls, list_all=list_all, tenant=tenant.host, progress=progress
-        )
-
+    work = partial(
+        read_with_checkpoint, decls=decls, list_all=list_all, tenant=tenant.host, progress=progress
+    )
     (state, checkpoint), stats = _run_read(tenant, work, extra_scopes(decls))
     return _versioned(state, spec), stats, checkpoint.why_none
 
 
-def _hashes(spec: Spec) -> tuple[str, ...]:
-    return tuple(sorted(f.sha256 for f in spec.files))
-
-
 def _versioned(state: LiveState, spec: Spec) -> LiveState:
     """`state` as a snapshot `check --since` can start from: stamped, with the spec and tool."""
-    return replace(_stamped(state), spec_sha256=_hashes(spec), tool_version=__version__)
+    hashes = tuple(sorted(f.sha256 for f in spec.files))
+    return replace(_stamped(state), spec_sha256=hashes, tool_version=__version__)
 
 
 def _stamped(state: LiveState) -> LiveState:

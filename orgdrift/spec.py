@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path as FsPath
@@ -26,9 +26,7 @@ from orgdrift.models import (
     CONNECTION_FLAGS,
     CONNECTION_VIEW_FIELDS,
     ClientGrantDecl,
-    ClientGrantsPolicy,
     ConnectionDecl,
-    ConnectionsPolicy,
     DiscoveryDomainDecl,
     ExceptionRule,
     FindingKind,
@@ -38,7 +36,7 @@ from orgdrift.models import (
     UnmanagedPolicy,
 )
 from orgdrift.resources import SPEC_SCHEMA, load_schema
-from orgdrift.yamlload import MAX_BYTES, LoadedDocument, Path, load_yaml, read_text
+from orgdrift.yamlload import MAX_BYTES, LoadedDocument, Path, excerpt, load_yaml, read_text
 
 _VAR = re.compile(r"\$\$|\$\{([^}]*)\}")
 _ALLOWED_VAR = re.compile(r"^(AUTH0_DOMAIN|ORGDRIFT_[A-Z0-9_]+)$")
@@ -53,20 +51,15 @@ class _Source:
 
 def load_specs(paths: Sequence[str], env: Mapping[str, str]) -> Spec:
     """Read, check and merge spec files. Raises InputError listing every problem."""
-    problems: list[Problem] = []
-    sources: list[_Source] = []
+    files: list[tuple[str, bytes]] = []
+    unread: list[Problem] = []
     for path in paths:
         try:
-            source, found = _load_one(path, env)
-        except InputError as exc:  # unreadable, not UTF-8, not YAML: nothing more to check
-            problems.extend(exc.problems)
-            continue
-        sources.append(source)
-        problems.extend(found)
-    problems.extend(_cross_file_problems(sources))
-    if problems:
-        raise InputError(sorted(problems, key=lambda p: (p.file, p.line, p.column, p.message)))
-    return _build(sources)
+            files.append((path, read_input(path, MAX_BYTES, confined=True)))
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            unread.append(Problem(path, 0, 0, "", f"cannot read file: {reason}"))
+    return load_spec_sources(files, env, unread)
 
 
 def load_spec_groups(
@@ -95,37 +88,36 @@ def load_spec_bytes(label: str, raw: bytes, env: Mapping[str, str]) -> Spec:
     return load_spec_sources([(label, raw)], env)
 
 
-def load_spec_sources(files: Sequence[tuple[str, bytes]], env: Mapping[str, str]) -> Spec:
-    """A spec from files already read, each `(label, bytes)` (a git revision, the demo)."""
+def load_spec_sources(
+    files: Sequence[tuple[str, bytes]], env: Mapping[str, str], unread: Sequence[Problem] = ()
+) -> Spec:
+    """A spec from files already read, each `(label, bytes)` (a git revision, the demo), and
+    the problems of those that could not be read."""
+    problems = list(unread)
     sources: list[_Source] = []
-    problems: list[Problem] = []
     for label, raw in files:
-        source, found = _parse(label, raw, env)
+        try:
+            source, found = _parse(label, raw, env)
+        except InputError as exc:  # not UTF-8, not YAML: nothing more to check
+            problems.extend(exc.problems)
+            continue
         sources.append(source)
         problems.extend(found)
     problems.extend(_cross_file_problems(sources))
     if problems:
-        raise InputError(problems)
+        raise InputError(sorted(problems, key=lambda p: (p.file, p.line, p.column, p.message)))
     return _build(sources)
-
-
-def _load_one(path: str, env: Mapping[str, str]) -> tuple[_Source, list[Problem]]:
-    try:
-        raw = read_input(path, MAX_BYTES, confined=True)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise InputError([Problem(path, 0, 0, "", f"cannot read file: {reason}")]) from None
-    return _parse(path, raw, env)
 
 
 def _parse(path: str, raw: bytes, env: Mapping[str, str]) -> tuple[_Source, list[Problem]]:
     doc = load_yaml(path, read_text(path, raw))
-    _dates_as_text(doc)
+    for _, rule in _dicts(_items(doc.data, "exceptions")):
+        if isinstance(rule.get("expires"), date):  # unquoted: the schema sees its ISO text
+            rule["expires"] = rule["expires"].isoformat()
     problems = _interpolate(doc, env)
     unresolved = {p.path for p in problems}  # a placeholder left in place is not also a bad value
     problems.extend(p for p in _schema_problems(doc) if p.path not in unresolved)
-    problems.extend(_file_problems(doc))
-    problems.extend(_model_problems(doc))
+    problems.extend(_listed_twice(doc))
     problems.extend(_expiry_problems(doc))
     return _Source(doc, hashlib.sha256(raw).hexdigest()), problems
 
@@ -145,13 +137,6 @@ def _expiry_problems(doc: LoadedDocument) -> list[Problem]:
     return problems
 
 
-def _dates_as_text(doc: LoadedDocument) -> None:
-    """An unquoted `expires: 2027-01-31` is a YAML date; the schema sees its ISO text."""
-    for _, rule in _dicts(_items(doc.data, "exceptions")):
-        if isinstance(rule.get("expires"), date):
-            rule["expires"] = rule["expires"].isoformat()
-
-
 # --- ${VAR} interpolation ------------------------------------------------------------------
 
 
@@ -164,11 +149,17 @@ def _interpolate(doc: LoadedDocument, env: Mapping[str, str]) -> list[Problem]:
             if match.group(0) == "$$":
                 return "$"
             name = match.group(1)
-            problem = _variable_problem(name, env)
-            if problem:
-                problems.append(doc.problem(path, problem))
-                return match.group(0)
-            return env[name]
+            if not _ALLOWED_VAR.match(name):
+                problem = (
+                    f"${{{name}}} cannot be interpolated: only AUTH0_DOMAIN and ORGDRIFT_* "
+                    "variables may appear in a spec"
+                )
+            elif name not in env:
+                problem = f"environment variable {name} is not set"
+            else:
+                return env[name]
+            problems.append(doc.problem(path, problem))
+            return match.group(0)
 
         return _VAR.sub(one, text) if "$" in text else text
 
@@ -185,17 +176,6 @@ def _interpolate(doc: LoadedDocument, env: Mapping[str, str]) -> list[Problem]:
 
     walk(doc.data, ())
     return problems
-
-
-def _variable_problem(name: str, env: Mapping[str, str]) -> str | None:
-    if not _ALLOWED_VAR.match(name):
-        return (
-            f"${{{name}}} cannot be interpolated: only AUTH0_DOMAIN and ORGDRIFT_* variables "
-            "may appear in a spec"
-        )
-    if name not in env:
-        return f"environment variable {name} is not set"
-    return None
 
 
 # --- JSON Schema ---------------------------------------------------------------------------
@@ -285,52 +265,45 @@ def schema_message(error: ValidationError) -> str:
     if validator == "pattern":
         what, _, rule = schema.get("description", "").rstrip(".").partition(": ")
         what = re.sub(r"^(An?|The) ", "", what) or f"value (pattern {schema['pattern']})"
-        return f"{_short(error.instance)} is not a valid {what}" + (f" ({rule})" if rule else "")
+        return f"{excerpt(error.instance)} is not a valid {what}" + (f" ({rule})" if rule else "")
     if validator == "maxProperties":
         count = len(cast(dict[str, Any], error.instance))
         return f"has {count} keys; at most {schema['maxProperties']} are allowed"
     if validator in ("type", "enum", "const", "maxLength", "minLength"):
-        return str(error.message).replace(repr(error.instance), _short(error.instance), 1)
+        return str(error.message).replace(repr(error.instance), excerpt(error.instance), 1)
     return str(error.message)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # --- semantic checks -----------------------------------------------------------------------
 
 
-def _file_problems(doc: LoadedDocument) -> list[Problem]:
-    """Checks within one valid document: connections listed twice in an organization."""
+def _listed_twice(doc: LoadedDocument) -> list[Problem]:
+    """A connection (by name or by connection_id), a client grant (client_id and audience) or a
+    discovery domain listed twice in one organization."""
     problems: list[Problem] = []
     for i, org in _dicts(_items(doc.data, "organizations")):
-        seen: dict[tuple[str, str], str] = {}
-        for j, conn in _dicts(_items(org, "connections")):
-            for field in ("name", "connection_id"):
-                if not isinstance(conn.get(field), str):
-                    continue
-                path: Path = ("organizations", i, "connections", j, field)
-                msg = f"connection {conn[field]!r} is listed twice"
-                problems += _again(doc, seen, (field, conn[field]), path, msg)
-    return problems
-
-
-def _model_problems(doc: LoadedDocument) -> list[Problem]:
-    """A client grant (client_id and audience) or a discovery domain listed twice."""
-    problems: list[Problem] = []
-    for i, org in _dicts(_items(doc.data, "organizations")):
-        for key, ident in (
-            ("client_grants", lambda g: (g.get("client_id"), g.get("audience"))),
-            ("discovery_domains", lambda d: str(d.get("domain")).lower()),
-        ):
-            seen: dict[Any, str] = {}
+        seen: dict[Any, str] = {}
+        for key in ("connections", "client_grants", "discovery_domains"):
             for j, item in _dicts(_items(org, key)):
-                what = "client grant" if key == "client_grants" else "discovery domain"
-                msg = f"{what} is listed twice"
-                problems += _again(doc, seen, ident(item), ("organizations", i, key, j), msg)
+                for ident, field, message in _identities(key, item):
+                    path: Path = ("organizations", i, key, j, *field)
+                    problems += _again(doc, seen, (key, *ident), path, message)
     return problems
+
+
+def _identities(key: str, item: dict[str, Any]) -> list[tuple[tuple[Any, ...], Path, str]]:
+    """How an item of `key` is told apart: each identity, the field holding it, the problem of
+    a repeat."""
+    if key == "client_grants":
+        ident = (item.get("client_id"), item.get("audience"))
+        return [(ident, (), "client grant is listed twice")]
+    if key == "discovery_domains":
+        return [((str(item.get("domain")).lower(),), (), "discovery domain is listed twice")]
+    return [
+        ((field, item[field]), (field,), f"connection {item[field]!r} is listed twice")
+        for field in ("name", "connection_id")
+        if isinstance(item.get(field), str)
+    ]
 
 
 def _cross_file_problems(sources: Sequence[_Source]) -> list[Problem]:
@@ -353,11 +326,10 @@ def _cross_file_problems(sources: Sequence[_Source]) -> list[Problem]:
                 problems.append(doc.problem(("tenant", "domain"), msg))
         for i, org in _dicts(_items(doc.data, "organizations")):
             for field in ("name", "id"):
-                if not isinstance(org.get(field), str):
-                    continue
-                path: Path = ("organizations", i, field)
-                msg = f"organization {field} {org[field]!r} is declared twice"
-                problems += _again(doc, first, (field, org[field]), path, msg)
+                if isinstance(org.get(field), str):
+                    path: Path = ("organizations", i, field)
+                    msg = f"organization {field} {org[field]!r} is declared twice"
+                    problems += _again(doc, first, (field, org[field]), path, msg)
     return problems
 
 
@@ -397,12 +369,9 @@ def _build(sources: Sequence[_Source]) -> Spec:
             unmanaged = file_unmanaged  # several files: the strictest policy applies
             unmanaged_source = _loc(source.doc, ("policy", "unmanaged_organizations"))
         domain = domain or data.get("tenant", {}).get("domain")
-        conn_policy: ConnectionsPolicy = policy.get("connections", "exact")
-        grants_policy: ClientGrantsPolicy = policy.get("client_grants", "exact")
         defaults = data.get("defaults", {})
         for i, org in enumerate(data.get("organizations", [])):
-            decl = _org(source.doc, i, org, conn_policy, defaults)
-            orgs.append(_with_model(source.doc, i, org, decl, grants_policy))
+            orgs.append(_org(source.doc, i, org, policy, defaults))
         rules.extend(_exception(source.doc, i, r) for i, r in enumerate(data.get("exceptions", [])))
     files = tuple(SpecFile(s.doc.file, s.sha256) for s in sources)
     return Spec(files, tuple(orgs), domain, unmanaged, unmanaged_source, tuple(rules))
@@ -432,7 +401,7 @@ def _org(
     doc: LoadedDocument,
     index: int,
     org: dict[str, Any],
-    policy: ConnectionsPolicy,
+    policy: Mapping[str, Any],
     defaults: Mapping[str, Any],
 ) -> OrgDecl:
     base: Path = ("organizations", index)
@@ -440,35 +409,63 @@ def _org(
         k: org[k] for k in ("display_name", "branding", "metadata", "token_quota") if k in org
     }
     locations: dict[str, Location] = {}
-    for key in ("name", "id", *fields):
+    for key in ("name", "id", *fields, "connections", "client_grants", "discovery_domains"):
         if key in org:
             locations[key] = _loc(doc, (*base, key))
-            for sub_path, _ in _leaves(org[key], (key,)):
-                locations[".".join(map(str, sub_path))] = _loc(doc, (*base, *sub_path))
+            for sub_path in _leaves(org[key], (key,)):
+                locations[".".join(sub_path)] = _loc(doc, (*base, *sub_path))
     connections: tuple[ConnectionDecl, ...] | None = None
     if "connections" in org:
-        locations["connections"] = _loc(doc, (*base, "connections"))
         connections = tuple(
             _connection(doc, (*base, "connections", j), conn, defaults.get("connection", {}))
             for j, conn in enumerate(org["connections"])
         )
-    org_policy: ConnectionsPolicy = org.get("policy", {}).get("connections", policy)
+    grants: tuple[ClientGrantDecl, ...] | None = None
+    if "client_grants" in org:
+        grants = tuple(
+            ClientGrantDecl(
+                g["client_id"],
+                g["audience"],
+                None if "scope" not in g else tuple(g["scope"]),
+                _loc(doc, (*base, "client_grants", j)),
+            )
+            for j, g in enumerate(org["client_grants"])
+        )
+    domains: tuple[DiscoveryDomainDecl, ...] | None = None
+    if "discovery_domains" in org:
+        domains = tuple(
+            DiscoveryDomainDecl(
+                d["domain"],
+                d.get("status"),
+                d.get("use_for_organization_discovery"),
+                _loc(doc, (*base, "discovery_domains", j)),
+            )
+            for j, d in enumerate(org["discovery_domains"])
+        )
+    own = org.get("policy", {})
+    # A declaration's value (--changed-from) holds its client grant policy: "exact" where it
+    # declares neither grants nor domains, so that a file policy change leaves it unchanged.
+    model = grants is not None or domains is not None
+    grants_policy = own.get("client_grants", policy.get("client_grants", "exact"))
     return OrgDecl(
         name=org.get("name"),
         id=org.get("id"),
         fields=fields,
         connections=connections,
-        connections_policy=org_policy,
+        connections_policy=own.get("connections", policy.get("connections", "exact")),
         location=_loc(doc, base),
         locations=locations,
         ignore=tuple(dict.fromkeys([*defaults.get("ignore", ()), *org.get("ignore", ())])),
+        client_grants=grants,
+        client_grants_policy=grants_policy if model else "exact",
+        discovery_domains=domains,
     )
 
 
-def _leaves(value: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+def _leaves(value: Any, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
     if isinstance(value, dict):
         for key, item in value.items():
-            yield (*path, key), item
+            yield (*path, key)
             yield from _leaves(item, (*path, key))
 
 
@@ -494,53 +491,4 @@ def _connection(
         location=_loc(doc, path),
         flag_locations=flag_locations,
         view_fields={k: conn[k] for k in CONNECTION_VIEW_FIELDS if k in conn},
-    )
-
-
-# --- the whole organization model ------------------------------------------------------------
-
-
-def _with_model(
-    doc: LoadedDocument,
-    index: int,
-    org: dict[str, Any],
-    decl: OrgDecl,
-    policy: ClientGrantsPolicy,
-) -> OrgDecl:
-    """`decl` with its client grants and discovery domains, when the spec declares them."""
-    if "client_grants" not in org and "discovery_domains" not in org:
-        return decl
-    base: Path = ("organizations", index)
-    locations = dict(decl.locations)
-    grants: tuple[ClientGrantDecl, ...] | None = None
-    if "client_grants" in org:
-        locations["client_grants"] = _loc(doc, (*base, "client_grants"))
-        grants = tuple(
-            ClientGrantDecl(
-                client_id=g["client_id"],
-                audience=g["audience"],
-                scope=None if "scope" not in g else tuple(g["scope"]),
-                location=_loc(doc, (*base, "client_grants", j)),
-            )
-            for j, g in enumerate(org["client_grants"])
-        )
-    domains: tuple[DiscoveryDomainDecl, ...] | None = None
-    if "discovery_domains" in org:
-        locations["discovery_domains"] = _loc(doc, (*base, "discovery_domains"))
-        domains = tuple(
-            DiscoveryDomainDecl(
-                domain=d["domain"],
-                status=d.get("status"),
-                use_for_organization_discovery=d.get("use_for_organization_discovery"),
-                location=_loc(doc, (*base, "discovery_domains", j)),
-            )
-            for j, d in enumerate(org["discovery_domains"])
-        )
-    grants_policy: ClientGrantsPolicy = org.get("policy", {}).get("client_grants", policy)
-    return replace(
-        decl,
-        locations=locations,
-        client_grants=grants,
-        client_grants_policy=grants_policy,
-        discovery_domains=domains,
     )

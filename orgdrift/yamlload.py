@@ -26,7 +26,6 @@ from yaml.events import (
     AliasEvent,
     CollectionStartEvent,
     MappingEndEvent,
-    MappingStartEvent,
     ScalarEvent,
     SequenceEndEvent,
     SequenceStartEvent,
@@ -77,8 +76,7 @@ _SCALAR_TAGS: dict[str, Callable[[SafeConstructor, ScalarNode], Any]] = {
     _STR: SafeConstructor.construct_yaml_str,
     "tag:yaml.org,2002:timestamp": SafeConstructor.construct_yaml_timestamp,
 }
-_SEQ_TAGS = {"tag:yaml.org,2002:seq"}
-_MAP_TAGS = {"tag:yaml.org,2002:map"}
+_COLLECTION_TAGS = {SequenceNode: "tag:yaml.org,2002:seq", MappingNode: "tag:yaml.org,2002:map"}
 
 
 class _Mark(NamedTuple):
@@ -293,17 +291,17 @@ class _Builder:
         anchor = event.anchor if isinstance(event, ScalarEvent | CollectionStartEvent) else None
         if anchor is not None:
             self._open(anchor, event)
-            values_from, keys_from = len(self.value_log) - 1, len(self.key_log)
+            start = len(self.value_log) - 1, len(self.key_log)
         if isinstance(event, ScalarEvent):
             value = self._scalar(event, mark, path)
         elif isinstance(event, SequenceStartEvent):
             value = self._sequence(event, mark, path)
-        elif isinstance(event, MappingStartEvent):
+        else:  # MappingStartEvent: the parser gives no other event here
             value = self._mapping(event, mark, path)
-        else:  # pragma: no cover - the parser gives only these here
-            raise self.fail(mark, path, "unsupported YAML node")
         if anchor is not None:
-            self._close(anchor, value, mark, path, values_from, keys_from)
+            values, keys = self._since(start, len(path))
+            depth = max(len(p) for p, _ in values)
+            self._anchors[anchor] = _Anchor(value, mark, values, keys, depth)
         return value
 
     # --- anchors and aliases ---
@@ -320,14 +318,10 @@ class _Builder:
         self._anchor_events[anchor] = event
         self._anchors[anchor] = None
 
-    def _close(
-        self, anchor: str, value: Any, mark: _Mark, path: Path, values_from: int, keys_from: int
-    ) -> None:
-        n = len(path)
-        values = [(p[n:], m) for p, m in self.value_log[values_from:]]
-        keys = [(p[n:], m) for p, m in self.key_log[keys_from:]]
-        depth = max(len(p) for p, _ in values)
-        self._anchors[anchor] = _Anchor(value, mark, values, keys, depth)
+    def _since(self, start: tuple[int, int], n: int) -> tuple[Entries, Entries]:
+        """The marks logged since `start` (value and key log lengths), paths less `n` elements."""
+        values = [(p[n:], m) for p, m in self.value_log[start[0] :]]
+        return values, [(p[n:], m) for p, m in self.key_log[start[1] :]]
 
     def _anchored(self, event: Any, path: Path) -> _Anchor:
         """What an alias event names; undefined or still being read (recursive) is an error."""
@@ -382,16 +376,16 @@ class _Builder:
                 mark, path, f"invalid {tag.rsplit(':', 1)[-1]}: {_cut(str(exc))}"
             ) from None
 
-    def _collection_tag(self, event: Any, kind: type[Any]) -> str:
+    def _check_tag(self, event: Any, kind: type[Any], mark: _Mark, path: Path) -> None:
+        """Refuse a collection tagged other than as the plain sequence or mapping it is."""
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.parser.resolve(kind, None, event.implicit)
-        return str(tag)
+        if str(tag) != _COLLECTION_TAGS[kind]:
+            raise self.fail(mark, path, f"tag {excerpt(str(tag))} is not allowed")
 
     def _sequence(self, event: Any, mark: _Mark, path: Path) -> list[Any]:
-        tag = self._collection_tag(event, SequenceNode)
-        if tag not in _SEQ_TAGS:
-            raise self.fail(mark, path, f"tag {excerpt(tag)} is not allowed")
+        self._check_tag(event, SequenceNode, mark, path)
         items: list[Any] = []
         parser = self.parser
         while type(parser.peek_event()) is not SequenceEndEvent:
@@ -400,18 +394,16 @@ class _Builder:
         return items
 
     def _mapping(self, event: Any, mark: _Mark, path: Path) -> dict[str, Any]:
-        tag = self._collection_tag(event, MappingNode)
-        if tag not in _MAP_TAGS:
-            raise self.fail(mark, path, f"tag {excerpt(tag)} is not allowed")
+        self._check_tag(event, MappingNode, mark, path)
         result: dict[str, Any] = {}
-        merges: list[_Merge] = []
+        merge: _Merge | None = None
         parser = self.parser
         while type(parser.peek_event()) is not MappingEndEvent:
             name, key_mark = self._key(path)
             if name is None:
-                if merges:  # PyYAML 6.0.4 lets the first win, earlier releases the last
+                if merge is not None:  # PyYAML 6.0.4 lets the first win, older ones the last
                     raise self.fail(key_mark, (*path, "<<"), "duplicate key '<<'")
-                merges.append(self._merge_value(path))
+                merge = self._merge_value(path)
                 continue
             child = (*path, name)
             if name in result:
@@ -419,32 +411,29 @@ class _Builder:
             self.key_log.append((child, key_mark))
             result[name] = self.node(child)
         parser.get_event()
-        if merges:
-            self._apply_merges(result, merges, path)
+        if merge is not None:
+            self._apply_merge(result, merge, path)
         return result
 
     def _key(self, path: Path) -> tuple[str | None, _Mark]:
         """A mapping key: its text and mark; None and the mark for a merge key (`<<`)."""
-        event: Any = self.parser.peek_event()
+        event: Any = self.parser.get_event()
         mark = _mark(event)
         if isinstance(event, CollectionStartEvent):
             raise self.fail(mark, path, "a mapping key must be a string, not a collection")
         if isinstance(event, ScalarEvent):
             tag = self._scalar_tag(event)
             if tag == _MERGE:
-                self.parser.get_event()
                 return None, mark
             if tag != _STR:
                 raise self.fail(
                     mark, path, f"mapping key {excerpt(event.value)} must be a string (quote it)"
                 )
-            self.parser.get_event()
             if event.anchor is not None:
                 self._open(event.anchor, event)
                 self._anchors[event.anchor] = _Anchor(event.value, mark, [((), mark)], [], 0)
             return event.value, mark
         # Otherwise an alias as a key: it must name a string.
-        self.parser.get_event()
         anchor = self._anchored(event, path)
         self.spend(mark, path, 1)
         if isinstance(anchor.value, str):
@@ -459,14 +448,11 @@ class _Builder:
 
     def _merge_value(self, path: Path) -> _Merge:
         """Read the value of a merge key: a mapping or a list of mappings, with their marks."""
-        slot = (*path, _MERGE_SLOT)
-        values_from, keys_from = len(self.value_log), len(self.key_log)
-        value = self.node(slot)
-        n = len(slot)
-        values = [(p[n:], m) for p, m in self.value_log[values_from:]]
-        keys = [(p[n:], m) for p, m in self.key_log[keys_from:]]
-        del self.value_log[values_from:]
-        del self.key_log[keys_from:]
+        start = len(self.value_log), len(self.key_log)
+        value = self.node((*path, _MERGE_SLOT))
+        values, keys = self._since(start, len(path) + 1)
+        del self.value_log[start[0] :]
+        del self.key_log[start[1] :]
         marks = {p: m for p, m in values if len(p) <= 1}
         sources: list[tuple[Path, Any]] = (
             [((i,), item) for i, item in enumerate(value)]
@@ -479,19 +465,17 @@ class _Builder:
             self.spend(marks[prefix], path, 1)  # merging empty mappings is not free either
         return _Merge(cast(list[tuple[Path, dict[str, Any]]], sources), values, keys)
 
-    def _apply_merges(self, result: dict[str, Any], merges: list[_Merge], path: Path) -> None:
+    def _apply_merge(self, result: dict[str, Any], merge: _Merge, path: Path) -> None:
         """Merged keys, where no explicit key says otherwise: the first mapping listed wins (as
-        PyYAML does). There is one merge key at most: a second is a duplicate key."""
-        chosen: dict[str, tuple[_Merge, Path]] = {}
-        for merge in merges:
-            for prefix, source in reversed(merge.sources):
-                for name in source:
-                    chosen[name] = (merge, prefix)
-        for name, (merge, prefix) in chosen.items():
+        PyYAML does)."""
+        chosen: dict[str, Path] = {}
+        for prefix, source in reversed(merge.sources):
+            chosen.update(dict.fromkeys(source, prefix))
+        sources = dict(merge.sources)
+        for name, prefix in chosen.items():
             if name in result:
                 continue
-            source = dict(merge.sources)[prefix]
-            result[name] = source[name]
+            result[name] = sources[prefix][name]
             head = (*prefix, name)
             n = len(prefix)
             self.value_log.extend(
