@@ -338,12 +338,6 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
-def location_dict(source: Location | None) -> dict[str, Any] | None:
-    if source is None:
-        return None
-    return {"file": source.file, "line": source.line, "column": source.column}
-
-
 def json_document(document: Any) -> str:
     """A whole JSON report as written to a file: indented, UTF-8 kept, newline-terminated.
 
