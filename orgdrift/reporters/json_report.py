@@ -7,20 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import Enum, EnumType
 from types import UnionType
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    ClassVar,
-    TypeVar,
-    Union,
-    get_args,
-    get_origin,
-    get_type_hints,
-)
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from orgdrift import jsonfile
 from orgdrift.accept import with_fingerprints
@@ -49,12 +41,7 @@ from orgdrift.reporters._common import (
     ordered_organizations,
     org_findings,
 )
-from orgdrift.resources import (
-    REPORT_SCHEMA,
-    REPORT_V1_SCHEMA,
-    REPORT_V2_SCHEMA,
-    REPORT_V3_SCHEMA,
-)
+from orgdrift.resources import REPORT_SCHEMA, REPORT_V1_SCHEMA, REPORT_V2_SCHEMA, REPORT_V3_SCHEMA
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -259,7 +246,7 @@ def report_from_dict(document: Mapping[str, Any]) -> Report:
 
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
-    return get_type_hints(cls)
+    return typing.get_type_hints(cls)
 
 
 def _load(cls: type[T], item: Mapping[str, Any]) -> T:
@@ -275,8 +262,8 @@ def _value(hint: Any, value: Any) -> Any:
     """A JSON value as the type `hint` of its field: a dataclass, a tuple, an enum, a date."""
     if value is None:
         return None
-    origin, args = get_origin(hint), get_args(hint)
-    if origin in (Union, UnionType):  # X | None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, UnionType):  # X | None
         return _value(args[0], value)
     if origin is tuple:
         return tuple(_value(args[0], item) for item in value)
