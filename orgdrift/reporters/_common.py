@@ -230,6 +230,11 @@ def level(finding: Finding) -> str:
     return finding.severity.value
 
 
+def words(name: str) -> str:
+    """`field changed`, `in sync`: a finding kind or a status as people read it."""
+    return name.replace("_", " ")
+
+
 def plural(count: int, noun: str) -> str:
     if count == 1:
         return f"{count} {noun}"
@@ -375,19 +380,19 @@ def escape_code(char: str) -> str:
     return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
 
 
-def visible(text: str, keep: str = "") -> str:
+def visible(text: str, keep: str = "", form: str = "{}") -> str:
     """`text` with invisible characters shown as escapes (`ac\\u200bme`, `\\x1b[2J`).
 
     Names and values come from a spec in a pull request or from the live tenant, so they must
     not be able to move the cursor, recolour a terminal, forge extra lines in a CI log, reorder
     what follows (a right-to-left override) or make two names look alike (a zero-width space).
-    Every report shows them this way; the HTML page wraps the same escapes in a span.
+    Every report shows them this way; the HTML page wraps the same escapes in a span (`form`).
     Characters in `keep` are left for the caller's own escaping.
     """
 
     def escape(match: re.Match[str]) -> str:
         char = match.group()
-        return char if char in keep or not is_invisible(char) else escape_code(char)
+        return char if char in keep or not is_invisible(char) else form.format(escape_code(char))
 
     return _MAYBE_INVISIBLE.sub(escape, text)
 

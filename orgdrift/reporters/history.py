@@ -17,11 +17,12 @@ import posixpath
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from orgdrift.errors import InputError, Problem, UsageError
 from orgdrift.models import Finding, OrgResult, Report, Status
-from orgdrift.reporters._common import Counts, level, org_fails, plural
-from orgdrift.reporters.html import AcceptedView, accepted_view, finding_view, render_html
+from orgdrift.reporters._common import Counts, level, org_fails, plural, words
+from orgdrift.reporters.html import render_html
 from orgdrift.reporters.json_report import ReportFile, read_report
 
 EXPIRY_HORIZON_DAYS = 30
@@ -119,17 +120,17 @@ class Tick:
 
 @dataclass(frozen=True, slots=True)
 class ChartView:
-    width: int
-    height: int
-    left: int
-    right: float
-    top: int
-    bottom: float
+    width: ClassVar[int] = 720
+    height: ClassVar[int] = 220
+    left: ClassVar[int] = 44  # the plot area, inside the axis labels
+    right: ClassVar[int] = 704
+    top: ClassVar[int] = 14
+    bottom: ClassVar[int] = 180
     y_ticks: tuple[Tick, ...]
     x_ticks: tuple[Tick, ...]
     findings_lines: tuple[str, ...]
-    drifted_lines: tuple[str, ...]
     findings_points: tuple[Point, ...]
+    drifted_lines: tuple[str, ...]
     drifted_points: tuple[Point, ...]
     gaps: tuple[Point, ...]  # runs without a verdict
     description: str
@@ -137,11 +138,8 @@ class ChartView:
 
 @dataclass(frozen=True, slots=True)
 class FindingHistory:
+    finding: Finding  # as the latest run that had it
     organization: str
-    kind: str
-    path: str
-    message: str
-    location: str
     first_seen: str
     last_seen: str
     resolved: str
@@ -167,14 +165,6 @@ class OrgHistory:
 
 
 @dataclass(frozen=True, slots=True)
-class ExpiringView:
-    organization: str
-    message: str
-    location: str
-    accepted: AcceptedView
-
-
-@dataclass(frozen=True, slots=True)
 class HistoryView:
     runs: tuple[RunView, ...]
     verdict_runs: int
@@ -183,7 +173,7 @@ class HistoryView:
     organizations: tuple[OrgHistory, ...]
     steady: int  # organizations in sync in every run that checked them
     cells_note: str
-    expiring: tuple[ExpiringView, ...]
+    expiring: tuple[tuple[int, str, Finding], ...]  # days left, organization, finding
     expiry_reference: str
 
 
@@ -241,8 +231,7 @@ def _nice_ceiling(value: int) -> tuple[int, int]:
 
 
 def _chart(runs: Sequence[RunView]) -> ChartView:
-    width, height, left, right_margin, top, bottom_margin = 720, 220, 44, 16, 14, 40
-    right, bottom = width - right_margin, height - bottom_margin
+    left, right, top, bottom = ChartView.left, ChartView.right, ChartView.top, ChartView.bottom
     peak = max([r.findings or 0 for r in runs] + [r.drifted or 0 for r in runs] + [1])
     y_max, step = _nice_ceiling(peak)
 
@@ -284,38 +273,24 @@ def _chart(runs: Sequence[RunView]) -> ChartView:
                 continue
             x, y = x_of(i), y_of(value)
             segment.append(f"{x},{y}")
-            points.append(Point(x, y, f"run {run.number}, {run.when}: {plural(value, noun)}"))
+            points.append(Point(x, y, f"{_at(runs, i)}: {plural(value, noun)}"))
         if segment:
             lines.append(" ".join(segment))
         return tuple(line for line in lines if " " in line), tuple(points)
 
-    findings_lines, findings_points = series("findings", "finding")
-    drifted_lines, drifted_points = series("drifted", "drifted organization")
     gaps = tuple(
-        Point(x_of(i), top, f"run {run.number}, {run.when}: {run.outcome_label}")
+        Point(x_of(i), top, f"{_at(runs, i)}: {run.outcome_label}")
         for i, run in enumerate(runs)
         if run.findings is None
     )
-    latest = runs[-1]
-    description = (
-        f"{len(runs)} runs from {runs[0].when} to {latest.when}; "
-        f"at most {peak} findings or drifted organizations in one run"
-    )
     return ChartView(
-        width,
-        height,
-        left,
-        right,
-        top,
-        bottom,
         y_ticks,
         x_ticks,
-        findings_lines,
-        drifted_lines,
-        findings_points,
-        drifted_points,
+        *series("findings", "finding"),
+        *series("drifted", "drifted organization"),
         gaps,
-        description,
+        f"{len(runs)} runs from {runs[0].when} to {runs[-1].when}; "
+        f"at most {peak} findings or drifted organizations in one run",
     )
 
 
@@ -393,13 +368,9 @@ def _finding_history(
         ]
         state = "resolved" if later else "unchecked"
         resolved = _at(runs, later[0]) if later else ""
-    view = finding_view(sighting.finding, None)
     return FindingHistory(
+        finding=sighting.finding,
         organization=sighting.finding.organization or sighting.organization,
-        kind=view.kind,
-        path=view.path,
-        message=view.message,
-        location=view.location,
         first_seen=_at(runs, first),
         last_seen=_at(runs, last),
         resolved=resolved,
@@ -424,8 +395,8 @@ def _finding_histories(
             _STATE_ORDER[item[1].state],
             item[0],
             item[1].organization,
-            item[1].kind,
-            item[1].path,
+            words(item[1].finding.kind),
+            item[1].finding.path,
         )
     )
     return tuple(history for _, history in histories)
@@ -492,41 +463,26 @@ def _org_histories(
     return tuple(rows), len(columns) - len(rows)
 
 
-def _expiring_view(
-    org: OrgResult, finding: Finding, reference: dt.date
-) -> tuple[int, ExpiringView] | None:
-    accepted = finding.accepted
-    days = (accepted.expires - reference).days if accepted is not None else None
-    if accepted is None or days is None or days > EXPIRY_HORIZON_DAYS:
-        return None
-    view, shown = finding_view(finding, reference), accepted_view(accepted, reference)
-    return days, ExpiringView(
-        organization=finding.organization or org.label,
-        message=view.message,
-        location=shown.source or view.location,
-        accepted=shown,
-    )
-
-
 def _expiring(
     files: Sequence[ReportFile], runs: Sequence[RunView]
-) -> tuple[tuple[ExpiringView, ...], str]:
+) -> tuple[tuple[tuple[int, str, Finding], ...], str]:
     """The exceptions of the latest run with a verdict that expire within the horizon."""
     verdicts = [i for i, run in enumerate(runs) if run.findings is not None]
     if not verdicts:
         return (), ""
     latest = files[verdicts[-1]]
     reference = latest.checked_at.date()
-    views = [
-        _expiring_view(org, finding, reference)
+    found = [
+        ((f.accepted.expires - reference).days, f.organization or org.label, f)
         for org in latest.report.organizations
-        for finding in org.findings
+        for f in org.findings
+        if f.accepted is not None
     ]
-    found = sorted(
-        (item for item in views if item is not None),
-        key=lambda item: (item[0], item[1].organization, item[1].message),
+    soon = sorted(
+        (item for item in found if item[0] <= EXPIRY_HORIZON_DAYS),
+        key=lambda item: (item[0], item[1], item[2].message),
     )
-    return tuple(view for _, view in found), _at(runs, verdicts[-1])
+    return tuple(soon), _at(runs, verdicts[-1])
 
 
 def history_view(files: Sequence[ReportFile]) -> HistoryView:

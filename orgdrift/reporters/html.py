@@ -13,24 +13,24 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from orgdrift.errors import Location, Problem
-from orgdrift.models import Acceptance, Basis, Finding, OrgResult, Report, Stats, Status
+from orgdrift.errors import Problem
+from orgdrift.models import Basis, Finding, Report, Stats, Status
 from orgdrift.plan import Plan
 from orgdrift.reporters._common import (
     Counts,
     RenderOptions,
     compact_json,
-    escape_code,
-    is_invisible,
+    level,
     ordered_organizations,
     org_findings,
     plural,
     stats_phrase,
     verdict_sentence,
+    visible,
+    words,
 )
 
 if TYPE_CHECKING:
@@ -38,10 +38,6 @@ if TYPE_CHECKING:
     from markupsafe import Markup
 
 TEMPLATE = "report.html.j2"
-
-# --- untrusted text ----------------------------------------------------------------------------
-
-_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
 
 
 def display_text(text: str) -> Markup:
@@ -52,37 +48,24 @@ def display_text(text: str) -> Markup:
     """
     from markupsafe import Markup, escape
 
-    parts: list[Markup] = []
-    last = 0
-    for match in _NOT_PRINTABLE_ASCII.finditer(text):
-        char = match.group()
-        if not is_invisible(char):
-            continue
-        parts.append(escape(text[last : match.start()]))
-        parts.append(Markup("<span class=esc>{}</span>").format(escape_code(char)))
-        last = match.end()
-    parts.append(escape(text[last:]))
-    return Markup("").join(parts)
+    return Markup(visible(escape(text), form="<span class=esc>{}</span>"))
 
 
 def _finalize(value: Any) -> Any:
-    """Jinja2 `finalize`: every `{{ value }}` of the template goes through `display_text`."""
+    """Jinja2 `finalize`: every `{{ value }}` of the template goes through `display_text`; None
+    shows as nothing."""
     from markupsafe import Markup
 
     if value is None:
         return ""
-    if isinstance(value, Markup):
-        return value
-    if isinstance(value, str):
-        return display_text(value)
-    return value
+    return value if isinstance(value, Markup) else display_text(str(value))
 
 
 @functools.cache
 def _environment() -> jinja2.Environment:
     import jinja2
 
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("orgdrift.reporters", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -92,14 +75,13 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         auto_reload=False,
     )
+    environment.filters.update(
+        json=compact_json, level=level, words=words, days_left=days_left_text
+    )
+    return environment
 
 
 # --- phrases -----------------------------------------------------------------------------------
-
-
-def location_text(source: Location | None) -> str:
-    """`orgs.yaml:14`; `` when there is none."""
-    return str(source) if source is not None else ""
 
 
 def days_left_text(days: int) -> str:
@@ -110,11 +92,6 @@ def days_left_text(days: int) -> str:
     if days == 0:
         return "expires today"
     return f"expired {-days} day{'s' if days != -1 else ''} before"
-
-
-def checked_on(report: Report) -> dt.date:
-    """The day of the check, from which an exception's days left are counted."""
-    return dt.date.fromisoformat(report.checked_at[:10])
 
 
 _SENTENCES = {
@@ -138,9 +115,6 @@ _TITLES = {
 }
 
 
-# --- the view the template lays out ------------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class Row:
     """A labelled value; `code` values are set in monospace."""
@@ -150,146 +124,12 @@ class Row:
     code: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class SpecFileRow:
-    path: str
-    sha256: str
-    commit: str  # empty outside a git repository, or not recorded
-
-
-@dataclass(frozen=True, slots=True)
-class AcceptedView:
-    reason: str
-    owner: str
-    expires: str
-    days_left: str
-    source: str
-    urgent: bool  # expires within 14 days (or has expired)
-
-
-@dataclass(frozen=True, slots=True)
-class FindingView:
-    location: str
-    kind: str
-    severity: str  # error | warning
-    badge: str  # error | warning | accepted | known
-    message: str
-    path: str
-    expected: str
-    actual: str
-    accepted: AcceptedView | None
-    fingerprint: str
-    extras: tuple[Row, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class OrgView:
-    anchor: str
-    label: str
-    name: str
-    id: str
-    status: str  # css-safe: in_sync, drifted, missing, unmanaged
-    status_label: str
-    location: str
-    findings: tuple[FindingView, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ExceptionRow:
-    anchor: str
-    organization: str
-    finding: FindingView
-    accepted: AcceptedView
-
-
-@dataclass(frozen=True, slots=True)
-class ProblemView:
-    location: str
-    path: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class PageView:
-    title: str
-    tenant: str
-    outcome: str  # a Status value
-    verdict: bool
-    headline: str
-    sentence: str
-    facts: tuple[Row, ...]
-    scope: tuple[Row, ...]
-    scope_note: str
-    problems: tuple[ProblemView, ...]
-    warnings: tuple[ProblemView, ...]
-    counts: Counts
-    organizations: tuple[OrgView, ...]
-    exceptions: tuple[ExceptionRow, ...]
-    evidence: tuple[Row, ...]
-    spec_files: tuple[SpecFileRow, ...]
-    tool: str
-
-
-def accepted_view(acceptance: Acceptance, reference: dt.date | None) -> AcceptedView:
-    days = (acceptance.expires - reference).days if reference else None
-    return AcceptedView(
-        reason=acceptance.reason,
-        owner=acceptance.owner or "",
-        expires=acceptance.expires.isoformat(),
-        days_left=days_left_text(days) if days is not None else "",
-        source=location_text(acceptance.source),
-        urgent=days is not None and days <= 14,
-    )
-
-
-def finding_view(finding: Finding, reference: dt.date | None) -> FindingView:
-    expired = finding.expired_exception  # it matched, but its date has passed: the finding counts
-    return FindingView(
-        location=location_text(finding.source),
-        kind=finding.kind.value.replace("_", " "),
-        severity=finding.severity.value,
-        badge=(
-            "accepted" if finding.accepted else "known" if finding.known else finding.severity.value
-        ),
-        message=finding.message,
-        path=finding.path,
-        expected=compact_json(finding.expected),
-        actual=compact_json(finding.actual),
-        accepted=None if finding.accepted is None else accepted_view(finding.accepted, reference),
-        fingerprint=finding.fingerprint or "",
-        extras=(
-            (Row("exception expired", f"{expired.expires.isoformat()}: {expired.reason}"),)
-            if expired
-            else ()
-        ),
-    )
-
-
-def _org_view(report: Report, index: int, org: OrgResult, reference: dt.date) -> OrgView:
-    return OrgView(
-        anchor=f"org-{index}",
-        label=org.label,
-        name=org.name or "",
-        id=org.id or "",
-        status=org.status.value,
-        status_label=org.status.value.replace("_", " "),
-        location=location_text(org.source),
-        findings=tuple(finding_view(f, reference) for f in org_findings(report, org)),
-    )
-
-
-def _problem_view(problem: Problem) -> ProblemView:
-    return ProblemView(problem.position() if problem.file else "", problem.path, problem.message)
-
-
-def _problems(report: Report) -> tuple[ProblemView, ...]:
+def _problems(report: Report) -> tuple[Problem, ...]:
     """What made the run end without a verdict: the located problems, or the one message."""
     failure = report.failure
     if failure is None:
         return ()
-    if failure.problems:
-        return tuple(_problem_view(p) for p in failure.problems)
-    return (ProblemView("", "", failure.message),)
+    return failure.problems or (Problem("", 0, 0, "", failure.message),)
 
 
 def _scope(report: Report) -> tuple[tuple[Row, ...], str]:
@@ -311,19 +151,13 @@ def _coverage(report: Report) -> str:
     declared = (
         plural(scope.declared, "declared organization") if report.verdict else "organizations"
     )
-    if scope.organizations and scope.changed_from is not None:
+    if scope.organizations or scope.changed_from is not None:
+        which = ["that the --org selection matched"] if scope.organizations else []
+        if scope.changed_from is not None:
+            since = f"added or changed since {scope.changed_from}"
+            which.append(f"and that were {since}" if which else since)
         return (
-            f"Part of the spec: the {declared} that the --org selection matched and that were "
-            f"added or changed since {scope.changed_from}; the rest of the spec was not checked."
-        )
-    if scope.organizations:
-        return (
-            f"Part of the spec: the {declared} that the --org selection matched; "
-            "the rest of the spec was not checked."
-        )
-    if scope.changed_from is not None:
-        return (
-            f"Part of the spec: the {declared} added or changed since {scope.changed_from}; "
+            f"Part of the spec: the {declared} {' '.join(which)}; "
             "the rest of the spec was not checked."
         )
     unmanaged = (
@@ -417,69 +251,45 @@ def _scopes_text(stats: Stats) -> str:
     return f"required {required}; granted {', '.join(stats.scopes_granted) or 'none'}"
 
 
-def page_view(report: Report) -> PageView:
-    """Everything the template shows, computed from one report."""
-    reference = checked_on(report)
-    orgs = tuple(
-        _org_view(report, index, org, reference)
-        for index, org in enumerate(ordered_organizations(report), start=1)
-    )
-    exceptions = tuple(
-        ExceptionRow(org.anchor, org.label, finding, finding.accepted)
-        for org in orgs
-        for finding in org.findings
-        if finding.accepted is not None
-    )
-    scope_rows, scope_note = _scope(report)
-    headline = _TITLES[report.status]
+def render_html(report: Report, history: object = None, plan: Plan | None = None) -> str:
+    """The page of one report; with the history of earlier runs (reporters/history.py's
+    `HistoryView`) when given; with what would fix each finding when a plan is given."""
+    orgs = [(org, org_findings(report, org)) for org in ordered_organizations(report)]
+    scope, scope_note = _scope(report)
     files = ", ".join(f.path for f in report.spec_files)
-    return PageView(
-        title=f"orgdrift audit report: {report.tenant or 'tenant not named'}: {headline}",
-        tenant=report.tenant or "",
-        outcome=report.status.value,
-        verdict=report.verdict,
-        headline=headline,
+    template = _environment().get_template(TEMPLATE)
+    text = template.render(
+        report=report,
+        headline=_TITLES[report.status],
         sentence=verdict_sentence(report) if report.verdict else _SENTENCES[report.status],
         facts=(
             Row("Checked at", report.checked_at, code=True),
             Row("Live state from", _LIVE_STATE[report.live_from]),
             Row("Spec files", files or "none recorded", code=True),
         ),
-        scope=scope_rows,
+        scope=scope,
         scope_note=scope_note,
         problems=_problems(report),
-        warnings=tuple(_problem_view(p) for p in report.warnings),
         counts=Counts.of(report),
         organizations=orgs,
-        exceptions=exceptions,
+        exceptions=[
+            (i, org, f) for i, (org, found) in enumerate(orgs, 1) for f in found if f.accepted
+        ],
+        checked_on=dt.date.fromisoformat(report.checked_at[:10]),  # days left count from it
+        remediation=functools.partial(_remediation, plan),
         evidence=_evidence(report),
-        spec_files=tuple(SpecFileRow(f.path, f.sha256, f.commit or "") for f in report.spec_files),
-        tool=f"orgdrift {report.tool_version}",
+        history=history,
     )
-
-
-def render_html(report: Report, history: object = None, plan: Plan | None = None) -> str:
-    """The page of one report; with the history of earlier runs (reporters/history.py's
-    `HistoryView`) when given; with what would fix each finding when a plan is given."""
-    page = page_view(report) if plan is None else _with_fixes(page_view(report), plan)
-    text = _environment().get_template(TEMPLATE).render(page=page, history=history)
     return text.rstrip("\n") + "\n"
 
 
-def _with_fixes(page: PageView, plan: Plan) -> PageView:
-    """Each finding with a `remediation` row: the plan's requests for it, or why none."""
+def _remediation(plan: Plan | None, finding: Finding) -> str | None:
+    """The plan's requests that would fix `finding`, or why none; None without a plan."""
+    if plan is None:
+        return None
     from orgdrift.plan_render import finding_remediation  # it imports the reporters
 
-    def fixed(finding: FindingView) -> FindingView:
-        fix = finding_remediation(plan, finding.fingerprint or None)
-        if fix is None:
-            return finding
-        return replace(finding, extras=(*finding.extras, Row("remediation", fix, code=True)))
-
-    orgs = tuple(
-        replace(org, findings=tuple(fixed(f) for f in org.findings)) for org in page.organizations
-    )
-    return replace(page, organizations=orgs)
+    return finding_remediation(plan, finding.fingerprint or None)
 
 
 class HtmlReporter:

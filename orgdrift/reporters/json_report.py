@@ -5,14 +5,13 @@ formats, still read)."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import Enum, EnumType
 from types import UnionType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from orgdrift import jsonfile
 from orgdrift.accept import with_fingerprints
@@ -43,10 +42,7 @@ from orgdrift.reporters._common import (
 )
 from orgdrift.resources import REPORT_SCHEMA, REPORT_V1_SCHEMA, REPORT_V2_SCHEMA, REPORT_V3_SCHEMA
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-T = TypeVar("T", bound="DataclassInstance")
+T = TypeVar("T")
 
 SCHEMAS: Mapping[int, str] = {
     1: REPORT_V1_SCHEMA,
@@ -244,17 +240,16 @@ def report_from_dict(document: Mapping[str, Any]) -> Report:
     )
 
 
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+_HINTS: dict[type, dict[str, Any]] = {}  # a dataclass's fields and their types, once per class
 
 
 def _load(cls: type[T], item: Mapping[str, Any]) -> T:
     """The dataclass `_dump` wrote as `item`; a key an earlier version did not write leaves
     the field's default."""
-    hints = _hints(cls)
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
     return cls(
-        **{f.name: _value(hints[f.name], item[f.name]) for f in fields(cls) if f.name in item}
+        **{name: _value(hint, item[name]) for name, hint in _HINTS[cls].items() if name in item}
     )
 
 
