@@ -14,10 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import posixpath
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from orgdrift.errors import InputError, Problem, UsageError
 from orgdrift.models import Finding, OrgResult, Report, Status
@@ -57,33 +57,34 @@ def _spec_identity(report: Report) -> tuple[str, ...]:
     return tuple(sorted(paths))
 
 
-def _groups(
-    runs: Sequence[ReportFile], key: Callable[[Report], Hashable]
-) -> dict[Hashable, list[str]]:
-    groups: dict[Hashable, list[str]] = {}
-    for run in runs:
-        groups.setdefault(key(run.report), []).append(run.path)
-    return groups
-
-
 def check_one_audit(runs: Sequence[ReportFile]) -> None:
     """One history is one tenant checked against one spec: refuse anything else, naming files."""
-    tenants = _groups(runs, lambda report: report.tenant)
-    if len(tenants) > 1:
-        parts = [
-            f"{', '.join(files)} (tenant {tenant if tenant is not None else 'not named'})"
-            for tenant, files in tenants.items()
-        ]
-        raise UsageError(
-            "reports from different tenants cannot make one history: " + "; ".join(parts)
-        )
-    specs = _groups(runs, _spec_identity)
-    if len(specs) > 1:
-        parts = [
-            f"{', '.join(files)} (spec {' + '.join(spec) or 'none'})"  # type: ignore[arg-type]
-            for spec, files in specs.items()
-        ]
-        raise UsageError("reports of different specs cannot make one history: " + "; ".join(parts))
+    _refuse_mixed(
+        runs,
+        "from different tenants",
+        lambda report: report.tenant,
+        lambda tenant: f"tenant {tenant if tenant is not None else 'not named'}",
+    )
+    _refuse_mixed(
+        runs,
+        "of different specs",
+        _spec_identity,
+        lambda spec: f"spec {' + '.join(spec) or 'none'}",
+    )
+
+
+def _refuse_mixed(
+    runs: Sequence[ReportFile],
+    mixed: str,
+    key: Callable[[Report], Any],
+    shown: Callable[[Any], str],
+) -> None:
+    groups: dict[Any, list[str]] = {}
+    for run in runs:
+        groups.setdefault(key(run.report), []).append(run.path)
+    if len(groups) > 1:
+        parts = [f"{', '.join(files)} ({shown(value)})" for value, files in groups.items()]
+        raise UsageError(f"reports {mixed} cannot make one history: " + "; ".join(parts))
 
 
 # --- the history view --------------------------------------------------------------------------
@@ -324,72 +325,20 @@ class _Sighting:
     organization: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Sightings:
-    findings: dict[str, _Sighting]
-    checked: list[set[str]]  # per run: the organizations it checked
-    present: list[set[str]]  # per run with a verdict: the findings it had
-
-
-def _sightings(files: Sequence[ReportFile], runs: Sequence[RunView]) -> _Sightings:
-    seen = _Sightings({}, [], [])
-    for index, file in enumerate(files):
-        orgs = file.report.organizations
-        seen.checked.append({org.label for org in orgs})
-        here: set[str] = set()
-        pairs = (
-            [(org, f) for org in orgs for f in org.findings]
-            if runs[index].findings is not None
-            else []
-        )
-        for org, finding in pairs:
-            key = _finding_key(finding)
-            here.add(key)
-            sighting = seen.findings.setdefault(key, _Sighting([], finding, org.label))
-            sighting.runs.append(index)
-            sighting.finding, sighting.organization = finding, org.label
-        seen.present.append(here)
-    return seen
-
-
-def _finding_history(
-    key: str, sighting: _Sighting, seen: _Sightings, runs: Sequence[RunView]
-) -> FindingHistory:
-    verdicts = [i for i, run in enumerate(runs) if run.findings is not None]
-    first, last = sighting.runs[0], sighting.runs[-1]
-    resolved = ""
-    if key in seen.present[verdicts[-1]]:
-        state = _state(sighting.finding)
-    else:
-        later = [
-            i
-            for i in verdicts
-            if i > last and sighting.organization in seen.checked[i] and key not in seen.present[i]
-        ]
-        state = "resolved" if later else "unchecked"
-        resolved = _at(runs, later[0]) if later else ""
-    return FindingHistory(
-        finding=sighting.finding,
-        organization=sighting.finding.organization or sighting.organization,
-        first_seen=_at(runs, first),
-        last_seen=_at(runs, last),
-        resolved=resolved,
-        state=state,
-        state_label=_STATE_LABELS[state],
-        runs_seen=len(sighting.runs),
-    )
-
-
 def _finding_histories(
-    files: Sequence[ReportFile], runs: Sequence[RunView]
+    files: Sequence[ReportFile], runs: Sequence[RunView], verdicts: Sequence[int]
 ) -> tuple[FindingHistory, ...]:
     """Each finding seen in a run with a verdict: open, accepted, known, or resolved by a later
     run that checked its organization without it (a run without a verdict resolves nothing)."""
-    seen = _sightings(files, runs)
-    histories = [
-        (sighting.runs[0], _finding_history(key, sighting, seen, runs))
-        for key, sighting in seen.findings.items()
-    ]
+    seen: dict[str, _Sighting] = {}
+    for index in verdicts:
+        for org in files[index].report.organizations:
+            for finding in org.findings:
+                sighting = seen.setdefault(_finding_key(finding), _Sighting([], finding, org.label))
+                sighting.runs.append(index)
+                sighting.finding, sighting.organization = finding, org.label
+    checked = [{org.label for org in file.report.organizations} for file in files]
+    histories = [(s.runs[0], _finding_history(s, runs, verdicts, checked)) for s in seen.values()]
     histories.sort(
         key=lambda item: (
             _STATE_ORDER[item[1].state],
@@ -400,6 +349,28 @@ def _finding_histories(
         )
     )
     return tuple(history for _, history in histories)
+
+
+def _finding_history(
+    sighting: _Sighting, runs: Sequence[RunView], verdicts: Sequence[int], checked: list[set[str]]
+) -> FindingHistory:
+    first, last = sighting.runs[0], sighting.runs[-1]
+    # the runs with a verdict after its last that checked its organization: it was gone
+    later = [i for i in verdicts if i > last and sighting.organization in checked[i]]
+    if last == verdicts[-1]:  # still there in the latest run with a verdict
+        state = _state(sighting.finding)
+    else:
+        state = "resolved" if later else "unchecked"
+    return FindingHistory(
+        finding=sighting.finding,
+        organization=sighting.finding.organization or sighting.organization,
+        first_seen=_at(runs, first),
+        last_seen=_at(runs, last),
+        resolved=_at(runs, later[0]) if later else "",
+        state=state,
+        state_label=_STATE_LABELS[state],
+        runs_seen=len(sighting.runs),
+    )
 
 
 _CELL_TITLES = {
@@ -464,10 +435,9 @@ def _org_histories(
 
 
 def _expiring(
-    files: Sequence[ReportFile], runs: Sequence[RunView]
+    files: Sequence[ReportFile], runs: Sequence[RunView], verdicts: Sequence[int]
 ) -> tuple[tuple[tuple[int, str, Finding], ...], str]:
     """The exceptions of the latest run with a verdict that expire within the horizon."""
-    verdicts = [i for i, run in enumerate(runs) if run.findings is not None]
     if not verdicts:
         return (), ""
     latest = files[verdicts[-1]]
@@ -487,15 +457,16 @@ def _expiring(
 
 def history_view(files: Sequence[ReportFile]) -> HistoryView:
     runs = _runs(files)
+    verdicts = [i for i, run in enumerate(runs) if run.findings is not None]
     orgs, steady = _org_histories(files, runs)
-    expiring, reference = _expiring(files, runs)
+    expiring, reference = _expiring(files, runs, verdicts)
     shown = min(len(runs), MAX_CELLS)
     note = f"the last {shown} of {len(runs)} runs" if len(runs) > MAX_CELLS else ""
     return HistoryView(
         runs=runs,
-        verdict_runs=sum(1 for run in runs if run.findings is not None),
+        verdict_runs=len(verdicts),
         chart=_chart(runs),
-        findings=_finding_histories(files, runs),
+        findings=_finding_histories(files, runs, verdicts),
         organizations=orgs,
         steady=steady,
         cells_note=note,
