@@ -53,74 +53,62 @@ class RenderOptions:
 
 @dataclass(frozen=True, slots=True)
 class KindInfo:
-    """How a finding kind is named and explained to people (SARIF rules, help text)."""
+    """How a finding kind is explained to people (SARIF rules, help text); its name in CamelCase
+    (`OrganizationMissing`) is the kind's."""
 
-    title: str
     description: str
     help: str
 
 
 KIND_INFO: Mapping[FindingKind, KindInfo] = {
     FindingKind.ORGANIZATION_MISSING: KindInfo(
-        "OrganizationMissing",
         "A declared organization does not exist in the live tenant.",
         "Create the organization in Auth0, or remove its declaration from the spec.",
     ),
     FindingKind.ORGANIZATION_UNMANAGED: KindInfo(
-        "OrganizationUnmanaged",
         "An organization exists in the live tenant but the spec does not declare it.",
         "Declare the organization in the spec, delete it from Auth0, or set "
         "policy.unmanaged_organizations to ignore.",
     ),
     FindingKind.FIELD_CHANGED: KindInfo(
-        "FieldChanged",
         "A declared organization field differs from its live value.",
         "Update the organization in Auth0 to the declared value, or change the spec to "
         "the live value if the change was intended.",
     ),
     FindingKind.CONNECTION_NOT_ALLOWED: KindInfo(
-        "ConnectionNotAllowed",
         "A connection is enabled for the organization but the spec does not declare it.",
         "Disable the connection for the organization in Auth0, or declare it in the spec.",
     ),
     FindingKind.CONNECTION_MISSING: KindInfo(
-        "ConnectionMissing",
         "A declared connection is not enabled for the organization (policy exact).",
         "Enable the connection for the organization in Auth0, or remove it from the spec.",
     ),
     FindingKind.CONNECTION_SETTING_CHANGED: KindInfo(
-        "ConnectionSettingChanged",
         "A declared flag of an enabled connection differs from its live value.",
         "Set the flag on the organization's connection in Auth0 to the declared value, "
         "or change the spec.",
     ),
     FindingKind.CLIENT_GRANT_NOT_ALLOWED: KindInfo(
-        "ClientGrantNotAllowed",
         "A client grant is associated with the organization but the spec does not declare it.",
         "Remove the client grant from the organization in Auth0, or declare it in the spec.",
     ),
     FindingKind.CLIENT_GRANT_MISSING: KindInfo(
-        "ClientGrantMissing",
         "A declared client grant is not associated with the organization (policy exact).",
         "Associate the client grant with the organization in Auth0, or remove it from the spec.",
     ),
     FindingKind.CLIENT_GRANT_SCOPE_CHANGED: KindInfo(
-        "ClientGrantScopeChanged",
         "The scopes of an associated client grant differ from the declared scopes.",
         "Change the client grant's scopes in Auth0 to the declared ones, or change the spec.",
     ),
     FindingKind.DISCOVERY_DOMAIN_NOT_ALLOWED: KindInfo(
-        "DiscoveryDomainNotAllowed",
         "A discovery domain routes users into the organization but the spec does not declare it.",
         "Remove the discovery domain from the organization in Auth0, or declare it in the spec.",
     ),
     FindingKind.DISCOVERY_DOMAIN_MISSING: KindInfo(
-        "DiscoveryDomainMissing",
         "A declared discovery domain is not set for the organization.",
         "Add the discovery domain to the organization in Auth0, or remove it from the spec.",
     ),
     FindingKind.DISCOVERY_DOMAIN_CHANGED: KindInfo(
-        "DiscoveryDomainChanged",
         "A declared discovery domain's verification status or discovery flag differs.",
         "Verify the domain or set its use_for_organization_discovery flag in Auth0 as "
         "declared, or change the spec.",
@@ -233,6 +221,11 @@ def level(finding: Finding) -> str:
 def words(name: str) -> str:
     """`field changed`, `in sync`: a finding kind or a status as people read it."""
     return name.replace("_", " ")
+
+
+def noted(finding: Finding) -> str:
+    """The finding's message, with why it does not fail (or that its exception expired)."""
+    return f"{finding.message} ({finding.note})" if finding.note else finding.message
 
 
 def plural(count: int, noun: str) -> str:

@@ -26,6 +26,7 @@ from orgdrift.reporters._common import (
     TOOL_NAME,
     RenderOptions,
     json_document,
+    noted,
     ordered_findings,
     summary_line,
     visible,
@@ -70,9 +71,8 @@ def _issue(
 
 
 def _finding_issue(report: Report, finding: Finding, options: RenderOptions) -> dict[str, Any]:
-    note = f" ({finding.note})" if finding.note else ""
     return _issue(
-        f"{finding.organization}: {finding.message}{note}",
+        f"{finding.organization}: {noted(finding)}",
         f"{TOOL_NAME}/{finding.kind.value}",
         fingerprint(finding),
         _severity(finding),

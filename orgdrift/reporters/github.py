@@ -16,6 +16,7 @@ from orgdrift.reporters._common import (
     RenderOptions,
     basis_phrase,
     level,
+    noted,
     ordered_findings,
     plural,
     summary_line,
@@ -84,8 +85,7 @@ class _Annotation:
 def _finding(finding: Finding, options: RenderOptions) -> _Annotation:
     word = level(finding)
     level_ = {"error": "error", "warning": "warning"}.get(word, "notice")  # accepted, known
-    note = f" ({finding.note})" if finding.note else ""
-    message = f"{finding.organization}: {finding.message}{note}"
+    message = f"{finding.organization}: {noted(finding)}"
     title = f"{TOOL_NAME} {finding.kind.value}" + (
         "" if word in ("error", "warning") else f" ({word})"
     )

@@ -16,6 +16,7 @@ from orgdrift.reporters._common import (
     RenderOptions,
     basis_phrase,
     level,
+    noted,
     ordered_organizations,
     org_findings,
     plural,
@@ -48,8 +49,7 @@ def _classname(report: Report, org: OrgResult) -> str:
 def _finding_line(finding: Finding) -> str:
     where = f"{finding.source}: " if finding.source is not None else ""
     prefix = "warning: " if level(finding) == "warning" else ""  # a note says accepted or known
-    note = f" ({finding.note})" if finding.note else ""
-    return visible(f"{where}{prefix}[{finding.kind.value}] {finding.message}{note}")
+    return visible(f"{where}{prefix}[{finding.kind.value}] {noted(finding)}")
 
 
 def _testcase(report: Report, org: OrgResult) -> ET.Element:

@@ -12,6 +12,7 @@ from orgdrift.reporters._common import (
     basis_phrase,
     compact_json,
     level,
+    noted,
     ordered_findings,
     plural,
     stats_phrase,
@@ -124,13 +125,12 @@ def _counts_table(report: Report) -> list[str]:
 
 def _row(finding: Finding, verbose: bool) -> str:
     where = cell(str(finding.source)) if finding.source is not None else "—"
-    note = f" ({finding.note})" if finding.note else ""
     cells = [
         where,
         cell(finding.organization),
         f"`{finding.kind.value}`",
         level(finding),
-        cell(finding.message + note),
+        cell(noted(finding)),
     ]
     if verbose:
         cells += [cell(compact_json(finding.expected)), cell(compact_json(finding.actual))]

@@ -20,6 +20,7 @@ from orgdrift.reporters._common import (
     basis_dict,
     json_document,
     json_value,
+    noted,
     ordered_findings,
     summary_line,
     visible,
@@ -73,7 +74,10 @@ def _rule(rule_id: str, title: str, description: str, help_text: str) -> dict[st
 
 
 _RULES = [
-    *(_rule(kind.value, i.title, i.description, i.help) for kind, i in KIND_INFO.items()),
+    *(
+        _rule(kind.value, kind.title().replace("_", ""), i.description, i.help)
+        for kind, i in KIND_INFO.items()
+    ),
     _rule(
         INVALID_INPUT,
         "InvalidInput",
@@ -146,12 +150,11 @@ def message(text: str) -> dict[str, str]:
 
 
 def _result(report: Report, finding: Finding, options: RenderOptions) -> dict[str, Any]:
-    note = f" ({finding.note})" if finding.note else ""
     result: dict[str, Any] = {
         "ruleId": finding.kind.value,
         "ruleIndex": _RULE_INDEX[finding.kind.value],
         "level": "error" if finding.severity is Severity.ERROR else "warning",
-        "message": message(f"{finding.organization}: {finding.message}{note}"),
+        "message": message(f"{finding.organization}: {noted(finding)}"),
         "locations": _locations(report, finding.organization, finding.source, options),
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding)},
         "properties": {
