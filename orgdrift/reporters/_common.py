@@ -10,7 +10,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -192,17 +192,27 @@ class Counts:
             missing=statuses.count(OrgStatus.MISSING),
             unmanaged=statuses.count(OrgStatus.UNMANAGED),
             findings=len(findings),
-            errors=_count(findings, lambda f: f.fails),
-            warnings=_count(findings, lambda f: f.severity is Severity.WARNING),
-            accepted=_count(findings, lambda f: f.accepted is not None),
-            known=_count(findings, lambda f: f.known and f.accepted is None),
-            failing=sum(1 for org in report.organizations if org_fails(org)),
-            reported=sum(1 for org in report.organizations if org.findings),
+            errors=sum(f.fails for f in findings),
+            warnings=sum(f.severity is Severity.WARNING for f in findings),
+            accepted=sum(f.accepted is not None for f in findings),
+            known=sum(f.known and f.accepted is None for f in findings),
+            failing=sum(map(org_fails, report.organizations)),
+            reported=sum(bool(org.findings) for org in report.organizations),
         )
 
-
-def _count(findings: Iterable[Finding], test: Callable[[Finding], bool]) -> int:
-    return sum(1 for finding in findings if test(finding))
+    def summary(self) -> dict[str, int]:
+        """The counts of a verdict the JSON report and the Markdown table give, in their order."""
+        return {
+            "declared": self.declared,
+            "in_sync": self.in_sync,
+            "drifted": self.drifted,
+            "missing": self.missing,
+            "unmanaged": self.unmanaged,
+            "findings": self.findings,
+            "failing": self.errors,
+            "accepted": self.accepted,
+            "known": self.known,
+        }
 
 
 def org_fails(org: OrgResult) -> bool:

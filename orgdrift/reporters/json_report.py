@@ -90,23 +90,6 @@ def _dump(value: Any) -> Any:
     return json_value(value)
 
 
-def _summary_dict(report: Report) -> dict[str, int] | None:
-    if not report.verdict:
-        return None  # no counts that could be read as a verdict
-    counts = Counts.of(report)
-    return {
-        "declared": counts.declared,
-        "in_sync": counts.in_sync,
-        "drifted": counts.drifted,
-        "missing": counts.missing,
-        "unmanaged": counts.unmanaged,
-        "findings": counts.findings,
-        "failing": counts.errors,
-        "accepted": counts.accepted,
-        "known": counts.known,
-    }
-
-
 def _problem_dict(problem: Problem) -> dict[str, Any]:
     return {
         "file": problem.file or None,
@@ -131,7 +114,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "spec_files": _dump(report.spec_files),
         "scope": _dump(report.scope),
         "in_sync": report.in_sync if report.verdict else None,
-        "summary": _summary_dict(report),
+        # no counts that could be read as a verdict when there is none
+        "summary": Counts.of(report).summary() if report.verdict else None,
         "organizations": [
             _dump(replace(org, findings=tuple(org_findings(report, org))))
             for org in ordered_organizations(report)

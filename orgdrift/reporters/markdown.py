@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import ClassVar
 
@@ -18,6 +19,7 @@ from orgdrift.reporters._common import (
     stats_phrase,
     summary_line,
     visible,
+    words,
 )
 
 MAX_CHARS = 65_536
@@ -109,17 +111,11 @@ def _warnings_list(report: Report, budget: int) -> list[str]:
 
 
 def _counts_table(report: Report) -> list[str]:
-    c = Counts.of(report)
+    summary = Counts.of(report).summary()
     return [
-        (
-            "| Declared | In sync | Drifted | Missing | Unmanaged | Findings | Failing | Accepted "
-            "| Known |"
-        ),
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        (
-            f"| {c.declared} | {c.in_sync} | {c.drifted} | {c.missing} | {c.unmanaged} "
-            f"| {c.findings} | {c.errors} | {c.accepted} | {c.known} |"
-        ),
+        "| " + " | ".join(words(key).capitalize() for key in summary) + " |",
+        "|" + "---:|" * len(summary),
+        "| " + " | ".join(str(count) for count in summary.values()) + " |",
     ]
 
 
@@ -148,13 +144,8 @@ def _findings_table(report: Report, verbose: bool, budget: int) -> list[str]:
 
 def _within(rows: list[str], budget: int) -> list[str]:
     """The first rows whose lines fit in `budget` characters."""
-    kept: list[str] = []
-    for row in rows:
-        budget -= len(row) + 1
-        if budget < 0:
-            break
-        kept.append(row)
-    return kept
+    used = itertools.accumulate(len(row) + 1 for row in rows)
+    return [row for row, size in zip(rows, used, strict=True) if size <= budget]
 
 
 def _folded(head: list[str], rows: list[str], noun: str, budget: int) -> list[str]:
@@ -168,10 +159,6 @@ def _folded(head: list[str], rows: list[str], noun: str, budget: int) -> list[st
         return lines
     summary = f"<details><summary>{plural(len(rows), noun)}</summary>"
     return [summary, "", *lines, "", "</details>"]
-
-
-def _stats(report: Report) -> str:
-    return f"<sub>orgdrift {cell(report.tool_version)}: {stats_phrase(report)}</sub>"
 
 
 class MarkdownReporter:
@@ -189,7 +176,8 @@ class MarkdownReporter:
             head.append([_context(report)])
             if report.basis is not None:
                 head.append([sentence(basis_phrase(report.basis)) + "."])
-        tail = [[_stats(report)]] if options.verbose and report.verdict else []
+        stats = f"<sub>orgdrift {cell(report.tool_version)}: {stats_phrase(report)}</sub>"
+        tail = [[stats]] if options.verbose and report.verdict else []
         budget = MAX_CHARS - _size([*head, *tail]) - _RESERVE
         table: list[list[str]] = []
         if report.failure is not None and report.failure.problems:
