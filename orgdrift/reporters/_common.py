@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from orgdrift.errors import Location
+from orgdrift.errors import Location, Problem
 from orgdrift.models import (
     Basis,
     Finding,
@@ -236,6 +236,19 @@ def words(name: str) -> str:
 def noted(finding: Finding) -> str:
     """The finding's message, with why it does not fail (or that its exception expired)."""
     return f"{finding.message} ({finding.note})" if finding.note else finding.message
+
+
+def placed(report: Report, source: Location | None) -> Location | None:
+    """Where code scanning shows a result: its own location, else line 1 of the first spec file
+    (GitHub and GitLab need a file); None with neither."""
+    if source is not None and source.file:
+        return source
+    return Location(report.spec_files[0].path, 1, 1) if report.spec_files else None
+
+
+def problem_text(problem: Problem) -> str:
+    """`$.organizations[0].name: is required`: a problem's JSON path, when it has one, and message."""
+    return f"{problem.path}: {problem.message}" if problem.path else problem.message
 
 
 def plural(count: int, noun: str) -> str:

@@ -28,6 +28,8 @@ from orgdrift.reporters._common import (
     json_document,
     noted,
     ordered_findings,
+    placed,
+    problem_text,
     summary_line,
     visible,
 )
@@ -47,15 +49,9 @@ def _severity(finding: Finding) -> str:
 
 
 def _location(report: Report, where: Location | None, options: RenderOptions) -> dict[str, Any]:
-    """Path relative to the repository root, and line; the first spec file's line 1 when the
-    issue has no place of its own (GitLab needs a path)."""
-    if where is not None and where.file:
-        file, line = where.file, where.line
-    elif report.spec_files:
-        file, line = report.spec_files[0].path, 1
-    else:
-        file, line = ".", 1
-    return {"path": options.repo_path(file), "lines": {"begin": max(line, 1)}}
+    """Path relative to the repository root, and line (`placed`: GitLab needs a path)."""
+    place = placed(report, where) or Location(".", 1, 1)
+    return {"path": options.repo_path(place.file), "lines": {"begin": max(place.line, 1)}}
 
 
 def _issue(
@@ -83,10 +79,9 @@ def _finding_issue(report: Report, finding: Finding, options: RenderOptions) -> 
 def _problem_issue(
     report: Report, problem: Problem, check: str, severity: str, options: RenderOptions
 ) -> dict[str, Any]:
-    where = f"{problem.path}: " if problem.path else ""
     key = digest(check, problem.file, problem.line, problem.column, problem.path, problem.message)
     location = _location(report, problem, options)
-    return _issue(f"{where}{problem.message}", check, key, severity, location)
+    return _issue(problem_text(problem), check, key, severity, location)
 
 
 def _issues(report: Report, options: RenderOptions) -> list[dict[str, Any]]:
@@ -119,14 +114,10 @@ def unique_fingerprints(issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return unique
 
 
-def report_to_codequality(report: Report, options: RenderOptions | None = None) -> list[Any]:
-    return unique_fingerprints(_issues(report, options or RenderOptions()))
-
-
 class CodeQualityReporter:
     name: ClassVar[str] = "codequality"
     description: ClassVar[str] = "GitLab Code Quality (merge-request widget; issues at spec lines)"
     suffix: ClassVar[str] = ".json"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        return json_document(report_to_codequality(report, options))
+        return json_document(unique_fingerprints(_issues(report, options)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from orgdrift.errors import Problem
+from orgdrift.errors import Location, Problem
 from orgdrift.models import Finding, Report, Status
 from orgdrift.reporters._common import (
     TOOL_NAME,
@@ -19,6 +19,7 @@ from orgdrift.reporters._common import (
     noted,
     ordered_findings,
     plural,
+    problem_text,
     summary_line,
     visible,
 )
@@ -77,37 +78,31 @@ class _Annotation:
         return command(self.level, self.message, properties)
 
     def log_line(self) -> str:
-        where = f"{self.file}:{self.line}: " if self.file and self.line else ""
-        where = where or (f"{self.file}: " if self.file else "")
+        where = (
+            (f"{self.file}:{self.line}: " if self.line else f"{self.file}: ") if self.file else ""
+        )
         return f"{TOOL_NAME}: {self.level}: {visible(where + self.message)}"
+
+
+def _where(source: Location | None, options: RenderOptions) -> tuple[str, int, int]:
+    """File (relative to the repository root), line and column; none without a file."""
+    if source is None or not source.file:
+        return "", 0, 0
+    return options.repo_path(source.file), source.line, source.column
 
 
 def _finding(finding: Finding, options: RenderOptions) -> _Annotation:
     word = level(finding)
-    level_ = {"error": "error", "warning": "warning"}.get(word, "notice")  # accepted, known
+    name = word if word in ("error", "warning") else "notice"  # accepted, known: a notice
+    title = f"{TOOL_NAME} {finding.kind.value}" + ("" if name == word else f" ({word})")
     message = f"{finding.organization}: {noted(finding)}"
-    title = f"{TOOL_NAME} {finding.kind.value}" + (
-        "" if word in ("error", "warning") else f" ({word})"
-    )
-    source = finding.source
-    if source is None:
-        return _Annotation(level_, title, message)
-    return _Annotation(
-        level_, title, message, options.repo_path(source.file), source.line, source.column
-    )
+    return _Annotation(name, title, message, *_where(finding.source, options))
 
 
 def _problem(problem: Problem, options: RenderOptions) -> _Annotation:
-    path = f"{problem.path}: " if problem.path else ""
-    file = options.repo_path(problem.file) if problem.file else ""
+    file, line, column = _where(problem, options)
     title = f"{TOOL_NAME} invalid spec" if file else TOOL_NAME
-    return _Annotation("error", title, path + problem.message, file, problem.line, problem.column)
-
-
-def _spec_warning(problem: Problem, options: RenderOptions) -> _Annotation:
-    file = options.repo_path(problem.file) if problem.file else ""
-    title = f"{TOOL_NAME} exception"
-    return _Annotation("warning", title, problem.message, file, problem.line, problem.column)
+    return _Annotation("error", title, problem_text(problem), file, line, column)
 
 
 def _limited(annotations: list[_Annotation]) -> list[str]:
@@ -134,22 +129,21 @@ class GithubReporter:
 
     def render(self, report: Report, options: RenderOptions) -> str:
         failure = report.failure
+        summary = f"{TOOL_NAME}: {summary_line(report)}"
         if report.status is Status.INCOMPLETE:
-            title = f"{TOOL_NAME} incomplete"
-            lines = [command("error", f"{TOOL_NAME}: {summary_line(report)}", {"title": title})]
+            lines = [command("error", summary, {"title": f"{TOOL_NAME} incomplete"})]
         elif failure is not None:
             lines = _limited([_problem(p, options) for p in failure.problems])
             if any(p.file for p in failure.problems):  # else the one error says it all
-                lines.append(command("notice", f"{TOOL_NAME}: {summary_line(report)}"))
+                lines.append(command("notice", summary))
         else:
-            warned = [_spec_warning(p, options) for p in report.warnings]
+            warned = [
+                _Annotation("warning", f"{TOOL_NAME} exception", p.message, *_where(p, options))
+                for p in report.warnings
+            ]
             lines = _limited([*warned, *(_finding(f, options) for f in ordered_findings(report))])
-            lines.append(command("notice", f"{TOOL_NAME}: {summary_line(report)}"))
+            lines.append(command("notice", summary))
             if report.basis is not None:  # an incremental check: what its verdict rests on
-                title = f"{TOOL_NAME} basis"
-                lines.append(
-                    command(
-                        "notice", f"{TOOL_NAME}: {basis_phrase(report.basis)}", {"title": title}
-                    )
-                )
+                basis = f"{TOOL_NAME}: {basis_phrase(report.basis)}"
+                lines.append(command("notice", basis, {"title": f"{TOOL_NAME} basis"}))
         return "\n".join(lines) + "\n"

@@ -28,6 +28,7 @@ from orgdrift.reporters._common import (
     RenderOptions,
     json_document,
     ordered_organizations,
+    org_fails,
 )
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -61,7 +62,7 @@ def _subjects(report: Report, options: RenderOptions) -> list[dict[str, Any]]:
 
 
 def _verdict(org: OrgResult) -> str:
-    if any(f.fails for f in org.findings):
+    if org_fails(org):
         return "failed"
     return "warned" if org.findings else "passed"
 
@@ -85,23 +86,10 @@ def _predicate(report: Report, options: RenderOptions) -> dict[str, Any]:
     }
     if report.evidence.ci_run_url is not None:
         predicate["url"] = report.evidence.ci_run_url
-    for key, verdict in (
-        ("passedTests", "passed"),
-        ("warnedTests", "warned"),
-        ("failedTests", "failed"),
-    ):
-        predicate[key] = [org.label for org, v in zip(orgs, verdicts, strict=True) if v == verdict]
+    for verdict in ("passed", "warned", "failed"):  # passedTests, warnedTests, failedTests
+        tests = [org.label for org, v in zip(orgs, verdicts, strict=True) if v == verdict]
+        predicate[f"{verdict}Tests"] = tests
     return predicate
-
-
-def report_to_intoto(report: Report, options: RenderOptions | None = None) -> dict[str, Any]:
-    options = options or RenderOptions()
-    return {
-        "_type": STATEMENT_TYPE,
-        "subject": _subjects(report, options),
-        "predicateType": TEST_RESULT,
-        "predicate": _predicate(report, options),
-    }
 
 
 class InTotoReporter:
@@ -110,4 +98,10 @@ class InTotoReporter:
     suffix: ClassVar[str] = ".intoto.json"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        return json_document(report_to_intoto(report, options))
+        statement = {
+            "_type": STATEMENT_TYPE,
+            "subject": _subjects(report, options),
+            "predicateType": TEST_RESULT,
+            "predicate": _predicate(report, options),
+        }
+        return json_document(statement)

@@ -22,6 +22,8 @@ from orgdrift.reporters._common import (
     json_value,
     noted,
     ordered_findings,
+    placed,
+    problem_text,
     summary_line,
     visible,
 )
@@ -96,27 +98,19 @@ _RULES = [
 _RULE_INDEX = {rule["id"]: index for index, rule in enumerate(_RULES)}
 
 
-def _artifact(file: str, options: RenderOptions) -> dict[str, Any]:
-    """Relative to the repository root (`uriBaseId`), or an absolute URI outside it."""
-    uri = artifact_uri(options.repo_path(file))
-    if "://" in uri or uri.startswith("file:"):
-        return {"uri": uri}
-    return {"uri": uri, "uriBaseId": SRCROOT}
-
-
 def _physical(
     report: Report, source: Location | None, options: RenderOptions
 ) -> dict[str, Any] | None:
-    """Where a result is: its location, else line 1 of the first spec file (GitHub needs one)."""
-    if source is not None and source.file:
-        file, line, column = source.file, source.line, source.column
-    elif report.spec_files:
-        file, line, column = report.spec_files[0].path, 1, 1
-    else:
+    """Where a result is (`placed`): relative to the repository root (`uriBaseId`), or an
+    absolute URI outside it."""
+    where = placed(report, source)
+    if where is None:
         return None
+    uri = artifact_uri(options.repo_path(where.file))
+    absolute = "://" in uri or uri.startswith("file:")
     return {
-        "artifactLocation": _artifact(file, options),
-        "region": {"startLine": max(line, 1), "startColumn": max(column, 1)},
+        "artifactLocation": {"uri": uri} if absolute else {"uri": uri, "uriBaseId": SRCROOT},
+        "region": {"startLine": max(where.line, 1), "startColumn": max(where.column, 1)},
     }
 
 
@@ -180,29 +174,20 @@ def _result(report: Report, finding: Finding, options: RenderOptions) -> dict[st
     return result
 
 
-def _warning_result(report: Report, problem: Problem, options: RenderOptions) -> dict[str, Any]:
+def _problem_result(
+    report: Report, problem: Problem, rule: str, text: str, options: RenderOptions
+) -> dict[str, Any]:
+    """An invalid input (an error), or a warning about an exception of the spec."""
     return {
-        "ruleId": EXCEPTION,
-        "ruleIndex": _RULE_INDEX[EXCEPTION],
-        "level": "warning",
-        "message": message(problem.message),
+        "ruleId": rule,
+        "ruleIndex": _RULE_INDEX[rule],
+        "level": "error" if rule == INVALID_INPUT else "warning",
+        "message": message(text),
         "locations": _locations(report, "", problem, options),
     }
 
 
-def _problem_result(report: Report, problem: Problem, options: RenderOptions) -> dict[str, Any]:
-    where = f"{problem.path}: " if problem.path else ""
-    return {
-        "ruleId": INVALID_INPUT,
-        "ruleIndex": _RULE_INDEX[INVALID_INPUT],
-        "level": "error",
-        "message": message(f"{where}{problem.message}"),
-        "locations": _locations(report, "", problem, options),
-    }
-
-
-def report_to_sarif(report: Report, options: RenderOptions | None = None) -> dict[str, Any]:
-    options = options or RenderOptions()
+def report_to_sarif(report: Report, options: RenderOptions) -> dict[str, Any]:
     driver = {
         "name": TOOL_NAME,
         "version": report.tool_version,
@@ -224,10 +209,13 @@ def report_to_sarif(report: Report, options: RenderOptions | None = None) -> dic
             {"level": "error", "message": message(summary_line(report))}
         ]
     elif failure is not None:
-        run["results"] = [_problem_result(report, p, options) for p in failure.problems]
+        run["results"] = [
+            _problem_result(report, p, INVALID_INPUT, problem_text(p), options)
+            for p in failure.problems
+        ]
     else:
         run["results"] = [
-            *(_warning_result(report, p, options) for p in report.warnings),
+            *(_problem_result(report, p, EXCEPTION, p.message, options) for p in report.warnings),
             *(_result(report, f, options) for f in ordered_findings(report)),
         ]
     properties: dict[str, Any] = {"tenant": report.tenant} if report.tenant else {}
