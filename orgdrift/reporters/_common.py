@@ -118,8 +118,6 @@ KIND_INFO: Mapping[FindingKind, KindInfo] = {
 
 # --- ordering --------------------------------------------------------------------------------
 
-SortKey = tuple[int, int, str, int, int, str, str, str]
-
 
 @functools.lru_cache(maxsize=16)
 def _file_ranks(spec_files: tuple[SpecFile, ...]) -> Mapping[str, int]:
@@ -135,22 +133,13 @@ def _location_key(report: Report, source: Location | None) -> tuple[int, int, st
     return (0, rank, source.file, source.line, source.column)
 
 
-def finding_key(report: Report, finding: Finding) -> SortKey:
-    return (
-        *_location_key(report, finding.source),
-        finding.organization,
-        finding.path,
-        finding.kind.value,
+def ordered_findings(report: Report, org: OrgResult | None = None) -> list[Finding]:
+    """The findings of `org` (else every finding) by source file, line, column, organization,
+    path (sourceless last)."""
+    return sorted(
+        report.findings if org is None else org.findings,
+        key=lambda f: (*_location_key(report, f.source), f.organization, f.path, f.kind.value),
     )
-
-
-def ordered_findings(report: Report) -> list[Finding]:
-    """Every finding, by source file, line, column, organization, path (sourceless last)."""
-    return sorted(report.findings, key=lambda finding: finding_key(report, finding))
-
-
-def org_findings(report: Report, org: OrgResult) -> list[Finding]:
-    return sorted(org.findings, key=lambda finding: finding_key(report, finding))
 
 
 def ordered_organizations(report: Report) -> list[OrgResult]:

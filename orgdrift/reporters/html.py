@@ -24,8 +24,8 @@ from orgdrift.reporters._common import (
     RenderOptions,
     compact_json,
     level,
+    ordered_findings,
     ordered_organizations,
-    org_findings,
     plural,
     stats_phrase,
     verdict_sentence,
@@ -254,7 +254,7 @@ def _scopes_text(stats: Stats) -> str:
 def render_html(report: Report, history: object = None, plan: Plan | None = None) -> str:
     """The page of one report; with the history of earlier runs (reporters/history.py's
     `HistoryView`) when given; with what would fix each finding when a plan is given."""
-    orgs = [(org, org_findings(report, org)) for org in ordered_organizations(report)]
+    orgs = [(org, ordered_findings(report, org)) for org in ordered_organizations(report)]
     scope, scope_note = _scope(report)
     files = ", ".join(f.path for f in report.spec_files)
     template = _environment().get_template(TEMPLATE)

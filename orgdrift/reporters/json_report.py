@@ -37,8 +37,8 @@ from orgdrift.reporters._common import (
     basis_dict,
     json_document,
     json_value,
+    ordered_findings,
     ordered_organizations,
-    org_findings,
 )
 from orgdrift.resources import REPORT_SCHEMA, REPORT_V1_SCHEMA, REPORT_V2_SCHEMA, REPORT_V3_SCHEMA
 
@@ -117,7 +117,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         # no counts that could be read as a verdict when there is none
         "summary": Counts.of(report).summary() if report.verdict else None,
         "organizations": [
-            _dump(replace(org, findings=tuple(org_findings(report, org))))
+            _dump(replace(org, findings=tuple(ordered_findings(report, org))))
             for org in ordered_organizations(report)
         ],
         "problems": [_problem_dict(p) for p in failure.problems] if failure else [],

@@ -17,8 +17,8 @@ from orgdrift.reporters._common import (
     basis_phrase,
     level,
     noted,
+    ordered_findings,
     ordered_organizations,
-    org_findings,
     plural,
     summary_line,
     visible,
@@ -59,7 +59,7 @@ def _finding_line(finding: Finding) -> str:
 def _testcase(report: Report, org: OrgResult) -> ET.Element:
     where = org.source.file if org.source is not None else report.tenant or "tenant"
     case = _case(classname(where), org.label)
-    findings = org_findings(report, org)
+    findings = ordered_findings(report, org)
     errors = [_finding_line(f) for f in findings if f.fails]
     if errors:
         message = f"{org.status.value}: {plural(len(errors), 'finding')}"
