@@ -187,10 +187,6 @@ _OUTCOME_LABELS = {
 }
 
 
-def _when(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
-
-
 def _at(runs: Sequence[RunView], index: int) -> str:
     return f"run {runs[index].number}, {runs[index].when}"
 
@@ -208,7 +204,7 @@ def _runs(files: Sequence[ReportFile]) -> tuple[RunView, ...]:
                 file=file.path,
                 sha256=file.sha256,
                 checked_at=report.checked_at,
-                when=_when(file.checked_at),
+                when=file.checked_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
                 outcome=report.status.value,
                 outcome_label=_OUTCOME_LABELS[report.status],
                 findings=counts.errors if report.verdict else None,
@@ -306,10 +302,6 @@ _STATE_LABELS = {  # in the order the table lists them
 _STATE_ORDER = {state: rank for rank, state in enumerate(_STATE_LABELS)}
 
 
-def _finding_key(finding: Finding) -> str:
-    return finding.fingerprint or f"{finding.organization}\0{finding.kind}\0{finding.path}"
-
-
 def _state(finding: Finding) -> str:
     """The finding's level, with an error still open called `open`."""
     shown = level(finding)
@@ -334,7 +326,10 @@ def _finding_histories(
     for index in verdicts:
         for org in files[index].report.organizations:
             for finding in org.findings:
-                sighting = seen.setdefault(_finding_key(finding), _Sighting([], finding, org.label))
+                key = (
+                    finding.fingerprint or f"{finding.organization}\0{finding.kind}\0{finding.path}"
+                )
+                sighting = seen.setdefault(key, _Sighting([], finding, org.label))
                 sighting.runs.append(index)
                 sighting.finding, sighting.organization = finding, org.label
     checked = [{org.label for org in file.report.organizations} for file in files]
@@ -392,25 +387,19 @@ def _cell(org: OrgResult) -> str:
     return org.status.value
 
 
-def _columns(
-    files: Sequence[ReportFile], runs: Sequence[RunView]
-) -> tuple[dict[str, list[str]], dict[str, list[int]]]:
-    """Each organization's cell per run, and the runs in which it had failing findings."""
+def _org_histories(
+    files: Sequence[ReportFile], runs: Sequence[RunView], verdicts: Sequence[int]
+) -> tuple[tuple[OrgHistory, ...], int]:
+    """The organizations that were not in sync in every run that checked them, each with its
+    cell per run and the runs in which it had failing findings; and how many others there are."""
     columns: dict[str, list[str]] = {}
     failing: dict[str, list[int]] = {}
     empty = ["absent" if run.findings is not None else "noverdict" for run in runs]
-    for index, run in enumerate(runs):
-        for org in files[index].report.organizations if run.findings is not None else ():
+    for index in verdicts:
+        for org in files[index].report.organizations:
             columns.setdefault(org.label, list(empty))[index] = _cell(org)
             if org_fails(org):
                 failing.setdefault(org.label, []).append(index)
-    return columns, failing
-
-
-def _org_histories(
-    files: Sequence[ReportFile], runs: Sequence[RunView]
-) -> tuple[tuple[OrgHistory, ...], int]:
-    columns, failing = _columns(files, runs)
     rows = []
     for label, column in columns.items():
         drifted = failing.get(label, [])
@@ -458,7 +447,7 @@ def _expiring(
 def history_view(files: Sequence[ReportFile]) -> HistoryView:
     runs = _runs(files)
     verdicts = [i for i, run in enumerate(runs) if run.findings is not None]
-    orgs, steady = _org_histories(files, runs)
+    orgs, steady = _org_histories(files, runs, verdicts)
     expiring, reference = _expiring(files, runs, verdicts)
     shown = min(len(runs), MAX_CELLS)
     note = f"the last {shown} of {len(runs)} runs" if len(runs) > MAX_CELLS else ""
