@@ -236,14 +236,16 @@ def placed(report: Report, source: Location | None) -> Location | None:
 
 
 def problem_text(problem: Problem) -> str:
-    """`$.organizations[0].name: is required`: a problem's JSON path, when it has one, and message."""
+    """`$.organizations[0].name: is required`: a problem's JSON path (if any) and message."""
     return f"{problem.path}: {problem.message}" if problem.path else problem.message
 
 
 def plural(count: int, noun: str) -> str:
     if count == 1:
         return f"{count} {noun}"
-    return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
+    if noun.endswith("y") and noun[-2] not in "aeiou":  # entries, but days
+        return f"{count} {noun[:-1]}ies"
+    return f"{count} {noun}s"
 
 
 def findings_phrase(counts: Counts) -> str:

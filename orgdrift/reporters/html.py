@@ -85,13 +85,9 @@ def _environment() -> jinja2.Environment:
 
 
 def days_left_text(days: int) -> str:
-    if days > 1:
-        return f"{days} days left"
-    if days == 1:
-        return "1 day left"
     if days == 0:
         return "expires today"
-    return f"expired {-days} day{'s' if days != -1 else ''} before"
+    return f"{plural(days, 'day')} left" if days > 0 else f"expired {plural(-days, 'day')} before"
 
 
 _SENTENCES = {
