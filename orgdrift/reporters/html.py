@@ -144,38 +144,32 @@ def _scope(report: Report) -> tuple[tuple[Row, ...], str]:
 
 def _coverage(report: Report) -> str:
     scope, basis = report.scope, report.basis
-    declared = (
-        plural(scope.declared, "declared organization") if report.verdict else "organizations"
-    )
     if scope.organizations or scope.changed_from is not None:
         which = ["that the --org selection matched"] if scope.organizations else []
         if scope.changed_from is not None:
             since = f"added or changed since {scope.changed_from}"
             which.append(f"and that were {since}" if which else since)
+        declared = (
+            plural(scope.declared, "declared organization") if report.verdict else "organizations"
+        )
         return (
             f"Part of the spec: the {declared} {' '.join(which)}; "
             "the rest of the spec was not checked."
         )
+    if basis is None:
+        how = " was in scope"
+    elif basis.full_read_because is not None:
+        how = f", read in full (check --since fell back because {basis.full_read_because})"
+    else:
+        how = (
+            ", read incrementally (check --since): those the tenant logs touched after the "
+            f"snapshot of {basis.snapshot_taken_at or 'an unknown time'} were read again, the "
+            "others taken from that snapshot"
+        )
     unmanaged = (
         " Organizations the spec does not declare were looked for too." if scope.unmanaged else ""
     )
-    if basis is not None:
-        return _incremental_coverage(basis) + unmanaged
-    return "The whole spec: every declared organization was in scope." + unmanaged
-
-
-def _incremental_coverage(basis: Basis) -> str:
-    if basis.full_read_because is not None:
-        return (
-            "The whole spec: every declared organization, read in full (check --since fell "
-            f"back because {basis.full_read_because})."
-        )
-    return (
-        "The whole spec: every declared organization, read incrementally (check --since): "
-        "those the tenant logs touched after the snapshot of "
-        f"{basis.snapshot_taken_at or 'an unknown time'} were read again, the others taken "
-        "from that snapshot."
-    )
+    return f"The whole spec: every declared organization{how}.{unmanaged}"
 
 
 def _basis_text(basis: Basis) -> str:
