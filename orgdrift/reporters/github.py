@@ -41,18 +41,15 @@ def escape_property(text: str) -> str:
 _NEWLINES = "\r\n"
 
 
-def _clean(text: str) -> str:
-    """Other control characters shown as escapes; newlines are left for the %-escaping."""
-    return visible(text, keep=_NEWLINES)
-
-
 def command(name: str, message: str, properties: dict[str, str] | None = None) -> str:
-    """`::name key=value,...::message` with every part escaped."""
+    """`::name key=value,...::message` with every part escaped: control characters shown as
+    escapes (`visible`), newlines left for the %-escaping."""
     props = ",".join(
-        f"{key}={escape_property(_clean(value))}" for key, value in (properties or {}).items()
+        f"{key}={escape_property(visible(value, _NEWLINES))}"
+        for key, value in (properties or {}).items()
     )
     head = f"{name} {props}" if props else name
-    return f"::{head}::{escape_data(_clean(message))}"
+    return f"::{head}::{escape_data(visible(message, _NEWLINES))}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +75,9 @@ class _Annotation:
         return command(self.level, self.message, properties)
 
     def log_line(self) -> str:
-        where = (
-            (f"{self.file}:{self.line}: " if self.line else f"{self.file}: ") if self.file else ""
-        )
-        return f"{TOOL_NAME}: {self.level}: {visible(where + self.message)}"
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        shown = f"{where}: {self.message}" if self.file else self.message
+        return f"{TOOL_NAME}: {self.level}: {visible(shown)}"
 
 
 def _where(source: Location | None, options: RenderOptions) -> tuple[str, int, int]:
