@@ -30,10 +30,6 @@ from orgdrift.models import (
 from orgdrift.plan import Plan
 
 TOOL_NAME = "orgdrift"
-INFORMATION_URI = "https://pypi.org/project/orgdrift/"
-
-
-HELP_URI = "https://github.com/orgdrift/orgdrift/blob/main/README.md#in-ci-and-audits"
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,8 +401,7 @@ def visible(text: str, keep: str = "", form: str = "{}") -> str:
 
 
 def _json_escape(match: re.Match[str]) -> str:
+    """An invisible character as json's own `\\uXXXX` escape (a surrogate pair past U+FFFF).
+    json has escaped every control character in strings: a raw newline is its indentation."""
     char = match.group()
-    if char == "\n" or not is_invisible(char):  # a raw newline is indentation: json escapes
-        return char  # those in strings
-    units = char.encode("utf-16-be", "surrogatepass")
-    return "".join(f"\\u{units[i] << 8 | units[i + 1]:04x}" for i in range(0, len(units), 2))
+    return json.dumps(char)[1:-1] if char != "\n" and is_invisible(char) else char

@@ -40,14 +40,6 @@ INCOMPLETE = f"{TOOL_NAME}/incomplete"
 EXCEPTION = f"{TOOL_NAME}/exception"
 
 
-def _severity(finding: Finding) -> str:
-    if finding.fails:
-        return "critical"
-    if finding.accepted is not None or finding.known:
-        return "info"
-    return "minor"  # a warning: reported, never failing
-
-
 def _location(report: Report, where: Location | None, options: RenderOptions) -> dict[str, Any]:
     """Path relative to the repository root, and line (`placed`: GitLab needs a path)."""
     place = placed(report, where) or Location(".", 1, 1)
@@ -67,11 +59,15 @@ def _issue(
 
 
 def _finding_issue(report: Report, finding: Finding, options: RenderOptions) -> dict[str, Any]:
+    # failing: critical; accepted or known from the baseline: info; a warning (never fails): minor
+    severity = (
+        "critical" if finding.fails else "info" if finding.accepted or finding.known else "minor"
+    )
     return _issue(
         f"{finding.organization}: {noted(finding)}",
         f"{TOOL_NAME}/{finding.kind.value}",
         fingerprint(finding),
-        _severity(finding),
+        severity,
         _location(report, finding.source, options),
     )
 

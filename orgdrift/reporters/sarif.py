@@ -12,8 +12,6 @@ from urllib.parse import quote
 from orgdrift.errors import Location, Problem
 from orgdrift.models import Finding, Report, Severity, Status
 from orgdrift.reporters._common import (
-    HELP_URI,
-    INFORMATION_URI,
     KIND_INFO,
     TOOL_NAME,
     RenderOptions,
@@ -28,6 +26,8 @@ from orgdrift.reporters._common import (
     visible,
 )
 
+INFORMATION_URI = "https://pypi.org/project/orgdrift/"
+HELP_URI = "https://github.com/orgdrift/orgdrift/blob/main/README.md#in-ci-and-audits"
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "orgdriftFinding/v1"
@@ -159,16 +159,11 @@ def _result(report: Report, finding: Finding, options: RenderOptions) -> dict[st
         },
     }
     if finding.accepted is not None:
-        accepted = finding.accepted
-        suppression: dict[str, Any] = {
-            "kind": "external",
-            "status": "accepted",
-            "justification": accepted.note(),
-        }
-        physical = _physical(report, accepted.source, options)
-        if physical is not None:
-            suppression["location"] = {"physicalLocation": physical}
-        result["suppressions"] = [suppression]
+        justification = finding.accepted.note()
+        suppression = {"kind": "external", "status": "accepted", "justification": justification}
+        physical = _physical(report, finding.accepted.source, options)
+        where = {"location": {"physicalLocation": physical}} if physical is not None else {}
+        result["suppressions"] = [{**suppression, **where}]
     if report.scope.baseline is not None:
         result["baselineState"] = "unchanged" if finding.known else "new"
     return result
