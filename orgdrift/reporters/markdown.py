@@ -69,24 +69,25 @@ _HEADINGS = {
 }
 
 
-def _context(report: Report) -> str:
-    if not report.verdict:
-        return f"{sentence(summary_line(report))}."
-    tenant = f"Tenant {sentence(report.tenant)}" if report.tenant else "Tenant not named"
-    source = "live API" if report.live_from == "api" else "saved snapshot"
-    return (
-        f"{tenant} ({source}), checked at {cell(report.checked_at)}: {cell(summary_line(report))}."
-    )
-
-
-def _banner(report: Report) -> list[str]:
-    """An incomplete read: a warning no reader can take for a verdict."""
-    message = report.failure.message if report.failure is not None else ""
-    return [
-        "> [!WARNING]",
-        "> The live tenant could not be read completely, so this run says nothing about drift.",
-        f"> {sentence(message)}",
-    ]
+def _head(report: Report) -> list[list[str]]:
+    """The heading and what the run says; for an incomplete read, a warning no reader can take
+    for a verdict."""
+    heading = [_HEADINGS[report.status]]
+    failure = report.failure
+    if failure is not None and report.status is Status.INCOMPLETE:
+        nothing = (
+            "The live tenant could not be read completely, so this run says nothing about drift."
+        )
+        return [heading, ["> [!WARNING]", f"> {nothing}", f"> {sentence(failure.message)}"]]
+    if report.verdict:
+        tenant = f"Tenant {sentence(report.tenant)}" if report.tenant else "Tenant not named"
+        source = "live API" if report.live_from == "api" else "saved snapshot"
+        checked = f"checked at {cell(report.checked_at)}: {cell(summary_line(report))}."
+        said = f"{tenant} ({source}), {checked}"
+    else:
+        said = f"{sentence(summary_line(report))}."
+    basis = [[sentence(basis_phrase(report.basis)) + "."]] if report.basis is not None else []
+    return [heading, [said], *basis]
 
 
 def _problems_table(report: Report, budget: int) -> list[str]:
@@ -169,13 +170,7 @@ class MarkdownReporter:
     def render(self, report: Report, options: RenderOptions) -> str:
         """Every section within MAX_CHARS: the fixed lines first, then the table (findings or
         problems) takes what it needs of the rest, and the warnings list what is left."""
-        head = [[_HEADINGS[report.status]]]
-        if report.status is Status.INCOMPLETE:
-            head.append(_banner(report))
-        else:
-            head.append([_context(report)])
-            if report.basis is not None:
-                head.append([sentence(basis_phrase(report.basis)) + "."])
+        head = _head(report)
         stats = f"<sub>orgdrift {cell(report.tool_version)}: {stats_phrase(report)}</sub>"
         tail = [[stats]] if options.verbose and report.verdict else []
         budget = MAX_CHARS - _size([*head, *tail]) - _RESERVE
