@@ -91,13 +91,8 @@ def _dump(value: Any) -> Any:
 
 
 def _problem_dict(problem: Problem) -> dict[str, Any]:
-    return {
-        "file": problem.file or None,
-        "line": problem.line or None,
-        "column": problem.column or None,
-        "path": problem.path,
-        "message": problem.message,
-    }
+    unknown = {key: None for key in ("file", "line", "column") if not getattr(problem, key)}
+    return {**_dump(problem), **unknown}  # an unknown file, line, column (empty, 0) is null
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
