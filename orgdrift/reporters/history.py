@@ -93,11 +93,8 @@ def _refuse_mixed(
 @dataclass(frozen=True, slots=True)
 class RunView:
     number: int
-    file: str
-    sha256: str
-    checked_at: str
+    file: ReportFile
     when: str  # 2026-11-02 06:17
-    outcome: str
     outcome_label: str
     findings: int | None  # error findings not accepted; None: no verdict
     drifted: int | None  # organizations with such a finding
@@ -150,19 +147,13 @@ class FindingHistory:
 
 
 @dataclass(frozen=True, slots=True)
-class Cell:
-    status: str  # css-safe: in_sync drifted missing unmanaged absent noverdict
-    title: str
-
-
-@dataclass(frozen=True, slots=True)
 class OrgHistory:
     label: str
     current: str
     drifted_runs: int
     first: str
     last: str
-    cells: tuple[Cell, ...]
+    cells: tuple[tuple[str, str], ...]  # css-safe status, title
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,28 +183,22 @@ def _at(runs: Sequence[RunView], index: int) -> str:
 
 
 def _runs(files: Sequence[ReportFile]) -> tuple[RunView, ...]:
+    hashes = [{f.path: f.sha256 for f in file.report.spec_files} for file in files]
     runs = []
-    previous: dict[str, str] | None = None
-    for number, file in enumerate(files, start=1):
-        report = file.report
-        counts = Counts.of(report)
-        hashes = {f.path: f.sha256 for f in report.spec_files}
+    for index, file in enumerate(files):
+        report, counts = file.report, Counts.of(file.report)
         runs.append(
             RunView(
-                number=number,
-                file=file.path,
-                sha256=file.sha256,
-                checked_at=report.checked_at,
+                number=index + 1,
+                file=file,
                 when=file.checked_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
-                outcome=report.status.value,
                 outcome_label=_OUTCOME_LABELS[report.status],
                 findings=counts.errors if report.verdict else None,
                 drifted=counts.failing if report.verdict else None,
                 accepted=counts.accepted,
-                spec_changed=previous is not None and hashes != previous,
+                spec_changed=index > 0 and hashes[index] != hashes[index - 1],
             )
         )
-        previous = hashes
     return tuple(runs)
 
 
@@ -406,8 +391,7 @@ def _org_histories(
         if not drifted and all(s in ("in_sync", "absent", "noverdict") for s in column):
             continue
         cells = tuple(
-            Cell(status, f"{_at(runs, i)}: {_CELL_TITLES[status]}")
-            for i, status in enumerate(column)
+            (status, f"{_at(runs, i)}: {_CELL_TITLES[status]}") for i, status in enumerate(column)
         )[-MAX_CELLS:]
         rows.append(
             OrgHistory(
