@@ -12,6 +12,7 @@ finding; neither does a run that did not check the finding's organization (a sel
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import posixpath
 from collections.abc import Callable, Sequence
@@ -243,22 +244,20 @@ def _chart(runs: Sequence[RunView]) -> ChartView:
         )
 
     def series(attr: str, noun: str) -> tuple[tuple[str, ...], tuple[Point, ...]]:
-        lines: list[str] = []
-        points: list[Point] = []
-        segment: list[str] = []
-        for i, run in enumerate(runs):
-            value = getattr(run, attr)
-            if value is None:
-                if segment:
-                    lines.append(" ".join(segment))
-                segment = []
-                continue
-            x, y = x_of(i), y_of(value)
-            segment.append(f"{x},{y}")
-            points.append(Point(x, y, f"{_at(runs, i)}: {plural(value, noun)}"))
-        if segment:
-            lines.append(" ".join(segment))
-        return tuple(line for line in lines if " " in line), tuple(points)
+        """A line through each stretch of runs with a verdict, and a point per run."""
+        values = [getattr(run, attr) for run in runs]
+        stretches = itertools.groupby(enumerate(values), lambda item: item[1] is None)
+        lines = [
+            " ".join(f"{x_of(i)},{y_of(v)}" for i, v in stretch)
+            for gap, stretch in stretches
+            if not gap
+        ]
+        points = tuple(
+            Point(x_of(i), y_of(v), f"{_at(runs, i)}: {plural(v, noun)}")
+            for i, v in enumerate(values)
+            if v is not None
+        )
+        return tuple(line for line in lines if " " in line), points
 
     gaps = tuple(
         Point(x_of(i), top, f"{_at(runs, i)}: {run.outcome_label}")
