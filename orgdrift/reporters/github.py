@@ -6,6 +6,7 @@ annotations, the rest plain log lines, and one more annotation names the total.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -64,15 +65,9 @@ class _Annotation:
     col: int = 0
 
     def command(self) -> str:
-        properties: dict[str, str] = {}
-        if self.file:
-            properties["file"] = self.file
-            if self.line:
-                properties["line"] = str(self.line)
-                if self.col:
-                    properties["col"] = str(self.col)
-        properties["title"] = self.title
-        return command(self.level, self.message, properties)
+        parts = (("file", self.file), ("line", self.line), ("col", self.col))
+        place = {key: str(value) for key, value in itertools.takewhile(lambda kv: kv[1], parts)}
+        return command(self.level, self.message, {**place, "title": self.title})
 
     def log_line(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
