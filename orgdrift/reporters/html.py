@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from orgdrift.errors import Problem
-from orgdrift.models import Basis, Finding, Report, Stats, Status
+from orgdrift.models import Basis, Finding, Report, Status
 from orgdrift.plan import Plan
 from orgdrift.reporters._common import (
     Counts,
@@ -194,45 +194,39 @@ _LIVE_STATE = {"snapshot": "a saved snapshot", "api": "the Management API", "spe
 _SNAPSHOT_ROLE = {"read": "read", "since": "started from (--since)", "written": "written"}
 
 
-def _evidence(report: Report) -> tuple[Row, ...]:
-    offline = report.live_from == "snapshot"
-    evidence, stats = report.evidence, report.stats
+def _evidence(report: Report) -> list[Row]:
+    evidence, offline = report.evidence, report.live_from == "snapshot"
+    run = f"{evidence.started_at} to {evidence.finished_at}"
+    timed = evidence.started_at is not None and evidence.finished_at is not None
+    live = "a saved snapshot (offline check)" if offline else _LIVE_STATE[report.live_from]
     rows = [
         Row("Tool", f"orgdrift {report.tool_version}"),
         Row("Report version", str(report.version)),
         Row("Tenant", report.tenant or "not named in the report"),
         Row("Outcome", f"{report.status.value} (exit code {int(report.exit_code)})"),
         Row("Checked at", report.checked_at, code=True),
+        *([Row("Run (UTC)", run, code=True)] if timed else []),
+        Row("Live state from", live),
     ]
-    if evidence.started_at is not None and evidence.finished_at is not None:
-        rows.append(Row("Run (UTC)", f"{evidence.started_at} to {evidence.finished_at}", code=True))
-    rows.append(
-        Row(
-            "Live state from",
-            "a saved snapshot (offline check)" if offline else _LIVE_STATE[report.live_from],
-        )
-    )
     if evidence.live_sha256 is not None:
         rows.append(Row("Live state sha256 (RFC 8785 JSON)", evidence.live_sha256, code=True))
-    for snapshot in evidence.snapshots:
-        role = _SNAPSHOT_ROLE[snapshot.role]
-        rows.append(Row(f"Snapshot {role}", f"{snapshot.path} sha256 {snapshot.sha256}"))
+    rows += [
+        Row(f"Snapshot {_SNAPSHOT_ROLE[s.role]}", f"{s.path} sha256 {s.sha256}")
+        for s in evidence.snapshots
+    ]
     if offline and not evidence.snapshots:
         rows.append(Row("Snapshot sha256", "not recorded in this report"))
-    rows += [
-        Row(
-            "Scopes used",
-            _scopes_text(stats) if report.version >= 3 else "not recorded in this report",
-        ),
-        Row("Requests", stats_phrase(report)),
-    ]
+    rows += [Row("Scopes used", _scopes_text(report)), Row("Requests", stats_phrase(report))]
     rows += [Row("Basis", _basis_text(report.basis))] if report.basis is not None else []
     if evidence.ci_run_url is not None:
         rows.append(Row("CI run", evidence.ci_run_url, code=True))
-    return tuple(rows)
+    return rows
 
 
-def _scopes_text(stats: Stats) -> str:
+def _scopes_text(report: Report) -> str:
+    stats = report.stats
+    if report.version < 3:
+        return "not recorded in this report"
     if not stats.scopes_required:
         return "none: the tenant was not read"
     required = ", ".join(stats.scopes_required)
