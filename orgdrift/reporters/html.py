@@ -240,17 +240,13 @@ def render_html(report: Report, history: object = None, plan: Plan | None = None
     `HistoryView`) when given; with what would fix each finding when a plan is given."""
     orgs = [(org, ordered_findings(report, org)) for org in ordered_organizations(report)]
     scope, scope_note = _scope(report)
-    files = ", ".join(f.path for f in report.spec_files)
     template = _environment().get_template(TEMPLATE)
     text = template.render(
         report=report,
         headline=_TITLES[report.status],
         sentence=verdict_sentence(report) if report.verdict else _SENTENCES[report.status],
-        facts=(
-            Row("Checked at", report.checked_at, code=True),
-            Row("Live state from", _LIVE_STATE[report.live_from]),
-            Row("Spec files", files or "none recorded", code=True),
-        ),
+        live_state=_LIVE_STATE[report.live_from],
+        spec_files=", ".join(f.path for f in report.spec_files),
         scope=scope,
         scope_note=scope_note,
         problems=_problems(report),
