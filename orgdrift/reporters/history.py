@@ -432,8 +432,7 @@ def history_view(files: Sequence[ReportFile]) -> HistoryView:
     verdicts = [i for i, run in enumerate(runs) if run.findings is not None]
     orgs, steady = _org_histories(files, runs, verdicts)
     expiring, reference = _expiring(files, runs, verdicts)
-    shown = min(len(runs), MAX_CELLS)
-    note = f"the last {shown} of {len(runs)} runs" if len(runs) > MAX_CELLS else ""
+    note = f"the last {MAX_CELLS} of {len(runs)} runs" if len(runs) > MAX_CELLS else ""
     return HistoryView(
         runs=runs,
         verdict_runs=len(verdicts),
