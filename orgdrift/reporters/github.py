@@ -101,15 +101,12 @@ def _limited(annotations: list[_Annotation]) -> list[str]:
     lines: list[str] = []
     for name in ("error", "warning", "notice"):
         same = [a for a in annotations if a.level == name]
-        if len(same) <= ANNOTATIONS_PER_LEVEL:
-            lines += [a.command() for a in same]
-            continue
-        shown = ANNOTATIONS_PER_LEVEL - 1
-        lines += [a.command() for a in same[:shown]]
-        lines += [a.log_line() for a in same[shown:]]
-        total = plural(len(same), name)
-        note = f"{total} in all; the first {shown} are annotated, every one is in the log"
-        lines.append(command(name, f"{TOOL_NAME}: {note}", {"title": f"{TOOL_NAME} {total}"}))
+        shown = len(same) if len(same) <= ANNOTATIONS_PER_LEVEL else ANNOTATIONS_PER_LEVEL - 1
+        lines += [a.command() for a in same[:shown]] + [a.log_line() for a in same[shown:]]
+        if shown < len(same):
+            total = plural(len(same), name)
+            note = f"{total} in all; the first {shown} are annotated, every one is in the log"
+            lines.append(command(name, f"{TOOL_NAME}: {note}", {"title": f"{TOOL_NAME} {total}"}))
     return lines
 
 
