@@ -114,7 +114,6 @@ class Point:
 class Tick:
     at: float
     label: str
-    anchor: str = "middle"  # SVG text-anchor: the outermost labels stay inside the chart
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,13 +234,6 @@ def _chart(runs: Sequence[RunView]) -> ChartView:
     )
     if len(x_ticks) >= 2 and x_ticks[-1].at - x_ticks[-2].at < 70:
         x_ticks = (*x_ticks[:-2], x_ticks[-1])
-    if len(x_ticks) >= 2:
-        first, last = x_ticks[0], x_ticks[-1]
-        x_ticks = (
-            Tick(first.at, first.label, "start"),
-            *x_ticks[1:-1],
-            Tick(last.at, last.label, "end"),
-        )
 
     def series(attr: str, noun: str) -> tuple[tuple[str, ...], tuple[Point, ...]]:
         """A line through each stretch of runs with a verdict, and a point per run."""
