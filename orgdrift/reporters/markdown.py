@@ -104,11 +104,8 @@ def _warnings_list(report: Report, budget: int) -> list[str]:
     rows = [
         f"- ⚠️ {cell(p.position() if p.file else '—')}: {cell(p.message)}" for p in report.warnings
     ]
-    kept = _within(rows, budget)
-    if len(kept) == len(rows):
-        return kept
-    rest = plural(len(rows) - len(kept), "more warning")
-    return [*kept, f"- … and {rest}; the text, JSON and SARIF reports list every one."]
+    kept, more = _within(rows, budget, "warning")
+    return kept + [f"- {line}" for line in more]
 
 
 def _counts_table(report: Report) -> list[str]:
@@ -143,19 +140,20 @@ def _findings_table(report: Report, verbose: bool, budget: int) -> list[str]:
     return _folded(head, rows, "finding", budget)
 
 
-def _within(rows: list[str], budget: int) -> list[str]:
-    """The first rows whose lines fit in `budget` characters."""
+def _within(rows: list[str], budget: int, noun: str) -> tuple[list[str], list[str]]:
+    """The first rows whose lines fit in `budget` characters, and a line for those that do not."""
     used = itertools.accumulate(len(row) + 1 for row in rows)
-    return [row for row, size in zip(rows, used, strict=True) if size <= budget]
+    kept = [row for row, size in zip(rows, used, strict=True) if size <= budget]
+    if len(kept) == len(rows):
+        return kept, []
+    rest = plural(len(rows) - len(kept), f"more {noun}")
+    return kept, [f"… and {rest}; the text, JSON and SARIF reports list every one."]
 
 
 def _folded(head: list[str], rows: list[str], noun: str, budget: int) -> list[str]:
     """A table folded in <details> when long, cut to its share of GitHub's comment size."""
-    kept = _within(rows, budget - _RESERVE - sum(len(line) + 1 for line in head))
-    lines = head + kept
-    if len(kept) < len(rows):
-        rest = plural(len(rows) - len(kept), f"more {noun}")
-        lines += ["", f"… and {rest}; the text, JSON and SARIF reports list every one."]
+    kept, more = _within(rows, budget - _RESERVE - sum(len(line) + 1 for line in head), noun)
+    lines = head + kept + (["", *more] if more else [])
     if len(rows) <= FOLD_ROWS:
         return lines
     summary = f"<details><summary>{plural(len(rows), noun)}</summary>"
