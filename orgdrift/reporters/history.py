@@ -419,13 +419,18 @@ def _expiring(
     return tuple(soon), _at(runs, verdicts[-1])
 
 
-def history_view(files: Sequence[ReportFile]) -> HistoryView:
+def render_history(paths: Sequence[str]) -> str:
+    """The page of the latest report with the history of all of them (oldest to newest)."""
+    if not paths:
+        raise UsageError("give at least one JSON report")
+    files = read_reports(paths)
+    check_one_audit(files)
     runs = _runs(files)
     verdicts = [i for i, run in enumerate(runs) if run.findings is not None]
     orgs, steady = _org_histories(files, runs, verdicts)
     expiring, reference = _expiring(files, runs, verdicts)
     note = f"the last {MAX_CELLS} of {len(runs)} runs" if len(runs) > MAX_CELLS else ""
-    return HistoryView(
+    history = HistoryView(
         runs=runs,
         verdict_runs=len(verdicts),
         chart=_chart(runs),
@@ -436,12 +441,4 @@ def history_view(files: Sequence[ReportFile]) -> HistoryView:
         expiring=expiring,
         expiry_reference=reference,
     )
-
-
-def render_history(paths: Sequence[str]) -> str:
-    """The page of the latest report with the history of all of them (oldest to newest)."""
-    if not paths:
-        raise UsageError("give at least one JSON report")
-    files = read_reports(paths)
-    check_one_audit(files)
-    return render_html(files[-1].report, history_view(files))
+    return render_html(files[-1].report, history)
