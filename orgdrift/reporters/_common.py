@@ -10,7 +10,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -353,7 +353,9 @@ def json_document(document: Any) -> str:
     written as `\\uXXXX` escapes (the same data), so none is raw in the file or on a terminal.
     """
     text = json.dumps(document, indent=2, ensure_ascii=False)
-    return _MAYBE_INVISIBLE.sub(_json_escape, text) + "\n"
+    # json's own escape (a surrogate pair past U+FFFF); json has escaped every control character
+    # in strings, so a raw newline is its indentation
+    return visible(text, keep="\n", show=lambda char: json.dumps(char)[1:-1]) + "\n"
 
 
 def compact_json(value: Any) -> str:
@@ -383,25 +385,18 @@ def escape_code(char: str) -> str:
     return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
 
 
-def visible(text: str, keep: str = "", form: str = "{}") -> str:
+def visible(text: str, keep: str = "", show: Callable[[str], str] = escape_code) -> str:
     """`text` with invisible characters shown as escapes (`ac\\u200bme`, `\\x1b[2J`).
 
     Names and values come from a spec in a pull request or from the live tenant, so they must
     not be able to move the cursor, recolour a terminal, forge extra lines in a CI log, reorder
     what follows (a right-to-left override) or make two names look alike (a zero-width space).
-    Every report shows them this way; the HTML page wraps the same escapes in a span (`form`).
+    Every report shows them this way (`show`); the HTML page wraps the same escapes in a span.
     Characters in `keep` are left for the caller's own escaping.
     """
 
     def escape(match: re.Match[str]) -> str:
         char = match.group()
-        return char if char in keep or not is_invisible(char) else form.format(escape_code(char))
+        return char if char in keep or not is_invisible(char) else show(char)
 
     return _MAYBE_INVISIBLE.sub(escape, text)
-
-
-def _json_escape(match: re.Match[str]) -> str:
-    """An invisible character as json's own `\\uXXXX` escape (a surrogate pair past U+FFFF).
-    json has escaped every control character in strings: a raw newline is its indentation."""
-    char = match.group()
-    return json.dumps(char)[1:-1] if char != "\n" and is_invisible(char) else char

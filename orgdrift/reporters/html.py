@@ -23,6 +23,7 @@ from orgdrift.reporters._common import (
     Counts,
     RenderOptions,
     compact_json,
+    escape_code,
     level,
     ordered_findings,
     ordered_organizations,
@@ -48,7 +49,9 @@ def display_text(text: str) -> Markup:
     """
     from markupsafe import Markup, escape
 
-    return Markup(visible(escape(text), form="<span class=esc>{}</span>"))
+    return Markup(
+        visible(escape(text), show=lambda char: f"<span class=esc>{escape_code(char)}</span>")
+    )
 
 
 def _finalize(value: Any) -> Any:
