@@ -350,11 +350,10 @@ def json_document(document: Any) -> str:
     """A whole JSON report as written to a file: indented, UTF-8 kept, newline-terminated.
 
     JSON is data: every string is exactly the tenant's or the spec's. Invisible characters are
-    written as `\\uXXXX` escapes (the same data), so none is raw in the file or on a terminal.
+    written as json's own `\\uXXXX` escapes (the same data), so none is raw in the file or on a
+    terminal; json has escaped every control character in strings (a raw newline is indentation).
     """
     text = json.dumps(document, indent=2, ensure_ascii=False)
-    # json's own escape (a surrogate pair past U+FFFF); json has escaped every control character
-    # in strings, so a raw newline is its indentation
     return visible(text, keep="\n", show=lambda char: json.dumps(char)[1:-1]) + "\n"
 
 

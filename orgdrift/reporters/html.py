@@ -49,9 +49,8 @@ def display_text(text: str) -> Markup:
     """
     from markupsafe import Markup, escape
 
-    return Markup(
-        visible(escape(text), show=lambda char: f"<span class=esc>{escape_code(char)}</span>")
-    )
+    span = "<span class=esc>{}</span>"
+    return Markup(visible(escape(text), show=lambda char: span.format(escape_code(char))))
 
 
 def _finalize(value: Any) -> Any:
