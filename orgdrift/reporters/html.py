@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from orgdrift.errors import Problem
@@ -113,15 +112,6 @@ _TITLES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """A labelled value; `code` values are set in monospace."""
-
-    label: str
-    value: str
-    code: bool = False
-
-
 def _problems(report: Report) -> tuple[Problem, ...]:
     """What made the run end without a verdict: the located problems, or the one message."""
     failure = report.failure
@@ -130,18 +120,19 @@ def _problems(report: Report) -> tuple[Problem, ...]:
     return failure.problems or (Problem("", 0, 0, "", failure.message),)
 
 
-def _scope(report: Report) -> tuple[tuple[Row, ...], str]:
-    """What the run covered, row by row, and one sentence saying how much of the spec that is."""
+def _scope(report: Report) -> tuple[list[tuple[str, str]], str]:
+    """What the run covered, (label, value) by value, and one sentence saying how much of the
+    spec that is."""
     if report.version < 2:
-        return (), "Not recorded in this report (it may cover only some organizations)."
+        return [], "Not recorded in this report (it may cover only some organizations)."
     scope = report.scope
-    rows = (
-        Row("Organizations selected", ", ".join(scope.organizations)),
-        Row("Changed from git ref", scope.changed_from or ""),
-        Row("Changes", scope.changes or ""),
-        Row("Baseline report", scope.baseline or ""),
-    )
-    return tuple(row for row in rows if row.value), _coverage(report)
+    rows = [
+        ("Organizations selected", ", ".join(scope.organizations)),
+        ("Changed from git ref", scope.changed_from),
+        ("Changes", scope.changes),
+        ("Baseline report", scope.baseline),
+    ]
+    return [(label, value) for label, value in rows if value], _coverage(report)
 
 
 def _coverage(report: Report) -> str:
@@ -196,35 +187,6 @@ _LIVE_STATE = {"snapshot": "a saved snapshot", "api": "the Management API", "spe
 _SNAPSHOT_ROLE = {"read": "read", "since": "started from (--since)", "written": "written"}
 
 
-def _evidence(report: Report) -> list[Row]:
-    evidence, offline = report.evidence, report.live_from == "snapshot"
-    run = f"{evidence.started_at} to {evidence.finished_at}"
-    timed = evidence.started_at is not None and evidence.finished_at is not None
-    live = "a saved snapshot (offline check)" if offline else _LIVE_STATE[report.live_from]
-    rows = [
-        Row("Tool", f"orgdrift {report.tool_version}"),
-        Row("Report version", str(report.version)),
-        Row("Tenant", report.tenant or "not named in the report"),
-        Row("Outcome", f"{report.status.value} (exit code {int(report.exit_code)})"),
-        Row("Checked at", report.checked_at, code=True),
-        *([Row("Run (UTC)", run, code=True)] if timed else []),
-        Row("Live state from", live),
-    ]
-    if evidence.live_sha256 is not None:
-        rows.append(Row("Live state sha256 (RFC 8785 JSON)", evidence.live_sha256, code=True))
-    rows += [
-        Row(f"Snapshot {_SNAPSHOT_ROLE[s.role]}", f"{s.path} sha256 {s.sha256}")
-        for s in evidence.snapshots
-    ]
-    if offline and not evidence.snapshots:
-        rows.append(Row("Snapshot sha256", "not recorded in this report"))
-    rows += [Row("Scopes used", _scopes_text(report)), Row("Requests", stats_phrase(report))]
-    rows += [Row("Basis", _basis_text(report.basis))] if report.basis is not None else []
-    if evidence.ci_run_url is not None:
-        rows.append(Row("CI run", evidence.ci_run_url, code=True))
-    return rows
-
-
 def _scopes_text(report: Report) -> str:
     stats = report.stats
     if report.version < 3:
@@ -259,7 +221,10 @@ def render_html(report: Report, history: object = None, plan: Plan | None = None
         ],
         checked_on=dt.date.fromisoformat(report.checked_at[:10]),  # days left count from it
         remediation=functools.partial(_remediation, plan),
-        evidence=_evidence(report),
+        snapshot_roles=_SNAPSHOT_ROLE,
+        scopes=_scopes_text(report),
+        requests=stats_phrase(report),
+        basis=report.basis and _basis_text(report.basis),
         history=history,
     )
     return text.rstrip("\n") + "\n"
