@@ -15,7 +15,6 @@ import datetime as dt
 import functools
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from orgdrift.errors import Problem
 from orgdrift.models import Basis, Finding, Report, Status
 from orgdrift.plan import Plan
 from orgdrift.reporters._common import (
@@ -112,14 +111,6 @@ _TITLES = {
 }
 
 
-def _problems(report: Report) -> tuple[Problem, ...]:
-    """What made the run end without a verdict: the located problems, or the one message."""
-    failure = report.failure
-    if failure is None:
-        return ()
-    return failure.problems or (Problem("", 0, 0, "", failure.message),)
-
-
 def _scope(report: Report) -> tuple[list[tuple[str, str]], str]:
     """What the run covered, (label, value) by value, and one sentence saying how much of the
     spec that is."""
@@ -213,7 +204,6 @@ def render_html(report: Report, history: object = None, plan: Plan | None = None
         spec_files=", ".join(f.path for f in report.spec_files),
         scope=scope,
         scope_note=scope_note,
-        problems=_problems(report),
         counts=Counts.of(report),
         organizations=orgs,
         exceptions=[
