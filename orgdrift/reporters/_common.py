@@ -125,8 +125,7 @@ def _location_key(report: Report, source: Location | None) -> tuple[int, int, st
     if source is None:
         return (1, 0, "", 0, 0)
     ranks = _file_ranks(report.spec_files)
-    rank = ranks.get(source.file, len(ranks))
-    return (0, rank, source.file, source.line, source.column)
+    return (0, ranks.get(source.file, len(ranks)), source.file, source.line, source.column)
 
 
 def ordered_findings(report: Report, org: OrgResult | None = None) -> list[Finding]:

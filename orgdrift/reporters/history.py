@@ -278,12 +278,6 @@ _STATE_LABELS = {  # in the order the table lists them
 _STATE_ORDER = {state: rank for rank, state in enumerate(_STATE_LABELS)}
 
 
-def _state(finding: Finding) -> str:
-    """The finding's level, with an error still open called `open`."""
-    shown = level(finding)
-    return "open" if shown == "error" else shown
-
-
 @dataclass(slots=True)
 class _Sighting:
     """One finding across the runs with a verdict: where it was seen, its latest form."""
@@ -328,8 +322,9 @@ def _finding_history(
     first, last = sighting.runs[0], sighting.runs[-1]
     # the runs with a verdict after its last that checked its organization: it was gone
     later = [i for i in verdicts if i > last and sighting.organization in checked[i]]
-    if last == verdicts[-1]:  # still there in the latest run with a verdict
-        state = _state(sighting.finding)
+    shown = level(sighting.finding)
+    if last == verdicts[-1]:  # still there in the latest run with a verdict: an error is open
+        state = "open" if shown == "error" else shown
     else:
         state = "resolved" if later else "unchecked"
     return FindingHistory(

@@ -46,11 +46,11 @@ def _file(spec: SpecFile, options: RenderOptions) -> dict[str, Any]:
 
 
 def _subjects(report: Report, options: RenderOptions) -> list[dict[str, Any]]:
-    subjects = [_file(spec, options) for spec in report.spec_files]
     evidence = report.evidence
-    for snapshot in evidence.snapshots:
-        name = options.repo_path(snapshot.path)
-        subjects.append({"name": name, "digest": {"sha256": snapshot.sha256}})
+    subjects = [_file(spec, options) for spec in report.spec_files] + [
+        {"name": options.repo_path(s.path), "digest": {"sha256": s.sha256}}
+        for s in evidence.snapshots
+    ]
     if evidence.live_sha256 is not None:
         name = f"live-state:{report.tenant or 'unknown'}"
         subjects.append({"name": name, "digest": {"sha256": evidence.live_sha256}})
