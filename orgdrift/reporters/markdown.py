@@ -6,6 +6,7 @@ import itertools
 import re
 from typing import ClassVar
 
+from orgdrift.errors import Problem
 from orgdrift.models import Finding, Report, Status
 from orgdrift.reporters._common import (
     Counts,
@@ -90,8 +91,7 @@ def _head(report: Report) -> list[list[str]]:
     return [heading, [said], *basis]
 
 
-def _problems_table(report: Report, budget: int) -> list[str]:
-    problems = report.failure.problems if report.failure is not None else ()
+def _problems_table(problems: tuple[Problem, ...], budget: int) -> list[str]:
     rows = [
         f"| {cell(p.position() if p.file else '—')} | {cell(p.path) or '—'} | {cell(p.message)} |"
         for p in problems
@@ -174,7 +174,7 @@ class MarkdownReporter:
         budget = MAX_CHARS - _size([*head, *tail]) - _RESERVE
         table: list[list[str]] = []
         if report.failure is not None and report.failure.problems:
-            table = [_problems_table(report, budget)]
+            table = [_problems_table(report.failure.problems, budget)]
         elif report.findings:
             counts = _counts_table(report)
             table = [counts, _findings_table(report, options.verbose, budget - _size([counts]))]

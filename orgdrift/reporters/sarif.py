@@ -117,10 +117,8 @@ def _physical(
 def _locations(
     report: Report, name: str, source: Location | None, options: RenderOptions
 ) -> list[dict[str, Any]]:
-    location: dict[str, Any] = {}
     physical = _physical(report, source, options)
-    if physical is not None:
-        location["physicalLocation"] = physical
+    location: dict[str, Any] = {"physicalLocation": physical} if physical is not None else {}
     if name:
         location["logicalLocations"] = [{"name": name, "kind": "object"}]
     return [location] if location else []
