@@ -59,7 +59,6 @@ def _issue(
 
 
 def _finding_issue(report: Report, finding: Finding, options: RenderOptions) -> dict[str, Any]:
-    # failing: critical; accepted or known from the baseline: info; a warning (never fails): minor
     severity = (
         "critical" if finding.fails else "info" if finding.accepted or finding.known else "minor"
     )
