@@ -62,16 +62,13 @@ def _subjects(report: Report, options: RenderOptions) -> list[dict[str, Any]]:
 
 
 def _verdict(org: OrgResult) -> str:
-    if org_fails(org):
-        return "failed"
-    return "warned" if org.findings else "passed"
+    return "failed" if org_fails(org) else "warned" if org.findings else "passed"
 
 
 def _result(report: Report, verdicts: list[str]) -> str:
     if not report.verdict or not report.in_sync:
         return "FAILED"
-    has_warnings = report.warnings or "warned" in verdicts
-    return "WARNED" if has_warnings else "PASSED"
+    return "WARNED" if report.warnings or "warned" in verdicts else "PASSED"
 
 
 def _predicate(report: Report, options: RenderOptions) -> dict[str, Any]:
