@@ -22,13 +22,7 @@ from orgdrift.reporters.markdown import MarkdownReporter
 from orgdrift.reporters.sarif import SarifReporter
 from orgdrift.reporters.text import TextReporter
 
-__all__ = [
-    "REPORTERS",
-    "RenderOptions",
-    "Reporter",
-    "get_reporter",
-    "report_to_dict",
-]
+__all__ = ["REPORTERS", "RenderOptions", "Reporter", "get_reporter", "report_to_dict"]
 
 
 class Reporter(Protocol):

@@ -10,12 +10,12 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from orgdrift.errors import Location
+from orgdrift.errors import Location, Problem
 from orgdrift.models import (
     Basis,
     Finding,
@@ -30,10 +30,6 @@ from orgdrift.models import (
 from orgdrift.plan import Plan
 
 TOOL_NAME = "orgdrift"
-INFORMATION_URI = "https://pypi.org/project/orgdrift/"
-
-
-HELP_URI = "https://github.com/orgdrift/orgdrift/blob/main/README.md#in-ci-and-audits"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,74 +49,62 @@ class RenderOptions:
 
 @dataclass(frozen=True, slots=True)
 class KindInfo:
-    """How a finding kind is named and explained to people (SARIF rules, help text)."""
+    """How a finding kind is explained to people (SARIF rules, help text); its name in CamelCase
+    (`OrganizationMissing`) is the kind's."""
 
-    title: str
     description: str
     help: str
 
 
 KIND_INFO: Mapping[FindingKind, KindInfo] = {
     FindingKind.ORGANIZATION_MISSING: KindInfo(
-        "OrganizationMissing",
         "A declared organization does not exist in the live tenant.",
         "Create the organization in Auth0, or remove its declaration from the spec.",
     ),
     FindingKind.ORGANIZATION_UNMANAGED: KindInfo(
-        "OrganizationUnmanaged",
         "An organization exists in the live tenant but the spec does not declare it.",
         "Declare the organization in the spec, delete it from Auth0, or set "
         "policy.unmanaged_organizations to ignore.",
     ),
     FindingKind.FIELD_CHANGED: KindInfo(
-        "FieldChanged",
         "A declared organization field differs from its live value.",
         "Update the organization in Auth0 to the declared value, or change the spec to "
         "the live value if the change was intended.",
     ),
     FindingKind.CONNECTION_NOT_ALLOWED: KindInfo(
-        "ConnectionNotAllowed",
         "A connection is enabled for the organization but the spec does not declare it.",
         "Disable the connection for the organization in Auth0, or declare it in the spec.",
     ),
     FindingKind.CONNECTION_MISSING: KindInfo(
-        "ConnectionMissing",
         "A declared connection is not enabled for the organization (policy exact).",
         "Enable the connection for the organization in Auth0, or remove it from the spec.",
     ),
     FindingKind.CONNECTION_SETTING_CHANGED: KindInfo(
-        "ConnectionSettingChanged",
         "A declared flag of an enabled connection differs from its live value.",
         "Set the flag on the organization's connection in Auth0 to the declared value, "
         "or change the spec.",
     ),
     FindingKind.CLIENT_GRANT_NOT_ALLOWED: KindInfo(
-        "ClientGrantNotAllowed",
         "A client grant is associated with the organization but the spec does not declare it.",
         "Remove the client grant from the organization in Auth0, or declare it in the spec.",
     ),
     FindingKind.CLIENT_GRANT_MISSING: KindInfo(
-        "ClientGrantMissing",
         "A declared client grant is not associated with the organization (policy exact).",
         "Associate the client grant with the organization in Auth0, or remove it from the spec.",
     ),
     FindingKind.CLIENT_GRANT_SCOPE_CHANGED: KindInfo(
-        "ClientGrantScopeChanged",
         "The scopes of an associated client grant differ from the declared scopes.",
         "Change the client grant's scopes in Auth0 to the declared ones, or change the spec.",
     ),
     FindingKind.DISCOVERY_DOMAIN_NOT_ALLOWED: KindInfo(
-        "DiscoveryDomainNotAllowed",
         "A discovery domain routes users into the organization but the spec does not declare it.",
         "Remove the discovery domain from the organization in Auth0, or declare it in the spec.",
     ),
     FindingKind.DISCOVERY_DOMAIN_MISSING: KindInfo(
-        "DiscoveryDomainMissing",
         "A declared discovery domain is not set for the organization.",
         "Add the discovery domain to the organization in Auth0, or remove it from the spec.",
     ),
     FindingKind.DISCOVERY_DOMAIN_CHANGED: KindInfo(
-        "DiscoveryDomainChanged",
         "A declared discovery domain's verification status or discovery flag differs.",
         "Verify the domain or set its use_for_organization_discovery flag in Auth0 as "
         "declared, or change the spec.",
@@ -129,8 +113,6 @@ KIND_INFO: Mapping[FindingKind, KindInfo] = {
 
 
 # --- ordering --------------------------------------------------------------------------------
-
-SortKey = tuple[int, int, str, int, int, str, str, str]
 
 
 @functools.lru_cache(maxsize=16)
@@ -143,26 +125,16 @@ def _location_key(report: Report, source: Location | None) -> tuple[int, int, st
     if source is None:
         return (1, 0, "", 0, 0)
     ranks = _file_ranks(report.spec_files)
-    rank = ranks.get(source.file, len(ranks))
-    return (0, rank, source.file, source.line, source.column)
+    return (0, ranks.get(source.file, len(ranks)), source.file, source.line, source.column)
 
 
-def finding_key(report: Report, finding: Finding) -> SortKey:
-    return (
-        *_location_key(report, finding.source),
-        finding.organization,
-        finding.path,
-        finding.kind.value,
+def ordered_findings(report: Report, org: OrgResult | None = None) -> list[Finding]:
+    """The findings of `org` (else every finding) by source file, line, column, organization,
+    path (sourceless last)."""
+    return sorted(
+        report.findings if org is None else org.findings,
+        key=lambda f: (*_location_key(report, f.source), f.organization, f.path, f.kind.value),
     )
-
-
-def ordered_findings(report: Report) -> list[Finding]:
-    """Every finding, by source file, line, column, organization, path (sourceless last)."""
-    return sorted(report.findings, key=lambda finding: finding_key(report, finding))
-
-
-def org_findings(report: Report, org: OrgResult) -> list[Finding]:
-    return sorted(org.findings, key=lambda finding: finding_key(report, finding))
 
 
 def ordered_organizations(report: Report) -> list[OrgResult]:
@@ -204,17 +176,27 @@ class Counts:
             missing=statuses.count(OrgStatus.MISSING),
             unmanaged=statuses.count(OrgStatus.UNMANAGED),
             findings=len(findings),
-            errors=_count(findings, lambda f: f.fails),
-            warnings=_count(findings, lambda f: f.severity is Severity.WARNING),
-            accepted=_count(findings, lambda f: f.accepted is not None),
-            known=_count(findings, lambda f: f.known and f.accepted is None),
-            failing=sum(1 for org in report.organizations if org_fails(org)),
-            reported=sum(1 for org in report.organizations if org.findings),
+            errors=sum(f.fails for f in findings),
+            warnings=sum(f.severity is Severity.WARNING for f in findings),
+            accepted=sum(f.accepted is not None for f in findings),
+            known=sum(f.known and f.accepted is None for f in findings),
+            failing=sum(map(org_fails, report.organizations)),
+            reported=sum(bool(org.findings) for org in report.organizations),
         )
 
-
-def _count(findings: Iterable[Finding], test: Callable[[Finding], bool]) -> int:
-    return sum(1 for finding in findings if test(finding))
+    def summary(self) -> dict[str, int]:
+        """The counts of a verdict the JSON report and the Markdown table give, in their order."""
+        return {
+            "declared": self.declared,
+            "in_sync": self.in_sync,
+            "drifted": self.drifted,
+            "missing": self.missing,
+            "unmanaged": self.unmanaged,
+            "findings": self.findings,
+            "failing": self.errors,
+            "accepted": self.accepted,
+            "known": self.known,
+        }
 
 
 def org_fails(org: OrgResult) -> bool:
@@ -230,10 +212,35 @@ def level(finding: Finding) -> str:
     return finding.severity.value
 
 
+def words(name: str) -> str:
+    """`field changed`, `in sync`: a finding kind or a status as people read it."""
+    return name.replace("_", " ")
+
+
+def noted(finding: Finding) -> str:
+    """The finding's message, with why it does not fail (or that its exception expired)."""
+    return f"{finding.message} ({finding.note})" if finding.note else finding.message
+
+
+def placed(report: Report, source: Location | None) -> Location | None:
+    """Where code scanning shows a result: its own location, else line 1 of the first spec file
+    (GitHub and GitLab need a file); None with neither."""
+    if source is not None and source.file:
+        return source
+    return Location(report.spec_files[0].path, 1, 1) if report.spec_files else None
+
+
+def problem_text(problem: Problem) -> str:
+    """`$.organizations[0].name: is required`: a problem's JSON path (if any) and message."""
+    return f"{problem.path}: {problem.message}" if problem.path else problem.message
+
+
 def plural(count: int, noun: str) -> str:
     if count == 1:
         return f"{count} {noun}"
-    return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
+    if noun.endswith("y") and noun[-2] not in "aeiou":  # entries, but days
+        return f"{count} {noun[:-1]}ies"
+    return f"{count} {noun}s"
 
 
 def findings_phrase(counts: Counts) -> str:
@@ -338,20 +345,15 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
-def location_dict(source: Location | None) -> dict[str, Any] | None:
-    if source is None:
-        return None
-    return {"file": source.file, "line": source.line, "column": source.column}
-
-
 def json_document(document: Any) -> str:
     """A whole JSON report as written to a file: indented, UTF-8 kept, newline-terminated.
 
     JSON is data: every string is exactly the tenant's or the spec's. Invisible characters are
-    written as `\\uXXXX` escapes (the same data), so none is raw in the file or on a terminal.
+    written as json's own `\\uXXXX` escapes (the same data), so none is raw in the file or on a
+    terminal; json has escaped every control character in strings (a raw newline is indentation).
     """
     text = json.dumps(document, indent=2, ensure_ascii=False)
-    return _MAYBE_INVISIBLE.sub(_json_escape, text) + "\n"
+    return visible(text, keep="\n", show=lambda char: json.dumps(char)[1:-1]) + "\n"
 
 
 def compact_json(value: Any) -> str:
@@ -381,26 +383,18 @@ def escape_code(char: str) -> str:
     return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
 
 
-def visible(text: str, keep: str = "") -> str:
+def visible(text: str, keep: str = "", show: Callable[[str], str] = escape_code) -> str:
     """`text` with invisible characters shown as escapes (`ac\\u200bme`, `\\x1b[2J`).
 
     Names and values come from a spec in a pull request or from the live tenant, so they must
     not be able to move the cursor, recolour a terminal, forge extra lines in a CI log, reorder
     what follows (a right-to-left override) or make two names look alike (a zero-width space).
-    Every report shows them this way; the HTML page wraps the same escapes in a span.
+    Every report shows them this way (`show`); the HTML page wraps the same escapes in a span.
     Characters in `keep` are left for the caller's own escaping.
     """
 
     def escape(match: re.Match[str]) -> str:
         char = match.group()
-        return char if char in keep or not is_invisible(char) else escape_code(char)
+        return char if char in keep or not is_invisible(char) else show(char)
 
     return _MAYBE_INVISIBLE.sub(escape, text)
-
-
-def _json_escape(match: re.Match[str]) -> str:
-    char = match.group()
-    if char == "\n" or not is_invisible(char):  # a raw newline is indentation: json escapes
-        return char  # those in strings
-    units = char.encode("utf-16-be", "surrogatepass")
-    return "".join(f"\\u{units[i] << 8 | units[i + 1]:04x}" for i in range(0, len(units), 2))

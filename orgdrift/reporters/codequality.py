@@ -26,7 +26,10 @@ from orgdrift.reporters._common import (
     TOOL_NAME,
     RenderOptions,
     json_document,
+    noted,
     ordered_findings,
+    placed,
+    problem_text,
     summary_line,
     visible,
 )
@@ -37,24 +40,10 @@ INCOMPLETE = f"{TOOL_NAME}/incomplete"
 EXCEPTION = f"{TOOL_NAME}/exception"
 
 
-def _severity(finding: Finding) -> str:
-    if finding.fails:
-        return "critical"
-    if finding.accepted is not None or finding.known:
-        return "info"
-    return "minor"  # a warning: reported, never failing
-
-
 def _location(report: Report, where: Location | None, options: RenderOptions) -> dict[str, Any]:
-    """Path relative to the repository root, and line; the first spec file's line 1 when the
-    issue has no place of its own (GitLab needs a path)."""
-    if where is not None and where.file:
-        file, line = where.file, where.line
-    elif report.spec_files:
-        file, line = report.spec_files[0].path, 1
-    else:
-        file, line = ".", 1
-    return {"path": options.repo_path(file), "lines": {"begin": max(line, 1)}}
+    """Path relative to the repository root, and line (`placed`: GitLab needs a path)."""
+    place = placed(report, where) or Location(".", 1, 1)
+    return {"path": options.repo_path(place.file), "lines": {"begin": max(place.line, 1)}}
 
 
 def _issue(
@@ -70,12 +59,14 @@ def _issue(
 
 
 def _finding_issue(report: Report, finding: Finding, options: RenderOptions) -> dict[str, Any]:
-    note = f" ({finding.note})" if finding.note else ""
+    severity = (
+        "critical" if finding.fails else "info" if finding.accepted or finding.known else "minor"
+    )
     return _issue(
-        f"{finding.organization}: {finding.message}{note}",
+        f"{finding.organization}: {noted(finding)}",
         f"{TOOL_NAME}/{finding.kind.value}",
         fingerprint(finding),
-        _severity(finding),
+        severity,
         _location(report, finding.source, options),
     )
 
@@ -83,10 +74,9 @@ def _finding_issue(report: Report, finding: Finding, options: RenderOptions) -> 
 def _problem_issue(
     report: Report, problem: Problem, check: str, severity: str, options: RenderOptions
 ) -> dict[str, Any]:
-    where = f"{problem.path}: " if problem.path else ""
     key = digest(check, problem.file, problem.line, problem.column, problem.path, problem.message)
     location = _location(report, problem, options)
-    return _issue(f"{where}{problem.message}", check, key, severity, location)
+    return _issue(problem_text(problem), check, key, severity, location)
 
 
 def _issues(report: Report, options: RenderOptions) -> list[dict[str, Any]]:
@@ -119,14 +109,10 @@ def unique_fingerprints(issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return unique
 
 
-def report_to_codequality(report: Report, options: RenderOptions | None = None) -> list[Any]:
-    return unique_fingerprints(_issues(report, options or RenderOptions()))
-
-
 class CodeQualityReporter:
     name: ClassVar[str] = "codequality"
     description: ClassVar[str] = "GitLab Code Quality (merge-request widget; issues at spec lines)"
     suffix: ClassVar[str] = ".json"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        return json_document(report_to_codequality(report, options))
+        return json_document(unique_fingerprints(_issues(report, options)))

@@ -6,18 +6,21 @@ annotations, the rest plain log lines, and one more annotation names the total.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import ClassVar
 
-from orgdrift.errors import Problem
+from orgdrift.errors import Location, Problem
 from orgdrift.models import Finding, Report, Status
 from orgdrift.reporters._common import (
     TOOL_NAME,
     RenderOptions,
     basis_phrase,
     level,
+    noted,
     ordered_findings,
     plural,
+    problem_text,
     summary_line,
     visible,
 )
@@ -39,18 +42,15 @@ def escape_property(text: str) -> str:
 _NEWLINES = "\r\n"
 
 
-def _clean(text: str) -> str:
-    """Other control characters shown as escapes; newlines are left for the %-escaping."""
-    return visible(text, keep=_NEWLINES)
-
-
 def command(name: str, message: str, properties: dict[str, str] | None = None) -> str:
-    """`::name key=value,...::message` with every part escaped."""
+    """`::name key=value,...::message` with every part escaped: control characters shown as
+    escapes (`visible`), newlines left for the %-escaping."""
     props = ",".join(
-        f"{key}={escape_property(_clean(value))}" for key, value in (properties or {}).items()
+        f"{key}={escape_property(visible(value, _NEWLINES))}"
+        for key, value in (properties or {}).items()
     )
     head = f"{name} {props}" if props else name
-    return f"::{head}::{escape_data(_clean(message))}"
+    return f"::{head}::{escape_data(visible(message, _NEWLINES))}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,49 +65,35 @@ class _Annotation:
     col: int = 0
 
     def command(self) -> str:
-        properties: dict[str, str] = {}
-        if self.file:
-            properties["file"] = self.file
-            if self.line:
-                properties["line"] = str(self.line)
-                if self.col:
-                    properties["col"] = str(self.col)
-        properties["title"] = self.title
-        return command(self.level, self.message, properties)
+        parts = (("file", self.file), ("line", self.line), ("col", self.col))
+        place = {key: str(value) for key, value in itertools.takewhile(lambda kv: kv[1], parts)}
+        return command(self.level, self.message, {**place, "title": self.title})
 
     def log_line(self) -> str:
-        where = f"{self.file}:{self.line}: " if self.file and self.line else ""
-        where = where or (f"{self.file}: " if self.file else "")
-        return f"{TOOL_NAME}: {self.level}: {visible(where + self.message)}"
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        shown = f"{where}: {self.message}" if self.file else self.message
+        return f"{TOOL_NAME}: {self.level}: {visible(shown)}"
+
+
+def _where(source: Location | None, options: RenderOptions) -> tuple[str, int, int]:
+    """File (relative to the repository root), line and column; none without a file."""
+    if source is None or not source.file:
+        return "", 0, 0
+    return options.repo_path(source.file), source.line, source.column
 
 
 def _finding(finding: Finding, options: RenderOptions) -> _Annotation:
     word = level(finding)
-    level_ = {"error": "error", "warning": "warning"}.get(word, "notice")  # accepted, known
-    note = f" ({finding.note})" if finding.note else ""
-    message = f"{finding.organization}: {finding.message}{note}"
-    title = f"{TOOL_NAME} {finding.kind.value}" + (
-        "" if word in ("error", "warning") else f" ({word})"
-    )
-    source = finding.source
-    if source is None:
-        return _Annotation(level_, title, message)
-    return _Annotation(
-        level_, title, message, options.repo_path(source.file), source.line, source.column
-    )
+    name = word if word in ("error", "warning") else "notice"  # accepted, known: a notice
+    title = f"{TOOL_NAME} {finding.kind.value}" + ("" if name == word else f" ({word})")
+    message = f"{finding.organization}: {noted(finding)}"
+    return _Annotation(name, title, message, *_where(finding.source, options))
 
 
 def _problem(problem: Problem, options: RenderOptions) -> _Annotation:
-    path = f"{problem.path}: " if problem.path else ""
-    file = options.repo_path(problem.file) if problem.file else ""
+    file, line, column = _where(problem, options)
     title = f"{TOOL_NAME} invalid spec" if file else TOOL_NAME
-    return _Annotation("error", title, path + problem.message, file, problem.line, problem.column)
-
-
-def _spec_warning(problem: Problem, options: RenderOptions) -> _Annotation:
-    file = options.repo_path(problem.file) if problem.file else ""
-    title = f"{TOOL_NAME} exception"
-    return _Annotation("warning", title, problem.message, file, problem.line, problem.column)
+    return _Annotation("error", title, problem_text(problem), file, line, column)
 
 
 def _limited(annotations: list[_Annotation]) -> list[str]:
@@ -115,15 +101,12 @@ def _limited(annotations: list[_Annotation]) -> list[str]:
     lines: list[str] = []
     for name in ("error", "warning", "notice"):
         same = [a for a in annotations if a.level == name]
-        if len(same) <= ANNOTATIONS_PER_LEVEL:
-            lines += [a.command() for a in same]
-            continue
-        shown = ANNOTATIONS_PER_LEVEL - 1
-        lines += [a.command() for a in same[:shown]]
-        lines += [a.log_line() for a in same[shown:]]
-        total = plural(len(same), name)
-        note = f"{total} in all; the first {shown} are annotated, every one is in the log"
-        lines.append(command(name, f"{TOOL_NAME}: {note}", {"title": f"{TOOL_NAME} {total}"}))
+        shown = len(same) if len(same) <= ANNOTATIONS_PER_LEVEL else ANNOTATIONS_PER_LEVEL - 1
+        lines += [a.command() for a in same[:shown]] + [a.log_line() for a in same[shown:]]
+        if shown < len(same):
+            total = plural(len(same), name)
+            note = f"{total} in all; the first {shown} are annotated, every one is in the log"
+            lines.append(command(name, f"{TOOL_NAME}: {note}", {"title": f"{TOOL_NAME} {total}"}))
     return lines
 
 
@@ -134,22 +117,21 @@ class GithubReporter:
 
     def render(self, report: Report, options: RenderOptions) -> str:
         failure = report.failure
+        summary = f"{TOOL_NAME}: {summary_line(report)}"
         if report.status is Status.INCOMPLETE:
-            title = f"{TOOL_NAME} incomplete"
-            lines = [command("error", f"{TOOL_NAME}: {summary_line(report)}", {"title": title})]
+            lines = [command("error", summary, {"title": f"{TOOL_NAME} incomplete"})]
         elif failure is not None:
             lines = _limited([_problem(p, options) for p in failure.problems])
             if any(p.file for p in failure.problems):  # else the one error says it all
-                lines.append(command("notice", f"{TOOL_NAME}: {summary_line(report)}"))
+                lines.append(command("notice", summary))
         else:
-            warned = [_spec_warning(p, options) for p in report.warnings]
+            warned = [
+                _Annotation("warning", f"{TOOL_NAME} exception", p.message, *_where(p, options))
+                for p in report.warnings
+            ]
             lines = _limited([*warned, *(_finding(f, options) for f in ordered_findings(report))])
-            lines.append(command("notice", f"{TOOL_NAME}: {summary_line(report)}"))
+            lines.append(command("notice", summary))
             if report.basis is not None:  # an incremental check: what its verdict rests on
-                title = f"{TOOL_NAME} basis"
-                lines.append(
-                    command(
-                        "notice", f"{TOOL_NAME}: {basis_phrase(report.basis)}", {"title": title}
-                    )
-                )
+                basis = f"{TOOL_NAME}: {basis_phrase(report.basis)}"
+                lines.append(command("notice", basis, {"title": f"{TOOL_NAME} basis"}))
         return "\n".join(lines) + "\n"

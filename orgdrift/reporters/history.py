@@ -12,16 +12,18 @@ finding; neither does a run that did not check the finding's organization (a sel
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import posixpath
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 from orgdrift.errors import InputError, Problem, UsageError
 from orgdrift.models import Finding, OrgResult, Report, Status
-from orgdrift.reporters._common import Counts, level, org_fails, plural
-from orgdrift.reporters.html import AcceptedView, accepted_view, finding_view, render_html
+from orgdrift.reporters._common import Counts, level, org_fails, plural, words
+from orgdrift.reporters.html import render_html
 from orgdrift.reporters.json_report import ReportFile, read_report
 
 EXPIRY_HORIZON_DAYS = 30
@@ -56,33 +58,34 @@ def _spec_identity(report: Report) -> tuple[str, ...]:
     return tuple(sorted(paths))
 
 
-def _groups(
-    runs: Sequence[ReportFile], key: Callable[[Report], Hashable]
-) -> dict[Hashable, list[str]]:
-    groups: dict[Hashable, list[str]] = {}
-    for run in runs:
-        groups.setdefault(key(run.report), []).append(run.path)
-    return groups
-
-
 def check_one_audit(runs: Sequence[ReportFile]) -> None:
     """One history is one tenant checked against one spec: refuse anything else, naming files."""
-    tenants = _groups(runs, lambda report: report.tenant)
-    if len(tenants) > 1:
-        parts = [
-            f"{', '.join(files)} (tenant {tenant if tenant is not None else 'not named'})"
-            for tenant, files in tenants.items()
-        ]
-        raise UsageError(
-            "reports from different tenants cannot make one history: " + "; ".join(parts)
-        )
-    specs = _groups(runs, _spec_identity)
-    if len(specs) > 1:
-        parts = [
-            f"{', '.join(files)} (spec {' + '.join(spec) or 'none'})"  # type: ignore[arg-type]
-            for spec, files in specs.items()
-        ]
-        raise UsageError("reports of different specs cannot make one history: " + "; ".join(parts))
+    _refuse_mixed(
+        runs,
+        "from different tenants",
+        lambda report: report.tenant,
+        lambda tenant: f"tenant {tenant if tenant is not None else 'not named'}",
+    )
+    _refuse_mixed(
+        runs,
+        "of different specs",
+        _spec_identity,
+        lambda spec: f"spec {' + '.join(spec) or 'none'}",
+    )
+
+
+def _refuse_mixed(
+    runs: Sequence[ReportFile],
+    mixed: str,
+    key: Callable[[Report], Any],
+    shown: Callable[[Any], str],
+) -> None:
+    groups: dict[Any, list[str]] = {}
+    for run in runs:
+        groups.setdefault(key(run.report), []).append(run.path)
+    if len(groups) > 1:
+        parts = [f"{', '.join(files)} ({shown(value)})" for value, files in groups.items()]
+        raise UsageError(f"reports {mixed} cannot make one history: " + "; ".join(parts))
 
 
 # --- the history view --------------------------------------------------------------------------
@@ -91,11 +94,8 @@ def check_one_audit(runs: Sequence[ReportFile]) -> None:
 @dataclass(frozen=True, slots=True)
 class RunView:
     number: int
-    file: str
-    sha256: str
-    checked_at: str
+    file: ReportFile
     when: str  # 2026-11-02 06:17
-    outcome: str
     outcome_label: str
     findings: int | None  # error findings not accepted; None: no verdict
     drifted: int | None  # organizations with such a finding
@@ -114,22 +114,21 @@ class Point:
 class Tick:
     at: float
     label: str
-    anchor: str = "middle"  # SVG text-anchor: the outermost labels stay inside the chart
 
 
 @dataclass(frozen=True, slots=True)
 class ChartView:
-    width: int
-    height: int
-    left: int
-    right: float
-    top: int
-    bottom: float
+    width: ClassVar[int] = 720
+    height: ClassVar[int] = 220
+    left: ClassVar[int] = 44  # the plot area, inside the axis labels
+    right: ClassVar[int] = 704
+    top: ClassVar[int] = 14
+    bottom: ClassVar[int] = 180
     y_ticks: tuple[Tick, ...]
     x_ticks: tuple[Tick, ...]
     findings_lines: tuple[str, ...]
-    drifted_lines: tuple[str, ...]
     findings_points: tuple[Point, ...]
+    drifted_lines: tuple[str, ...]
     drifted_points: tuple[Point, ...]
     gaps: tuple[Point, ...]  # runs without a verdict
     description: str
@@ -137,11 +136,8 @@ class ChartView:
 
 @dataclass(frozen=True, slots=True)
 class FindingHistory:
+    finding: Finding  # as the latest run that had it
     organization: str
-    kind: str
-    path: str
-    message: str
-    location: str
     first_seen: str
     last_seen: str
     resolved: str
@@ -151,27 +147,13 @@ class FindingHistory:
 
 
 @dataclass(frozen=True, slots=True)
-class Cell:
-    status: str  # css-safe: in_sync drifted missing unmanaged absent noverdict
-    title: str
-
-
-@dataclass(frozen=True, slots=True)
 class OrgHistory:
     label: str
     current: str
     drifted_runs: int
     first: str
     last: str
-    cells: tuple[Cell, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ExpiringView:
-    organization: str
-    message: str
-    location: str
-    accepted: AcceptedView
+    cells: tuple[tuple[str, str], ...]  # css-safe status, title
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +165,7 @@ class HistoryView:
     organizations: tuple[OrgHistory, ...]
     steady: int  # organizations in sync in every run that checked them
     cells_note: str
-    expiring: tuple[ExpiringView, ...]
+    expiring: tuple[tuple[int, str, Finding], ...]  # days left, organization, finding
     expiry_reference: str
 
 
@@ -196,37 +178,27 @@ _OUTCOME_LABELS = {
 }
 
 
-def _when(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
-
-
 def _at(runs: Sequence[RunView], index: int) -> str:
     return f"run {runs[index].number}, {runs[index].when}"
 
 
 def _runs(files: Sequence[ReportFile]) -> tuple[RunView, ...]:
+    hashes = [{f.path: f.sha256 for f in file.report.spec_files} for file in files]
     runs = []
-    previous: dict[str, str] | None = None
-    for number, file in enumerate(files, start=1):
-        report = file.report
-        counts = Counts.of(report)
-        hashes = {f.path: f.sha256 for f in report.spec_files}
+    for index, file in enumerate(files):
+        report, counts = file.report, Counts.of(file.report)
         runs.append(
             RunView(
-                number=number,
-                file=file.path,
-                sha256=file.sha256,
-                checked_at=report.checked_at,
-                when=_when(file.checked_at),
-                outcome=report.status.value,
+                number=index + 1,
+                file=file,
+                when=file.checked_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
                 outcome_label=_OUTCOME_LABELS[report.status],
                 findings=counts.errors if report.verdict else None,
                 drifted=counts.failing if report.verdict else None,
                 accepted=counts.accepted,
-                spec_changed=previous is not None and hashes != previous,
+                spec_changed=index > 0 and hashes[index] != hashes[index - 1],
             )
         )
-        previous = hashes
     return tuple(runs)
 
 
@@ -241,8 +213,7 @@ def _nice_ceiling(value: int) -> tuple[int, int]:
 
 
 def _chart(runs: Sequence[RunView]) -> ChartView:
-    width, height, left, right_margin, top, bottom_margin = 720, 220, 44, 16, 14, 40
-    right, bottom = width - right_margin, height - bottom_margin
+    left, right, top, bottom = ChartView.left, ChartView.right, ChartView.top, ChartView.bottom
     peak = max([r.findings or 0 for r in runs] + [r.drifted or 0 for r in runs] + [1])
     y_max, step = _nice_ceiling(peak)
 
@@ -263,59 +234,36 @@ def _chart(runs: Sequence[RunView]) -> ChartView:
     )
     if len(x_ticks) >= 2 and x_ticks[-1].at - x_ticks[-2].at < 70:
         x_ticks = (*x_ticks[:-2], x_ticks[-1])
-    if len(x_ticks) >= 2:
-        first, last = x_ticks[0], x_ticks[-1]
-        x_ticks = (
-            Tick(first.at, first.label, "start"),
-            *x_ticks[1:-1],
-            Tick(last.at, last.label, "end"),
-        )
 
     def series(attr: str, noun: str) -> tuple[tuple[str, ...], tuple[Point, ...]]:
-        lines: list[str] = []
-        points: list[Point] = []
-        segment: list[str] = []
-        for i, run in enumerate(runs):
-            value = getattr(run, attr)
-            if value is None:
-                if segment:
-                    lines.append(" ".join(segment))
-                segment = []
-                continue
-            x, y = x_of(i), y_of(value)
-            segment.append(f"{x},{y}")
-            points.append(Point(x, y, f"run {run.number}, {run.when}: {plural(value, noun)}"))
-        if segment:
-            lines.append(" ".join(segment))
-        return tuple(line for line in lines if " " in line), tuple(points)
+        """A line through each stretch of runs with a verdict, and a point per run."""
+        values = [getattr(run, attr) for run in runs]
+        stretches = itertools.groupby(enumerate(values), lambda item: item[1] is None)
+        lines = [
+            " ".join(f"{x_of(i)},{y_of(v)}" for i, v in stretch)
+            for gap, stretch in stretches
+            if not gap
+        ]
+        points = tuple(
+            Point(x_of(i), y_of(v), f"{_at(runs, i)}: {plural(v, noun)}")
+            for i, v in enumerate(values)
+            if v is not None
+        )
+        return tuple(line for line in lines if " " in line), points
 
-    findings_lines, findings_points = series("findings", "finding")
-    drifted_lines, drifted_points = series("drifted", "drifted organization")
     gaps = tuple(
-        Point(x_of(i), top, f"run {run.number}, {run.when}: {run.outcome_label}")
+        Point(x_of(i), top, f"{_at(runs, i)}: {run.outcome_label}")
         for i, run in enumerate(runs)
         if run.findings is None
     )
-    latest = runs[-1]
-    description = (
-        f"{len(runs)} runs from {runs[0].when} to {latest.when}; "
-        f"at most {peak} findings or drifted organizations in one run"
-    )
     return ChartView(
-        width,
-        height,
-        left,
-        right,
-        top,
-        bottom,
         y_ticks,
         x_ticks,
-        findings_lines,
-        drifted_lines,
-        findings_points,
-        drifted_points,
+        *series("findings", "finding"),
+        *series("drifted", "drifted organization"),
         gaps,
-        description,
+        f"{len(runs)} runs from {runs[0].when} to {runs[-1].when}; "
+        f"at most {peak} findings or drifted organizations in one run",
     )
 
 
@@ -330,16 +278,6 @@ _STATE_LABELS = {  # in the order the table lists them
 _STATE_ORDER = {state: rank for rank, state in enumerate(_STATE_LABELS)}
 
 
-def _finding_key(finding: Finding) -> str:
-    return finding.fingerprint or f"{finding.organization}\0{finding.kind}\0{finding.path}"
-
-
-def _state(finding: Finding) -> str:
-    """The finding's level, with an error still open called `open`."""
-    shown = level(finding)
-    return "open" if shown == "error" else shown
-
-
 @dataclass(slots=True)
 class _Sighting:
     """One finding across the runs with a verdict: where it was seen, its latest form."""
@@ -349,86 +287,56 @@ class _Sighting:
     organization: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Sightings:
-    findings: dict[str, _Sighting]
-    checked: list[set[str]]  # per run: the organizations it checked
-    present: list[set[str]]  # per run with a verdict: the findings it had
-
-
-def _sightings(files: Sequence[ReportFile], runs: Sequence[RunView]) -> _Sightings:
-    seen = _Sightings({}, [], [])
-    for index, file in enumerate(files):
-        orgs = file.report.organizations
-        seen.checked.append({org.label for org in orgs})
-        here: set[str] = set()
-        pairs = (
-            [(org, f) for org in orgs for f in org.findings]
-            if runs[index].findings is not None
-            else []
-        )
-        for org, finding in pairs:
-            key = _finding_key(finding)
-            here.add(key)
-            sighting = seen.findings.setdefault(key, _Sighting([], finding, org.label))
-            sighting.runs.append(index)
-            sighting.finding, sighting.organization = finding, org.label
-        seen.present.append(here)
-    return seen
-
-
-def _finding_history(
-    key: str, sighting: _Sighting, seen: _Sightings, runs: Sequence[RunView]
-) -> FindingHistory:
-    verdicts = [i for i, run in enumerate(runs) if run.findings is not None]
-    first, last = sighting.runs[0], sighting.runs[-1]
-    resolved = ""
-    if key in seen.present[verdicts[-1]]:
-        state = _state(sighting.finding)
-    else:
-        later = [
-            i
-            for i in verdicts
-            if i > last and sighting.organization in seen.checked[i] and key not in seen.present[i]
-        ]
-        state = "resolved" if later else "unchecked"
-        resolved = _at(runs, later[0]) if later else ""
-    view = finding_view(sighting.finding, None)
-    return FindingHistory(
-        organization=sighting.finding.organization or sighting.organization,
-        kind=view.kind,
-        path=view.path,
-        message=view.message,
-        location=view.location,
-        first_seen=_at(runs, first),
-        last_seen=_at(runs, last),
-        resolved=resolved,
-        state=state,
-        state_label=_STATE_LABELS[state],
-        runs_seen=len(sighting.runs),
-    )
-
-
 def _finding_histories(
-    files: Sequence[ReportFile], runs: Sequence[RunView]
+    files: Sequence[ReportFile], runs: Sequence[RunView], verdicts: Sequence[int]
 ) -> tuple[FindingHistory, ...]:
     """Each finding seen in a run with a verdict: open, accepted, known, or resolved by a later
     run that checked its organization without it (a run without a verdict resolves nothing)."""
-    seen = _sightings(files, runs)
-    histories = [
-        (sighting.runs[0], _finding_history(key, sighting, seen, runs))
-        for key, sighting in seen.findings.items()
-    ]
+    seen: dict[str, _Sighting] = {}
+    for index in verdicts:
+        for org in files[index].report.organizations:
+            for finding in org.findings:
+                key = (
+                    finding.fingerprint or f"{finding.organization}\0{finding.kind}\0{finding.path}"
+                )
+                sighting = seen.setdefault(key, _Sighting([], finding, org.label))
+                sighting.runs.append(index)
+                sighting.finding, sighting.organization = finding, org.label
+    checked = [{org.label for org in file.report.organizations} for file in files]
+    histories = [(s.runs[0], _finding_history(s, runs, verdicts, checked)) for s in seen.values()]
     histories.sort(
         key=lambda item: (
             _STATE_ORDER[item[1].state],
             item[0],
             item[1].organization,
-            item[1].kind,
-            item[1].path,
+            words(item[1].finding.kind),
+            item[1].finding.path,
         )
     )
     return tuple(history for _, history in histories)
+
+
+def _finding_history(
+    sighting: _Sighting, runs: Sequence[RunView], verdicts: Sequence[int], checked: list[set[str]]
+) -> FindingHistory:
+    first, last = sighting.runs[0], sighting.runs[-1]
+    # the runs with a verdict after its last that checked its organization: it was gone
+    later = [i for i in verdicts if i > last and sighting.organization in checked[i]]
+    shown = level(sighting.finding)
+    if last == verdicts[-1]:  # still there in the latest run with a verdict: an error is open
+        state = "open" if shown == "error" else shown
+    else:
+        state = "resolved" if later else "unchecked"
+    return FindingHistory(
+        finding=sighting.finding,
+        organization=sighting.finding.organization or sighting.organization,
+        first_seen=_at(runs, first),
+        last_seen=_at(runs, last),
+        resolved=_at(runs, later[0]) if later else "",
+        state=state,
+        state_label=_STATE_LABELS[state],
+        runs_seen=len(sighting.runs),
+    )
 
 
 _CELL_TITLES = {
@@ -450,33 +358,26 @@ def _cell(org: OrgResult) -> str:
     return org.status.value
 
 
-def _columns(
-    files: Sequence[ReportFile], runs: Sequence[RunView]
-) -> tuple[dict[str, list[str]], dict[str, list[int]]]:
-    """Each organization's cell per run, and the runs in which it had failing findings."""
+def _org_histories(
+    files: Sequence[ReportFile], runs: Sequence[RunView], verdicts: Sequence[int]
+) -> tuple[tuple[OrgHistory, ...], int]:
+    """The organizations that were not in sync in every run that checked them, each with its
+    cell per run and the runs in which it had failing findings; and how many others there are."""
     columns: dict[str, list[str]] = {}
     failing: dict[str, list[int]] = {}
     empty = ["absent" if run.findings is not None else "noverdict" for run in runs]
-    for index, run in enumerate(runs):
-        for org in files[index].report.organizations if run.findings is not None else ():
+    for index in verdicts:
+        for org in files[index].report.organizations:
             columns.setdefault(org.label, list(empty))[index] = _cell(org)
             if org_fails(org):
                 failing.setdefault(org.label, []).append(index)
-    return columns, failing
-
-
-def _org_histories(
-    files: Sequence[ReportFile], runs: Sequence[RunView]
-) -> tuple[tuple[OrgHistory, ...], int]:
-    columns, failing = _columns(files, runs)
     rows = []
     for label, column in columns.items():
         drifted = failing.get(label, [])
         if not drifted and all(s in ("in_sync", "absent", "noverdict") for s in column):
             continue
         cells = tuple(
-            Cell(status, f"{_at(runs, i)}: {_CELL_TITLES[status]}")
-            for i, status in enumerate(column)
+            (status, f"{_at(runs, i)}: {_CELL_TITLES[status]}") for i, status in enumerate(column)
         )[-MAX_CELLS:]
         rows.append(
             OrgHistory(
@@ -492,60 +393,25 @@ def _org_histories(
     return tuple(rows), len(columns) - len(rows)
 
 
-def _expiring_view(
-    org: OrgResult, finding: Finding, reference: dt.date
-) -> tuple[int, ExpiringView] | None:
-    accepted = finding.accepted
-    days = (accepted.expires - reference).days if accepted is not None else None
-    if accepted is None or days is None or days > EXPIRY_HORIZON_DAYS:
-        return None
-    view, shown = finding_view(finding, reference), accepted_view(accepted, reference)
-    return days, ExpiringView(
-        organization=finding.organization or org.label,
-        message=view.message,
-        location=shown.source or view.location,
-        accepted=shown,
-    )
-
-
 def _expiring(
-    files: Sequence[ReportFile], runs: Sequence[RunView]
-) -> tuple[tuple[ExpiringView, ...], str]:
+    files: Sequence[ReportFile], runs: Sequence[RunView], verdicts: Sequence[int]
+) -> tuple[tuple[tuple[int, str, Finding], ...], str]:
     """The exceptions of the latest run with a verdict that expire within the horizon."""
-    verdicts = [i for i, run in enumerate(runs) if run.findings is not None]
     if not verdicts:
         return (), ""
     latest = files[verdicts[-1]]
     reference = latest.checked_at.date()
-    views = [
-        _expiring_view(org, finding, reference)
+    found = [
+        ((f.accepted.expires - reference).days, f.organization or org.label, f)
         for org in latest.report.organizations
-        for finding in org.findings
+        for f in org.findings
+        if f.accepted is not None
     ]
-    found = sorted(
-        (item for item in views if item is not None),
-        key=lambda item: (item[0], item[1].organization, item[1].message),
+    soon = sorted(
+        (item for item in found if item[0] <= EXPIRY_HORIZON_DAYS),
+        key=lambda item: (item[0], item[1], item[2].message),
     )
-    return tuple(view for _, view in found), _at(runs, verdicts[-1])
-
-
-def history_view(files: Sequence[ReportFile]) -> HistoryView:
-    runs = _runs(files)
-    orgs, steady = _org_histories(files, runs)
-    expiring, reference = _expiring(files, runs)
-    shown = min(len(runs), MAX_CELLS)
-    note = f"the last {shown} of {len(runs)} runs" if len(runs) > MAX_CELLS else ""
-    return HistoryView(
-        runs=runs,
-        verdict_runs=sum(1 for run in runs if run.findings is not None),
-        chart=_chart(runs),
-        findings=_finding_histories(files, runs),
-        organizations=orgs,
-        steady=steady,
-        cells_note=note,
-        expiring=expiring,
-        expiry_reference=reference,
-    )
+    return tuple(soon), _at(runs, verdicts[-1])
 
 
 def render_history(paths: Sequence[str]) -> str:
@@ -554,4 +420,20 @@ def render_history(paths: Sequence[str]) -> str:
         raise UsageError("give at least one JSON report")
     files = read_reports(paths)
     check_one_audit(files)
-    return render_html(files[-1].report, history_view(files))
+    runs = _runs(files)
+    verdicts = [i for i, run in enumerate(runs) if run.findings is not None]
+    orgs, steady = _org_histories(files, runs, verdicts)
+    expiring, reference = _expiring(files, runs, verdicts)
+    note = f"the last {MAX_CELLS} of {len(runs)} runs" if len(runs) > MAX_CELLS else ""
+    history = HistoryView(
+        runs=runs,
+        verdict_runs=len(verdicts),
+        chart=_chart(runs),
+        findings=_finding_histories(files, runs, verdicts),
+        organizations=orgs,
+        steady=steady,
+        cells_note=note,
+        expiring=expiring,
+        expiry_reference=reference,
+    )
+    return render_html(files[-1].report, history)

@@ -13,24 +13,23 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from orgdrift.errors import Location, Problem
-from orgdrift.models import Acceptance, Basis, Finding, OrgResult, Report, Stats, Status
+from orgdrift.models import Basis, Finding, Report, Status
 from orgdrift.plan import Plan
 from orgdrift.reporters._common import (
     Counts,
     RenderOptions,
     compact_json,
     escape_code,
-    is_invisible,
+    level,
+    ordered_findings,
     ordered_organizations,
-    org_findings,
     plural,
     stats_phrase,
     verdict_sentence,
+    visible,
+    words,
 )
 
 if TYPE_CHECKING:
@@ -38,10 +37,6 @@ if TYPE_CHECKING:
     from markupsafe import Markup
 
 TEMPLATE = "report.html.j2"
-
-# --- untrusted text ----------------------------------------------------------------------------
-
-_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
 
 
 def display_text(text: str) -> Markup:
@@ -52,37 +47,25 @@ def display_text(text: str) -> Markup:
     """
     from markupsafe import Markup, escape
 
-    parts: list[Markup] = []
-    last = 0
-    for match in _NOT_PRINTABLE_ASCII.finditer(text):
-        char = match.group()
-        if not is_invisible(char):
-            continue
-        parts.append(escape(text[last : match.start()]))
-        parts.append(Markup("<span class=esc>{}</span>").format(escape_code(char)))
-        last = match.end()
-    parts.append(escape(text[last:]))
-    return Markup("").join(parts)
+    span = "<span class=esc>{}</span>"
+    return Markup(visible(escape(text), show=lambda char: span.format(escape_code(char))))
 
 
 def _finalize(value: Any) -> Any:
-    """Jinja2 `finalize`: every `{{ value }}` of the template goes through `display_text`."""
+    """Jinja2 `finalize`: every `{{ value }}` of the template goes through `display_text`; None
+    shows as nothing."""
     from markupsafe import Markup
 
     if value is None:
         return ""
-    if isinstance(value, Markup):
-        return value
-    if isinstance(value, str):
-        return display_text(value)
-    return value
+    return value if isinstance(value, Markup) else display_text(str(value))
 
 
 @functools.cache
 def _environment() -> jinja2.Environment:
     import jinja2
 
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("orgdrift.reporters", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -92,29 +75,19 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         auto_reload=False,
     )
+    environment.filters.update(
+        json=compact_json, level=level, words=words, days_left=days_left_text
+    )
+    return environment
 
 
 # --- phrases -----------------------------------------------------------------------------------
 
 
-def location_text(source: Location | None) -> str:
-    """`orgs.yaml:14`; `` when there is none."""
-    return str(source) if source is not None else ""
-
-
 def days_left_text(days: int) -> str:
-    if days > 1:
-        return f"{days} days left"
-    if days == 1:
-        return "1 day left"
     if days == 0:
         return "expires today"
-    return f"expired {-days} day{'s' if days != -1 else ''} before"
-
-
-def checked_on(report: Report) -> dt.date:
-    """The day of the check, from which an exception's days left are counted."""
-    return dt.date.fromisoformat(report.checked_at[:10])
+    return f"{plural(days, 'day')} left" if days > 0 else f"expired {plural(-days, 'day')} before"
 
 
 _SENTENCES = {
@@ -138,214 +111,49 @@ _TITLES = {
 }
 
 
-# --- the view the template lays out ------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """A labelled value; `code` values are set in monospace."""
-
-    label: str
-    value: str
-    code: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SpecFileRow:
-    path: str
-    sha256: str
-    commit: str  # empty outside a git repository, or not recorded
-
-
-@dataclass(frozen=True, slots=True)
-class AcceptedView:
-    reason: str
-    owner: str
-    expires: str
-    days_left: str
-    source: str
-    urgent: bool  # expires within 14 days (or has expired)
-
-
-@dataclass(frozen=True, slots=True)
-class FindingView:
-    location: str
-    kind: str
-    severity: str  # error | warning
-    badge: str  # error | warning | accepted | known
-    message: str
-    path: str
-    expected: str
-    actual: str
-    accepted: AcceptedView | None
-    fingerprint: str
-    extras: tuple[Row, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class OrgView:
-    anchor: str
-    label: str
-    name: str
-    id: str
-    status: str  # css-safe: in_sync, drifted, missing, unmanaged
-    status_label: str
-    location: str
-    findings: tuple[FindingView, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ExceptionRow:
-    anchor: str
-    organization: str
-    finding: FindingView
-    accepted: AcceptedView
-
-
-@dataclass(frozen=True, slots=True)
-class ProblemView:
-    location: str
-    path: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class PageView:
-    title: str
-    tenant: str
-    outcome: str  # a Status value
-    verdict: bool
-    headline: str
-    sentence: str
-    facts: tuple[Row, ...]
-    scope: tuple[Row, ...]
-    scope_note: str
-    problems: tuple[ProblemView, ...]
-    warnings: tuple[ProblemView, ...]
-    counts: Counts
-    organizations: tuple[OrgView, ...]
-    exceptions: tuple[ExceptionRow, ...]
-    evidence: tuple[Row, ...]
-    spec_files: tuple[SpecFileRow, ...]
-    tool: str
-
-
-def accepted_view(acceptance: Acceptance, reference: dt.date | None) -> AcceptedView:
-    days = (acceptance.expires - reference).days if reference else None
-    return AcceptedView(
-        reason=acceptance.reason,
-        owner=acceptance.owner or "",
-        expires=acceptance.expires.isoformat(),
-        days_left=days_left_text(days) if days is not None else "",
-        source=location_text(acceptance.source),
-        urgent=days is not None and days <= 14,
-    )
-
-
-def finding_view(finding: Finding, reference: dt.date | None) -> FindingView:
-    expired = finding.expired_exception  # it matched, but its date has passed: the finding counts
-    return FindingView(
-        location=location_text(finding.source),
-        kind=finding.kind.value.replace("_", " "),
-        severity=finding.severity.value,
-        badge=(
-            "accepted" if finding.accepted else "known" if finding.known else finding.severity.value
-        ),
-        message=finding.message,
-        path=finding.path,
-        expected=compact_json(finding.expected),
-        actual=compact_json(finding.actual),
-        accepted=None if finding.accepted is None else accepted_view(finding.accepted, reference),
-        fingerprint=finding.fingerprint or "",
-        extras=(
-            (Row("exception expired", f"{expired.expires.isoformat()}: {expired.reason}"),)
-            if expired
-            else ()
-        ),
-    )
-
-
-def _org_view(report: Report, index: int, org: OrgResult, reference: dt.date) -> OrgView:
-    return OrgView(
-        anchor=f"org-{index}",
-        label=org.label,
-        name=org.name or "",
-        id=org.id or "",
-        status=org.status.value,
-        status_label=org.status.value.replace("_", " "),
-        location=location_text(org.source),
-        findings=tuple(finding_view(f, reference) for f in org_findings(report, org)),
-    )
-
-
-def _problem_view(problem: Problem) -> ProblemView:
-    return ProblemView(problem.position() if problem.file else "", problem.path, problem.message)
-
-
-def _problems(report: Report) -> tuple[ProblemView, ...]:
-    """What made the run end without a verdict: the located problems, or the one message."""
-    failure = report.failure
-    if failure is None:
-        return ()
-    if failure.problems:
-        return tuple(_problem_view(p) for p in failure.problems)
-    return (ProblemView("", "", failure.message),)
-
-
-def _scope(report: Report) -> tuple[tuple[Row, ...], str]:
-    """What the run covered, row by row, and one sentence saying how much of the spec that is."""
+def _scope(report: Report) -> tuple[list[tuple[str, str]], str]:
+    """What the run covered, (label, value) by value, and one sentence saying how much of the
+    spec that is."""
     if report.version < 2:
-        return (), "Not recorded in this report (it may cover only some organizations)."
+        return [], "Not recorded in this report (it may cover only some organizations)."
     scope = report.scope
-    rows = (
-        Row("Organizations selected", ", ".join(scope.organizations)),
-        Row("Changed from git ref", scope.changed_from or ""),
-        Row("Changes", scope.changes or ""),
-        Row("Baseline report", scope.baseline or ""),
-    )
-    return tuple(row for row in rows if row.value), _coverage(report)
+    rows = [
+        ("Organizations selected", ", ".join(scope.organizations)),
+        ("Changed from git ref", scope.changed_from),
+        ("Changes", scope.changes),
+        ("Baseline report", scope.baseline),
+    ]
+    return [(label, value) for label, value in rows if value], _coverage(report)
 
 
 def _coverage(report: Report) -> str:
     scope, basis = report.scope, report.basis
-    declared = (
-        plural(scope.declared, "declared organization") if report.verdict else "organizations"
-    )
-    if scope.organizations and scope.changed_from is not None:
-        return (
-            f"Part of the spec: the {declared} that the --org selection matched and that were "
-            f"added or changed since {scope.changed_from}; the rest of the spec was not checked."
+    if scope.organizations or scope.changed_from is not None:
+        which = ["that the --org selection matched"] if scope.organizations else []
+        if scope.changed_from is not None:
+            since = f"added or changed since {scope.changed_from}"
+            which.append(f"and that were {since}" if which else since)
+        declared = (
+            plural(scope.declared, "declared organization") if report.verdict else "organizations"
         )
-    if scope.organizations:
         return (
-            f"Part of the spec: the {declared} that the --org selection matched; "
+            f"Part of the spec: the {declared} {' '.join(which)}; "
             "the rest of the spec was not checked."
         )
-    if scope.changed_from is not None:
-        return (
-            f"Part of the spec: the {declared} added or changed since {scope.changed_from}; "
-            "the rest of the spec was not checked."
+    if basis is None:
+        how = " was in scope"
+    elif basis.full_read_because is not None:
+        how = f", read in full (check --since fell back because {basis.full_read_because})"
+    else:
+        how = (
+            ", read incrementally (check --since): those the tenant logs touched after the "
+            f"snapshot of {basis.snapshot_taken_at or 'an unknown time'} were read again, the "
+            "others taken from that snapshot"
         )
     unmanaged = (
         " Organizations the spec does not declare were looked for too." if scope.unmanaged else ""
     )
-    if basis is not None:
-        return _incremental_coverage(basis) + unmanaged
-    return "The whole spec: every declared organization was in scope." + unmanaged
-
-
-def _incremental_coverage(basis: Basis) -> str:
-    if basis.full_read_because is not None:
-        return (
-            "The whole spec: every declared organization, read in full (check --since fell "
-            f"back because {basis.full_read_because})."
-        )
-    return (
-        "The whole spec: every declared organization, read incrementally (check --since): "
-        "those the tenant logs touched after the snapshot of "
-        f"{basis.snapshot_taken_at or 'an unknown time'} were read again, the others taken "
-        "from that snapshot."
-    )
+    return f"The whole spec: every declared organization{how}.{unmanaged}"
 
 
 def _basis_text(basis: Basis) -> str:
@@ -370,45 +178,10 @@ _LIVE_STATE = {"snapshot": "a saved snapshot", "api": "the Management API", "spe
 _SNAPSHOT_ROLE = {"read": "read", "since": "started from (--since)", "written": "written"}
 
 
-def _evidence(report: Report) -> tuple[Row, ...]:
-    offline = report.live_from == "snapshot"
-    evidence, stats = report.evidence, report.stats
-    rows = [
-        Row("Tool", f"orgdrift {report.tool_version}"),
-        Row("Report version", str(report.version)),
-        Row("Tenant", report.tenant or "not named in the report"),
-        Row("Outcome", f"{report.status.value} (exit code {int(report.exit_code)})"),
-        Row("Checked at", report.checked_at, code=True),
-    ]
-    if evidence.started_at is not None and evidence.finished_at is not None:
-        rows.append(Row("Run (UTC)", f"{evidence.started_at} to {evidence.finished_at}", code=True))
-    rows.append(
-        Row(
-            "Live state from",
-            "a saved snapshot (offline check)" if offline else _LIVE_STATE[report.live_from],
-        )
-    )
-    if evidence.live_sha256 is not None:
-        rows.append(Row("Live state sha256 (RFC 8785 JSON)", evidence.live_sha256, code=True))
-    for snapshot in evidence.snapshots:
-        role = _SNAPSHOT_ROLE[snapshot.role]
-        rows.append(Row(f"Snapshot {role}", f"{snapshot.path} sha256 {snapshot.sha256}"))
-    if offline and not evidence.snapshots:
-        rows.append(Row("Snapshot sha256", "not recorded in this report"))
-    rows += [
-        Row(
-            "Scopes used",
-            _scopes_text(stats) if report.version >= 3 else "not recorded in this report",
-        ),
-        Row("Requests", stats_phrase(report)),
-    ]
-    rows += [Row("Basis", _basis_text(report.basis))] if report.basis is not None else []
-    if evidence.ci_run_url is not None:
-        rows.append(Row("CI run", evidence.ci_run_url, code=True))
-    return tuple(rows)
-
-
-def _scopes_text(stats: Stats) -> str:
+def _scopes_text(report: Report) -> str:
+    stats = report.stats
+    if report.version < 3:
+        return "not recorded in this report"
     if not stats.scopes_required:
         return "none: the tenant was not read"
     required = ", ".join(stats.scopes_required)
@@ -417,69 +190,43 @@ def _scopes_text(stats: Stats) -> str:
     return f"required {required}; granted {', '.join(stats.scopes_granted) or 'none'}"
 
 
-def page_view(report: Report) -> PageView:
-    """Everything the template shows, computed from one report."""
-    reference = checked_on(report)
-    orgs = tuple(
-        _org_view(report, index, org, reference)
-        for index, org in enumerate(ordered_organizations(report), start=1)
-    )
-    exceptions = tuple(
-        ExceptionRow(org.anchor, org.label, finding, finding.accepted)
-        for org in orgs
-        for finding in org.findings
-        if finding.accepted is not None
-    )
-    scope_rows, scope_note = _scope(report)
-    headline = _TITLES[report.status]
-    files = ", ".join(f.path for f in report.spec_files)
-    return PageView(
-        title=f"orgdrift audit report: {report.tenant or 'tenant not named'}: {headline}",
-        tenant=report.tenant or "",
-        outcome=report.status.value,
-        verdict=report.verdict,
-        headline=headline,
-        sentence=verdict_sentence(report) if report.verdict else _SENTENCES[report.status],
-        facts=(
-            Row("Checked at", report.checked_at, code=True),
-            Row("Live state from", _LIVE_STATE[report.live_from]),
-            Row("Spec files", files or "none recorded", code=True),
-        ),
-        scope=scope_rows,
-        scope_note=scope_note,
-        problems=_problems(report),
-        warnings=tuple(_problem_view(p) for p in report.warnings),
-        counts=Counts.of(report),
-        organizations=orgs,
-        exceptions=exceptions,
-        evidence=_evidence(report),
-        spec_files=tuple(SpecFileRow(f.path, f.sha256, f.commit or "") for f in report.spec_files),
-        tool=f"orgdrift {report.tool_version}",
-    )
-
-
 def render_html(report: Report, history: object = None, plan: Plan | None = None) -> str:
     """The page of one report; with the history of earlier runs (reporters/history.py's
     `HistoryView`) when given; with what would fix each finding when a plan is given."""
-    page = page_view(report) if plan is None else _with_fixes(page_view(report), plan)
-    text = _environment().get_template(TEMPLATE).render(page=page, history=history)
+    orgs = [(org, ordered_findings(report, org)) for org in ordered_organizations(report)]
+    scope, scope_note = _scope(report)
+    template = _environment().get_template(TEMPLATE)
+    text = template.render(
+        report=report,
+        headline=_TITLES[report.status],
+        sentence=verdict_sentence(report) if report.verdict else _SENTENCES[report.status],
+        live_state=_LIVE_STATE[report.live_from],
+        spec_files=", ".join(f.path for f in report.spec_files),
+        scope=scope,
+        scope_note=scope_note,
+        counts=Counts.of(report),
+        organizations=orgs,
+        exceptions=[
+            (i, org, f) for i, (org, found) in enumerate(orgs, 1) for f in found if f.accepted
+        ],
+        checked_on=dt.date.fromisoformat(report.checked_at[:10]),  # days left count from it
+        remediation=functools.partial(_remediation, plan),
+        snapshot_roles=_SNAPSHOT_ROLE,
+        scopes=_scopes_text(report),
+        requests=stats_phrase(report),
+        basis=report.basis and _basis_text(report.basis),
+        history=history,
+    )
     return text.rstrip("\n") + "\n"
 
 
-def _with_fixes(page: PageView, plan: Plan) -> PageView:
-    """Each finding with a `remediation` row: the plan's requests for it, or why none."""
+def _remediation(plan: Plan | None, finding: Finding) -> str | None:
+    """The plan's requests that would fix `finding`, or why none; None without a plan."""
+    if plan is None:
+        return None
     from orgdrift.plan_render import finding_remediation  # it imports the reporters
 
-    def fixed(finding: FindingView) -> FindingView:
-        fix = finding_remediation(plan, finding.fingerprint or None)
-        if fix is None:
-            return finding
-        return replace(finding, extras=(*finding.extras, Row("remediation", fix, code=True)))
-
-    orgs = tuple(
-        replace(org, findings=tuple(fixed(f) for f in org.findings)) for org in page.organizations
-    )
-    return replace(page, organizations=orgs)
+    return finding_remediation(plan, finding.fingerprint or None)
 
 
 class HtmlReporter:

@@ -28,6 +28,7 @@ from orgdrift.reporters._common import (
     RenderOptions,
     json_document,
     ordered_organizations,
+    org_fails,
 )
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -45,11 +46,11 @@ def _file(spec: SpecFile, options: RenderOptions) -> dict[str, Any]:
 
 
 def _subjects(report: Report, options: RenderOptions) -> list[dict[str, Any]]:
-    subjects = [_file(spec, options) for spec in report.spec_files]
     evidence = report.evidence
-    for snapshot in evidence.snapshots:
-        name = options.repo_path(snapshot.path)
-        subjects.append({"name": name, "digest": {"sha256": snapshot.sha256}})
+    subjects = [_file(spec, options) for spec in report.spec_files] + [
+        {"name": options.repo_path(s.path), "digest": {"sha256": s.sha256}}
+        for s in evidence.snapshots
+    ]
     if evidence.live_sha256 is not None:
         name = f"live-state:{report.tenant or 'unknown'}"
         subjects.append({"name": name, "digest": {"sha256": evidence.live_sha256}})
@@ -61,16 +62,13 @@ def _subjects(report: Report, options: RenderOptions) -> list[dict[str, Any]]:
 
 
 def _verdict(org: OrgResult) -> str:
-    if any(f.fails for f in org.findings):
-        return "failed"
-    return "warned" if org.findings else "passed"
+    return "failed" if org_fails(org) else "warned" if org.findings else "passed"
 
 
 def _result(report: Report, verdicts: list[str]) -> str:
     if not report.verdict or not report.in_sync:
         return "FAILED"
-    has_warnings = report.warnings or "warned" in verdicts
-    return "WARNED" if has_warnings else "PASSED"
+    return "WARNED" if report.warnings or "warned" in verdicts else "PASSED"
 
 
 def _predicate(report: Report, options: RenderOptions) -> dict[str, Any]:
@@ -85,23 +83,10 @@ def _predicate(report: Report, options: RenderOptions) -> dict[str, Any]:
     }
     if report.evidence.ci_run_url is not None:
         predicate["url"] = report.evidence.ci_run_url
-    for key, verdict in (
-        ("passedTests", "passed"),
-        ("warnedTests", "warned"),
-        ("failedTests", "failed"),
-    ):
-        predicate[key] = [org.label for org, v in zip(orgs, verdicts, strict=True) if v == verdict]
+    for verdict in ("passed", "warned", "failed"):  # passedTests, warnedTests, failedTests
+        tests = [org.label for org, v in zip(orgs, verdicts, strict=True) if v == verdict]
+        predicate[f"{verdict}Tests"] = tests
     return predicate
-
-
-def report_to_intoto(report: Report, options: RenderOptions | None = None) -> dict[str, Any]:
-    options = options or RenderOptions()
-    return {
-        "_type": STATEMENT_TYPE,
-        "subject": _subjects(report, options),
-        "predicateType": TEST_RESULT,
-        "predicate": _predicate(report, options),
-    }
 
 
 class InTotoReporter:
@@ -110,4 +95,10 @@ class InTotoReporter:
     suffix: ClassVar[str] = ".intoto.json"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        return json_document(report_to_intoto(report, options))
+        statement = {
+            "_type": STATEMENT_TYPE,
+            "subject": _subjects(report, options),
+            "predicateType": TEST_RESULT,
+            "predicate": _predicate(report, options),
+        }
+        return json_document(statement)

@@ -6,28 +6,26 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from dataclasses import dataclass, fields, is_dataclass, replace
+from enum import Enum, EnumType
+from types import UnionType
+from typing import Any, ClassVar, TypeVar
 
 from orgdrift import jsonfile
 from orgdrift.accept import with_fingerprints
-from orgdrift.errors import ExitCode, InputError, Location, Problem
+from orgdrift.errors import ExitCode, InputError, Problem
 from orgdrift.evidence import exceptions_applied
 from orgdrift.models import (
     REPORT_VERSION,
-    Acceptance,
     Basis,
     Evidence,
     Failure,
     Finding,
-    FindingKind,
     OrgResult,
-    OrgStatus,
     Report,
     Scope,
-    Severity,
-    SnapshotFile,
     SpecFile,
     Stats,
     Status,
@@ -39,16 +37,12 @@ from orgdrift.reporters._common import (
     basis_dict,
     json_document,
     json_value,
-    location_dict,
+    ordered_findings,
     ordered_organizations,
-    org_findings,
 )
-from orgdrift.resources import (
-    REPORT_SCHEMA,
-    REPORT_V1_SCHEMA,
-    REPORT_V2_SCHEMA,
-    REPORT_V3_SCHEMA,
-)
+from orgdrift.resources import REPORT_SCHEMA, REPORT_V1_SCHEMA, REPORT_V2_SCHEMA, REPORT_V3_SCHEMA
+
+T = TypeVar("T")
 
 SCHEMAS: Mapping[int, str] = {
     1: REPORT_V1_SCHEMA,
@@ -62,74 +56,47 @@ REPORT_NESTING = 72
 nests at most 64 levels (yamlload.REPORT_NESTING)."""
 
 
-def _finding_dict(finding: Finding) -> dict[str, Any]:
-    return {
-        "kind": finding.kind.value,
-        "severity": finding.severity.value,
-        "organization": finding.organization,
-        "path": finding.path,
-        "expected": json_value(finding.expected),
-        "actual": json_value(finding.actual),
-        "message": finding.message,
-        "source": location_dict(finding.source),
-        "fingerprint": finding.fingerprint,
-        "accepted": _acceptance_dict(finding.accepted),
-        "known": finding.known,
-        "expired_exception": _acceptance_dict(finding.expired_exception),
-    }
+# The JSON keys of a dataclass are its fields, in this order where it differs from theirs.
+_ORDER: Mapping[type, tuple[str, ...]] = {
+    Finding: (
+        "kind",
+        "severity",
+        "organization",
+        "path",
+        "expected",
+        "actual",
+        "message",
+        "source",
+        "fingerprint",
+        "accepted",
+        "known",
+        "expired_exception",
+    ),
+    OrgResult: ("name", "id", "status", "source", "findings"),
+    Stats: ("requests", "retries", "rate_limited", "seconds"),
+}
 
 
-def _acceptance_dict(acceptance: Acceptance | None) -> dict[str, Any] | None:
-    if acceptance is None:
-        return None
-    return {
-        "reason": acceptance.reason,
-        "expires": acceptance.expires.isoformat(),
-        "owner": acceptance.owner,
-        "source": location_dict(acceptance.source),
-    }
-
-
-def _org_dict(report: Report, org: OrgResult) -> dict[str, Any]:
-    return {
-        "name": org.name,
-        "id": org.id,
-        "status": org.status.value,
-        "source": location_dict(org.source),
-        "findings": [_finding_dict(f) for f in org_findings(report, org)],
-    }
-
-
-def _summary_dict(report: Report) -> dict[str, int] | None:
-    if not report.verdict:
-        return None  # no counts that could be read as a verdict
-    counts = Counts.of(report)
-    return {
-        "declared": counts.declared,
-        "in_sync": counts.in_sync,
-        "drifted": counts.drifted,
-        "missing": counts.missing,
-        "unmanaged": counts.unmanaged,
-        "findings": counts.findings,
-        "failing": counts.errors,
-        "accepted": counts.accepted,
-        "known": counts.known,
-    }
+def _dump(value: Any) -> Any:
+    """A report value as JSON: a dataclass as an object (keys `_ORDER`), an enum by its value, a
+    tuple as a list; anything else, dates and finding values included, through `json_value`."""
+    if is_dataclass(value):
+        names = _ORDER.get(type(value)) or [f.name for f in fields(value)]
+        return {name: _dump(getattr(value, name)) for name in names}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_dump(item) for item in value]
+    return json_value(value)
 
 
 def _problem_dict(problem: Problem) -> dict[str, Any]:
-    return {
-        "file": problem.file or None,
-        "line": problem.line or None,
-        "column": problem.column or None,
-        "path": problem.path,
-        "message": problem.message,
-    }
+    unknown = {key: None for key in ("file", "line", "column") if not getattr(problem, key)}
+    return {**_dump(problem), **unknown}  # an unknown file, line, column (empty, 0) is null
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
     """The JSON report document, keys in their documented order."""
-    stats = report.stats
     failure = report.failure
     return {
         "tool": TOOL_NAME,
@@ -139,20 +106,15 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "exit_code": int(report.exit_code),
         "tenant": report.tenant,
         "checked_at": report.checked_at,
-        "spec_files": [
-            {"path": f.path, "sha256": f.sha256, "commit": f.commit} for f in report.spec_files
-        ],
-        "scope": {
-            "organizations": list(report.scope.organizations),
-            "declared": report.scope.declared,
-            "unmanaged": report.scope.unmanaged,
-            "changed_from": report.scope.changed_from,
-            "changes": report.scope.changes,
-            "baseline": report.scope.baseline,
-        },
+        "spec_files": _dump(report.spec_files),
+        "scope": _dump(report.scope),
         "in_sync": report.in_sync if report.verdict else None,
-        "summary": _summary_dict(report),
-        "organizations": [_org_dict(report, org) for org in ordered_organizations(report)],
+        # no counts that could be read as a verdict when there is none
+        "summary": Counts.of(report).summary() if report.verdict else None,
+        "organizations": [
+            _dump(replace(org, findings=tuple(ordered_findings(report, org))))
+            for org in ordered_organizations(report)
+        ],
         "problems": [_problem_dict(p) for p in failure.problems] if failure else [],
         "warnings": [_problem_dict(p) for p in report.warnings],
         "incomplete": (
@@ -160,12 +122,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             if failure is not None and report.status is Status.INCOMPLETE
             else None
         ),
-        "stats": {
-            "requests": stats.requests,
-            "retries": stats.retries,
-            "rate_limited": stats.rate_limited,
-            "seconds": round(stats.seconds, 3),
-        },
+        "stats": {**_dump(report.stats), "seconds": round(report.stats.seconds, 3)},
         "source": report.live_from,
         **({"basis": basis_dict(report.basis)} if report.basis is not None else {}),
         "evidence": _evidence_dict(report),
@@ -178,22 +135,10 @@ def _evidence_dict(report: Report) -> dict[str, Any]:
         "started_at": evidence.started_at,
         "finished_at": evidence.finished_at,
         "live_state_sha256": evidence.live_sha256,
-        "snapshots": [
-            {"path": s.path, "sha256": s.sha256, "role": s.role} for s in evidence.snapshots
-        ],
-        "scopes_required": list(stats.scopes_required),
-        "scopes_granted": None if stats.scopes_granted is None else list(stats.scopes_granted),
-        "exceptions_applied": [
-            {
-                "id": applied.id,
-                "reason": applied.reason,
-                "owner": applied.owner,
-                "expires": applied.expires.isoformat(),
-                "source": location_dict(applied.source),
-                "findings": applied.findings,
-            }
-            for applied in exceptions_applied(report)
-        ],
+        "snapshots": _dump(evidence.snapshots),
+        "scopes_required": _dump(stats.scopes_required),
+        "scopes_granted": _dump(stats.scopes_granted),
+        "exceptions_applied": _dump(exceptions_applied(report)),
         "ci_run_url": evidence.ci_run_url,
     }
 
@@ -252,23 +197,20 @@ def report_from_dict(document: Mapping[str, Any]) -> Report:
     each finding across it."""
     version = int(document["report_version"])
     tenant = document["tenant"]
-    organizations = tuple(_org(org) for org in document["organizations"])
+    organizations = tuple(_load(OrgResult, org) for org in document["organizations"])
     if version == 1:
         organizations = with_fingerprints(organizations, tenant)
-    stats = document["stats"]
-    evidence = document.get("evidence")  # version 3 on
-    counts = (stats["requests"], stats["retries"], stats["rate_limited"], stats["seconds"])
+    evidence = document.get("evidence")  # version 3 on; it holds the scopes of the stats
+    scope = document.get("scope")  # version 1: not recorded (Report.version says so)
     return Report(
         tool_version=document["tool_version"],
         tenant=tenant,
         checked_at=document["checked_at"],
-        spec_files=tuple(
-            SpecFile(f["path"], f["sha256"], f.get("commit")) for f in document["spec_files"]
-        ),
+        spec_files=tuple(_load(SpecFile, f) for f in document["spec_files"]),
         organizations=organizations,
-        stats=Stats(*counts) if evidence is None else _scoped(Stats(*counts), evidence),
+        stats=_load(Stats, {**document["stats"], **(evidence or {})}),
         live_from=document["source"],
-        scope=_scope(document.get("scope")),
+        scope=Scope() if scope is None else _load(Scope, scope),
         failure=_failure(document),
         warnings=tuple(_problem(p) for p in document.get("warnings", ())),
         basis=_basis(document.get("basis")),
@@ -277,13 +219,33 @@ def report_from_dict(document: Mapping[str, Any]) -> Report:
     )
 
 
-def _scoped(stats: Stats, evidence: Mapping[str, Any]) -> Stats:
-    granted = evidence["scopes_granted"]
-    return replace(
-        stats,
-        scopes_required=tuple(evidence["scopes_required"]),
-        scopes_granted=None if granted is None else tuple(granted),
+_HINTS: dict[type, dict[str, Any]] = {}  # a dataclass's fields and their types, once per class
+
+
+def _load(cls: type[T], item: Mapping[str, Any]) -> T:
+    """The dataclass `_dump` wrote as `item`; a key an earlier version did not write leaves
+    the field's default."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return cls(
+        **{name: _value(hint, item[name]) for name, hint in _HINTS[cls].items() if name in item}
     )
+
+
+def _value(hint: Any, value: Any) -> Any:
+    """A JSON value as the type `hint` of its field: a dataclass, a tuple, an enum, a date."""
+    if value is None:
+        return None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, UnionType):  # X | None
+        return _value(args[0], value)
+    if origin is tuple:
+        return tuple(_value(args[0], item) for item in value)
+    if isinstance(hint, type) and is_dataclass(hint):
+        return _load(hint, value)
+    if hint is dt.date:
+        return dt.date.fromisoformat(value)
+    return hint(value) if isinstance(hint, EnumType) else value
 
 
 def _evidence(value: Mapping[str, Any] | None) -> Evidence:
@@ -292,71 +254,9 @@ def _evidence(value: Mapping[str, Any] | None) -> Evidence:
     version 4 a list."""
     if value is None:
         return Evidence()
-    snapshots = value.get("snapshots", [value.get("snapshot")])
-    return Evidence(
-        started_at=value["started_at"],
-        finished_at=value["finished_at"],
-        live_sha256=value["live_state_sha256"],
-        snapshots=tuple(
-            SnapshotFile(s["path"], s["sha256"], s["role"]) for s in snapshots if s is not None
-        ),
-        ci_run_url=value["ci_run_url"],
-    )
-
-
-def _location(value: Mapping[str, Any] | None) -> Location | None:
-    if value is None:
-        return None
-    return Location(value["file"], value["line"], value["column"])
-
-
-def _acceptance(value: Mapping[str, Any] | None) -> Acceptance | None:
-    if value is None:
-        return None
-    source = _location(value["source"])
-    if source is None:  # the schema requires it
-        return None
-    expires = dt.date.fromisoformat(value["expires"])
-    return Acceptance(value["reason"], expires, value["owner"], source)
-
-
-def _finding(item: Mapping[str, Any]) -> Finding:
-    return Finding(
-        kind=FindingKind(item["kind"]),
-        organization=item["organization"],
-        path=item["path"],
-        expected=item["expected"],
-        actual=item["actual"],
-        message=item["message"],
-        source=_location(item["source"]),
-        severity=Severity(item["severity"]),
-        accepted=_acceptance(item.get("accepted")),
-        expired_exception=_acceptance(item.get("expired_exception")),
-        known=item.get("known", False),
-        fingerprint=item.get("fingerprint"),
-    )
-
-
-def _org(item: Mapping[str, Any]) -> OrgResult:
-    return OrgResult(
-        name=item["name"],
-        id=item["id"],
-        status=OrgStatus(item["status"]),
-        findings=tuple(_finding(f) for f in item["findings"]),
-        source=_location(item["source"]),
-    )
-
-
-def _scope(value: Mapping[str, Any] | None) -> Scope:
-    if value is None:  # version 1: not recorded (Report.version says so)
-        return Scope()
-    return Scope(
-        organizations=tuple(value["organizations"]),
-        declared=value["declared"],
-        unmanaged=value["unmanaged"],
-        changed_from=value["changed_from"],
-        changes=value["changes"],
-        baseline=value["baseline"],
+    snapshots = [s for s in value.get("snapshots", [value.get("snapshot")]) if s is not None]
+    return _load(
+        Evidence, {**value, "live_sha256": value["live_state_sha256"], "snapshots": snapshots}
     )
 
 
@@ -381,14 +281,8 @@ def _basis(value: Mapping[str, Any] | None) -> Basis | None:
     if value is None:
         return None
     logs = value["log_range"]
-    return Basis(
-        snapshot_taken_at=value["snapshot_taken_at"],
-        log_from=logs["from"],
-        log_to=logs["to"],
-        entries=logs["entries"],
-        reread=tuple(value["reread"]),
-        looked_up=value["looked_up"],
-        full_read_because=value["full_read_because"],
+    return _load(
+        Basis, {**value, "log_from": logs["from"], "log_to": logs["to"], "entries": logs["entries"]}
     )
 
 

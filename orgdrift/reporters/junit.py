@@ -16,8 +16,9 @@ from orgdrift.reporters._common import (
     RenderOptions,
     basis_phrase,
     level,
+    noted,
+    ordered_findings,
     ordered_organizations,
-    org_findings,
     plural,
     summary_line,
     visible,
@@ -39,40 +40,33 @@ def classname(text: str) -> str:
     return xml_text(text).replace(".", "_")
 
 
-def _classname(report: Report, org: OrgResult) -> str:
-    if org.source is not None:
-        return classname(org.source.file)
-    return classname(report.tenant or "tenant")
+def _case(group: str, name: str) -> ET.Element:
+    return ET.Element("testcase", {"classname": group, "name": xml_text(name), "time": "0"})
+
+
+def _failed(case: ET.Element, tag: str, message: str, kind: str, lines: list[str]) -> None:
+    """`case` failed (`<failure>`) or in error (`<error>`), with a message and lines of detail."""
+    failure = ET.SubElement(case, tag, {"message": xml_text(message), "type": kind})
+    failure.text = xml_text("\n".join(lines))
 
 
 def _finding_line(finding: Finding) -> str:
     where = f"{finding.source}: " if finding.source is not None else ""
     prefix = "warning: " if level(finding) == "warning" else ""  # a note says accepted or known
-    note = f" ({finding.note})" if finding.note else ""
-    return visible(f"{where}{prefix}[{finding.kind.value}] {finding.message}{note}")
+    return visible(f"{where}{prefix}[{finding.kind.value}] {noted(finding)}")
 
 
 def _testcase(report: Report, org: OrgResult) -> ET.Element:
-    case = ET.Element(
-        "testcase",
-        {"classname": _classname(report, org), "name": xml_text(org.label), "time": "0"},
-    )
-    findings = org_findings(report, org)
-    errors = [f for f in findings if f.fails]
+    where = org.source.file if org.source is not None else report.tenant or "tenant"
+    case = _case(classname(where), org.label)
+    findings = ordered_findings(report, org)
+    errors = [_finding_line(f) for f in findings if f.fails]
     if errors:
-        failure = ET.SubElement(
-            case,
-            "failure",
-            {
-                "message": xml_text(f"{org.status.value}: {plural(len(errors), 'finding')}"),
-                "type": org.status.value,
-            },
-        )
-        failure.text = xml_text("\n".join(_finding_line(f) for f in errors))
-    warnings = [f for f in findings if not f.fails]  # warnings, accepted, known: reported only
+        message = f"{org.status.value}: {plural(len(errors), 'finding')}"
+        _failed(case, "failure", message, org.status.value, errors)
+    warnings = [_finding_line(f) for f in findings if not f.fails]  # warnings, accepted, known
     if warnings:
-        out = ET.SubElement(case, "system-out")
-        out.text = xml_text("\n".join(_finding_line(f) for f in warnings))
+        ET.SubElement(case, "system-out").text = xml_text("\n".join(warnings))
     return case
 
 
@@ -85,73 +79,26 @@ def _file_cases(report: Report, failure: Failure) -> list[ET.Element]:
         problems = [p for p in failure.problems if p.file == file]
         if not file and not problems:
             continue
-        case = ET.Element(
-            "testcase",
-            {"classname": TOOL_NAME, "name": xml_text(file or "command line"), "time": "0"},
-        )
+        case = _case(TOOL_NAME, file or "command line")
         if problems:
-            failed = ET.SubElement(
-                case,
-                "failure",
-                {"message": xml_text(plural(len(problems), "problem")), "type": "invalid"},
-            )
-            lines = (visible(p.render() if p.file else p.message) for p in problems)
-            failed.text = xml_text("\n".join(lines))
+            lines = [visible(p.render() if p.file else p.message) for p in problems]
+            _failed(case, "failure", plural(len(problems), "problem"), "invalid", lines)
         cases.append(case)
     return cases
-
-
-def _error_case(report: Report, failure: Failure) -> ET.Element:
-    """An incomplete read: one testcase in error, which no reader counts as passed."""
-    case = ET.Element(
-        "testcase",
-        {"classname": classname(report.tenant or TOOL_NAME), "name": "live state", "time": "0"},
-    )
-    error = ET.SubElement(
-        case, "error", {"message": xml_text(summary_line(report)), "type": "incomplete"}
-    )
-    error.text = xml_text(failure.message)
-    return case
 
 
 def _cases(report: Report) -> list[ET.Element]:
     failure = report.failure
     if failure is not None and report.status is Status.INCOMPLETE:
-        return [_error_case(report, failure)]
+        # one testcase in error, which no reader counts as passed
+        case = _case(classname(report.tenant or TOOL_NAME), "live state")
+        _failed(case, "error", summary_line(report), "incomplete", [failure.message])
+        return [case]
     if failure is not None:
         return _file_cases(report, failure)
     if not report.verdict:  # a valid spec: a passed testcase per file
-        return [
-            ET.Element("testcase", {"classname": TOOL_NAME, "name": xml_text(f.path), "time": "0"})
-            for f in report.spec_files
-        ]
+        return [_case(TOOL_NAME, f.path) for f in report.spec_files]
     return [_testcase(report, org) for org in ordered_organizations(report)]
-
-
-def build_tree(report: Report) -> ET.Element:
-    cases = _cases(report)
-    attrs = {
-        "name": TOOL_NAME,
-        "tests": str(len(cases)),
-        "failures": str(sum(1 for c in cases if c.find("failure") is not None)),
-        "errors": str(sum(1 for c in cases if c.find("error") is not None)),
-        "time": f"{report.stats.seconds:.3f}",
-    }
-    root = ET.Element("testsuites", attrs)
-    suite = ET.SubElement(
-        root, "testsuite", {**attrs, "skipped": "0", "timestamp": xml_text(report.checked_at)}
-    )
-    properties = {"tenant": report.tenant, "basis": report.basis and basis_phrase(report.basis)}
-    if any(properties.values()):
-        props = ET.SubElement(suite, "properties")
-        for name, value in properties.items():
-            if value:
-                ET.SubElement(props, "property", {"name": name, "value": xml_text(value)})
-    suite.extend(cases)
-    if report.warnings:  # about the spec itself (exceptions unused or expiring): reported only
-        out = ET.SubElement(suite, "system-out")
-        out.text = xml_text("\n".join(visible(f"warning: {p.render()}") for p in report.warnings))
-    return root
 
 
 class JunitReporter:
@@ -160,7 +107,28 @@ class JunitReporter:
     suffix: ClassVar[str] = ".xml"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        root = build_tree(report)
+        cases = _cases(report)
+        attrs = {
+            "name": TOOL_NAME,
+            "tests": str(len(cases)),
+            "failures": str(sum(c.find("failure") is not None for c in cases)),
+            "errors": str(sum(c.find("error") is not None for c in cases)),
+            "time": f"{report.stats.seconds:.3f}",
+        }
+        root = ET.Element("testsuites", attrs)
+        suite = ET.SubElement(
+            root, "testsuite", {**attrs, "skipped": "0", "timestamp": xml_text(report.checked_at)}
+        )
+        properties = {"tenant": report.tenant, "basis": report.basis and basis_phrase(report.basis)}
+        if any(properties.values()):
+            props = ET.SubElement(suite, "properties")
+            for name, value in properties.items():
+                if value:
+                    ET.SubElement(props, "property", {"name": name, "value": xml_text(value)})
+        suite.extend(cases)
+        if report.warnings:  # about the spec itself (exceptions unused or expiring): reported only
+            lines = (visible(f"warning: {p.render()}") for p in report.warnings)
+            ET.SubElement(suite, "system-out").text = xml_text("\n".join(lines))
         ET.indent(root, space="  ")
         body = ET.tostring(root, encoding="unicode")
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

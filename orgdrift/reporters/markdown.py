@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import ClassVar
 
+from orgdrift.errors import Problem
 from orgdrift.models import Finding, Report, Status
 from orgdrift.reporters._common import (
     Counts,
@@ -12,11 +14,13 @@ from orgdrift.reporters._common import (
     basis_phrase,
     compact_json,
     level,
+    noted,
     ordered_findings,
     plural,
     stats_phrase,
     summary_line,
     visible,
+    words,
 )
 
 MAX_CHARS = 65_536
@@ -66,28 +70,28 @@ _HEADINGS = {
 }
 
 
-def _context(report: Report) -> str:
-    if not report.verdict:
-        return f"{sentence(summary_line(report))}."
-    tenant = f"Tenant {sentence(report.tenant)}" if report.tenant else "Tenant not named"
-    source = "live API" if report.live_from == "api" else "saved snapshot"
-    return (
-        f"{tenant} ({source}), checked at {cell(report.checked_at)}: {cell(summary_line(report))}."
-    )
+def _head(report: Report) -> list[list[str]]:
+    """The heading and what the run says; for an incomplete read, a warning no reader can take
+    for a verdict."""
+    heading = [_HEADINGS[report.status]]
+    failure = report.failure
+    if failure is not None and report.status is Status.INCOMPLETE:
+        nothing = (
+            "The live tenant could not be read completely, so this run says nothing about drift."
+        )
+        return [heading, ["> [!WARNING]", f"> {nothing}", f"> {sentence(failure.message)}"]]
+    if report.verdict:
+        tenant = f"Tenant {sentence(report.tenant)}" if report.tenant else "Tenant not named"
+        source = "live API" if report.live_from == "api" else "saved snapshot"
+        checked = f"checked at {cell(report.checked_at)}: {cell(summary_line(report))}."
+        said = f"{tenant} ({source}), {checked}"
+    else:
+        said = f"{sentence(summary_line(report))}."
+    basis = [[sentence(basis_phrase(report.basis)) + "."]] if report.basis is not None else []
+    return [heading, [said], *basis]
 
 
-def _banner(report: Report) -> list[str]:
-    """An incomplete read: a warning no reader can take for a verdict."""
-    message = report.failure.message if report.failure is not None else ""
-    return [
-        "> [!WARNING]",
-        "> The live tenant could not be read completely, so this run says nothing about drift.",
-        f"> {sentence(message)}",
-    ]
-
-
-def _problems_table(report: Report, budget: int) -> list[str]:
-    problems = report.failure.problems if report.failure is not None else ()
+def _problems_table(problems: tuple[Problem, ...], budget: int) -> list[str]:
     rows = [
         f"| {cell(p.position() if p.file else '—')} | {cell(p.path) or '—'} | {cell(p.message)} |"
         for p in problems
@@ -100,37 +104,27 @@ def _warnings_list(report: Report, budget: int) -> list[str]:
     rows = [
         f"- ⚠️ {cell(p.position() if p.file else '—')}: {cell(p.message)}" for p in report.warnings
     ]
-    kept = _within(rows, budget)
-    if len(kept) == len(rows):
-        return kept
-    rest = plural(len(rows) - len(kept), "more warning")
-    return [*kept, f"- … and {rest}; the text, JSON and SARIF reports list every one."]
+    kept, more = _within(rows, budget, "warning")
+    return kept + [f"- {line}" for line in more]
 
 
 def _counts_table(report: Report) -> list[str]:
-    c = Counts.of(report)
+    summary = Counts.of(report).summary()
     return [
-        (
-            "| Declared | In sync | Drifted | Missing | Unmanaged | Findings | Failing | Accepted "
-            "| Known |"
-        ),
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        (
-            f"| {c.declared} | {c.in_sync} | {c.drifted} | {c.missing} | {c.unmanaged} "
-            f"| {c.findings} | {c.errors} | {c.accepted} | {c.known} |"
-        ),
+        "| " + " | ".join(words(key).capitalize() for key in summary) + " |",
+        "|" + "---:|" * len(summary),
+        "| " + " | ".join(str(count) for count in summary.values()) + " |",
     ]
 
 
 def _row(finding: Finding, verbose: bool) -> str:
     where = cell(str(finding.source)) if finding.source is not None else "—"
-    note = f" ({finding.note})" if finding.note else ""
     cells = [
         where,
         cell(finding.organization),
         f"`{finding.kind.value}`",
         level(finding),
-        cell(finding.message + note),
+        cell(noted(finding)),
     ]
     if verbose:
         cells += [cell(compact_json(finding.expected)), cell(compact_json(finding.actual))]
@@ -146,32 +140,24 @@ def _findings_table(report: Report, verbose: bool, budget: int) -> list[str]:
     return _folded(head, rows, "finding", budget)
 
 
-def _within(rows: list[str], budget: int) -> list[str]:
-    """The first rows whose lines fit in `budget` characters."""
-    kept: list[str] = []
-    for row in rows:
-        budget -= len(row) + 1
-        if budget < 0:
-            break
-        kept.append(row)
-    return kept
+def _within(rows: list[str], budget: int, noun: str) -> tuple[list[str], list[str]]:
+    """The first rows whose lines fit in `budget` characters, and a line for those that do not."""
+    used = itertools.accumulate(len(row) + 1 for row in rows)
+    kept = [row for row, size in zip(rows, used, strict=True) if size <= budget]
+    if len(kept) == len(rows):
+        return kept, []
+    rest = plural(len(rows) - len(kept), f"more {noun}")
+    return kept, [f"… and {rest}; the text, JSON and SARIF reports list every one."]
 
 
 def _folded(head: list[str], rows: list[str], noun: str, budget: int) -> list[str]:
     """A table folded in <details> when long, cut to its share of GitHub's comment size."""
-    kept = _within(rows, budget - _RESERVE - sum(len(line) + 1 for line in head))
-    lines = head + kept
-    if len(kept) < len(rows):
-        rest = plural(len(rows) - len(kept), f"more {noun}")
-        lines += ["", f"… and {rest}; the text, JSON and SARIF reports list every one."]
+    kept, more = _within(rows, budget - _RESERVE - sum(len(line) + 1 for line in head), noun)
+    lines = head + kept + (["", *more] if more else [])
     if len(rows) <= FOLD_ROWS:
         return lines
     summary = f"<details><summary>{plural(len(rows), noun)}</summary>"
     return [summary, "", *lines, "", "</details>"]
-
-
-def _stats(report: Report) -> str:
-    return f"<sub>orgdrift {cell(report.tool_version)}: {stats_phrase(report)}</sub>"
 
 
 class MarkdownReporter:
@@ -182,18 +168,13 @@ class MarkdownReporter:
     def render(self, report: Report, options: RenderOptions) -> str:
         """Every section within MAX_CHARS: the fixed lines first, then the table (findings or
         problems) takes what it needs of the rest, and the warnings list what is left."""
-        head = [[_HEADINGS[report.status]]]
-        if report.status is Status.INCOMPLETE:
-            head.append(_banner(report))
-        else:
-            head.append([_context(report)])
-            if report.basis is not None:
-                head.append([sentence(basis_phrase(report.basis)) + "."])
-        tail = [[_stats(report)]] if options.verbose and report.verdict else []
+        head = _head(report)
+        stats = f"<sub>orgdrift {cell(report.tool_version)}: {stats_phrase(report)}</sub>"
+        tail = [[stats]] if options.verbose and report.verdict else []
         budget = MAX_CHARS - _size([*head, *tail]) - _RESERVE
         table: list[list[str]] = []
         if report.failure is not None and report.failure.problems:
-            table = [_problems_table(report, budget)]
+            table = [_problems_table(report.failure.problems, budget)]
         elif report.findings:
             counts = _counts_table(report)
             table = [counts, _findings_table(report, options.verbose, budget - _size([counts]))]

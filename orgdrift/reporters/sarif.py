@@ -12,19 +12,22 @@ from urllib.parse import quote
 from orgdrift.errors import Location, Problem
 from orgdrift.models import Finding, Report, Severity, Status
 from orgdrift.reporters._common import (
-    HELP_URI,
-    INFORMATION_URI,
     KIND_INFO,
     TOOL_NAME,
     RenderOptions,
     basis_dict,
     json_document,
     json_value,
+    noted,
     ordered_findings,
+    placed,
+    problem_text,
     summary_line,
     visible,
 )
 
+INFORMATION_URI = "https://pypi.org/project/orgdrift/"
+HELP_URI = "https://github.com/orgdrift/orgdrift/blob/main/README.md#in-ci-and-audits"
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "orgdriftFinding/v1"
@@ -73,7 +76,10 @@ def _rule(rule_id: str, title: str, description: str, help_text: str) -> dict[st
 
 
 _RULES = [
-    *(_rule(kind.value, i.title, i.description, i.help) for kind, i in KIND_INFO.items()),
+    *(
+        _rule(kind.value, kind.title().replace("_", ""), i.description, i.help)
+        for kind, i in KIND_INFO.items()
+    ),
     _rule(
         INVALID_INPUT,
         "InvalidInput",
@@ -92,37 +98,27 @@ _RULES = [
 _RULE_INDEX = {rule["id"]: index for index, rule in enumerate(_RULES)}
 
 
-def _artifact(file: str, options: RenderOptions) -> dict[str, Any]:
-    """Relative to the repository root (`uriBaseId`), or an absolute URI outside it."""
-    uri = artifact_uri(options.repo_path(file))
-    if "://" in uri or uri.startswith("file:"):
-        return {"uri": uri}
-    return {"uri": uri, "uriBaseId": SRCROOT}
-
-
 def _physical(
     report: Report, source: Location | None, options: RenderOptions
 ) -> dict[str, Any] | None:
-    """Where a result is: its location, else line 1 of the first spec file (GitHub needs one)."""
-    if source is not None and source.file:
-        file, line, column = source.file, source.line, source.column
-    elif report.spec_files:
-        file, line, column = report.spec_files[0].path, 1, 1
-    else:
+    """Where a result is (`placed`): relative to the repository root (`uriBaseId`), or an
+    absolute URI outside it."""
+    where = placed(report, source)
+    if where is None:
         return None
+    uri = artifact_uri(options.repo_path(where.file))
+    absolute = "://" in uri or uri.startswith("file:")
     return {
-        "artifactLocation": _artifact(file, options),
-        "region": {"startLine": max(line, 1), "startColumn": max(column, 1)},
+        "artifactLocation": {"uri": uri} if absolute else {"uri": uri, "uriBaseId": SRCROOT},
+        "region": {"startLine": max(where.line, 1), "startColumn": max(where.column, 1)},
     }
 
 
 def _locations(
     report: Report, name: str, source: Location | None, options: RenderOptions
 ) -> list[dict[str, Any]]:
-    location: dict[str, Any] = {}
     physical = _physical(report, source, options)
-    if physical is not None:
-        location["physicalLocation"] = physical
+    location: dict[str, Any] = {"physicalLocation": physical} if physical is not None else {}
     if name:
         location["logicalLocations"] = [{"name": name, "kind": "object"}]
     return [location] if location else []
@@ -146,12 +142,11 @@ def message(text: str) -> dict[str, str]:
 
 
 def _result(report: Report, finding: Finding, options: RenderOptions) -> dict[str, Any]:
-    note = f" ({finding.note})" if finding.note else ""
     result: dict[str, Any] = {
         "ruleId": finding.kind.value,
         "ruleIndex": _RULE_INDEX[finding.kind.value],
         "level": "error" if finding.severity is Severity.ERROR else "warning",
-        "message": message(f"{finding.organization}: {finding.message}{note}"),
+        "message": message(f"{finding.organization}: {noted(finding)}"),
         "locations": _locations(report, finding.organization, finding.source, options),
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding)},
         "properties": {
@@ -162,44 +157,30 @@ def _result(report: Report, finding: Finding, options: RenderOptions) -> dict[st
         },
     }
     if finding.accepted is not None:
-        accepted = finding.accepted
-        suppression: dict[str, Any] = {
-            "kind": "external",
-            "status": "accepted",
-            "justification": accepted.note(),
-        }
-        physical = _physical(report, accepted.source, options)
-        if physical is not None:
-            suppression["location"] = {"physicalLocation": physical}
-        result["suppressions"] = [suppression]
+        justification = finding.accepted.note()
+        suppression = {"kind": "external", "status": "accepted", "justification": justification}
+        physical = _physical(report, finding.accepted.source, options)
+        where = {"location": {"physicalLocation": physical}} if physical is not None else {}
+        result["suppressions"] = [{**suppression, **where}]
     if report.scope.baseline is not None:
         result["baselineState"] = "unchanged" if finding.known else "new"
     return result
 
 
-def _warning_result(report: Report, problem: Problem, options: RenderOptions) -> dict[str, Any]:
+def _problem_result(
+    report: Report, problem: Problem, rule: str, text: str, options: RenderOptions
+) -> dict[str, Any]:
+    """An invalid input (an error), or a warning about an exception of the spec."""
     return {
-        "ruleId": EXCEPTION,
-        "ruleIndex": _RULE_INDEX[EXCEPTION],
-        "level": "warning",
-        "message": message(problem.message),
+        "ruleId": rule,
+        "ruleIndex": _RULE_INDEX[rule],
+        "level": "error" if rule == INVALID_INPUT else "warning",
+        "message": message(text),
         "locations": _locations(report, "", problem, options),
     }
 
 
-def _problem_result(report: Report, problem: Problem, options: RenderOptions) -> dict[str, Any]:
-    where = f"{problem.path}: " if problem.path else ""
-    return {
-        "ruleId": INVALID_INPUT,
-        "ruleIndex": _RULE_INDEX[INVALID_INPUT],
-        "level": "error",
-        "message": message(f"{where}{problem.message}"),
-        "locations": _locations(report, "", problem, options),
-    }
-
-
-def report_to_sarif(report: Report, options: RenderOptions | None = None) -> dict[str, Any]:
-    options = options or RenderOptions()
+def report_to_sarif(report: Report, options: RenderOptions) -> dict[str, Any]:
     driver = {
         "name": TOOL_NAME,
         "version": report.tool_version,
@@ -221,10 +202,13 @@ def report_to_sarif(report: Report, options: RenderOptions | None = None) -> dic
             {"level": "error", "message": message(summary_line(report))}
         ]
     elif failure is not None:
-        run["results"] = [_problem_result(report, p, options) for p in failure.problems]
+        run["results"] = [
+            _problem_result(report, p, INVALID_INPUT, problem_text(p), options)
+            for p in failure.problems
+        ]
     else:
         run["results"] = [
-            *(_warning_result(report, p, options) for p in report.warnings),
+            *(_problem_result(report, p, EXCEPTION, p.message, options) for p in report.warnings),
             *(_result(report, f, options) for f in ordered_findings(report)),
         ]
     properties: dict[str, Any] = {"tenant": report.tenant} if report.tenant else {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from orgdrift.errors import Location
-from orgdrift.models import Failure, Finding, OrgResult, OrgStatus, Report, Severity
+from orgdrift.models import Finding, OrgStatus, Report, Severity
 from orgdrift.reporters._common import (
     RenderOptions,
     basis_phrase,
@@ -50,51 +50,35 @@ def _finding_lines(finding: Finding, options: RenderOptions) -> list[str]:
     return lines
 
 
-def _in_sync_line(org: OrgResult, options: RenderOptions) -> str:
-    return f"{_prefix(org.source, org.label, options)}{_paint('in sync', _GREEN, options)}"
-
-
-def _summary(report: Report, options: RenderOptions) -> str:
-    line = visible(summary_line(report))
-    style = _GREEN if report.in_sync else _RED
-    return _paint(line, _BOLD + style, options)
-
-
-def _stats_line(report: Report) -> str:
-    return visible(f"{report.live_from}: {stats_phrase(report)}")
-
-
-def failure_lines(failure: Failure) -> list[str]:
-    """What the CLI has always printed on stderr for an invalid input or an incomplete read."""
-    located = [visible(p.render()) for p in failure.problems if p.file]
-    if located:
-        return [*located, f"orgdrift: {visible(failure.message)}"]
-    return [f"orgdrift: error: {visible(failure.message)}"]
-
-
 class TextReporter:
     name: ClassVar[str] = "text"
     description: ClassVar[str] = "one line per finding, like a linter (default outside CI)"
     suffix: ClassVar[str] = ".txt"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        if report.failure is not None:
-            return "\n".join(failure_lines(report.failure)) + "\n"
+        failure = report.failure
+        if failure is not None:  # what the CLI has always printed on stderr
+            located = [visible(p.render()) for p in failure.problems if p.file]
+            message = visible(failure.message)
+            lines = (
+                [*located, f"orgdrift: {message}"] if located else [f"orgdrift: error: {message}"]
+            )
+            return "\n".join(lines) + "\n"
         if not report.verdict:
             return visible(summary_line(report)) + "\n"
-        lines: list[str] = [
-            f"{visible(p.render().replace(': ', ': warning: ', 1))}" for p in report.warnings
-        ]
+        lines = [visible(p.render().replace(": ", ": warning: ", 1)) for p in report.warnings]
         for finding in ordered_findings(report):
             lines.extend(_finding_lines(finding, options))
         if options.verbose:
             lines.extend(
-                _in_sync_line(org, options)
+                f"{_prefix(org.source, org.label, options)}{_paint('in sync', _GREEN, options)}"
                 for org in ordered_organizations(report)
                 if org.status is OrgStatus.IN_SYNC
             )
-            lines.append(_paint(_stats_line(report), _DIM, options))
+            stats = visible(f"{report.live_from}: {stats_phrase(report)}")
+            lines.append(_paint(stats, _DIM, options))
         if report.basis is not None:
             lines.append(_paint(visible(basis_phrase(report.basis)), _DIM, options))
-        lines.append(_summary(report, options))
+        style = _BOLD + (_GREEN if report.in_sync else _RED)
+        lines.append(_paint(visible(summary_line(report)), style, options))
         return "\n".join(lines) + "\n"

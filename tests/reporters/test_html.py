@@ -25,8 +25,13 @@ from orgdrift.errors import InputError
 from orgdrift.jsonfile import schema_problems
 from orgdrift.models import FindingKind, OrgStatus, Report, Severity, SpecFile
 from orgdrift.reporters import RenderOptions, get_reporter, report_to_dict
-from orgdrift.reporters._common import ordered_organizations, scope_phrase, summary_line
-from orgdrift.reporters.html import display_text, escape_code, render_html
+from orgdrift.reporters._common import (
+    escape_code,
+    ordered_organizations,
+    scope_phrase,
+    summary_line,
+)
+from orgdrift.reporters.html import display_text, render_html
 from orgdrift.reporters.json_report import SCHEMAS, read_report, report_from_dict
 from tests.test_packaging import wheel  # noqa: F401  (the built wheel, shared fixture)
 
