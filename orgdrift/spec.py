@@ -296,6 +296,8 @@ def _identities(key: str, item: dict[str, Any]) -> list[tuple[tuple[Any, ...], P
     a repeat."""
     if key == "client_grants":
         ident = (item.get("client_id"), item.get("audience"))
+        if not all(isinstance(part, str) for part in ident):
+            return []  # the schema reports it
         return [(ident, (), "client grant is listed twice")]
     if key == "discovery_domains":
         return [((str(item.get("domain")).lower(),), (), "discovery domain is listed twice")]

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from orgdrift.errors import ExitCode, InputError, UsageError
@@ -139,3 +139,106 @@ def test_billion_laughs_is_bounded() -> None:
     (problem,) = caught.value.problems
     assert problem.message == "aliases expand into too many values (alias bomb?)"
     assert problem.path.startswith("$.a") and 1 <= problem.line <= 9
+
+
+# --- one value of a whole-model spec changed: validate and check never crash -----------------
+
+ROOT = Path(__file__).resolve().parent.parent
+FULL_MODEL = ROOT / "examples" / "full-model.yaml"
+FULL_MODEL_TENANT = ROOT / "examples" / "full-model-tenant.json"
+
+
+def _whole_model_spec() -> dict[str, object]:
+    """examples/full-model.yaml with defaults, ignore rules and an exception, so every kind of
+    value the schema knows is there to be changed."""
+    import yaml
+
+    spec = yaml.safe_load(FULL_MODEL.read_text(encoding="utf-8"))
+    spec["tenant"] = {"domain": "full-model.example.auth0.com"}
+    spec["defaults"] = {"connection": {"show_as_button": True}, "ignore": ["metadata.crm"]}
+    spec["organizations"][0]["ignore"] = ["branding.logo_url"]
+    spec["organizations"][1]["metadata"] = {"tier": "gold"}
+    spec["exceptions"] = [
+        {
+            "organization": "acme",
+            "kind": "connection_not_allowed",
+            "path": "connections.google-oauth2",
+            "reason": "SSO migration, SEC-142",
+            "expires": "2099-01-31",
+            "owner": "@platform",
+        }
+    ]
+    return spec
+
+
+def _paths(value: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Every place in `value` that holds a value (the root excluded)."""
+    found: list[tuple[object, ...]] = [path] if path else []
+    if isinstance(value, (dict, list)):
+        for key, child in value.items() if isinstance(value, dict) else enumerate(value):
+            found += _paths(child, (*path, key))
+    return found
+
+
+WHOLE_MODEL = _whole_model_spec()
+WHOLE_MODEL_PATHS = _paths(WHOLE_MODEL)
+PLAUSIBLE = st.sampled_from(
+    [
+        "acme", "globex", "Acme", "ACME.COM", "acme.com", "acme-saml", "google-oauth2",
+        "cli_AcmePortal0000001", "https://api.acme.example/", "read:orders", ["read:orders"], [],
+        {}, True, False, None, 0, 1000, "none", "readonly", "limited", "full", "verified",
+        "pending", "exact", "allowlist", "fail", "warn", "ignore", "2099-12-31", "2027-02-30",
+        "", "x" * 300, "${MISSING}", "org_0000000000000001", "con_Unknown", "connections",
+        "connection_not_allowed", "client_grant_missing", "field_changed",
+    ]
+)  # fmt: skip
+"""Values a spec's fields take (and near misses): most changed specs stay valid, so the check
+runs on them."""
+REPLACEMENTS = st.one_of(
+    PLAUSIBLE,
+    PLAUSIBLE,
+    SCALARS,
+    st.lists(SCALARS, max_size=3),
+    st.dictionaries(KEYS, SCALARS, max_size=3),
+)
+
+
+@FUZZ
+@given(st.sampled_from(WHOLE_MODEL_PATHS), REPLACEMENTS, st.booleans())
+def test_one_changed_value_of_a_whole_model_spec_is_valid_or_a_located_problem(
+    path: tuple[object, ...], replacement: object, drop: bool
+) -> None:
+    """Any one value of a spec declaring the whole model replaced by any JSON value (or its key
+    dropped): `validate` exits 0 or 2 with a located problem, and a spec still valid is
+    checked against the example tenant (exit 0, 1 or 3; 2 for another tenant), never an
+    internal error (4). It found
+    a client grant whose client_id was a list: exit 4, unhashable type."""
+    import copy
+
+    from orgdrift import pipeline
+
+    document = copy.deepcopy(WHOLE_MODEL)
+    parent: object = document
+    for key in path[:-1]:
+        parent = parent[key]  # type: ignore[index]
+    if drop:
+        del parent[path[-1]]  # type: ignore[attr-defined]
+    else:
+        parent[path[-1]] = replacement  # type: ignore[index]
+    with tempfile.TemporaryDirectory() as directory:
+        spec = Path(directory) / "orgs.yaml"
+        spec.write_text(json.dumps(document), encoding="utf-8")
+        valid = pipeline.run_validate(pipeline.ValidateOptions(specs=(str(spec),), env={}))
+        event("invalid" if valid.failure is not None else "valid, then checked")
+        if valid.failure is not None:
+            assert valid.exit_code is ExitCode.USAGE and valid.failure.problems, valid.failure
+            return
+        checked = pipeline.run_check(
+            pipeline.CheckOptions(specs=(str(spec),), env={}, snapshot=str(FULL_MODEL_TENANT))
+        )
+    event(f"check exit {int(checked.exit_code)}")
+    # 2 only for what a valid spec can still be refused for: a tenant.domain not the snapshot's.
+    if checked.exit_code is ExitCode.USAGE:
+        assert checked.failure is not None and "tenant" in checked.failure.message, checked
+    else:
+        assert checked.exit_code in (ExitCode.IN_SYNC, ExitCode.DRIFT, ExitCode.INCOMPLETE)
