@@ -26,8 +26,23 @@ from orgdrift.snapshot import snapshot_document
 
 
 def canonical_json(value: Any) -> bytes:
-    """`value` as RFC 8785 canonical JSON (UTF-8)."""
-    return rfc8785.dumps(value)
+    """`value` as RFC 8785 canonical JSON (UTF-8). An integer past 2**53 (the reads allow 30
+    digits) is canonicalized as the IEEE 754 double it stands for, as RFC 8785 section 3.2.2.3
+    has every number, and as an ECMAScript verifier reading the same JSON text gets it."""
+    try:
+        return rfc8785.dumps(value)
+    except rfc8785.IntegerDomainError:
+        return rfc8785.dumps(_doubles(value))
+
+
+def _doubles(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _doubles(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_doubles(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53 - 1:
+        return float(value)
+    return value
 
 
 def sha256_hex(data: bytes) -> str:

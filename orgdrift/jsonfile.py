@@ -18,7 +18,7 @@ import jsonschema_rs
 from orgdrift.errors import InputError, Problem
 from orgdrift.inputs import read_input
 from orgdrift.resources import load_schema
-from orgdrift.sansio import depth_within
+from orgdrift.sansio import HostileBodyError, depth_within, loads
 from orgdrift.spec import schema_message
 from orgdrift.yamlload import json_path
 
@@ -42,7 +42,7 @@ def parse(file: str, raw: bytes, max_depth: int) -> Any:
     """UTF-8 (a BOM is allowed) JSON nested at most `max_depth` containers deep."""
     too_deep = InputError([problem(file, "", f"JSON nested more than {max_depth} levels deep")])
     try:
-        document = json.loads(raw.decode("utf-8-sig"))
+        document = loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise InputError([problem(file, "", f"not valid UTF-8 at byte {exc.start}")]) from None
     except json.JSONDecodeError as exc:
@@ -50,6 +50,8 @@ def parse(file: str, raw: bytes, max_depth: int) -> Any:
         raise InputError([Problem(file, exc.lineno, exc.colno, "", msg)]) from None
     except RecursionError:  # the decoder's own limit, far past any bound given here
         raise too_deep from None
+    except HostileBodyError as exc:  # a number no reader agrees on (sansio.loads)
+        raise InputError([problem(file, "", f"not valid JSON: {exc.message}")]) from None
     if not depth_within(document, max_depth):
         raise too_deep
     return document

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from orgdrift.emulator import (
     create_app,
 )
 from orgdrift.emulator.config import READ_SCOPES
+from orgdrift.errors import InputError
 from orgdrift.evidence import canonical_json, live_state_sha256
 from orgdrift.reporters.json_report import read_report
 from orgdrift.snapshot import dump_snapshot, parse_snapshot
@@ -154,6 +156,30 @@ def test_canonical_json_is_rfc_8785() -> None:
         b'{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],'
         b'"string":"\xe2\x82\xac$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
     )
+
+
+def test_integers_past_2_53_are_digested_as_the_doubles_they_stand_for() -> None:
+    """rfc8785 refuses them (IntegerDomainError: exit 4 before); RFC 8785 has every number an
+    IEEE 754 double, which is what an ECMAScript verifier parses the snapshot text into."""
+    value = {"metadata": {"n": 2**53 + 1}, "quota": [10**29, -(10**25), 2**53 - 1, True]}
+    assert canonical_json(value) == (
+        b'{"metadata":{"n":9007199254740992},"quota":[1e+29,-1e+25,9007199254740991,true]}'
+    )
+    state = state_of(TENANT)
+    big = state.organizations[0]
+    data = {**big.data, "metadata": {"n": 10**29}}
+    state = replace(state, organizations=(replace(big, data=data), *state.organizations[1:]))
+    written = dump_snapshot(state)
+    assert live_state_sha256(parse_snapshot("big.json", written.encode())) == live_state_sha256(
+        state
+    )
+
+
+def test_a_snapshot_number_no_reader_agrees_on_is_a_located_problem() -> None:
+    for number, message in ((b"9" * 31, "an integer has 31 digits"), (b"1e400", "out of range")):
+        raw = b'{"organizations": [{"id": "o", "name": "n", "x": ' + number + b"}]}"
+        with pytest.raises(InputError, match=message):
+            parse_snapshot("live.json", raw)
 
 
 def test_the_scopes_granted_are_those_of_the_token(

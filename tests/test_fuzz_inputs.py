@@ -242,3 +242,40 @@ def test_one_changed_value_of_a_whole_model_spec_is_valid_or_a_located_problem(
         assert checked.failure is not None and "tenant" in checked.failure.message, checked
     else:
         assert checked.exit_code in (ExitCode.IN_SYNC, ExitCode.DRIFT, ExitCode.INCOMPLETE)
+
+
+WHOLE_TENANT = json.loads(FULL_MODEL_TENANT.read_text(encoding="utf-8"))
+WHOLE_TENANT_PATHS = _paths(WHOLE_TENANT)
+
+
+@FUZZ
+@given(st.sampled_from(WHOLE_TENANT_PATHS), REPLACEMENTS, st.booleans())
+def test_one_changed_value_of_a_whole_model_snapshot_is_checked_or_refused(
+    path: tuple[object, ...], replacement: object, drop: bool
+) -> None:
+    """The same for the live state: any one value of examples/full-model-tenant.json changed
+    (or dropped), checked against examples/full-model.yaml: the snapshot refused with located
+    problems (2), or a verdict (0, 1) or an incomplete read (3); never an internal error."""
+    import copy
+
+    from orgdrift import pipeline
+
+    document = copy.deepcopy(WHOLE_TENANT)
+    parent: object = document
+    for key in path[:-1]:
+        parent = parent[key]  # type: ignore[index]
+    if drop:
+        del parent[path[-1]]  # type: ignore[attr-defined]
+    else:
+        parent[path[-1]] = replacement  # type: ignore[index]
+    with tempfile.TemporaryDirectory() as directory:
+        live = Path(directory) / "live.json"
+        live.write_text(json.dumps(document), encoding="utf-8")
+        checked = pipeline.run_check(
+            pipeline.CheckOptions(specs=(str(FULL_MODEL),), env={}, snapshot=str(live))
+        )
+    event(f"check exit {int(checked.exit_code)}")
+    if checked.exit_code is ExitCode.USAGE:
+        assert checked.failure is not None and checked.failure.message, checked
+    else:
+        assert checked.exit_code in (ExitCode.IN_SYNC, ExitCode.DRIFT, ExitCode.INCOMPLETE)
