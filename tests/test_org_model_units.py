@@ -238,6 +238,7 @@ def test_snapshot_keys_round_trip_and_are_checked() -> None:
         "$.organizations[0].client_grants[0]: 'audience' is required",
         "$.organizations[0].client_grants[0]: 'client_id' is required",
         "$.organizations[0].discovery_domains: {} is not of type 'array'",
+        "$.organizations[0].organization_connections[0].is_enabled: 1 is not of type 'boolean'",
         "$.organizations[0].organization_connections[0]: 'connection_id' is required",
     ]
 
