@@ -15,9 +15,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from deepdiff import DeepDiff
-from deepdiff.helper import notpresent
-
 from orgdrift.errors import Location
 from orgdrift.models import (
     API_FLAG_DEFAULTS,
@@ -44,6 +41,8 @@ def compare(decl: OrgDecl, live: LiveOrganization) -> list[Finding]:
     ]
     if desired == actual:
         return sorted(model, key=lambda f: (f.path, f.kind.value))
+    from deepdiff import DeepDiff  # here: `validate` never compares, so never imports it
+
     diff = DeepDiff(desired, actual, view="tree", threshold_to_diff_deeper=0)
     findings = [
         _finding(decl, level.path(output_format="list"), level.t1, level.t2)
@@ -130,6 +129,8 @@ def _live_connection(conn: ConnectionDecl, item: RawObject) -> Doc:
 
 
 def _finding(decl: OrgDecl, path: list[Any], expected: Any, actual: Any) -> Finding:
+    from deepdiff.helper import notpresent
+
     expected = None if expected is notpresent else expected
     actual = None if actual is notpresent else actual
     if path[0] == "connections" and len(path) >= 2:

@@ -12,15 +12,10 @@ import json
 from functools import cache
 from typing import Any
 
-import jsonschema
-import jsonschema_rs
-
 from orgdrift.errors import InputError, Problem
 from orgdrift.inputs import read_input
 from orgdrift.resources import load_schema
 from orgdrift.sansio import HostileBodyError, depth_within, loads
-from orgdrift.spec import schema_message
-from orgdrift.yamlload import json_path
 
 MAX_BYTES = 512 * 1024 * 1024
 
@@ -63,12 +58,18 @@ def _validators(schema: str) -> tuple[Any, Any]:
 
     jsonschema-rs answers in a fraction of the time for a 10,000-organization snapshot;
     jsonschema, the authority, describes only what it refused."""
+    import jsonschema  # here, not at the top: `orgdrift --version` and the parser need neither
+    import jsonschema_rs
+
     document = load_schema(schema)
     return jsonschema_rs.validator_for(document), jsonschema.Draft202012Validator(document)
 
 
 def schema_problems(file: str, document: Any, schema: str) -> list[Problem]:
     """Every problem of `document` against the shipped `schema`, at its JSON path."""
+    from orgdrift.spec import schema_message  # (and yaml with it) only when a file is read
+    from orgdrift.yamlload import json_path
+
     fast, full = _validators(schema)
     try:
         if fast.is_valid(document):

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal
 
-import httpx
-
 from orgdrift import __version__
 from orgdrift.accept import apply_exceptions, baseline_fingerprints, mark_known, with_fingerprints
 from orgdrift.auth import canonical_host
@@ -274,6 +272,8 @@ def run_demo(options: DemoOptions) -> Report:
 
 
 def _demo(options: DemoOptions) -> Compared:
+    import httpx
+
     from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app
     from orgdrift.resources import demo_bytes
     from orgdrift.snapshot import parse_snapshot

@@ -43,3 +43,32 @@ def test_every_command_takes_one_options_value_and_returns_its_result() -> None:
         if f"_{command}_options(" in source:  # built by its helper (check's, which plan shares)
             source = inspect.getsource(getattr(cli, f"_{command}_options"))
         assert f"pipeline.{options}(" in source, command
+
+
+def _heavy_imports(*argv: str) -> set[str]:
+    """The heavy packages `python -m orgdrift ARGV` imports (`-X importtime`, in a subprocess)."""
+    import subprocess
+    import sys
+
+    heavy = {"httpx", "deepdiff", "jsonschema", "jsonschema_rs", "yaml", "jinja2", "starlette"}
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "orgdrift", *argv],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    names = {line.rsplit("|", 1)[1].strip() for line in run.stderr.splitlines() if "|" in line}
+    return heavy & names
+
+
+def test_the_light_commands_import_only_what_they_use() -> None:
+    """`--version` and the parser import none of the heavy dependencies; `validate` reads YAML
+    and checks a schema but never compares or serves (tests/benchmarks/README.md, imports)."""
+    assert _heavy_imports("--version") == set()
+    assert _heavy_imports("validate", "examples/orgs.yaml") <= {
+        "jsonschema",
+        "jsonschema_rs",
+        "yaml",
+        "httpx",  # through pipeline -> reads -> client; known, not yet lazy
+    }
