@@ -174,7 +174,7 @@ def _whole_model_spec() -> dict[str, object]:
 def _paths(value: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
     """Every place in `value` that holds a value (the root excluded)."""
     found: list[tuple[object, ...]] = [path] if path else []
-    if isinstance(value, (dict, list)):
+    if isinstance(value, dict | list):
         for key, child in value.items() if isinstance(value, dict) else enumerate(value):
             found += _paths(child, (*path, key))
     return found
