@@ -53,10 +53,7 @@ class OrganizationReader(Protocol):
     async def get_organization_by_name(self, name: str) -> RawObject | None: ...
     async def list_organizations(self) -> list[RawObject]: ...
     async def organization_page(self, page: int, per_page: int) -> tuple[list[RawObject], int]: ...
-    async def list_enabled_connections(self, org_id: str) -> list[RawObject]: ...
-    async def list_organization_connections(self, org_id: str) -> list[RawObject]: ...
-    async def list_organization_client_grants(self, org_id: str) -> list[RawObject]: ...
-    async def list_organization_discovery_domains(self, org_id: str) -> list[RawObject]: ...
+    async def list_part(self, part: str, org_id: str) -> list[RawObject]: ...
     async def granted_scopes(self) -> frozenset[str] | None: ...
 
 
@@ -379,18 +376,6 @@ def _parts(decl: OrgDecl) -> _Parts:
     return frozenset(part for part, declared in parts.items() if declared is not None)
 
 
-def _listing(
-    reader: OrganizationReader, part: str
-) -> Callable[[str], Coroutine[Any, Any, list[RawObject]]]:
-    """How `reader` lists one part of an organization, by the organization's id."""
-    return {
-        "connections": reader.list_enabled_connections,  # GET .../enabled_connections (GA)
-        "connection_view": reader.list_organization_connections,  # .../connections (Early Access)
-        "client_grants": reader.list_organization_client_grants,
-        "discovery_domains": reader.list_organization_discovery_domains,
-    }[part]
-
-
 def _live(org: RawObject, read: _Read) -> LiveOrganization:
     return replace(LiveOrganization(org, None), **read)
 
@@ -433,7 +418,7 @@ async def _available(
             why = f"the token lacks {scope}", f"grant {scope}"
         else:
             try:
-                await _listing(reader, part)(org_id)
+                await reader.list_part(part, org_id)
             except FeatureUnavailableError as exc:
                 route = f"{exc.method} /organizations/{{id}}/connections"
                 why = f"the tenant does not offer the Early Access {route}", enable
@@ -472,7 +457,7 @@ async def _read_parts(
     async def one(org: RawObject, parts: _Parts) -> _Read:
         nonlocal done
         names = [name for name in _PART_NAMES if name in parts]
-        reads = [items(_listing(reader, name)(str(org["id"]))) for name in names]
+        reads = [items(reader.list_part(name, str(org["id"]))) for name in names]
         results = [await reads[0]] if len(reads) == 1 else await _gather(reads)
         done += 1
         if progress:
