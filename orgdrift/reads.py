@@ -95,24 +95,21 @@ async def connect(tenant: Tenant, scopes: tuple[str, ...] = ()) -> AsyncIterator
 def _run_read(
     tenant: Tenant, work: Callable[[ManagementClient], Awaitable[T]], scopes: tuple[str, ...]
 ) -> tuple[T, Stats]:
-    with asyncio.Runner(loop_factory=tenant.loop_factory) as runner:
-        return runner.run(_bounded(tenant, work, scopes))
-
-
-async def _bounded(
-    tenant: Tenant, work: Callable[[ManagementClient], Awaitable[T]], scopes: tuple[str, ...]
-) -> tuple[T, Stats]:
     """Run `work` under the run's time limit (the one place that owns it); when it passes, say
     which requests could not be read. Every error leaving the read is redacted."""
-    client: ManagementClient | None = None
-    try:
-        async with asyncio.timeout(tenant.timeout), connect(tenant, scopes) as client:
-            result = await work(client)
-            return result, client.stats
-    except TimeoutError:
-        raise _scoped(DeadlineExceeded(_deadline_message(tenant, client)), client) from None
-    except OrgdriftError as exc:
-        raise exc if client is None else _scoped(client.redact.scrub(exc), client) from None
+
+    async def bounded() -> tuple[T, Stats]:
+        client: ManagementClient | None = None
+        try:
+            async with asyncio.timeout(tenant.timeout), connect(tenant, scopes) as client:
+                return await work(client), client.stats
+        except TimeoutError:
+            raise _scoped(DeadlineExceeded(_deadline_message(tenant, client)), client) from None
+        except OrgdriftError as exc:
+            raise exc if client is None else _scoped(client.redact.scrub(exc), client) from None
+
+    with asyncio.Runner(loop_factory=tenant.loop_factory) as runner:
+        return runner.run(bounded())
 
 
 def _scoped(error: BaseException, client: ManagementClient | None) -> BaseException:
