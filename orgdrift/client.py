@@ -45,7 +45,7 @@ from orgdrift.models import RawObject, Stats
 from orgdrift.pacing import TOKEN_GROUP, Pacer, Sleep
 from orgdrift.sansio import (
     MAX_BODY_BYTES,
-    ORGANIZATIONS_PAGE_SIZE,
+    PAGE,
     BodyDecodeError,
     CheckpointPager,
     HostileBodyError,
@@ -250,7 +250,7 @@ class ManagementClient:
         return await self._collect("/organizations", "organizations", CheckpointPager())
 
     async def organization_page(
-        self, page: int, per_page: int = ORGANIZATIONS_PAGE_SIZE
+        self, page: int, per_page: int = PAGE
     ) -> tuple[list[RawObject], int]:
         """One offset page of organizations: (items, total). Offset paging stops at 1000 records
         (Auth0 answers 400 invalid_paging beyond); `list_organizations` reads whole listings."""

@@ -37,10 +37,7 @@ from orgdrift.errors import (
     UsageError,
 )
 from orgdrift.models import LiveOrganization, LiveState, OrgDecl, RawObject
-from orgdrift.sansio import part_unavailable
-
-PAGE = 100
-"""Organizations per listing page (the API's maximum)."""
+from orgdrift.sansio import PAGE, part_unavailable
 
 T = TypeVar("T")
 

@@ -37,10 +37,6 @@ class Rereads:
     requests: int = 0  # the re-reads' estimated cost (the logs' pages not included)
     full_read_because: str | None = None
 
-    @property
-    def full(self) -> bool:
-        return self.full_read_because is not None
-
 
 def holders(state: LiveState, touched: Touched) -> dict[str, set[Part]]:
     """Organization id -> the parts a tenant-wide write changed for it: the connections of each

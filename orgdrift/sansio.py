@@ -54,8 +54,8 @@ BACKOFF_BASE = 0.5
 BACKOFF_MAX = 8.0
 """5xx, 408 and transport errors: min(0.5 s * 2**n, 8 s) minus up to 25 % jitter (openai-python)."""
 
-ORGANIZATIONS_PAGE_SIZE = 100
-CONNECTIONS_PAGE_SIZE = 100
+PAGE = 100
+"""Items per listing page (the API's maximum)."""
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -540,7 +540,7 @@ class CheckpointPager:
     `params()` is the next query (None when finished), `feed(body)` checks a page and returns its
     items. Any id or cursor seen before is a ProtocolError, so a misbehaving server cannot loop us."""
 
-    take: int = ORGANIZATIONS_PAGE_SIZE
+    take: int = PAGE
     cursor: str | None = None
     finished: bool = False
     pages: int = 0
@@ -595,7 +595,7 @@ class OffsetPager:
     """One offset listing (`page`, `per_page`, `include_totals`) to a short or empty page, of
     enabled connections or (`key`) another list; `params()` and `feed(body)` as CheckpointPager."""
 
-    per_page: int = CONNECTIONS_PAGE_SIZE
+    per_page: int = PAGE
     page: int = 0
     finished: bool = False
     _seen_ids: set[str] = field(default_factory=set)
