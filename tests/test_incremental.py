@@ -95,9 +95,8 @@ def test_organizations_written_are_reread_and_parts_written_go_stale() -> None:
     # org_c: 1 + 3 parts; org_new: 1 + the most a declaration declares (3); org_a: 2 parts;
     # org_b: 1 part.
     assert result.requests == 4 + 4 + 2 + 1
-    assert (
-        result.full_read_because is not None
-    )  # a full read costs 10: 1 listing page + 3 x 3 parts
+    # A full read costs 10: 1 listing page + 3 x 3 parts.
+    assert result.full_read_because is not None
 
 
 def test_a_connection_nobody_had_rereads_nothing() -> None:
