@@ -70,20 +70,18 @@ async def connect(tenant: Tenant, scopes: tuple[str, ...] = ()) -> AsyncIterator
     """A client for `tenant` whose token was checked for the usual scopes and `scopes`."""
     base_url = tenant.base_url
     credentials = credentials_from_env(tenant.env, base_url)
-    options = tenant.options
     clock = asyncio.get_running_loop().time  # time.monotonic for the default loop
-    loopback = base_url.startswith("http://")
     async with httpx.AsyncClient(
         transport=tenant.transport,
-        timeout=options.request_timeout,
+        timeout=tenant.options.request_timeout,
         follow_redirects=False,
-        trust_env=not loopback,  # proxies and SSL_CERT_FILE for real tenants only
+        trust_env=not base_url.startswith("http://"),  # proxies and SSL_CERT_FILE: real tenants
     ) as http:
         client = ManagementClient(
             http,
             base_url,
             credentials,
-            options,
+            tenant.options,
             clock=clock,
             wall_clock=tenant.wall_clock,
             on_event=tenant.on_event,
