@@ -45,7 +45,7 @@ from orgdrift.models import RawObject, Stats
 from orgdrift.pacing import TOKEN_GROUP, Pacer, Sleep
 from orgdrift.sansio import (
     MAX_BODY_BYTES,
-    ORGANIZATIONS_PAGE_SIZE,
+    PAGE,
     BodyDecodeError,
     CheckpointPager,
     HostileBodyError,
@@ -69,6 +69,28 @@ API_PREFIX = "/api/v2"
 
 _TRANSIENT = (httpx.TransportError, httpx.DecodingError, BodyDecodeError)
 """An attempt that failed in a retryable way without a usable response."""
+
+
+_LISTINGS: Mapping[str, tuple[str, str, type[OffsetPager | CheckpointPager], str]] = {
+    "connections": (
+        "/enabled_connections",
+        "enabled_connections",
+        OffsetPager,
+        "enabled_connections",
+    ),
+    # Early Access: connections with is_enabled, organization_access_level and
+    # organization_connection_name
+    "connection_view": ("/connections", "organization_connections", OffsetPager, "connections"),
+    "client_grants": ("/client-grants", "organization_client_grants", OffsetPager, "client_grants"),
+    "discovery_domains": (
+        "/discovery-domains",
+        "organization_discovery_domains",
+        CheckpointPager,
+        "domains",
+    ),
+}
+"""Each part of an organization (named as in `LiveOrganization`): the path under the
+organization, its pacing group, its pager, and the key of its list."""
 
 
 @dataclass(frozen=True)
@@ -228,7 +250,7 @@ class ManagementClient:
         return await self._collect("/organizations", "organizations", CheckpointPager())
 
     async def organization_page(
-        self, page: int, per_page: int = ORGANIZATIONS_PAGE_SIZE
+        self, page: int, per_page: int = PAGE
     ) -> tuple[list[RawObject], int]:
         """One offset page of organizations: (items, total). Offset paging stops at 1000 records
         (Auth0 answers 400 invalid_paging beyond); `list_organizations` reads whole listings."""
@@ -237,35 +259,17 @@ class ManagementClient:
         with _naming("/organizations", params):
             return decode_offset_page(data, page, per_page)
 
-    async def list_enabled_connections(self, org_id: str) -> list[RawObject]:
-        """Every enabled connection of `org_id`, verbatim, 100 per request, to a short or empty
-        page (never on `total` alone). An unknown organization raises NotFoundError."""
-        path = _org_path(org_id, "/enabled_connections")
-        return await self._collect(path, "enabled_connections", OffsetPager())
-
-    async def list_organization_connections(self, org_id: str) -> list[RawObject]:
-        """Every connection of `org_id` through the Early Access endpoint (with `is_enabled`,
-        `organization_access_level`, `organization_connection_name`), to a short page. A tenant
-        without the feature answers 403 (not a scope error) or 404 (inferred: Auth0 does not
-        document it): FeatureUnavailableError naming the feature (exit 3)."""
-        path = _org_path(org_id, "/connections")
-        pager = OffsetPager(key="connections")
+    async def list_part(self, part: str, org_id: str) -> list[RawObject]:
+        """Every item of one part of `org_id` (`_LISTINGS`), verbatim, 100 per request, to a short
+        or empty offset page (never on `total` alone) or a checkpoint page without `next`. An
+        unknown organization raises NotFoundError."""
+        suffix, group, pager, key = _LISTINGS[part]
         try:
-            return await self._collect(path, "organization_connections", pager)
+            return await self._collect(_org_path(org_id, suffix), group, pager(key=key))
         except ApiError as exc:
+            if part != "connection_view":
+                raise
             raise _feature_error(exc) from None
-
-    async def list_organization_client_grants(self, org_id: str) -> list[RawObject]:
-        """Every client grant associated with `org_id`, 100 per request, to a short page."""
-        path = _org_path(org_id, "/client-grants")
-        pager = OffsetPager(key="client_grants")
-        return await self._collect(path, "organization_client_grants", pager)
-
-    async def list_organization_discovery_domains(self, org_id: str) -> list[RawObject]:
-        """Every discovery domain of `org_id`, by checkpoint until a page without `next`."""
-        path = _org_path(org_id, "/discovery-domains")
-        pager = CheckpointPager(key="domains")
-        return await self._collect(path, "organization_discovery_domains", pager)
 
     async def list_connection_names(self) -> frozenset[str]:
         """The name of every connection of the tenant (`GET /connections`: `read:connections`)."""
@@ -604,9 +608,10 @@ def _org_path(org_id: str, suffix: str = "") -> str:
 
 
 def _feature_error(exc: ApiError) -> ApiError:
-    """A 404, or a 403 that is not about scopes or the token, from the Early Access endpoint
-    GET /organizations/{id}/connections, which a tenant has only with the feature enabled:
-    FeatureUnavailableError naming the feature. Others stay as they are."""
+    """A 404 (inferred: Auth0 does not document it), or a 403 that is not about scopes or the
+    token, from the Early Access endpoint GET /organizations/{id}/connections, which a tenant
+    has only with the feature enabled: FeatureUnavailableError naming the feature (exit 3).
+    Others stay as they are."""
     refused = exc.status == 403 and not isinstance(
         exc, InsufficientScopeError | AuthenticationError
     )

@@ -37,10 +37,7 @@ from orgdrift.errors import (
     UsageError,
 )
 from orgdrift.models import LiveOrganization, LiveState, OrgDecl, RawObject
-from orgdrift.sansio import part_unavailable
-
-PAGE = 100
-"""Organizations per listing page (the API's maximum)."""
+from orgdrift.sansio import PAGE, part_unavailable
 
 T = TypeVar("T")
 
@@ -53,10 +50,7 @@ class OrganizationReader(Protocol):
     async def get_organization_by_name(self, name: str) -> RawObject | None: ...
     async def list_organizations(self) -> list[RawObject]: ...
     async def organization_page(self, page: int, per_page: int) -> tuple[list[RawObject], int]: ...
-    async def list_enabled_connections(self, org_id: str) -> list[RawObject]: ...
-    async def list_organization_connections(self, org_id: str) -> list[RawObject]: ...
-    async def list_organization_client_grants(self, org_id: str) -> list[RawObject]: ...
-    async def list_organization_discovery_domains(self, org_id: str) -> list[RawObject]: ...
+    async def list_part(self, part: str, org_id: str) -> list[RawObject]: ...
     async def granted_scopes(self) -> frozenset[str] | None: ...
 
 
@@ -106,8 +100,7 @@ async def fetch_live(
     """The live organizations the declarations name (all of them when listing), with the
     enabled connections of each declared organization whose connections the spec manages."""
     listed, found = await _organizations(reader, decls, list_all=list_all)
-    jobs = [(org, _parts(d)) for d, org in found]
-    parts = await _read_parts(reader, [(org, p) for org, p in jobs if p], progress)
+    parts = await _read_parts(reader, [(org, _parts(d)) for d, org in found], progress)
     orgs: dict[str, LiveOrganization] = {}
     for org in listed if listed is not None else [org for _, org in found]:
         orgs[str(org["id"])] = _live(org, parts.get(str(org["id"]), {}))
@@ -158,7 +151,7 @@ async def complete(
         if org is not None
     ]
     jobs += [(org, _parts(d)) for d, org in found]
-    read = await _read_parts(reader, [(org, parts) for org, parts in jobs if parts], progress)
+    read = await _read_parts(reader, jobs, progress)
     for _, org in found:
         orgs.setdefault(str(org["id"]), LiveOrganization(org, None))
     for org_id, parts in read.items():
@@ -366,7 +359,6 @@ def _scopes(grants: bool, domains: bool) -> tuple[str, ...]:
 _PART_NAMES = ("connections", "connection_view", "client_grants", "discovery_domains")
 _Parts = frozenset[str]  # the parts to read of one organization, named as in LiveOrganization
 _Read = dict[str, Any]  # what was read of one organization: each part read, its items
-Items = tuple[RawObject, ...]
 
 
 def _parts(decl: OrgDecl) -> _Parts:
@@ -377,18 +369,6 @@ def _parts(decl: OrgDecl) -> _Parts:
         "discovery_domains": decl.discovery_domains,
     }
     return frozenset(part for part, declared in parts.items() if declared is not None)
-
-
-def _listing(
-    reader: OrganizationReader, part: str
-) -> Callable[[str], Coroutine[Any, Any, list[RawObject]]]:
-    """How `reader` lists one part of an organization, by the organization's id."""
-    return {
-        "connections": reader.list_enabled_connections,  # GET .../enabled_connections (GA)
-        "connection_view": reader.list_organization_connections,  # .../connections (Early Access)
-        "client_grants": reader.list_organization_client_grants,
-        "discovery_domains": reader.list_organization_discovery_domains,
-    }[part]
 
 
 def _live(org: RawObject, read: _Read) -> LiveOrganization:
@@ -433,7 +413,7 @@ async def _available(
             why = f"the token lacks {scope}", f"grant {scope}"
         else:
             try:
-                await _listing(reader, part)(org_id)
+                await reader.list_part(part, org_id)
             except FeatureUnavailableError as exc:
                 route = f"{exc.method} /organizations/{{id}}/connections"
                 why = f"the tenant does not offer the Early Access {route}", enable
@@ -457,27 +437,25 @@ async def _available(
 async def _read_parts(
     reader: OrganizationReader, jobs: Sequence[tuple[RawObject, _Parts]], progress: Progress | None
 ) -> dict[str, _Read]:
-    """The parts each organization needs, all concurrently. The requests queue organization by
-    organization (its connections, grants, domains, then the next one's), so an endpoint with a
-    lower limit of its own does not hold the others back behind all of its requests."""
-    jobs = _united(jobs)
+    """The parts each organization needs, all concurrently (one that needs none is not read).
+    The requests queue organization by organization (its connections, grants, domains, then the
+    next one's), so an endpoint with a lower limit of its own does not hold the others back
+    behind all of its requests."""
+    jobs = _united([job for job in jobs if job[1]])
     done = 0
     total = len(jobs)
     if progress:
         progress(0, total)
 
-    async def items(read: Coroutine[Any, Any, list[RawObject]]) -> Items:
-        return tuple(await read)
-
     async def one(org: RawObject, parts: _Parts) -> _Read:
         nonlocal done
         names = [name for name in _PART_NAMES if name in parts]
-        reads = [items(_listing(reader, name)(str(org["id"]))) for name in names]
+        reads = [reader.list_part(name, str(org["id"])) for name in names]
         results = [await reads[0]] if len(reads) == 1 else await _gather(reads)
         done += 1
         if progress:
             progress(done, total)
-        return dict(zip(names, results, strict=True))
+        return dict(zip(names, map(tuple, results), strict=True))
 
     results = await _gather([one(org, parts) for org, parts in jobs])
     return {str(org["id"]): read for (org, _), read in zip(jobs, results, strict=True)}

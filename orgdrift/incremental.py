@@ -37,10 +37,6 @@ class Rereads:
     requests: int = 0  # the re-reads' estimated cost (the logs' pages not included)
     full_read_because: str | None = None
 
-    @property
-    def full(self) -> bool:
-        return self.full_read_because is not None
-
 
 def holders(state: LiveState, touched: Touched) -> dict[str, set[Part]]:
     """Organization id -> the parts a tenant-wide write changed for it: the connections of each
@@ -121,15 +117,13 @@ def _cost(
 
 def _parts_cost(decl: OrgDecl, org: LiveOrganization, before: LiveOrganization) -> int:
     """The requests reading the parts `decl` declares that `org` lacks costs (as many items
-    as `before` had)."""
-    views = org.connections is None and org.connection_view is None
-    lacking = replace(
-        decl,
-        connections=decl.connections if views else None,
-        client_grants=decl.client_grants if org.client_grants is None else None,
-        discovery_domains=decl.discovery_domains if org.discovery_domains is None else None,
-    )
-    return part_requests(lacking, before)
+    as `before` had); the connections only when `org` has neither view of them."""
+    had: dict[str, Any] = {
+        part: None
+        for part, names in _FIELDS.items()
+        if any(getattr(org, name) is not None for name in names)
+    }
+    return part_requests(replace(decl, **had), before)
 
 
 def _without(org: LiveOrganization, parts: frozenset[Part]) -> LiveOrganization:

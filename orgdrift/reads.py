@@ -70,20 +70,18 @@ async def connect(tenant: Tenant, scopes: tuple[str, ...] = ()) -> AsyncIterator
     """A client for `tenant` whose token was checked for the usual scopes and `scopes`."""
     base_url = tenant.base_url
     credentials = credentials_from_env(tenant.env, base_url)
-    options = tenant.options
     clock = asyncio.get_running_loop().time  # time.monotonic for the default loop
-    loopback = base_url.startswith("http://")
     async with httpx.AsyncClient(
         transport=tenant.transport,
-        timeout=options.request_timeout,
+        timeout=tenant.options.request_timeout,
         follow_redirects=False,
-        trust_env=not loopback,  # proxies and SSL_CERT_FILE for real tenants only
+        trust_env=not base_url.startswith("http://"),  # proxies and SSL_CERT_FILE: real tenants
     ) as http:
         client = ManagementClient(
             http,
             base_url,
             credentials,
-            options,
+            tenant.options,
             clock=clock,
             wall_clock=tenant.wall_clock,
             on_event=tenant.on_event,
@@ -95,24 +93,21 @@ async def connect(tenant: Tenant, scopes: tuple[str, ...] = ()) -> AsyncIterator
 def _run_read(
     tenant: Tenant, work: Callable[[ManagementClient], Awaitable[T]], scopes: tuple[str, ...]
 ) -> tuple[T, Stats]:
-    with asyncio.Runner(loop_factory=tenant.loop_factory) as runner:
-        return runner.run(_bounded(tenant, work, scopes))
-
-
-async def _bounded(
-    tenant: Tenant, work: Callable[[ManagementClient], Awaitable[T]], scopes: tuple[str, ...]
-) -> tuple[T, Stats]:
     """Run `work` under the run's time limit (the one place that owns it); when it passes, say
     which requests could not be read. Every error leaving the read is redacted."""
-    client: ManagementClient | None = None
-    try:
-        async with asyncio.timeout(tenant.timeout), connect(tenant, scopes) as client:
-            result = await work(client)
-            return result, client.stats
-    except TimeoutError:
-        raise _scoped(DeadlineExceeded(_deadline_message(tenant, client)), client) from None
-    except OrgdriftError as exc:
-        raise exc if client is None else _scoped(client.redact.scrub(exc), client) from None
+
+    async def bounded() -> tuple[T, Stats]:
+        client: ManagementClient | None = None
+        try:
+            async with asyncio.timeout(tenant.timeout), connect(tenant, scopes) as client:
+                return await work(client), client.stats
+        except TimeoutError:
+            raise _scoped(DeadlineExceeded(_deadline_message(tenant, client)), client) from None
+        except OrgdriftError as exc:
+            raise exc if client is None else _scoped(client.redact.scrub(exc), client) from None
+
+    with asyncio.Runner(loop_factory=tenant.loop_factory) as runner:
+        return runner.run(bounded())
 
 
 def _scoped(error: BaseException, client: ManagementClient | None) -> BaseException:

@@ -54,8 +54,8 @@ BACKOFF_BASE = 0.5
 BACKOFF_MAX = 8.0
 """5xx, 408 and transport errors: min(0.5 s * 2**n, 8 s) minus up to 25 % jitter (openai-python)."""
 
-ORGANIZATIONS_PAGE_SIZE = 100
-CONNECTIONS_PAGE_SIZE = 100
+PAGE = 100
+"""Items per listing page (the API's maximum)."""
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -503,23 +503,6 @@ def _listing(
     return body, items
 
 
-def decode_checkpoint_page(
-    body: object, *, cursor: str | None = None, key: str = "organizations"
-) -> tuple[list[RawObject], str | None]:
-    """`{"organizations": [...], "next": "..."}` (or `domains`) -> (items, next cursor or None).
-    An absent, null or empty `next` ends the listing (the SDKs' `has_next`); one equal to
-    `cursor` (the one just sent) is not advancing: ProtocolError."""
-    wrapper, items = _listing(body, key, key)
-    nxt = wrapper.get("next")
-    if nxt is None or nxt == "":
-        return items, None
-    if not isinstance(nxt, str):
-        raise ProtocolError(f"'next' is {type(nxt).__name__}, not a string")
-    if cursor is not None and nxt == cursor:
-        raise ProtocolError("checkpoint cursor is not advancing ('next' equals 'from')")
-    return items, nxt
-
-
 def _optional_count(body: Mapping[str, Any], key: str) -> int | None:
     value = body.get(key)
     if value is None:
@@ -535,24 +518,6 @@ def _check_start(wrapper: Mapping[str, Any], page: int, per_page: int) -> None:
     start = _optional_count(wrapper, "start")
     if start is not None and start != page * per_page:
         raise ProtocolError(f"page {page} starts at {start}, expected {page * per_page}")
-
-
-def decode_connections_page(
-    body: object, page: int, per_page: int, key: str = "enabled_connections", items_of: str = ""
-) -> tuple[list[RawObject], bool]:
-    """`{"enabled_connections": [...], "start", "limit", "total"}` (or another `key`) -> (items,
-    done). Done only at a short or empty page: `total` is checked (no item past it, no short page
-    before it) but never trusted to end the listing; `limit` is not in every answer."""
-    wrapper, items = _listing(body, key, items_of or key, per_page)
-    _check_start(wrapper, page, per_page)
-    total = _optional_count(wrapper, "total")
-    end = page * per_page + len(items)
-    if total is not None and end > total:
-        raise ProtocolError(f"page ends at {end}, beyond total={total}")
-    short = len(items) < per_page
-    if total is not None and short and end < total:
-        raise ProtocolError(f"short page ends at {end} but total={total}: listing cut short")
-    return items, short
 
 
 def decode_offset_page(body: object, page: int, per_page: int) -> tuple[list[RawObject], int]:
@@ -575,13 +540,13 @@ class CheckpointPager:
     `params()` is the next query (None when finished), `feed(body)` checks a page and returns its
     items. Any id or cursor seen before is a ProtocolError, so a misbehaving server cannot loop us."""
 
-    take: int = ORGANIZATIONS_PAGE_SIZE
+    take: int = PAGE
     cursor: str | None = None
     finished: bool = False
     pages: int = 0
     key: str = "organizations"
     _seen_ids: set[str] = field(default_factory=set)
-    _seen_cursors: set[str] = field(default_factory=set)
+    _seen_cursors: set[str | None] = field(default_factory=set)
 
     def params(self) -> dict[str, str] | None:
         if self.finished:
@@ -589,9 +554,17 @@ class CheckpointPager:
         return {"take": str(self.take)} | ({} if self.cursor is None else {"from": self.cursor})
 
     def feed(self, body: object) -> list[RawObject]:
+        """An absent, null or empty `next` ends the listing (the SDKs' `has_next`); one equal to
+        the cursor just sent is not advancing."""
         if self.finished:
             raise ProtocolError("checkpoint listing already finished")
-        items, nxt = decode_checkpoint_page(body, cursor=self.cursor, key=self.key)
+        wrapper, items = _listing(body, self.key, self.key)
+        nxt = wrapper.get("next")
+        if not isinstance(nxt, str | None):
+            raise ProtocolError(f"'next' is {type(nxt).__name__}, not a string")
+        nxt = nxt or None
+        if nxt is not None and nxt == self.cursor:
+            raise ProtocolError("checkpoint cursor is not advancing ('next' equals 'from')")
         ids = [str(item["id"]) for item in items]
         if len(items) > self.take:
             raise ProtocolError(f"checkpoint page has {len(items)} items, take={self.take}")
@@ -610,8 +583,7 @@ class CheckpointPager:
         if nxt is not None and nxt in self._seen_cursors:
             raise ProtocolError("checkpoint cursor went back to an earlier position")
         self._seen_ids.update(ids)
-        if self.cursor is not None:
-            self._seen_cursors.add(self.cursor)
+        self._seen_cursors.add(self.cursor)
         self.pages += 1
         self.cursor = nxt
         self.finished = nxt is None
@@ -623,7 +595,7 @@ class OffsetPager:
     """One offset listing (`page`, `per_page`, `include_totals`) to a short or empty page, of
     enabled connections or (`key`) another list; `params()` and `feed(body)` as CheckpointPager."""
 
-    per_page: int = CONNECTIONS_PAGE_SIZE
+    per_page: int = PAGE
     page: int = 0
     finished: bool = False
     _seen_ids: set[str] = field(default_factory=set)
@@ -636,10 +608,20 @@ class OffsetPager:
         return {"page": str(self.page), "per_page": str(self.per_page), "include_totals": "true"}
 
     def feed(self, body: object) -> list[RawObject]:
+        """Done only at a short or empty page: `total` is checked (no item past it, no short page
+        before it) but never trusted to end the listing; `limit` is not in every answer."""
         if self.finished:
             raise ProtocolError("connection listing already finished")
         kind = self.items_of or self.key
-        items, done = decode_connections_page(body, self.page, self.per_page, self.key, kind)
+        wrapper, items = _listing(body, self.key, kind, self.per_page)
+        _check_start(wrapper, self.page, self.per_page)
+        total = _optional_count(wrapper, "total")
+        end = self.page * self.per_page + len(items)
+        if total is not None and end > total:
+            raise ProtocolError(f"page ends at {end}, beyond total={total}")
+        done = len(items) < self.per_page
+        if total is not None and done and end < total:
+            raise ProtocolError(f"short page ends at {end} but total={total}: listing cut short")
         id_key = "id" if kind in ("client_grants", "tenant_connections") else "connection_id"
         ids = [str(item[id_key]) for item in items]
         if len(set(ids)) != len(ids) or self._seen_ids & set(ids):

@@ -244,7 +244,7 @@ def test_connections_paging_ends_at_a_short_or_empty_page(
 ) -> None:
     result, run = run_client(
         connections_tenant(total, include_total=include_total),
-        lambda c: c.list_enabled_connections("org_abc"),
+        lambda c: c.list_part("connections", "org_abc"),
     )
     assert result == [conn(i) for i in range(total)]
     assert len(run.requests) == requests
@@ -343,7 +343,7 @@ def test_hostile_pages_are_exit_3_naming_the_request() -> None:
 )
 def test_client_errors_are_not_retried(status: int, body: bytes, error: type[ApiError]) -> None:
     with pytest.raises(error) as info:
-        run_client(sequence(respond(status, body)), lambda c: c.list_enabled_connections("org_1"))
+        run_client(sequence(respond(status, body)), lambda c: c.list_part("connections", "org_1"))
     assert type(info.value) is error
     assert info.value.path.startswith("/api/v2/organizations/org_1/enabled_connections?")
     assert info.value.exit_code == 3

@@ -134,7 +134,7 @@ def test_connections_verbatim_and_paged() -> None:
     state = make_state(3, {0: 0, 1: 2, 2: 250})
 
     async def scenario(client: ManagementClient) -> list[list[RawObject]]:
-        return [await client.list_enabled_connections(f"org_{i:016d}") for i in range(3)]
+        return [await client.list_part("connections", f"org_{i:016d}") for i in range(3)]
 
     lists, client = in_process(state, scenario)
     for live, got in zip(state.organizations, lists, strict=True):
@@ -160,7 +160,7 @@ def test_lookups_and_404() -> None:
     assert found[1] == state.organizations[4].data
     assert found[2:] == [None, None]
     with pytest.raises(NotFoundError, match="HTTP 404"):
-        in_process(state, lambda c: c.list_enabled_connections("org_0000000000000099"))
+        in_process(state, lambda c: c.list_part("connections", "org_0000000000000099"))
 
 
 def test_wrong_token_is_401() -> None:
@@ -178,7 +178,7 @@ def test_limited_scope_token_is_403() -> None:
     with pytest.raises(InsufficientScopeError, match="read:organization_connections") as info:
         in_process(
             make_state(2),
-            lambda c: c.list_enabled_connections("org_0000000000000000"),
+            lambda c: c.list_part("connections", "org_0000000000000000"),
             config=config,
             credentials=creds,
         )
@@ -224,7 +224,7 @@ async def _orgs_and_connections(client: ManagementClient) -> tuple[float, int]:
     loop = asyncio.get_running_loop()
     start = loop.time()
     orgs = await all_orgs(client)
-    lists = await asyncio.gather(*(client.list_enabled_connections(o["id"]) for o in orgs))
+    lists = await asyncio.gather(*(client.list_part("connections", o["id"]) for o in orgs))
     assert all(len(x) == 2 for x in lists)
     return loop.time() - start, len(orgs)
 
@@ -292,7 +292,7 @@ def test_loopback_listing_lookups_and_errors() -> None:
     async def scenario(client: ManagementClient) -> tuple[list[RawObject], object, object]:
         orgs = await all_orgs(client)
         missing = await client.get_organization("org_9999999999999999")
-        connections = await client.list_enabled_connections(orgs[7]["id"])
+        connections = await client.list_part("connections", orgs[7]["id"])
         return orgs, missing, connections
 
     (orgs, missing, connections), client = over_loopback(state, scenario)
@@ -307,7 +307,7 @@ def test_loopback_listing_lookups_and_errors() -> None:
     with pytest.raises(InsufficientScopeError):
         over_loopback(
             state,
-            lambda c: c.list_enabled_connections(orgs[0]["id"]),
+            lambda c: c.list_part("connections", orgs[0]["id"]),
             config=limited,
             credentials=Credentials(token=Secret("orgs-only")),
         )
@@ -345,7 +345,7 @@ def test_loopback_rate_limited_run_has_few_429s() -> None:
 
     async def scenario(client: ManagementClient) -> int:
         orgs = await all_orgs(client)
-        await asyncio.gather(*(client.list_enabled_connections(o["id"]) for o in orgs))
+        await asyncio.gather(*(client.list_part("connections", o["id"]) for o in orgs))
         return len(orgs)
 
     count, client = over_loopback(make_state(90), scenario, config=config)

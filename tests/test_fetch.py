@@ -90,21 +90,12 @@ class Reader:
         items = self.orgs[page * per_page : (page + 1) * per_page]
         return self.offset_page(page, items), self.total(len(self.orgs))
 
-    async def list_enabled_connections(self, org_id: str) -> list[RawObject]:
-        self.calls["connections"] += 1
-        return []
-
-    async def list_organization_connections(self, org_id: str) -> list[RawObject]:
-        self.calls["connection_view"] += 1
-        return [{"connection_id": "con_1", "is_enabled": True}]
-
-    async def list_organization_client_grants(self, org_id: str) -> list[RawObject]:
-        self.calls["client_grants"] += 1
-        return [{"id": "cgr_1", "client_id": "cli_1", "audience": "a"}]
-
-    async def list_organization_discovery_domains(self, org_id: str) -> list[RawObject]:
-        self.calls["discovery_domains"] += 1
-        return []
+    async def list_part(self, part: str, org_id: str) -> list[RawObject]:
+        self.calls[part] += 1
+        return {
+            "connection_view": [{"connection_id": "con_1", "is_enabled": True}],
+            "client_grants": [{"id": "cgr_1", "client_id": "cli_1", "audience": "a"}],
+        }.get(part, [])
 
     async def granted_scopes(self) -> frozenset[str] | None:
         return None

@@ -95,7 +95,8 @@ def test_organizations_written_are_reread_and_parts_written_go_stale() -> None:
     # org_c: 1 + 3 parts; org_new: 1 + the most a declaration declares (3); org_a: 2 parts;
     # org_b: 1 part.
     assert result.requests == 4 + 4 + 2 + 1
-    assert result.full  # a full read costs 10: 1 listing page + 3 x 3 parts
+    # A full read costs 10: 1 listing page + 3 x 3 parts.
+    assert result.full_read_because is not None
 
 
 def test_a_connection_nobody_had_rereads_nothing() -> None:
@@ -121,8 +122,10 @@ def test_unattributable_entries_mean_a_full_read_when_they_could_touch_a_declare
             Unattributable("log 903 (d): DELETE /resource-servers/rs", "client_grants"),
         )
     )
-    assert rereads(SNAPSHOT, grants, DECLS, list_all=True).full
-    assert not rereads(SNAPSHOT, grants, [decl("a", whole=False)], list_all=True).full
+    assert rereads(SNAPSHOT, grants, DECLS, list_all=True).full_read_because is not None
+    assert (
+        rereads(SNAPSHOT, grants, [decl("a", whole=False)], list_all=True).full_read_because is None
+    )
 
 
 def test_re_reads_dearer_than_a_full_read_mean_a_full_read() -> None:
@@ -134,8 +137,11 @@ def test_re_reads_dearer_than_a_full_read_mean_a_full_read() -> None:
         "would cost more than a full read (10)"
     )
     grants = Touched(parts={"org_a": frozenset({"client_grants"})})  # 1 request
-    assert not rereads(SNAPSHOT, grants, DECLS, list_all=True, log_requests=9).full
-    assert rereads(SNAPSHOT, grants, DECLS, list_all=True, log_requests=10).full
+    assert rereads(SNAPSHOT, grants, DECLS, list_all=True, log_requests=9).full_read_because is None
+    assert (
+        rereads(SNAPSHOT, grants, DECLS, list_all=True, log_requests=10).full_read_because
+        is not None
+    )
 
 
 def test_declarations_the_snapshot_lacks_are_counted_as_lookups_with_their_parts() -> None:

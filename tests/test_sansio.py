@@ -31,8 +31,6 @@ from orgdrift.sansio import (
     RateLimitInfo,
     Redactor,
     backoff_delay,
-    decode_checkpoint_page,
-    decode_connections_page,
     decode_offset_page,
     error_from_response,
     is_api_not_found,
@@ -313,10 +311,16 @@ def _orgs(*ids: str) -> list[dict[str, str]]:
 
 def test_checkpoint_page_shapes() -> None:
     body = {"organizations": _orgs("org_A", "org_B"), "next": "MjAy"}
-    assert decode_checkpoint_page(body) == (body["organizations"], "MjAy")
-    assert decode_checkpoint_page({"organizations": []}) == ([], None)
-    assert decode_checkpoint_page({"organizations": _orgs("org_A"), "next": ""})[1] is None
-    assert decode_checkpoint_page({"organizations": _orgs("org_A"), "next": None})[1] is None
+    pager = CheckpointPager(take=2)
+    assert pager.feed(body) == body["organizations"]
+    assert (pager.cursor, pager.finished) == ("MjAy", False)
+    for last in ({"organizations": []}, {"organizations": _orgs("org_A"), "next": ""}):
+        pager = CheckpointPager()
+        assert pager.feed(last) == last["organizations"]
+        assert (pager.cursor, pager.finished) == (None, True)
+    pager = CheckpointPager()
+    pager.feed({"organizations": _orgs("org_A"), "next": None})
+    assert (pager.cursor, pager.finished) == (None, True)
 
 
 @pytest.mark.parametrize(
@@ -333,7 +337,7 @@ def test_checkpoint_page_shapes() -> None:
 )
 def test_checkpoint_page_rejects(body: object, cursor: str | None, message: str) -> None:
     with pytest.raises(ProtocolError, match=message):
-        decode_checkpoint_page(body, cursor=cursor)
+        CheckpointPager(cursor=cursor).feed(body)
 
 
 def test_checkpoint_pager_follows_next_and_detects_repeats() -> None:
@@ -408,9 +412,9 @@ def _conns(start: int, count: int) -> list[dict[str, object]]:
     ],
 )
 def test_connections_page(body: object, page: int, per_page: int, count: int, done: bool) -> None:
-    items, finished = decode_connections_page(body, page, per_page)
-    assert len(items) == count
-    assert finished is done
+    pager = OffsetPager(per_page=per_page, page=page)
+    assert len(pager.feed(body)) == count
+    assert pager.finished is done
 
 
 @pytest.mark.parametrize(
@@ -429,12 +433,12 @@ def test_connections_page(body: object, page: int, per_page: int, count: int, do
 )
 def test_connections_page_rejects(body: object, message: str) -> None:
     with pytest.raises(ProtocolError, match=message):
-        decode_connections_page(body, 0, 100)
+        OffsetPager().feed(body)
 
 
 def test_connections_page_larger_than_per_page() -> None:
     with pytest.raises(ProtocolError, match="more than per_page"):
-        decode_connections_page({"enabled_connections": _conns(0, 3)}, 0, 2)
+        OffsetPager(per_page=2).feed({"enabled_connections": _conns(0, 3)})
 
 
 def test_offset_pager() -> None:
@@ -530,7 +534,7 @@ def test_listed_organizations_have_string_ids_and_names(
     with pytest.raises(ProtocolError, match=message):
         decode_offset_page({"organizations": [item], "total": 1}, 0, 100)
     with pytest.raises(ProtocolError, match=message):
-        decode_checkpoint_page({"organizations": [item]})
+        CheckpointPager().feed({"organizations": [item]})
 
 
 @pytest.mark.parametrize(
@@ -544,7 +548,7 @@ def test_listed_organizations_have_string_ids_and_names(
 )
 def test_connection_fields_are_typed(item: dict[str, object], message: str) -> None:
     with pytest.raises(ProtocolError, match=message):
-        decode_connections_page({"enabled_connections": [item]}, 0, 100)
+        OffsetPager().feed({"enabled_connections": [item]})
 
 
 @pytest.mark.parametrize(
