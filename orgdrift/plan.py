@@ -285,6 +285,9 @@ def _decl_for(decls: Sequence[OrgDecl], result: OrgResult) -> OrgDecl | None:
     )
 
 
+_PartDecl = ConnectionDecl | ClientGrantDecl | DiscoveryDomainDecl
+
+
 @dataclass
 class _OrgPlanner:
     decl: OrgDecl | None
@@ -317,13 +320,13 @@ class _OrgPlanner:
         yield kinds.ORGANIZATION_MISSING, self._missing
         yield kinds.FIELD_CHANGED, self._fields
         yield kinds.CONNECTION_NOT_ALLOWED, partial(self._deletes, "connections")
-        yield kinds.CONNECTION_MISSING, self._connections_missing
+        yield kinds.CONNECTION_MISSING, partial(self._adds, "connections")
         yield kinds.CONNECTION_SETTING_CHANGED, partial(self._patches, "connections")
         yield kinds.CLIENT_GRANT_NOT_ALLOWED, partial(self._deletes, "client_grants")
-        yield kinds.CLIENT_GRANT_MISSING, self._grants_missing
+        yield kinds.CLIENT_GRANT_MISSING, partial(self._adds, "client_grants")
         yield kinds.CLIENT_GRANT_SCOPE_CHANGED, self._grant_scopes
         yield kinds.DISCOVERY_DOMAIN_NOT_ALLOWED, partial(self._deletes, "discovery_domains")
-        yield kinds.DISCOVERY_DOMAIN_MISSING, self._domains_missing
+        yield kinds.DISCOVERY_DOMAIN_MISSING, partial(self._adds, "discovery_domains")
         yield kinds.DISCOVERY_DOMAIN_CHANGED, partial(self._patches, "discovery_domains")
 
     # --- helpers --------------------------------------------------------------------------
@@ -459,30 +462,27 @@ class _OrgPlanner:
                 captures_id=True,
             )
         )
-        for conn, conn_id in later:
-            self.steps.append(self._add_connection(finding, conn, conn_id))
-        if decl.client_grants is not None and decl.client_grants_policy == "exact":
-            for grant in decl.client_grants:
-                self._associate(finding, grant)
-        for domain in decl.discovery_domains or ():
-            self.steps.append(self._add_domain(finding, domain))
+        grants = decl.client_grants if decl.client_grants_policy == "exact" else None
+        parts: tuple[_PartDecl, ...] = (*later, *(grants or ()), *(decl.discovery_domains or ()))
+        for item in parts:
+            self._add(finding, item)
 
     def _initial_connections(
         self, finding: Finding, decl: OrgDecl
-    ) -> tuple[list[RawObject], list[tuple[ConnectionDecl, str]]]:
+    ) -> tuple[list[RawObject], list[ConnectionDecl]]:
         """The connections a new organization needs (every declared one under `exact`, none
         under `allowlist`): in the create body when the GA fields say all, else one POST each
         to the Early Access endpoint after it."""
         if decl.connections is None or decl.connections_policy == "allowlist":
             return [], []
         inline: list[RawObject] = []
-        later: list[tuple[ConnectionDecl, str]] = []
+        later: list[ConnectionDecl] = []
         for conn in decl.connections:
             conn_id = self.ids.connection(conn)
             if conn_id is None:
                 self._cannot(finding, _unknown_connection(conn))
             elif conn.view_fields:
-                later.append((conn, conn_id))
+                later.append(conn)
             else:
                 inline.append({"connection_id": conn_id, **conn.flags})
         return inline, later
@@ -503,41 +503,49 @@ class _OrgPlanner:
             )
         )
 
-    # --- connections ----------------------------------------------------------------------
+    # --- connections, client grants, discovery domains -------------------------------------
 
-    def _connections_missing(self, findings: list[Finding]) -> None:
-        declared = self.decl.connections if self.decl is not None else None
+    def _adds(self, part: str, findings: list[Finding]) -> None:
+        """Each declared connection, client grant or discovery domain the organization lacks."""
+        declared: Sequence[_PartDecl] = getattr(self.decl, part, None) or ()
         for finding in findings:
-            conn = next((c for c in declared or () if c.label == str(finding.expected)), None)
-            conn_id = self.ids.connection(conn) if conn is not None else None
-            if conn is None:
-                self._unresolved(finding)
-            elif conn_id is None:
-                self._cannot(finding, _unknown_connection(conn))
-            else:
-                self.steps.append(self._add_connection(finding, conn, conn_id))
-
-    def _add_connection(self, finding: Finding, conn: ConnectionDecl, conn_id: str) -> Step:
-        body: RawObject = {"connection_id": conn_id, **conn.flags, **conn.view_fields}
-        part = "connections" if conn.view_fields or self.view else "enabled_connections"
-        return Step(
-            "POST",
-            _org_path(self.org_id, part),
-            body,
-            "create:organization_connections",
-            (finding,),
-        )
-
-    # --- client grants --------------------------------------------------------------------
-
-    def _grants_missing(self, findings: list[Finding]) -> None:
-        declared = self.decl.client_grants if self.decl is not None else None
-        for finding in findings:
-            grant = next((g for g in declared or () if g.label == finding.expected), None)
-            if grant is None:
+            item = next((d for d in declared if _declares(d, finding.expected)), None)
+            if item is None:
                 self._unresolved(finding)
             else:
-                self._associate(finding, grant)
+                self._add(finding, item)
+
+    def _add(self, finding: Finding, item: _PartDecl) -> None:
+        if isinstance(item, ClientGrantDecl):
+            self._associate(finding, item)
+        elif isinstance(item, DiscoveryDomainDecl):
+            body = {
+                "domain": item.domain,
+                "status": item.status,
+                "use_for_organization_discovery": item.use_for_organization_discovery,
+            }
+            self.steps.append(
+                Step(
+                    "POST",
+                    _org_path(self.org_id, "discovery-domains"),
+                    {k: v for k, v in body.items() if v is not None},
+                    "create:organization_discovery_domains",
+                    (finding,),
+                )
+            )
+        elif (conn_id := self.ids.connection(item)) is None:
+            self._cannot(finding, _unknown_connection(item))
+        else:
+            part = "connections" if item.view_fields or self.view else "enabled_connections"
+            self.steps.append(
+                Step(
+                    "POST",
+                    _org_path(self.org_id, part),
+                    {"connection_id": conn_id, **item.flags, **item.view_fields},
+                    "create:organization_connections",
+                    (finding,),
+                )
+            )
 
     def _associate(self, finding: Finding, grant: ClientGrantDecl) -> None:
         """The association; then the grant's scope when the spec declares another one (the
@@ -585,31 +593,12 @@ class _OrgPlanner:
             else:
                 self.steps.append(self._scope_step(finding, grant_id, list(finding.expected)))
 
-    # --- discovery domains ----------------------------------------------------------------
 
-    def _domains_missing(self, findings: list[Finding]) -> None:
-        declared = self.decl.discovery_domains if self.decl else None
-        for finding in findings:
-            wanted = str(finding.expected).lower()
-            domain = next((d for d in declared or () if d.domain.lower() == wanted), None)
-            if domain is None:
-                self._unresolved(finding)
-            else:
-                self.steps.append(self._add_domain(finding, domain))
-
-    def _add_domain(self, finding: Finding, domain: DiscoveryDomainDecl) -> Step:
-        body = {
-            "domain": domain.domain,
-            "status": domain.status,
-            "use_for_organization_discovery": domain.use_for_organization_discovery,
-        }
-        return Step(
-            "POST",
-            _org_path(self.org_id, "discovery-domains"),
-            {k: v for k, v in body.items() if v is not None},
-            "create:organization_discovery_domains",
-            (finding,),
-        )
+def _declares(item: _PartDecl, expected: Any) -> bool:
+    """Whether a missing item's finding (its `expected`) names the declared `item`."""
+    if isinstance(item, DiscoveryDomainDecl):
+        return item.domain.lower() == str(expected).lower()
+    return item.label == str(expected)
 
 
 def _names(part: str, item: RawObject, label: str) -> bool:
