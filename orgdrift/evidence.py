@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +78,15 @@ def ci_run_url(env: Mapping[str, str]) -> str | None:
     return env.get("CI_JOB_URL") or None
 
 
-def git_commit(path: str) -> str | None:
-    """The commit checked out in the git repository that holds `path`; None outside one (or
+def with_commits(files: tuple[SpecFile, ...]) -> tuple[SpecFile, ...]:
+    """The spec files with the commit of the repository holding each (one `git` per folder)."""
+    commit = cache(_git_commit)
+    return tuple(replace(spec, commit=commit(Path(spec.path).resolve().parent)) for spec in files)
+
+
+def _git_commit(folder: Path) -> str | None:
+    """The commit checked out in the git repository that holds `folder`; None outside one (or
     without git)."""
-    folder = Path(path).resolve().parent
     try:
         done = subprocess.run(
             ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
@@ -93,18 +99,6 @@ def git_commit(path: str) -> str | None:
         return None
     commit = done.stdout.decode("ascii", "replace").strip()
     return commit if done.returncode == 0 and commit else None
-
-
-def with_commits(files: tuple[SpecFile, ...]) -> tuple[SpecFile, ...]:
-    """The spec files with the commit of the repository holding each (one `git` per folder)."""
-    commits: dict[Path, str | None] = {}
-    done = []
-    for spec in files:
-        folder = Path(spec.path).resolve().parent
-        if folder not in commits:
-            commits[folder] = git_commit(spec.path)
-        done.append(replace(spec, commit=commits[folder]))
-    return tuple(done)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,16 +122,13 @@ def exceptions_applied(report: Report) -> tuple[AppliedException, ...]:
             continue
         source = accepted.source
         key = (source.file, source.line, source.column)
-        known = applied.get(key)
-        if known is not None:
-            applied[key] = replace(known, findings=known.findings + 1)
-        else:
-            applied[key] = AppliedException(
-                f"{source.file}:{source.line}",
-                accepted.reason,
-                accepted.owner,
-                accepted.expires,
-                source,
-                1,
-            )
+        count = applied[key].findings + 1 if key in applied else 1
+        applied[key] = AppliedException(
+            f"{source.file}:{source.line}",
+            accepted.reason,
+            accepted.owner,
+            accepted.expires,
+            source,
+            count,
+        )
     return tuple(applied[key] for key in sorted(applied))
