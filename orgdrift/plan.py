@@ -203,16 +203,14 @@ def build_plan(
         decl = _decl_for(decls, result)
         planner = _OrgPlanner(decl, org, ids, allow_delete)
         plans.append(planner.plan(result.name, result.id, result.findings))
-    return Plan(report, _shared_once(_scope_conflicts(plans, decls, ids)), allow_delete)
+    return Plan(report, _shared_once(plans, _scope_conflicts(decls, ids)), allow_delete)
 
 
-def _scope_conflicts(
-    plans: Sequence[OrgPlan], decls: Sequence[OrgDecl], ids: Ids
-) -> tuple[OrgPlan, ...]:
+def _scope_conflicts(decls: Sequence[OrgDecl], ids: Ids) -> dict[str, str]:
     """A client grant is the client's, shared by every organization associated with it: when
     organizations declare different scopes for it, no scope request can satisfy them all, so
     each scope request on it becomes a manual step naming every declaration (organization,
-    spec line, scope)."""
+    spec line, scope). The path of each such grant, and the reason."""
     declared: dict[tuple[str, str], list[str]] = {}
     scopes: dict[tuple[str, str], set[tuple[str, ...]]] = {}
     for decl in decls:
@@ -236,32 +234,24 @@ def _scope_conflicts(
                 "is the client's, shared by every organization associated with it, so no "
                 "request is planned: declare one scope for it in every organization"
             )
-    return tuple(_without_conflicts(plan, conflicts) for plan in plans)
+    return conflicts
 
 
-def _without_conflicts(plan: OrgPlan, conflicts: Mapping[str, str]) -> OrgPlan:
-    """`plan` with its scope requests on conflicting grants made manual steps."""
-    steps: list[Step] = []
-    manual = list(plan.manual)
-    for step in plan.steps:
-        reason = conflicts.get(step.path) if step.method == "PATCH" else None
-        if reason is None:
-            steps.append(step)
-        else:
-            manual.extend(Manual(fix, reason) for fix in step.fixes)
-    return replace(plan, steps=tuple(steps), manual=tuple(manual))
-
-
-def _shared_once(plans: Sequence[OrgPlan]) -> tuple[OrgPlan, ...]:
+def _shared_once(plans: Sequence[OrgPlan], conflicts: Mapping[str, str]) -> tuple[OrgPlan, ...]:
     """A tenant-wide request (a client grant's scope) that the findings of several organizations
-    need is sent once, with the first of them, fixing every one."""
+    need is sent once, with the first of them, fixing every one; one on a grant in `conflicts`
+    (path: reason) is a manual step for each finding instead."""
     first: dict[tuple[str, str, str], tuple[int, int]] = {}
     steps: list[list[Step]] = []
+    manual: list[list[Manual]] = []
     for index, plan in enumerate(plans):
         kept: list[Step] = []
+        manual.append(list(plan.manual))
         for step in plan.steps:
             key = (step.method, step.path, json.dumps(step.body, sort_keys=True))
-            if not step.path.startswith(f"{API}/client-grants/"):
+            if step.path in conflicts:
+                manual[-1].extend(Manual(fix, conflicts[step.path]) for fix in step.fixes)
+            elif not step.path.startswith(f"{API}/client-grants/"):
                 kept.append(step)
             elif key in first:
                 at, position = first[key]
@@ -271,7 +261,10 @@ def _shared_once(plans: Sequence[OrgPlan]) -> tuple[OrgPlan, ...]:
                 first[key] = (index, len(kept))
                 kept.append(step)
         steps.append(kept)
-    return tuple(replace(plan, steps=tuple(s)) for plan, s in zip(plans, steps, strict=True))
+    return tuple(
+        replace(plan, steps=tuple(s), manual=tuple(m))
+        for plan, s, m in zip(plans, steps, manual, strict=True)
+    )
 
 
 def _decl_for(decls: Sequence[OrgDecl], result: OrgResult) -> OrgDecl | None:
