@@ -46,18 +46,14 @@ def _doubles(value: Any) -> Any:
     return value
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def live_state_sha256(state: LiveState) -> str:
     """The digest of a live state: sha256 of its snapshot document's canonical JSON."""
-    return sha256_hex(canonical_json(snapshot_document(state)))
+    return hashlib.sha256(canonical_json(snapshot_document(state))).hexdigest()
 
 
 def written_snapshot(report: Report, path: str, text: str) -> Report:
     """`report` recording the snapshot file it wrote (`text`, UTF-8, at `path`)."""
-    snapshot = SnapshotFile(path, sha256_hex(text.encode("utf-8")), "written")
+    snapshot = SnapshotFile(path, hashlib.sha256(text.encode("utf-8")).hexdigest(), "written")
     snapshots = (*report.evidence.snapshots, snapshot)
     return replace(report, evidence=replace(report.evidence, snapshots=snapshots))
 
