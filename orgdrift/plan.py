@@ -317,7 +317,7 @@ class _OrgPlanner:
         yield kinds.CONNECTION_SETTING_CHANGED, partial(self._patches, "connections")
         yield kinds.CLIENT_GRANT_NOT_ALLOWED, partial(self._deletes, "client_grants")
         yield kinds.CLIENT_GRANT_MISSING, partial(self._adds, "client_grants")
-        yield kinds.CLIENT_GRANT_SCOPE_CHANGED, self._grant_scopes
+        yield kinds.CLIENT_GRANT_SCOPE_CHANGED, partial(self._patches, "client_grants")
         yield kinds.DISCOVERY_DOMAIN_NOT_ALLOWED, partial(self._deletes, "discovery_domains")
         yield kinds.DISCOVERY_DOMAIN_MISSING, partial(self._adds, "discovery_domains")
         yield kinds.DISCOVERY_DOMAIN_CHANGED, partial(self._patches, "discovery_domains")
@@ -396,7 +396,7 @@ class _OrgPlanner:
 
     def _patches(self, part: str, findings: list[Finding]) -> None:
         """One PATCH of each live connection or discovery domain, with the settings that
-        differ."""
+        differ; of a client grant's scope, on the grant itself."""
         by_label: dict[str, list[Finding]] = {}
         for finding in findings:
             label = finding.path.removeprefix(f"{part}.").rpartition(".")[0]
@@ -406,16 +406,18 @@ class _OrgPlanner:
             if item_id is None:
                 for finding in group:
                     self._unresolved(finding)
-                continue
-            self.steps.append(
-                Step(
-                    "PATCH",
-                    _org_path(self.org_id, self._segment(part), item_id),
-                    {f.path.rpartition(".")[2]: f.expected for f in group},
-                    f"update:organization_{part}",
-                    tuple(group),
+            elif part == "client_grants":
+                self.steps += [self._scope_step(f, item_id, list(f.expected)) for f in group]
+            else:
+                self.steps.append(
+                    Step(
+                        "PATCH",
+                        _org_path(self.org_id, self._segment(part), item_id),
+                        {f.path.rpartition(".")[2]: f.expected for f in group},
+                        f"update:organization_{part}",
+                        tuple(group),
+                    )
                 )
-            )
 
     # --- the organization -----------------------------------------------------------------
 
@@ -576,15 +578,6 @@ class _OrgPlanner:
             (finding,),
             note="the grant is the client's: every organization associated with it gets this scope",
         )
-
-    def _grant_scopes(self, findings: list[Finding]) -> None:
-        for finding in findings:
-            label = finding.path.removeprefix("client_grants.").removesuffix(".scope")
-            grant_id = self._live_id("client_grants", label)
-            if grant_id is None:
-                self._unresolved(finding)
-            else:
-                self.steps.append(self._scope_step(finding, grant_id, list(finding.expected)))
 
 
 def _declares(item: _PartDecl, expected: Any) -> bool:
