@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -111,20 +112,8 @@ class AppliedException:
 
 def exceptions_applied(report: Report) -> tuple[AppliedException, ...]:
     """The exceptions that accepted at least one finding, in declaration order."""
-    applied: dict[tuple[str, int, int], AppliedException] = {}
-    for finding in report.findings:
-        accepted = finding.accepted
-        if accepted is None:
-            continue
-        source = accepted.source
-        key = (source.file, source.line, source.column)
-        count = applied[key].findings + 1 if key in applied else 1
-        applied[key] = AppliedException(
-            f"{source.file}:{source.line}",
-            accepted.reason,
-            accepted.owner,
-            accepted.expires,
-            source,
-            count,
-        )
-    return tuple(applied[key] for key in sorted(applied))
+    counts = Counter(f.accepted for f in report.findings if f.accepted is not None)
+    return tuple(
+        AppliedException(str(a.source), a.reason, a.owner, a.expires, a.source, count)
+        for a, count in sorted(counts.items(), key=lambda item: astuple(item[0].source))
+    )
