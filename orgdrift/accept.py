@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from fnmatch import fnmatchcase
@@ -54,10 +54,7 @@ def apply_exceptions(
     When the run checked only part of the spec (`partial`: --org, --changed-from), an exception
     that matched nothing is a warning only if it names an organization that was checked."""
     used: set[int] = set()
-    marked: list[OrgResult] = []
-    for org in results:
-        findings = tuple(_mark(finding, org, rules, today, used) for finding in org.findings)
-        marked.append(replace(org, findings=findings))
+    marked = _each_finding(results, lambda org, f: _mark(f, org, rules, today, used))
     if partial:
         names = {n for org in results for n in (org.name, org.id) if n}
         unchecked = {
@@ -66,7 +63,7 @@ def apply_exceptions(
             if not any(fnmatchcase(n, rule.organization) for n in names)
         }
         used |= unchecked
-    return tuple(marked), tuple(_warnings(rules, today, used))
+    return marked, tuple(_warnings(rules, today, used))
 
 
 def _mark(
@@ -113,22 +110,19 @@ def fingerprint(tenant: str | None, org: OrgResult, finding: Finding) -> str:
 
 def with_fingerprints(results: Sequence[OrgResult], tenant: str | None) -> tuple[OrgResult, ...]:
     """Every finding with its fingerprint."""
-    return tuple(
-        replace(
-            org,
-            findings=tuple(
-                replace(f, fingerprint=fingerprint(tenant, org, f)) for f in org.findings
-            ),
-        )
-        for org in results
-    )
+    return _each_finding(results, lambda o, f: replace(f, fingerprint=fingerprint(tenant, o, f)))
 
 
 def mark_known(results: Sequence[OrgResult], known: frozenset[str]) -> tuple[OrgResult, ...]:
     """Mark every finding whose fingerprint the baseline report already carries."""
+    return _each_finding(results, lambda _, f: replace(f, known=f.fingerprint in known))
+
+
+def _each_finding(
+    results: Sequence[OrgResult], change: Callable[[OrgResult, Finding], Finding]
+) -> tuple[OrgResult, ...]:
     return tuple(
-        replace(org, findings=tuple(replace(f, known=f.fingerprint in known) for f in org.findings))
-        for org in results
+        replace(org, findings=tuple(change(org, f) for f in org.findings)) for org in results
     )
 
 

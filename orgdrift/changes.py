@@ -154,19 +154,13 @@ def _git(cwd: Path, *args: str, what: str) -> bytes:
     return done.stdout
 
 
-def spec_at(ref: str, paths: Sequence[str], env: Mapping[str, str]) -> Spec | None:
-    """The spec as it was at `ref`, or None when it cannot be loaded there."""
+def changed_scope(ref: str, paths: Sequence[str], new: Spec, env: Mapping[str, str]) -> ChangeScope:
     from orgdrift.spec import load_spec_sources
 
     try:
-        return load_spec_sources(files_at(ref, paths), env)
-    except InputError:
-        return None
-
-
-def changed_scope(ref: str, paths: Sequence[str], new: Spec, env: Mapping[str, str]) -> ChangeScope:
-    try:
-        old = spec_at(ref, paths, env)
+        old: Spec | None = load_spec_sources(files_at(ref, paths), env)
     except _Linked as linked:
         return _everything(ref, f"{linked}, so the change cannot be compared as values")
+    except InputError:  # the spec cannot be loaded at `ref`
+        old = None
     return compare_specs(old, new, ref)

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -45,18 +47,14 @@ def _doubles(value: Any) -> Any:
     return value
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def live_state_sha256(state: LiveState) -> str:
     """The digest of a live state: sha256 of its snapshot document's canonical JSON."""
-    return sha256_hex(canonical_json(snapshot_document(state)))
+    return hashlib.sha256(canonical_json(snapshot_document(state))).hexdigest()
 
 
 def written_snapshot(report: Report, path: str, text: str) -> Report:
     """`report` recording the snapshot file it wrote (`text`, UTF-8, at `path`)."""
-    snapshot = SnapshotFile(path, sha256_hex(text.encode("utf-8")), "written")
+    snapshot = SnapshotFile(path, hashlib.sha256(text.encode("utf-8")).hexdigest(), "written")
     snapshots = (*report.evidence.snapshots, snapshot)
     return replace(report, evidence=replace(report.evidence, snapshots=snapshots))
 
@@ -77,10 +75,15 @@ def ci_run_url(env: Mapping[str, str]) -> str | None:
     return env.get("CI_JOB_URL") or None
 
 
-def git_commit(path: str) -> str | None:
-    """The commit checked out in the git repository that holds `path`; None outside one (or
+def with_commits(files: tuple[SpecFile, ...]) -> tuple[SpecFile, ...]:
+    """The spec files with the commit of the repository holding each (one `git` per folder)."""
+    commit = cache(_git_commit)
+    return tuple(replace(spec, commit=commit(Path(spec.path).resolve().parent)) for spec in files)
+
+
+def _git_commit(folder: Path) -> str | None:
+    """The commit checked out in the git repository that holds `folder`; None outside one (or
     without git)."""
-    folder = Path(path).resolve().parent
     try:
         done = subprocess.run(
             ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
@@ -93,18 +96,6 @@ def git_commit(path: str) -> str | None:
         return None
     commit = done.stdout.decode("ascii", "replace").strip()
     return commit if done.returncode == 0 and commit else None
-
-
-def with_commits(files: tuple[SpecFile, ...]) -> tuple[SpecFile, ...]:
-    """The spec files with the commit of the repository holding each (one `git` per folder)."""
-    commits: dict[Path, str | None] = {}
-    done = []
-    for spec in files:
-        folder = Path(spec.path).resolve().parent
-        if folder not in commits:
-            commits[folder] = git_commit(spec.path)
-        done.append(replace(spec, commit=commits[folder]))
-    return tuple(done)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,23 +112,8 @@ class AppliedException:
 
 def exceptions_applied(report: Report) -> tuple[AppliedException, ...]:
     """The exceptions that accepted at least one finding, in declaration order."""
-    applied: dict[tuple[str, int, int], AppliedException] = {}
-    for finding in report.findings:
-        accepted = finding.accepted
-        if accepted is None:
-            continue
-        source = accepted.source
-        key = (source.file, source.line, source.column)
-        known = applied.get(key)
-        if known is not None:
-            applied[key] = replace(known, findings=known.findings + 1)
-        else:
-            applied[key] = AppliedException(
-                f"{source.file}:{source.line}",
-                accepted.reason,
-                accepted.owner,
-                accepted.expires,
-                source,
-                1,
-            )
-    return tuple(applied[key] for key in sorted(applied))
+    counts = Counter(f.accepted for f in report.findings if f.accepted is not None)
+    return tuple(
+        AppliedException(str(a.source), a.reason, a.owner, a.expires, a.source, count)
+        for a, count in sorted(counts.items(), key=lambda item: astuple(item[0].source))
+    )

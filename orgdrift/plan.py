@@ -203,16 +203,14 @@ def build_plan(
         decl = _decl_for(decls, result)
         planner = _OrgPlanner(decl, org, ids, allow_delete)
         plans.append(planner.plan(result.name, result.id, result.findings))
-    return Plan(report, _shared_once(_scope_conflicts(plans, decls, ids)), allow_delete)
+    return Plan(report, _shared_once(plans, _scope_conflicts(decls, ids)), allow_delete)
 
 
-def _scope_conflicts(
-    plans: Sequence[OrgPlan], decls: Sequence[OrgDecl], ids: Ids
-) -> tuple[OrgPlan, ...]:
+def _scope_conflicts(decls: Sequence[OrgDecl], ids: Ids) -> dict[str, str]:
     """A client grant is the client's, shared by every organization associated with it: when
     organizations declare different scopes for it, no scope request can satisfy them all, so
     each scope request on it becomes a manual step naming every declaration (organization,
-    spec line, scope)."""
+    spec line, scope). The path of each such grant, and the reason."""
     declared: dict[tuple[str, str], list[str]] = {}
     scopes: dict[tuple[str, str], set[tuple[str, ...]]] = {}
     for decl in decls:
@@ -236,32 +234,24 @@ def _scope_conflicts(
                 "is the client's, shared by every organization associated with it, so no "
                 "request is planned: declare one scope for it in every organization"
             )
-    return tuple(_without_conflicts(plan, conflicts) for plan in plans)
+    return conflicts
 
 
-def _without_conflicts(plan: OrgPlan, conflicts: Mapping[str, str]) -> OrgPlan:
-    """`plan` with its scope requests on conflicting grants made manual steps."""
-    steps: list[Step] = []
-    manual = list(plan.manual)
-    for step in plan.steps:
-        reason = conflicts.get(step.path) if step.method == "PATCH" else None
-        if reason is None:
-            steps.append(step)
-        else:
-            manual.extend(Manual(fix, reason) for fix in step.fixes)
-    return replace(plan, steps=tuple(steps), manual=tuple(manual))
-
-
-def _shared_once(plans: Sequence[OrgPlan]) -> tuple[OrgPlan, ...]:
+def _shared_once(plans: Sequence[OrgPlan], conflicts: Mapping[str, str]) -> tuple[OrgPlan, ...]:
     """A tenant-wide request (a client grant's scope) that the findings of several organizations
-    need is sent once, with the first of them, fixing every one."""
+    need is sent once, with the first of them, fixing every one; one on a grant in `conflicts`
+    (path: reason) is a manual step for each finding instead."""
     first: dict[tuple[str, str, str], tuple[int, int]] = {}
     steps: list[list[Step]] = []
+    manual: list[list[Manual]] = []
     for index, plan in enumerate(plans):
         kept: list[Step] = []
+        manual.append(list(plan.manual))
         for step in plan.steps:
             key = (step.method, step.path, json.dumps(step.body, sort_keys=True))
-            if not step.path.startswith(f"{API}/client-grants/"):
+            if step.path in conflicts:
+                manual[-1].extend(Manual(fix, conflicts[step.path]) for fix in step.fixes)
+            elif not step.path.startswith(f"{API}/client-grants/"):
                 kept.append(step)
             elif key in first:
                 at, position = first[key]
@@ -271,7 +261,10 @@ def _shared_once(plans: Sequence[OrgPlan]) -> tuple[OrgPlan, ...]:
                 first[key] = (index, len(kept))
                 kept.append(step)
         steps.append(kept)
-    return tuple(replace(plan, steps=tuple(s)) for plan, s in zip(plans, steps, strict=True))
+    return tuple(
+        replace(plan, steps=tuple(s), manual=tuple(m))
+        for plan, s, m in zip(plans, steps, manual, strict=True)
+    )
 
 
 def _decl_for(decls: Sequence[OrgDecl], result: OrgResult) -> OrgDecl | None:
@@ -283,6 +276,9 @@ def _decl_for(decls: Sequence[OrgDecl], result: OrgResult) -> OrgDecl | None:
         (d for d in decls if (d.id == result.id if d.id is not None else d.name == result.name)),
         None,
     )
+
+
+_PartDecl = ConnectionDecl | ClientGrantDecl | DiscoveryDomainDecl
 
 
 @dataclass
@@ -317,13 +313,13 @@ class _OrgPlanner:
         yield kinds.ORGANIZATION_MISSING, self._missing
         yield kinds.FIELD_CHANGED, self._fields
         yield kinds.CONNECTION_NOT_ALLOWED, partial(self._deletes, "connections")
-        yield kinds.CONNECTION_MISSING, self._connections_missing
+        yield kinds.CONNECTION_MISSING, partial(self._adds, "connections")
         yield kinds.CONNECTION_SETTING_CHANGED, partial(self._patches, "connections")
         yield kinds.CLIENT_GRANT_NOT_ALLOWED, partial(self._deletes, "client_grants")
-        yield kinds.CLIENT_GRANT_MISSING, self._grants_missing
-        yield kinds.CLIENT_GRANT_SCOPE_CHANGED, self._grant_scopes
+        yield kinds.CLIENT_GRANT_MISSING, partial(self._adds, "client_grants")
+        yield kinds.CLIENT_GRANT_SCOPE_CHANGED, partial(self._patches, "client_grants")
         yield kinds.DISCOVERY_DOMAIN_NOT_ALLOWED, partial(self._deletes, "discovery_domains")
-        yield kinds.DISCOVERY_DOMAIN_MISSING, self._domains_missing
+        yield kinds.DISCOVERY_DOMAIN_MISSING, partial(self._adds, "discovery_domains")
         yield kinds.DISCOVERY_DOMAIN_CHANGED, partial(self._patches, "discovery_domains")
 
     # --- helpers --------------------------------------------------------------------------
@@ -400,7 +396,7 @@ class _OrgPlanner:
 
     def _patches(self, part: str, findings: list[Finding]) -> None:
         """One PATCH of each live connection or discovery domain, with the settings that
-        differ."""
+        differ; of a client grant's scope, on the grant itself."""
         by_label: dict[str, list[Finding]] = {}
         for finding in findings:
             label = finding.path.removeprefix(f"{part}.").rpartition(".")[0]
@@ -410,16 +406,18 @@ class _OrgPlanner:
             if item_id is None:
                 for finding in group:
                     self._unresolved(finding)
-                continue
-            self.steps.append(
-                Step(
-                    "PATCH",
-                    _org_path(self.org_id, self._segment(part), item_id),
-                    {f.path.rpartition(".")[2]: f.expected for f in group},
-                    f"update:organization_{part}",
-                    tuple(group),
+            elif part == "client_grants":
+                self.steps += [self._scope_step(f, item_id, list(f.expected)) for f in group]
+            else:
+                self.steps.append(
+                    Step(
+                        "PATCH",
+                        _org_path(self.org_id, self._segment(part), item_id),
+                        {f.path.rpartition(".")[2]: f.expected for f in group},
+                        f"update:organization_{part}",
+                        tuple(group),
+                    )
                 )
-            )
 
     # --- the organization -----------------------------------------------------------------
 
@@ -459,30 +457,27 @@ class _OrgPlanner:
                 captures_id=True,
             )
         )
-        for conn, conn_id in later:
-            self.steps.append(self._add_connection(finding, conn, conn_id))
-        if decl.client_grants is not None and decl.client_grants_policy == "exact":
-            for grant in decl.client_grants:
-                self._associate(finding, grant)
-        for domain in decl.discovery_domains or ():
-            self.steps.append(self._add_domain(finding, domain))
+        grants = decl.client_grants if decl.client_grants_policy == "exact" else None
+        parts: tuple[_PartDecl, ...] = (*later, *(grants or ()), *(decl.discovery_domains or ()))
+        for item in parts:
+            self._add(finding, item)
 
     def _initial_connections(
         self, finding: Finding, decl: OrgDecl
-    ) -> tuple[list[RawObject], list[tuple[ConnectionDecl, str]]]:
+    ) -> tuple[list[RawObject], list[ConnectionDecl]]:
         """The connections a new organization needs (every declared one under `exact`, none
         under `allowlist`): in the create body when the GA fields say all, else one POST each
         to the Early Access endpoint after it."""
         if decl.connections is None or decl.connections_policy == "allowlist":
             return [], []
         inline: list[RawObject] = []
-        later: list[tuple[ConnectionDecl, str]] = []
+        later: list[ConnectionDecl] = []
         for conn in decl.connections:
             conn_id = self.ids.connection(conn)
             if conn_id is None:
                 self._cannot(finding, _unknown_connection(conn))
             elif conn.view_fields:
-                later.append((conn, conn_id))
+                later.append(conn)
             else:
                 inline.append({"connection_id": conn_id, **conn.flags})
         return inline, later
@@ -503,41 +498,49 @@ class _OrgPlanner:
             )
         )
 
-    # --- connections ----------------------------------------------------------------------
+    # --- connections, client grants, discovery domains -------------------------------------
 
-    def _connections_missing(self, findings: list[Finding]) -> None:
-        declared = self.decl.connections if self.decl is not None else None
+    def _adds(self, part: str, findings: list[Finding]) -> None:
+        """Each declared connection, client grant or discovery domain the organization lacks."""
+        declared: Sequence[_PartDecl] = getattr(self.decl, part, None) or ()
         for finding in findings:
-            conn = next((c for c in declared or () if c.label == str(finding.expected)), None)
-            conn_id = self.ids.connection(conn) if conn is not None else None
-            if conn is None:
-                self._unresolved(finding)
-            elif conn_id is None:
-                self._cannot(finding, _unknown_connection(conn))
-            else:
-                self.steps.append(self._add_connection(finding, conn, conn_id))
-
-    def _add_connection(self, finding: Finding, conn: ConnectionDecl, conn_id: str) -> Step:
-        body: RawObject = {"connection_id": conn_id, **conn.flags, **conn.view_fields}
-        part = "connections" if conn.view_fields or self.view else "enabled_connections"
-        return Step(
-            "POST",
-            _org_path(self.org_id, part),
-            body,
-            "create:organization_connections",
-            (finding,),
-        )
-
-    # --- client grants --------------------------------------------------------------------
-
-    def _grants_missing(self, findings: list[Finding]) -> None:
-        declared = self.decl.client_grants if self.decl is not None else None
-        for finding in findings:
-            grant = next((g for g in declared or () if g.label == finding.expected), None)
-            if grant is None:
+            item = next((d for d in declared if _declares(d, finding.expected)), None)
+            if item is None:
                 self._unresolved(finding)
             else:
-                self._associate(finding, grant)
+                self._add(finding, item)
+
+    def _add(self, finding: Finding, item: _PartDecl) -> None:
+        if isinstance(item, ClientGrantDecl):
+            self._associate(finding, item)
+        elif isinstance(item, DiscoveryDomainDecl):
+            body = {
+                "domain": item.domain,
+                "status": item.status,
+                "use_for_organization_discovery": item.use_for_organization_discovery,
+            }
+            self.steps.append(
+                Step(
+                    "POST",
+                    _org_path(self.org_id, "discovery-domains"),
+                    {k: v for k, v in body.items() if v is not None},
+                    "create:organization_discovery_domains",
+                    (finding,),
+                )
+            )
+        elif (conn_id := self.ids.connection(item)) is None:
+            self._cannot(finding, _unknown_connection(item))
+        else:
+            part = "connections" if item.view_fields or self.view else "enabled_connections"
+            self.steps.append(
+                Step(
+                    "POST",
+                    _org_path(self.org_id, part),
+                    {"connection_id": conn_id, **item.flags, **item.view_fields},
+                    "create:organization_connections",
+                    (finding,),
+                )
+            )
 
     def _associate(self, finding: Finding, grant: ClientGrantDecl) -> None:
         """The association; then the grant's scope when the spec declares another one (the
@@ -576,40 +579,12 @@ class _OrgPlanner:
             note="the grant is the client's: every organization associated with it gets this scope",
         )
 
-    def _grant_scopes(self, findings: list[Finding]) -> None:
-        for finding in findings:
-            label = finding.path.removeprefix("client_grants.").removesuffix(".scope")
-            grant_id = self._live_id("client_grants", label)
-            if grant_id is None:
-                self._unresolved(finding)
-            else:
-                self.steps.append(self._scope_step(finding, grant_id, list(finding.expected)))
 
-    # --- discovery domains ----------------------------------------------------------------
-
-    def _domains_missing(self, findings: list[Finding]) -> None:
-        declared = self.decl.discovery_domains if self.decl else None
-        for finding in findings:
-            wanted = str(finding.expected).lower()
-            domain = next((d for d in declared or () if d.domain.lower() == wanted), None)
-            if domain is None:
-                self._unresolved(finding)
-            else:
-                self.steps.append(self._add_domain(finding, domain))
-
-    def _add_domain(self, finding: Finding, domain: DiscoveryDomainDecl) -> Step:
-        body = {
-            "domain": domain.domain,
-            "status": domain.status,
-            "use_for_organization_discovery": domain.use_for_organization_discovery,
-        }
-        return Step(
-            "POST",
-            _org_path(self.org_id, "discovery-domains"),
-            {k: v for k, v in body.items() if v is not None},
-            "create:organization_discovery_domains",
-            (finding,),
-        )
+def _declares(item: _PartDecl, expected: Any) -> bool:
+    """Whether a missing item's finding (its `expected`) names the declared `item`."""
+    if isinstance(item, DiscoveryDomainDecl):
+        return item.domain.lower() == str(expected).lower()
+    return item.label == str(expected)
 
 
 def _names(part: str, item: RawObject, label: str) -> bool:

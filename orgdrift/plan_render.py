@@ -234,7 +234,7 @@ def _md_org(org: OrgPlan, numbers: Iterator[int]) -> list[str]:
     summary = _html_text(f"{org.label} ({org.id or 'to be created'})")
     lines = [f"<details><summary><b>{summary}</b>: {', '.join(counts)}</summary>", ""]
     for step in org.steps:
-        request = [f"{step.method} {step.path}"]
+        request = [step.summary]
         if step.body is not None:
             request.append(_json_in_markdown(step.body))
         fixes = "; ".join(sentence(f.message) for f in step.fixes)
@@ -441,12 +441,10 @@ def _sh_manual(plan: Plan) -> list[str]:
     lines: list[str] = []
     for org in plan.organizations:
         for manual in org.manual:
-            if not lines:
-                lines += ["", "# Manual steps (not sent by this script):"]
             lines.append(_comment(f"{org.label}: {manual.fix.message}: {manual.reason}"))
             if manual.step is not None:
-                lines.append(_comment(f"  would send: {manual.step.method} {manual.step.path}"))
-    return lines
+                lines.append(_comment(f"  would send: {manual.step.summary}"))
+    return ["", "# Manual steps (not sent by this script):", *lines] if lines else []
 
 
 _RENDERERS: Mapping[str, Callable[[Plan], str]] = {

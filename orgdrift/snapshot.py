@@ -31,9 +31,8 @@ SNAPSHOT_VERSION = 1
 SNAPSHOT_NESTING = MAX_RESPONSE_DEPTH + 3
 """A snapshot nests an organization (as a response may) in its list, in the document."""
 _CONNECTIONS = "enabled_connections"
-MODEL_KEYS: tuple[str, ...] = ("organization_connections", "client_grants", "discovery_domains")
-"""Snapshot-only keys of an organization for the rest of the organization model."""
-SNAPSHOT_ONLY_KEYS: frozenset[str] = frozenset({_CONNECTIONS, *MODEL_KEYS})
+_PARTS = (_CONNECTIONS, "organization_connections", "client_grants", "discovery_domains")
+"""An organization's snapshot-only keys, in the order of LiveOrganization's fields."""
 
 
 def load_snapshot(path: str) -> LiveState:
@@ -72,20 +71,9 @@ def _state(document: dict[str, Any]) -> LiveState:
     hashes = document.get("spec_sha256")
     orgs = []
     for org in document["organizations"]:
-        data = {k: v for k, v in org.items() if k not in SNAPSHOT_ONLY_KEYS}
-        conns = org.get(_CONNECTIONS)
-        view, grants, domains = (
-            None if org.get(key) is None else tuple(org[key]) for key in MODEL_KEYS
-        )
-        orgs.append(
-            LiveOrganization(
-                data,
-                None if conns is None else tuple(conns),
-                connection_view=view,
-                client_grants=grants,
-                discovery_domains=domains,
-            )
-        )
+        data = {k: v for k, v in org.items() if k not in _PARTS}
+        parts = (None if org.get(key) is None else tuple(org[key]) for key in _PARTS)
+        orgs.append(LiveOrganization(data, *parts))
     return LiveState(
         organizations=tuple(orgs),
         tenant=document.get("tenant"),

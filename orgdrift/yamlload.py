@@ -63,8 +63,7 @@ MAX_VALUES = 1_000_000
 10,000-organization spec has about 211,000). A value nested 16 levels deep or more counts
 1 + depth // 16 times: its marks hold its whole path, so it costs more to keep."""
 
-PathKey = str | int
-Path = tuple[PathKey, ...]
+Path = tuple[str | int, ...]
 
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
