@@ -13,10 +13,6 @@ _signal = __import__("_signal")  # the C module, loaded with the interpreter: no
 SIGINT, SIGTERM = _signal.SIGINT, _signal.SIGTERM
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C (every wait unwinds, nothing half-written) but exit 143."""
-
-
 _HANDLED = (SIGINT, SIGTERM)  # each exits 128 + its number: 130 (ExitCode.INTERRUPTED), 143
 _received: list[int] = []  # the signals received during the current `main`, first one first
 _running: list[str] = []  # the command `main` runs; empty before it starts and once it returns
@@ -49,7 +45,7 @@ def _on_signal(signum: int, frame: object) -> None:
         _send_again(signum)
     elif not _unwinding:
         _unwinding.append(signum)
-        raise _Terminated if signum == SIGTERM else KeyboardInterrupt
+        raise KeyboardInterrupt  # SIGTERM too: the same unwinding, its own exit code (143)
 
 
 def _in_asyncio(frame: object) -> bool:
@@ -176,9 +172,15 @@ def _run(argv: Sequence[str] | None) -> int:
         command: Command = args.command
         name = command.__name__.removeprefix("_cmd_")
         _running[:] = [name]
-        code = _outcome(command, args)
-    except BaseException:  # a signal's unwinding (KeyboardInterrupt, CancelledError, ...)
-        if not _received:
+        code = int(command(args))
+    except BaseException as exc:  # after a signal, its unwinding and the errors it caused: 130/143
+        if _received:
+            pass
+        elif isinstance(exc, KeyboardInterrupt):  # raised by other code than our handler
+            _received.append(SIGINT)
+        elif isinstance(exc, Exception):
+            code = _report_error(exc)
+        else:
             raise
     finally:
         _running.clear()
@@ -192,19 +194,6 @@ def _run(argv: Sequence[str] | None) -> int:
     with contextlib.suppress(BaseException):
         _err(f"orgdrift: {why} during `{name}`; {after}")
     return int(ExitCode.INTERRUPTED) if signum == SIGINT else 128 + signum
-
-
-def _outcome(command: Command, args: argparse.Namespace) -> int:
-    try:
-        return int(command(args))
-    except KeyboardInterrupt:
-        if not _received:  # raised by other code than our handler
-            _received.append(signal.SIGINT)
-        raise
-    except Exception as exc:
-        if _received:  # the run was cut short by a signal: its errors are not the story
-            raise
-        return _report_error(exc)
 
 
 def _report_error(exc: Exception) -> int:
