@@ -105,12 +105,11 @@ if _is_entry_point():
 # The rest of the imports, after the handler on purpose.
 import argparse
 import contextlib
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 from orgdrift import __version__
 from orgdrift.errors import ExitCode, InputError, OrgdriftError, UsageError
@@ -131,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `orgdrift` console script and `python -m orgdrift`."""
     if threading.current_thread() is not threading.main_thread():
         return _run(argv)  # signals can only be handled in the main thread
-    previous = {sig: signal.signal(sig, _on_signal) for sig in _HANDLED}
+    previous = {sig: _signal.signal(sig, _on_signal) for sig in _HANDLED}
     previous_hook, sys.unraisablehook = sys.unraisablehook, _on_unraisable
     if previous_hook is not _on_unraisable:
         _unraisable_hooks[-1] = previous_hook
@@ -145,21 +144,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cancelled.set()
             _resent.clear()
             for sig, handler in previous.items():
-                signal.signal(sig, handler)
+                _signal.signal(sig, handler)
             sys.unraisablehook = previous_hook
-    if argv is None:
-        _exit_now(code)
+    if argv is None:  # end without the interpreter's shutdown: a signal arriving there would
+        for stream in (sys.stdout, sys.stderr):  # kill the process instead of exiting with `code`
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
     return code
-
-
-def _exit_now(code: int) -> NoReturn:
-    """End the process with `code`, its output flushed, without the interpreter's shutdown: a
-    signal arriving there would meet the default handlers again and kill the process with that
-    signal instead of the exit code already decided."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(code)
 
 
 def _run(argv: Sequence[str] | None) -> int:
@@ -187,7 +179,7 @@ def _run(argv: Sequence[str] | None) -> int:
     if not _received:
         return code
     signum = _received[0]
-    why = "terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted"
+    why = "terminated (SIGTERM)" if signum == SIGTERM else "interrupted"
     after = (
         "the emulator stopped" if name == "emulator" else "files are written whole or not at all"
     )
@@ -428,16 +420,8 @@ def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
     from orgdrift.snapshot import load_snapshot
 
     state = load_snapshot(args.state)
-    config = config_from_options(
-        token=args.token,
-        rate=args.rate,
-        burst=args.burst,
-        latency_ms=args.latency_ms,
-        fail_rate=args.fail_rate,
-        scopes=ALL_SCOPES,
-        log_delay_ms=args.log_delay_ms,
-        log_retention=args.log_retention,
-    )
+    named = ("token", "rate", "burst", "latency_ms", "fail_rate", "log_delay_ms", "log_retention")
+    config = config_from_options(scopes=ALL_SCOPES, **{name: vars(args)[name] for name in named})
     if args.without_early_access:  # a tenant without GET /organizations/{id}/connections
         config = replace(config, organization_connections=False)
     app = create_app(state, config)
@@ -499,7 +483,7 @@ def _note(args: argparse.Namespace, text: str) -> None:
 
 
 def _request_logger(args: argparse.Namespace) -> Callable[[RequestEvent], None] | None:
-    if not getattr(args, "verbose", 0):
+    if not args.verbose:
         return None
 
     def log(event: RequestEvent) -> None:

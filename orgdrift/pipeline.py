@@ -53,8 +53,6 @@ if TYPE_CHECKING:  # the read modules (and httpx) only when a command reads: not
     from orgdrift.client import RequestEvent
     from orgdrift.reads import Tenant
 
-DEMO_SPEC = "examples/orgs.yaml"
-
 
 @dataclass(frozen=True, slots=True)
 class ValidateOptions:
@@ -75,7 +73,7 @@ class DemoOptions:
 
 @dataclass(frozen=True, slots=True)
 class CheckOptions:
-    """`orgdrift check` (and `demo`): what to compare with what."""
+    """`orgdrift check` (and `plan`): what to compare with what."""
 
     specs: tuple[str, ...]
     env: Mapping[str, str]
@@ -85,9 +83,9 @@ class CheckOptions:
     progress: Progress | None = None
     changed_from: str | None = None  # --changed-from GIT_REF: only declarations changed since
     baseline: str | None = None  # --baseline REPORT.json: its findings are known, not failing
-    # Incremental audits: --since SNAPSHOT reads the logs since its
-    # checkpoint; --write-snapshot hands the new snapshot (and why it has no checkpoint, if so)
-    # to `on_snapshot`; --no-full-fallback makes a needed full read exit 3.
+    # Incremental audits: --since SNAPSHOT reads the logs since its checkpoint; --write-snapshot
+    # hands the new snapshot (and why it has no checkpoint, if so) to `on_snapshot`;
+    # --no-full-fallback makes a needed full read exit 3.
     since: str | None = None
     full_fallback: bool = True
     on_snapshot: Callable[[LiveState, str | None], None] | None = None
@@ -274,7 +272,7 @@ def _demo(options: DemoOptions) -> Compared:
     from orgdrift.resources import demo_bytes
     from orgdrift.snapshot import parse_snapshot
 
-    spec = load_spec_bytes(DEMO_SPEC, demo_bytes("orgs.yaml"), {})
+    spec = load_spec_bytes("examples/orgs.yaml", demo_bytes("orgs.yaml"), {})
     state = parse_snapshot("examples/tenant.json", demo_bytes("tenant.json"))
     tenant = Tenant(
         domain="http://127.0.0.1",
