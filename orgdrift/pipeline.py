@@ -1,12 +1,9 @@
-"""The pipeline of each command, one function per command, each taking one frozen options value
-and returning one result:
+"""The pipeline of each command: one frozen options value in, one result out in every outcome (an
+invalid input or an incomplete read is the result's `Failure`, not an exception, so the CLI
+renders every requested format whatever happened; a `Report` for validate, check and demo).
+Only a bug or an interrupt raises. Never prints.
 
     spec -> declarations selected once -> live state -> matched once -> findings -> Report
-
-`run_check`, `run_demo` and `run_validate` return a `Report` in every outcome (in sync, drift,
-invalid input, incomplete read), so the CLI renders every requested format whatever happened;
-`run_snapshot`, `run_export` and `run_report` return their result, with the `Failure` that
-stopped them (invalid input, incomplete read) instead of raising it. Never prints.
 """
 
 from __future__ import annotations
@@ -265,9 +262,7 @@ def run_demo(options: DemoOptions) -> Report:
 
 
 def _demo(options: DemoOptions) -> Compared:
-    import httpx
-
-    from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app
+    from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, InProcessTransport, create_app
     from orgdrift.reads import Tenant, read_declared
     from orgdrift.resources import demo_bytes
     from orgdrift.snapshot import parse_snapshot
@@ -277,7 +272,7 @@ def _demo(options: DemoOptions) -> Compared:
     tenant = Tenant(
         domain="http://127.0.0.1",
         env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
-        transport=httpx.ASGITransport(app=create_app(state, EmulatorConfig.enterprise())),
+        transport=InProcessTransport(app=create_app(state, EmulatorConfig.enterprise())),
         on_event=options.on_event,
     )
     scope = Scope(options.orgs)
