@@ -117,6 +117,7 @@ from orgdrift.files import STDOUT, check_targets, write_atomic
 
 if TYPE_CHECKING:
     from orgdrift.client import RequestEvent
+    from orgdrift.fetch import Progress
     from orgdrift.models import Failure, LiveState, Report
     from orgdrift.pipeline import CheckOptions, DemoOptions
     from orgdrift.plan import Plan
@@ -272,9 +273,7 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     return _emit(_incremental_outcome(args, report, written), output, plan)
 
 
-def _check_options(
-    args: argparse.Namespace, progress: Callable[[int, int], None] | None
-) -> CheckOptions:
+def _check_options(args: argparse.Namespace, progress: Progress | None) -> CheckOptions:
     """What `check` and `plan` compare with what."""
     from orgdrift import pipeline
 
@@ -495,7 +494,7 @@ def _request_logger(args: argparse.Namespace) -> Callable[[RequestEvent], None] 
 
 
 @contextlib.contextmanager
-def _progress(args: argparse.Namespace) -> Iterator[Callable[[int, int], None] | None]:
+def _progress(args: argparse.Namespace) -> Iterator[Progress | None]:
     """Organizations done of total, rate and time left, redrawn on one stderr line (a terminal
     only, without -q or -v)."""
     stream, started, drawn = sys.stderr, time.monotonic(), []
