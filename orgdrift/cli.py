@@ -166,15 +166,15 @@ def _run(argv: Sequence[str] | None) -> int:
         name = command.__name__.removeprefix("_cmd_")
         _running[:] = [name]
         code = int(command(args))
-    except BaseException as exc:  # after a signal, its unwinding and the errors it caused: 130/143
+    except BaseException as exc:
         if _received:
-            pass
+            pass  # a signal's unwinding, or an error it caused: exit 130/143 below
         elif isinstance(exc, KeyboardInterrupt):  # raised by other code than our handler
             _received.append(SIGINT)
         elif isinstance(exc, Exception):
             code = _report_error(exc)
         else:
-            raise
+            raise  # SystemExit: argparse's --help, --version and usage errors
     finally:
         _running.clear()
     if not _received:
