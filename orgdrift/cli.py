@@ -13,10 +13,6 @@ _signal = __import__("_signal")  # the C module, loaded with the interpreter: no
 SIGINT, SIGTERM = _signal.SIGINT, _signal.SIGTERM
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C (every wait unwinds, nothing half-written) but exit 143."""
-
-
 _HANDLED = (SIGINT, SIGTERM)  # each exits 128 + its number: 130 (ExitCode.INTERRUPTED), 143
 _received: list[int] = []  # the signals received during the current `main`, first one first
 _running: list[str] = []  # the command `main` runs; empty before it starts and once it returns
@@ -49,7 +45,7 @@ def _on_signal(signum: int, frame: object) -> None:
         _send_again(signum)
     elif not _unwinding:
         _unwinding.append(signum)
-        raise _Terminated if signum == SIGTERM else KeyboardInterrupt
+        raise KeyboardInterrupt  # SIGTERM too: the same unwinding, its own exit code (143)
 
 
 def _in_asyncio(frame: object) -> bool:
@@ -109,12 +105,11 @@ if _is_entry_point():
 # The rest of the imports, after the handler on purpose.
 import argparse
 import contextlib
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 from orgdrift import __version__
 from orgdrift.errors import ExitCode, InputError, OrgdriftError, UsageError
@@ -122,6 +117,7 @@ from orgdrift.files import STDOUT, check_targets, write_atomic
 
 if TYPE_CHECKING:
     from orgdrift.client import RequestEvent
+    from orgdrift.fetch import Progress
     from orgdrift.models import Failure, LiveState, Report
     from orgdrift.pipeline import CheckOptions, DemoOptions
     from orgdrift.plan import Plan
@@ -135,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `orgdrift` console script and `python -m orgdrift`."""
     if threading.current_thread() is not threading.main_thread():
         return _run(argv)  # signals can only be handled in the main thread
-    previous = {sig: signal.signal(sig, _on_signal) for sig in _HANDLED}
+    previous = {sig: _signal.signal(sig, _on_signal) for sig in _HANDLED}
     previous_hook, sys.unraisablehook = sys.unraisablehook, _on_unraisable
     if previous_hook is not _on_unraisable:
         _unraisable_hooks[-1] = previous_hook
@@ -149,21 +145,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cancelled.set()
             _resent.clear()
             for sig, handler in previous.items():
-                signal.signal(sig, handler)
+                _signal.signal(sig, handler)
             sys.unraisablehook = previous_hook
-    if argv is None:
-        _exit_now(code)
+    if argv is None:  # end without the interpreter's shutdown: a signal arriving there would
+        for stream in (sys.stdout, sys.stderr):  # kill the process instead of exiting with `code`
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
     return code
-
-
-def _exit_now(code: int) -> NoReturn:
-    """End the process with `code`, its output flushed, without the interpreter's shutdown: a
-    signal arriving there would meet the default handlers again and kill the process with that
-    signal instead of the exit code already decided."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(code)
 
 
 def _run(argv: Sequence[str] | None) -> int:
@@ -176,35 +165,28 @@ def _run(argv: Sequence[str] | None) -> int:
         command: Command = args.command
         name = command.__name__.removeprefix("_cmd_")
         _running[:] = [name]
-        code = _outcome(command, args)
-    except BaseException:  # a signal's unwinding (KeyboardInterrupt, CancelledError, ...)
-        if not _received:
-            raise
+        code = int(command(args))
+    except BaseException as exc:
+        if _received:
+            pass  # a signal's unwinding, or an error it caused: exit 130/143 below
+        elif isinstance(exc, KeyboardInterrupt):  # raised by other code than our handler
+            _received.append(SIGINT)
+        elif isinstance(exc, Exception):
+            code = _report_error(exc)
+        else:
+            raise  # SystemExit: argparse's --help, --version and usage errors
     finally:
         _running.clear()
     if not _received:
         return code
     signum = _received[0]
-    why = "terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted"
+    why = "terminated (SIGTERM)" if signum == SIGTERM else "interrupted"
     after = (
         "the emulator stopped" if name == "emulator" else "files are written whole or not at all"
     )
     with contextlib.suppress(BaseException):
         _err(f"orgdrift: {why} during `{name}`; {after}")
     return int(ExitCode.INTERRUPTED) if signum == SIGINT else 128 + signum
-
-
-def _outcome(command: Command, args: argparse.Namespace) -> int:
-    try:
-        return int(command(args))
-    except KeyboardInterrupt:
-        if not _received:  # raised by other code than our handler
-            _received.append(signal.SIGINT)
-        raise
-    except Exception as exc:
-        if _received:  # the run was cut short by a signal: its errors are not the story
-            raise
-        return _report_error(exc)
 
 
 def _report_error(exc: Exception) -> int:
@@ -291,9 +273,7 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     return _emit(_incremental_outcome(args, report, written), output, plan)
 
 
-def _check_options(
-    args: argparse.Namespace, progress: Callable[[int, int], None] | None
-) -> CheckOptions:
+def _check_options(args: argparse.Namespace, progress: Progress | None) -> CheckOptions:
     """What `check` and `plan` compare with what."""
     from orgdrift import pipeline
 
@@ -439,16 +419,8 @@ def _cmd_emulator(args: argparse.Namespace) -> ExitCode:
     from orgdrift.snapshot import load_snapshot
 
     state = load_snapshot(args.state)
-    config = config_from_options(
-        token=args.token,
-        rate=args.rate,
-        burst=args.burst,
-        latency_ms=args.latency_ms,
-        fail_rate=args.fail_rate,
-        scopes=ALL_SCOPES,
-        log_delay_ms=args.log_delay_ms,
-        log_retention=args.log_retention,
-    )
+    named = ("token", "rate", "burst", "latency_ms", "fail_rate", "log_delay_ms", "log_retention")
+    config = config_from_options(scopes=ALL_SCOPES, **{name: vars(args)[name] for name in named})
     if args.without_early_access:  # a tenant without GET /organizations/{id}/connections
         config = replace(config, organization_connections=False)
     app = create_app(state, config)
@@ -510,7 +482,7 @@ def _note(args: argparse.Namespace, text: str) -> None:
 
 
 def _request_logger(args: argparse.Namespace) -> Callable[[RequestEvent], None] | None:
-    if not getattr(args, "verbose", 0):
+    if not args.verbose:
         return None
 
     def log(event: RequestEvent) -> None:
@@ -522,7 +494,7 @@ def _request_logger(args: argparse.Namespace) -> Callable[[RequestEvent], None] 
 
 
 @contextlib.contextmanager
-def _progress(args: argparse.Namespace) -> Iterator[Callable[[int, int], None] | None]:
+def _progress(args: argparse.Namespace) -> Iterator[Progress | None]:
     """Organizations done of total, rate and time left, redrawn on one stderr line (a terminal
     only, without -q or -v)."""
     stream, started, drawn = sys.stderr, time.monotonic(), []

@@ -1,12 +1,9 @@
-"""The pipeline of each command, one function per command, each taking one frozen options value
-and returning one result:
+"""The pipeline of each command: one frozen options value in, one result out in every outcome (an
+invalid input or an incomplete read is the result's `Failure`, not an exception, so the CLI
+renders every requested format whatever happened; a `Report` for validate, check and demo).
+Only a bug or an interrupt raises. Never prints.
 
     spec -> declarations selected once -> live state -> matched once -> findings -> Report
-
-`run_check`, `run_demo` and `run_validate` return a `Report` in every outcome (in sync, drift,
-invalid input, incomplete read), so the CLI renders every requested format whatever happened;
-`run_snapshot`, `run_export` and `run_report` return their result, with the `Failure` that
-stopped them (invalid input, incomplete read) instead of raising it. Never prints.
 """
 
 from __future__ import annotations
@@ -16,14 +13,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from orgdrift import __version__
 from orgdrift.accept import apply_exceptions, baseline_fingerprints, mark_known, with_fingerprints
 from orgdrift.auth import canonical_host
 from orgdrift.changes import changed_scope
 from orgdrift.check import checks_unmanaged, evaluate, select
-from orgdrift.client import RequestEvent
 from orgdrift.errors import InputError, LiveStateError, Problem, UsageError
 from orgdrift.evidence import live_state_sha256, with_commits
 from orgdrift.export import export_spec
@@ -45,20 +41,14 @@ from orgdrift.models import (
     Stats,
 )
 from orgdrift.plan import Plan, build_plan
-from orgdrift.reads import (
-    Tenant,
-    now,
-    read_declared,
-    read_everything,
-    read_incremental,
-    read_with_log_checkpoint,
-)
 from orgdrift.reporters.json_report import read_report
 from orgdrift.snapshot import load_snapshot_file
 from orgdrift.spec import load_spec_bytes, load_spec_groups, load_specs
 from orgdrift.yamlload import MAX_BYTES
 
-DEMO_SPEC = "examples/orgs.yaml"
+if TYPE_CHECKING:  # the read modules (and httpx) only when a command reads: not for validate
+    from orgdrift.client import RequestEvent
+    from orgdrift.reads import Tenant
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +70,7 @@ class DemoOptions:
 
 @dataclass(frozen=True, slots=True)
 class CheckOptions:
-    """`orgdrift check` (and `demo`): what to compare with what."""
+    """`orgdrift check` (and `plan`): what to compare with what."""
 
     specs: tuple[str, ...]
     env: Mapping[str, str]
@@ -90,9 +80,9 @@ class CheckOptions:
     progress: Progress | None = None
     changed_from: str | None = None  # --changed-from GIT_REF: only declarations changed since
     baseline: str | None = None  # --baseline REPORT.json: its findings are known, not failing
-    # Incremental audits: --since SNAPSHOT reads the logs since its
-    # checkpoint; --write-snapshot hands the new snapshot (and why it has no checkpoint, if so)
-    # to `on_snapshot`; --no-full-fallback makes a needed full read exit 3.
+    # Incremental audits: --since SNAPSHOT reads the logs since its checkpoint; --write-snapshot
+    # hands the new snapshot (and why it has no checkpoint, if so) to `on_snapshot`;
+    # --no-full-fallback makes a needed full read exit 3.
     since: str | None = None
     full_fallback: bool = True
     on_snapshot: Callable[[LiveState, str | None], None] | None = None
@@ -181,7 +171,7 @@ Compared = tuple[Report, tuple[OrgDecl, ...], LiveState | None]
 
 
 def _check(options: CheckOptions) -> Compared:
-    started_at, started = now(), time.monotonic()
+    started_at, started = _now(), time.monotonic()
     read: list[SnapshotFile] = []  # the snapshot files read (--live, --since), by their bytes
     scope = Scope(options.orgs, changed_from=options.changed_from, baseline=options.baseline)
     tenant: str | None = None
@@ -193,17 +183,17 @@ def _check(options: CheckOptions) -> Compared:
         if live is None:
             raise UsageError("check compares with a tenant or a snapshot (--live): none given")
         since = _snapshot_file(options.since, "since", read) if snapshot is None else None
-        tenant = live.host if isinstance(live, Tenant) else None
-        where = live.tenant if isinstance(live, LiveState) else tenant
+        where = live.tenant if isinstance(live, LiveState) else live.host
+        tenant = None if isinstance(live, LiveState) else where
         verify_spec_tenant(spec, where)
         known = None  # the baseline's findings; both refuse before any request
         if options.baseline is not None:
             baseline = read_report(options.baseline).report
             known = baseline_fingerprints(baseline, where, options.baseline)
-        if isinstance(live, Tenant):
-            state, stats, basis = _read_for_check(options, live, spec, decls, scope, since)
-        else:
+        if isinstance(live, LiveState):
             state, stats, basis = live, Stats(), None
+        else:
+            state, stats, basis = _read_for_check(options, live, spec, decls, scope, since)
         compared: tuple[tuple[OrgDecl, ...], LiveState | None] = (decls, state)
         live_from: LiveFrom = "api" if snapshot is None else "snapshot"
         report = assess(spec, decls, state, stats, scope, live_from=live_from, known=known)
@@ -214,7 +204,7 @@ def _check(options: CheckOptions) -> Compared:
         compared = ((), None)
     evidence = Evidence(
         started_at=started_at,
-        finished_at=now(),
+        finished_at=_now(),
         live_sha256=report.evidence.live_sha256,
         snapshots=tuple(read),
         ci_run_url=options.ci_run_url,
@@ -272,18 +262,17 @@ def run_demo(options: DemoOptions) -> Report:
 
 
 def _demo(options: DemoOptions) -> Compared:
-    import httpx
-
-    from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app
+    from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, InProcessTransport, create_app
+    from orgdrift.reads import Tenant, read_declared
     from orgdrift.resources import demo_bytes
     from orgdrift.snapshot import parse_snapshot
 
-    spec = load_spec_bytes(DEMO_SPEC, demo_bytes("orgs.yaml"), {})
+    spec = load_spec_bytes("examples/orgs.yaml", demo_bytes("orgs.yaml"), {})
     state = parse_snapshot("examples/tenant.json", demo_bytes("tenant.json"))
     tenant = Tenant(
         domain="http://127.0.0.1",
         env={"AUTH0_API_TOKEN": DEFAULT_TOKEN},
-        transport=httpx.ASGITransport(app=create_app(state, EmulatorConfig.enterprise())),
+        transport=InProcessTransport(app=create_app(state, EmulatorConfig.enterprise())),
         on_event=options.on_event,
     )
     scope = Scope(options.orgs)
@@ -300,6 +289,8 @@ def run_snapshot(options: SnapshotOptions) -> SnapshotResult:
     """`snapshot`: the live state the specs need (every organization without specs), with the
     log checkpoint read first and the spec files' sha256 and the tool version recorded, so that
     `check --since` can start from it."""
+    from orgdrift.reads import read_everything, read_with_log_checkpoint
+
     try:
         if not options.specs:
             state, stats, _ = read_everything(options.tenant, options.orgs, options.progress)
@@ -323,6 +314,8 @@ def run_snapshot(options: SnapshotOptions) -> SnapshotResult:
 def run_export(options: ExportOptions) -> ExportResult:
     """`export`: a spec declaring the tenant's organizations as they are; the parts of the
     organization model left out because the token or the tenant does not allow them, and why."""
+    from orgdrift.reads import read_everything
+
     try:
         live, _, left_out = read_everything(
             options.tenant, options.orgs, options.progress, options.extras
@@ -369,6 +362,8 @@ def _read_for_check(
     what they touched (or a full read saying why); a full read after the log checkpoint for
     `--write-snapshot`; else the selected declarations (nothing at all when none is in scope).
     A new snapshot goes to `options.on_snapshot`."""
+    from orgdrift.reads import read_declared, read_incremental, read_with_log_checkpoint
+
     basis, why_none = None, None
     if since is not None:
         state, stats, basis, why_none = read_incremental(
@@ -385,7 +380,7 @@ def _read_for_check(
             tenant, spec, decls, scope.unmanaged, options.progress
         )
     elif not decls and not scope.unmanaged:
-        return LiveState((), tenant=tenant.host, taken_at=now()), Stats(), None
+        return LiveState((), tenant=tenant.host, taken_at=_now()), Stats(), None
     else:
         state, stats = read_declared(tenant, decls, scope.unmanaged, options.progress)
     if options.on_snapshot is not None:
@@ -473,7 +468,7 @@ def _report(
     return Report(
         tool_version=__version__,
         tenant=tenant,
-        checked_at=now(),
+        checked_at=_now(),
         spec_files=files,
         organizations=organizations,
         stats=stats,
@@ -481,6 +476,11 @@ def _report(
         scope=scope,
         failure=failure,
     )
+
+
+def _now() -> str:
+    """This moment, as the reports and snapshots write it (reads.now, without importing httpx)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _spec_files(paths: Sequence[str]) -> tuple[SpecFile, ...]:

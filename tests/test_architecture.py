@@ -64,11 +64,11 @@ def _heavy_imports(*argv: str) -> set[str]:
 
 def test_the_light_commands_import_only_what_they_use() -> None:
     """`--version` and the parser import none of the heavy dependencies; `validate` reads YAML
-    and checks a schema but never compares or serves (tests/benchmarks/README.md, imports)."""
+    and checks a schema but never reads the tenant, compares or serves (httpx, deepdiff,
+    starlette; tests/benchmarks/README.md, imports)."""
     assert _heavy_imports("--version") == set()
     assert _heavy_imports("validate", "examples/orgs.yaml") <= {
         "jsonschema",
         "jsonschema_rs",
         "yaml",
-        "httpx",  # through pipeline -> reads -> client; known, not yet lazy
     }
