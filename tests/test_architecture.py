@@ -58,6 +58,8 @@ def _heavy_imports(*argv: str) -> set[str]:
         cwd=ROOT,
         check=False,
     )
+    assert run.returncode == 0, run.stderr[-2000:]  # a command that died early imports little
+    assert "orgdrift.cli" in run.stderr  # importtime's lines are there to be read
     names = {line.rsplit("|", 1)[1].strip() for line in run.stderr.splitlines() if "|" in line}
     return heavy & names
 
