@@ -103,17 +103,7 @@ class RunView:
     spec_changed: bool  # a spec file's sha256 differs from the run before
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
-    x: float
-    y: float
-    title: str
-
-
-@dataclass(frozen=True, slots=True)
-class Tick:
-    at: float
-    label: str
+_Point = tuple[float, float, str]  # x, y, title
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +114,13 @@ class ChartView:
     right: ClassVar[int] = 704
     top: ClassVar[int] = 14
     bottom: ClassVar[int] = 180
-    y_ticks: tuple[Tick, ...]
-    x_ticks: tuple[Tick, ...]
+    y_ticks: tuple[tuple[float, str], ...]  # at, label
+    x_ticks: tuple[tuple[float, str], ...]
     findings_lines: tuple[str, ...]
-    findings_points: tuple[Point, ...]
+    findings_points: tuple[_Point, ...]
     drifted_lines: tuple[str, ...]
-    drifted_points: tuple[Point, ...]
-    gaps: tuple[Point, ...]  # runs without a verdict
+    drifted_points: tuple[_Point, ...]
+    gaps: tuple[tuple[float, str], ...]  # x, title: runs without a verdict
     description: str
 
 
@@ -225,17 +215,17 @@ def _chart(runs: Sequence[RunView]) -> ChartView:
     def y_of(value: int) -> float:
         return round(bottom - value * (bottom - top) / y_max, 1)
 
-    y_ticks = tuple(Tick(y_of(v), str(v)) for v in range(0, y_max + 1, step))
+    y_ticks = tuple((y_of(v), str(v)) for v in range(0, y_max + 1, step))
     every = max(1, math.ceil(len(runs) / 6))
     x_ticks = tuple(
-        Tick(x_of(i), run.when[:10])
+        (x_of(i), run.when[:10])
         for i, run in enumerate(runs)
         if i % every == 0 or i == len(runs) - 1
     )
-    if len(x_ticks) >= 2 and x_ticks[-1].at - x_ticks[-2].at < 70:
+    if len(x_ticks) >= 2 and x_ticks[-1][0] - x_ticks[-2][0] < 70:
         x_ticks = (*x_ticks[:-2], x_ticks[-1])
 
-    def series(attr: str, noun: str) -> tuple[tuple[str, ...], tuple[Point, ...]]:
+    def series(attr: str, noun: str) -> tuple[tuple[str, ...], tuple[_Point, ...]]:
         """A line through each stretch of runs with a verdict, and a point per run."""
         values = [getattr(run, attr) for run in runs]
         stretches = itertools.groupby(enumerate(values), lambda item: item[1] is None)
@@ -245,14 +235,14 @@ def _chart(runs: Sequence[RunView]) -> ChartView:
             if not gap
         ]
         points = tuple(
-            Point(x_of(i), y_of(v), f"{_at(runs, i)}: {plural(v, noun)}")
+            (x_of(i), y_of(v), f"{_at(runs, i)}: {plural(v, noun)}")
             for i, v in enumerate(values)
             if v is not None
         )
         return tuple(line for line in lines if " " in line), points
 
     gaps = tuple(
-        Point(x_of(i), top, f"{_at(runs, i)}: {run.outcome_label}")
+        (x_of(i), f"{_at(runs, i)}: {run.outcome_label}")
         for i, run in enumerate(runs)
         if run.findings is None
     )
