@@ -159,9 +159,7 @@ class HistoryView:
     expiry_reference: str
 
 
-_OUTCOME_LABELS = {
-    Status.IN_SYNC: "in sync",
-    Status.DRIFT: "drift",
+_OUTCOME_LABELS = {  # in sync and drift say themselves
     Status.INCOMPLETE: "incomplete: no verdict",
     Status.INVALID: "invalid spec: no verdict",
     Status.VALID: "valid spec: no verdict",
@@ -182,7 +180,7 @@ def _runs(files: Sequence[ReportFile]) -> tuple[RunView, ...]:
                 number=index + 1,
                 file=file,
                 when=file.checked_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
-                outcome_label=_OUTCOME_LABELS[report.status],
+                outcome_label=_OUTCOME_LABELS.get(report.status) or words(report.status),
                 findings=counts.errors if report.verdict else None,
                 drifted=counts.failing if report.verdict else None,
                 accepted=counts.accepted,
@@ -329,15 +327,12 @@ def _finding_history(
     )
 
 
-_CELL_TITLES = {
-    "in_sync": "in sync",
-    "drifted": "drifted",
-    "missing": "missing",
-    "unmanaged": "unmanaged",
-    "accepted": "drift accepted",
-    "absent": "not checked",
-    "noverdict": "no verdict",
-}
+_CELL_TITLES = {"accepted": "drift accepted", "absent": "not checked", "noverdict": "no verdict"}
+
+
+def _cell_title(cell: str) -> str:
+    """A cell as people read it: its own title, else its organization status in words."""
+    return _CELL_TITLES.get(cell) or words(cell)
 
 
 def _cell(org: OrgResult) -> str:
@@ -367,12 +362,12 @@ def _org_histories(
         if not drifted and all(s in ("in_sync", "absent", "noverdict") for s in column):
             continue
         cells = tuple(
-            (status, f"{_at(runs, i)}: {_CELL_TITLES[status]}") for i, status in enumerate(column)
+            (status, f"{_at(runs, i)}: {_cell_title(status)}") for i, status in enumerate(column)
         )[-MAX_CELLS:]
         rows.append(
             OrgHistory(
                 label=label,
-                current=_CELL_TITLES[column[-1]],
+                current=_cell_title(column[-1]),
                 drifted_runs=len(drifted),
                 first=_at(runs, drifted[0]) if drifted else "",
                 last=_at(runs, drifted[-1]) if drifted else "",
