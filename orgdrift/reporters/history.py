@@ -60,32 +60,21 @@ def _spec_identity(report: Report) -> tuple[str, ...]:
 
 def check_one_audit(runs: Sequence[ReportFile]) -> None:
     """One history is one tenant checked against one spec: refuse anything else, naming files."""
-    _refuse_mixed(
-        runs,
-        "from different tenants",
-        lambda report: report.tenant,
-        lambda tenant: f"tenant {tenant if tenant is not None else 'not named'}",
-    )
-    _refuse_mixed(
-        runs,
-        "of different specs",
-        _spec_identity,
-        lambda spec: f"spec {' + '.join(spec) or 'none'}",
-    )
-
-
-def _refuse_mixed(
-    runs: Sequence[ReportFile],
-    mixed: str,
-    key: Callable[[Report], Any],
-    shown: Callable[[Any], str],
-) -> None:
-    groups: dict[Any, list[str]] = {}
-    for run in runs:
-        groups.setdefault(key(run.report), []).append(run.path)
-    if len(groups) > 1:
-        parts = [f"{', '.join(files)} ({shown(value)})" for value, files in groups.items()]
-        raise UsageError(f"reports {mixed} cannot make one history: " + "; ".join(parts))
+    criteria: list[tuple[str, Callable[[Report], Any], Callable[[Any], str]]] = [
+        (
+            "from different tenants",
+            lambda report: report.tenant,
+            lambda tenant: f"tenant {tenant if tenant is not None else 'not named'}",
+        ),
+        ("of different specs", _spec_identity, lambda spec: f"spec {' + '.join(spec) or 'none'}"),
+    ]
+    for mixed, key, shown in criteria:
+        groups: dict[Any, list[str]] = {}
+        for run in runs:
+            groups.setdefault(key(run.report), []).append(run.path)
+        if len(groups) > 1:
+            parts = [f"{', '.join(files)} ({shown(value)})" for value, files in groups.items()]
+            raise UsageError(f"reports {mixed} cannot make one history: " + "; ".join(parts))
 
 
 # --- the history view --------------------------------------------------------------------------
