@@ -198,17 +198,12 @@ def message_text(text: str) -> str:
     return shown.replace("{", "{{").replace("}", "}}")
 
 
-def message(text: str) -> dict[str, str]:
-    """A SARIF message object holding untrusted `text`."""
-    return {"text": message_text(text)}
-
-
 def _result(report: Report, finding: Finding, options: RenderOptions) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.kind.value,
         "ruleIndex": _RULE_INDEX[finding.kind.value],
         "level": "error" if finding.severity is Severity.ERROR else "warning",
-        "message": message(f"{finding.organization}: {noted(finding)}"),
+        "message": {"text": message_text(f"{finding.organization}: {noted(finding)}")},
         "locations": _locations(report, finding.organization, finding.source, options),
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding)},
         "properties": {
@@ -237,7 +232,7 @@ def _problem_result(
         "ruleId": rule,
         "ruleIndex": _RULE_INDEX[rule],
         "level": "error" if rule == INVALID_INPUT else "warning",
-        "message": message(text),
+        "message": {"text": message_text(text)},
         "locations": _locations(report, "", problem, options),
     }
 
@@ -261,7 +256,7 @@ def report_to_sarif(report: Report, options: RenderOptions) -> dict[str, Any]:
         # No `results`: SARIF's way to say the analysis did not complete (an empty list would
         # say "no problems" and close open alerts).
         invocation["toolExecutionNotifications"] = [
-            {"level": "error", "message": message(summary_line(report))}
+            {"level": "error", "message": {"text": message_text(summary_line(report))}}
         ]
     elif failure is not None:
         run["results"] = [
