@@ -139,8 +139,8 @@ KIND_TEXTS = {
 
 _RULES = [
     *(
-        _rule(kind.value, kind.title().replace("_", ""), *texts)
-        for kind, texts in KIND_TEXTS.items()
+        _rule(kind.value, kind.title().replace("_", ""), text.description, text.help)
+        for kind, text in KIND_TEXTS.items()
     ),
     _rule(
         INVALID_INPUT,
