@@ -17,16 +17,9 @@ from orgdrift.errors import ExitCode, Location, Problem
 RawObject = dict[str, Any]
 """A JSON object exactly as decoded from the API or a snapshot file."""
 
-ConnectionsPolicy = Literal["exact", "allowlist"]
+ListPolicy = Literal["exact", "allowlist"]  # for connections and client grants
 UnmanagedPolicy = Literal["ignore", "report", "fail"]
 LiveFrom = Literal["api", "snapshot", "spec"]  # the live state's origin; spec: none (validate)
-
-CONNECTION_FLAGS: tuple[str, ...] = (
-    "assign_membership_on_login",
-    "is_signup_enabled",
-    "show_as_button",
-)
-"""The per-connection flags a spec may declare, in report order."""
 
 API_FLAG_DEFAULTS: Mapping[str, bool] = {
     "assign_membership_on_login": False,
@@ -36,7 +29,8 @@ API_FLAG_DEFAULTS: Mapping[str, bool] = {
 """What the API means when it omits a flag, as some responses do: the defaults in Auth0's OpenAPI
 file, https://auth0.com/docs/oas/management/v2/management-api-oas.json."""
 
-# --- the whole organization model ------------------------------------------------------------
+CONNECTION_FLAGS = tuple(API_FLAG_DEFAULTS)
+"""The per-connection flags a spec may declare, in report order."""
 
 CONNECTION_VIEW_FIELDS: tuple[str, ...] = (
     "organization_access_level",
@@ -44,8 +38,6 @@ CONNECTION_VIEW_FIELDS: tuple[str, ...] = (
     "organization_connection_name",
 )
 """Connection fields only `GET /organizations/{id}/connections` (Early Access) shows."""
-
-ClientGrantsPolicy = Literal["exact", "allowlist"]
 
 # --- the spec ------------------------------------------------------------------------------
 
@@ -106,14 +98,14 @@ class OrgDecl:
     id: str | None
     fields: Mapping[str, Any]  # subset of display_name, branding, metadata
     connections: tuple[ConnectionDecl, ...] | None  # None: connections are not managed
-    connections_policy: ConnectionsPolicy
+    connections_policy: ListPolicy
     location: Location
     # Locations of declared values, keyed by dotted path inside the organization:
     # "display_name", "branding", "branding.colors.primary", "metadata.tier", "connections".
     locations: Mapping[str, Location] = field(default_factory=dict)
     ignore: tuple[str, ...] = ()  # field paths never compared (defaults.ignore + its own)
     client_grants: tuple[ClientGrantDecl, ...] | None = None  # None: not managed
-    client_grants_policy: ClientGrantsPolicy = "exact"
+    client_grants_policy: ListPolicy = "exact"
     discovery_domains: tuple[DiscoveryDomainDecl, ...] | None = None  # None: not managed
 
     @property
@@ -229,9 +221,6 @@ class Acceptance:
         owner = f", owner {self.owner}" if self.owner else ""
         return f"accepted until {self.expires.isoformat()}: {self.reason}{owner}"
 
-    def expired_note(self) -> str:
-        return f"exception expired {self.expires.isoformat()}: {self.reason}"
-
 
 @dataclass(frozen=True, slots=True)
 class ExceptionRule:
@@ -276,8 +265,9 @@ class Finding:
             return self.accepted.note()
         if self.known:
             return "known: in the baseline report"
-        if self.expired_exception is not None:
-            return self.expired_exception.expired_note()
+        expired = self.expired_exception
+        if expired is not None:
+            return f"exception expired {expired.expires.isoformat()}: {expired.reason}"
         return None
 
 

@@ -112,10 +112,7 @@ def test_an_expired_exception_stops_matching_and_the_finding_says_so() -> None:
     got = results[0].findings[0]
     assert got.accepted is None
     assert got.expired_exception is not None
-    assert (
-        got.expired_exception.expired_note()
-        == "exception expired 2026-11-28: SSO migration, SEC-142"
-    )
+    assert got.note == "exception expired 2026-11-28: SSO migration, SEC-142"
     assert warnings == ()  # it matched: it is the finding that tells
 
 

@@ -19,7 +19,6 @@ from orgdrift.errors import Location, Problem
 from orgdrift.models import (
     Basis,
     Finding,
-    FindingKind,
     OrgResult,
     OrgStatus,
     Report,
@@ -45,71 +44,6 @@ class RenderOptions:
     def repo_path(self, file: str) -> str:
         """`file` relative to the repository root (as given when it is outside the root)."""
         return self.paths.get(file, file)
-
-
-@dataclass(frozen=True, slots=True)
-class KindInfo:
-    """How a finding kind is explained to people (SARIF rules, help text); its name in CamelCase
-    (`OrganizationMissing`) is the kind's."""
-
-    description: str
-    help: str
-
-
-KIND_INFO: Mapping[FindingKind, KindInfo] = {
-    FindingKind.ORGANIZATION_MISSING: KindInfo(
-        "A declared organization does not exist in the live tenant.",
-        "Create the organization in Auth0, or remove its declaration from the spec.",
-    ),
-    FindingKind.ORGANIZATION_UNMANAGED: KindInfo(
-        "An organization exists in the live tenant but the spec does not declare it.",
-        "Declare the organization in the spec, delete it from Auth0, or set "
-        "policy.unmanaged_organizations to ignore.",
-    ),
-    FindingKind.FIELD_CHANGED: KindInfo(
-        "A declared organization field differs from its live value.",
-        "Update the organization in Auth0 to the declared value, or change the spec to "
-        "the live value if the change was intended.",
-    ),
-    FindingKind.CONNECTION_NOT_ALLOWED: KindInfo(
-        "A connection is enabled for the organization but the spec does not declare it.",
-        "Disable the connection for the organization in Auth0, or declare it in the spec.",
-    ),
-    FindingKind.CONNECTION_MISSING: KindInfo(
-        "A declared connection is not enabled for the organization (policy exact).",
-        "Enable the connection for the organization in Auth0, or remove it from the spec.",
-    ),
-    FindingKind.CONNECTION_SETTING_CHANGED: KindInfo(
-        "A declared flag of an enabled connection differs from its live value.",
-        "Set the flag on the organization's connection in Auth0 to the declared value, "
-        "or change the spec.",
-    ),
-    FindingKind.CLIENT_GRANT_NOT_ALLOWED: KindInfo(
-        "A client grant is associated with the organization but the spec does not declare it.",
-        "Remove the client grant from the organization in Auth0, or declare it in the spec.",
-    ),
-    FindingKind.CLIENT_GRANT_MISSING: KindInfo(
-        "A declared client grant is not associated with the organization (policy exact).",
-        "Associate the client grant with the organization in Auth0, or remove it from the spec.",
-    ),
-    FindingKind.CLIENT_GRANT_SCOPE_CHANGED: KindInfo(
-        "The scopes of an associated client grant differ from the declared scopes.",
-        "Change the client grant's scopes in Auth0 to the declared ones, or change the spec.",
-    ),
-    FindingKind.DISCOVERY_DOMAIN_NOT_ALLOWED: KindInfo(
-        "A discovery domain routes users into the organization but the spec does not declare it.",
-        "Remove the discovery domain from the organization in Auth0, or declare it in the spec.",
-    ),
-    FindingKind.DISCOVERY_DOMAIN_MISSING: KindInfo(
-        "A declared discovery domain is not set for the organization.",
-        "Add the discovery domain to the organization in Auth0, or remove it from the spec.",
-    ),
-    FindingKind.DISCOVERY_DOMAIN_CHANGED: KindInfo(
-        "A declared discovery domain's verification status or discovery flag differs.",
-        "Verify the domain or set its use_for_organization_discovery flag in Auth0 as "
-        "declared, or change the spec.",
-    ),
-}
 
 
 # --- ordering --------------------------------------------------------------------------------
@@ -364,13 +298,8 @@ def compact_json(value: Any) -> str:
 # --- untrusted text --------------------------------------------------------------------------
 
 _MAYBE_INVISIBLE = re.compile(r"[^\x20-\x7e]")
-_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # control, format, surrogate, separators
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def is_invisible(char: str) -> bool:
-    """Control, format (bidi overrides, zero-width), surrogate and line/paragraph separators."""
-    return unicodedata.category(char) in _INVISIBLE
 
 
 def escape_code(char: str) -> str:
@@ -395,6 +324,6 @@ def visible(text: str, keep: str = "", show: Callable[[str], str] = escape_code)
 
     def escape(match: re.Match[str]) -> str:
         char = match.group()
-        return char if char in keep or not is_invisible(char) else show(char)
+        return char if char in keep or unicodedata.category(char) not in _INVISIBLE else show(char)
 
     return _MAYBE_INVISIBLE.sub(escape, text)

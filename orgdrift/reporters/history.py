@@ -60,32 +60,21 @@ def _spec_identity(report: Report) -> tuple[str, ...]:
 
 def check_one_audit(runs: Sequence[ReportFile]) -> None:
     """One history is one tenant checked against one spec: refuse anything else, naming files."""
-    _refuse_mixed(
-        runs,
-        "from different tenants",
-        lambda report: report.tenant,
-        lambda tenant: f"tenant {tenant if tenant is not None else 'not named'}",
-    )
-    _refuse_mixed(
-        runs,
-        "of different specs",
-        _spec_identity,
-        lambda spec: f"spec {' + '.join(spec) or 'none'}",
-    )
-
-
-def _refuse_mixed(
-    runs: Sequence[ReportFile],
-    mixed: str,
-    key: Callable[[Report], Any],
-    shown: Callable[[Any], str],
-) -> None:
-    groups: dict[Any, list[str]] = {}
-    for run in runs:
-        groups.setdefault(key(run.report), []).append(run.path)
-    if len(groups) > 1:
-        parts = [f"{', '.join(files)} ({shown(value)})" for value, files in groups.items()]
-        raise UsageError(f"reports {mixed} cannot make one history: " + "; ".join(parts))
+    criteria: list[tuple[str, Callable[[Report], Any], Callable[[Any], str]]] = [
+        (
+            "from different tenants",
+            lambda report: report.tenant,
+            lambda tenant: f"tenant {tenant if tenant is not None else 'not named'}",
+        ),
+        ("of different specs", _spec_identity, lambda spec: f"spec {' + '.join(spec) or 'none'}"),
+    ]
+    for mixed, key, shown in criteria:
+        groups: dict[Any, list[str]] = {}
+        for run in runs:
+            groups.setdefault(key(run.report), []).append(run.path)
+        if len(groups) > 1:
+            parts = [f"{', '.join(files)} ({shown(value)})" for value, files in groups.items()]
+            raise UsageError(f"reports {mixed} cannot make one history: " + "; ".join(parts))
 
 
 # --- the history view --------------------------------------------------------------------------
@@ -103,17 +92,7 @@ class RunView:
     spec_changed: bool  # a spec file's sha256 differs from the run before
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
-    x: float
-    y: float
-    title: str
-
-
-@dataclass(frozen=True, slots=True)
-class Tick:
-    at: float
-    label: str
+_Point = tuple[float, float, str]  # x, y, title
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +103,13 @@ class ChartView:
     right: ClassVar[int] = 704
     top: ClassVar[int] = 14
     bottom: ClassVar[int] = 180
-    y_ticks: tuple[Tick, ...]
-    x_ticks: tuple[Tick, ...]
+    y_ticks: tuple[tuple[float, str], ...]  # at, label
+    x_ticks: tuple[tuple[float, str], ...]
     findings_lines: tuple[str, ...]
-    findings_points: tuple[Point, ...]
+    findings_points: tuple[_Point, ...]
     drifted_lines: tuple[str, ...]
-    drifted_points: tuple[Point, ...]
-    gaps: tuple[Point, ...]  # runs without a verdict
+    drifted_points: tuple[_Point, ...]
+    gaps: tuple[tuple[float, str], ...]  # x, title: runs without a verdict
     description: str
 
 
@@ -169,9 +148,7 @@ class HistoryView:
     expiry_reference: str
 
 
-_OUTCOME_LABELS = {
-    Status.IN_SYNC: "in sync",
-    Status.DRIFT: "drift",
+_OUTCOME_LABELS = {  # in sync and drift say themselves
     Status.INCOMPLETE: "incomplete: no verdict",
     Status.INVALID: "invalid spec: no verdict",
     Status.VALID: "valid spec: no verdict",
@@ -192,7 +169,7 @@ def _runs(files: Sequence[ReportFile]) -> tuple[RunView, ...]:
                 number=index + 1,
                 file=file,
                 when=file.checked_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
-                outcome_label=_OUTCOME_LABELS[report.status],
+                outcome_label=_OUTCOME_LABELS.get(report.status) or words(report.status),
                 findings=counts.errors if report.verdict else None,
                 drifted=counts.failing if report.verdict else None,
                 accepted=counts.accepted,
@@ -225,17 +202,17 @@ def _chart(runs: Sequence[RunView]) -> ChartView:
     def y_of(value: int) -> float:
         return round(bottom - value * (bottom - top) / y_max, 1)
 
-    y_ticks = tuple(Tick(y_of(v), str(v)) for v in range(0, y_max + 1, step))
+    y_ticks = tuple((y_of(v), str(v)) for v in range(0, y_max + 1, step))
     every = max(1, math.ceil(len(runs) / 6))
     x_ticks = tuple(
-        Tick(x_of(i), run.when[:10])
+        (x_of(i), run.when[:10])
         for i, run in enumerate(runs)
         if i % every == 0 or i == len(runs) - 1
     )
-    if len(x_ticks) >= 2 and x_ticks[-1].at - x_ticks[-2].at < 70:
+    if len(x_ticks) >= 2 and x_ticks[-1][0] - x_ticks[-2][0] < 70:
         x_ticks = (*x_ticks[:-2], x_ticks[-1])
 
-    def series(attr: str, noun: str) -> tuple[tuple[str, ...], tuple[Point, ...]]:
+    def series(attr: str, noun: str) -> tuple[tuple[str, ...], tuple[_Point, ...]]:
         """A line through each stretch of runs with a verdict, and a point per run."""
         values = [getattr(run, attr) for run in runs]
         stretches = itertools.groupby(enumerate(values), lambda item: item[1] is None)
@@ -245,14 +222,14 @@ def _chart(runs: Sequence[RunView]) -> ChartView:
             if not gap
         ]
         points = tuple(
-            Point(x_of(i), y_of(v), f"{_at(runs, i)}: {plural(v, noun)}")
+            (x_of(i), y_of(v), f"{_at(runs, i)}: {plural(v, noun)}")
             for i, v in enumerate(values)
             if v is not None
         )
         return tuple(line for line in lines if " " in line), points
 
     gaps = tuple(
-        Point(x_of(i), top, f"{_at(runs, i)}: {run.outcome_label}")
+        (x_of(i), f"{_at(runs, i)}: {run.outcome_label}")
         for i, run in enumerate(runs)
         if run.findings is None
     )
@@ -339,15 +316,12 @@ def _finding_history(
     )
 
 
-_CELL_TITLES = {
-    "in_sync": "in sync",
-    "drifted": "drifted",
-    "missing": "missing",
-    "unmanaged": "unmanaged",
-    "accepted": "drift accepted",
-    "absent": "not checked",
-    "noverdict": "no verdict",
-}
+_CELL_TITLES = {"accepted": "drift accepted", "absent": "not checked", "noverdict": "no verdict"}
+
+
+def _cell_title(cell: str) -> str:
+    """A cell as people read it: its own title, else its organization status in words."""
+    return _CELL_TITLES.get(cell) or words(cell)
 
 
 def _cell(org: OrgResult) -> str:
@@ -377,12 +351,12 @@ def _org_histories(
         if not drifted and all(s in ("in_sync", "absent", "noverdict") for s in column):
             continue
         cells = tuple(
-            (status, f"{_at(runs, i)}: {_CELL_TITLES[status]}") for i, status in enumerate(column)
+            (status, f"{_at(runs, i)}: {_cell_title(status)}") for i, status in enumerate(column)
         )[-MAX_CELLS:]
         rows.append(
             OrgHistory(
                 label=label,
-                current=_CELL_TITLES[column[-1]],
+                current=_cell_title(column[-1]),
                 drifted_runs=len(drifted),
                 first=_at(runs, drifted[0]) if drifted else "",
                 last=_at(runs, drifted[-1]) if drifted else "",

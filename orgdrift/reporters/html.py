@@ -128,7 +128,7 @@ def _scope(report: Report) -> tuple[list[tuple[str, str]], str]:
 
 def _coverage(report: Report) -> str:
     scope, basis = report.scope, report.basis
-    if scope.organizations or scope.changed_from is not None:
+    if scope.partial:
         which = ["that the --org selection matched"] if scope.organizations else []
         if scope.changed_from is not None:
             since = f"added or changed since {scope.changed_from}"

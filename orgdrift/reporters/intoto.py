@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from orgdrift.errors import UsageError
-from orgdrift.models import OrgResult, Report, SpecFile
+from orgdrift.models import OrgResult, Report, SnapshotFile, SpecFile
 from orgdrift.reporters._common import (
     TOOL_NAME,
     RenderOptions,
@@ -35,22 +35,20 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 TEST_RESULT = "https://in-toto.io/attestation/test-result/v0.1"
 
 
-def _file(spec: SpecFile, options: RenderOptions) -> dict[str, Any]:
+def _file(file: SpecFile | SnapshotFile, options: RenderOptions) -> dict[str, Any]:
     descriptor: dict[str, Any] = {
-        "name": options.repo_path(spec.path),
-        "digest": {"sha256": spec.sha256},
+        "name": options.repo_path(file.path),
+        "digest": {"sha256": file.sha256},
     }
-    if spec.commit is not None:
-        descriptor["annotations"] = {"gitCommit": spec.commit}
+    if isinstance(file, SpecFile) and file.commit is not None:
+        descriptor["annotations"] = {"gitCommit": file.commit}
     return descriptor
 
 
 def _subjects(report: Report, options: RenderOptions) -> list[dict[str, Any]]:
     evidence = report.evidence
-    subjects = [_file(spec, options) for spec in report.spec_files] + [
-        {"name": options.repo_path(s.path), "digest": {"sha256": s.sha256}}
-        for s in evidence.snapshots
-    ]
+    files: list[SpecFile | SnapshotFile] = [*report.spec_files, *evidence.snapshots]
+    subjects = [_file(file, options) for file in files]
     if evidence.live_sha256 is not None:
         name = f"live-state:{report.tenant or 'unknown'}"
         subjects.append({"name": name, "digest": {"sha256": evidence.live_sha256}})

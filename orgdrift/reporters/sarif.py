@@ -6,13 +6,12 @@ import functools
 import hashlib
 import re
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import quote
 
 from orgdrift.errors import Location, Problem
-from orgdrift.models import Finding, Report, Severity, Status
+from orgdrift.models import Finding, FindingKind, Report, Severity, Status
 from orgdrift.reporters._common import (
-    KIND_INFO,
     TOOL_NAME,
     RenderOptions,
     basis_dict,
@@ -75,10 +74,73 @@ def _rule(rule_id: str, title: str, description: str, help_text: str) -> dict[st
     }
 
 
+class KindText(NamedTuple):
+    """A finding kind's SARIF rule text; the rule's name is the kind's in CamelCase."""
+
+    description: str
+    help: str
+
+
+KIND_TEXTS = {
+    FindingKind.ORGANIZATION_MISSING: KindText(
+        "A declared organization does not exist in the live tenant.",
+        "Create the organization in Auth0, or remove its declaration from the spec.",
+    ),
+    FindingKind.ORGANIZATION_UNMANAGED: KindText(
+        "An organization exists in the live tenant but the spec does not declare it.",
+        "Declare the organization in the spec, delete it from Auth0, or set "
+        "policy.unmanaged_organizations to ignore.",
+    ),
+    FindingKind.FIELD_CHANGED: KindText(
+        "A declared organization field differs from its live value.",
+        "Update the organization in Auth0 to the declared value, or change the spec to "
+        "the live value if the change was intended.",
+    ),
+    FindingKind.CONNECTION_NOT_ALLOWED: KindText(
+        "A connection is enabled for the organization but the spec does not declare it.",
+        "Disable the connection for the organization in Auth0, or declare it in the spec.",
+    ),
+    FindingKind.CONNECTION_MISSING: KindText(
+        "A declared connection is not enabled for the organization (policy exact).",
+        "Enable the connection for the organization in Auth0, or remove it from the spec.",
+    ),
+    FindingKind.CONNECTION_SETTING_CHANGED: KindText(
+        "A declared flag of an enabled connection differs from its live value.",
+        "Set the flag on the organization's connection in Auth0 to the declared value, "
+        "or change the spec.",
+    ),
+    FindingKind.CLIENT_GRANT_NOT_ALLOWED: KindText(
+        "A client grant is associated with the organization but the spec does not declare it.",
+        "Remove the client grant from the organization in Auth0, or declare it in the spec.",
+    ),
+    FindingKind.CLIENT_GRANT_MISSING: KindText(
+        "A declared client grant is not associated with the organization (policy exact).",
+        "Associate the client grant with the organization in Auth0, or remove it from the spec.",
+    ),
+    FindingKind.CLIENT_GRANT_SCOPE_CHANGED: KindText(
+        "The scopes of an associated client grant differ from the declared scopes.",
+        "Change the client grant's scopes in Auth0 to the declared ones, or change the spec.",
+    ),
+    FindingKind.DISCOVERY_DOMAIN_NOT_ALLOWED: KindText(
+        "A discovery domain routes users into the organization but the spec does not declare it.",
+        "Remove the discovery domain from the organization in Auth0, or declare it in the spec.",
+    ),
+    FindingKind.DISCOVERY_DOMAIN_MISSING: KindText(
+        "A declared discovery domain is not set for the organization.",
+        "Add the discovery domain to the organization in Auth0, or remove it from the spec.",
+    ),
+    FindingKind.DISCOVERY_DOMAIN_CHANGED: KindText(
+        "A declared discovery domain's verification status or discovery flag differs.",
+        "Verify the domain or set its use_for_organization_discovery flag in Auth0 as "
+        "declared, or change the spec.",
+    ),
+}
+
+
 _RULES = [
     *(
-        _rule(kind.value, kind.title().replace("_", ""), i.description, i.help)
-        for kind, i in KIND_INFO.items()
+        _rule(kind.value, kind.title().replace("_", ""), text.description, text.help)
+        for kind, text in KIND_TEXTS.items()
     ),
     _rule(
         INVALID_INPUT,
@@ -136,17 +198,12 @@ def message_text(text: str) -> str:
     return shown.replace("{", "{{").replace("}", "}}")
 
 
-def message(text: str) -> dict[str, str]:
-    """A SARIF message object holding untrusted `text`."""
-    return {"text": message_text(text)}
-
-
 def _result(report: Report, finding: Finding, options: RenderOptions) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.kind.value,
         "ruleIndex": _RULE_INDEX[finding.kind.value],
         "level": "error" if finding.severity is Severity.ERROR else "warning",
-        "message": message(f"{finding.organization}: {noted(finding)}"),
+        "message": {"text": message_text(f"{finding.organization}: {noted(finding)}")},
         "locations": _locations(report, finding.organization, finding.source, options),
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding)},
         "properties": {
@@ -175,7 +232,7 @@ def _problem_result(
         "ruleId": rule,
         "ruleIndex": _RULE_INDEX[rule],
         "level": "error" if rule == INVALID_INPUT else "warning",
-        "message": message(text),
+        "message": {"text": message_text(text)},
         "locations": _locations(report, "", problem, options),
     }
 
@@ -199,7 +256,7 @@ def report_to_sarif(report: Report, options: RenderOptions) -> dict[str, Any]:
         # No `results`: SARIF's way to say the analysis did not complete (an empty list would
         # say "no problems" and close open alerts).
         invocation["toolExecutionNotifications"] = [
-            {"level": "error", "message": message(summary_line(report))}
+            {"level": "error", "message": {"text": message_text(summary_line(report))}}
         ]
     elif failure is not None:
         run["results"] = [
