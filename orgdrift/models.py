@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -370,6 +370,11 @@ class Basis:
 
 REPORT_VERSION = 4
 """The JSON report format orgdrift writes (schemas/report.schema.json); it reads 1 and 2."""
+
+
+def now() -> str:
+    """This moment, as reports and snapshots write it (RFC 3339, UTC, seconds)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from orgdrift.models import (
     Spec,
     SpecFile,
     Stats,
+    now,
 )
 from orgdrift.plan import Plan, build_plan
 from orgdrift.reporters.json_report import read_report
@@ -171,7 +172,7 @@ Compared = tuple[Report, tuple[OrgDecl, ...], LiveState | None]
 
 
 def _check(options: CheckOptions) -> Compared:
-    started_at, started = _now(), time.monotonic()
+    started_at, started = now(), time.monotonic()
     read: list[SnapshotFile] = []  # the snapshot files read (--live, --since), by their bytes
     scope = Scope(options.orgs, changed_from=options.changed_from, baseline=options.baseline)
     tenant: str | None = None
@@ -204,7 +205,7 @@ def _check(options: CheckOptions) -> Compared:
         compared = ((), None)
     evidence = Evidence(
         started_at=started_at,
-        finished_at=_now(),
+        finished_at=now(),
         live_sha256=report.evidence.live_sha256,
         snapshots=tuple(read),
         ci_run_url=options.ci_run_url,
@@ -380,7 +381,7 @@ def _read_for_check(
             tenant, spec, decls, scope.unmanaged, options.progress
         )
     elif not decls and not scope.unmanaged:
-        return LiveState((), tenant=tenant.host, taken_at=_now()), Stats(), None
+        return LiveState((), tenant=tenant.host, taken_at=now()), Stats(), None
     else:
         state, stats = read_declared(tenant, decls, scope.unmanaged, options.progress)
     if options.on_snapshot is not None:
@@ -468,7 +469,7 @@ def _report(
     return Report(
         tool_version=__version__,
         tenant=tenant,
-        checked_at=_now(),
+        checked_at=now(),
         spec_files=files,
         organizations=organizations,
         stats=stats,
@@ -476,11 +477,6 @@ def _report(
         scope=scope,
         failure=failure,
     )
-
-
-def _now() -> str:
-    """This moment, as the reports and snapshots write it (reads.now, without importing httpx)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _spec_files(paths: Sequence[str]) -> tuple[SpecFile, ...]:

@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from functools import cached_property, partial
 from typing import TypeVar
 
@@ -28,7 +27,7 @@ from orgdrift.fetch import (
     fetch_everything,
     fetch_live,
 )
-from orgdrift.models import Basis, LiveState, OrgDecl, Spec, Stats
+from orgdrift.models import Basis, LiveState, OrgDecl, Spec, Stats, now
 from orgdrift.since import continuity_problem, read_since, read_with_checkpoint
 
 T = TypeVar("T")
@@ -59,10 +58,6 @@ class Tenant:
     @property
     def host(self) -> str:
         return self.base_url.split("://", 1)[1]
-
-
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @asynccontextmanager

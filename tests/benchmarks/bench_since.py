@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from orgdrift import __version__, pipeline, reads
+from orgdrift import __version__, models, pipeline, reads
 from orgdrift.check import select
 from orgdrift.client import ClientOptions
 from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app, running_server
@@ -240,7 +240,7 @@ def run(orgs: int, noise: int, *, enterprise: bool = True, verify: bool = False)
         # The snapshot `orgdrift snapshot SPEC` would write, checkpoint first.
         snapshot = replace(
             state,
-            taken_at=reads.now(),
+            taken_at=models.now(),
             log_checkpoint=str(app.log.visible()[-1]["log_id"]),
             spec_sha256=tuple(sorted(f.sha256 for f in spec.files)),
             tool_version=__version__,
