@@ -180,6 +180,23 @@ def _paths(value: object, path: tuple[object, ...] = ()) -> list[tuple[object, .
     return found
 
 
+def _with_one_change(
+    document: object, path: tuple[object, ...], replacement: object, drop: bool
+) -> object:
+    """A copy of `document` with the value at `path` replaced (or its key or item dropped)."""
+    import copy
+
+    changed = copy.deepcopy(document)
+    parent: object = changed
+    for key in path[:-1]:
+        parent = parent[key]  # type: ignore[index]
+    if drop:
+        del parent[path[-1]]  # type: ignore[attr-defined]
+    else:
+        parent[path[-1]] = replacement  # type: ignore[index]
+    return changed
+
+
 WHOLE_MODEL = _whole_model_spec()
 WHOLE_MODEL_PATHS = _paths(WHOLE_MODEL)
 PLAUSIBLE = st.sampled_from(
@@ -211,20 +228,11 @@ def test_one_changed_value_of_a_whole_model_spec_is_valid_or_a_located_problem(
     """Any one value of a spec declaring the whole model replaced by any JSON value (or its key
     dropped): `validate` exits 0 or 2 with a located problem, and a spec still valid is
     checked against the example tenant (exit 0, 1 or 3; 2 for another tenant), never an
-    internal error (4). It found
-    a client grant whose client_id was a list: exit 4, unhashable type."""
-    import copy
-
+    internal error (4). It found a client grant whose client_id was a list: exit 4,
+    unhashable type."""
     from orgdrift import pipeline
 
-    document = copy.deepcopy(WHOLE_MODEL)
-    parent: object = document
-    for key in path[:-1]:
-        parent = parent[key]  # type: ignore[index]
-    if drop:
-        del parent[path[-1]]  # type: ignore[attr-defined]
-    else:
-        parent[path[-1]] = replacement  # type: ignore[index]
+    document = _with_one_change(WHOLE_MODEL, path, replacement, drop)
     with tempfile.TemporaryDirectory() as directory:
         spec = Path(directory) / "orgs.yaml"
         spec.write_text(json.dumps(document), encoding="utf-8")
@@ -256,18 +264,9 @@ def test_one_changed_value_of_a_whole_model_snapshot_is_checked_or_refused(
     """The same for the live state: any one value of examples/full-model-tenant.json changed
     (or dropped), checked against examples/full-model.yaml: the snapshot refused with located
     problems (2), or a verdict (0, 1) or an incomplete read (3); never an internal error."""
-    import copy
-
     from orgdrift import pipeline
 
-    document = copy.deepcopy(WHOLE_TENANT)
-    parent: object = document
-    for key in path[:-1]:
-        parent = parent[key]  # type: ignore[index]
-    if drop:
-        del parent[path[-1]]  # type: ignore[attr-defined]
-    else:
-        parent[path[-1]] = replacement  # type: ignore[index]
+    document = _with_one_change(WHOLE_TENANT, path, replacement, drop)
     with tempfile.TemporaryDirectory() as directory:
         live = Path(directory) / "live.json"
         live.write_text(json.dumps(document), encoding="utf-8")
