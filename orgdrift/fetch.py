@@ -166,6 +166,13 @@ def part_requests(decl: OrgDecl, org: LiveOrganization | None = None) -> int:
     return sum(max(1, math.ceil(len(getattr(org, n, None) or ()) / PAGE)) for n in _parts(decl))
 
 
+def completion_requests(decl: OrgDecl, org: LiveOrganization, before: LiveOrganization) -> int:
+    """The requests `complete` makes for the parts `decl` declares that `org` lacks (one per
+    100 items of each, as many as `before` had)."""
+    lacking = frozenset(n for n in _parts(decl) if getattr(org, n) is None)
+    return sum(max(1, math.ceil(len(getattr(before, n) or ()) / PAGE)) for n in lacking)
+
+
 def full_read_requests(decls: Sequence[OrgDecl], state: LiveState, *, list_all: bool) -> int:
     """What a full read of `decls` costs, estimated from `state` (an earlier read of the same
     tenant): the organizations (listing, or looking up when that costs less and the unmanaged

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from orgdrift.check import match
-from orgdrift.fetch import full_read_requests, part_requests
+from orgdrift.fetch import completion_requests, full_read_requests, part_requests
 from orgdrift.logs import Part, Touched
 from orgdrift.models import LiveOrganization, LiveState, OrgDecl, RawObject
 
@@ -99,31 +99,22 @@ def _cost(
 ) -> int:
     """The requests the re-reads cost: each organization re-read, then every part its
     declaration declares (the most any declaration declares when it has none in the snapshot:
-    it may be new or renamed); each stale part a declaration declares; each declaration the
-    snapshot has no organization for, looked up and read whole."""
+    it may be new or renamed); for every other declared organization, what `fetch.complete`
+    reads: the parts its declaration declares that the snapshot lacks or can no longer answer
+    for (stale); each declaration the snapshot has no organization for, looked up and read
+    whole."""
     pairs = match(decls, snapshot.organizations, lambda o: (o.id, o.name))
     declared = {org.id: (d, org) for d, org in pairs if org is not None}
     most = max((part_requests(d) for d in decls), default=0)
     cost = 0
     for org_id in reread:
         cost += 1 + (part_requests(*declared[org_id]) if org_id in declared else most)
-    for org_id, parts in stale.items():
-        if org_id in declared:
-            decl, org = declared[org_id]
-            cost += _parts_cost(decl, _without(org, parts), org)
+    for org_id, (decl, org) in declared.items():
+        if org_id not in reread:
+            kept = _without(org, stale.get(org_id, frozenset()))
+            cost += completion_requests(decl, kept, org)
     absent = sum(1 + part_requests(d) for d, org in pairs if org is None)
     return cost + absent
-
-
-def _parts_cost(decl: OrgDecl, org: LiveOrganization, before: LiveOrganization) -> int:
-    """The requests reading the parts `decl` declares that `org` lacks costs (as many items
-    as `before` had); the connections only when `org` has neither view of them."""
-    had: dict[str, Any] = {
-        part: None
-        for part, names in _FIELDS.items()
-        if any(getattr(org, name) is not None for name in names)
-    }
-    return part_requests(replace(decl, **had), before)
 
 
 def _without(org: LiveOrganization, parts: frozenset[Part]) -> LiveOrganization:

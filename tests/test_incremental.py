@@ -36,12 +36,15 @@ def org(
     )
 
 
-def decl(name: str, *, whole: bool = True) -> OrgDecl:
+def decl(name: str, *, whole: bool = True, view: bool = False) -> OrgDecl:
+    """A declaration of every part (`whole`), or of connections only; `view`: a connection
+    field only the Early Access endpoint shows, so its connections are read there."""
+    fields = {"organization_access_level": "readonly"} if view else {}
     return OrgDecl(
         name=name,
         id=None,
         fields={},
-        connections=(ConnectionDecl("saml", None, {}, HERE),),
+        connections=(ConnectionDecl("saml", None, {}, HERE, view_fields=fields),),
         connections_policy="exact",
         location=HERE,
         client_grants=(ClientGrantDecl("cli_x", "a", None, HERE),) if whole else None,
@@ -60,7 +63,7 @@ SNAPSHOT = LiveState(
     complete=True,
     log_checkpoint="900",
 )
-DECLS = [decl("a"), decl("b"), decl("c")]
+DECLS = [decl("a"), decl("b", view=True), decl("c")]  # as each organization was read
 
 
 def test_tenant_wide_writes_are_traced_to_every_organization_that_had_them_however_read() -> None:
@@ -147,6 +150,19 @@ def test_re_reads_dearer_than_a_full_read_mean_a_full_read() -> None:
 def test_declarations_the_snapshot_lacks_are_counted_as_lookups_with_their_parts() -> None:
     result = rereads(SNAPSHOT, Touched(), [*DECLS, decl("d")], list_all=True)
     assert result.requests == 1 + 3
+
+
+def test_parts_a_declaration_now_declares_that_the_snapshot_lacks_are_counted() -> None:
+    """What `fetch.complete` reads of an organization the logs did not touch is counted too:
+    the Early Access view when the snapshot has only the GA list (and the reverse), and a
+    part the snapshot was not taken with."""
+    needs_view = [decl("a", view=True), decl("b", view=True), decl("c")]
+    assert rereads(SNAPSHOT, Touched(), needs_view, list_all=True).requests == 1  # org_a's view
+    ga_only = [decl("a"), decl("b"), decl("c")]
+    assert rereads(SNAPSHOT, Touched(), ga_only, list_all=True).requests == 1  # org_b's GA list
+    bare = LiveOrganization({"id": "org_c", "name": "c"}, ())  # no grants or domains read
+    snapshot = LiveState((*SNAPSHOT.organizations[:2], bare), complete=True)
+    assert rereads(snapshot, Touched(), DECLS, list_all=True).requests == 2
 
 
 def test_refresh_replaces_removes_adds_and_forgets_stale_parts() -> None:
