@@ -29,6 +29,8 @@ from orgdrift.errors import ExitCode
 from orgdrift.models import LiveState, Report
 from orgdrift.snapshot import parse_snapshot
 
+from .test_cli_check import run
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 FULL_SPEC = EXAMPLES / "full-model.yaml"
@@ -345,13 +347,6 @@ def full_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         monkeypatch.setenv("AUTH0_DOMAIN", url)
         monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)
         yield url
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def findings_of(out: str) -> list[tuple[str, str, str]]:

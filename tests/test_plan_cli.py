@@ -18,13 +18,14 @@ from typing import Any
 import jsonschema
 import pytest
 
-from orgdrift.cli import main
 from orgdrift.emulator import DEFAULT_TOKEN, EmulatorConfig, create_app, running_server
 from orgdrift.emulator.config import READ_SCOPES
 from orgdrift.emulator.writes import WRITE_SCOPES
 from orgdrift.resources import load_schema
 from orgdrift.snapshot import parse_snapshot
 from tests.conftest import GoldenCheck
+
+from .test_cli_check import run
 
 ROOT = Path(__file__).resolve().parent.parent
 TENANT = json.loads((ROOT / "examples" / "tenant.json").read_text(encoding="utf-8"))
@@ -66,13 +67,6 @@ def serve(document: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator
         monkeypatch.setenv("AUTH0_DOMAIN", url)
         monkeypatch.setenv("AUTH0_API_TOKEN", DEFAULT_TOKEN)
         yield url
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def stable(text: str, url: str) -> str:
