@@ -25,22 +25,12 @@ from orgdrift.resources import load_schema
 from orgdrift.snapshot import parse_snapshot
 from tests.conftest import GoldenCheck
 
-from .test_cli_check import run
+from .test_cli_check import CREDENTIAL_VARS as CHECK_VARS
+from .test_cli_check import TENANT, run
 
 ROOT = Path(__file__).resolve().parent.parent
-TENANT = json.loads((ROOT / "examples" / "tenant.json").read_text(encoding="utf-8"))
 WRITER = "writer-token"  # the token that sends the plan: write scopes only
-CREDENTIAL_VARS = (
-    "AUTH0_DOMAIN",
-    "AUTH0_API_TOKEN",
-    "AUTH0_ACCESS_TOKEN",
-    "AUTH0_CLIENT_ID",
-    "AUTH0_CLIENT_SECRET",
-    "AUTH0_AUDIENCE",
-    "AUTH0_ALLOW_DELETE",
-    "GITHUB_ACTIONS",
-    "NO_COLOR",
-)
+CREDENTIAL_VARS = (*CHECK_VARS, "AUTH0_ALLOW_DELETE")
 SHELLCHECK = shutil.which("shellcheck")
 
 
@@ -49,6 +39,17 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in CREDENTIAL_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(ROOT)
+
+
+def write_script(capsys: pytest.CaptureFixture[str], spec: str, directory: Path) -> Path:
+    """The shell plan of `spec`, deletes allowed, written to directory/plan.sh (plan exits 1:
+    there are steps)."""
+    script = directory / "plan.sh"
+    code, _, err = run(
+        capsys, "plan", spec, "--allow-delete", "--format", "shell", "-o", str(script)
+    )
+    assert code == 1, err
+    return script
 
 
 def config() -> EmulatorConfig:
@@ -179,18 +180,7 @@ def test_allow_delete_from_the_environment_equals_the_option(
 def test_the_script_brings_the_demo_tenant_in_sync(
     tenant_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, golden: GoldenCheck
 ) -> None:
-    script = tmp_path / "plan.sh"
-    code, _, _ = run(
-        capsys,
-        "plan",
-        "examples/orgs.yaml",
-        "--allow-delete",
-        "--format",
-        "shell",
-        "-o",
-        str(script),
-    )
-    assert code == 1
+    script = write_script(capsys, "examples/orgs.yaml", tmp_path)
     shellcheck(script)
     result = run_script(script, tenant_url)
     assert result.returncode == 0, result.stderr
@@ -208,17 +198,7 @@ def test_the_script_brings_the_demo_tenant_in_sync(
 def test_the_script_stops_at_the_first_failed_request_with_its_status(
     tenant_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    script = tmp_path / "plan.sh"
-    run(
-        capsys,
-        "plan",
-        "examples/orgs.yaml",
-        "--allow-delete",
-        "--format",
-        "shell",
-        "-o",
-        str(script),
-    )
+    script = write_script(capsys, "examples/orgs.yaml", tmp_path)
     result = run_script(script, tenant_url, token=DEFAULT_TOKEN)  # read scopes only
     assert result.returncode == 1
     assert "failed with HTTP 403" in result.stderr and "insufficient_scope" in result.stderr
@@ -369,13 +349,9 @@ def test_hostile_names_survive_the_shell(
     spec = tmp_path / "orgs.yaml"
     spec.write_text(spec_text, encoding="utf-8")
     for url in serve(doc, monkeypatch):
-        script = tmp_path / "plan.sh"
         code, _, err = run(capsys, "check", str(spec))
         assert code == 1, err
-        code, _, _ = run(
-            capsys, "plan", str(spec), "--allow-delete", "--format", "shell", "-o", str(script)
-        )
-        assert code == 1
+        script = write_script(capsys, str(spec), tmp_path)
         shellcheck(script)
         result = run_script(script, url)
         assert result.returncode == 0, result.stderr
